@@ -1,0 +1,42 @@
+"""Alembic environment for vaxres.
+
+vaxres passes its own open connection (already inside a write transaction, BEGIN IMMEDIATE on
+SQLite) in config.attributes["connection"]; the alembic command line gets one from the URL.
+"""
+
+from alembic import context
+from sqlmodel import SQLModel
+
+import vaxres.models  # noqa: F401  (registers the tables on the metadata)
+
+config = context.config
+target_metadata = SQLModel.metadata
+
+
+def _run(connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=True,
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        _run(connection)
+        return
+    from vaxres.settings import resolve_target
+    from vaxres.store import Store
+
+    store = Store(config.get_main_option("sqlalchemy.url") or resolve_target(None))
+    with store.write() as connection:
+        _run(connection)
+
+
+if context.is_offline_mode():
+    raise SystemExit("vaxres migrations run online only: use `vaxres db upgrade`")
+run_migrations_online()

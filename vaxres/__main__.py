@@ -1,0 +1,3 @@
+from vaxres.cli import main
+
+main()

@@ -1,0 +1,60 @@
+"""The `vaxres` command: parse, call one service function, render. No SQL and no rules here."""
+
+from dataclasses import dataclass
+from typing import Annotated
+
+import typer
+
+from vaxres import __version__
+from vaxres.cli import booking, db, demo, outbox, slot
+
+app = typer.Typer(
+    name="vaxres",
+    help="Vaccine slots, reservations and their notifications.\n\n"
+    "Exit codes: 0 done, 1 refused by a rule, 2 invalid input, 3 not found, 75 busy (try again).",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    db: str | None
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        print(f"vaxres {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    db_target: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            metavar="TARGET",
+            help="Store to use: a SQLite file path or a SQLAlchemy URL. "
+            "Default: $VAXRES_DB, else vaxres.db in the user data folder (see `vaxres db path`).",
+        ),
+    ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_show_version, is_eager=True, help="Show the version and exit.")
+    ] = False,
+) -> None:
+    ctx.obj = Settings(db=db_target)
+
+
+app.add_typer(slot.app, name="slot")
+app.add_typer(outbox.app, name="outbox")
+app.add_typer(db.app, name="db")
+booking.register(app)
+demo.register(app)
+
+
+def main() -> None:
+    app(prog_name="vaxres")

@@ -1,0 +1,54 @@
+"""vaxres db path | current | upgrade"""
+
+import typer
+
+from vaxres.cli.common import JsonOption, db_target
+from vaxres.cli.output import handles_errors, print_json, print_line
+
+app = typer.Typer(help="Where the store is and which schema revision it has.", no_args_is_help=True)
+
+
+@app.command("path")
+@handles_errors
+def path(ctx: typer.Context, json_out: JsonOption = False) -> None:
+    """Print the store in use (--db, else $VAXRES_DB, else the default file)."""
+    from vaxres.settings import describe_target
+
+    store = describe_target(db_target(ctx))
+    if json_out:
+        print_json({"store": store})
+    else:
+        print_line(store)
+
+
+@app.command("current")
+@handles_errors
+def current(ctx: typer.Context, json_out: JsonOption = False) -> None:
+    """Print the store's schema revision and the one this vaxres needs."""
+    from vaxres.service.database import current_revision
+
+    report = current_revision(db_target(ctx))
+    if json_out:
+        print_json(report.as_json())
+    elif report.up_to_date:
+        print_line(f"{report.current} (head)")
+    else:
+        print_line(f"{report.current or 'empty'} (behind: this vaxres needs {report.head}; run `vaxres db upgrade`)")
+
+
+@app.command("upgrade")
+@handles_errors
+def upgrade(ctx: typer.Context, json_out: JsonOption = False) -> None:
+    """Migrate the store to this vaxres's schema (SQLite files are backed up first)."""
+    from vaxres.service.database import upgrade as upgrade_store
+
+    report = upgrade_store(db_target(ctx))
+    if json_out:
+        print_json(report.as_json())
+    elif report.before == report.after:
+        print_line(f"{report.store} is already at {report.after} (head); nothing to do.")
+    else:
+        line = f"Upgraded {report.store} from {report.before or 'empty'} to {report.after}."
+        if report.backup is not None:
+            line += f" Backup: {report.backup}"
+        print_line(line)

@@ -1,0 +1,78 @@
+"""vaxres demo"""
+
+import shlex
+
+import typer
+
+from vaxres.cli import render
+from vaxres.cli.common import JsonOption, db_target
+from vaxres.cli.output import handles_errors, print_json, print_line
+
+
+def _outcome_line(outcome) -> str:
+    from vaxres.errors import VaxresError
+    from vaxres.records import ReservationRecord, SlotRecord
+
+    if isinstance(outcome, VaxresError):
+        return f"refused (exit {outcome.exit_code}, {outcome.code}): {outcome.message}"
+    if isinstance(outcome, SlotRecord):
+        return render.slot_added(outcome)
+    if isinstance(outcome, ReservationRecord) and outcome.status == "cancelled":
+        return render.cancelled(outcome)
+    return render.reserved(outcome)
+
+
+def _outcome_json(outcome):
+    from vaxres.errors import VaxresError
+
+    if isinstance(outcome, VaxresError):
+        return {"error": outcome.message, "code": outcome.code, "exit_code": outcome.exit_code}
+    return outcome.as_json()
+
+
+@handles_errors
+def demo(ctx: typer.Context, json_out: JsonOption = False) -> None:
+    """Run the main job on a fresh store: register slots, book, cancel, and show the results.
+
+    Uses a new temporary folder unless --db or VAXRES_DB names a store; refuses a store
+    that already holds data.
+    """
+    from vaxres.service.demo import run_demo
+
+    report = run_demo(db_target(ctx))
+    prefix = ["vaxres", "--db", report.store.display]
+    if json_out:
+        print_json(
+            {
+                "store": report.store.display,
+                "steps": [
+                    {"command": shlex.join(prefix + s.command), "result": _outcome_json(s.outcome)}
+                    for s in report.steps
+                ],
+                "mypage": [b.as_json() for b in report.my_page],
+                "slots": [s.as_json() for s in report.slots],
+                "outbox": [m.as_json() for m in report.outbox],
+            }
+        )
+        return
+    where = "a new temporary folder" if report.temporary else "the store you named"
+    print_line(f"Demo store: {report.store.display} (in {where}).\n")
+    for s in report.steps:
+        print_line(f"$ {shlex.join(prefix + s.command)}")
+        print_line(f"  {_outcome_line(s.outcome)}")
+    print_line(f"\n$ {shlex.join(prefix + ['mypage', report.my_page_user])}")
+    render.mypage_table(report.my_page)
+    print_line(f"\n$ {shlex.join(prefix + ['slot', 'list'])}")
+    render.slots_table(report.slots)
+    print_line(f"\n$ {shlex.join(prefix + ['outbox', 'list'])}")
+    render.outbox_table(report.outbox)
+    print_line(
+        "\nEvery change above wrote its notification to the outbox in the same transaction; "
+        "they stay pending until a dispatcher delivers them.\n"
+        f"Continue with this store:\n  export VAXRES_DB={shlex.quote(report.store.display)}\n"
+        "  vaxres slot list --available\n  vaxres reserve --user dave --slot 1\n  vaxres mypage dave"
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("demo")(demo)

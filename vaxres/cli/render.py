@@ -1,0 +1,77 @@
+"""Human renderings of service results, shared by the commands and the demo."""
+
+from vaxres.cli.output import print_table
+from vaxres.records import iso_utc
+
+
+def _doses(n: int) -> str:
+    return f"{n} dose" if n == 1 else f"{n} doses"
+
+
+def slot_added(slot) -> str:
+    return (
+        f"Registered slot {slot.id}: {slot.date.isoformat()}, {slot.hospital}, {slot.vaccine}, "
+        f"{_doses(slot.capacity)}."
+    )
+
+
+def slot_updated(change) -> str:
+    slot = change.slot
+    if not change.changed:
+        return f"Slot {slot.id} already has a capacity of {slot.capacity}; nothing changed."
+    return (
+        f"Slot {slot.id}: capacity {change.previous_capacity} -> {slot.capacity}, "
+        f"{_doses(slot.remaining)} left ({slot.booked} booked)."
+    )
+
+
+def reserved(booking) -> str:
+    return (
+        f"Reserved {booking.id} for {booking.user}: {booking.vaccine} (dose {booking.dose}) at "
+        f"{booking.hospital} on {booking.date.isoformat()}. "
+        f"Slot {booking.slot_id} has {_doses(booking.slot_remaining)} left."
+    )
+
+
+def cancelled(booking) -> str:
+    return (
+        f"Cancelled {booking.id} for {booking.user}: {booking.vaccine} (dose {booking.dose}) at "
+        f"{booking.hospital} on {booking.date.isoformat()}. "
+        f"Slot {booking.slot_id} has {_doses(booking.slot_remaining)} left."
+    )
+
+
+def slots_table(slots, title: str = "Slots") -> None:
+    print_table(
+        title,
+        ("ID", "Date", "Hospital", "Vaccine", "Capacity", "Booked", "Remaining"),
+        ((s.id, s.date.isoformat(), s.hospital, s.vaccine, s.capacity, s.booked, s.remaining) for s in slots),
+    )
+
+
+def mypage_table(bookings) -> None:
+    print_table(
+        f"Reservations of {bookings[0].user}",
+        ("No.", "Status", "Date", "Hospital", "Vaccine", "Dose", "Reserved at"),
+        (
+            (b.id, b.status, b.date.isoformat(), b.hospital, b.vaccine, b.dose, iso_utc(b.reserved_at))
+            for b in bookings
+        ),
+    )
+
+
+def outbox_table(messages) -> None:
+    """Retry columns appear only once a delivery has been tried, to keep the table readable."""
+    retried = any(m.attempts or m.last_error for m in messages)
+    columns = ["ID", "Event", "Recipient", "Ref", "Status", "Created", "Message"]
+    if retried:
+        columns[5:5] = ["Attempts", "Next attempt", "Last error"]
+
+    def row(m):
+        cells = [m.id, m.event, m.recipient, m.correlation_id, m.status, iso_utc(m.created_at), m.payload.get("message", "")]
+        if retried:
+            next_attempt = iso_utc(m.next_attempt_at) if m.status == "pending" else ""
+            cells[5:5] = [m.attempts, next_attempt, m.last_error]
+        return cells
+
+    print_table("Outbox", columns, (row(m) for m in messages))

@@ -1,0 +1,85 @@
+"""Domain errors: each carries the exit code and the machine code the CLI reports.
+
+Exit codes: 0 done, 1 refused by a rule, 2 invalid input, 3 not found, 75 busy / unavailable.
+"""
+
+
+class VaxresError(Exception):
+    exit_code = 1
+    code = "error"
+
+    def __init__(self, message: str, *, code: str | None = None):
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+
+class Refused(VaxresError):
+    exit_code = 1
+    code = "refused"
+
+
+class InvalidInput(VaxresError):
+    exit_code = 2
+    code = "invalid_input"
+
+
+class NotFound(VaxresError):
+    exit_code = 3
+    code = "not_found"
+
+
+class Unavailable(VaxresError):
+    exit_code = 75
+    code = "unavailable"
+
+
+class DuplicateSlot(Refused):
+    code = "duplicate_slot"
+
+
+class CapacityBelowBooked(Refused):
+    code = "capacity_below_booked"
+
+
+class SoldOut(Refused):
+    code = "sold_out"
+
+
+class SlotInPast(Refused):
+    code = "slot_in_past"
+
+
+class AlreadyReserved(Refused):
+    code = "already_reserved"
+
+
+class AlreadyCancelled(Refused):
+    code = "already_cancelled"
+
+
+class StoreNotEmpty(Refused):
+    code = "store_not_empty"
+
+
+class SlotNotFound(NotFound):
+    code = "slot_not_found"
+
+
+class ReservationNotFound(NotFound):
+    code = "reservation_not_found"
+
+
+class StoreNotFound(NotFound):
+    code = "store_not_found"
+
+
+class StoreBusy(Unavailable):
+    code = "busy"
+
+
+class StoreUnusable(InvalidInput):
+    """The target exists but is not a store this version can use as it is."""
+
+    code = "store_unusable"

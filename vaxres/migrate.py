@@ -1,0 +1,64 @@
+"""Alembic, imported only when a store is created, behind the code, or asked about."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+
+from vaxres.store import Store
+
+
+def migrations_dir() -> Path:
+    """Inside a wheel the migrations ship as vaxres/_migrations; in the source tree they are top level."""
+    here = Path(__file__).resolve().parent
+    packaged = here / "_migrations"
+    return packaged if packaged.is_dir() else here.parent / "migrations"
+
+
+def alembic_config(store: Store | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(migrations_dir()))
+    if store is not None:
+        url = store.url.render_as_string(hide_password=False)
+        config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def script_head() -> str:
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def backup_sqlite(store: Store, revision: str) -> Path:
+    """Copy the file (consistently, through SQLite's backup API) before changing its schema."""
+    assert store.path is not None
+    stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
+    target = store.path.with_name(f"{store.path.name}.{revision}.{stamp}.bak")
+    with sqlite3.connect(store.path) as source, sqlite3.connect(target) as copy:
+        source.backup(copy)
+    target.chmod(0o600)
+    return target
+
+
+def upgrade(store: Store, revision: str = "head") -> tuple[str | None, str, Path | None]:
+    """Upgrade in one write transaction; return (from, to, backup path)."""
+    before = store.schema_state().current
+    backup = None
+    if store.is_sqlite and before is not None and before != store.schema_state().head:
+        backup = backup_sqlite(store, before)
+    config = alembic_config(store)
+    with store.write() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, revision)
+    return before, store.schema_state().current, backup
+
+
+def downgrade(store: Store, revision: str) -> None:
+    config = alembic_config(store)
+    with store.write() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, revision)

@@ -1,0 +1,96 @@
+"""The tables. Their names and columns are part of the interface: administrators query the file.
+
+Names are stored as typed (trimmed, whitespace collapsed); `*_key` columns hold the casefolded
+form that uniqueness and look-ups use, so 'PFIZER' and 'Pfizer' are one vaccine on every backend.
+"""
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, Column, Index, String, Text, UniqueConstraint, text
+from sqlmodel import Field, SQLModel
+
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+ACTIVE = "reserved"
+CANCELLED = "cancelled"
+OUTBOX_STATUSES = ("pending", "delivered", "failed")
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Slot(SQLModel, table=True):
+    __tablename__ = "slot"
+    __table_args__ = (
+        UniqueConstraint("date", "hospital_key", "vaccine_key"),
+        CheckConstraint("remaining >= 0 AND remaining <= capacity", name="remaining_within_capacity"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    date: dt.date
+    hospital: str = Field(sa_type=String(200))
+    vaccine: str = Field(sa_type=String(200))
+    hospital_key: str = Field(sa_type=String(200))
+    vaccine_key: str = Field(sa_type=String(200))
+    capacity: int
+    remaining: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class Reservation(SQLModel, table=True):
+    __tablename__ = "reservation"
+    __table_args__ = (
+        CheckConstraint("status IN ('reserved', 'cancelled')", name="status_known"),
+        CheckConstraint("dose >= 1", name="dose_positive"),
+        # One active booking per person and dose, guarded by the store itself.
+        Index(
+            "uq_reservation_active_user_dose",
+            "user_id",
+            "dose",
+            unique=True,
+            sqlite_where=text("status = 'reserved'"),
+            postgresql_where=text("status = 'reserved'"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    slot_id: int = Field(foreign_key="slot.id", index=True)
+    user_id: str = Field(sa_type=String(200), index=True)
+    dose: int = 1
+    status: str = Field(sa_type=String(16), default=ACTIVE)
+    reserved_at: dt.datetime
+    cancelled_at: dt.datetime | None = None
+
+
+class OutboxMessage(SQLModel, table=True):
+    __tablename__ = "outbox"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'delivered', 'failed')", name="status_known"),
+        Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    event: str = Field(sa_type=String(64))
+    recipient: str = Field(sa_type=String(200))
+    payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    correlation_id: int
+    created_at: dt.datetime
+    status: str = Field(sa_type=String(16), default="pending")
+    attempts: int = 0
+    next_attempt_at: dt.datetime | None = None
+    delivered_at: dt.datetime | None = None
+    last_error: str | None = Field(default=None, sa_type=Text)
+
+
+slot_table = Slot.__table__
+reservation_table = Reservation.__table__
+outbox_table = OutboxMessage.__table__

@@ -1,0 +1,8 @@
+"""The migration revisions this code knows, oldest first.
+
+Kept here so that opening a store can compare versions without importing Alembic (which costs
+as much as the rest of a `vaxres reserve`); a test pins this list to migrations/versions.
+"""
+
+REVISIONS = ("0001",)
+HEAD = REVISIONS[-1]

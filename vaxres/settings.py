@@ -1,0 +1,59 @@
+"""Where the store is and how long to wait for it: environment and defaults, nothing imported heavy."""
+
+import os
+from pathlib import Path
+
+from vaxres.errors import InvalidInput
+
+DB_ENV = "VAXRES_DB"
+BUSY_TIMEOUT_ENV = "VAXRES_BUSY_TIMEOUT"
+DEFAULT_BUSY_TIMEOUT = 10.0
+
+
+def default_db_path() -> Path:
+    from platformdirs import user_data_path
+
+    return user_data_path("vaxres", appauthor=False) / "vaxres.db"
+
+
+def is_url(target: str) -> bool:
+    return "://" in target
+
+
+def resolve_target(target: str | None) -> str:
+    """A SQLAlchemy URL for --db TARGET, else VAXRES_DB, else the default file."""
+    target = target or os.environ.get(DB_ENV) or None
+    if target is None:
+        path = default_db_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{path}"
+    if is_url(target):
+        return target
+    return f"sqlite:///{Path(target).expanduser().absolute()}"
+
+
+def describe_target(target: str | None) -> str:
+    """What `vaxres db path` prints: the file path for SQLite, the URL (password hidden) otherwise."""
+    chosen = target or os.environ.get(DB_ENV) or None
+    if chosen is None:
+        return str(default_db_path())
+    if is_url(chosen):
+        if chosen.startswith("sqlite:///"):
+            return chosen[len("sqlite:///") :]
+        from sqlalchemy.engine import make_url
+
+        return make_url(chosen).render_as_string(hide_password=True)
+    return str(Path(chosen).expanduser().absolute())
+
+
+def busy_timeout() -> float:
+    raw = os.environ.get(BUSY_TIMEOUT_ENV)
+    if raw is None or raw.strip() == "":
+        return DEFAULT_BUSY_TIMEOUT
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 3600:
+        raise InvalidInput(f"{BUSY_TIMEOUT_ENV} must be a number of seconds from 0 to 3600, got {raw!r}")
+    return value

@@ -1,0 +1,180 @@
+"""The store: an engine from a path or URL, SQLite set up for safe concurrent writes, and
+transactions that translate lock timeouts into StoreBusy.
+
+Every write transaction on SQLite begins with BEGIN IMMEDIATE: a deferred transaction that reads
+and then writes can fail with SQLITE_BUSY that no timeout cures.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Connection, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+
+from vaxres import schema
+from vaxres.errors import InvalidInput, StoreBusy, StoreNotFound, StoreUnusable, Unavailable
+from vaxres.settings import busy_timeout, resolve_target
+
+_BEGIN_MODE = "vaxres_begin"
+
+
+@dataclass(frozen=True)
+class SchemaState:
+    current: str | None
+    head: str
+
+    @property
+    def behind(self) -> bool:
+        return self.current != self.head
+
+
+class Store:
+    def __init__(self, url: str, *, timeout: float | None = None):
+        try:
+            self.url = make_url(url)
+        except ArgumentError:
+            raise InvalidInput(f"--db {url!r} is neither a file path nor a database URL") from None
+        self.timeout = busy_timeout() if timeout is None else timeout
+        self.is_sqlite = self.url.get_backend_name() == "sqlite"
+        self.path = Path(self.url.database) if self.is_sqlite and self.url.database else None
+        connect_args = {"timeout": self.timeout} if self.is_sqlite else {}
+        self.engine = create_engine(self.url, connect_args=connect_args)
+        if self.is_sqlite:
+            event.listen(self.engine, "connect", _sqlite_on_connect)
+            event.listen(self.engine, "begin", _sqlite_on_begin)
+
+    def __repr__(self) -> str:
+        return f"Store({self.display})"
+
+    @property
+    def display(self) -> str:
+        return str(self.path) if self.path else self.url.render_as_string(hide_password=True)
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """One write transaction: committed when the block ends, rolled back on any error."""
+        with self._translate_busy(), self.engine.connect() as conn:
+            conn = conn.execution_options(**{_BEGIN_MODE: "IMMEDIATE"})
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self._translate_busy(), self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    @contextmanager
+    def _translate_busy(self) -> Iterator[None]:
+        try:
+            yield
+        except OperationalError as exc:
+            if is_busy_error(exc):
+                raise StoreBusy(
+                    f"The store is busy (another vaxres holds the write lock for more than "
+                    f"{self.timeout:g} s); nothing was written. Try again shortly, or raise "
+                    f"VAXRES_BUSY_TIMEOUT."
+                ) from None
+            raise Unavailable(f"The store {self.display} cannot be used: {exc.orig}") from None
+
+    def schema_state(self) -> SchemaState:
+        """Read the schema version without Alembic; raise StoreUnusable for a foreign database."""
+        with self.read() as conn:
+            tables = set(_table_names(conn, self.is_sqlite))
+            if "alembic_version" not in tables:
+                if tables - {"sqlite_sequence"}:
+                    raise StoreUnusable(
+                        f"{self.display} holds tables but is not a vaxres store; "
+                        f"name another file with --db or VAXRES_DB"
+                    )
+                return SchemaState(None, schema.HEAD)
+            current = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        if current is not None and current not in schema.REVISIONS:
+            raise StoreUnusable(
+                f"{self.display} is at schema revision {current}, which this vaxres does not know; "
+                f"it was written by a newer vaxres: upgrade vaxres"
+            )
+        return SchemaState(current, schema.HEAD)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def is_busy_error(exc: OperationalError) -> bool:
+    orig = exc.orig
+    return isinstance(orig, sqlite3.OperationalError) and (
+        "locked" in str(orig) or "busy" in str(orig)
+    )
+
+
+def _table_names(conn: Connection, is_sqlite: bool) -> list[str]:
+    if is_sqlite:
+        sql = "SELECT name FROM sqlite_master WHERE type = 'table'"
+    else:
+        sql = "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+    return list(conn.execute(text(sql)).scalars())
+
+
+def _sqlite_on_connect(dbapi_conn: sqlite3.Connection, _record: object) -> None:
+    # Take BEGIN away from the driver so that _sqlite_on_begin decides how each transaction starts.
+    dbapi_conn.isolation_level = None
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.execute("PRAGMA synchronous = FULL")
+    mode = cursor.execute("PRAGMA journal_mode").fetchone()[0]
+    if mode.lower() != "wal":
+        cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.close()
+
+
+def _sqlite_on_begin(conn: Connection) -> None:
+    mode = conn.get_execution_options().get(_BEGIN_MODE, "DEFERRED")
+    conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def open_store(target: str | None = None, *, create: bool = True, migrate: bool = True) -> Store:
+    """Open the store named by --db, VAXRES_DB or the default, creating and migrating it as needed.
+
+    A new SQLite file is created with mode 0600. A SQLite store behind the code is upgraded
+    (after a backup copy); any other backend must be upgraded with `vaxres db upgrade`.
+    """
+    url = resolve_target(target)
+    store = Store(url)
+    if store.is_sqlite and store.path is not None and str(store.path) != ":memory:":
+        _ensure_sqlite_file(store.path, create=create)
+    if migrate:
+        state = store.schema_state()
+        if state.behind:
+            if not store.is_sqlite:
+                raise StoreUnusable(
+                    f"{store.display} is at schema revision {state.current or 'none'}, "
+                    f"the code needs {state.head}: run `vaxres db upgrade`"
+                )
+            from vaxres.migrate import upgrade
+
+            upgrade(store)
+    return store
+
+
+def _ensure_sqlite_file(path: Path, *, create: bool) -> None:
+    if path.exists():
+        if path.is_dir():
+            raise InvalidInput(f"--db {path} is a directory; name a file inside it")
+        return
+    if not create:
+        raise StoreNotFound(f"There is no store at {path} yet; any command that uses it creates it")
+    if not path.parent.exists():
+        raise InvalidInput(f"The folder {path.parent} does not exist; create it or name another --db path")
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        return
+    except OSError as exc:
+        raise InvalidInput(f"Cannot create the store {path}: {exc.strerror}") from None
+    os.close(fd)
