@@ -35,7 +35,7 @@ def slot_from_row(row: Row) -> SlotRecord:
     )
 
 
-# The view is created by migration 0001; it lives on its own metadata so that autogenerate and
+# The view is created by migration 0002; it lives on its own metadata so that autogenerate and
 # create_all never mistake it for a table.
 reservation_view = Table(
     "reservation_view",

@@ -77,9 +77,8 @@ class Store:
         except OperationalError as exc:
             if is_busy_error(exc):
                 raise StoreBusy(
-                    f"The store is busy (another vaxres holds the write lock for more than "
-                    f"{self.timeout:g} s); nothing was written. Try again shortly, or raise "
-                    f"VAXRES_BUSY_TIMEOUT."
+                    f"store busy, try again shortly: another vaxres held the write lock for more than "
+                    f"{self.timeout:g} s, and nothing was written (VAXRES_BUSY_TIMEOUT sets the wait)"
                 ) from None
             raise Unavailable(f"The store {self.display} cannot be used: {exc.orig}") from None
 

@@ -1,4 +1,4 @@
-"""Slots, reservations, the outbox and the reservation view.
+"""Slots, reservations and the outbox.
 
 Revision ID: 0001
 Revises:
@@ -13,23 +13,6 @@ revision: str = "0001"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
-
-RESERVATION_VIEW = """
-CREATE VIEW reservation_view AS
-SELECT r.id AS id,
-       r.user_id AS user_id,
-       r.dose AS dose,
-       r.status AS status,
-       r.slot_id AS slot_id,
-       s.date AS date,
-       s.hospital AS hospital,
-       s.vaccine AS vaccine,
-       r.reserved_at AS reserved_at,
-       r.cancelled_at AS cancelled_at
-FROM reservation AS r
-JOIN slot AS s ON s.id = r.slot_id
-"""
-
 
 def upgrade() -> None:
     op.create_table(
@@ -96,11 +79,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("outbox") as batch_op:
         batch_op.create_index("ix_outbox_status_next_attempt_at", ["status", "next_attempt_at"], unique=False)
-    op.execute(RESERVATION_VIEW)
 
 
 def downgrade() -> None:
-    op.execute("DROP VIEW reservation_view")
     op.drop_table("outbox")
     op.drop_table("reservation")
     op.drop_table("slot")

@@ -1,6 +1,5 @@
 """The `vaxres` command: parse, call one service function, render. No SQL and no rules here."""
 
-from dataclasses import dataclass
 from typing import Annotated
 
 import typer
@@ -19,9 +18,13 @@ app = typer.Typer(
 )
 
 
-@dataclass(frozen=True)
 class Settings:
-    db: str | None
+    """Root options every command can read through ctx (no dataclass: it slows `--help`)."""
+
+    __slots__ = ("db",)
+
+    def __init__(self, db: str | None):
+        self.db = db
 
 
 def _show_version(value: bool) -> None:

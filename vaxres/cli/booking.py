@@ -22,7 +22,10 @@ def reserve(
     dose: Annotated[str, typer.Option("--dose", metavar="N", help="Which dose (1st, 2nd, ...), 1 to 10.")] = "1",
     json_out: JsonOption = False,
 ) -> None:
-    """Book one dose for a person; the slot's remaining doses drop in the same transaction."""
+    """Book one dose of a slot for a person.
+
+    The slot's remaining doses drop in the same transaction; a confirmation goes to the outbox.
+    """
     from vaxres.service.booking import reserve as reserve_dose
 
     booking = reserve_dose(
@@ -40,7 +43,10 @@ def cancel(
     reservation_id: Annotated[str, typer.Argument(metavar="RESERVATION_ID", help="The reservation number.")],
     json_out: JsonOption = False,
 ) -> None:
-    """Cancel a reservation; its dose goes back to the slot."""
+    """Cancel a reservation and return its dose.
+
+    The dose goes back to the slot in the same transaction; a notice goes to the outbox.
+    """
     from vaxres.service.booking import cancel as cancel_reservation
 
     booking = cancel_reservation(open_store(ctx), reservation_id)

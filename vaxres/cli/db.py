@@ -5,7 +5,7 @@ import typer
 from vaxres.cli.common import JsonOption, db_target
 from vaxres.cli.output import handles_errors, print_json, print_line
 
-app = typer.Typer(help="Where the store is and which schema revision it has.", no_args_is_help=True)
+app = typer.Typer(help="The store: where it is, its schema revision.", no_args_is_help=True)
 
 
 @app.command("path")

@@ -32,7 +32,9 @@ def _outcome_json(outcome):
 
 @handles_errors
 def demo(ctx: typer.Context, json_out: JsonOption = False) -> None:
-    """Run the main job on a fresh store: register slots, book, cancel, and show the results.
+    """Show the main job on a fresh store.
+
+    Registers slots, books, cancels, and shows my page, availability and the outbox.
 
     Uses a new temporary folder unless --db or VAXRES_DB names a store; refuses a store
     that already holds data.

@@ -8,7 +8,7 @@ from vaxres.cli.common import JsonOption, open_store
 from vaxres.cli import render
 from vaxres.cli.output import handles_errors, print_json, print_line
 
-app = typer.Typer(help="The notifications written with every change, and their delivery.", no_args_is_help=True)
+app = typer.Typer(help="Notifications written with every change.", no_args_is_help=True)
 
 
 @app.command("list")

@@ -6,7 +6,6 @@ Rich is imported only when a table is drawn, SQLAlchemy never: `vaxres --help` s
 from __future__ import annotations
 
 import functools
-import json
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -19,6 +18,8 @@ JSON_HELP = "Print JSON on stdout (errors as a JSON object on stderr)."
 
 
 def print_json(data: Any) -> None:
+    import json
+
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
 
@@ -28,6 +29,8 @@ def print_line(text: str) -> None:
 
 def report_error(error: VaxresError, json_out: bool) -> None:
     if json_out:
+        import json
+
         sys.stderr.write(json.dumps({"error": error.message, "code": error.code}, ensure_ascii=False) + "\n")
     else:
         sys.stderr.write(f"Error: {error.message}\n")

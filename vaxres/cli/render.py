@@ -1,7 +1,12 @@
 """Human renderings of service results, shared by the commands and the demo."""
 
 from vaxres.cli.output import print_table
-from vaxres.records import iso_utc
+
+
+def iso_utc(value):
+    from vaxres.records import iso_utc
+
+    return iso_utc(value)
 
 
 def _doses(n: int) -> str:

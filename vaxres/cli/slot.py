@@ -8,7 +8,7 @@ from vaxres.cli.common import JsonOption, open_store
 from vaxres.cli import render
 from vaxres.cli.output import handles_errors, print_json, print_line
 
-app = typer.Typer(help="Register vaccine slots and see what is left.", no_args_is_help=True)
+app = typer.Typer(help="Register slots and see what is left.", no_args_is_help=True)
 
 @app.command("add")
 @handles_errors
@@ -20,7 +20,7 @@ def add(
     quantity: Annotated[str, typer.Option("--quantity", metavar="N", help="Doses, 1 to 1,000,000.")],
     json_out: JsonOption = False,
 ) -> None:
-    """Register a slot: a date, a hospital and a vaccine with a number of doses."""
+    """Register a slot: date, hospital, vaccine, doses."""
     from vaxres.service.slots import add_slot
 
     slot = add_slot(open_store(ctx), date=date, hospital=hospital, vaccine=vaccine, quantity=quantity)
@@ -42,7 +42,7 @@ def list_(
     available: Annotated[bool, typer.Option("--available", help="Only slots with doses left.")] = False,
     json_out: JsonOption = False,
 ) -> None:
-    """List slots with their capacity and remaining doses, by date."""
+    """List slots with their remaining doses."""
     from vaxres.read import list_slots
 
     slots = list_slots(open_store(ctx), date=date, hospital=hospital, vaccine=vaccine, available=available)
@@ -64,7 +64,10 @@ def update(
     ],
     json_out: JsonOption = False,
 ) -> None:
-    """Set a slot's capacity; its remaining doses move by the difference."""
+    """Set a slot's capacity.
+
+    Remaining doses move by the difference; the capacity never drops below what is booked.
+    """
     from vaxres.service.slots import update_slot
 
     change = update_slot(open_store(ctx), slot_id, quantity=quantity)

@@ -1,0 +1,287 @@
+"""The commands as a user runs them: output, exit codes, JSON shapes and exact error texts."""
+
+import json
+import sqlite3
+
+import pytest
+
+from tests.conftest import count_rows, future
+
+SLOT_KEYS = {"id", "date", "hospital", "vaccine", "capacity", "remaining"}
+RESERVATION_KEYS = {"id", "user", "dose", "status", "slot_id", "date", "hospital", "vaccine", "reserved_at", "cancelled_at"}
+OUTBOX_KEYS = {"id", "event", "recipient", "correlation_id", "status", "attempts", "created_at", "payload"}
+
+
+def add(cli, date=None, hospital="Seoul Hospital", vaccine="Pfizer", quantity="2"):
+    return cli.json("slot", "add", "--date", date or future(), "--hospital", hospital, "--vaccine", vaccine, "--quantity", quantity)
+
+
+def test_slot_add_prints_one_line(cli):
+    result = cli("slot", "add", "--date", future(), "--hospital", "Seoul Hospital", "--vaccine", "Pfizer", "--quantity", "3")
+    assert result.exit_code == 0
+    assert result.stdout == f"Registered slot 1: {future()}, Seoul Hospital, Pfizer, 3 doses.\n"
+    assert result.stderr == ""
+
+
+def test_slot_add_json_shape(cli):
+    slot = add(cli, hospital=" Seoul   Hospital ")
+    assert slot == {"id": 1, "date": future(), "hospital": "Seoul Hospital", "vaccine": "Pfizer", "capacity": 2, "remaining": 2}
+
+
+def test_duplicate_slot_exits_1_and_points_to_slot_update(cli):
+    add(cli)
+    result = cli("slot", "add", "--date", future(), "--hospital", "SEOUL HOSPITAL", "--vaccine", "pfizer", "--quantity", "5")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"Error: slot 1 already exists for {future()}, SEOUL HOSPITAL, pfizer (names are compared ignoring case); "
+        "change its quantity with `vaxres slot update 1 --quantity N`\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "option, value, message",
+    [
+        ("--date", "2026-02-30", "Error: date '2026-02-30' is not a real calendar date\n"),
+        ("--date", "2020-01-01", "is in the past; give today"),
+        ("--quantity", "0", "Error: quantity must be a whole number from 1 to 1,000,000, got 0\n"),
+        ("--quantity", "1000001", "got 1,000,001"),
+        ("--quantity", "ten", "Error: quantity must be a whole number from 1 to 1,000,000, got 'ten'\n"),
+        ("--hospital", "   ", "Error: hospital must not be empty\n"),
+        ("--vaccine", "x" * 201, "Error: vaccine must be at most 200 characters, got 201\n"),
+        ("--hospital", "bad\x07bell", "hospital must not contain control characters"),
+    ],
+)
+def test_invalid_slot_input_exits_2_and_writes_nothing(cli, db_path, option, value, message):
+    args = {"--date": future(), "--hospital": "Seoul", "--vaccine": "Pfizer", "--quantity": "2", option: value}
+    result = cli("slot", "add", *[part for pair in args.items() for part in pair])
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert result.stderr.count("\n") == 1
+    assert result.stdout == ""
+    assert count_rows(db_path, "slot") == 0 and count_rows(db_path, "outbox") == 0
+
+
+def test_json_errors_are_a_json_object_on_stderr(cli):
+    result = cli("slot", "add", "--date", "nope", "--hospital", "H", "--vaccine", "V", "--quantity", "1", "--json")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert json.loads(result.stderr) == {"error": "date must be a date as YYYY-MM-DD, got 'nope'", "code": "invalid_input"}
+
+
+def test_reserve_cancel_and_mypage(cli):
+    slot = add(cli, quantity="2")
+    result = cli("reserve", "--user", "alice", "--slot", str(slot["id"]))
+    assert result.exit_code == 0
+    assert result.stdout == (
+        f"Reserved 1 for alice: Pfizer (dose 1) at Seoul Hospital on {future()}. Slot 1 has 1 dose left.\n"
+    )
+    booked = cli.json("reserve", "--user", "bob", "--date", future(), "--hospital", "seoul hospital", "--vaccine", "PFIZER")
+    assert set(booked) == RESERVATION_KEYS
+    assert (booked["user"], booked["status"], booked["slot_id"], booked["cancelled_at"]) == ("bob", "reserved", 1, None)
+
+    result = cli("cancel", "1")
+    assert result.exit_code == 0
+    assert result.stdout == (
+        f"Cancelled 1 for alice: Pfizer (dose 1) at Seoul Hospital on {future()}. Slot 1 has 1 dose left.\n"
+    )
+    page = cli.json("mypage", "alice")
+    assert [(r["id"], r["status"]) for r in page] == [(1, "cancelled")]
+    assert page[0]["cancelled_at"].endswith("Z")
+
+    table = cli("mypage", "alice")
+    assert table.exit_code == 0
+    for text in ("Reservations of alice", "No.", "Status", "Date", "Hospital", "Vaccine", "cancelled", future(), "Seoul Hospital", "Pfizer"):
+        assert text in table.stdout
+
+
+def test_mypage_is_newest_first(cli):
+    first = add(cli, hospital="A")
+    second = add(cli, hospital="B")
+    cli.json("reserve", "--user", "kim", "--slot", str(first["id"]))
+    cli.json("reserve", "--user", "kim", "--slot", str(second["id"]), "--dose", "2")
+    assert [r["hospital"] for r in cli.json("mypage", "kim")] == ["B", "A"]
+
+
+def test_mypage_of_someone_without_reservations(cli):
+    result = cli("mypage", "nobody")
+    assert (result.exit_code, result.stdout) == (0, "nobody has no reservations.\n")
+    assert cli.json("mypage", "nobody") == []
+
+
+def test_sold_out_exits_1_with_code_sold_out(cli, db_path):
+    slot = add(cli, quantity="1")
+    cli.json("reserve", "--user", "a", "--slot", str(slot["id"]))
+    result = cli("reserve", "--user", "b", "--slot", str(slot["id"]), "--json")
+    assert result.exit_code == 1
+    assert json.loads(result.stderr)["code"] == "sold_out"
+    plain = cli("reserve", "--user", "b", "--slot", str(slot["id"]))
+    assert plain.stderr == (
+        f"Error: slot 1 ({future()}, Seoul Hospital, Pfizer) is sold out; "
+        "see `vaxres slot list --available` for slots with doses left\n"
+    )
+    assert count_rows(db_path, "reservation") == 1
+
+
+def test_second_active_booking_for_the_same_dose_exits_1(cli):
+    slot = add(cli)
+    cli.json("reserve", "--user", "a", "--slot", str(slot["id"]))
+    result = cli("reserve", "--user", "a", "--slot", str(slot["id"]))
+    assert result.exit_code == 1
+    assert result.stderr == "Error: a already holds reservation 1 for dose 1; cancel it first with `vaxres cancel 1` to book another\n"
+
+
+@pytest.mark.parametrize(
+    "args, code, message",
+    [
+        (["reserve", "--user", "a", "--slot", "42"], 3, "Error: There is no slot 42; see `vaxres slot list --available` for open slots\n"),
+        (["cancel", "42"], 3, "Error: There is no reservation 42; see `vaxres mypage USER` for a person's reservations\n"),
+        (["slot", "update", "42", "--quantity", "3"], 3, "Error: There is no slot 42; see `vaxres slot list` for the slots that exist\n"),
+        (["cancel", "abc"], 2, "Error: reservation id must be a whole number from 1 to 9,223,372,036,854,775,807, got 'abc'\n"),
+        (["reserve", "--user", "a"], 2, "Error: give a slot id, or all three of date, hospital and vaccine\n"),
+        (["reserve", "--user", "a", "--slot", "1", "--dose", "0"], 2, "Error: dose must be a whole number from 1 to 10, got 0\n"),
+        (["reserve", "--user", " ", "--slot", "1"], 2, "Error: user must not be empty\n"),
+        (["outbox", "list", "--status", "lost"], 2, "Error: status must be one of pending, delivered, failed, got 'lost'\n"),
+    ],
+)
+def test_not_found_and_invalid(cli, args, code, message):
+    result = cli(*args)
+    assert (result.exit_code, result.stderr) == (code, message)
+    assert result.stdout == ""
+
+
+def test_cancel_twice_exits_1(cli):
+    slot = add(cli)
+    cli.json("reserve", "--user", "a", "--slot", str(slot["id"]))
+    cli.json("cancel", "1")
+    result = cli("cancel", "1", "--json")
+    assert result.exit_code == 1
+    assert json.loads(result.stderr)["code"] == "already_cancelled"
+
+
+def test_slot_update(cli):
+    slot = add(cli, quantity="3")
+    cli.json("reserve", "--user", "a", "--slot", str(slot["id"]))
+    result = cli("slot", "update", "1", "--quantity", "5")
+    assert (result.exit_code, result.stdout) == (0, "Slot 1: capacity 3 -> 5, 4 doses left (1 booked).\n")
+    assert cli.json("slot", "update", "1", "--quantity", "1") == {**slot, "capacity": 1, "remaining": 0}
+    refused = cli("slot", "update", "1", "--quantity", "0")
+    assert refused.exit_code == 2
+    cli.json("cancel", "1")
+    cli.json("slot", "update", "1", "--quantity", "2")
+    cli.json("reserve", "--user", "b", "--slot", "1")
+    cli.json("reserve", "--user", "c", "--slot", "1")
+    below = cli("slot", "update", "1", "--quantity", "1", "--json")
+    assert below.exit_code == 1
+    assert json.loads(below.stderr) == {
+        "error": "slot 1 has 2 doses booked, so its quantity cannot drop to 1; give at least 2, or cancel reservations first",
+        "code": "capacity_below_booked",
+    }
+
+
+def test_slot_list_table_and_json(cli):
+    add(cli, hospital="Seoul", quantity="1")
+    add(cli, hospital="Busan", vaccine="Moderna", quantity="4", date=future(9))
+    cli.json("reserve", "--user", "a", "--slot", "1")
+    listed = cli.json("slot", "list")
+    assert all(set(s) == SLOT_KEYS for s in listed)
+    assert [(s["hospital"], s["remaining"]) for s in listed] == [("Seoul", 0), ("Busan", 4)]
+    assert [s["hospital"] for s in cli.json("slot", "list", "--available")] == ["Busan"]
+    assert [s["hospital"] for s in cli.json("slot", "list", "--vaccine", "MODERNA")] == ["Busan"]
+    table = cli("slot", "list")
+    assert "Remaining" in table.stdout and "Seoul" in table.stdout and "Moderna" in table.stdout
+    assert cli("slot", "list", "--hospital", "Daegu").stdout == "No slots match.\n"
+
+
+def test_outbox_list_shows_every_change_pending(cli):
+    add(cli)
+    cli.json("reserve", "--user", "a", "--slot", "1")
+    cli.json("cancel", "1")
+    messages = cli.json("outbox", "list")
+    assert all(set(m) == OUTBOX_KEYS for m in messages)
+    assert [(m["event"], m["recipient"], m["correlation_id"], m["status"], m["attempts"]) for m in messages] == [
+        ("SlotRegistered", "*", 1, "pending", 0),
+        ("ReservationConfirmed", "a", 1, "pending", 0),
+        ("ReservationCancelled", "a", 1, "pending", 0),
+    ]
+    assert messages[1]["payload"]["reservation_id"] == 1
+    assert "confirmed" in messages[1]["payload"]["message"]
+    assert cli.json("outbox", "list", "--status", "delivered") == []
+    assert cli("outbox", "list", "--status", "failed").stdout == "No failed messages.\n"
+    assert "ReservationCancelled" in cli("outbox", "list").stdout
+
+
+def test_db_path_prefers_option_then_environment_then_default(cli, tmp_path, monkeypatch):
+    assert cli("--db", str(tmp_path / "other.db"), "db", "path").stdout == f"{tmp_path / 'other.db'}\n"
+    assert cli("db", "path").stdout == f"{tmp_path / 'vaxres.db'}\n"
+    monkeypatch.delenv("VAXRES_DB")
+    assert cli("db", "path").stdout == f"{tmp_path / 'xdg' / 'vaxres' / 'vaxres.db'}\n"
+
+
+def test_db_current_and_upgrade(cli, db_path):
+    missing = cli("db", "current")
+    assert missing.exit_code == 3
+    assert "There is no store at" in missing.stderr
+    result = cli("db", "upgrade")
+    assert (result.exit_code, result.stdout) == (0, f"Upgraded {db_path} from empty to 0002.\n")
+    assert cli("db", "current").stdout == "0002 (head)\n"
+    assert cli.json("db", "current") == {"store": str(db_path), "current": "0002", "head": "0002", "up_to_date": True}
+    assert cli("db", "upgrade").stdout == f"{db_path} is already at 0002 (head); nothing to do.\n"
+
+
+def test_a_database_that_is_not_a_vaxres_store_is_refused(cli, tmp_path):
+    foreign = tmp_path / "foreign.db"
+    with sqlite3.connect(foreign) as conn:
+        conn.execute("CREATE TABLE notes (x)")
+    result = cli("--db", str(foreign), "slot", "list")
+    assert result.exit_code == 2
+    assert result.stderr == f"Error: {foreign} holds tables but is not a vaxres store; name another file with --db or VAXRES_DB\n"
+
+
+def test_db_in_a_missing_folder_is_invalid(cli, tmp_path):
+    result = cli("--db", str(tmp_path / "no" / "such" / "x.db"), "slot", "list")
+    assert result.exit_code == 2
+    assert "does not exist; create it or name another --db path" in result.stderr
+
+
+def test_busy_timeout_must_be_a_number(cli, monkeypatch):
+    monkeypatch.setenv("VAXRES_BUSY_TIMEOUT", "soon")
+    result = cli("slot", "list")
+    assert (result.exit_code, result.stderr) == (
+        2,
+        "Error: VAXRES_BUSY_TIMEOUT must be a number of seconds from 0 to 3600, got 'soon'\n",
+    )
+
+
+def test_usage_errors_exit_2(cli):
+    result = cli("reserve", "--slot", "1")
+    assert result.exit_code == 2
+    assert "Missing option '--user'" in result.stderr
+
+
+def test_demo_runs_on_a_fresh_store_and_refuses_one_with_data(cli, db_path):
+    result = cli("demo")
+    assert result.exit_code == 0, result.stderr
+    out = result.stdout
+    assert f"Demo store: {db_path}" in out
+    for text in ("Registered slot 1", "is sold out", "already holds reservation", "Cancelled 1 for alice",
+                 "Reservations of alice", "Slots", "Outbox", "ReservationCancelled", f"export VAXRES_DB={db_path}"):
+        assert text in out
+    again = cli("demo")
+    assert again.exit_code == 1
+    assert again.stderr.startswith(f"Error: {db_path} already holds data and the demo only runs on a fresh store")
+
+
+def test_demo_without_a_named_store_uses_a_temporary_folder(cli, monkeypatch):
+    monkeypatch.delenv("VAXRES_DB")
+    report = cli.json("demo")
+    store = report["store"]
+    assert "vaxres-demo-" in store
+    assert [m["event"] for m in report["outbox"]].count("ReservationConfirmed") == 4
+    assert cli.json("--db", store, "mypage", "alice") == report["mypage"]
+    assert {s["id"]: s["remaining"] for s in cli.json("--db", store, "slot", "list")} == {1: 2, 2: 0, 3: 1}
+
+
+def test_version(cli):
+    result = cli("--version")
+    assert (result.exit_code, result.stdout) == (0, "vaxres 0.1.0\n")

@@ -1,0 +1,71 @@
+import datetime as dt
+
+import pytest
+
+from vaxres import validate
+from vaxres.errors import InvalidInput
+
+
+def test_names_are_trimmed_collapsed_and_nfc_normalised():
+    assert validate.normalize_name("  Seoul \u00a0  National  Hospital ", field="hospital") == "Seoul National Hospital"
+    decomposed = "\u1109\u1165\u110b\u116e\u11af"  # 서울 written as conjoining jamo (NFD)
+    assert validate.normalize_name(decomposed, field="hospital") == "서울"
+
+
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        ("", "hospital must not be empty"),
+        ("   ", "hospital must not be empty"),
+        ("a\x00b", "hospital must not contain control characters"),
+        ("line\nbreak", "hospital must not contain control characters"),
+        ("tab\there", "hospital must not contain control characters"),
+        ("x" * 201, "hospital must be at most 200 characters, got 201"),
+    ],
+)
+def test_bad_names_are_refused_with_the_reason(value, message):
+    with pytest.raises(InvalidInput, match=message):
+        validate.normalize_name(value, field="hospital")
+
+
+def test_a_name_of_exactly_200_characters_is_accepted():
+    assert len(validate.normalize_name("x" * 200, field="vaccine")) == 200
+
+
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        ("2026-02-30", "'2026-02-30' is not a real calendar date"),
+        ("2026-13-01", "is not a real calendar date"),
+        ("01/12/2026", "must be a date as YYYY-MM-DD"),
+        ("2026-1-1", "must be a date as YYYY-MM-DD"),
+        ("tomorrow", "must be a date as YYYY-MM-DD"),
+    ],
+)
+def test_bad_dates(value, message):
+    with pytest.raises(InvalidInput, match=message):
+        validate.parse_date(value)
+
+
+def test_past_dates_are_refused_unless_allowed():
+    yesterday = (dt.date.today() - dt.timedelta(days=1)).isoformat()
+    with pytest.raises(InvalidInput, match="is in the past"):
+        validate.parse_date(yesterday)
+    assert validate.parse_date(yesterday, allow_past=True).isoformat() == yesterday
+    assert validate.parse_date(dt.date.today().isoformat()) == dt.date.today()
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "1000001", "1.5", "abc", "", "1_000", "١٢"])
+def test_quantities_outside_the_range_or_not_whole_are_refused(value):
+    with pytest.raises(InvalidInput, match="quantity must be a whole number from 1 to 1,000,000"):
+        validate.parse_quantity(value)
+
+
+@pytest.mark.parametrize("value, expected", [("1", 1), (" 42 ", 42), ("1000000", 1_000_000), (7, 7)])
+def test_good_quantities(value, expected):
+    assert validate.parse_quantity(value) == expected
+
+
+def test_the_broadcast_recipient_is_not_a_user():
+    with pytest.raises(InvalidInput, match="user '\\*' is reserved"):
+        validate.parse_user("*")
