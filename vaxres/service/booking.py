@@ -1,11 +1,16 @@
-"""Booking and cancelling: the dose moves in the same transaction as the reservation."""
+"""Booking and cancelling: the dose moves in the same transaction as the reservation.
+
+The happy path is one conditional statement per table (the statements are built once, so
+SQLAlchemy only binds parameters); only when a statement hits no row do we look at why, inside
+the same transaction, to name the rule that refused it.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import replace
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from vaxres import validate
@@ -24,6 +29,34 @@ from vaxres.records import ReservationRecord, SlotRecord
 from vaxres.service import outbox
 from vaxres.service.slots import describe, find_slot_id
 from vaxres.store import Store
+
+slot = slot_table.c
+reservation = reservation_table.c
+
+_TAKE_DOSE = (
+    update(slot_table)
+    .where(slot.id == bindparam("b_slot"), slot.remaining > 0, slot.date >= bindparam("b_today"))
+    .values(remaining=slot.remaining - 1, updated_at=bindparam("b_now"))
+    .returning(*SLOT_COLUMNS)
+)
+_INSERT_RESERVATION = insert(reservation_table).returning(reservation.id)
+_SLOT_BY_ID = select(*SLOT_COLUMNS).where(slot.id == bindparam("b_slot"))
+_HELD = select(reservation.id).where(
+    reservation.user_id == bindparam("b_user"), reservation.dose == bindparam("b_dose"), reservation.status == ACTIVE
+)
+_CANCEL = (
+    update(reservation_table)
+    .where(reservation.id == bindparam("b_id"), reservation.status == ACTIVE)
+    .values(status=CANCELLED, cancelled_at=bindparam("b_now"))
+    .returning(reservation.id, reservation.user_id, reservation.dose, reservation.slot_id, reservation.reserved_at)
+)
+_RETURN_DOSE = (
+    update(slot_table)
+    .where(slot.id == bindparam("b_slot"))
+    .values(remaining=slot.remaining + 1, updated_at=bindparam("b_now"))
+    .returning(*SLOT_COLUMNS)
+)
+_RESERVATION_BY_ID = select(reservation_view).where(reservation_view.c.id == bindparam("b_id"))
 
 
 def reserve(
@@ -60,33 +93,29 @@ def reserve(
                         f"There is no slot for {date.isoformat()}, {hospital}, {vaccine}; "
                         f"see `vaxres slot list --date {date.isoformat()}`"
                     )
-            slot = _slot(conn, slot_id)
-            _check_bookable(conn, slot, user, dose)
-            remaining = conn.execute(
-                update(slot_table)
-                .where(slot_table.c.id == slot.id, slot_table.c.remaining > 0)
-                .values(remaining=slot_table.c.remaining - 1, updated_at=now)
-                .returning(slot_table.c.remaining)
-            ).scalar()
-            if remaining is None:
-                raise _sold_out(slot)
+            held = conn.execute(_HELD, {"b_user": user, "b_dose": dose}).scalar()
+            if held is not None:
+                raise _already_reserved(user, dose, held)
+            row = conn.execute(_TAKE_DOSE, {"b_slot": slot_id, "b_today": validate.today(), "b_now": now}).one_or_none()
+            if row is None:
+                raise _why_not_bookable(conn, slot_id)
+            taken = slot_from_row(row)
             reservation_id = conn.execute(
-                insert(reservation_table)
-                .values(slot_id=slot.id, user_id=user, dose=dose, status=ACTIVE, reserved_at=now)
-                .returning(reservation_table.c.id)
+                _INSERT_RESERVATION,
+                {"slot_id": taken.id, "user_id": user, "dose": dose, "status": ACTIVE, "reserved_at": now},
             ).scalar_one()
             booking = ReservationRecord(
                 id=reservation_id,
                 user=user,
                 dose=dose,
                 status=ACTIVE,
-                slot_id=slot.id,
-                date=slot.date,
-                hospital=slot.hospital,
-                vaccine=slot.vaccine,
+                slot_id=taken.id,
+                date=taken.date,
+                hospital=taken.hospital,
+                vaccine=taken.vaccine,
                 reserved_at=now,
                 cancelled_at=None,
-                slot_remaining=remaining,
+                slot_remaining=taken.remaining,
             )
             outbox.record(
                 conn,
@@ -113,30 +142,23 @@ def cancel(store: Store, reservation_id: str | int) -> ReservationRecord:
     reservation_id = validate.parse_id(reservation_id, field="reservation id")
     now = utcnow()
     with store.write() as conn:
-        row = conn.execute(
-            select(reservation_view).where(reservation_view.c.id == reservation_id)
-        ).one_or_none()
+        row = conn.execute(_CANCEL, {"b_id": reservation_id, "b_now": now}).one_or_none()
         if row is None:
-            raise ReservationNotFound(
-                f"There is no reservation {reservation_id}; see `vaxres mypage USER` for a person's reservations"
-            )
-        booking = reservation_from_row(row)
-        cancelled = conn.execute(
-            update(reservation_table)
-            .where(reservation_table.c.id == reservation_id, reservation_table.c.status == ACTIVE)
-            .values(status=CANCELLED, cancelled_at=now)
-            .returning(reservation_table.c.id)
-        ).scalar()
-        if cancelled is None:
-            when = booking.cancelled_at.strftime("%Y-%m-%d %H:%M UTC") if booking.cancelled_at else "earlier"
-            raise AlreadyCancelled(f"reservation {reservation_id} was already cancelled ({when}); nothing to do")
-        remaining = conn.execute(
-            update(slot_table)
-            .where(slot_table.c.id == booking.slot_id)
-            .values(remaining=slot_table.c.remaining + 1, updated_at=now)
-            .returning(slot_table.c.remaining)
-        ).scalar_one()
-        result = replace(booking, status=CANCELLED, cancelled_at=now, slot_remaining=remaining)
+            raise _why_not_cancellable(conn, reservation_id)
+        returned = slot_from_row(conn.execute(_RETURN_DOSE, {"b_slot": row.slot_id, "b_now": now}).one())
+        result = ReservationRecord(
+            id=row.id,
+            user=row.user_id,
+            dose=row.dose,
+            status=CANCELLED,
+            slot_id=returned.id,
+            date=returned.date,
+            hospital=returned.hospital,
+            vaccine=returned.vaccine,
+            reserved_at=row.reserved_at,
+            cancelled_at=now,
+            slot_remaining=returned.remaining,
+        )
         outbox.record(
             conn,
             event=outbox.RESERVATION_CANCELLED,
@@ -152,35 +174,37 @@ def cancel(store: Store, reservation_id: str | int) -> ReservationRecord:
     return result
 
 
-def _slot(conn: Connection, slot_id: int) -> SlotRecord:
-    row = conn.execute(select(*SLOT_COLUMNS).where(slot_table.c.id == slot_id)).one_or_none()
+def _why_not_bookable(conn: Connection, slot_id: int) -> Exception:
+    row = conn.execute(_SLOT_BY_ID, {"b_slot": slot_id}).one_or_none()
     if row is None:
-        raise SlotNotFound(f"There is no slot {slot_id}; see `vaxres slot list --available` for open slots")
-    return slot_from_row(row)
+        return SlotNotFound(f"There is no slot {slot_id}; see `vaxres slot list --available` for open slots")
+    found = slot_from_row(row)
+    if found.date < validate.today():
+        return SlotInPast(f"slot {found.id} ({describe(found)}) is in the past; choose a slot from today on")
+    return _sold_out(found)
 
 
-def _check_bookable(conn: Connection, slot: SlotRecord, user: str, dose: int) -> None:
-    if slot.date < validate.today():
-        raise SlotInPast(f"slot {slot.id} ({describe(slot)}) is in the past; choose a slot from today on")
-    held = conn.execute(
-        select(reservation_table.c.id).where(
-            reservation_table.c.user_id == user,
-            reservation_table.c.dose == dose,
-            reservation_table.c.status == ACTIVE,
+def _why_not_cancellable(conn: Connection, reservation_id: int) -> Exception:
+    row = conn.execute(_RESERVATION_BY_ID, {"b_id": reservation_id}).one_or_none()
+    if row is None:
+        return ReservationNotFound(
+            f"There is no reservation {reservation_id}; see `vaxres mypage USER` for a person's reservations"
         )
-    ).scalar()
-    if held is not None:
-        raise AlreadyReserved(
-            f"{user} already holds reservation {held} for dose {dose}; "
-            f"cancel it first with `vaxres cancel {held}` to book another"
-        )
-    if slot.remaining <= 0:
-        raise _sold_out(slot)
+    booking = reservation_from_row(row)
+    when = booking.cancelled_at.strftime("%Y-%m-%d %H:%M UTC") if booking.cancelled_at else "earlier"
+    return AlreadyCancelled(f"reservation {reservation_id} was already cancelled ({when}); nothing to do")
 
 
-def _sold_out(slot: SlotRecord) -> SoldOut:
+def _already_reserved(user: str, dose: int, held: int) -> AlreadyReserved:
+    return AlreadyReserved(
+        f"{user} already holds reservation {held} for dose {dose}; "
+        f"cancel it first with `vaxres cancel {held}` to book another"
+    )
+
+
+def _sold_out(found: SlotRecord) -> SoldOut:
     return SoldOut(
-        f"slot {slot.id} ({describe(slot)}) is sold out; "
+        f"slot {found.id} ({describe(found)}) is sold out; "
         f"see `vaxres slot list --available` for slots with doses left"
     )
 

@@ -13,6 +13,8 @@ RESERVATION_CONFIRMED = "ReservationConfirmed"
 RESERVATION_CANCELLED = "ReservationCancelled"
 BROADCAST = "*"
 
+_INSERT = insert(outbox_table)
+
 
 def record(
     conn: Connection,
@@ -24,14 +26,15 @@ def record(
     now: dt.datetime,
 ) -> None:
     conn.execute(
-        insert(outbox_table).values(
-            event=event,
-            recipient=recipient,
-            payload=payload,
-            correlation_id=correlation_id,
-            created_at=now,
-            status="pending",
-            attempts=0,
-            next_attempt_at=now,
-        )
+        _INSERT,
+        {
+            "event": event,
+            "recipient": recipient,
+            "payload": payload,
+            "correlation_id": correlation_id,
+            "created_at": now,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+        },
     )

@@ -1,0 +1,34 @@
+"""What a command imports decides how fast it starts; these pin the expensive imports out."""
+
+import subprocess
+import sys
+
+from tests.conftest import future, run_vaxres
+
+PROBE = """
+import sys
+sys.argv = ["vaxres", *{args!r}]
+from vaxres.cli import main
+try:
+    main()
+except SystemExit:
+    pass
+print(sorted(m for m in {modules!r} if m in sys.modules), file=sys.stderr)
+"""
+
+
+def loaded(*args: str, modules=("sqlalchemy", "alembic", "rich", "sqlmodel")) -> list[str]:
+    probe = PROBE.format(args=list(args), modules=list(modules))
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    return eval(result.stderr.strip().splitlines()[-1])
+
+
+def test_help_imports_no_sqlalchemy_alembic_or_rich():
+    assert loaded("--help") == []
+    assert loaded("reserve", "--help") == []
+
+
+def test_reserve_on_a_current_store_does_not_import_alembic():
+    assert run_vaxres("slot", "add", "--date", future(), "--hospital", "H", "--vaccine", "V", "--quantity", "3").returncode == 0
+    assert "alembic" not in loaded("reserve", "--user", "a", "--slot", "1")
+    assert "rich" not in loaded("reserve", "--user", "b", "--slot", "1")
