@@ -244,6 +244,28 @@ def test_db_in_a_missing_folder_is_invalid(cli, tmp_path):
     assert "does not exist; create it or name another --db path" in result.stderr
 
 
+@pytest.mark.parametrize(
+    "target, message",
+    [
+        ("foo://x/y", "Error: --db foo://x/y is not a database vaxres can use: Can't load plugin: sqlalchemy.dialects:foo\n"),
+        ("not a url://x", "Error: --db 'not a url://x' is neither a file path nor a database URL\n"),
+    ],
+)
+def test_unusable_db_urls_exit_2(cli, target, message):
+    result = cli("--db", target, "slot", "list")
+    assert (result.exit_code, result.stderr) == (2, message)
+
+
+def test_a_missing_database_driver_is_named(cli):
+    import importlib.util
+
+    if importlib.util.find_spec("psycopg") is not None:
+        pytest.skip("psycopg is installed here")
+    result = cli("--db", "postgresql+psycopg://u@127.0.0.1:1/x", "slot", "list")
+    assert result.exit_code == 2
+    assert "needs the database driver 'psycopg', which is not installed" in result.stderr
+
+
 def test_busy_timeout_must_be_a_number(cli, monkeypatch):
     monkeypatch.setenv("VAXRES_BUSY_TIMEOUT", "soon")
     result = cli("slot", "list")

@@ -78,3 +78,19 @@ def test_reserve_exits_75_when_the_write_lock_is_held(db_path):
 
     after = run_vaxres("reserve", "--user", "alice", "--slot", "1")
     assert after.returncode == 0, after.stderr
+
+
+def test_processes_opening_a_new_store_at_once_all_succeed(tmp_path):
+    import os
+
+    fresh = tmp_path / "fresh.db"
+    env = {**os.environ, "VAXRES_DB": str(fresh)}
+    procs = [
+        subprocess.Popen([VAXRES, "slot", "list", "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        for _ in range(6)
+    ]
+    results = [(p.wait(timeout=120), p.stdout.read(), p.stderr.read()) for p in procs]
+    assert [code for code, _, _ in results] == [0] * 6, results
+    assert all(json.loads(out) == [] for _, out, _ in results)
+    with sqlite3.connect(fresh) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM alembic_version").fetchone() == (1,)

@@ -45,7 +45,15 @@ class Store:
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         self.path = Path(self.url.database) if self.is_sqlite and self.url.database else None
         connect_args = {"timeout": self.timeout} if self.is_sqlite else {}
-        self.engine = create_engine(self.url, connect_args=connect_args)
+        try:
+            self.engine = create_engine(self.url, connect_args=connect_args)
+        except ImportError as exc:
+            hint = " (pip install 'vaxres[postgres]')" if self.url.get_backend_name() == "postgresql" else ""
+            raise InvalidInput(
+                f"--db {self.display} needs the database driver {exc.name!r}, which is not installed{hint}"
+            ) from None
+        except ArgumentError as exc:
+            raise InvalidInput(f"--db {self.display} is not a database vaxres can use: {exc}") from None
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_on_connect)
             event.listen(self.engine, "begin", _sqlite_on_begin)
