@@ -25,6 +25,16 @@ class InvalidInput(VaxresError):
     code = "invalid_input"
 
 
+class InvalidValue(InvalidInput):
+    """One bad value: the import reports field, value and reason separately, per line."""
+
+    def __init__(self, field: str, value: object, reason: str, message: str | None = None):
+        super().__init__(message or f"{field} {reason}, got {value!r}")
+        self.field = field
+        self.value = value
+        self.reason = reason
+
+
 class NotFound(VaxresError):
     exit_code = 3
     code = "not_found"

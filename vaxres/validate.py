@@ -7,12 +7,14 @@ import datetime as dt
 import re
 import unicodedata
 
-from vaxres.errors import InvalidInput
+from vaxres.errors import InvalidValue
 
 MAX_QUANTITY = 1_000_000
 MAX_NAME_LENGTH = 200
 MAX_DOSE = 10
 _WHITESPACE = re.compile(r"\s+")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_WHOLE_NUMBER = re.compile(r"\+?[0-9]+")
 
 
 def today() -> dt.date:
@@ -24,31 +26,33 @@ def parse_date(value: str | dt.date, *, field: str = "date", allow_past: bool = 
         parsed = value
     else:
         text = str(value).strip()
-        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
-            raise InvalidInput(f"{field} must be a date as YYYY-MM-DD, got {value!r}")
+        if not _ISO_DATE.fullmatch(text):
+            raise InvalidValue(field, value, "must be a date as YYYY-MM-DD")
         try:
             parsed = dt.date.fromisoformat(text)
         except ValueError:
-            raise InvalidInput(f"{field} {text!r} is not a real calendar date") from None
+            raise InvalidValue(
+                field, value, "is not a real calendar date", f"{field} {text!r} is not a real calendar date"
+            ) from None
     if not allow_past and parsed < today():
-        raise InvalidInput(
-            f"{field} {parsed.isoformat()} is in the past; give today ({today().isoformat()}) or later"
-        )
+        reason = f"is in the past; give today ({today().isoformat()}) or later"
+        raise InvalidValue(field, value, reason, f"{field} {parsed.isoformat()} {reason}")
     return parsed
 
 
 def parse_whole_number(value: str | int, *, field: str, low: int, high: int) -> int:
+    reason = f"must be a whole number from {low:,} to {high:,}"
     if isinstance(value, bool):
-        raise InvalidInput(f"{field} must be a whole number from {low:,} to {high:,}, got {value!r}")
+        raise InvalidValue(field, value, reason)
     if isinstance(value, int):
         number = value
     else:
         text = str(value).strip()
-        if not re.fullmatch(r"\+?[0-9]+", text):
-            raise InvalidInput(f"{field} must be a whole number from {low:,} to {high:,}, got {value!r}")
+        if not _WHOLE_NUMBER.fullmatch(text):
+            raise InvalidValue(field, value, reason)
         number = int(text)
     if not low <= number <= high:
-        raise InvalidInput(f"{field} must be a whole number from {low:,} to {high:,}, got {number:,}")
+        raise InvalidValue(field, value, reason, f"{field} {reason}, got {number:,}")
     return number
 
 
@@ -68,12 +72,13 @@ def normalize_name(value: str, *, field: str) -> str:
     """Trim, collapse inner whitespace and NFC-normalise, so that 'Seoul  Hospital ' is one hospital."""
     text = unicodedata.normalize("NFC", str(value))
     if any(unicodedata.category(ch) == "Cc" for ch in text):
-        raise InvalidInput(f"{field} must not contain control characters or line breaks, got {value!r}")
+        raise InvalidValue(field, value, "must not contain control characters or line breaks")
     text = _WHITESPACE.sub(" ", text).strip()
     if not text:
-        raise InvalidInput(f"{field} must not be empty")
+        raise InvalidValue(field, value, "must not be empty", f"{field} must not be empty")
     if len(text) > MAX_NAME_LENGTH:
-        raise InvalidInput(f"{field} must be at most {MAX_NAME_LENGTH} characters, got {len(text)}")
+        reason = f"must be at most {MAX_NAME_LENGTH} characters"
+        raise InvalidValue(field, value, f"{reason} (has {len(text)})", f"{field} {reason}, got {len(text)}")
     return text
 
 
@@ -85,5 +90,8 @@ def name_key(name: str) -> str:
 def parse_user(value: str) -> str:
     user = normalize_name(value, field="user")
     if user == "*":
-        raise InvalidInput("user '*' is reserved for broadcast notifications; give a person's id")
+        raise InvalidValue(
+            "user", value, "is reserved for broadcast notifications",
+            "user '*' is reserved for broadcast notifications; give a person's id",
+        )
     return user
