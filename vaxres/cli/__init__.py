@@ -5,7 +5,7 @@ from typing import Annotated
 import typer
 
 from vaxres import __version__
-from vaxres.cli import booking, db, demo, outbox, slot
+from vaxres.cli import booking, db, demo, imports, outbox, slot
 
 app = typer.Typer(
     name="vaxres",
@@ -53,6 +53,7 @@ def root(
 
 
 app.add_typer(slot.app, name="slot")
+app.add_typer(imports.app, name="import")
 app.add_typer(outbox.app, name="outbox")
 app.add_typer(db.app, name="db")
 booking.register(app)

@@ -62,4 +62,4 @@ def print_table(title: str | None, columns: Sequence[str], rows: Iterable[Sequen
     Console(file=sys.stdout).print(table)
 
 
-_NUMERIC = {"ID", "No.", "Capacity", "Remaining", "Booked", "Dose", "Ref", "Attempts"}
+_NUMERIC = {"ID", "No.", "Capacity", "Remaining", "Booked", "Dose", "Ref", "Attempts", "rows"}

@@ -16,6 +16,37 @@ BROADCAST = "*"
 _INSERT = insert(outbox_table)
 
 
+def _doses(n: int) -> str:
+    return f"{n} dose" if n == 1 else f"{n} doses"
+
+
+def slot_registered_payload(slot_id: int, date: dt.date, hospital: str, vaccine: str, doses: int) -> dict[str, Any]:
+    return {
+        "slot_id": slot_id,
+        "date": date.isoformat(),
+        "hospital": hospital,
+        "vaccine": vaccine,
+        "doses": doses,
+        "message": f"New vaccination slot: {vaccine} at {hospital} on {date.isoformat()}, "
+        f"{_doses(doses)} open for booking.",
+    }
+
+
+def slot_updated_payload(
+    slot_id: int, date: dt.date, hospital: str, vaccine: str, doses: int, previous: int
+) -> dict[str, Any]:
+    return {
+        "slot_id": slot_id,
+        "date": date.isoformat(),
+        "hospital": hospital,
+        "vaccine": vaccine,
+        "doses": doses,
+        "previous_doses": previous,
+        "message": f"Vaccination slot changed: {vaccine} at {hospital} on {date.isoformat()} "
+        f"now has {_doses(doses)} (was {previous}).",
+    }
+
+
 def record(
     conn: Connection,
     *,

@@ -15,10 +15,6 @@ from vaxres.records import SlotChange, SlotRecord
 from vaxres.service import outbox
 from vaxres.store import Store
 
-def _doses(n: int) -> str:
-    return f"{n} dose" if n == 1 else f"{n} doses"
-
-
 def describe(slot: SlotRecord) -> str:
     return f"{slot.date.isoformat()}, {slot.hospital}, {slot.vaccine}"
 
@@ -74,15 +70,9 @@ def add_slot(store: Store, *, date: str | dt.date, hospital: str, vaccine: str, 
                 event=outbox.SLOT_REGISTERED,
                 recipient=outbox.BROADCAST,
                 correlation_id=slot.id,
-                payload={
-                    "slot_id": slot.id,
-                    "date": slot.date.isoformat(),
-                    "hospital": slot.hospital,
-                    "vaccine": slot.vaccine,
-                    "doses": slot.capacity,
-                    "message": f"New vaccination slot: {slot.vaccine} at {slot.hospital} on "
-                    f"{slot.date.isoformat()}, {_doses(slot.capacity)} open for booking.",
-                },
+                payload=outbox.slot_registered_payload(
+                    slot.id, slot.date, slot.hospital, slot.vaccine, slot.capacity
+                ),
                 now=now,
             )
     except IntegrityError:
@@ -123,16 +113,9 @@ def update_slot(store: Store, slot_id: str | int, *, quantity: str | int) -> Slo
             event=outbox.SLOT_UPDATED,
             recipient=outbox.BROADCAST,
             correlation_id=after.id,
-            payload={
-                "slot_id": after.id,
-                "date": after.date.isoformat(),
-                "hospital": after.hospital,
-                "vaccine": after.vaccine,
-                "doses": after.capacity,
-                "previous_doses": before.capacity,
-                "message": f"Vaccination slot changed: {after.vaccine} at {after.hospital} on "
-                f"{after.date.isoformat()} now has {_doses(after.capacity)} (was {before.capacity}).",
-            },
+            payload=outbox.slot_updated_payload(
+                after.id, after.date, after.hospital, after.vaccine, after.capacity, before.capacity
+            ),
             now=now,
         )
     return SlotChange(after, before.capacity)

@@ -1,0 +1,161 @@
+"""vaxres import slots | reservations"""
+
+import sys
+from typing import Annotated
+
+import typer
+
+from vaxres.cli.common import JsonOption, open_store
+from vaxres.cli.output import handles_errors, print_json, print_line, print_table
+
+app = typer.Typer(help="Load slots or reservations from CSV files.", no_args_is_help=True)
+
+FileArgument = Annotated[str, typer.Argument(metavar="FILE", help="CSV file, or - for standard input.")]
+EncodingOption = Annotated[
+    str | None, typer.Option("--encoding", metavar="NAME", help="File encoding (default UTF-8, BOM or not; e.g. cp949).")
+]
+DelimiterOption = Annotated[
+    str | None, typer.Option("--delimiter", metavar="CHAR", help="Field separator: ',', ';' or a tab (default: sniffed).")
+]
+DryRunOption = Annotated[bool, typer.Option("--dry-run", help="Validate and report what would change; write nothing.")]
+SkipInvalidOption = Annotated[
+    bool, typer.Option("--skip-invalid", help="Load the valid rows even when some rows are invalid.")
+]
+RejectsOption = Annotated[
+    str | None, typer.Option("--rejects", metavar="PATH", help="Write refused and invalid rows, with a reason column, as CSV.")
+]
+
+
+def _options(encoding, delimiter, dry_run, skip_invalid, rejects, json_out):
+    from vaxres.service.imports import ImportOptions
+
+    if delimiter in ("\\t", "tab", "TAB"):
+        delimiter = "\t"
+    show_progress = not json_out and sys.stderr.isatty()
+    return ImportOptions(
+        encoding=encoding,
+        delimiter=delimiter,
+        dry_run=dry_run,
+        skip_invalid=skip_invalid,
+        rejects=rejects,
+        progress=_progress_bar() if show_progress else None,
+    )
+
+
+def _progress_bar():
+    """A Rich progress bar on stderr: rows, rows/s and, for files, the ETA by bytes."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[rows]:,} rows"),
+        TextColumn("{task.fields[rate]:,.0f} rows/s"),
+        TimeElapsedColumn(),
+        transient=True,
+    )
+    tasks: dict[str, int] = {}
+    import time
+
+    started: dict[str, float] = {}
+
+    def update(phase: str, rows: int, bytes_read: int) -> None:
+        if not tasks:
+            bar.start()
+        if phase not in tasks:
+            label = "Checking" if phase == "check" else "Loading"
+            tasks[phase] = bar.add_task(label, total=None, rows=0, rate=0.0)
+            started[phase] = time.monotonic()
+        elapsed = max(time.monotonic() - started[phase], 1e-6)
+        bar.update(tasks[phase], rows=rows, rate=rows / elapsed)
+
+    update.stop = bar.stop  # type: ignore[attr-defined]
+    return update
+
+
+def _run(kind, ctx, file, encoding, delimiter, dry_run, skip_invalid, rejects, json_out):
+    from vaxres.service import imports
+
+    options = _options(encoding, delimiter, dry_run, skip_invalid, rejects, json_out)
+    run = imports.import_slots if kind == "slots" else imports.import_reservations
+    try:
+        summary = run(open_store(ctx), file, options)
+    except imports.InvalidRows as invalid:
+        _stop(options)
+        _report(invalid.summary, json_out, to_stderr=True)
+        raise
+    _stop(options)
+    if json_out:
+        print_json(summary.as_json())
+    else:
+        _report(summary, json_out=False, to_stderr=False)
+    if summary.refused or summary.invalid:
+        raise typer.Exit(1)
+
+
+def _stop(options) -> None:
+    stop = getattr(options.progress, "stop", None)
+    if stop:
+        stop()
+
+
+def _report(summary, json_out: bool, to_stderr: bool) -> None:
+    """The summary table (stdout), then the first refused or invalid rows (stderr)."""
+    if json_out:
+        if to_stderr:
+            import json
+
+            sys.stderr.write(json.dumps(summary.as_json(), ensure_ascii=False) + "\n")
+        return
+    if not to_stderr:
+        if summary.dry_run:
+            print_line(f"Dry run of the {summary.kind} import from {summary.source}: nothing was written.")
+        else:
+            print_line(f"Imported {summary.kind} from {summary.source}.")
+        print_table(None, ("outcome", "rows"), [(name, f"{count:,}") for name, count in summary.counts().items()])
+        if summary.rejects and (summary.refused or summary.invalid):
+            print_line(f"Refused and invalid rows were written to {summary.rejects}.")
+    for error in summary.errors:
+        sys.stderr.write(f"  {error.describe()}\n")
+    if summary.unreported > 0:
+        sys.stderr.write(f"  ... and {summary.unreported:,} more (use --rejects PATH to get them all)\n")
+
+
+@app.command("slots")
+@handles_errors
+def slots(
+    ctx: typer.Context,
+    file: FileArgument,
+    encoding: EncodingOption = None,
+    delimiter: DelimiterOption = None,
+    dry_run: DryRunOption = False,
+    skip_invalid: SkipInvalidOption = False,
+    rejects: RejectsOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Register or update slots from CSV: date, hospital, vaccine, quantity.
+
+    A row whose slot exists sets its capacity to the row's quantity. Any invalid row stops the
+    import before anything is written, unless --skip-invalid. Exit 1 when a row was refused.
+    """
+    _run("slots", ctx, file, encoding, delimiter, dry_run, skip_invalid, rejects, json_out)
+
+
+@app.command("reservations")
+@handles_errors
+def reservations(
+    ctx: typer.Context,
+    file: FileArgument,
+    encoding: EncodingOption = None,
+    delimiter: DelimiterOption = None,
+    dry_run: DryRunOption = False,
+    skip_invalid: SkipInvalidOption = False,
+    rejects: RejectsOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Book from CSV: user, date, hospital, vaccine, optional dose.
+
+    Each row books like `vaxres reserve`; sold out, a second booking or an unknown slot refuse
+    that row only. Rows already held by the same user count as done. Exit 1 when a row was refused.
+    """
+    _run("reservations", ctx, file, encoding, delimiter, dry_run, skip_invalid, rejects, json_out)

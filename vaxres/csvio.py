@@ -1,0 +1,367 @@
+"""Streaming CSV → typed rows or row errors. No database here.
+
+A file is read line by line, so memory stays flat, a decoding error names its line, and the
+header decides the column mapping (any order, any case, English or Korean aliases).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import io
+import sys
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from vaxres import validate
+from vaxres.errors import InvalidInput, InvalidValue
+
+ALIASES: dict[str, tuple[str, ...]] = {
+    "date": ("date", "접종일자", "날짜"),
+    "hospital": ("hospital", "접종병원", "병원"),
+    "vaccine": ("vaccine", "백신", "백신종류"),
+    "quantity": ("quantity", "qty", "doses", "수량"),
+    "user": ("user", "user_id", "예약자", "사용자"),
+    "dose": ("dose", "차수"),
+}
+SLOT_COLUMNS = ("date", "hospital", "vaccine", "quantity")
+RESERVATION_COLUMNS = ("user", "date", "hospital", "vaccine")
+DELIMITERS = (",", ";", "\t")
+MAX_FIELD = 10_000
+
+
+@dataclass(frozen=True)
+class RowError:
+    line: int
+    column: str | None
+    value: str | None
+    reason: str
+    cells: list[str] = field(default_factory=list, compare=False)
+
+    def describe(self) -> str:
+        if self.column is None:
+            return f"line {self.line}: {self.reason}"
+        return f"line {self.line}, {self.column} {self.value!r}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class SlotRow:
+    line: int
+    date: dt.date
+    hospital: str
+    vaccine: str
+    quantity: int
+    cells: list[str] = field(compare=False)
+
+
+@dataclass(frozen=True)
+class BookingRow:
+    line: int
+    user: str
+    date: dt.date
+    hospital: str
+    vaccine: str
+    dose: int
+    cells: list[str] = field(compare=False)
+
+
+def _header_key(name: str) -> str:
+    return unicodedata.normalize("NFC", name).replace("\ufeff", "").strip().casefold()
+
+
+_CANONICAL = {_header_key(alias): column for column, names in ALIASES.items() for alias in names}
+
+
+class CountingReader:
+    """Binary lines from a file or stdin, counting bytes for the progress bar."""
+
+    def __init__(self, stream: IO[bytes]):
+        self.stream = stream
+        self.bytes_read = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        for raw in self.stream:
+            self.bytes_read += len(raw)
+            yield raw
+
+
+def open_source(name: str) -> tuple[IO[bytes], int | None]:
+    """The file's binary stream and size (None for stdin)."""
+    if name == "-":
+        return sys.stdin.buffer, None
+    path = Path(name)
+    try:
+        stream = path.open("rb")
+    except FileNotFoundError:
+        raise InvalidInput(f"cannot read {name}: no such file") from None
+    except IsADirectoryError:
+        raise InvalidInput(f"cannot read {name}: it is a folder; give a CSV file") from None
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {name}: {exc.strerror}") from None
+    return stream, path.stat().st_size
+
+
+def resolve_encoding(encoding: str | None) -> str:
+    name = encoding or "utf-8"
+    try:
+        info = codecs.lookup(name)
+    except LookupError:
+        raise InvalidInput(f"unknown encoding {name!r}; try utf-8 or cp949") from None
+    # A UTF-8 file may or may not start with a byte-order mark; accept both.
+    return "utf-8-sig" if info.name in ("utf-8", "utf-8-sig") else info.name
+
+
+def _looks_like_cp949(raw: bytes) -> bool:
+    try:
+        raw.decode("cp949")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def decoded_lines(lines: Iterable[bytes], encoding: str) -> Iterator[str]:
+    """Decode line by line, so that a bad byte is reported with its line number."""
+    if codecs.lookup(encoding).name.startswith(("utf-16", "utf-32")):
+        # Newlines are not single bytes there: let the text layer split the lines.
+        yield from io.TextIOWrapper(_IterStream(lines), encoding=encoding, newline="")
+        return
+    decoder = codecs.getincrementaldecoder(encoding)()
+    number = 0
+    for number, raw in enumerate(lines, start=1):
+        try:
+            yield decoder.decode(raw)
+        except UnicodeDecodeError as exc:
+            hint = ""
+            if encoding == "utf-8-sig" and _looks_like_cp949(raw):
+                hint = "; the bytes look like Korean CP949 (EUC-KR): try --encoding cp949"
+            raise InvalidInput(
+                f"line {number} is not valid {encoding.replace('-sig', '')} "
+                f"(byte {exc.object[exc.start:exc.start + 1]!r} at column {exc.start + 1}){hint}"
+            ) from None
+    try:
+        tail = decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        raise InvalidInput(f"the file ends inside a character (line {number}); is the encoding right?") from None
+    if tail:
+        yield tail
+
+
+class _IterStream(io.RawIOBase):
+    def __init__(self, lines: Iterable[bytes]):
+        self._lines = iter(lines)
+        self._pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._pending:
+            try:
+                self._pending = next(self._lines)
+            except StopIteration:
+                return 0
+        size = min(len(buffer), len(self._pending))
+        buffer[:size] = self._pending[:size]
+        self._pending = self._pending[size:]
+        return size
+
+
+def sniff_delimiter(header_line: str) -> str:
+    counts = {d: header_line.count(d) for d in DELIMITERS}
+    best = max(DELIMITERS, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+class CsvTable:
+    """The header's column mapping and an iterator of (line number, cells) for the data rows."""
+
+    def __init__(
+        self,
+        lines: Iterable[str],
+        *,
+        required: tuple[str, ...],
+        optional: tuple[str, ...] = (),
+        delimiter: str | None = None,
+        source: str = "the file",
+    ):
+        lines = iter(lines)
+        first = ""
+        blank_lines = 0
+        for first in lines:
+            if first.strip():
+                break
+            blank_lines += 1
+        else:
+            raise InvalidInput(
+                f"{source} is empty: expected a header row with the columns {', '.join(required)}"
+            )
+        if delimiter is None:
+            delimiter = sniff_delimiter(first)
+        elif delimiter not in DELIMITERS:
+            raise InvalidInput("--delimiter must be ',', ';' or a tab ('\\t')")
+        self.delimiter = delimiter
+        csv.field_size_limit(MAX_FIELD)
+        self._reader = csv.reader(_chain(first, lines), delimiter=delimiter)
+        self._line_offset = blank_lines
+        header = next(self._reader)
+        self.header = header
+        self.positions = self._map_header(header, required, optional, source)
+
+    @staticmethod
+    def _map_header(
+        header: list[str], required: tuple[str, ...], optional: tuple[str, ...], source: str
+    ) -> dict[str, int]:
+        positions: dict[str, int] = {}
+        for index, name in enumerate(header):
+            column = _CANONICAL.get(_header_key(name))
+            if column is None or column not in required + optional:
+                continue
+            if column in positions:
+                raise InvalidInput(
+                    f"{source} has two columns for {column}: {header[positions[column]]!r} and {name!r}; keep one"
+                )
+            positions[column] = index
+        missing = [column for column in required if column not in positions]
+        if missing:
+            found = ", ".join(repr(name) for name in header) or "none"
+            raise InvalidInput(
+                f"{source} has no {' or '.join(missing)} column (headers found: {found}); "
+                f"required: {', '.join(required)}; see docs/import.md for the accepted names"
+            )
+        return positions
+
+    def rows(self) -> Iterator[tuple[int, list[str]]]:
+        reader = self._reader
+        previous_end = reader.line_num
+        try:
+            for cells in reader:
+                start = previous_end + 1 + self._line_offset
+                previous_end = reader.line_num
+                if not cells or not any(cell.strip() for cell in cells):
+                    continue
+                yield start, cells
+        except csv.Error as exc:
+            raise InvalidInput(f"line {reader.line_num + self._line_offset}: {exc}") from None
+
+
+def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:
+    yield first
+    yield from rest
+
+
+class RowParser:
+    """Validates cells with the rules of `slot add` / `reserve`, memoising repeated names and dates."""
+
+    def __init__(self, positions: dict[str, int]):
+        self.positions = positions
+        self._names: dict[tuple[str, str], str] = {}
+        self._dates: dict[str, dt.date] = {}
+
+    def _cell(self, cells: list[str], column: str) -> str:
+        index = self.positions.get(column)
+        return cells[index] if index is not None and index < len(cells) else ""
+
+    def _name(self, column: str, value: str) -> str:
+        key = (column, value)
+        cached = self._names.get(key)
+        if cached is None:
+            cached = validate.normalize_name(value, field=column)
+            if len(self._names) > 200_000:
+                self._names.clear()
+            self._names[key] = cached
+        return cached
+
+    def _date(self, value: str) -> dt.date:
+        cached = self._dates.get(value)
+        if cached is None:
+            cached = validate.parse_date(value)
+            self._dates[value] = cached
+        return cached
+
+    def slot(self, line: int, cells: list[str]) -> SlotRow | RowError:
+        cell = self._cell
+        try:
+            return SlotRow(
+                line,
+                self._date(cell(cells, "date")),
+                self._name("hospital", cell(cells, "hospital")),
+                self._name("vaccine", cell(cells, "vaccine")),
+                validate.parse_quantity(cell(cells, "quantity")),
+                cells,
+            )
+        except InvalidValue as error:
+            return RowError(line, error.field, str(error.value), error.reason, cells)
+
+    def booking(self, line: int, cells: list[str]) -> BookingRow | RowError:
+        cell = self._cell
+        try:
+            dose_text = cell(cells, "dose").strip()
+            return BookingRow(
+                line,
+                validate.parse_user(cell(cells, "user")),
+                self._date(cell(cells, "date")),
+                self._name("hospital", cell(cells, "hospital")),
+                self._name("vaccine", cell(cells, "vaccine")),
+                validate.parse_dose(dose_text) if dose_text else 1,
+                cells,
+            )
+        except InvalidValue as error:
+            return RowError(line, error.field, str(error.value), error.reason, cells)
+
+
+class RejectsWriter:
+    """Refused rows as CSV: the file's own columns, then line and reason. Fixed, it re-imports."""
+
+    def __init__(self, path: str | None, header: list[str]):
+        self.count = 0
+        self._file = None
+        if path is None:
+            return
+        try:
+            self._file = open(path, "w", encoding="utf-8", newline="")
+        except OSError as exc:
+            raise InvalidInput(f"cannot write --rejects {path}: {exc.strerror}") from None
+        self._writer = csv.writer(self._file)
+        self._writer.writerow([*header, "line", "reason"])
+        self._width = len(header)
+
+    def write(self, error: RowError) -> None:
+        self.count += 1
+        if self._file is not None:
+            cells = (error.cells + [""] * self._width)[: self._width]
+            self._writer.writerow([*cells, error.line, error.describe()])
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+
+    def __enter__(self) -> "RejectsWriter":
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+
+def table_for(
+    stream: Iterable[bytes],
+    *,
+    encoding: str | None,
+    delimiter: str | None,
+    required: tuple[str, ...],
+    optional: tuple[str, ...] = (),
+    source: str,
+) -> CsvTable:
+    return CsvTable(
+        decoded_lines(stream, resolve_encoding(encoding)),
+        required=required,
+        optional=optional,
+        delimiter=delimiter,
+        source=source,
+    )
+
+
+ProgressCallback = Callable[[int, int], None]
