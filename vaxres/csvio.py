@@ -229,7 +229,7 @@ class CsvTable:
         if missing:
             found = ", ".join(repr(name) for name in header) or "none"
             raise InvalidInput(
-                f"{source} has no {' or '.join(missing)} column (headers found: {found}); "
+                f"{source} has no {_either(missing)} column (headers found: {found}); "
                 f"required: {', '.join(required)}; see docs/import.md for the accepted names"
             )
         return positions
@@ -246,6 +246,10 @@ class CsvTable:
                 yield start, cells
         except csv.Error as exc:
             raise InvalidInput(f"line {reader.line_num + self._line_offset}: {exc}") from None
+
+
+def _either(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
 
 
 def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:

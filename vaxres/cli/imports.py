@@ -6,7 +6,7 @@ from typing import Annotated
 import typer
 
 from vaxres.cli.common import JsonOption, open_store
-from vaxres.cli.output import handles_errors, print_json, print_line, print_table
+from vaxres.cli.output import handles_errors, print_json, print_line, print_table, report_error
 
 app = typer.Typer(help="Load slots or reservations from CSV files.", no_args_is_help=True)
 
@@ -81,14 +81,19 @@ def _run(kind, ctx, file, encoding, delimiter, dry_run, skip_invalid, rejects, j
     try:
         summary = run(open_store(ctx), file, options)
     except imports.InvalidRows as invalid:
+        # The report is the result here: JSON summary on stdout, or the error line then the rows.
         _stop(options)
-        _report(invalid.summary, json_out, to_stderr=True)
-        raise
+        report_error(invalid, json_out)
+        if json_out:
+            print_json(invalid.summary.as_json())
+        else:
+            _row_errors(invalid.summary)
+        raise typer.Exit(invalid.exit_code) from None
     _stop(options)
     if json_out:
         print_json(summary.as_json())
     else:
-        _report(summary, json_out=False, to_stderr=False)
+        _summary(summary)
     if summary.refused or summary.invalid:
         raise typer.Exit(1)
 
@@ -99,22 +104,19 @@ def _stop(options) -> None:
         stop()
 
 
-def _report(summary, json_out: bool, to_stderr: bool) -> None:
-    """The summary table (stdout), then the first refused or invalid rows (stderr)."""
-    if json_out:
-        if to_stderr:
-            import json
+def _summary(summary) -> None:
+    """The summary table on stdout, then the first refused or invalid rows on stderr."""
+    if summary.dry_run:
+        print_line(f"Dry run of the {summary.kind} import from {summary.source}: nothing was written.")
+    else:
+        print_line(f"Imported {summary.kind} from {summary.source}.")
+    print_table(None, ("outcome", "rows"), [(name, f"{count:,}") for name, count in summary.counts().items()])
+    if summary.rejects and (summary.refused or summary.invalid):
+        print_line(f"Refused and invalid rows were written to {summary.rejects}.")
+    _row_errors(summary)
 
-            sys.stderr.write(json.dumps(summary.as_json(), ensure_ascii=False) + "\n")
-        return
-    if not to_stderr:
-        if summary.dry_run:
-            print_line(f"Dry run of the {summary.kind} import from {summary.source}: nothing was written.")
-        else:
-            print_line(f"Imported {summary.kind} from {summary.source}.")
-        print_table(None, ("outcome", "rows"), [(name, f"{count:,}") for name, count in summary.counts().items()])
-        if summary.rejects and (summary.refused or summary.invalid):
-            print_line(f"Refused and invalid rows were written to {summary.rejects}.")
+
+def _row_errors(summary) -> None:
     for error in summary.errors:
         sys.stderr.write(f"  {error.describe()}\n")
     if summary.unreported > 0:

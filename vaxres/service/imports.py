@@ -410,7 +410,7 @@ class _BookingLoader:
             lookup = select(s.id, s.remaining).where(s.id.in_(wanted))
             if not dry_run:
                 lookup = lookup.with_for_update()
-            remaining = dict(conn.execute(lookup).tuples().all())
+            remaining = dict(conn.execute(lookup).all())
             errors: list[RowError] = []
             taken: dict[int, int] = {}
             bookings = []

@@ -1,0 +1,326 @@
+"""`vaxres import slots|reservations` with real files written by the tests."""
+
+import csv
+import json
+import sqlite3
+
+import pytest
+
+from tests.conftest import count_rows, future, invariant_violations
+
+
+def write(path, text: str, encoding: str = "utf-8") -> str:
+    path.write_bytes(text.encode(encoding))
+    return str(path)
+
+
+def snapshot(db_path):
+    with sqlite3.connect(db_path) as conn:
+        return {t: conn.execute(f"SELECT * FROM {t} ORDER BY id").fetchall() for t in ("slot", "reservation", "outbox")}
+
+
+def slots_of(cli):
+    return [(s["date"], s["hospital"], s["vaccine"], s["capacity"], s["remaining"]) for s in cli.json("slot", "list")]
+
+
+@pytest.fixture
+def store_ready(cli):
+    """Open (create and migrate) the store, so snapshots can be taken before an import."""
+    assert cli("slot", "list").exit_code == 0
+
+
+def test_bom_crlf_blank_lines_extra_columns_and_quoted_commas(cli, tmp_path):
+    text = (
+        "\ufeff Date ,HOSPITAL,Vaccine,Qty,note\r\n"
+        f"{future(1)},\"Seoul, Gangnam Clinic\",Pfizer,3,first\r\n"
+        "\r\n"
+        "  \r\n"
+        f"{future(2)},Busan  Medical   Center,Moderna,2,\"with, comma\"\r\n"
+    )
+    result = cli("import", "slots", write(tmp_path / "plan.csv", text), "--json")
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert {k: summary[k] for k in ("rows", "created", "updated", "unchanged", "refused", "invalid")} == {
+        "rows": 2, "created": 2, "updated": 0, "unchanged": 0, "refused": 0, "invalid": 0,
+    }
+    assert slots_of(cli) == [
+        (future(1), "Seoul, Gangnam Clinic", "Pfizer", 3, 3),
+        (future(2), "Busan Medical Center", "Moderna", 2, 2),
+    ]
+
+
+def test_korean_headers_in_cp949(cli, tmp_path):
+    text = f"접종일자,접종병원,백신종류,수량\n{future()},서울대학교병원,화이자,5\n"
+    path = write(tmp_path / "plan.csv", text, "cp949")
+    refused = cli("import", "slots", path)
+    assert refused.exit_code == 2
+    assert refused.stderr == (
+        "Error: line 1 is not valid utf-8 (byte b'\\xc1' at column 1); "
+        "the bytes look like Korean CP949 (EUC-KR): try --encoding cp949\n"
+    )
+    loaded = cli("import", "slots", path, "--encoding", "cp949")
+    assert loaded.exit_code == 0, loaded.stderr
+    assert slots_of(cli) == [(future(), "서울대학교병원", "화이자", 5, 5)]
+
+
+def test_a_decoding_error_names_its_line(cli, tmp_path, db_path, store_ready):
+    body = f"date,hospital,vaccine,quantity\n{future()},A,V,1\n{future()},B,V,1\n".encode()
+    (tmp_path / "bad.csv").write_bytes(body + b"2026-12-01,\xff\xfe,V,1\n")
+    result = cli("import", "slots", str(tmp_path / "bad.csv"))
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Error: line 4 is not valid utf-8")
+    assert count_rows(db_path, "slot") == 0
+
+
+@pytest.mark.parametrize("delimiter, options", [(";", []), ("\t", []), (";", ["--delimiter", ";"]), ("\t", ["--delimiter", "\\t"])])
+def test_delimiters_are_sniffed_or_given(cli, tmp_path, delimiter, options):
+    text = delimiter.join(["date", "hospital", "vaccine", "doses"]) + "\n" + delimiter.join([future(), "H, Q", "V", "4"]) + "\n"
+    result = cli("import", "slots", write(tmp_path / "plan.csv", text), *options)
+    assert result.exit_code == 0, result.stderr
+    assert slots_of(cli) == [(future(), "H, Q", "V", 4, 4)]
+
+
+def test_missing_column_names_it_and_lists_the_headers(cli, tmp_path):
+    result = cli("import", "slots", write(tmp_path / "plan.csv", "date,hospital,amount\n2026-12-01,H,3\n"))
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"Error: {tmp_path / 'plan.csv'} has no vaccine or quantity column (headers found: 'date', 'hospital', 'amount'); "
+        "required: date, hospital, vaccine, quantity; see docs/import.md for the accepted names\n"
+    )
+
+
+def test_empty_file_and_header_only_file(cli, tmp_path):
+    empty = cli("import", "slots", write(tmp_path / "empty.csv", ""))
+    assert empty.exit_code == 2
+    assert "is empty: expected a header row with the columns date, hospital, vaccine, quantity" in empty.stderr
+    header_only = cli("import", "slots", write(tmp_path / "header.csv", "date,hospital,vaccine,quantity\r\n"), "--json")
+    assert header_only.exit_code == 0
+    assert json.loads(header_only.stdout)["rows"] == 0
+
+
+def test_every_invalid_value_kind_stops_the_import_and_writes_nothing(cli, tmp_path, db_path, store_ready):
+    rows = [
+        f"{future()},Good,V,1",
+        "2026-02-30,H,V,1",
+        "30/12/2026,H,V,1",
+        "2020-01-01,H,V,1",
+        f"{future()},,V,1",
+        f"{future()},H,,1",
+        f"{future()},{'x' * 201},V,1",
+        f"{future()},\"bad\x07name\",V,1",
+        f"{future()},H,V,0",
+        f"{future()},H,V,1000001",
+        f"{future()},H,V,ten",
+        f"{future()},H,V,",
+        f"{future()},H",
+    ]
+    before = snapshot(db_path)
+    path = write(tmp_path / "plan.csv", "date,hospital,vaccine,quantity\n" + "\n".join(rows) + "\n")
+    result = cli("import", "slots", path)
+    assert result.exit_code == 2
+    assert snapshot(db_path) == before
+    lines = result.stderr.splitlines()
+    assert lines[0] == (
+        f"Error: 12 of 13 rows in {path} are invalid; nothing was written. "
+        "Fix them (or pass --skip-invalid to load the valid rows) and run the import again"
+    )
+    assert lines[1:] == [
+        "  line 3, date '2026-02-30': is not a real calendar date",
+        "  line 4, date '30/12/2026': must be a date as YYYY-MM-DD",
+        f"  line 5, date '2020-01-01': is in the past; give today ({future(0)}) or later",
+        "  line 6, hospital '': must not be empty",
+        "  line 7, vaccine '': must not be empty",
+        f"  line 8, hospital '{'x' * 201}': must be at most 200 characters (has 201)",
+        "  line 9, hospital 'bad\\x07name': must not contain control characters or line breaks",
+        "  line 10, quantity '0': must be a whole number from 1 to 1,000,000",
+        "  line 11, quantity '1000001': must be a whole number from 1 to 1,000,000",
+        "  line 12, quantity 'ten': must be a whole number from 1 to 1,000,000",
+        "  line 13, quantity '': must be a whole number from 1 to 1,000,000",
+        "  line 14, vaccine '': must not be empty",
+    ]
+
+
+def test_the_report_shows_twenty_rows_then_a_count(cli, tmp_path):
+    rows = "\n".join(f"{future()},H{n},V,0" for n in range(25))
+    result = cli("import", "slots", write(tmp_path / "plan.csv", "date,hospital,vaccine,quantity\n" + rows + "\n"))
+    assert result.exit_code == 2
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 + 20 + 1
+    assert lines[-1] == "  ... and 5 more (use --rejects PATH to get them all)"
+
+
+def test_skip_invalid_loads_the_rest_and_writes_rejects(cli, tmp_path):
+    text = f"date,hospital,vaccine,quantity,note\n{future()},A,V,2,ok\n{future()},B,V,zero,bad\n{future()},C,V,1,ok\n"
+    rejects = tmp_path / "rejects.csv"
+    result = cli("import", "slots", write(tmp_path / "plan.csv", text), "--skip-invalid", "--rejects", str(rejects))
+    assert result.exit_code == 1
+    assert [s[1] for s in slots_of(cli)] == ["A", "C"]
+    with rejects.open(newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows == [
+        ["date", "hospital", "vaccine", "quantity", "note", "line", "reason"],
+        [future(), "B", "V", "zero", "bad", "3", "line 3, quantity 'zero': must be a whole number from 1 to 1,000,000"],
+    ]
+
+
+def test_reimport_changes_nothing_and_updates_capacity(cli, tmp_path, db_path):
+    path = write(tmp_path / "plan.csv", f"date,hospital,vaccine,quantity\n{future()},A,V,3\n{future()},B,V,2\n")
+    assert cli("import", "slots", path).exit_code == 0
+    before = snapshot(db_path)
+    again = cli.json("import", "slots", path)
+    assert (again["created"], again["unchanged"]) == (0, 2)
+    assert snapshot(db_path) == before
+
+    cli.json("reserve", "--user", "u1", "--slot", "1")
+    cli.json("reserve", "--user", "u2", "--slot", "1")
+    changed = write(tmp_path / "changed.csv", f"date,hospital,vaccine,quantity\n{future()},a,v,5\n{future()},B,V,2\n")
+    summary = cli.json("import", "slots", changed)
+    assert (summary["updated"], summary["unchanged"]) == (1, 1)
+    assert slots_of(cli)[0] == (future(), "A", "V", 5, 3)
+    last = cli.json("outbox", "list")[-1]
+    assert (last["event"], last["correlation_id"], last["payload"]["doses"], last["payload"]["previous_doses"]) == (
+        "SlotUpdated", 1, 5, 3,
+    )
+
+    below = write(tmp_path / "below.csv", f"date,hospital,vaccine,quantity\n{future()},A,V,1\n")
+    result = cli("import", "slots", below)
+    assert result.exit_code == 1
+    assert "  line 2, quantity '1': slot 1 has 2 doses booked; the quantity cannot drop below 2" in result.stderr
+    assert slots_of(cli)[0] == (future(), "A", "V", 5, 3)
+    assert invariant_violations(db_path) == []
+
+
+def test_duplicate_rows_in_one_file_apply_in_order(cli, tmp_path, monkeypatch):
+    from vaxres.service import imports
+
+    monkeypatch.setattr(imports, "SLOT_CHUNK", 2)  # duplicates inside and across chunks
+    text = (
+        "date,hospital,vaccine,quantity\n"
+        f"{future()},A,V,3\n{future()},a,v,3\n{future()},B,V,1\n{future()},A,V,4\n{future()},B,V,1\n"
+    )
+    summary = cli.json("import", "slots", write(tmp_path / "plan.csv", text))
+    assert {k: summary[k] for k in ("created", "updated", "unchanged")} == {"created": 2, "updated": 1, "unchanged": 2}
+    assert [(s[1], s[3]) for s in slots_of(cli)] == [("A", 4), ("B", 1)]
+    events = [m["event"] for m in cli.json("outbox", "list")]
+    assert events == ["SlotRegistered", "SlotRegistered", "SlotUpdated"]
+
+
+def test_imported_slots_announce_themselves_like_slot_add(cli, tmp_path):
+    cli.json("slot", "add", "--date", future(), "--hospital", "One", "--vaccine", "V", "--quantity", "1")
+    cli.json("import", "slots", write(tmp_path / "p.csv", f"date,hospital,vaccine,quantity\n{future()},Two,V,1\n{future()},Three,V,7\n"))
+    single, imported, plural = cli.json("outbox", "list")
+    assert imported["event"] == single["event"] == "SlotRegistered"
+    assert imported["recipient"] == "*" and imported["correlation_id"] == 2
+    assert imported["payload"] == {**single["payload"], "slot_id": 2, "hospital": "Two",
+                                   "message": single["payload"]["message"].replace("One", "Two")}
+    assert plural["payload"]["message"] == f"New vaccination slot: V at Three on {future()}, 7 doses open for booking."
+
+
+def test_dry_run_reports_and_writes_nothing(cli, tmp_path, db_path, store_ready):
+    path = write(tmp_path / "plan.csv", f"date,hospital,vaccine,quantity\n{future()},A,V,3\n")
+    before = snapshot(db_path)
+    result = cli("import", "slots", path, "--dry-run")
+    assert result.exit_code == 0
+    assert result.stdout.startswith(f"Dry run of the slots import from {path}: nothing was written.\n")
+    assert snapshot(db_path) == before
+    assert cli.json("import", "slots", path, "--dry-run")["created"] == 1
+
+
+def test_standard_input(cli):
+    text = f"date,hospital,vaccine,quantity\n{future()},A,V,3\n"
+    result = cli("import", "slots", "-", "--json", input=text)
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["source"] == "standard input"
+    assert slots_of(cli) == [(future(), "A", "V", 3, 3)]
+
+
+def test_unreadable_inputs(cli, tmp_path):
+    missing = cli("import", "slots", str(tmp_path / "nope.csv"))
+    assert (missing.exit_code, missing.stderr) == (2, f"Error: cannot read {tmp_path / 'nope.csv'}: no such file\n")
+    bad_encoding = cli("import", "slots", "-", "--encoding", "klingon", input="x")
+    assert (bad_encoding.exit_code, bad_encoding.stderr) == (2, "Error: unknown encoding 'klingon'; try utf-8 or cp949\n")
+    bad_delimiter = cli("import", "slots", "-", "--delimiter", "|", input="date|hospital\n")
+    assert bad_delimiter.exit_code == 2
+    assert "--delimiter must be ',', ';' or a tab" in bad_delimiter.stderr
+
+
+# --- reservations ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def two_slots(cli, tmp_path):
+    cli.json("import", "slots", write(tmp_path / "slots.csv", f"date,hospital,vaccine,quantity\n{future()},Seoul,Pfizer,2\n{future()},Busan,Moderna,5\n"))
+
+
+def test_reservations_book_row_by_row_with_refusals(cli, tmp_path, db_path, two_slots):
+    text = (
+        "User_ID, 날짜 ,병원,백신,차수\n"
+        f"alice,{future()},seoul,PFIZER,\n"
+        f"bob,{future()},Seoul,Pfizer,1\n"
+        f"carol,{future()},Seoul,Pfizer,1\n"
+        f"alice,{future()},Busan,Moderna,1\n"
+        f"alice,{future()},Busan,Moderna,2\n"
+        f"dave,{future()},Daegu,Pfizer,1\n"
+        f"bob,{future()},Seoul,Pfizer,1\n"
+    )
+    rejects = tmp_path / "rejects.csv"
+    path = write(tmp_path / "bookings.csv", text)
+    result = cli("import", "reservations", path, "--rejects", str(rejects), "--json")
+    assert result.exit_code == 1
+    summary = json.loads(result.stdout)
+    assert {k: summary[k] for k in ("rows", "booked", "already", "refused", "invalid")} == {
+        "rows": 7, "booked": 3, "already": 1, "refused": 3, "invalid": 0,
+    }
+    assert [(e["line"], e["reason"]) for e in summary["errors"]] == [
+        (4, "slot 1 (%s, Seoul, Pfizer) is sold out" % future()),
+        (5, "already holds a reservation earlier in this file for dose 1; cancel it first to book another"),
+        (7, "there is no slot for %s, Daegu, Pfizer" % future()),
+    ]
+    assert [(r["user"], r["dose"], r["hospital"]) for r in cli.json("mypage", "alice")] == [
+        ("alice", 2, "Busan"), ("alice", 1, "Seoul"),
+    ]
+    confirmations = [m for m in cli.json("outbox", "list") if m["event"] == "ReservationConfirmed"]
+    assert [(m["recipient"], m["correlation_id"]) for m in confirmations] == [("alice", 1), ("bob", 2), ("alice", 3)]
+    assert confirmations[0]["payload"] == {
+        "reservation_id": 1, "user": "alice", "dose": 1, "slot_id": 1, "date": future(), "hospital": "Seoul",
+        "vaccine": "Pfizer", "message": f"Your reservation 1 is confirmed: Pfizer (dose 1) at Seoul on {future()}.",
+    }
+    assert len(list(csv.reader(rejects.open()))) == 1 + 3
+    assert invariant_violations(db_path) == []
+
+    before = snapshot(db_path)
+    again = cli("import", "reservations", path, "--json")
+    assert json.loads(again.stdout)["booked"] == 0
+    assert snapshot(db_path) == before
+
+
+def test_reservation_import_exits_0_when_every_row_is_booked_or_held(cli, tmp_path, two_slots):
+    path = write(tmp_path / "b.csv", f"user,date,hospital,vaccine\nkim,{future()},Busan,Moderna\nlee,{future()},Busan,Moderna\n")
+    assert cli("import", "reservations", path).exit_code == 0
+    again = cli("import", "reservations", path)
+    assert again.exit_code == 0
+    assert "already" in again.stdout
+
+
+def test_reservation_import_refuses_a_second_booking_held_elsewhere(cli, tmp_path, two_slots):
+    cli.json("reserve", "--user", "kim", "--slot", "2")
+    path = write(tmp_path / "b.csv", f"user,date,hospital,vaccine\nkim,{future()},Seoul,Pfizer\n")
+    result = cli("import", "reservations", path)
+    assert result.exit_code == 1
+    assert "line 2, user 'kim': already holds reservation 1 for dose 1" in result.stderr
+
+
+def test_invalid_reservation_rows_stop_the_import(cli, tmp_path, db_path, two_slots):
+    before = snapshot(db_path)
+    path = write(tmp_path / "b.csv", f"user,date,hospital,vaccine,dose\n*,{future()},Seoul,Pfizer,1\nkim,{future()},Seoul,Pfizer,11\n")
+    result = cli("import", "reservations", path)
+    assert result.exit_code == 2
+    assert "  line 2, user '*': is reserved for broadcast notifications" in result.stderr
+    assert "  line 3, dose '11': must be a whole number from 1 to 10" in result.stderr
+    assert snapshot(db_path) == before
+
+
+def test_missing_reservation_column(cli, tmp_path):
+    result = cli("import", "reservations", write(tmp_path / "b.csv", "date,hospital,vaccine\n"))
+    assert result.exit_code == 2
+    assert "has no user column" in result.stderr
