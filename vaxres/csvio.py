@@ -15,7 +15,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from vaxres import validate
 from vaxres.errors import InvalidInput, InvalidValue
@@ -48,25 +48,23 @@ class RowError:
         return f"line {self.line}, {self.column} {self.value!r}: {self.reason}"
 
 
-@dataclass(frozen=True)
-class SlotRow:
+class SlotRow(NamedTuple):
     line: int
     date: dt.date
     hospital: str
     vaccine: str
     quantity: int
-    cells: list[str] = field(compare=False)
+    cells: list[str]
 
 
-@dataclass(frozen=True)
-class BookingRow:
+class BookingRow(NamedTuple):
     line: int
     user: str
     date: dt.date
     hospital: str
     vaccine: str
     dose: int
-    cells: list[str] = field(compare=False)
+    cells: list[str]
 
 
 def _header_key(name: str) -> str:
@@ -124,30 +122,31 @@ def _looks_like_cp949(raw: bytes) -> bool:
 
 
 def decoded_lines(lines: Iterable[bytes], encoding: str) -> Iterator[str]:
-    """Decode line by line, so that a bad byte is reported with its line number."""
+    """Decode line by line, so that a bad byte is reported with its line number.
+
+    In UTF-8 and the legacy Korean, Japanese and Chinese encodings a newline byte never occurs
+    inside a character, so each line decodes on its own.
+    """
     if codecs.lookup(encoding).name.startswith(("utf-16", "utf-32")):
         # Newlines are not single bytes there: let the text layer split the lines.
         yield from io.TextIOWrapper(_IterStream(lines), encoding=encoding, newline="")
         return
-    decoder = codecs.getincrementaldecoder(encoding)()
+    plain = "utf-8" if encoding == "utf-8-sig" else encoding
     number = 0
+    lines = iter(lines)
     for number, raw in enumerate(lines, start=1):
+        if number == 1 and raw.startswith(codecs.BOM_UTF8) and plain == "utf-8":
+            raw = raw[len(codecs.BOM_UTF8) :]
         try:
-            yield decoder.decode(raw)
+            yield raw.decode(plain)
         except UnicodeDecodeError as exc:
             hint = ""
-            if encoding == "utf-8-sig" and _looks_like_cp949(raw):
+            if plain == "utf-8" and _looks_like_cp949(raw):
                 hint = "; the bytes look like Korean CP949 (EUC-KR): try --encoding cp949"
             raise InvalidInput(
-                f"line {number} is not valid {encoding.replace('-sig', '')} "
+                f"line {number} is not valid {plain} "
                 f"(byte {exc.object[exc.start:exc.start + 1]!r} at column {exc.start + 1}){hint}"
             ) from None
-    try:
-        tail = decoder.decode(b"", final=True)
-    except UnicodeDecodeError:
-        raise InvalidInput(f"the file ends inside a character (line {number}); is the encoding right?") from None
-    if tail:
-        yield tail
 
 
 class _IterStream(io.RawIOBase):
@@ -241,7 +240,7 @@ class CsvTable:
             for cells in reader:
                 start = previous_end + 1 + self._line_offset
                 previous_end = reader.line_num
-                if not cells or not any(cell.strip() for cell in cells):
+                if not cells or not "".join(cells).strip():
                     continue
                 yield start, cells
         except csv.Error as exc:
@@ -264,10 +263,13 @@ class RowParser:
         self.positions = positions
         self._names: dict[tuple[str, str], str] = {}
         self._dates: dict[str, dt.date] = {}
+        self._width = max(positions.values()) + 1
+        get = positions.get
+        self._date_at, self._hospital_at, self._vaccine_at = get("date"), get("hospital"), get("vaccine")
+        self._quantity_at, self._user_at, self._dose_at = get("quantity"), get("user"), get("dose")
 
-    def _cell(self, cells: list[str], column: str) -> str:
-        index = self.positions.get(column)
-        return cells[index] if index is not None and index < len(cells) else ""
+    def _padded(self, cells: list[str]) -> list[str]:
+        return cells if len(cells) >= self._width else cells + [""] * (self._width - len(cells))
 
     def _name(self, column: str, value: str) -> str:
         key = (column, value)
@@ -283,33 +285,43 @@ class RowParser:
         cached = self._dates.get(value)
         if cached is None:
             cached = validate.parse_date(value)
+            if len(self._dates) > 100_000:
+                self._dates.clear()
             self._dates[value] = cached
         return cached
 
+    @staticmethod
+    def _quantity(value: str) -> int:
+        if value.isascii() and value.isdigit() and 0 < len(value) <= 7:
+            number = int(value)
+            if 1 <= number <= validate.MAX_QUANTITY:
+                return number
+        return validate.parse_quantity(value)
+
     def slot(self, line: int, cells: list[str]) -> SlotRow | RowError:
-        cell = self._cell
+        row = self._padded(cells)
         try:
             return SlotRow(
                 line,
-                self._date(cell(cells, "date")),
-                self._name("hospital", cell(cells, "hospital")),
-                self._name("vaccine", cell(cells, "vaccine")),
-                validate.parse_quantity(cell(cells, "quantity")),
+                self._date(row[self._date_at]),
+                self._name("hospital", row[self._hospital_at]),
+                self._name("vaccine", row[self._vaccine_at]),
+                self._quantity(row[self._quantity_at]),
                 cells,
             )
         except InvalidValue as error:
             return RowError(line, error.field, str(error.value), error.reason, cells)
 
     def booking(self, line: int, cells: list[str]) -> BookingRow | RowError:
-        cell = self._cell
+        row = self._padded(cells)
         try:
-            dose_text = cell(cells, "dose").strip()
+            dose_text = row[self._dose_at].strip() if self._dose_at is not None else ""
             return BookingRow(
                 line,
-                validate.parse_user(cell(cells, "user")),
-                self._date(cell(cells, "date")),
-                self._name("hospital", cell(cells, "hospital")),
-                self._name("vaccine", cell(cells, "vaccine")),
+                validate.parse_user(row[self._user_at]),
+                self._date(row[self._date_at]),
+                self._name("hospital", row[self._hospital_at]),
+                self._name("vaccine", row[self._vaccine_at]),
                 validate.parse_dose(dose_text) if dose_text else 1,
                 cells,
             )

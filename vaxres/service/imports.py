@@ -9,6 +9,8 @@ Killing an import leaves whole chunks only; running it again completes it.
 
 from __future__ import annotations
 
+import datetime as dt
+import pickle
 import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
@@ -25,11 +27,12 @@ from vaxres.models import ACTIVE, outbox_table, reservation_table, slot_table, u
 from vaxres.service import outbox
 from vaxres.store import Store
 
-SLOT_CHUNK = 5000
-BOOKING_CHUNK = 2000
+SLOT_CHUNK = 50_000
+BOOKING_CHUNK = 5_000
+IMPORT_CACHE_KIB = 65_536  # SQLite page cache for the import's connection: keeps the slot index hot
 REPORTED_ERRORS = 20
 
-Progress = Callable[[str, int, int], None]  # (phase, rows so far, bytes so far)
+Progress = Callable[[str, int, int], None]  # (phase, rows done, rows in all or 0 when unknown)
 
 
 @dataclass
@@ -116,78 +119,58 @@ def _run(store: Store, source: str, options: ImportOptions, *, kind: str) -> Imp
     label = "standard input" if source == "-" else source
     summary = ImportSummary(kind=kind, source=label, dry_run=options.dry_run, rejects=options.rejects)
     raw, _size = csvio.open_source(source)
-    spool: IO[bytes] | None = None
     try:
-        lines = csvio.CountingReader(raw)
-        if not options.skip_invalid:
-            # First pass: validate every row and write nothing; stdin is kept in a spool file.
-            if source == "-":
-                spool = tempfile.TemporaryFile()
-                lines = csvio.CountingReader(_tee(raw, spool))
-            table = _table(lines, required, optional, options, label)
-            with RejectsWriter(options.rejects, table.header) as rejects:
-                for _row in _valid_rows(table, kind, summary, rejects, options.progress, lines, "check"):
-                    pass
-            if summary.invalid:
+        table = csvio.table_for(
+            raw,
+            encoding=options.encoding,
+            delimiter=options.delimiter,
+            required=required,
+            optional=optional,
+            source=label,
+        )
+        with RejectsWriter(options.rejects, table.header) as rejects, tempfile.TemporaryFile() as spool:
+            # First pass: parse and validate every row, writing nothing to the store. Valid rows
+            # wait in a spool file, so memory stays flat and the file is read once.
+            valid = _valid_rows(table, kind, summary, rejects, options.progress, raw)
+            chunks = 0
+            for chunk in _chunks(valid, chunk_size):
+                pickle.dump(chunk, spool, pickle.HIGHEST_PROTOCOL)
+                chunks += 1
+            if summary.invalid and not options.skip_invalid:
                 raise InvalidRows(summary)
-            summary.rows = 0
-            if spool is not None:
-                spool.seek(0)
-                lines = csvio.CountingReader(spool)
-            else:
-                raw.close()
-                raw, _size = csvio.open_source(source)
-                lines = csvio.CountingReader(raw)
-        loader = _SlotLoader(store, summary) if kind == "slots" else _BookingLoader(store, summary)
-        table = _table(lines, required, optional, options, label)
-        with RejectsWriter(options.rejects, table.header) as rejects:
-            for chunk in _chunks(_valid_rows(table, kind, summary, rejects, None, lines, "load"), chunk_size):
+            spool.seek(0)
+            loader = _SlotLoader(store, summary) if kind == "slots" else _BookingLoader(store, summary)
+            loaded = 0
+            for _ in range(chunks):
+                chunk = pickle.load(spool)
                 for error in loader.load(chunk, dry_run=options.dry_run):
                     summary.refused += 1
                     summary.note(error)
                     rejects.write(error)
+                loaded += len(chunk)
                 if options.progress:
-                    options.progress("load", summary.rows, lines.bytes_read)
+                    options.progress("load", loaded, summary.rows - summary.invalid)
         return summary
     finally:
         if raw is not sys.stdin.buffer:
             raw.close()
-        if spool is not None:
-            spool.close()
 
 
-def _table(lines: Iterable[bytes], required, optional, options: ImportOptions, label: str) -> csvio.CsvTable:
-    return csvio.table_for(
-        lines,
-        encoding=options.encoding,
-        delimiter=options.delimiter,
-        required=required,
-        optional=optional,
-        source=label,
-    )
-
-
-def _valid_rows(table, kind, summary: ImportSummary, rejects: RejectsWriter, progress, lines, phase):
+def _valid_rows(table, kind, summary: ImportSummary, rejects: RejectsWriter, progress, raw):
     """Parse each data row; invalid ones are counted, reported and sent to --rejects."""
     parser = csvio.RowParser(table.positions)
     parse = parser.slot if kind == "slots" else parser.booking
     for line, cells in table.rows():
         summary.rows += 1
         row = parse(line, cells)
-        if isinstance(row, RowError):
+        if type(row) is RowError:
             summary.invalid += 1
             summary.note(row)
             rejects.write(row)
         else:
             yield row
-        if progress and summary.rows % 10_000 == 0:
-            progress(phase, summary.rows, lines.bytes_read)
-
-
-def _tee(stream: IO[bytes], spool: IO[bytes]) -> Iterator[bytes]:
-    for raw in stream:
-        spool.write(raw)
-        yield raw
+        if progress and summary.rows % 20_000 == 0:
+            progress("check", summary.rows, 0)
 
 
 def _chunks(rows, size: int):
@@ -199,6 +182,17 @@ def _chunks(rows, size: int):
             chunk = []
     if chunk:
         yield chunk
+
+
+def _batches(items: list, size: int = 5000):
+    """Look-ups in pieces: SQLite allows at most 32,766 parameters in one statement."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def sqlite_timestamp(value: dt.datetime) -> str:
+    """How SQLAlchemy stores a UTCDateTime in SQLite, for the bulk path that binds strings itself."""
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 def _json_object(dialect_name: str, *pairs):
@@ -213,68 +207,94 @@ s = slot_table.c
 r = reservation_table.c
 
 
+_SLOT_BULK_COLUMNS = (
+    "date", "hospital", "vaccine", "hospital_key", "vaccine_key", "capacity", "remaining", "created_at", "updated_at",
+)
+
+
 class _SlotLoader:
     def __init__(self, store: Store, summary: ImportSummary):
         self.store = store
         self.summary = summary
         dialect = store.engine.dialect.name
+        self._sqlite = dialect == "sqlite"
         self._insert_new = _insert_ignoring_conflicts(dialect)
         self._announce_new = _announce_new_slots(dialect)
+        self._insert_sql = None
+        self._iso: dict[dt.date, str] = {}
 
     def load(self, rows: list[SlotRow], *, dry_run: bool) -> list[RowError]:
         now = utcnow()
-        params = [
-            {
-                "date": row.date,
-                "hospital": row.hospital,
-                "vaccine": row.vaccine,
-                "hospital_key": validate.name_key(row.hospital),
-                "vaccine_key": validate.name_key(row.vaccine),
-                "capacity": row.quantity,
-                "remaining": row.quantity,
-                "created_at": now,
-                "updated_at": now,
-            }
-            for row in rows
-        ]
         if dry_run:
             with self.store.read() as conn:
-                return self._classify(conn, rows, params, now=now, write=False)
+                return self._classify(conn, rows, now=now, write=False)
         with self.store.write() as conn:
             after = conn.execute(select(func.coalesce(func.max(s.id), 0))).scalar_one()
-            created = conn.execute(self._insert_new, params).rowcount
+            created = self._insert(conn, rows, now)
             if created:
                 conn.execute(self._announce_new, {"after": after, "now": now})
             self.summary.created += created
             if created == len(rows):
                 return []
-            return self._classify(conn, rows, params, now=now, write=True, after=after)
+            return self._classify(conn, rows, now=now, write=True, after=after)
 
-    def _classify(self, conn, rows, params, *, now, write, after=0) -> list[RowError]:
+    def _insert(self, conn: Connection, rows: list[SlotRow], now: dt.datetime) -> int:
+        """Insert the rows whose slot does not exist yet; return how many were inserted."""
+        key = validate.name_key
+        if not self._sqlite:
+            params = [
+                {
+                    "date": row.date, "hospital": row.hospital, "vaccine": row.vaccine,
+                    "hospital_key": key(row.hospital), "vaccine_key": key(row.vaccine),
+                    "capacity": row.quantity, "remaining": row.quantity, "created_at": now, "updated_at": now,
+                }
+                for row in rows
+            ]
+            return conn.execute(self._insert_new, params).rowcount
+        # SQLite: the compiled statement straight to the driver's executemany, values as stored.
+        if self._insert_sql is None:
+            compiled = self._insert_new.compile(dialect=conn.dialect, column_keys=list(_SLOT_BULK_COLUMNS))
+            assert tuple(compiled.positiontup) == _SLOT_BULK_COLUMNS, compiled.positiontup
+            self._insert_sql = str(compiled)
+        conn.exec_driver_sql(f"PRAGMA cache_size = -{IMPORT_CACHE_KIB}")
+        stamp = sqlite_timestamp(now)
+        iso = self._iso
+        params = []
+        for row in rows:
+            day = iso.get(row.date)
+            if day is None:
+                day = iso[row.date] = row.date.isoformat()
+            params.append(
+                (day, row.hospital, row.vaccine, key(row.hospital), key(row.vaccine), row.quantity, row.quantity, stamp, stamp)
+            )
+        return conn.exec_driver_sql(self._insert_sql, params).rowcount
+
+    def _classify(self, conn, rows, *, now, write, after=0) -> list[RowError]:
         """Rows not created by this chunk's insert: unchanged, updated or refused, in file order."""
-        keys = list({(p["date"], p["hospital_key"], p["vaccine_key"]) for p in params})
-        lookup = select(s.id, s.date, s.hospital_key, s.vaccine_key, s.capacity, s.remaining, s.created_at).where(
-            tuple_(s.date, s.hospital_key, s.vaccine_key).in_(keys)
-        )
-        if write:
-            lookup = lookup.with_for_update()
-        state = {
-            (row.date, row.hospital_key, row.vaccine_key): {
-                "id": row.id,
-                "capacity": row.capacity,
-                "remaining": row.remaining,
-                "new": write and row.id > after,
-            }
-            for row in conn.execute(lookup)
-        }
+        key = validate.name_key
+        keys = list({(row.date, key(row.hospital), key(row.vaccine)) for row in rows})
+        state = {}
+        for batch in _batches(keys):
+            lookup = select(s.id, s.date, s.hospital_key, s.vaccine_key, s.capacity, s.remaining).where(
+                tuple_(s.date, s.hospital_key, s.vaccine_key).in_(batch)
+            )
+            if write:
+                lookup = lookup.with_for_update()
+            for found in conn.execute(lookup):
+                state[(found.date, found.hospital_key, found.vaccine_key)] = {
+                    "id": found.id,
+                    "capacity": found.capacity,
+                    "remaining": found.remaining,
+                    "new": write and found.id > after,
+                }
         errors: list[RowError] = []
         changed: dict[int, dict] = {}
         events = []
-        for row, p in zip(rows, params):
-            key = (p["date"], p["hospital_key"], p["vaccine_key"])
-            slot = state.get(key)
-            if slot is None:  # dry run: the chunk would create it
-                state[key] = {"id": None, "capacity": row.quantity, "remaining": row.quantity, "new": False}
+        for row in rows:
+            slot_key = (row.date, key(row.hospital), key(row.vaccine))
+            slot = state.get(slot_key)
+            if slot is None:  # dry run: this row would create the slot
+                state[slot_key] = {"id": None, "capacity": row.quantity, "remaining": row.quantity}
                 self.summary.created += 1
                 continue
             if slot.pop("new", False):
@@ -314,7 +334,9 @@ class _SlotLoader:
                     {
                         "event": outbox.SLOT_UPDATED,
                         "recipient": outbox.BROADCAST,
-                        "payload": outbox.slot_updated_payload(slot_id, row.date, row.hospital, row.vaccine, row.quantity, previous),
+                        "payload": outbox.slot_updated_payload(
+                            slot_id, row.date, row.hospital, row.vaccine, row.quantity, previous
+                        ),
                         "correlation_id": slot_id,
                         "created_at": now,
                         "status": "pending",
@@ -400,12 +422,10 @@ class _BookingLoader:
         with context as conn:
             slot_ids = self._resolve_slots(conn, rows)
             users = list({row.user for row in rows})
-            held = {
-                (h.user_id, h.dose): (h.id, h.slot_id)
-                for h in conn.execute(
-                    select(r.id, r.user_id, r.dose, r.slot_id).where(r.status == ACTIVE, r.user_id.in_(users))
-                )
-            }
+            held = {}
+            for batch in _batches(users):
+                query = select(r.id, r.user_id, r.dose, r.slot_id).where(r.status == ACTIVE, r.user_id.in_(batch))
+                held.update({(h.user_id, h.dose): (h.id, h.slot_id) for h in conn.execute(query)})
             wanted = list({slot_id for slot_id in slot_ids if slot_id is not None})
             lookup = select(s.id, s.remaining).where(s.id.in_(wanted))
             if not dry_run:
@@ -478,10 +498,10 @@ class _BookingLoader:
             return (row.date, validate.name_key(row.hospital), validate.name_key(row.vaccine))
 
         unknown = list({key(row) for row in rows} - self._slots.keys())
-        if unknown:
+        for batch in _batches(unknown):
             found = conn.execute(
                 select(s.date, s.hospital_key, s.vaccine_key, s.id).where(
-                    tuple_(s.date, s.hospital_key, s.vaccine_key).in_(unknown)
+                    tuple_(s.date, s.hospital_key, s.vaccine_key).in_(batch)
                 )
             )
             for day, hospital_key, vaccine_key, slot_id in found:
