@@ -15,7 +15,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, NamedTuple
+from typing import IO, Any
 
 from vaxres import validate
 from vaxres.errors import InvalidInput, InvalidValue
@@ -46,25 +46,6 @@ class RowError:
         if self.column is None:
             return f"line {self.line}: {self.reason}"
         return f"line {self.line}, {self.column} {self.value!r}: {self.reason}"
-
-
-class SlotRow(NamedTuple):
-    line: int
-    date: dt.date
-    hospital: str
-    vaccine: str
-    quantity: int
-    cells: list[str]
-
-
-class BookingRow(NamedTuple):
-    line: int
-    user: str
-    date: dt.date
-    hospital: str
-    vaccine: str
-    dose: int
-    cells: list[str]
 
 
 def _header_key(name: str) -> str:
@@ -257,76 +238,74 @@ def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:
 
 
 class RowParser:
-    """Validates cells with the rules of `slot add` / `reserve`, memoising repeated names and dates."""
+    """Validates cells with the rules of `slot add` / `reserve` and returns the staged values:
+    (line, user, date, hospital, vaccine, hospital key, vaccine key, quantity or dose, cells).
 
-    def __init__(self, positions: dict[str, int]):
-        self.positions = positions
-        self._names: dict[tuple[str, str], str] = {}
-        self._dates: dict[str, dt.date] = {}
+    Names and dates repeat across a plan, so their validated forms are memoised.
+    """
+
+    CELL_SEPARATOR = "\x1f"
+
+    def __init__(self, positions: dict[str, int], *, date_as_text: bool = True):
+        self._names: dict[tuple[str, str], tuple[str, str]] = {}
+        self._dates: dict[str, object] = {}
+        self._date_as_text = date_as_text
         self._width = max(positions.values()) + 1
         get = positions.get
         self._date_at, self._hospital_at, self._vaccine_at = get("date"), get("hospital"), get("vaccine")
         self._quantity_at, self._user_at, self._dose_at = get("quantity"), get("user"), get("dose")
 
-    def _padded(self, cells: list[str]) -> list[str]:
-        return cells if len(cells) >= self._width else cells + [""] * (self._width - len(cells))
-
-    def _name(self, column: str, value: str) -> str:
-        key = (column, value)
-        cached = self._names.get(key)
+    def _name(self, column: str, value: str) -> tuple[str, str]:
+        cached = self._names.get((column, value))
         if cached is None:
-            cached = validate.normalize_name(value, field=column)
+            name = validate.normalize_name(value, field=column)
+            cached = (name, validate.name_key(name))
             if len(self._names) > 200_000:
                 self._names.clear()
-            self._names[key] = cached
+            self._names[(column, value)] = cached
         return cached
 
-    def _date(self, value: str) -> dt.date:
+    def _date(self, value: str):
         cached = self._dates.get(value)
         if cached is None:
-            cached = validate.parse_date(value)
+            day = validate.parse_date(value)
+            cached = day.isoformat() if self._date_as_text else day
             if len(self._dates) > 100_000:
                 self._dates.clear()
             self._dates[value] = cached
         return cached
 
-    @staticmethod
-    def _quantity(value: str) -> int:
-        if value.isascii() and value.isdigit() and 0 < len(value) <= 7:
-            number = int(value)
-            if 1 <= number <= validate.MAX_QUANTITY:
-                return number
-        return validate.parse_quantity(value)
-
-    def slot(self, line: int, cells: list[str]) -> SlotRow | RowError:
-        row = self._padded(cells)
+    def slot(self, line: int, cells: list[str]) -> tuple | RowError:
+        row = cells if len(cells) >= self._width else cells + [""] * (self._width - len(cells))
         try:
-            return SlotRow(
-                line,
-                self._date(row[self._date_at]),
-                self._name("hospital", row[self._hospital_at]),
-                self._name("vaccine", row[self._vaccine_at]),
-                self._quantity(row[self._quantity_at]),
-                cells,
+            day = self._dates.get(row[self._date_at]) or self._date(row[self._date_at])
+            hospital, hospital_key = self._names.get(("hospital", row[self._hospital_at])) or self._name(
+                "hospital", row[self._hospital_at]
             )
+            vaccine, vaccine_key = self._names.get(("vaccine", row[self._vaccine_at])) or self._name(
+                "vaccine", row[self._vaccine_at]
+            )
+            text = row[self._quantity_at]
+            if text.isascii() and text.isdigit() and 0 < len(text) <= 7 and 1 <= int(text) <= validate.MAX_QUANTITY:
+                quantity = int(text)
+            else:
+                quantity = validate.parse_quantity(text)
         except InvalidValue as error:
             return RowError(line, error.field, str(error.value), error.reason, cells)
+        return (line, None, day, hospital, vaccine, hospital_key, vaccine_key, quantity, self.CELL_SEPARATOR.join(cells))
 
-    def booking(self, line: int, cells: list[str]) -> BookingRow | RowError:
-        row = self._padded(cells)
+    def booking(self, line: int, cells: list[str]) -> tuple | RowError:
+        row = cells if len(cells) >= self._width else cells + [""] * (self._width - len(cells))
         try:
+            user = validate.parse_user(row[self._user_at])
+            day = self._dates.get(row[self._date_at]) or self._date(row[self._date_at])
+            hospital, hospital_key = self._name("hospital", row[self._hospital_at])
+            vaccine, vaccine_key = self._name("vaccine", row[self._vaccine_at])
             dose_text = row[self._dose_at].strip() if self._dose_at is not None else ""
-            return BookingRow(
-                line,
-                validate.parse_user(row[self._user_at]),
-                self._date(row[self._date_at]),
-                self._name("hospital", row[self._hospital_at]),
-                self._name("vaccine", row[self._vaccine_at]),
-                validate.parse_dose(dose_text) if dose_text else 1,
-                cells,
-            )
+            dose = validate.parse_dose(dose_text) if dose_text else 1
         except InvalidValue as error:
             return RowError(line, error.field, str(error.value), error.reason, cells)
+        return (line, user, day, hospital, vaccine, hospital_key, vaccine_key, dose, self.CELL_SEPARATOR.join(cells))
 
 
 class RejectsWriter:

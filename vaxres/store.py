@@ -68,14 +68,24 @@ class Store:
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """One write transaction: committed when the block ends, rolled back on any error."""
-        with self._translate_busy(), self.engine.connect() as conn:
-            conn = conn.execution_options(**{_BEGIN_MODE: "IMMEDIATE"})
-            with conn.begin():
-                yield conn
+        with self.connect() as conn, self.transaction(conn, write=True):
+            yield conn
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        with self._translate_busy(), self.engine.connect() as conn, conn.begin():
+        with self.connect() as conn, self.transaction(conn, write=False):
+            yield conn
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        """A connection held across several transactions (the CSV import keeps its staging on it)."""
+        with self._translate_busy(), self.engine.connect() as conn:
+            yield conn
+
+    @contextmanager
+    def transaction(self, conn: Connection, *, write: bool) -> Iterator[Connection]:
+        conn.execution_options(**{_BEGIN_MODE: "IMMEDIATE" if write else "DEFERRED"})
+        with self._translate_busy(), conn.begin():
             yield conn
 
     @contextmanager

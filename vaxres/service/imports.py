@@ -10,26 +10,44 @@ Killing an import leaves whole chunks only; running it again completes it.
 from __future__ import annotations
 
 import datetime as dt
-import pickle
 import sys
-import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import IO
 
-from sqlalchemy import Connection, String, bindparam, case, cast, func, insert, literal, select, tuple_, update
+from sqlalchemy import (
+    Column,
+    Connection,
+    Date,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    and_,
+    bindparam,
+    case,
+    cast,
+    func,
+    insert,
+    literal,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from vaxres import csvio, validate
-from vaxres.csvio import BookingRow, RejectsWriter, RowError, SlotRow
+from vaxres.csvio import RejectsWriter, RowError
 from vaxres.errors import InvalidInput
 from vaxres.models import ACTIVE, outbox_table, reservation_table, slot_table, utcnow
 from vaxres.service import outbox
 from vaxres.store import Store
 
-SLOT_CHUNK = 50_000
+SLOT_CHUNK = 50_000  # rows per transaction: fewer, larger commits rewrite fewer index pages
 BOOKING_CHUNK = 5_000
-IMPORT_CACHE_KIB = 65_536  # SQLite page cache for the import's connection: keeps the slot index hot
+IMPORT_CACHE_KIB = 49_152
+IMPORT_CHECKPOINT_PAGES = 25_000  # checkpoint the WAL every ~100 MB instead of every 4 MB while importing  # SQLite page cache for the import's connection: keeps the slot index hot
 REPORTED_ERRORS = 20
 
 Progress = Callable[[str, int, int], None]  # (phase, rows done, rows in all or 0 when unknown)
@@ -128,37 +146,38 @@ def _run(store: Store, source: str, options: ImportOptions, *, kind: str) -> Imp
             optional=optional,
             source=label,
         )
-        with RejectsWriter(options.rejects, table.header) as rejects, tempfile.TemporaryFile() as spool:
-            # First pass: parse and validate every row, writing nothing to the store. Valid rows
-            # wait in a spool file, so memory stays flat and the file is read once.
-            valid = _valid_rows(table, kind, summary, rejects, options.progress, raw)
-            chunks = 0
-            for chunk in _chunks(valid, chunk_size):
-                pickle.dump(chunk, spool, pickle.HIGHEST_PROTOCOL)
-                chunks += 1
-            if summary.invalid and not options.skip_invalid:
-                raise InvalidRows(summary)
-            spool.seek(0)
-            loader = _SlotLoader(store, summary) if kind == "slots" else _BookingLoader(store, summary)
-            loaded = 0
-            for _ in range(chunks):
-                chunk = pickle.load(spool)
-                for error in loader.load(chunk, dry_run=options.dry_run):
-                    summary.refused += 1
-                    summary.note(error)
-                    rejects.write(error)
-                loaded += len(chunk)
-                if options.progress:
-                    options.progress("load", loaded, summary.rows - summary.invalid)
+        with RejectsWriter(options.rejects, table.header) as rejects, store.connect() as conn:
+            staging = _Staging(store, conn)
+            try:
+                # First pass: parse and validate every row; valid rows wait in a staging table
+                # beside the store (never in the store's own tables), so memory stays flat.
+                with store.transaction(conn, write=False):
+                    rows = _valid_rows(table, kind, summary, rejects, options.progress, date_as_text=store.is_sqlite)
+                    valid = staging.fill(rows)
+                if summary.invalid and not options.skip_invalid:
+                    raise InvalidRows(summary)
+                loader = _SlotLoader(store, summary, staging) if kind == "slots" else _BookingLoader(store, summary, staging)
+                for low in range(1, valid + 1, chunk_size):
+                    high = min(low + chunk_size - 1, valid)
+                    with store.transaction(conn, write=not options.dry_run):
+                        errors = loader.load(conn, low, high, dry_run=options.dry_run)
+                    for error in errors:
+                        summary.refused += 1
+                        summary.note(error)
+                        rejects.write(error)
+                    if options.progress:
+                        options.progress("load", high, valid)
+            finally:
+                staging.drop()
         return summary
     finally:
         if raw is not sys.stdin.buffer:
             raw.close()
 
 
-def _valid_rows(table, kind, summary: ImportSummary, rejects: RejectsWriter, progress, raw):
+def _valid_rows(table, kind, summary: ImportSummary, rejects: RejectsWriter, progress, *, date_as_text: bool):
     """Parse each data row; invalid ones are counted, reported and sent to --rejects."""
-    parser = csvio.RowParser(table.positions)
+    parser = csvio.RowParser(table.positions, date_as_text=date_as_text)
     parse = parser.slot if kind == "slots" else parser.booking
     for line, cells in table.rows():
         summary.rows += 1
@@ -173,25 +192,93 @@ def _valid_rows(table, kind, summary: ImportSummary, rejects: RejectsWriter, pro
             progress("check", summary.rows, 0)
 
 
-def _chunks(rows, size: int):
-    chunk = []
-    for row in rows:
-        chunk.append(row)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
 def _batches(items: list, size: int = 5000):
     """Look-ups in pieces: SQLite allows at most 32,766 parameters in one statement."""
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
 
+class _Staging:
+    """Valid rows between the two passes: a table in a private temporary database attached to the
+    import's SQLite connection (a temporary table on other backends), numbered in file order."""
+
+    BATCH = 20_000
+
+    def __init__(self, store: Store, conn: Connection):
+        self.conn = conn
+        self.sqlite = store.is_sqlite
+        if self.sqlite:
+            driver = conn.connection.driver_connection
+            driver.execute("ATTACH DATABASE '' AS vaxres_staging")
+            driver.execute("PRAGMA vaxres_staging.journal_mode = OFF")
+            driver.execute("PRAGMA vaxres_staging.synchronous = OFF")
+            driver.execute(f"PRAGMA main.cache_size = -{IMPORT_CACHE_KIB}")
+            driver.execute(f"PRAGMA main.wal_autocheckpoint = {IMPORT_CHECKPOINT_PAGES}")
+        schema = "vaxres_staging" if self.sqlite else "pg_temp"
+        self.table = Table(
+            "import_rows",
+            MetaData(schema=schema),
+            Column("n", Integer, primary_key=True),
+            Column("line", Integer, nullable=False),
+            Column("user_id", String),
+            Column("date", Date, nullable=False),
+            Column("hospital", String, nullable=False),
+            Column("vaccine", String, nullable=False),
+            Column("hospital_key", String, nullable=False),
+            Column("vaccine_key", String, nullable=False),
+            Column("number", Integer, nullable=False),
+            Column("cells", Text, nullable=False),
+        )
+        self.columns = [c.name for c in self.table.columns if c.name != "n"]
+        with store.transaction(conn, write=False):
+            self.table.drop(conn, checkfirst=True)
+            self.table.create(conn)
+
+    def fill(self, rows: Iterator[tuple]) -> int:
+        """Stage the rows; return how many (they are numbered 1..n in file order)."""
+        count = 0
+        batch = []
+        for row in rows:
+            batch.append(row)
+            if len(batch) >= self.BATCH:
+                count += self._insert(batch)
+                batch = []
+        if batch:
+            count += self._insert(batch)
+        return count
+
+    def _insert(self, batch: list[tuple]) -> int:
+        if self.sqlite:
+            marks = ", ".join("?" * len(self.columns))
+            self.conn.exec_driver_sql(
+                f"INSERT INTO vaxres_staging.import_rows ({', '.join(self.columns)}) VALUES ({marks})", batch
+            )
+        else:
+            self.conn.execute(insert(self.table), [dict(zip(self.columns, values)) for values in batch])
+        return len(batch)
+
+    def rows(self, low: int, high: int, *extra, join=None):
+        st = self.table.c
+        query = select(st.line, st.user_id, st.date, st.hospital, st.vaccine, st.hospital_key, st.vaccine_key, st.number, st.cells, *extra)
+        if join is not None:
+            query = query.select_from(join)
+        return query.where(st.n.between(low, high)).order_by(st.n)
+
+    def drop(self) -> None:
+        try:
+            if self.sqlite:
+                driver = self.conn.connection.driver_connection
+                driver.execute("DETACH DATABASE vaxres_staging")
+                driver.execute("PRAGMA main.wal_autocheckpoint = 1000")
+            else:
+                with self.conn.begin():
+                    self.table.drop(self.conn, checkfirst=True)
+        except Exception:  # the connection is being discarded anyway; the data is temporary
+            pass
+
+
 def sqlite_timestamp(value: dt.datetime) -> str:
-    """How SQLAlchemy stores a UTCDateTime in SQLite, for the bulk path that binds strings itself."""
+    """How SQLAlchemy stores a UTCDateTime in SQLite."""
     return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
@@ -203,120 +290,90 @@ def _json_object(dialect_name: str, *pairs):
     return func.json_object(*args)
 
 
+def _cells(text: str) -> list[str]:
+    return text.split(csvio.RowParser.CELL_SEPARATOR)
+
+
 s = slot_table.c
 r = reservation_table.c
 
 
-_SLOT_BULK_COLUMNS = (
-    "date", "hospital", "vaccine", "hospital_key", "vaccine_key", "capacity", "remaining", "created_at", "updated_at",
-)
-
-
 class _SlotLoader:
-    def __init__(self, store: Store, summary: ImportSummary):
-        self.store = store
+    def __init__(self, store: Store, summary: ImportSummary, staging: _Staging):
         self.summary = summary
+        self.staging = staging
         dialect = store.engine.dialect.name
-        self._sqlite = dialect == "sqlite"
-        self._insert_new = _insert_ignoring_conflicts(dialect)
+        st = staging.table.c
+        self._created_at = bindparam("now", type_=s.created_at.type)
+        new_slots = select(
+            st.date, st.hospital, st.vaccine, st.hospital_key, st.vaccine_key, st.number, st.number,
+            self._created_at, self._created_at,
+        ).where(st.n.between(bindparam("low"), bindparam("high"))).order_by(st.n)
+        module = postgresql if dialect == "postgresql" else sqlite
+        self._insert_new = (
+            module.insert(slot_table)
+            .from_select(
+                ["date", "hospital", "vaccine", "hospital_key", "vaccine_key", "capacity", "remaining", "created_at", "updated_at"],
+                new_slots,
+            )
+            .on_conflict_do_nothing(index_elements=["date", "hospital_key", "vaccine_key"])
+        )
         self._announce_new = _announce_new_slots(dialect)
-        self._insert_sql = None
-        self._iso: dict[dt.date, str] = {}
+        self._join = staging.table.outerjoin(
+            slot_table, and_(s.date == st.date, s.hospital_key == st.hospital_key, s.vaccine_key == st.vaccine_key)
+        )
 
-    def load(self, rows: list[SlotRow], *, dry_run: bool) -> list[RowError]:
+    def load(self, conn: Connection, low: int, high: int, *, dry_run: bool) -> list[RowError]:
         now = utcnow()
-        if dry_run:
-            with self.store.read() as conn:
-                return self._classify(conn, rows, now=now, write=False)
-        with self.store.write() as conn:
+        after = 0
+        if not dry_run:
             after = conn.execute(select(func.coalesce(func.max(s.id), 0))).scalar_one()
-            created = self._insert(conn, rows, now)
+            created = conn.execute(self._insert_new, {"low": low, "high": high, "now": now}).rowcount
             if created:
                 conn.execute(self._announce_new, {"after": after, "now": now})
             self.summary.created += created
-            if created == len(rows):
+            if created == high - low + 1:
                 return []
-            return self._classify(conn, rows, now=now, write=True, after=after)
+        lookup = self.staging.rows(low, high, s.id.label("slot_id"), s.capacity, s.remaining, join=self._join)
+        if not dry_run:
+            lookup = lookup.with_for_update(of=slot_table)
+        return self._classify(conn, conn.execute(lookup).all(), now=now, write=not dry_run, after=after)
 
-    def _insert(self, conn: Connection, rows: list[SlotRow], now: dt.datetime) -> int:
-        """Insert the rows whose slot does not exist yet; return how many were inserted."""
-        key = validate.name_key
-        if not self._sqlite:
-            params = [
-                {
-                    "date": row.date, "hospital": row.hospital, "vaccine": row.vaccine,
-                    "hospital_key": key(row.hospital), "vaccine_key": key(row.vaccine),
-                    "capacity": row.quantity, "remaining": row.quantity, "created_at": now, "updated_at": now,
-                }
-                for row in rows
-            ]
-            return conn.execute(self._insert_new, params).rowcount
-        # SQLite: the compiled statement straight to the driver's executemany, values as stored.
-        if self._insert_sql is None:
-            compiled = self._insert_new.compile(dialect=conn.dialect, column_keys=list(_SLOT_BULK_COLUMNS))
-            assert tuple(compiled.positiontup) == _SLOT_BULK_COLUMNS, compiled.positiontup
-            self._insert_sql = str(compiled)
-        conn.exec_driver_sql(f"PRAGMA cache_size = -{IMPORT_CACHE_KIB}")
-        stamp = sqlite_timestamp(now)
-        iso = self._iso
-        params = []
-        for row in rows:
-            day = iso.get(row.date)
-            if day is None:
-                day = iso[row.date] = row.date.isoformat()
-            params.append(
-                (day, row.hospital, row.vaccine, key(row.hospital), key(row.vaccine), row.quantity, row.quantity, stamp, stamp)
-            )
-        return conn.exec_driver_sql(self._insert_sql, params).rowcount
-
-    def _classify(self, conn, rows, *, now, write, after=0) -> list[RowError]:
-        """Rows not created by this chunk's insert: unchanged, updated or refused, in file order."""
-        key = validate.name_key
-        keys = list({(row.date, key(row.hospital), key(row.vaccine)) for row in rows})
-        state = {}
-        for batch in _batches(keys):
-            lookup = select(s.id, s.date, s.hospital_key, s.vaccine_key, s.capacity, s.remaining).where(
-                tuple_(s.date, s.hospital_key, s.vaccine_key).in_(batch)
-            )
-            if write:
-                lookup = lookup.with_for_update()
-            for found in conn.execute(lookup):
-                state[(found.date, found.hospital_key, found.vaccine_key)] = {
-                    "id": found.id,
-                    "capacity": found.capacity,
-                    "remaining": found.remaining,
-                    "new": write and found.id > after,
-                }
+    def _classify(self, conn, rows, *, now, write, after) -> list[RowError]:
+        """Rows the insert did not create a slot for: unchanged, updated or refused, in file order."""
+        state: dict[object, dict] = {}
         errors: list[RowError] = []
         changed: dict[int, dict] = {}
         events = []
         for row in rows:
-            slot_key = (row.date, key(row.hospital), key(row.vaccine))
+            slot_key = row.slot_id if row.slot_id is not None else (row.date, row.hospital_key, row.vaccine_key)
             slot = state.get(slot_key)
-            if slot is None:  # dry run: this row would create the slot
-                state[slot_key] = {"id": None, "capacity": row.quantity, "remaining": row.quantity}
-                self.summary.created += 1
-                continue
-            if slot.pop("new", False):
-                continue  # the row that created it (counted by the insert)
-            if row.quantity == slot["capacity"]:
+            if slot is None:
+                if row.slot_id is None or row.slot_id > after:
+                    # A slot this row creates (in a dry run: would create); later rows update it.
+                    state[slot_key] = {"id": row.slot_id, "capacity": row.number, "remaining": row.number}
+                    if row.slot_id is None:
+                        self.summary.created += 1
+                    continue
+                slot = state[slot_key] = {"id": row.slot_id, "capacity": row.capacity, "remaining": row.remaining}
+            if row.number == slot["capacity"]:
                 self.summary.unchanged += 1
                 continue
             booked = slot["capacity"] - slot["remaining"]
-            if row.quantity < booked:
+            if row.number < booked:
                 errors.append(
                     RowError(
                         row.line,
                         "quantity",
-                        str(row.quantity),
+                        str(row.number),
                         f"slot {slot['id']} has {booked} doses booked; the quantity cannot drop below {booked}",
-                        row.cells,
+                        _cells(row.cells),
                     )
                 )
                 continue
             previous = slot["capacity"]
-            slot["remaining"] += row.quantity - previous
-            slot["capacity"] = row.quantity
+            slot["remaining"] += row.number - previous
+            slot["capacity"] = row.number
             self.summary.updated += 1
             if slot["id"] is not None:
                 changed[slot["id"]] = slot
@@ -335,7 +392,7 @@ class _SlotLoader:
                         "event": outbox.SLOT_UPDATED,
                         "recipient": outbox.BROADCAST,
                         "payload": outbox.slot_updated_payload(
-                            slot_id, row.date, row.hospital, row.vaccine, row.quantity, previous
+                            slot_id, row.date, row.hospital, row.vaccine, row.number, previous
                         ),
                         "correlation_id": slot_id,
                         "created_at": now,
@@ -347,11 +404,6 @@ class _SlotLoader:
                 ],
             )
         return errors
-
-
-def _insert_ignoring_conflicts(dialect: str):
-    module = postgresql if dialect == "postgresql" else sqlite
-    return module.insert(slot_table).on_conflict_do_nothing(index_elements=["date", "hospital_key", "vaccine_key"])
 
 
 def _text(value: str):
@@ -409,95 +461,81 @@ def _announce_new_slots(dialect: str):
 
 
 class _BookingLoader:
-    def __init__(self, store: Store, summary: ImportSummary):
-        self.store = store
-        self.summary = summary
-        self._slots: dict[tuple, int] = {}
-        dialect = store.engine.dialect.name
-        self._announce = _announce_new_bookings(dialect)
+    """Books a chunk of rows exactly as `vaxres reserve` would, with set-based statements."""
 
-    def load(self, rows: list[BookingRow], *, dry_run: bool) -> list[RowError]:
+    def __init__(self, store: Store, summary: ImportSummary, staging: _Staging):
+        self.summary = summary
+        self.staging = staging
+        self._slots: dict[tuple, int] = {}
+        self._announce = _announce_new_bookings(store.engine.dialect.name)
+
+    def load(self, conn: Connection, low: int, high: int, *, dry_run: bool) -> list[RowError]:
         now = utcnow()
-        context = self.store.read() if dry_run else self.store.write()
-        with context as conn:
-            slot_ids = self._resolve_slots(conn, rows)
-            users = list({row.user for row in rows})
-            held = {}
-            for batch in _batches(users):
-                query = select(r.id, r.user_id, r.dose, r.slot_id).where(r.status == ACTIVE, r.user_id.in_(batch))
-                held.update({(h.user_id, h.dose): (h.id, h.slot_id) for h in conn.execute(query)})
-            wanted = list({slot_id for slot_id in slot_ids if slot_id is not None})
-            lookup = select(s.id, s.remaining).where(s.id.in_(wanted))
+        rows = conn.execute(self.staging.rows(low, high)).all()
+        slot_ids = self._resolve_slots(conn, rows)
+        users = list({row.user_id for row in rows})
+        held = {}
+        for batch in _batches(users):
+            query = select(r.id, r.user_id, r.dose, r.slot_id).where(r.status == ACTIVE, r.user_id.in_(batch))
+            held.update({(h.user_id, h.dose): (h.id, h.slot_id) for h in conn.execute(query)})
+        wanted = list({slot_id for slot_id in slot_ids if slot_id is not None})
+        remaining = {}
+        for batch in _batches(wanted):
+            lookup = select(s.id, s.remaining).where(s.id.in_(batch))
             if not dry_run:
                 lookup = lookup.with_for_update()
-            remaining = dict(conn.execute(lookup).all())
-            errors: list[RowError] = []
-            taken: dict[int, int] = {}
-            bookings = []
-            for row, slot_id in zip(rows, slot_ids):
-                if slot_id is None:
+            remaining.update(dict(conn.execute(lookup).all()))
+        errors: list[RowError] = []
+        taken: dict[int, int] = {}
+        bookings = []
+        for row, slot_id in zip(rows, slot_ids):
+            what = f"{row.date.isoformat()}, {row.hospital}, {row.vaccine}"
+            if slot_id is None:
+                errors.append(RowError(row.line, None, None, f"there is no slot for {what}", _cells(row.cells)))
+                continue
+            holding = held.get((row.user_id, row.number))
+            if holding is not None:
+                if holding[1] == slot_id:
+                    self.summary.already += 1
+                else:
+                    which = f"reservation {holding[0]}" if holding[0] else "a reservation earlier in this file"
                     errors.append(
                         RowError(
                             row.line,
-                            None,
-                            None,
-                            f"there is no slot for {row.date.isoformat()}, {row.hospital}, {row.vaccine}",
-                            row.cells,
+                            "user",
+                            row.user_id,
+                            f"already holds {which} for dose {row.number}; cancel it first to book another",
+                            _cells(row.cells),
                         )
                     )
-                    continue
-                holding = held.get((row.user, row.dose))
-                if holding is not None:
-                    if holding[1] == slot_id:
-                        self.summary.already += 1
-                    else:
-                        which = f"reservation {holding[0]}" if holding[0] else "a reservation earlier in this file"
-                        errors.append(
-                            RowError(
-                                row.line,
-                                "user",
-                                row.user,
-                                f"already holds {which} for dose {row.dose}; cancel it first to book another",
-                                row.cells,
-                            )
-                        )
-                    continue
-                if remaining.get(slot_id, 0) <= 0:
-                    errors.append(
-                        RowError(
-                            row.line,
-                            None,
-                            None,
-                            f"slot {slot_id} ({row.date.isoformat()}, {row.hospital}, {row.vaccine}) is sold out",
-                            row.cells,
-                        )
-                    )
-                    continue
-                remaining[slot_id] -= 1
-                taken[slot_id] = taken.get(slot_id, 0) + 1
-                held[(row.user, row.dose)] = (None, slot_id)
-                bookings.append(
-                    {"slot_id": slot_id, "user_id": row.user, "dose": row.dose, "status": ACTIVE, "reserved_at": now}
+                continue
+            if remaining.get(slot_id, 0) <= 0:
+                errors.append(
+                    RowError(row.line, None, None, f"slot {slot_id} ({what}) is sold out", _cells(row.cells))
                 )
-            self.summary.booked += len(bookings)
-            if dry_run or not bookings:
-                return errors
-            after = conn.execute(select(func.coalesce(func.max(r.id), 0))).scalar_one()
-            conn.execute(
-                update(slot_table)
-                .where(s.id == bindparam("b_id"), s.remaining >= bindparam("b_taken"))
-                .values(remaining=s.remaining - bindparam("b_taken"), updated_at=now),
-                [{"b_id": slot_id, "b_taken": count} for slot_id, count in taken.items()],
+                continue
+            remaining[slot_id] -= 1
+            taken[slot_id] = taken.get(slot_id, 0) + 1
+            held[(row.user_id, row.number)] = (None, slot_id)
+            bookings.append(
+                {"slot_id": slot_id, "user_id": row.user_id, "dose": row.number, "status": ACTIVE, "reserved_at": now}
             )
-            conn.execute(insert(reservation_table), bookings)
-            conn.execute(self._announce, {"after": after, "now": now})
+        self.summary.booked += len(bookings)
+        if dry_run or not bookings:
             return errors
+        after = conn.execute(select(func.coalesce(func.max(r.id), 0))).scalar_one()
+        conn.execute(
+            update(slot_table)
+            .where(s.id == bindparam("b_id"), s.remaining >= bindparam("b_taken"))
+            .values(remaining=s.remaining - bindparam("b_taken"), updated_at=now),
+            [{"b_id": slot_id, "b_taken": count} for slot_id, count in taken.items()],
+        )
+        conn.execute(insert(reservation_table), bookings)
+        conn.execute(self._announce, {"after": after, "now": now})
+        return errors
 
-    def _resolve_slots(self, conn: Connection, rows: list[BookingRow]) -> list[int | None]:
-        def key(row: BookingRow) -> tuple:
-            return (row.date, validate.name_key(row.hospital), validate.name_key(row.vaccine))
-
-        unknown = list({key(row) for row in rows} - self._slots.keys())
+    def _resolve_slots(self, conn: Connection, rows) -> list[int | None]:
+        unknown = list({(row.date, row.hospital_key, row.vaccine_key) for row in rows} - self._slots.keys())
         for batch in _batches(unknown):
             found = conn.execute(
                 select(s.date, s.hospital_key, s.vaccine_key, s.id).where(
@@ -508,7 +546,7 @@ class _BookingLoader:
                 self._slots[(day, hospital_key, vaccine_key)] = slot_id
             if len(self._slots) > 500_000:
                 self._slots.clear()
-        return [self._slots.get(key(row)) for row in rows]
+        return [self._slots.get((row.date, row.hospital_key, row.vaccine_key)) for row in rows]
 
 
 def _announce_new_bookings(dialect: str):
