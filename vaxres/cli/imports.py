@@ -43,31 +43,34 @@ def _options(encoding, delimiter, dry_run, skip_invalid, rejects, json_out):
 
 
 def _progress_bar():
-    """A Rich progress bar on stderr: rows, rows/s and, for files, the ETA by bytes."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    """A Rich progress bar on stderr: rows, rows/s, and the time left (by bytes while checking)."""
+    import time
+
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     bar = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         TextColumn("{task.fields[rows]:,} rows"),
         TextColumn("{task.fields[rate]:,.0f} rows/s"),
-        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
         transient=True,
     )
-    tasks: dict[str, int] = {}
-    import time
-
+    tasks: dict[str, object] = {}
     started: dict[str, float] = {}
 
-    def update(phase: str, rows: int, bytes_read: int) -> None:
+    def update(phase: str, rows: int, completed: int, total: int | None) -> None:
         if not tasks:
             bar.start()
         if phase not in tasks:
-            label = "Checking" if phase == "check" else "Loading"
-            tasks[phase] = bar.add_task(label, total=None, rows=0, rate=0.0)
+            label = "Checking" if phase == "check" else "Loading "
+            tasks[phase] = bar.add_task(label, total=total, rows=0, rate=0.0)
             started[phase] = time.monotonic()
         elapsed = max(time.monotonic() - started[phase], 1e-6)
-        bar.update(tasks[phase], rows=rows, rate=rows / elapsed)
+        bar.update(tasks[phase], completed=completed, total=total, rows=rows, rate=rows / elapsed)
 
     update.stop = bar.stop  # type: ignore[attr-defined]
     return update

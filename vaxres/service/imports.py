@@ -50,7 +50,7 @@ IMPORT_CACHE_KIB = 49_152
 IMPORT_CHECKPOINT_PAGES = 25_000  # checkpoint the WAL every ~100 MB instead of every 4 MB while importing  # SQLite page cache for the import's connection: keeps the slot index hot
 REPORTED_ERRORS = 20
 
-Progress = Callable[[str, int, int], None]  # (phase, rows done, rows in all or 0 when unknown)
+Progress = Callable[[str, int, int, int | None], None]  # (phase, rows, completed, total) in bytes or rows
 
 
 @dataclass
@@ -136,7 +136,7 @@ def _run(store: Store, source: str, options: ImportOptions, *, kind: str) -> Imp
         required, optional, chunk_size = csvio.RESERVATION_COLUMNS, ("dose",), BOOKING_CHUNK
     label = "standard input" if source == "-" else source
     summary = ImportSummary(kind=kind, source=label, dry_run=options.dry_run, rejects=options.rejects)
-    raw, _size = csvio.open_source(source)
+    raw, size = csvio.open_source(source)
     try:
         table = csvio.table_for(
             raw,
@@ -152,7 +152,11 @@ def _run(store: Store, source: str, options: ImportOptions, *, kind: str) -> Imp
                 # First pass: parse and validate every row; valid rows wait in a staging table
                 # beside the store (never in the store's own tables), so memory stays flat.
                 with store.transaction(conn, write=False):
-                    rows = _valid_rows(table, kind, summary, rejects, options.progress, date_as_text=store.is_sqlite)
+                    position = (lambda: raw.tell()) if size is not None else (lambda: 0)
+                    rows = _valid_rows(
+                        table, kind, summary, rejects, options.progress, date_as_text=store.is_sqlite,
+                        position=position, size=size,
+                    )
                     valid = staging.fill(rows)
                 if summary.invalid and not options.skip_invalid:
                     raise InvalidRows(summary)
@@ -166,7 +170,7 @@ def _run(store: Store, source: str, options: ImportOptions, *, kind: str) -> Imp
                         summary.note(error)
                         rejects.write(error)
                     if options.progress:
-                        options.progress("load", high, valid)
+                        options.progress("load", high, high, valid)
             finally:
                 staging.drop()
         return summary
@@ -175,7 +179,7 @@ def _run(store: Store, source: str, options: ImportOptions, *, kind: str) -> Imp
             raw.close()
 
 
-def _valid_rows(table, kind, summary: ImportSummary, rejects: RejectsWriter, progress, *, date_as_text: bool):
+def _valid_rows(table, kind, summary: ImportSummary, rejects: RejectsWriter, progress, *, date_as_text: bool, position, size):
     """Parse each data row; invalid ones are counted, reported and sent to --rejects."""
     parser = csvio.RowParser(table.positions, date_as_text=date_as_text)
     parse = parser.slot if kind == "slots" else parser.booking
@@ -189,7 +193,7 @@ def _valid_rows(table, kind, summary: ImportSummary, rejects: RejectsWriter, pro
         else:
             yield row
         if progress and summary.rows % 20_000 == 0:
-            progress("check", summary.rows, 0)
+            progress("check", summary.rows, position(), size)
 
 
 def _batches(items: list, size: int = 5000):
