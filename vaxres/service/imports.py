@@ -47,6 +47,7 @@ from vaxres.store import Store
 SLOT_CHUNK = 50_000  # rows per transaction: fewer, larger commits rewrite fewer index pages
 BOOKING_CHUNK = 5_000
 IMPORT_CACHE_KIB = 49_152
+STAGING_CACHE_KIB = 16_384
 IMPORT_CHECKPOINT_PAGES = 25_000  # checkpoint the WAL every ~100 MB instead of every 4 MB while importing  # SQLite page cache for the import's connection: keeps the slot index hot
 REPORTED_ERRORS = 20
 
@@ -216,6 +217,7 @@ class _Staging:
             driver.execute("ATTACH DATABASE '' AS vaxres_staging")
             driver.execute("PRAGMA vaxres_staging.journal_mode = OFF")
             driver.execute("PRAGMA vaxres_staging.synchronous = OFF")
+            driver.execute(f"PRAGMA vaxres_staging.cache_size = -{STAGING_CACHE_KIB}")
             driver.execute(f"PRAGMA main.cache_size = -{IMPORT_CACHE_KIB}")
             driver.execute(f"PRAGMA main.wal_autocheckpoint = {IMPORT_CHECKPOINT_PAGES}")
         schema = "vaxres_staging" if self.sqlite else "pg_temp"
