@@ -6,6 +6,7 @@ import sqlite3
 import pytest
 
 from tests.conftest import count_rows, future
+from vaxres.schema import HEAD
 
 SLOT_KEYS = {"id", "date", "hospital", "vaccine", "capacity", "remaining"}
 RESERVATION_KEYS = {"id", "user", "dose", "status", "slot_id", "date", "hospital", "vaccine", "reserved_at", "cancelled_at"}
@@ -141,7 +142,7 @@ def test_second_active_booking_for_the_same_dose_exits_1(cli):
         (["reserve", "--user", "a"], 2, "Error: give a slot id, or all three of date, hospital and vaccine\n"),
         (["reserve", "--user", "a", "--slot", "1", "--dose", "0"], 2, "Error: dose must be a whole number from 1 to 10, got 0\n"),
         (["reserve", "--user", " ", "--slot", "1"], 2, "Error: user must not be empty\n"),
-        (["outbox", "list", "--status", "lost"], 2, "Error: status must be one of pending, delivered, failed, got 'lost'\n"),
+        (["outbox", "list", "--status", "lost"], 2, "Error: status must be one of pending, in_flight, delivered, failed, got 'lost'\n"),
     ],
 )
 def test_not_found_and_invalid(cli, args, code, message):
@@ -223,10 +224,10 @@ def test_db_current_and_upgrade(cli, db_path):
     assert missing.exit_code == 3
     assert "There is no store at" in missing.stderr
     result = cli("db", "upgrade")
-    assert (result.exit_code, result.stdout) == (0, f"Upgraded {db_path} from empty to 0002.\n")
-    assert cli("db", "current").stdout == "0002 (head)\n"
-    assert cli.json("db", "current") == {"store": str(db_path), "current": "0002", "head": "0002", "up_to_date": True}
-    assert cli("db", "upgrade").stdout == f"{db_path} is already at 0002 (head); nothing to do.\n"
+    assert (result.exit_code, result.stdout) == (0, f"Upgraded {db_path} from empty to {HEAD}.\n")
+    assert cli("db", "current").stdout == f"{HEAD} (head)\n"
+    assert cli.json("db", "current") == {"store": str(db_path), "current": HEAD, "head": HEAD, "up_to_date": True}
+    assert cli("db", "upgrade").stdout == f"{db_path} is already at {HEAD} (head); nothing to do.\n"
 
 
 def test_a_database_that_is_not_a_vaxres_store_is_refused(cli, tmp_path):

@@ -20,7 +20,7 @@ SQLModel.metadata.naming_convention = {
 
 ACTIVE = "reserved"
 CANCELLED = "cancelled"
-OUTBOX_STATUSES = ("pending", "delivered", "failed")
+OUTBOX_STATUSES = ("pending", "in_flight", "delivered", "failed")
 
 
 def utcnow() -> dt.datetime:
@@ -74,8 +74,11 @@ class Reservation(SQLModel, table=True):
 class OutboxMessage(SQLModel, table=True):
     __tablename__ = "outbox"
     __table_args__ = (
-        CheckConstraint("status IN ('pending', 'delivered', 'failed')", name="status_known"),
-        Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),
+        CheckConstraint("status IN ('pending', 'in_flight', 'delivered', 'failed')", name="status_known"),
+        # The dispatcher reads pending messages in id order.
+        Index("ix_outbox_status_id", "status", "id"),
+        # Per-recipient order: "is an earlier message of this recipient still undelivered?"
+        Index("ix_outbox_recipient_status_id", "recipient", "status", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -89,8 +92,24 @@ class OutboxMessage(SQLModel, table=True):
     next_attempt_at: dt.datetime | None = None
     delivered_at: dt.datetime | None = None
     last_error: str | None = Field(default=None, sa_type=Text)
+    lease_owner: str | None = Field(default=None, sa_type=String(64))
+    lease_until: dt.datetime | None = None
+
+
+class DeliveryTarget(SQLModel, table=True):
+    """A circuit breaker per delivery target, in the store so that separate runs share it."""
+
+    __tablename__ = "delivery_target"
+
+    target: str = Field(sa_type=String(500), primary_key=True)
+    consecutive_failures: int = 0
+    open_until: dt.datetime | None = None
+    cooldown: float
+    last_error: str | None = Field(default=None, sa_type=Text)
+    updated_at: dt.datetime
 
 
 slot_table = Slot.__table__
 reservation_table = Reservation.__table__
 outbox_table = OutboxMessage.__table__
+target_table = DeliveryTarget.__table__

@@ -1,11 +1,12 @@
-"""vaxres outbox list"""
+"""vaxres outbox list | deliver | retry"""
 
+import sys
 from typing import Annotated
 
 import typer
 
-from vaxres.cli.common import JsonOption, open_store
 from vaxres.cli import render
+from vaxres.cli.common import JsonOption, open_store
 from vaxres.cli.output import handles_errors, print_json, print_line
 
 app = typer.Typer(help="Notifications written with every change.", no_args_is_help=True)
@@ -16,7 +17,8 @@ app = typer.Typer(help="Notifications written with every change.", no_args_is_he
 def list_(
     ctx: typer.Context,
     status: Annotated[
-        str | None, typer.Option("--status", metavar="pending|delivered|failed", help="Only messages in this state.")
+        str | None,
+        typer.Option("--status", metavar="pending|in_flight|delivered|failed", help="Only messages in this state."),
     ] = None,
     json_out: JsonOption = False,
 ) -> None:
@@ -30,3 +32,131 @@ def list_(
         print_line("The outbox is empty." if status is None else f"No {status.strip().lower()} messages.")
     else:
         render.outbox_table(messages)
+
+
+@app.command("deliver")
+@handles_errors
+def deliver(
+    ctx: typer.Context,
+    to: Annotated[
+        str,
+        typer.Option(
+            "--to",
+            metavar="TARGET",
+            help="http(s):// URL (one POST per message), a .jsonl path or file:PATH, or - for stdout.",
+        ),
+    ],
+    watch: Annotated[bool, typer.Option("--watch", help="Keep delivering until SIGINT or SIGTERM.")] = False,
+    limit: Annotated[int | None, typer.Option("--limit", metavar="N", help="Send at most N messages.")] = None,
+    max_attempts: Annotated[
+        int, typer.Option("--max-attempts", metavar="N", help="Attempts before a message fails for good.")
+    ] = 5,
+    backoff: Annotated[
+        float, typer.Option("--backoff", metavar="SECONDS", help="First retry delay; doubles per attempt.")
+    ] = 10.0,
+    cooldown: Annotated[
+        float,
+        typer.Option("--cooldown", metavar="SECONDS", help="How long the circuit stays open after 5 failures in a row."),
+    ] = 30.0,
+    lease: Annotated[
+        float,
+        typer.Option("--lease", metavar="SECONDS", help="How long a claimed message is ours before another dispatcher may take it."),
+    ] = 60.0,
+    connect_timeout: Annotated[
+        float, typer.Option("--connect-timeout", metavar="SECONDS", help="Webhook connect timeout.")
+    ] = 3.0,
+    read_timeout: Annotated[
+        float, typer.Option("--read-timeout", metavar="SECONDS", help="Webhook answer timeout.")
+    ] = 10.0,
+    json_out: JsonOption = False,
+) -> None:
+    """Deliver due notifications to a webhook, a file or stdout.
+
+    At least once, in id order per recipient, with retries and a circuit breaker shared through
+    the store. Exit 75 when the target's circuit is open and due messages remain.
+    """
+    from vaxres.errors import Unavailable
+    from vaxres.service.dispatch import DeliverOptions
+    from vaxres.service.dispatch import deliver as deliver_messages
+
+    options = DeliverOptions(
+        target=to,
+        watch=watch,
+        limit=limit,
+        max_attempts=max_attempts,
+        backoff=backoff,
+        cooldown=cooldown,
+        lease=lease,
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
+    )
+    with _stop_on_signals() as stop:
+        report = deliver_messages(open_store(ctx), options, stop=stop)
+    out = print_json if to != "-" else _json_to_stderr
+    if json_out:
+        out(report.as_json())
+    else:
+        line = (
+            f"Delivered {report.delivered} to {report.target}; {report.retried} will be retried later; "
+            f"{report.failed} failed for good."
+        )
+        (print_line if to != "-" else _line_to_stderr)(line)
+    if report.circuit_open_until is not None and report.due:
+        from vaxres.records import iso_utc
+
+        raise Unavailable(
+            f"{report.target} keeps failing, so its circuit is open until {iso_utc(report.circuit_open_until)}; "
+            f"{report.due} due messages wait. Try again after that (or run with --watch)",
+            code="circuit_open",
+        )
+
+
+@app.command("retry")
+@handles_errors
+def retry(
+    ctx: typer.Context,
+    ids: Annotated[list[str] | None, typer.Argument(metavar="ID...", help="Failed messages to send again.")] = None,
+    failed: Annotated[bool, typer.Option("--failed", help="Every failed message.")] = False,
+    json_out: JsonOption = False,
+) -> None:
+    """Put failed messages back to pending, due now, with a fresh count of attempts."""
+    from vaxres.service.dispatch import retry as retry_messages
+
+    count = retry_messages(open_store(ctx), ids or [], all_failed=failed)
+    if json_out:
+        print_json({"pending_again": count})
+    else:
+        print_line(f"{count} message{'s' if count != 1 else ''} back to pending.")
+
+
+def _json_to_stderr(data) -> None:
+    import json
+
+    sys.stderr.write(json.dumps(data, ensure_ascii=False) + "\n")
+
+
+def _line_to_stderr(text: str) -> None:
+    sys.stderr.write(text + "\n")
+
+
+class _stop_on_signals:
+    """SIGINT/SIGTERM ask the dispatcher to finish the message in hand and stop."""
+
+    def __enter__(self):
+        import signal
+        import threading
+
+        self.stop = threading.Event()
+        self.previous = {}
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                self.previous[sig] = signal.signal(sig, lambda *_: self.stop.set())
+            except ValueError:  # not the main thread
+                pass
+        return self.stop
+
+    def __exit__(self, *exc):
+        import signal
+
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)

@@ -1,0 +1,373 @@
+"""Draining the outbox: claim due messages with a lease, send them, record what happened.
+
+At least once: a message is marked delivered only after the target accepted it; a dispatcher
+that dies leaves its lease to expire and another takes the message over. Per recipient,
+messages go out in id order. A circuit breaker per target, kept in the store, stops sending to
+a target that keeps failing and lets one probe through after a cool-down.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from vaxres import validate
+from vaxres.errors import InvalidInput, NotFound, Refused
+from vaxres.models import outbox_table, target_table, utcnow
+from vaxres.records import iso_utc
+from vaxres.sinks import DELIVERED, FAILED, RETRY, Outcome, Sink, open_sink
+from vaxres.store import Store
+
+o = outbox_table.c
+t = target_table.c
+
+BREAKER_THRESHOLD = 5
+MAX_COOLDOWN = 3600.0
+
+
+@dataclass
+class DeliverOptions:
+    target: str
+    watch: bool = False
+    limit: int | None = None
+    max_attempts: int = 5
+    backoff: float = 10.0
+    cooldown: float = 30.0
+    lease: float = 60.0
+    poll: float = 1.0
+    batch: int = 500
+    workers: int = 8
+    connect_timeout: float = 3.0
+    read_timeout: float = 10.0
+
+    def validate(self) -> None:
+        if self.limit is not None and self.limit < 1:
+            raise InvalidInput(f"--limit must be at least 1, got {self.limit}")
+        if not 1 <= self.max_attempts <= 100:
+            raise InvalidInput(f"--max-attempts must be from 1 to 100, got {self.max_attempts}")
+        for name, value in (
+            ("--backoff", self.backoff),
+            ("--cooldown", self.cooldown),
+            ("--lease", self.lease),
+            ("--connect-timeout", self.connect_timeout),
+            ("--read-timeout", self.read_timeout),
+        ):
+            if not 0 < value <= 86_400:
+                raise InvalidInput(f"{name} must be a number of seconds above 0 and at most 86,400, got {value:g}")
+
+
+@dataclass
+class DeliveryReport:
+    target: str
+    delivered: int = 0
+    retried: int = 0
+    failed: int = 0
+    circuit_open_until: dt.datetime | None = None
+    due: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "target": self.target,
+            "delivered": self.delivered,
+            "retried": self.retried,
+            "failed": self.failed,
+            "circuit_open_until": iso_utc(self.circuit_open_until),
+            "due": self.due,
+        }
+
+
+@dataclass
+class _Result:
+    message_id: int
+    outcome: Outcome | None  # None: released unsent (breaker, stop, or an earlier message of its recipient)
+    attempts_before: int
+
+
+class Dispatcher:
+    def __init__(self, store: Store, options: DeliverOptions, sink: Sink, *, stop: threading.Event | None = None):
+        self.store = store
+        self.options = options
+        self.sink = sink
+        self.stop = stop or threading.Event()
+        self.owner = uuid.uuid4().hex
+        self.report = DeliveryReport(target=sink.name)
+        self._lock = threading.Lock()
+        self._failures = 0  # consecutive failures of the target, shared by the worker threads
+        self._upsert = (postgresql if store.engine.dialect.name == "postgresql" else sqlite).insert(target_table)
+
+    # --- the loop -------------------------------------------------------------------------------
+
+    def run(self) -> DeliveryReport:
+        sent = 0
+        with ThreadPoolExecutor(max_workers=self.options.workers) as pool:
+            while not self.stop.is_set():
+                breaker = self._breaker()
+                now = utcnow()
+                if breaker["open_until"] is not None and breaker["open_until"] > now:
+                    if not self.options.watch:
+                        self.report.circuit_open_until = breaker["open_until"]
+                        self.report.due = self._due_count()
+                        break
+                    self.stop.wait(min(self.options.poll, (breaker["open_until"] - now).total_seconds()))
+                    continue
+                probing = breaker["consecutive_failures"] >= BREAKER_THRESHOLD
+                size = 1 if probing else self.options.batch
+                if self.options.limit is not None:
+                    size = min(size, self.options.limit - sent)
+                claimed = self._claim(size)
+                if not claimed:
+                    if not self.options.watch:
+                        break
+                    self.stop.wait(self.options.poll)
+                    continue
+                self._failures = breaker["consecutive_failures"]
+                results = self._send_all(pool, claimed)
+                self._record(results, breaker)
+                sent += len(claimed)
+                if self.options.limit is not None and sent >= self.options.limit:
+                    break
+        return self.report
+
+    # --- claiming ---------------------------------------------------------------------------------
+
+    def _claim(self, size: int) -> list[dict[str, Any]]:
+        """Lease up to `size` due messages, none behind an undelivered earlier one of its recipient."""
+        now = utcnow()
+        claimable = or_(
+            (o.status == "pending") & (o.next_attempt_at <= now),
+            (o.status == "in_flight") & (o.lease_until <= now),
+        )
+        with self.store.write() as conn:
+            candidates = conn.execute(
+                select(o.id, o.recipient)
+                .where(o.status.in_(("pending", "in_flight")), claimable)
+                .order_by(o.id)
+                .limit(size)
+                .with_for_update(skip_locked=True)
+            ).all()
+            if not candidates:
+                return []
+            recipients = list({row.recipient for row in candidates})
+            blocked: dict[str, int] = dict(
+                conn.execute(
+                    select(o.recipient, func.min(o.id))
+                    .where(o.recipient.in_(recipients), o.status.in_(("pending", "in_flight")), ~claimable)
+                    .group_by(o.recipient)
+                ).all()
+            )
+            ids = [row.id for row in candidates if row.id < blocked.get(row.recipient, row.id + 1)]
+            if not ids:
+                return []
+            conn.execute(
+                update(outbox_table)
+                .where(o.id.in_(ids))
+                .values(status="in_flight", lease_owner=self.owner, lease_until=now + dt.timedelta(seconds=self.options.lease))
+            )
+            rows = conn.execute(
+                select(o.id, o.event, o.recipient, o.correlation_id, o.created_at, o.payload, o.attempts)
+                .where(o.id.in_(ids))
+                .order_by(o.id)
+            ).all()
+        return [
+            {
+                "id": row.id,
+                "event": row.event,
+                "recipient": row.recipient,
+                "correlation_id": row.correlation_id,
+                "created_at": iso_utc(row.created_at),
+                "payload": row.payload,
+                "attempts": row.attempts,
+            }
+            for row in rows
+        ]
+
+    def _due_count(self) -> int:
+        now = utcnow()
+        with self.store.read() as conn:
+            return conn.execute(
+                select(func.count()).where(
+                    or_(
+                        (o.status == "pending") & (o.next_attempt_at <= now),
+                        (o.status == "in_flight") & (o.lease_until <= now),
+                    )
+                )
+            ).scalar_one()
+
+    # --- sending ----------------------------------------------------------------------------------
+
+    def _send_all(self, pool: ThreadPoolExecutor, messages: list[dict[str, Any]]) -> list[_Result]:
+        """Recipients in parallel; each recipient's messages one after another, in id order."""
+        by_recipient: dict[str, list[dict[str, Any]]] = {}
+        for message in messages:
+            by_recipient.setdefault(message["recipient"], []).append(message)
+        results: list[_Result] = []
+        for group in pool.map(self._send_group, by_recipient.values()):
+            results.extend(group)
+        return results
+
+    def _send_group(self, messages: list[dict[str, Any]]) -> list[_Result]:
+        results = []
+        halted = False
+        for message in messages:
+            if halted or self.stop.is_set() or self._failures >= BREAKER_THRESHOLD:
+                results.append(_Result(message["id"], None, message["attempts"]))
+                continue
+            outcome = self.sink.send(message)
+            with self._lock:
+                if outcome.kind == DELIVERED:
+                    self._failures = 0
+                elif outcome.kind == RETRY:
+                    self._failures += 1
+            results.append(_Result(message["id"], outcome, message["attempts"]))
+            # Keep the recipient's order: nothing after a message that did not go through.
+            halted = outcome.kind != DELIVERED
+        return results
+
+    # --- recording ------------------------------------------------------------------------------
+
+    def _record(self, results: list[_Result], breaker: dict[str, Any]) -> None:
+        now = utcnow()
+        mine = (o.id == bindparam("b_id")) & (o.lease_owner == self.owner) & (o.status == "in_flight")
+        delivered = [{"b_id": r.message_id} for r in results if r.outcome and r.outcome.kind == DELIVERED]
+        released = [{"b_id": r.message_id} for r in results if r.outcome is None]
+        retried, failed = [], []
+        for r in results:
+            if r.outcome is None or r.outcome.kind == DELIVERED:
+                continue
+            attempts = r.attempts_before + 1
+            if r.outcome.kind == FAILED or attempts >= self.options.max_attempts:
+                failed.append({"b_id": r.message_id, "b_error": r.outcome.error})
+            else:
+                retried.append(
+                    {"b_id": r.message_id, "b_error": r.outcome.error, "b_next": now + self._delay(attempts, r.outcome)}
+                )
+                self.report.errors.append(r.outcome.error or "")
+        cleared = {"lease_owner": None, "lease_until": None}
+        with self.store.write() as conn:
+            if delivered:
+                conn.execute(
+                    update(outbox_table).where(mine).values(
+                        status="delivered", delivered_at=now, attempts=o.attempts + 1, last_error=None, **cleared
+                    ),
+                    delivered,
+                )
+            if retried:
+                conn.execute(
+                    update(outbox_table).where(mine).values(
+                        status="pending", attempts=o.attempts + 1, next_attempt_at=bindparam("b_next"),
+                        last_error=bindparam("b_error"), **cleared
+                    ),
+                    retried,
+                )
+            if failed:
+                conn.execute(
+                    update(outbox_table).where(mine).values(
+                        status="failed", attempts=o.attempts + 1, last_error=bindparam("b_error"), **cleared
+                    ),
+                    failed,
+                )
+            if released:
+                conn.execute(update(outbox_table).where(mine).values(status="pending", **cleared), released)
+            self._save_breaker(conn, breaker, results, now)
+        self.report.delivered += len(delivered)
+        self.report.retried += len(retried)
+        self.report.failed += len(failed)
+
+    def _delay(self, attempts: int, outcome: Outcome) -> dt.timedelta:
+        """Exponential backoff with jitter; a Retry-After from the target wins when it is longer."""
+        base = self.options.backoff * 2 ** (attempts - 1)
+        seconds = base * random.uniform(0.8, 1.2)
+        if outcome.retry_after is not None:
+            seconds = max(outcome.retry_after, 0.0)
+        return dt.timedelta(seconds=min(seconds, 7 * 86_400))
+
+    # --- the breaker ------------------------------------------------------------------------------
+
+    def _breaker(self) -> dict[str, Any]:
+        with self.store.read() as conn:
+            row = conn.execute(
+                select(t.consecutive_failures, t.open_until, t.cooldown).where(t.target == self.sink.name)
+            ).one_or_none()
+        if row is None:
+            return {"consecutive_failures": 0, "open_until": None, "cooldown": self.options.cooldown}
+        return {"consecutive_failures": row.consecutive_failures, "open_until": row.open_until, "cooldown": row.cooldown}
+
+    def _save_breaker(self, conn: Connection, before: dict[str, Any], results: list[_Result], now: dt.datetime) -> None:
+        failures = before["consecutive_failures"]
+        last_error = None
+        for r in results:
+            if r.outcome is None:
+                continue
+            if r.outcome.kind == DELIVERED:
+                failures = 0
+            elif r.outcome.kind == RETRY:
+                failures += 1
+                last_error = r.outcome.error
+        probing = before["consecutive_failures"] >= BREAKER_THRESHOLD
+        cooldown = before["cooldown"] if before["cooldown"] else self.options.cooldown
+        open_until = None
+        if failures >= BREAKER_THRESHOLD:
+            # Opens after the threshold; each failed probe doubles the cool-down.
+            cooldown = min(cooldown * 2, MAX_COOLDOWN) if probing else self.options.cooldown
+            open_until = now + dt.timedelta(seconds=cooldown)
+        elif failures == 0:
+            cooldown = self.options.cooldown
+        values = {
+            "target": self.sink.name,
+            "consecutive_failures": failures,
+            "open_until": open_until,
+            "cooldown": cooldown,
+            "last_error": last_error,
+            "updated_at": now,
+        }
+        statement = self._upsert.values(**values)
+        conn.execute(
+            statement.on_conflict_do_update(
+                index_elements=["target"],
+                set_={key: statement.excluded[key] for key in values if key != "target"},
+            )
+        )
+
+
+def deliver(store: Store, options: DeliverOptions, *, stop: threading.Event | None = None) -> DeliveryReport:
+    options.validate()
+    sink = open_sink(
+        options.target,
+        connect_timeout=options.connect_timeout,
+        read_timeout=options.read_timeout,
+        workers=options.workers,
+    )
+    try:
+        return Dispatcher(store, options, sink, stop=stop).run()
+    finally:
+        sink.close()
+
+
+def retry(store: Store, ids: list[str], *, all_failed: bool) -> int:
+    """Put failed messages back to pending, due now, with a fresh count of attempts."""
+    if bool(ids) == all_failed:
+        raise InvalidInput("give message ids or --failed (not both)")
+    now = utcnow()
+    with store.write() as conn:
+        query = update(outbox_table).where(o.status == "failed")
+        if ids:
+            numbers = [validate.parse_id(value, field="message id") for value in ids]
+            known = dict(conn.execute(select(o.id, o.status).where(o.id.in_(numbers))).all())
+            missing = [n for n in numbers if n not in known]
+            if missing:
+                raise NotFound(f"there is no outbox message {', '.join(map(str, missing))}; see `vaxres outbox list`")
+            not_failed = [f"{n} ({known[n]})" for n in numbers if known[n] != "failed"]
+            if not_failed:
+                raise Refused(f"only failed messages can be retried; not failed: {', '.join(not_failed)}")
+            query = query.where(o.id.in_(numbers))
+        return conn.execute(query.values(status="pending", attempts=0, next_attempt_at=now)).rowcount
+
