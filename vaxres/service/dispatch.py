@@ -129,7 +129,8 @@ class Dispatcher:
                         break
                     self.stop.wait(self.options.poll)
                     continue
-                self._failures = breaker["consecutive_failures"]
+                # A probe is always sent; otherwise the failures so far count towards the threshold.
+                self._failures = 0 if probing else breaker["consecutive_failures"]
                 results = self._send_all(pool, claimed)
                 self._record(results, breaker)
                 sent += len(claimed)

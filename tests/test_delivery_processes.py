@@ -1,0 +1,94 @@
+"""Real `vaxres outbox deliver` processes: killed mid-run, stopped by SIGTERM, two at once."""
+
+import json
+import os
+import signal
+import subprocess
+import time
+from collections import Counter
+
+import pytest
+
+from tests.conftest import VAXRES, count_rows, future
+from tests.receiver import Receiver
+from vaxres.service import booking, slots
+
+
+@pytest.fixture
+def receiver():
+    server = Receiver()
+    yield server
+    server.close()
+
+
+def messages(store, count: int) -> None:
+    slot = slots.add_slot(store, date=future(), hospital="H", vaccine="V", quantity=count)
+    for n in range(count - 1):
+        booking.reserve(store, user=f"person{n}", slot_id=slot.id)
+
+
+def start(*args: str) -> subprocess.Popen:
+    return subprocess.Popen([VAXRES, "outbox", "deliver", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy())
+
+
+def wait_for(condition, timeout: float = 60) -> None:
+    stop = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > stop:
+            raise AssertionError("timed out waiting")
+        time.sleep(0.05)
+
+
+def test_sigkill_mid_run_then_restart_delivers_everything(store, db_path, receiver):
+    messages(store, 60)
+    receiver.answer = lambda n, wid: (204, {}, 0.05)
+    first = start("--to", receiver.url, "--watch", "--lease", "2")
+    wait_for(lambda: len(receiver.received) >= 10)
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    assert count_rows(db_path, "outbox", "status = 'delivered'") < 60
+
+    second = start("--to", receiver.url, "--watch", "--lease", "2")
+    wait_for(lambda: count_rows(db_path, "outbox", "status = 'delivered'") == 60)
+    second.send_signal(signal.SIGTERM)
+    out, err = second.communicate(timeout=30)
+    assert second.returncode == 0, err
+
+    received = Counter(receiver.delivered_ids())
+    assert set(received) == {f"msg_vaxres_{n}" for n in range(1, 61)}  # every message at least once
+    with __import__("sqlite3").connect(db_path) as conn:
+        rows = conn.execute("SELECT id, status, delivered_at, attempts, lease_owner FROM outbox").fetchall()
+    assert all(status == "delivered" and delivered_at and owner is None for _, status, delivered_at, _, owner in rows)
+    # Marked once: the recorded attempts never exceed what the receiver saw.
+    assert all(attempts <= received[f"msg_vaxres_{mid}"] for mid, _, _, attempts, _ in rows)
+
+
+def test_sigterm_finishes_the_message_in_hand_and_leaves_nothing_in_flight(store, db_path, receiver):
+    messages(store, 40)
+    receiver.answer = lambda n, wid: (204, {}, 0.2)
+    proc = start("--to", receiver.url, "--watch")
+    wait_for(lambda: len(receiver.received) >= 3)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert out.startswith("Delivered ")
+    assert count_rows(db_path, "outbox", "status = 'in_flight'") == 0
+    delivered = count_rows(db_path, "outbox", "status = 'delivered'")
+    assert delivered == len(receiver.received)  # every message sent was answered and marked
+    assert delivered < 40
+
+
+def test_two_dispatchers_never_hold_the_same_message(store, db_path, receiver):
+    messages(store, 300)
+    receiver.answer = lambda n, wid: (204, {}, 0.01)
+    procs = [start("--to", receiver.url, "--json") for _ in range(2)]
+    reports = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        reports.append(json.loads(out))
+    received = Counter(r.webhook_id for r in receiver.received)
+    assert len(received) == 300
+    assert max(received.values()) == 1  # no message was in flight in both
+    assert sum(report["delivered"] for report in reports) == 300
+    assert count_rows(db_path, "outbox", "status = 'delivered'") == 300
