@@ -10,7 +10,10 @@ from vaxres.schema import HEAD
 
 SLOT_KEYS = {"id", "date", "hospital", "vaccine", "capacity", "remaining"}
 RESERVATION_KEYS = {"id", "user", "dose", "status", "slot_id", "date", "hospital", "vaccine", "reserved_at", "cancelled_at"}
-OUTBOX_KEYS = {"id", "event", "recipient", "correlation_id", "status", "attempts", "created_at", "payload"}
+OUTBOX_KEYS = {
+    "id", "event", "recipient", "correlation_id", "status", "attempts", "created_at", "payload",
+    "next_attempt_at", "last_error", "delivered_at",
+}
 
 
 def add(cli, date=None, hospital="Seoul Hospital", vaccine="Pfizer", quantity="2"):

@@ -124,6 +124,7 @@ def list_outbox(store: Store, *, status: str | None = None) -> list[OutboxRecord
                 payload=row.payload,
                 next_attempt_at=row.next_attempt_at,
                 last_error=row.last_error,
+                delivered_at=row.delivered_at,
             )
             for row in conn.execute(query)
         ]

@@ -86,6 +86,7 @@ class OutboxRecord:
     payload: dict[str, Any]
     next_attempt_at: dt.datetime | None = None
     last_error: str | None = None
+    delivered_at: dt.datetime | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -97,4 +98,7 @@ class OutboxRecord:
             "attempts": self.attempts,
             "created_at": iso_utc(self.created_at),
             "payload": self.payload,
+            "next_attempt_at": iso_utc(self.next_attempt_at) if self.status == "pending" else None,
+            "last_error": self.last_error,
+            "delivered_at": iso_utc(self.delivered_at),
         }

@@ -62,6 +62,10 @@ def deliver(
         float,
         typer.Option("--lease", metavar="SECONDS", help="How long a claimed message is ours before another dispatcher may take it."),
     ] = 60.0,
+    workers: Annotated[
+        int,
+        typer.Option("--workers", metavar="N", help="Connections used at once (more help with a distant, slow target)."),
+    ] = 2,
     connect_timeout: Annotated[
         float, typer.Option("--connect-timeout", metavar="SECONDS", help="Webhook connect timeout.")
     ] = 3.0,
@@ -87,6 +91,7 @@ def deliver(
         backoff=backoff,
         cooldown=cooldown,
         lease=lease,
+        workers=workers,
         connect_timeout=connect_timeout,
         read_timeout=read_timeout,
     )

@@ -44,13 +44,15 @@ class DeliverOptions:
     lease: float = 60.0
     poll: float = 1.0
     batch: int = 500
-    workers: int = 8
+    workers: int = 2
     connect_timeout: float = 3.0
     read_timeout: float = 10.0
 
     def validate(self) -> None:
         if self.limit is not None and self.limit < 1:
             raise InvalidInput(f"--limit must be at least 1, got {self.limit}")
+        if not 1 <= self.workers <= 64:
+            raise InvalidInput(f"--workers must be from 1 to 64, got {self.workers}")
         if not 1 <= self.max_attempts <= 100:
             raise InvalidInput(f"--max-attempts must be from 1 to 100, got {self.max_attempts}")
         for name, value in (
@@ -206,14 +208,23 @@ class Dispatcher:
     # --- sending ----------------------------------------------------------------------------------
 
     def _send_all(self, pool: ThreadPoolExecutor, messages: list[dict[str, Any]]) -> list[_Result]:
-        """Recipients in parallel; each recipient's messages one after another, in id order."""
+        """Recipients spread over the workers; each recipient's messages one after another, in id
+        order. A worker takes a whole share of recipients: one hand-off per worker, not per message."""
         by_recipient: dict[str, list[dict[str, Any]]] = {}
         for message in messages:
             by_recipient.setdefault(message["recipient"], []).append(message)
+        groups = list(by_recipient.values())
+        shares = [groups[start :: self.options.workers] for start in range(self.options.workers)]
+        shares = [share for share in shares if share]
+        if len(shares) == 1:
+            return self._send_share(shares[0])
         results: list[_Result] = []
-        for group in pool.map(self._send_group, by_recipient.values()):
-            results.extend(group)
+        for share_results in pool.map(self._send_share, shares):
+            results.extend(share_results)
         return results
+
+    def _send_share(self, groups: list[list[dict[str, Any]]]) -> list[_Result]:
+        return [result for group in groups for result in self._send_group(group)]
 
     def _send_group(self, messages: list[dict[str, Any]]) -> list[_Result]:
         results = []
