@@ -44,7 +44,13 @@ class Store:
         self.timeout = busy_timeout() if timeout is None else timeout
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         self.path = Path(self.url.database) if self.is_sqlite and self.url.database else None
-        connect_args = {"timeout": self.timeout} if self.is_sqlite else {}
+        if self.is_sqlite:
+            connect_args: dict = {"timeout": self.timeout}
+        elif self.url.get_backend_name() == "postgresql":
+            # The same wait for a lock as SQLite's busy timeout, then "busy, try again".
+            connect_args = {"options": f"-c lock_timeout={int(self.timeout * 1000)}", "connect_timeout": 10}
+        else:
+            connect_args = {}
         try:
             self.engine = create_engine(self.url, connect_args=connect_args)
         except ImportError as exc:
@@ -123,11 +129,14 @@ class Store:
         self.engine.dispose()
 
 
+BUSY_SQLSTATES = ("55P03", "40001", "40P01")  # lock timeout, serialization failure, deadlock
+
+
 def is_busy_error(exc: OperationalError) -> bool:
     orig = exc.orig
-    return isinstance(orig, sqlite3.OperationalError) and (
-        "locked" in str(orig) or "busy" in str(orig)
-    )
+    if isinstance(orig, sqlite3.OperationalError):
+        return "locked" in str(orig) or "busy" in str(orig)
+    return getattr(orig, "sqlstate", None) in BUSY_SQLSTATES
 
 
 def _table_names(conn: Connection, is_sqlite: bool) -> list[str]:

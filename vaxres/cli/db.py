@@ -1,5 +1,7 @@
 """vaxres db path | current | upgrade"""
 
+from typing import Annotated
+
 import typer
 
 from vaxres.cli.common import JsonOption, db_target
@@ -52,3 +54,28 @@ def upgrade(ctx: typer.Context, json_out: JsonOption = False) -> None:
         if report.backup is not None:
             line += f" Backup: {report.backup}"
         print_line(line)
+
+
+@app.command("copy")
+@handles_errors
+def copy(
+    ctx: typer.Context,
+    target: Annotated[str, typer.Argument(metavar="TARGET", help="An empty store: a file path or a database URL.")],
+    json_out: JsonOption = False,
+) -> None:
+    """Copy everything into an empty store (SQLite to PostgreSQL, or back).
+
+    One transaction on the target; counts and the capacity invariant are checked before it commits.
+    """
+    from vaxres.service.database import copy as copy_store
+
+    report = copy_store(db_target(ctx), target)
+    if json_out:
+        print_json(report.as_json())
+    else:
+        counts = report.counts
+        print_line(
+            f"Copied {counts['slot']} slots, {counts['reservation']} reservations, {counts['outbox']} outbox messages "
+            f"and {counts['delivery_target']} delivery targets from {report.source} to {report.target}; "
+            f"counts and capacity = remaining + reserved verified."
+        )

@@ -324,6 +324,10 @@ class _SlotLoader:
             )
             .on_conflict_do_nothing(index_elements=["date", "hospital_key", "vaccine_key"])
         )
+        if dialect != "sqlite":
+            # psycopg reports no row count for INSERT ... SELECT ... ON CONFLICT: count what it returns.
+            self._insert_new = self._insert_new.returning(s.id)
+        self._counts_rows = dialect == "sqlite"
         self._announce_new = _announce_new_slots(dialect)
         self._join = staging.table.outerjoin(
             slot_table, and_(s.date == st.date, s.hospital_key == st.hospital_key, s.vaccine_key == st.vaccine_key)
@@ -334,18 +338,26 @@ class _SlotLoader:
         after = 0
         if not dry_run:
             after = conn.execute(select(func.coalesce(func.max(s.id), 0))).scalar_one()
-            created = conn.execute(self._insert_new, {"low": low, "high": high, "now": now}).rowcount
+            result = conn.execute(self._insert_new, {"low": low, "high": high, "now": now})
+            created = result.rowcount if self._counts_rows else len(result.all())
             if created:
                 conn.execute(self._announce_new, {"after": after, "now": now})
             self.summary.created += created
             if created == high - low + 1:
                 return []
         lookup = self.staging.rows(low, high, s.id.label("slot_id"), s.capacity, s.remaining, join=self._join)
+        rows = conn.execute(lookup).all()
+        current = {}
         if not dry_run:
-            lookup = lookup.with_for_update(of=slot_table)
-        return self._classify(conn, conn.execute(lookup).all(), now=now, write=not dry_run, after=after)
+            # Lock the existing slots and read them afresh (PostgreSQL cannot lock the nullable
+            # side of the outer join above; on SQLite BEGIN IMMEDIATE already holds the store).
+            ids = list({row.slot_id for row in rows if row.slot_id is not None and row.slot_id <= after})
+            for batch in _batches(ids):
+                locked = select(s.id, s.capacity, s.remaining).where(s.id.in_(batch)).with_for_update()
+                current.update({found.id: (found.capacity, found.remaining) for found in conn.execute(locked)})
+        return self._classify(conn, rows, current, now=now, write=not dry_run, after=after)
 
-    def _classify(self, conn, rows, *, now, write, after) -> list[RowError]:
+    def _classify(self, conn, rows, current, *, now, write, after) -> list[RowError]:
         """Rows the insert did not create a slot for: unchanged, updated or refused, in file order."""
         state: dict[object, dict] = {}
         errors: list[RowError] = []
@@ -361,7 +373,8 @@ class _SlotLoader:
                     if row.slot_id is None:
                         self.summary.created += 1
                     continue
-                slot = state[slot_key] = {"id": row.slot_id, "capacity": row.capacity, "remaining": row.remaining}
+                capacity, remaining = current.get(row.slot_id, (row.capacity, row.remaining))
+                slot = state[slot_key] = {"id": row.slot_id, "capacity": capacity, "remaining": remaining}
             if row.number == slot["capacity"]:
                 self.summary.unchanged += 1
                 continue
