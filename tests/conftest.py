@@ -1,9 +1,11 @@
+import contextlib
 import datetime as dt
 import json
 import os
 import sqlite3
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -27,9 +29,99 @@ def isolated_state(tmp_path, monkeypatch):
     monkeypatch.delenv("VAXRES_BUSY_TIMEOUT", raising=False)
 
 
+PG_ENV = "VAXRES_TEST_POSTGRES_URL"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request, monkeypatch):
+    """Run a test on SQLite, and on a PostgreSQL database of its own when PG_ENV names a server."""
+    if request.param == "sqlite":
+        yield "sqlite"
+        return
+    with postgres_database() as url:
+        monkeypatch.setenv("VAXRES_DB", url)
+        from vaxres.service.database import upgrade
+
+        upgrade(url)
+        yield "postgresql"
+
+
+@contextlib.contextmanager
+def postgres_database():
+    """A new, empty PostgreSQL database of the test's own, dropped afterwards."""
+    server = os.environ.get(PG_ENV)
+    if not server:
+        pytest.skip(f"set {PG_ENV}=postgresql+psycopg://postgres@127.0.0.1:5432/postgres to run this on PostgreSQL")
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"vaxres_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(server).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 @pytest.fixture
-def db_path(tmp_path) -> Path:
+def empty_postgres():
+    with postgres_database() as url:
+        yield url
+
+
+@pytest.fixture
+def sqlite_only(request):
+    if "backend" in request.fixturenames and request.getfixturevalue("backend") != "sqlite":
+        pytest.skip("this checks something only SQLite files have")
+
+
+@pytest.fixture
+def db_path(request, tmp_path):
+    """The store under test: a Path for SQLite, the URL (a str) for PostgreSQL."""
+    if "backend" in request.fixturenames and request.getfixturevalue("backend") == "postgresql":
+        return os.environ["VAXRES_DB"]
     return tmp_path / "vaxres.db"
+
+
+def query(db, sql: str, params: dict | None = None) -> list[tuple]:
+    """Run SQL on the store under test, either backend; rows as tuples."""
+    if isinstance(db, Path):
+        with sqlite3.connect(db) as conn:
+            return [tuple(row) for row in conn.execute(sql, params or {}).fetchall()]
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    engine = create_engine(db, poolclass=NullPool)
+    try:
+        with engine.begin() as conn:
+            result = conn.execute(text(sql), params or {})
+            return [tuple(row) for row in result.fetchall()] if result.returns_rows else []
+    finally:
+        engine.dispose()
+
+
+def records(db, sql: str) -> list[dict]:
+    if isinstance(db, Path):
+        with sqlite3.connect(db) as conn:
+            conn.row_factory = sqlite3.Row
+            return [dict(row) for row in conn.execute(sql)]
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    engine = create_engine(db, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            return [dict(row._mapping) for row in conn.execute(text(sql))]
+    finally:
+        engine.dispose()
+
+
+def snapshot(db) -> dict:
+    return {t: query(db, f"SELECT * FROM {t} ORDER BY id") for t in ("slot", "reservation", "outbox")}
 
 
 @pytest.fixture
@@ -69,19 +161,18 @@ def run_vaxres(*args: str, env: dict | None = None, timeout: float = 120) -> sub
     )
 
 
-def invariant_violations(db_path: Path) -> list[tuple]:
+def invariant_violations(db) -> list[tuple]:
     """Slots where capacity != remaining + active reservations (empty when the store is sound)."""
-    with sqlite3.connect(db_path) as conn:
-        return conn.execute(
-            """
-            SELECT s.id, s.capacity, s.remaining, COUNT(r.id)
-            FROM slot s LEFT JOIN reservation r ON r.slot_id = s.id AND r.status = 'reserved'
-            GROUP BY s.id
-            HAVING s.capacity != s.remaining + COUNT(r.id)
-            """
-        ).fetchall()
+    return query(
+        db,
+        """
+        SELECT s.id, s.capacity, s.remaining, COUNT(r.id)
+        FROM slot s LEFT JOIN reservation r ON r.slot_id = s.id AND r.status = 'reserved'
+        GROUP BY s.id, s.capacity, s.remaining
+        HAVING s.capacity != s.remaining + COUNT(r.id)
+        """,
+    )
 
 
-def count_rows(db_path: Path, table: str, where: str = "1=1") -> int:
-    with sqlite3.connect(db_path) as conn:
-        return conn.execute(f"SELECT COUNT(*) FROM {table} WHERE {where}").fetchone()[0]
+def count_rows(db, table: str, where: str = "1=1") -> int:
+    return query(db, f"SELECT COUNT(*) FROM {table} WHERE {where}")[0][0]

@@ -8,6 +8,8 @@ import pytest
 from tests.conftest import count_rows, future
 from vaxres.schema import HEAD
 
+pytestmark = pytest.mark.usefixtures("backend")
+
 SLOT_KEYS = {"id", "date", "hospital", "vaccine", "capacity", "remaining"}
 RESERVATION_KEYS = {"id", "user", "dose", "status", "slot_id", "date", "hospital", "vaccine", "reserved_at", "cancelled_at"}
 OUTBOX_KEYS = {
@@ -215,6 +217,7 @@ def test_outbox_list_shows_every_change_pending(cli):
     assert "ReservationCancelled" in cli("outbox", "list").stdout
 
 
+@pytest.mark.usefixtures("sqlite_only")
 def test_db_path_prefers_option_then_environment_then_default(cli, tmp_path, monkeypatch):
     assert cli("--db", str(tmp_path / "other.db"), "db", "path").stdout == f"{tmp_path / 'other.db'}\n"
     assert cli("db", "path").stdout == f"{tmp_path / 'vaxres.db'}\n"
@@ -222,6 +225,7 @@ def test_db_path_prefers_option_then_environment_then_default(cli, tmp_path, mon
     assert cli("db", "path").stdout == f"{tmp_path / 'xdg' / 'vaxres' / 'vaxres.db'}\n"
 
 
+@pytest.mark.usefixtures("sqlite_only")
 def test_db_current_and_upgrade(cli, db_path):
     missing = cli("db", "current")
     assert missing.exit_code == 3
@@ -233,6 +237,7 @@ def test_db_current_and_upgrade(cli, db_path):
     assert cli("db", "upgrade").stdout == f"{db_path} is already at {HEAD} (head); nothing to do.\n"
 
 
+@pytest.mark.usefixtures("sqlite_only")
 def test_a_database_that_is_not_a_vaxres_store_is_refused(cli, tmp_path):
     foreign = tmp_path / "foreign.db"
     with sqlite3.connect(foreign) as conn:
@@ -242,12 +247,14 @@ def test_a_database_that_is_not_a_vaxres_store_is_refused(cli, tmp_path):
     assert result.stderr == f"Error: {foreign} holds tables but is not a vaxres store; name another file with --db or VAXRES_DB\n"
 
 
+@pytest.mark.usefixtures("sqlite_only")
 def test_db_in_a_missing_folder_is_invalid(cli, tmp_path):
     result = cli("--db", str(tmp_path / "no" / "such" / "x.db"), "slot", "list")
     assert result.exit_code == 2
     assert "does not exist; create it or name another --db path" in result.stderr
 
 
+@pytest.mark.usefixtures("sqlite_only")
 @pytest.mark.parametrize(
     "target, message",
     [
@@ -260,16 +267,14 @@ def test_unusable_db_urls_exit_2(cli, target, message):
     assert (result.exit_code, result.stderr) == (2, message)
 
 
+@pytest.mark.usefixtures("sqlite_only")
 def test_a_missing_database_driver_is_named(cli):
-    import importlib.util
-
-    if importlib.util.find_spec("psycopg") is not None:
-        pytest.skip("psycopg is installed here")
-    result = cli("--db", "postgresql+psycopg://u@127.0.0.1:1/x", "slot", "list")
+    result = cli("--db", "postgresql+psycopg2://u@127.0.0.1:1/x", "slot", "list")
     assert result.exit_code == 2
-    assert "needs the database driver 'psycopg', which is not installed" in result.stderr
+    assert "needs the database driver 'psycopg2', which is not installed" in result.stderr
 
 
+@pytest.mark.usefixtures("sqlite_only")
 def test_busy_timeout_must_be_a_number(cli, monkeypatch):
     monkeypatch.setenv("VAXRES_BUSY_TIMEOUT", "soon")
     result = cli("slot", "list")
@@ -279,6 +284,7 @@ def test_busy_timeout_must_be_a_number(cli, monkeypatch):
     )
 
 
+@pytest.mark.usefixtures("sqlite_only")
 def test_usage_errors_exit_2(cli):
     result = cli("reserve", "--slot", "1")
     assert result.exit_code == 2
@@ -298,6 +304,7 @@ def test_demo_runs_on_a_fresh_store_and_refuses_one_with_data(cli, db_path):
     assert again.stderr.startswith(f"Error: {db_path} already holds data and the demo only runs on a fresh store")
 
 
+@pytest.mark.usefixtures("sqlite_only")
 def test_demo_without_a_named_store_uses_a_temporary_folder(cli, monkeypatch):
     monkeypatch.delenv("VAXRES_DB")
     report = cli.json("demo")
@@ -308,6 +315,7 @@ def test_demo_without_a_named_store_uses_a_temporary_folder(cli, monkeypatch):
     assert {s["id"]: s["remaining"] for s in cli.json("--db", store, "slot", "list")} == {1: 2, 2: 0, 3: 1}
 
 
+@pytest.mark.usefixtures("sqlite_only")
 def test_version(cli):
     result = cli("--version")
     assert (result.exit_code, result.stdout) == (0, "vaxres 0.1.0\n")

@@ -2,6 +2,8 @@
 
 import json
 import sqlite3
+
+import pytest
 import subprocess
 import time
 
@@ -11,6 +13,7 @@ PROCESSES = 50
 CAPACITY = 17
 
 
+@pytest.mark.usefixtures("backend")
 def test_fifty_processes_booking_one_slot_never_oversell(db_path, tmp_path):
     added = run_vaxres("slot", "add", "--date", future(), "--hospital", "H", "--vaccine", "V", "--quantity", str(CAPACITY), "--json")
     assert added.returncode == 0, added.stderr

@@ -9,9 +9,11 @@ from collections import Counter
 
 import pytest
 
-from tests.conftest import VAXRES, count_rows, future
+from tests.conftest import VAXRES, count_rows, future, query
 from tests.receiver import Receiver
 from vaxres.service import booking, slots
+
+pytestmark = pytest.mark.usefixtures("backend")
 
 
 @pytest.fixture
@@ -56,8 +58,7 @@ def test_sigkill_mid_run_then_restart_delivers_everything(store, db_path, receiv
 
     received = Counter(receiver.delivered_ids())
     assert set(received) == {f"msg_vaxres_{n}" for n in range(1, 61)}  # every message at least once
-    with __import__("sqlite3").connect(db_path) as conn:
-        rows = conn.execute("SELECT id, status, delivered_at, attempts, lease_owner FROM outbox").fetchall()
+    rows = query(db_path, "SELECT id, status, delivered_at, attempts, lease_owner FROM outbox")
     assert all(status == "delivered" and delivered_at and owner is None for _, status, delivered_at, _, owner in rows)
     # Marked once: the recorded attempts never exceed what the receiver saw.
     assert all(attempts <= received[f"msg_vaxres_{mid}"] for mid, _, _, attempts, _ in rows)

@@ -2,21 +2,17 @@
 
 import csv
 import json
-import sqlite3
 
 import pytest
 
-from tests.conftest import count_rows, future, invariant_violations
+from tests.conftest import count_rows, future, invariant_violations, snapshot
+
+pytestmark = pytest.mark.usefixtures("backend")
 
 
 def write(path, text: str, encoding: str = "utf-8") -> str:
     path.write_bytes(text.encode(encoding))
     return str(path)
-
-
-def snapshot(db_path):
-    with sqlite3.connect(db_path) as conn:
-        return {t: conn.execute(f"SELECT * FROM {t} ORDER BY id").fetchall() for t in ("slot", "reservation", "outbox")}
 
 
 def slots_of(cli):

@@ -1,17 +1,12 @@
 """The use cases against a real SQLite store: rules, refusals that write nothing, outbox rows."""
 
-import sqlite3
-
 import pytest
 
-from tests.conftest import future, invariant_violations
+from tests.conftest import future, invariant_violations, query, snapshot
 from vaxres import errors, read
 from vaxres.service import booking, slots
 
-
-def snapshot(db_path):
-    with sqlite3.connect(db_path) as conn:
-        return {t: conn.execute(f"SELECT * FROM {t} ORDER BY id").fetchall() for t in ("slot", "reservation", "outbox")}
+pytestmark = pytest.mark.usefixtures("backend")
 
 
 @pytest.fixture
@@ -105,8 +100,7 @@ def test_reserve_needs_exactly_one_way_to_name_the_slot(store, slot):
 
 
 def test_a_slot_whose_day_has_passed_cannot_be_booked(store, slot, db_path):
-    with sqlite3.connect(db_path) as conn:
-        conn.execute("UPDATE slot SET date = '2020-01-01'")
+    query(db_path, "UPDATE slot SET date = '2020-01-01'")
     with pytest.raises(errors.SlotInPast, match="is in the past"):
         booking.reserve(store, user="a", slot_id=slot.id)
 

@@ -1,0 +1,53 @@
+"""PostgreSQL specifics: explicit migrations, the lock wait, and moving a store with `db copy`."""
+
+from tests.conftest import future, invariant_violations, run_vaxres
+
+
+def test_a_postgres_store_is_never_migrated_implicitly(cli, empty_postgres):
+    result = cli("--db", empty_postgres, "slot", "list")
+    assert result.exit_code == 2
+    assert result.stderr.endswith("is at schema revision none, the code needs 0003: run `vaxres db upgrade`\n")
+    assert cli("--db", empty_postgres, "db", "upgrade").exit_code == 0
+    assert cli("--db", empty_postgres, "slot", "list", "--json").stdout == "[]\n"
+
+
+def test_reserve_exits_75_while_another_session_holds_the_slot_table(cli, empty_postgres):
+    from sqlalchemy import create_engine, text
+
+    assert cli("--db", empty_postgres, "db", "upgrade").exit_code == 0
+    cli.json("--db", empty_postgres, "slot", "add", "--date", future(), "--hospital", "H", "--vaccine", "V", "--quantity", "3")
+    engine = create_engine(empty_postgres)
+    with engine.connect() as holder:
+        holder.execute(text("LOCK TABLE slot IN ACCESS EXCLUSIVE MODE"))
+        result = run_vaxres("--db", empty_postgres, "reserve", "--user", "a", "--slot", "1", env={"VAXRES_BUSY_TIMEOUT": "1"})
+        holder.rollback()
+    engine.dispose()
+    assert result.returncode == 75, result.stderr
+    assert result.stderr.startswith("Error: store busy, try again shortly")
+    assert cli.json("--db", empty_postgres, "mypage", "a") == []
+
+
+def test_copy_sqlite_to_postgres_and_back_answers_the_same(cli, tmp_path, empty_postgres):
+    cli.json("demo")  # fills the SQLite store named by VAXRES_DB
+    cli.json("outbox", "deliver", "--to", str(tmp_path / "sent.jsonl"), "--limit", "3")
+    refused = cli("db", "copy", empty_postgres)
+    assert refused.exit_code == 2 and "run `vaxres db upgrade`" in refused.stderr
+    assert cli("--db", empty_postgres, "db", "upgrade").exit_code == 0
+
+    copied = cli.json("db", "copy", empty_postgres)
+    assert copied["copied"] == {"slot": 3, "reservation": 4, "outbox": 8, "delivery_target": 1}
+    for args in (["mypage", "alice"], ["slot", "list"], ["outbox", "list"]):
+        assert cli(*args).stdout == cli("--db", empty_postgres, *args).stdout
+        assert cli.json(*args) == cli.json("--db", empty_postgres, *args)
+    assert invariant_violations(empty_postgres) == []
+
+    again = cli("db", "copy", empty_postgres)
+    assert again.exit_code == 1
+    assert "already holds data" in again.stderr
+
+    # New rows continue the numbering after the copy; and the way back works too.
+    booked = cli.json("--db", empty_postgres, "reserve", "--user", "zoe", "--slot", "1")
+    assert booked["id"] == 5
+    back = tmp_path / "back.db"
+    assert cli.json("--db", empty_postgres, "db", "copy", str(back))["copied"]["reservation"] == 5
+    assert cli.json("--db", str(back), "mypage", "zoe") == cli.json("--db", empty_postgres, "mypage", "zoe")
