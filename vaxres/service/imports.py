@@ -259,6 +259,14 @@ class _Staging:
             self.conn.exec_driver_sql(
                 f"INSERT INTO vaxres_staging.import_rows ({', '.join(self.columns)}) VALUES ({marks})", batch
             )
+        elif self.conn.dialect.name == "postgresql":
+            # COPY: PostgreSQL's bulk path, on the import's own connection and transaction.
+            driver = self.conn.connection.driver_connection
+            with driver.cursor() as cursor, cursor.copy(
+                f"COPY pg_temp.import_rows ({', '.join(self.columns)}) FROM STDIN"
+            ) as copy:
+                for values in batch:
+                    copy.write_row(values)
         else:
             self.conn.execute(insert(self.table), [dict(zip(self.columns, values)) for values in batch])
         return len(batch)
