@@ -145,10 +145,7 @@ class Dispatcher:
     def _claim(self, size: int) -> list[dict[str, Any]]:
         """Lease up to `size` due messages, none behind an undelivered earlier one of its recipient."""
         now = utcnow()
-        claimable = or_(
-            (o.status == "pending") & (o.next_attempt_at <= now),
-            (o.status == "in_flight") & (o.lease_until <= now),
-        )
+        claimable = _due(now)
         with self.store.write() as conn:
             candidates = conn.execute(
                 select(o.id, o.recipient)
@@ -196,14 +193,7 @@ class Dispatcher:
     def _due_count(self) -> int:
         now = utcnow()
         with self.store.read() as conn:
-            return conn.execute(
-                select(func.count()).where(
-                    or_(
-                        (o.status == "pending") & (o.next_attempt_at <= now),
-                        (o.status == "in_flight") & (o.lease_until <= now),
-                    )
-                )
-            ).scalar_one()
+            return conn.execute(select(func.count()).where(_due(now))).scalar_one()
 
     # --- sending ----------------------------------------------------------------------------------
 
@@ -348,6 +338,14 @@ class Dispatcher:
                 set_={key: statement.excluded[key] for key in values if key != "target"},
             )
         )
+
+
+def _due(now: dt.datetime):
+    """Pending and due, or in flight under a lease that has expired (its dispatcher died)."""
+    return or_(
+        (o.status == "pending") & (o.next_attempt_at <= now),
+        (o.status == "in_flight") & (o.lease_until <= now),
+    )
 
 
 def deliver(store: Store, options: DeliverOptions, *, stop: threading.Event | None = None) -> DeliveryReport:
