@@ -56,10 +56,16 @@ def print_table(title: str | None, columns: Sequence[str], rows: Iterable[Sequen
 
     table = Table(title=title, title_justify="left")
     for column in columns:
-        table.add_column(column, justify="right" if column in _NUMERIC else "left", overflow="fold")
+        table.add_column(
+            column,
+            justify="right" if column in _NUMERIC else "left",
+            overflow="fold",
+            no_wrap=column in _NO_WRAP,
+        )
     for row in rows:
         table.add_row(*("" if cell is None else str(cell) for cell in row))
     Console(file=sys.stdout).print(table)
 
 
+_NO_WRAP = {"Event", "Status", "Date", "Created", "Next attempt", "Reserved at"}
 _NUMERIC = {"ID", "No.", "Capacity", "Remaining", "Booked", "Dose", "Ref", "Attempts", "rows"}

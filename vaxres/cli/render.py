@@ -9,6 +9,11 @@ def iso_utc(value):
     return iso_utc(value)
 
 
+def short_utc(value):
+    """Minutes are enough in a table; --json has the full time."""
+    return "" if value is None else iso_utc(value)[:16].replace("T", " ")
+
+
 def _doses(n: int) -> str:
     return f"{n} dose" if n == 1 else f"{n} doses"
 
@@ -73,9 +78,9 @@ def outbox_table(messages) -> None:
         columns[5:5] = ["Attempts", "Next attempt", "Last error"]
 
     def row(m):
-        cells = [m.id, m.event, m.recipient, m.correlation_id, m.status, iso_utc(m.created_at), m.payload.get("message", "")]
+        cells = [m.id, m.event, m.recipient, m.correlation_id, m.status, short_utc(m.created_at), m.payload.get("message", "")]
         if retried:
-            next_attempt = iso_utc(m.next_attempt_at) if m.status == "pending" else ""
+            next_attempt = short_utc(m.next_attempt_at) if m.status == "pending" else ""
             cells[5:5] = [m.attempts, next_attempt, m.last_error]
         return cells
 
