@@ -10,7 +10,6 @@ import asyncio
 import datetime as dt
 import json
 import multiprocessing
-import os
 import subprocess
 import sys
 import tempfile

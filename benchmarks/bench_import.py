@@ -11,7 +11,6 @@ Run: uv run --group bench python benchmarks/bench_import.py [--rows N]
 
 import datetime as dt
 import os
-import shutil
 import subprocess
 import sys
 import tempfile

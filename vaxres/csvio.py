@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import datetime as dt
 import io
 import sys
 import unicodedata

@@ -8,7 +8,6 @@ the same transaction, to name the rule that refused it.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import replace
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError

@@ -13,7 +13,6 @@ import datetime as dt
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import IO
 
 from sqlalchemy import (
     Column,
@@ -37,7 +36,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
-from vaxres import csvio, validate
+from vaxres import csvio
 from vaxres.csvio import RejectsWriter, RowError
 from vaxres.errors import InvalidInput
 from vaxres.models import ACTIVE, outbox_table, reservation_table, slot_table, utcnow
@@ -46,9 +45,9 @@ from vaxres.store import Store
 
 SLOT_CHUNK = 50_000  # rows per transaction: fewer, larger commits rewrite fewer index pages
 BOOKING_CHUNK = 5_000
-IMPORT_CACHE_KIB = 49_152
+IMPORT_CACHE_KIB = 49_152  # SQLite page cache of the import's connection: keeps the slot index hot
 STAGING_CACHE_KIB = 16_384
-IMPORT_CHECKPOINT_PAGES = 25_000  # checkpoint the WAL every ~100 MB instead of every 4 MB while importing  # SQLite page cache for the import's connection: keeps the slot index hot
+IMPORT_CHECKPOINT_PAGES = 25_000  # checkpoint the WAL every ~100 MB instead of every 4 MB while importing
 REPORTED_ERRORS = 20
 
 Progress = Callable[[str, int, int, int | None], None]  # (phase, rows, completed, total) in bytes or rows
