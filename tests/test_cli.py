@@ -291,6 +291,24 @@ def test_usage_errors_exit_2(cli):
     assert "Missing option '--user'" in result.stderr
 
 
+@pytest.mark.usefixtures("sqlite_only")
+def test_usage_errors_with_json_are_a_json_object_on_stderr():
+    from tests.conftest import run_vaxres
+
+    result = run_vaxres("reserve", "--slot", "1", "--json")
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert json.loads(result.stderr) == {"error": "Missing option '--user'.", "code": "usage"}
+    unknown = run_vaxres("slot", "list", "--json", "--bogus")
+    assert unknown.returncode == 2
+    assert json.loads(unknown.stderr)["error"] == "No such option: --bogus"
+    fine = run_vaxres("slot", "list", "--json")
+    assert (fine.returncode, fine.stdout) == (0, "[]\n")
+    refused = run_vaxres("cancel", "7", "--json")
+    assert refused.returncode == 3
+    assert json.loads(refused.stderr)["code"] == "reservation_not_found"
+
+
 def test_demo_runs_on_a_fresh_store_and_refuses_one_with_data(cli, db_path):
     result = cli("demo")
     assert result.exit_code == 0, result.stderr

@@ -1,5 +1,6 @@
 """The `vaxres` command: parse, call one service function, render. No SQL and no rules here."""
 
+import sys
 from typing import Annotated
 
 import typer
@@ -61,4 +62,20 @@ demo.register(app)
 
 
 def main() -> None:
-    app(prog_name="vaxres")
+    """The console script. With --json, a usage error too is one JSON object on stderr."""
+    if "--json" not in sys.argv[1:]:
+        app(prog_name="vaxres")
+        return
+    try:
+        result = app(prog_name="vaxres", standalone_mode=False)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as error:
+        # Usage errors from the argument parser carry an exit code and a message of their own.
+        if not (hasattr(error, "format_message") and hasattr(error, "exit_code")):
+            raise
+        import json
+
+        sys.stderr.write(json.dumps({"error": error.format_message(), "code": "usage"}) + "\n")
+        sys.exit(error.exit_code)
+    sys.exit(result if isinstance(result, int) else 0)
