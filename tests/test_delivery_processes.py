@@ -93,3 +93,27 @@ def test_two_dispatchers_never_hold_the_same_message(store, db_path, receiver):
     assert max(received.values()) == 1  # no message was in flight in both
     assert sum(report["delivered"] for report in reports) == 300
     assert count_rows(db_path, "outbox", "status = 'delivered'") == 300
+
+
+@pytest.mark.usefixtures("sqlite_only")
+def test_a_watching_dispatcher_waits_out_a_busy_store(store, db_path, receiver, monkeypatch):
+    import sqlite3
+
+    messages(store, 5)
+    monkeypatch.setenv("VAXRES_BUSY_TIMEOUT", "0.2")
+    holder = sqlite3.connect(db_path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        once = subprocess.run([VAXRES, "outbox", "deliver", "--to", receiver.url], capture_output=True, text=True, env=os.environ.copy())
+        assert once.returncode == 75
+        assert once.stderr.startswith("Error: store busy, try again shortly")
+        watcher = start("--to", receiver.url, "--watch")
+        time.sleep(2.5)  # the watcher keeps trying while the lock is held
+        assert watcher.poll() is None
+    finally:
+        holder.rollback()
+        holder.close()
+    wait_for(lambda: count_rows(db_path, "outbox", "status = 'delivered'") == 5)
+    watcher.send_signal(signal.SIGTERM)
+    _, err = watcher.communicate(timeout=30)
+    assert watcher.returncode == 0, err

@@ -20,7 +20,7 @@ from sqlalchemy import Connection, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from vaxres import validate
-from vaxres.errors import InvalidInput, NotFound, Refused
+from vaxres.errors import InvalidInput, NotFound, Refused, StoreBusy
 from vaxres.models import outbox_table, target_table, utcnow
 from vaxres.records import iso_utc
 from vaxres.sinks import DELIVERED, FAILED, RETRY, Outcome, Sink, open_sink
@@ -104,41 +104,51 @@ class Dispatcher:
         self.report = DeliveryReport(target=sink.name)
         self._lock = threading.Lock()
         self._failures = 0  # consecutive failures of the target, shared by the worker threads
+        self._sent = 0
         self._upsert = (postgresql if store.engine.dialect.name == "postgresql" else sqlite).insert(target_table)
 
     # --- the loop -------------------------------------------------------------------------------
 
     def run(self) -> DeliveryReport:
-        sent = 0
         with ThreadPoolExecutor(max_workers=self.options.workers) as pool:
             while not self.stop.is_set():
-                breaker = self._breaker()
-                now = utcnow()
-                if breaker["open_until"] is not None and breaker["open_until"] > now:
-                    if not self.options.watch:
-                        self.report.circuit_open_until = breaker["open_until"]
-                        self.report.due = self._due_count()
+                try:
+                    if not self._round(pool):
                         break
-                    self.stop.wait(min(self.options.poll, (breaker["open_until"] - now).total_seconds()))
-                    continue
-                probing = breaker["consecutive_failures"] >= BREAKER_THRESHOLD
-                size = 1 if probing else self.options.batch
-                if self.options.limit is not None:
-                    size = min(size, self.options.limit - sent)
-                claimed = self._claim(size)
-                if not claimed:
+                except StoreBusy:
+                    # A long import holds the store: a watching dispatcher waits its turn. What it
+                    # sent but could not record stays leased and goes out again after the lease.
                     if not self.options.watch:
-                        break
+                        raise
                     self.stop.wait(self.options.poll)
-                    continue
-                # A probe is always sent; otherwise the failures so far count towards the threshold.
-                self._failures = 0 if probing else breaker["consecutive_failures"]
-                results = self._send_all(pool, claimed)
-                self._record(results, breaker)
-                sent += len(claimed)
-                if self.options.limit is not None and sent >= self.options.limit:
-                    break
         return self.report
+
+    def _round(self, pool: ThreadPoolExecutor) -> bool:
+        """Claim, send and record one batch; False when this run is over."""
+        breaker = self._breaker()
+        now = utcnow()
+        if breaker["open_until"] is not None and breaker["open_until"] > now:
+            if not self.options.watch:
+                self.report.circuit_open_until = breaker["open_until"]
+                self.report.due = self._due_count()
+                return False
+            self.stop.wait(min(self.options.poll, (breaker["open_until"] - now).total_seconds()))
+            return True
+        probing = breaker["consecutive_failures"] >= BREAKER_THRESHOLD
+        size = 1 if probing else self.options.batch
+        if self.options.limit is not None:
+            size = min(size, self.options.limit - self._sent)
+        claimed = self._claim(size)
+        if not claimed:
+            if self.options.watch:
+                self.stop.wait(self.options.poll)
+            return self.options.watch
+        # A probe is always sent; otherwise the failures so far count towards the threshold.
+        self._failures = 0 if probing else breaker["consecutive_failures"]
+        results = self._send_all(pool, claimed)
+        self._record(results, breaker)
+        self._sent += len(claimed)
+        return self.options.limit is None or self._sent < self.options.limit
 
     # --- claiming ---------------------------------------------------------------------------------
 
