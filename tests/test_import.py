@@ -230,6 +230,14 @@ def test_standard_input(cli):
     assert slots_of(cli) == [(future(), "A", "V", 3, 3)]
 
 
+def test_rejects_cannot_overwrite_the_file_being_imported(cli, tmp_path):
+    path = write(tmp_path / "plan.csv", f"date,hospital,vaccine,quantity\n{future()},A,V,0\n")
+    result = cli("import", "slots", path, "--rejects", path)
+    assert result.exit_code == 2
+    assert result.stderr == f"Error: --rejects {path} is the file being imported; name another file\n"
+    assert (tmp_path / "plan.csv").read_text().endswith(",A,V,0\n")
+
+
 def test_unreadable_inputs(cli, tmp_path):
     missing = cli("import", "slots", str(tmp_path / "nope.csv"))
     assert (missing.exit_code, missing.stderr) == (2, f"Error: cannot read {tmp_path / 'nope.csv'}: no such file\n")
@@ -320,3 +328,29 @@ def test_missing_reservation_column(cli, tmp_path):
     result = cli("import", "reservations", write(tmp_path / "b.csv", "date,hospital,vaccine\n"))
     assert result.exit_code == 2
     assert "has no user column" in result.stderr
+
+
+def test_a_store_busy_midway_says_what_was_loaded(cli, tmp_path, db_path, monkeypatch):
+    from vaxres.errors import StoreBusy
+    from vaxres.service import imports
+
+    monkeypatch.setattr(imports, "SLOT_CHUNK", 2)
+    real_load = imports._SlotLoader.load
+
+    def load(self, conn, low, high, *, dry_run):
+        if low > 2:
+            raise StoreBusy("store busy, try again shortly")
+        return real_load(self, conn, low, high, dry_run=dry_run)
+
+    monkeypatch.setattr(imports._SlotLoader, "load", load)
+    rows = "".join(f"{future()},H{n},V,1\n" for n in range(5))
+    path = write(tmp_path / "plan.csv", "date,hospital,vaccine,quantity\n" + rows)
+    result = cli("import", "slots", path)
+    assert result.exit_code == 75
+    assert result.stderr == (
+        "Error: store busy, try again shortly: another vaxres held the write lock too long; "
+        f"the first 2 valid rows of {path} are loaded, the rest is not. Run the same import again to complete it\n"
+    )
+    assert count_rows(db_path, "slot") == 2
+    monkeypatch.setattr(imports._SlotLoader, "load", real_load)
+    assert cli.json("import", "slots", path)["created"] == 3

@@ -83,6 +83,13 @@ def open_source(name: str) -> tuple[IO[bytes], int | None]:
     return stream, path.stat().st_size
 
 
+def same_file(first: str, second: str) -> bool:
+    try:
+        return Path(first).resolve() == Path(second).resolve()
+    except OSError:
+        return False
+
+
 def resolve_encoding(encoding: str | None) -> str:
     name = encoding or "utf-8"
     try:

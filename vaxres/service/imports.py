@@ -38,7 +38,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from vaxres import csvio
 from vaxres.csvio import RejectsWriter, RowError
-from vaxres.errors import InvalidInput
+from vaxres.errors import InvalidInput, StoreBusy
 from vaxres.models import ACTIVE, outbox_table, reservation_table, slot_table, utcnow
 from vaxres.service import outbox
 from vaxres.store import Store
@@ -137,6 +137,8 @@ def _run(store: Store, source: str, options: ImportOptions, *, kind: str) -> Imp
     label = "standard input" if source == "-" else source
     summary = ImportSummary(kind=kind, source=label, dry_run=options.dry_run, rejects=options.rejects)
     raw, size = csvio.open_source(source)
+    if options.rejects is not None and size is not None and csvio.same_file(options.rejects, source):
+        raise InvalidInput(f"--rejects {options.rejects} is the file being imported; name another file")
     try:
         table = csvio.table_for(
             raw,
@@ -163,8 +165,17 @@ def _run(store: Store, source: str, options: ImportOptions, *, kind: str) -> Imp
                 loader = _SlotLoader(store, summary, staging) if kind == "slots" else _BookingLoader(store, summary, staging)
                 for low in range(1, valid + 1, chunk_size):
                     high = min(low + chunk_size - 1, valid)
-                    with store.transaction(conn, write=not options.dry_run):
-                        errors = loader.load(conn, low, high, dry_run=options.dry_run)
+                    try:
+                        with store.transaction(conn, write=not options.dry_run):
+                            errors = loader.load(conn, low, high, dry_run=options.dry_run)
+                    except StoreBusy:
+                        if low == 1 or options.dry_run:
+                            raise
+                        raise StoreBusy(
+                            f"store busy, try again shortly: another vaxres held the write lock too long; "
+                            f"the first {low - 1:,} valid rows of {label} are loaded, the rest is not. "
+                            f"Run the same import again to complete it"
+                        ) from None
                     for error in errors:
                         summary.refused += 1
                         summary.note(error)
