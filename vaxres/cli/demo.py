@@ -72,7 +72,8 @@ def demo(ctx: typer.Context, json_out: JsonOption = False) -> None:
         "\nEvery change above wrote its notification to the outbox in the same transaction; "
         "they stay pending until a dispatcher delivers them.\n"
         f"Continue with this store:\n  export VAXRES_DB={shlex.quote(report.store.display)}\n"
-        "  vaxres slot list --available\n  vaxres reserve --user dave --slot 1\n  vaxres mypage dave"
+        "  vaxres slot list --available\n  vaxres reserve --user dave --slot 1\n  vaxres mypage dave\n"
+        "  vaxres outbox deliver --to -        # print the pending notifications as JSON lines"
     )
 
 
