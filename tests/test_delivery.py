@@ -189,27 +189,28 @@ def test_per_recipient_order_holds_through_a_failure(cli, store, db_path, receiv
 def test_circuit_opens_after_five_failures_and_probes_after_the_cooldown(cli, store, db_path, receiver):
     make_messages(store, people=[f"p{n}" for n in range(19)])  # 20 messages, 20 recipients
     receiver.answer = lambda n, wid: (503, {}, 0.0)
-    first = deliver(cli, receiver.url)
+    slow = ("--cooldown", "1.5")  # long enough that a loaded machine still sees the circuit open
+    first = deliver(cli, receiver.url, *slow)
     assert first.exit_code == 75
     assert "keeps failing, so its circuit is open until" in first.stderr
     sent = len(receiver.received)
     assert 5 <= sent < 20  # the workers in flight finish; the rest is not sent
-    again = deliver(cli, receiver.url, "--json")
+    again = deliver(cli, receiver.url, "--json", *slow)
     assert again.exit_code == 75
     assert json.loads(again.stderr)["code"] == "circuit_open"
     assert len(receiver.received) == sent  # nothing sent while open
-    assert query(db_path, "SELECT consecutive_failures, cooldown FROM delivery_target") == [(sent, 0.3)]
+    assert query(db_path, "SELECT consecutive_failures, cooldown FROM delivery_target") == [(sent, 1.5)]
 
-    time.sleep(0.5)
-    probe = deliver(cli, receiver.url)  # one probe, fails: open again, cool-down doubled
+    time.sleep(1.7)
+    probe = deliver(cli, receiver.url, *slow)  # one probe, fails: open again, cool-down doubled
     assert probe.exit_code == 75
     assert len(receiver.received) == sent + 1
-    assert query(db_path, "SELECT cooldown FROM delivery_target") == [(0.6,)]
+    assert query(db_path, "SELECT cooldown FROM delivery_target") == [(3.0,)]
 
     receiver.answer = lambda n, wid: (204, {}, 0.0)
-    time.sleep(0.8)
+    time.sleep(3.2)
     for _ in range(20):  # the probe closes the circuit; what became due since goes out
-        result = deliver(cli, receiver.url)
+        result = deliver(cli, receiver.url, *slow)
         if count_rows(db_path, "outbox", "status = 'delivered'") == 20:
             break
         time.sleep(0.1)
