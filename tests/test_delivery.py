@@ -250,7 +250,7 @@ def test_file_targets_append_json_lines(cli, store, db_path, tmp_path):
     lines = [json.loads(line) for line in path.read_text().splitlines()]
     assert [line["id"] for line in lines] == [1, 2, 3]
     assert set(lines[0]) == {"id", "event", "recipient", "correlation_id", "created_at", "payload"}
-    assert count_rows(db_path, "outbox", "status = 'delivered'") == 3
+    assert [(m["status"], m["lease_owner"]) for m in outbox(db_path)] == [("delivered", None)] * 3
 
 
 def test_stdout_target_prints_json_lines_and_the_summary_on_stderr(cli, store):

@@ -14,6 +14,7 @@ import hmac
 import json
 import os
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -200,8 +201,13 @@ class FileSink:
         if not self._path.parent.exists():
             raise InvalidInput(f"--to {path}: the folder {self._path.parent} does not exist")
         self._file = None
+        self._lock = threading.Lock()
 
     def send(self, message: dict[str, Any]) -> Outcome:
+        with self._lock:
+            return self._append(message)
+
+    def _append(self, message: dict[str, Any]) -> Outcome:
         try:
             if self._file is None:
                 self._file = open(self._path, "ab")
@@ -225,12 +231,16 @@ class StdoutSink:
 
     name = "-"
 
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
     def send(self, message: dict[str, Any]) -> Outcome:
-        try:
-            sys.stdout.buffer.write(message_body(message) + b"\n")
-            sys.stdout.flush()
-        except (OSError, ValueError) as exc:
-            return Outcome(RETRY, f"cannot write to stdout: {exc}")
+        with self._lock:
+            try:
+                sys.stdout.buffer.write(message_body(message) + b"\n")
+                sys.stdout.flush()
+            except (OSError, ValueError) as exc:
+                return Outcome(RETRY, f"cannot write to stdout: {exc}")
         return Outcome(DELIVERED)
 
     def close(self) -> None:

@@ -360,6 +360,9 @@ def _due(now: dt.datetime):
 
 def deliver(store: Store, options: DeliverOptions, *, stop: threading.Event | None = None) -> DeliveryReport:
     options.validate()
+    if not options.target.startswith(("http://", "https://")):
+        # A file or stdout gains nothing from parallel writers, and keeps strict id order without them.
+        options.workers = 1
     sink = open_sink(
         options.target,
         connect_timeout=options.connect_timeout,
