@@ -11,7 +11,7 @@ import csv
 import io
 import sys
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -52,19 +52,6 @@ def _header_key(name: str) -> str:
 
 
 _CANONICAL = {_header_key(alias): column for column, names in ALIASES.items() for alias in names}
-
-
-class CountingReader:
-    """Binary lines from a file or stdin, counting bytes for the progress bar."""
-
-    def __init__(self, stream: IO[bytes]):
-        self.stream = stream
-        self.bytes_read = 0
-
-    def __iter__(self) -> Iterator[bytes]:
-        for raw in self.stream:
-            self.bytes_read += len(raw)
-            yield raw
 
 
 def open_source(name: str) -> tuple[IO[bytes], int | None]:
@@ -364,5 +351,3 @@ def table_for(
         source=source,
     )
 
-
-ProgressCallback = Callable[[int, int], None]
