@@ -301,11 +301,6 @@ class _Staging:
             pass
 
 
-def sqlite_timestamp(value: dt.datetime) -> str:
-    """How SQLAlchemy stores a UTCDateTime in SQLite."""
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
 def _json_object(dialect_name: str, *pairs):
     """json_object() on SQLite, json_build_object() on PostgreSQL: the payload built in the store."""
     args = [part for key, value in pairs for part in (literal(key), value)]
