@@ -9,7 +9,6 @@ Killing an import leaves whole chunks only; running it again completes it.
 
 from __future__ import annotations
 
-import datetime as dt
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
