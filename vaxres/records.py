@@ -7,6 +7,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
+def doses(n: int) -> str:
+    """'1 dose', '3 doses': shared by notification messages and the CLI's lines."""
+    return f"{n} dose" if n == 1 else f"{n} doses"
+
+
 def iso_utc(value: dt.datetime | None) -> str | None:
     return None if value is None else value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 

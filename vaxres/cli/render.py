@@ -15,7 +15,9 @@ def short_utc(value):
 
 
 def _doses(n: int) -> str:
-    return f"{n} dose" if n == 1 else f"{n} doses"
+    from vaxres.records import doses  # imported late: `vaxres --help` loads no records
+
+    return doses(n)
 
 
 def slot_added(slot) -> str:

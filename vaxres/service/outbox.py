@@ -6,6 +6,7 @@ from typing import Any
 from sqlalchemy import Connection, insert
 
 from vaxres.models import outbox_table
+from vaxres.records import doses as doses_text
 
 SLOT_REGISTERED = "SlotRegistered"
 SLOT_UPDATED = "SlotUpdated"
@@ -16,10 +17,6 @@ BROADCAST = "*"
 _INSERT = insert(outbox_table)
 
 
-def _doses(n: int) -> str:
-    return f"{n} dose" if n == 1 else f"{n} doses"
-
-
 def slot_registered_payload(slot_id: int, date: dt.date, hospital: str, vaccine: str, doses: int) -> dict[str, Any]:
     return {
         "slot_id": slot_id,
@@ -28,7 +25,7 @@ def slot_registered_payload(slot_id: int, date: dt.date, hospital: str, vaccine:
         "vaccine": vaccine,
         "doses": doses,
         "message": f"New vaccination slot: {vaccine} at {hospital} on {date.isoformat()}, "
-        f"{_doses(doses)} open for booking.",
+        f"{doses_text(doses)} open for booking.",
     }
 
 
@@ -43,7 +40,7 @@ def slot_updated_payload(
         "doses": doses,
         "previous_doses": previous,
         "message": f"Vaccination slot changed: {vaccine} at {hospital} on {date.isoformat()} "
-        f"now has {_doses(doses)} (was {previous}).",
+        f"now has {doses_text(doses)} (was {previous}).",
     }
 
 
