@@ -46,9 +46,10 @@ def backup_sqlite(store: Store, revision: str) -> Path:
 
 def upgrade(store: Store, revision: str = "head") -> tuple[str | None, str, Path | None]:
     """Upgrade in one write transaction; return (from, to, backup path)."""
-    before = store.schema_state().current
+    state = store.schema_state()
+    before = state.current
     backup = None
-    if store.is_sqlite and before is not None and before != store.schema_state().head:
+    if store.is_sqlite and before is not None and state.behind:
         backup = backup_sqlite(store, before)
     config = alembic_config(store)
     with store.write() as conn:
