@@ -13,7 +13,7 @@ import random
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, or_, select, update
@@ -74,7 +74,6 @@ class DeliveryReport:
     failed: int = 0
     circuit_open_until: dt.datetime | None = None
     due: int = 0
-    errors: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -262,7 +261,6 @@ class Dispatcher:
                 retried.append(
                     {"b_id": r.message_id, "b_error": r.outcome.error, "b_next": now + self._delay(attempts, r.outcome)}
                 )
-                self.report.errors.append(r.outcome.error or "")
         cleared = {"lease_owner": None, "lease_until": None}
         with self.store.write() as conn:
             if delivered:
