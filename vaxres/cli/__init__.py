@@ -7,6 +7,7 @@ import typer
 
 from vaxres import __version__
 from vaxres.cli import booking, db, demo, imports, outbox, slot
+from vaxres.cli.output import print_json
 
 app = typer.Typer(
     name="vaxres",
@@ -74,8 +75,6 @@ def main() -> None:
         # Usage errors from the argument parser carry an exit code and a message of their own.
         if not (hasattr(error, "format_message") and hasattr(error, "exit_code")):
             raise
-        import json
-
-        sys.stderr.write(json.dumps({"error": error.format_message(), "code": "usage"}) + "\n")
+        print_json({"error": error.format_message(), "code": "usage"}, to_stderr=True)
         sys.exit(error.exit_code)
     sys.exit(result if isinstance(result, int) else 0)

@@ -4,8 +4,8 @@ from typing import Annotated
 
 import typer
 
-from vaxres.cli.common import JsonOption, open_store
 from vaxres.cli import render
+from vaxres.cli.common import JsonOption, open_store
 from vaxres.cli.output import handles_errors, print_json, print_line
 
 

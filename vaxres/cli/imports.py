@@ -6,7 +6,13 @@ from typing import Annotated
 import typer
 
 from vaxres.cli.common import JsonOption, open_store
-from vaxres.cli.output import handles_errors, print_json, print_line, print_table, report_error
+from vaxres.cli.output import (
+    handles_errors,
+    print_json,
+    print_line,
+    print_table,
+    report_error,
+)
 
 app = typer.Typer(help="Load slots or reservations from CSV files.", no_args_is_help=True)
 
@@ -121,9 +127,9 @@ def _summary(summary) -> None:
 
 def _row_errors(summary) -> None:
     for error in summary.errors:
-        sys.stderr.write(f"  {error.describe()}\n")
+        print_line(f"  {error.describe()}", to_stderr=True)
     if summary.unreported > 0:
-        sys.stderr.write(f"  ... and {summary.unreported:,} more (use --rejects PATH to get them all)\n")
+        print_line(f"  ... and {summary.unreported:,} more (use --rejects PATH to get them all)", to_stderr=True)
 
 
 @app.command("slots")

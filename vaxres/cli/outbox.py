@@ -1,6 +1,5 @@
 """vaxres outbox list | deliver | retry"""
 
-import sys
 from typing import Annotated
 
 import typer
@@ -97,15 +96,15 @@ def deliver(
     )
     with _stop_on_signals() as stop:
         report = deliver_messages(open_store(ctx), options, stop=stop)
-    out = print_json if to != "-" else _json_to_stderr
+    summary_to_stderr = to == "-"  # stdout carries the messages themselves
     if json_out:
-        out(report.as_json())
+        print_json(report.as_json(), to_stderr=summary_to_stderr)
     else:
-        line = (
+        print_line(
             f"Delivered {report.delivered} to {report.target}; {report.retried} will be retried later; "
-            f"{report.failed} failed for good."
+            f"{report.failed} failed for good.",
+            to_stderr=summary_to_stderr,
         )
-        (print_line if to != "-" else _line_to_stderr)(line)
     if report.circuit_open_until is not None and report.due:
         from vaxres.records import iso_utc
 
@@ -132,16 +131,6 @@ def retry(
         print_json({"pending_again": count})
     else:
         print_line(f"{count} message{'s' if count != 1 else ''} back to pending.")
-
-
-def _json_to_stderr(data) -> None:
-    import json
-
-    sys.stderr.write(json.dumps(data, ensure_ascii=False) + "\n")
-
-
-def _line_to_stderr(text: str) -> None:
-    sys.stderr.write(text + "\n")
 
 
 class _stop_on_signals:

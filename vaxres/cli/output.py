@@ -17,23 +17,25 @@ from vaxres.errors import VaxresError
 JSON_HELP = "Print JSON on stdout (errors as a JSON object on stderr)."
 
 
-def print_json(data: Any) -> None:
+def print_json(data: Any, *, to_stderr: bool = False) -> None:
+    """Results go to stdout, indented; on stderr JSON stays on one line, like every diagnostic."""
     import json
 
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+    if to_stderr:
+        sys.stderr.write(json.dumps(data, ensure_ascii=False) + "\n")
+    else:
+        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
 
-def print_line(text: str) -> None:
-    sys.stdout.write(text + "\n")
+def print_line(text: str, *, to_stderr: bool = False) -> None:
+    (sys.stderr if to_stderr else sys.stdout).write(text + "\n")
 
 
 def report_error(error: VaxresError, json_out: bool) -> None:
     if json_out:
-        import json
-
-        sys.stderr.write(json.dumps({"error": error.message, "code": error.code}, ensure_ascii=False) + "\n")
+        print_json({"error": error.message, "code": error.code}, to_stderr=True)
     else:
-        sys.stderr.write(f"Error: {error.message}\n")
+        print_line(f"Error: {error.message}", to_stderr=True)
 
 
 def handles_errors(command: Callable[..., None]) -> Callable[..., None]:
