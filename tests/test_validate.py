@@ -55,7 +55,7 @@ def test_past_dates_are_refused_unless_allowed():
     assert validate.parse_date(dt.date.today().isoformat()) == dt.date.today()
 
 
-@pytest.mark.parametrize("value", ["0", "-1", "1000001", "1.5", "abc", "", "1_000", "١٢"])
+@pytest.mark.parametrize("value", ["0", "-1", "1000001", "1.5", "abc", "", "1_000", "١٢", "9" * 5000, " " + "9" * 30])
 def test_quantities_outside_the_range_or_not_whole_are_refused(value):
     with pytest.raises(InvalidInput, match="quantity must be a whole number from 1 to 1,000,000"):
         validate.parse_quantity(value)

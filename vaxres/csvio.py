@@ -278,11 +278,7 @@ class RowParser:
             vaccine, vaccine_key = self._names.get(("vaccine", row[self._vaccine_at])) or self._name(
                 "vaccine", row[self._vaccine_at]
             )
-            text = row[self._quantity_at]
-            if text.isascii() and text.isdigit() and 0 < len(text) <= 7 and 1 <= int(text) <= validate.MAX_QUANTITY:
-                quantity = int(text)
-            else:
-                quantity = validate.parse_quantity(text)
+            quantity = validate.parse_quantity(row[self._quantity_at])
         except InvalidValue as error:
             return RowError(line, error.field, str(error.value), error.reason, cells)
         return (line, None, day, hospital, vaccine, hospital_key, vaccine_key, quantity, self.CELL_SEPARATOR.join(cells))
