@@ -20,9 +20,14 @@ def is_url(target: str) -> bool:
     return "://" in target
 
 
+def named_target(target: str | None) -> str | None:
+    """The store the user named: --db TARGET, else VAXRES_DB; None means the default file."""
+    return target or os.environ.get(DB_ENV) or None
+
+
 def resolve_target(target: str | None) -> str:
     """A SQLAlchemy URL for --db TARGET, else VAXRES_DB, else the default file."""
-    target = target or os.environ.get(DB_ENV) or None
+    target = named_target(target)
     if target is None:
         path = default_db_path()
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -34,7 +39,7 @@ def resolve_target(target: str | None) -> str:
 
 def describe_target(target: str | None) -> str:
     """What `vaxres db path` prints: the file path for SQLite, the URL (password hidden) otherwise."""
-    chosen = target or os.environ.get(DB_ENV) or None
+    chosen = named_target(target)
     if chosen is None:
         return str(default_db_path())
     if is_url(chosen):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +14,7 @@ from vaxres.read import holds_data, list_outbox, list_slots, my_page
 from vaxres.records import OutboxRecord, ReservationRecord, SlotRecord
 from vaxres.service.booking import cancel, reserve
 from vaxres.service.slots import add_slot
-from vaxres.settings import DB_ENV
+from vaxres.settings import named_target
 from vaxres.store import Store, open_store
 
 
@@ -37,7 +36,7 @@ class DemoReport:
 
 
 def run_demo(target: str | None) -> DemoReport:
-    temporary = not (target or os.environ.get(DB_ENV))
+    temporary = named_target(target) is None
     if temporary:
         target = str(Path(tempfile.mkdtemp(prefix="vaxres-demo-")) / "vaxres.db")
     store = open_store(target)
