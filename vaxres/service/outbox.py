@@ -17,13 +17,13 @@ BROADCAST = "*"
 _INSERT = insert(outbox_table)
 
 
+def _slot_facts(slot_id: int, date: dt.date, hospital: str, vaccine: str, doses: int) -> dict[str, Any]:
+    return {"slot_id": slot_id, "date": date.isoformat(), "hospital": hospital, "vaccine": vaccine, "doses": doses}
+
+
 def slot_registered_payload(slot_id: int, date: dt.date, hospital: str, vaccine: str, doses: int) -> dict[str, Any]:
     return {
-        "slot_id": slot_id,
-        "date": date.isoformat(),
-        "hospital": hospital,
-        "vaccine": vaccine,
-        "doses": doses,
+        **_slot_facts(slot_id, date, hospital, vaccine, doses),
         "message": f"New vaccination slot: {vaccine} at {hospital} on {date.isoformat()}, "
         f"{doses_text(doses)} open for booking.",
     }
@@ -33,11 +33,7 @@ def slot_updated_payload(
     slot_id: int, date: dt.date, hospital: str, vaccine: str, doses: int, previous: int
 ) -> dict[str, Any]:
     return {
-        "slot_id": slot_id,
-        "date": date.isoformat(),
-        "hospital": hospital,
-        "vaccine": vaccine,
-        "doses": doses,
+        **_slot_facts(slot_id, date, hospital, vaccine, doses),
         "previous_doses": previous,
         "message": f"Vaccination slot changed: {vaccine} at {hospital} on {date.isoformat()} "
         f"now has {doses_text(doses)} (was {previous}).",
