@@ -65,6 +65,7 @@ def test_delivers_every_due_message_with_standard_webhook_headers(cli, store, db
         "payload": first.body["payload"],
     }
     assert first.body["payload"]["reservation_id"] == 1
+    assert first.body["payload"]["message"].startswith("Your reservation 1 is confirmed: ")
     assert first.headers["idempotency-key"] == "msg_vaxres_2"
     assert first.headers["content-type"] == "application/json"
     # A receiver verifies the signature the Standard Webhooks way.

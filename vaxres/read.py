@@ -10,6 +10,7 @@ from sqlmodel.sql.sqltypes import UTCDateTime
 
 from vaxres import validate
 from vaxres.errors import InvalidInput
+from vaxres.messages import with_message
 from vaxres.models import OUTBOX_STATUSES, outbox_table, reservation_table, slot_table
 from vaxres.records import OutboxRecord, ReservationRecord, SlotRecord
 from vaxres.store import Store
@@ -121,7 +122,7 @@ def list_outbox(store: Store, *, status: str | None = None) -> list[OutboxRecord
                 status=row.status,
                 attempts=row.attempts,
                 created_at=row.created_at,
-                payload=row.payload,
+                payload=with_message(row.event, row.payload),
                 next_attempt_at=row.next_attempt_at,
                 last_error=row.last_error,
                 delivered_at=row.delivered_at,

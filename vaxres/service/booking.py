@@ -121,11 +121,7 @@ def reserve(
                 event=outbox.RESERVATION_CONFIRMED,
                 recipient=user,
                 correlation_id=reservation_id,
-                payload=_payload(
-                    booking,
-                    f"Your reservation {reservation_id} is confirmed: {booking.vaccine} (dose {dose}) "
-                    f"at {booking.hospital} on {booking.date.isoformat()}.",
-                ),
+                payload=outbox.reservation_payload(booking),
                 now=now,
             )
     except IntegrityError:
@@ -163,11 +159,7 @@ def cancel(store: Store, reservation_id: str | int) -> ReservationRecord:
             event=outbox.RESERVATION_CANCELLED,
             recipient=result.user,
             correlation_id=result.id,
-            payload=_payload(
-                result,
-                f"Your reservation {result.id} is cancelled: {result.vaccine} (dose {result.dose}) "
-                f"at {result.hospital} on {result.date.isoformat()}.",
-            ),
+            payload=outbox.reservation_payload(result),
             now=now,
         )
     return result
@@ -206,16 +198,3 @@ def _sold_out(found: SlotRecord) -> SoldOut:
         f"slot {found.id} ({describe(found)}) is sold out; "
         f"see `vaxres slot list --available` for slots with doses left"
     )
-
-
-def _payload(booking: ReservationRecord, message: str) -> dict:
-    return {
-        "reservation_id": booking.id,
-        "user": booking.user,
-        "dose": booking.dose,
-        "slot_id": booking.slot_id,
-        "date": booking.date.isoformat(),
-        "hospital": booking.hospital,
-        "vaccine": booking.vaccine,
-        "message": message,
-    }

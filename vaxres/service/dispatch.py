@@ -21,6 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from vaxres import validate
 from vaxres.errors import InvalidInput, NotFound, Refused, StoreBusy
+from vaxres.messages import with_message
 from vaxres.models import outbox_table, target_table, utcnow
 from vaxres.records import iso_utc
 from vaxres.sinks import DELIVERED, FAILED, RETRY, Outcome, Sink, open_sink
@@ -193,7 +194,7 @@ class Dispatcher:
                 "recipient": row.recipient,
                 "correlation_id": row.correlation_id,
                 "created_at": iso_utc(row.created_at),
-                "payload": row.payload,
+                "payload": with_message(row.event, row.payload),
                 "attempts": row.attempts,
             }
             for row in rows

@@ -24,7 +24,6 @@ from sqlalchemy import (
     Text,
     and_,
     bindparam,
-    case,
     cast,
     func,
     insert,
@@ -437,43 +436,23 @@ class _SlotLoader:
         return errors
 
 
-def _text(value: str):
-    return literal(value, String)
-
-
-def _doses_text(quantity):
-    return case((quantity == 1, _text(" dose")), else_=_text(" doses"))
-
-
 def _date_text(dialect: str, column):
+    """The date as `YYYY-MM-DD` in a JSON payload (PostgreSQL's JSON functions write dates so)."""
     if dialect == "postgresql":
-        return func.to_char(column, "YYYY-MM-DD", type_=String)
+        return column
     return cast(column, String)
 
 
 def _announce_new_slots(dialect: str):
-    """One INSERT ... SELECT writes the SlotRegistered messages of every slot the chunk created."""
-    day = _date_text(dialect, s.date)
-    message = (
-        _text("New vaccination slot: ")
-        + s.vaccine
-        + _text(" at ")
-        + s.hospital
-        + _text(" on ")
-        + day
-        + _text(", ")
-        + cast(s.capacity, String)
-        + _doses_text(s.capacity)
-        + _text(" open for booking.")
-    )
+    """One INSERT ... SELECT writes the SlotRegistered messages of every slot the chunk created,
+    with the facts `outbox.slot_registered_payload` holds."""
     payload = _json_object(
         dialect,
         ("slot_id", s.id),
-        ("date", day),
+        ("date", _date_text(dialect, s.date)),
         ("hospital", s.hospital),
         ("vaccine", s.vaccine),
         ("doses", s.capacity),
-        ("message", message),
     )
     rows = select(
         literal(outbox.SLOT_REGISTERED),
@@ -581,31 +560,17 @@ class _BookingLoader:
 
 
 def _announce_new_bookings(dialect: str):
-    """One INSERT ... SELECT writes the ReservationConfirmed messages of the chunk's bookings."""
-    day = _date_text(dialect, s.date)
-    message = (
-        _text("Your reservation ")
-        + cast(r.id, String)
-        + _text(" is confirmed: ")
-        + s.vaccine
-        + _text(" (dose ")
-        + cast(r.dose, String)
-        + _text(") at ")
-        + s.hospital
-        + _text(" on ")
-        + day
-        + _text(".")
-    )
+    """One INSERT ... SELECT writes the ReservationConfirmed messages of the chunk's bookings,
+    with the facts `outbox.reservation_payload` holds."""
     payload = _json_object(
         dialect,
         ("reservation_id", r.id),
         ("user", r.user_id),
         ("dose", r.dose),
         ("slot_id", s.id),
-        ("date", day),
+        ("date", _date_text(dialect, s.date)),
         ("hospital", s.hospital),
         ("vaccine", s.vaccine),
-        ("message", message),
     )
     rows = (
         select(

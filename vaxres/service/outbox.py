@@ -1,4 +1,8 @@
-"""Notifications are written in the transaction of the change they announce, never after it."""
+"""Notifications are written in the transaction of the change they announce, never after it.
+
+Payloads hold the facts of the event; `vaxres.messages` adds the readable message when a
+message is listed or delivered.
+"""
 
 import datetime as dt
 from typing import Any
@@ -6,7 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, insert
 
 from vaxres.models import outbox_table
-from vaxres.records import doses as doses_text
+from vaxres.records import ReservationRecord
 
 SLOT_REGISTERED = "SlotRegistered"
 SLOT_UPDATED = "SlotUpdated"
@@ -17,26 +21,25 @@ BROADCAST = "*"
 _INSERT = insert(outbox_table)
 
 
-def _slot_facts(slot_id: int, date: dt.date, hospital: str, vaccine: str, doses: int) -> dict[str, Any]:
-    return {"slot_id": slot_id, "date": date.isoformat(), "hospital": hospital, "vaccine": vaccine, "doses": doses}
-
-
 def slot_registered_payload(slot_id: int, date: dt.date, hospital: str, vaccine: str, doses: int) -> dict[str, Any]:
-    return {
-        **_slot_facts(slot_id, date, hospital, vaccine, doses),
-        "message": f"New vaccination slot: {vaccine} at {hospital} on {date.isoformat()}, "
-        f"{doses_text(doses)} open for booking.",
-    }
+    return {"slot_id": slot_id, "date": date.isoformat(), "hospital": hospital, "vaccine": vaccine, "doses": doses}
 
 
 def slot_updated_payload(
     slot_id: int, date: dt.date, hospital: str, vaccine: str, doses: int, previous: int
 ) -> dict[str, Any]:
+    return {**slot_registered_payload(slot_id, date, hospital, vaccine, doses), "previous_doses": previous}
+
+
+def reservation_payload(booking: ReservationRecord) -> dict[str, Any]:
     return {
-        **_slot_facts(slot_id, date, hospital, vaccine, doses),
-        "previous_doses": previous,
-        "message": f"Vaccination slot changed: {vaccine} at {hospital} on {date.isoformat()} "
-        f"now has {doses_text(doses)} (was {previous}).",
+        "reservation_id": booking.id,
+        "user": booking.user,
+        "dose": booking.dose,
+        "slot_id": booking.slot_id,
+        "date": booking.date.isoformat(),
+        "hospital": booking.hospital,
+        "vaccine": booking.vaccine,
     }
 
 

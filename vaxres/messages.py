@@ -1,0 +1,56 @@
+"""The readable message of each notification, rendered from the facts the outbox stores.
+
+The outbox keeps the facts of an event (ids, date, hospital, vaccine, doses); the sentence a
+person reads is added here, whenever a message is listed or delivered. One template per event,
+in one place: the single commands and the bulk imports (which write their messages in SQL)
+cannot drift apart, and a million imported slots do not store a million sentences.
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+from vaxres.records import doses
+
+
+def _slot_registered(p: dict[str, Any]) -> str:
+    return f"New vaccination slot: {p['vaccine']} at {p['hospital']} on {p['date']}, {doses(p['doses'])} open for booking."
+
+
+def _slot_updated(p: dict[str, Any]) -> str:
+    return (
+        f"Vaccination slot changed: {p['vaccine']} at {p['hospital']} on {p['date']} "
+        f"now has {doses(p['doses'])} (was {p['previous_doses']})."
+    )
+
+
+def _reservation(verb: str) -> Callable[[dict[str, Any]], str]:
+    def render(p: dict[str, Any]) -> str:
+        return (
+            f"Your reservation {p['reservation_id']} is {verb}: {p['vaccine']} (dose {p['dose']}) "
+            f"at {p['hospital']} on {p['date']}."
+        )
+
+    return render
+
+
+TEMPLATES: dict[str, Callable[[dict[str, Any]], str]] = {
+    "SlotRegistered": _slot_registered,
+    "SlotUpdated": _slot_updated,
+    "ReservationConfirmed": _reservation("confirmed"),
+    "ReservationCancelled": _reservation("cancelled"),
+}
+
+
+def with_message(event: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """The payload as delivered and listed: the stored facts plus `message`.
+
+    A payload that already carries a message (written by another tool, or by hand) keeps it;
+    an event without a template, or facts a template cannot use, get none rather than an error.
+    """
+    if "message" in payload or event not in TEMPLATES:
+        return payload
+    try:
+        message = TEMPLATES[event](payload)
+    except (KeyError, TypeError, ValueError):
+        return payload
+    return {**payload, "message": message}
