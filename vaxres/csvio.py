@@ -209,14 +209,15 @@ class CsvTable:
 
     def rows(self) -> Iterator[tuple[int, list[str]]]:
         reader = self._reader
+        offset = self._line_offset + 1
         previous_end = reader.line_num
         try:
             for cells in reader:
-                start = previous_end + 1 + self._line_offset
+                start = previous_end + offset
                 previous_end = reader.line_num
-                if not cells or not "".join(cells).strip():
-                    continue
-                yield start, cells
+                # Blank rows are skipped; a row with a first cell is not blank (the common case).
+                if cells and (cells[0].strip() or "".join(cells).strip()):
+                    yield start, cells
         except csv.Error as exc:
             raise InvalidInput(f"line {reader.line_num + self._line_offset}: {exc}") from None
 
@@ -234,51 +235,57 @@ class RowParser:
     """Validates cells with the rules of `slot add` / `reserve` and returns the staged values:
     (line, user, date, hospital, vaccine, hospital key, vaccine key, quantity or dose, cells).
 
-    Names and dates repeat across a plan, so their validated forms are memoised.
+    Names, dates and quantities repeat across a plan, so their validated forms are memoised
+    (one dictionary per column, each cleared when it grows large): a million-row file costs a
+    few dictionary look-ups per row.
     """
 
     CELL_SEPARATOR = "\x1f"
+    MEMO_LIMIT = 100_000
 
     def __init__(self, positions: dict[str, int], *, date_as_text: bool = True):
-        self._names: dict[tuple[str, str], tuple[str, str]] = {}
+        self._hospitals: dict[str, tuple[str, str]] = {}
+        self._vaccines: dict[str, tuple[str, str]] = {}
         self._dates: dict[str, object] = {}
+        self._quantities: dict[str, int] = {}
         self._date_as_text = date_as_text
         self._width = max(positions.values()) + 1
         get = positions.get
         self._date_at, self._hospital_at, self._vaccine_at = get("date"), get("hospital"), get("vaccine")
         self._quantity_at, self._user_at, self._dose_at = get("quantity"), get("user"), get("dose")
 
-    def _name(self, column: str, value: str) -> tuple[str, str]:
-        cached = self._names.get((column, value))
-        if cached is None:
-            name = validate.normalize_name(value, field=column)
-            cached = (name, validate.name_key(name))
-            if len(self._names) > 200_000:
-                self._names.clear()
-            self._names[(column, value)] = cached
-        return cached
+    def _remember(self, memo: dict, value: str, validated):
+        if len(memo) >= self.MEMO_LIMIT:
+            memo.clear()
+        memo[value] = validated
+        return validated
+
+    def _hospital(self, value: str) -> tuple[str, str]:
+        name = validate.normalize_name(value, field="hospital")
+        return self._remember(self._hospitals, value, (name, validate.name_key(name)))
+
+    def _vaccine(self, value: str) -> tuple[str, str]:
+        name = validate.normalize_name(value, field="vaccine")
+        return self._remember(self._vaccines, value, (name, validate.name_key(name)))
 
     def _date(self, value: str):
-        cached = self._dates.get(value)
-        if cached is None:
-            day = validate.parse_date(value)
-            cached = day.isoformat() if self._date_as_text else day
-            if len(self._dates) > 100_000:
-                self._dates.clear()
-            self._dates[value] = cached
-        return cached
+        day = validate.parse_date(value)
+        return self._remember(self._dates, value, day.isoformat() if self._date_as_text else day)
+
+    def _quantity(self, value: str) -> int:
+        return self._remember(self._quantities, value, validate.parse_quantity(value))
 
     def slot(self, line: int, cells: list[str]) -> tuple | RowError:
         row = cells if len(cells) >= self._width else cells + [""] * (self._width - len(cells))
         try:
-            day = self._dates.get(row[self._date_at]) or self._date(row[self._date_at])
-            hospital, hospital_key = self._names.get(("hospital", row[self._hospital_at])) or self._name(
-                "hospital", row[self._hospital_at]
-            )
-            vaccine, vaccine_key = self._names.get(("vaccine", row[self._vaccine_at])) or self._name(
-                "vaccine", row[self._vaccine_at]
-            )
-            quantity = validate.parse_quantity(row[self._quantity_at])
+            text = row[self._date_at]
+            day = self._dates.get(text) or self._date(text)
+            text = row[self._hospital_at]
+            hospital, hospital_key = self._hospitals.get(text) or self._hospital(text)
+            text = row[self._vaccine_at]
+            vaccine, vaccine_key = self._vaccines.get(text) or self._vaccine(text)
+            text = row[self._quantity_at]
+            quantity = self._quantities.get(text) or self._quantity(text)
         except InvalidValue as error:
             return RowError(line, error.field, str(error.value), error.reason, cells)
         return (line, None, day, hospital, vaccine, hospital_key, vaccine_key, quantity, self.CELL_SEPARATOR.join(cells))
@@ -287,9 +294,12 @@ class RowParser:
         row = cells if len(cells) >= self._width else cells + [""] * (self._width - len(cells))
         try:
             user = validate.parse_user(row[self._user_at])
-            day = self._dates.get(row[self._date_at]) or self._date(row[self._date_at])
-            hospital, hospital_key = self._name("hospital", row[self._hospital_at])
-            vaccine, vaccine_key = self._name("vaccine", row[self._vaccine_at])
+            text = row[self._date_at]
+            day = self._dates.get(text) or self._date(text)
+            text = row[self._hospital_at]
+            hospital, hospital_key = self._hospitals.get(text) or self._hospital(text)
+            text = row[self._vaccine_at]
+            vaccine, vaccine_key = self._vaccines.get(text) or self._vaccine(text)
             dose_text = row[self._dose_at].strip() if self._dose_at is not None else ""
             dose = validate.parse_dose(dose_text) if dose_text else 1
         except InvalidValue as error:

@@ -32,7 +32,6 @@ from sqlalchemy import (
     tuple_,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 
 from vaxres import csvio
 from vaxres.csvio import RejectsWriter, RowError
@@ -326,9 +325,13 @@ class _SlotLoader:
             st.date, st.hospital, st.vaccine, st.hospital_key, st.vaccine_key, st.number, st.number,
             self._created_at, self._created_at,
         ).where(st.n.between(bindparam("low"), bindparam("high"))).order_by(st.n)
-        module = postgresql if dialect == "postgresql" else sqlite
+        # The dialect's own INSERT for ON CONFLICT; PostgreSQL's module is loaded only when used.
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
         self._insert_new = (
-            module.insert(slot_table)
+            dialect_insert(slot_table)
             .from_select(
                 ["date", "hospital", "vaccine", "hospital_key", "vaccine_key", "capacity", "remaining", "created_at", "updated_at"],
                 new_slots,
