@@ -1,5 +1,6 @@
 """vaxres import slots | reservations"""
 
+import gc
 import sys
 from typing import Annotated
 
@@ -87,8 +88,13 @@ def _run(kind, ctx, file, encoding, delimiter, dry_run, skip_invalid, rejects, j
 
     options = _options(encoding, delimiter, dry_run, skip_invalid, rejects, json_out)
     run = imports.import_slots if kind == "slots" else imports.import_reservations
+    store = open_store(ctx)
+    # This process lives for one import: the objects start-up made (SQLAlchemy, Typer, Rich) stay
+    # to the end. Frozen, the cyclic collector stops rescanning them each time the million rows'
+    # short-lived tuples trigger a collection (about 0.3 s of a 1,000,000-row import).
+    gc.freeze()
     try:
-        summary = run(open_store(ctx), file, options)
+        summary = run(store, file, options)
     except imports.InvalidRows as invalid:
         # The report is the result here: JSON summary on stdout, or the error line then the rows.
         _stop(options)
