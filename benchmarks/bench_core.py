@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report import machine, median, wall_times, write_section  # noqa: E402
+from _report import compile_installed, machine, median, wall_times, write_section  # noqa: E402
 
 VAXRES = str(Path(sys.executable).with_name("vaxres"))
 QUICK = "--quick" in sys.argv
@@ -134,6 +134,7 @@ def bench_throughput(folder: Path) -> dict:
 
 
 def main() -> None:
+    compile_installed()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         help_ = bench_help()

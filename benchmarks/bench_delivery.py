@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report import machine, write_section  # noqa: E402
+from _report import compile_installed, machine, write_section  # noqa: E402
 
 VAXRES = str(Path(sys.executable).with_name("vaxres"))
 MESSAGES = int(sys.argv[sys.argv.index("--messages") + 1]) if "--messages" in sys.argv else 10_000
@@ -83,6 +83,7 @@ def bare_loop(url: str, count: int) -> float:
 
 
 def main() -> None:
+    compile_installed()
     ports = multiprocessing.Queue()
     server = multiprocessing.Process(target=receiver, args=(ports,), daemon=True)
     server.start()

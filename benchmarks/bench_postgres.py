@@ -26,7 +26,7 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report import machine, write_section  # noqa: E402
+from _report import compile_installed, machine, write_section  # noqa: E402
 from bench_import import generate_slots  # noqa: E402
 
 VAXRES = str(Path(sys.executable).with_name("vaxres"))
@@ -124,6 +124,7 @@ def booking_throughput(url: str) -> float:
 
 
 def main() -> None:
+    compile_installed()
     tag = uuid.uuid4().hex[:8]
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
