@@ -186,6 +186,17 @@ def test_reimport_changes_nothing_and_updates_capacity(cli, tmp_path, db_path):
     assert invariant_violations(db_path) == []
 
 
+def test_a_slot_given_two_quantities_ends_at_the_last_on_every_import(cli, tmp_path):
+    """Documented in docs/import.md: such a file is not idempotent; each import sets both values in turn."""
+    path = write(tmp_path / "plan.csv", f"date,hospital,vaccine,quantity\n{future()},A,V,3\n{future()},A,V,4\n")
+    first = cli.json("import", "slots", path)
+    again = cli.json("import", "slots", path)
+    assert [(s["created"], s["updated"], s["unchanged"]) for s in (first, again)] == [(1, 1, 0), (0, 2, 0)]
+    assert [s[3] for s in slots_of(cli)] == [4]
+    updates = [(m["payload"]["previous_doses"], m["payload"]["doses"]) for m in cli.json("outbox", "list") if m["event"] == "SlotUpdated"]
+    assert updates == [(3, 4), (4, 3), (3, 4)]
+
+
 def test_duplicate_rows_in_one_file_apply_in_order(cli, tmp_path, monkeypatch):
     from vaxres.service import imports
 
