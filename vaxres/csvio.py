@@ -275,15 +275,20 @@ class RowParser:
     def _quantity(self, value: str) -> int:
         return self._remember(self._quantities, value, validate.parse_quantity(value))
 
+    def _slot_cells(self, row: list[str]) -> tuple:
+        """The date, hospital and vaccine that name a slot, validated, with the names' keys."""
+        text = row[self._date_at]
+        day = self._dates.get(text) or self._date(text)
+        text = row[self._hospital_at]
+        hospital, hospital_key = self._hospitals.get(text) or self._hospital(text)
+        text = row[self._vaccine_at]
+        vaccine, vaccine_key = self._vaccines.get(text) or self._vaccine(text)
+        return day, hospital, vaccine, hospital_key, vaccine_key
+
     def slot(self, line: int, cells: list[str]) -> tuple | RowError:
         row = cells if len(cells) >= self._width else cells + [""] * (self._width - len(cells))
         try:
-            text = row[self._date_at]
-            day = self._dates.get(text) or self._date(text)
-            text = row[self._hospital_at]
-            hospital, hospital_key = self._hospitals.get(text) or self._hospital(text)
-            text = row[self._vaccine_at]
-            vaccine, vaccine_key = self._vaccines.get(text) or self._vaccine(text)
+            day, hospital, vaccine, hospital_key, vaccine_key = self._slot_cells(row)
             text = row[self._quantity_at]
             quantity = self._quantities.get(text) or self._quantity(text)
         except InvalidValue as error:
@@ -294,12 +299,7 @@ class RowParser:
         row = cells if len(cells) >= self._width else cells + [""] * (self._width - len(cells))
         try:
             user = validate.parse_user(row[self._user_at])
-            text = row[self._date_at]
-            day = self._dates.get(text) or self._date(text)
-            text = row[self._hospital_at]
-            hospital, hospital_key = self._hospitals.get(text) or self._hospital(text)
-            text = row[self._vaccine_at]
-            vaccine, vaccine_key = self._vaccines.get(text) or self._vaccine(text)
+            day, hospital, vaccine, hospital_key, vaccine_key = self._slot_cells(row)
             dose_text = row[self._dose_at].strip() if self._dose_at is not None else ""
             dose = validate.parse_dose(dose_text) if dose_text else 1
         except InvalidValue as error:

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterator
-from itertools import chain
 from dataclasses import dataclass, field
+from itertools import chain
 
 from sqlalchemy import (
     Column,
