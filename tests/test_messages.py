@@ -37,6 +37,7 @@ def test_a_message_already_in_the_payload_is_kept_and_odd_payloads_pass_through(
     assert messages.with_message("SlotRegistered", {"message": "as written"}) == {"message": "as written"}
     assert messages.with_message("SomethingNew", {"a": 1}) == {"a": 1}
     assert messages.with_message("SlotRegistered", {"slot_id": 1}) == {"slot_id": 1}
+    assert [messages.with_message("SlotRegistered", odd) for odd in (None, 7, "text", [1])] == [None, 7, "text", [1]]
 
 
 @pytest.mark.usefixtures("backend")

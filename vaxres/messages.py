@@ -45,9 +45,10 @@ def with_message(event: str, payload: dict[str, Any]) -> dict[str, Any]:
     """The payload as delivered and listed: the stored facts plus `message`.
 
     A payload that already carries a message (written by another tool, or by hand) keeps it;
-    an event without a template, or facts a template cannot use, get none rather than an error.
+    an event without a template, a payload that is not an object, or facts a template cannot
+    use, get none rather than an error (a dispatcher must not stall on one odd row).
     """
-    if "message" in payload or event not in TEMPLATES:
+    if not isinstance(payload, dict) or "message" in payload or event not in TEMPLATES:
         return payload
     try:
         message = TEMPLATES[event](payload)

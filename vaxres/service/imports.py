@@ -265,16 +265,16 @@ class _Staging:
 
     def _insert(self, batch: list[tuple]) -> int:
         if self.sqlite:
-            insert = f"INSERT INTO vaxres_staging.import_rows ({', '.join(self.columns)}) VALUES "
+            sql = f"INSERT INTO vaxres_staging.import_rows ({', '.join(self.columns)}) VALUES "
             row_marks = f"({', '.join('?' * len(self.columns))})"
             per, whole = self.ROWS_PER_INSERT, len(batch) - len(batch) % self.ROWS_PER_INSERT
             if whole:
                 self.conn.exec_driver_sql(
-                    insert + ", ".join([row_marks] * per),
+                    sql + ", ".join([row_marks] * per),
                     [tuple(chain.from_iterable(batch[start : start + per])) for start in range(0, whole, per)],
                 )
             if whole < len(batch):
-                self.conn.exec_driver_sql(insert + row_marks, batch[whole:])
+                self.conn.exec_driver_sql(sql + row_marks, batch[whole:])
         elif self.conn.dialect.name == "postgresql":
             # COPY: PostgreSQL's bulk path, on the import's own connection and transaction.
             driver = self.conn.connection.driver_connection
@@ -367,17 +367,25 @@ class _SlotLoader:
             self.summary.created += created
             if created == high - low + 1:
                 return []
-        lookup = self.staging.rows(low, high, s.id.label("slot_id"), s.capacity, s.remaining, join=self._join)
+        lookup = self.staging.rows(
+            low, high, s.id.label("slot_id"), s.capacity, s.remaining, s.created_at.label("slot_created_at"), join=self._join
+        )
         rows = conn.execute(lookup).all()
+        # The slots this chunk's INSERT made: numbered after `after` and stamped `now`. (On
+        # PostgreSQL another writer may commit a slot numbered after `after` meanwhile; it
+        # exists for this import like any other.)
+        new = set() if dry_run else {
+            row.slot_id for row in rows if row.slot_id is not None and row.slot_id > after and row.slot_created_at == now
+        }
         current = {}
         if not dry_run:
             # Lock the existing slots and read them afresh (PostgreSQL cannot lock the nullable
             # side of the outer join above; on SQLite BEGIN IMMEDIATE already holds the store).
-            ids = list({row.slot_id for row in rows if row.slot_id is not None and row.slot_id <= after})
+            ids = list({row.slot_id for row in rows if row.slot_id is not None and row.slot_id not in new})
             for batch in _batches(ids):
                 locked = select(s.id, s.capacity, s.remaining).where(s.id.in_(batch)).with_for_update()
                 current.update({found.id: (found.capacity, found.remaining) for found in conn.execute(locked)})
-        return self._classify(conn, rows, current, now=now, write=not dry_run, after=after)
+        return self._classify(conn, rows, current, new, now=now, write=not dry_run)
 
     def _create(self, conn: Connection, params: dict) -> int:
         """Insert the chunk's new slots; return how many. Where a plain INSERT is cheaper, it is
@@ -395,7 +403,7 @@ class _SlotLoader:
         self._try_plain = self._try_plain or (self._prefers_plain and created == params["high"] - params["low"] + 1)
         return created
 
-    def _classify(self, conn, rows, current, *, now, write, after) -> list[RowError]:
+    def _classify(self, conn, rows, current, new, *, now, write) -> list[RowError]:
         """Rows the insert did not create a slot for: unchanged, updated or refused, in file order."""
         state: dict[object, dict] = {}
         errors: list[RowError] = []
@@ -405,7 +413,7 @@ class _SlotLoader:
             slot_key = row.slot_id if row.slot_id is not None else (row.date, row.hospital_key, row.vaccine_key)
             slot = state.get(slot_key)
             if slot is None:
-                if row.slot_id is None or row.slot_id > after:
+                if row.slot_id is None or row.slot_id in new:
                     # A slot this row creates (in a dry run: would create); later rows update it.
                     state[slot_key] = {"id": row.slot_id, "capacity": row.number, "remaining": row.number}
                     if row.slot_id is None:
