@@ -339,15 +339,21 @@ class _SlotLoader:
             from sqlalchemy.dialects.postgresql import insert as dialect_insert
         else:
             from sqlalchemy.dialects.sqlite import insert as dialect_insert
-        self._insert_plain = (
+        columns = ["date", "hospital", "vaccine", "hospital_key", "vaccine_key", "capacity", "remaining", "created_at", "updated_at"]
+        # SQLAlchemy keeps an INSERT's row count only when asked.
+        self._insert_plain = dialect_insert(slot_table).from_select(columns, new_slots).execution_options(preserve_rowcount=True)
+        if dialect == "postgresql":
+            # PostgreSQL draws an id from the sequence for every row offered to ON CONFLICT, kept
+            # or not: without this filter each re-import of a plan would use up as many ids as
+            # it has rows. ON CONFLICT still catches a slot another writer adds meanwhile.
+            known = select(s.id).where(s.date == st.date, s.hospital_key == st.hospital_key, s.vaccine_key == st.vaccine_key)
+            new_slots = new_slots.where(~known.exists())
+        self._insert_new = (
             dialect_insert(slot_table)
-            .from_select(
-                ["date", "hospital", "vaccine", "hospital_key", "vaccine_key", "capacity", "remaining", "created_at", "updated_at"],
-                new_slots,
-            )
-            .execution_options(preserve_rowcount=True)  # SQLAlchemy keeps an INSERT's row count only when asked
+            .from_select(columns, new_slots)
+            .on_conflict_do_nothing(index_elements=["date", "hospital_key", "vaccine_key"])
+            .execution_options(preserve_rowcount=True)
         )
-        self._insert_new = self._insert_plain.on_conflict_do_nothing(index_elements=["date", "hospital_key", "vaccine_key"])
         # PostgreSQL's ON CONFLICT costs about 60% more per row than a plain INSERT (a speculative
         # insertion each); SQLite's costs nothing extra.
         self._prefers_plain = self._try_plain = dialect == "postgresql"
