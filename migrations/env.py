@@ -7,13 +7,15 @@ SQLite) in config.attributes["connection"]; the alembic command line gets one fr
 from alembic import context
 from sqlmodel import SQLModel
 
-import vaxres.models  # noqa: F401  (registers the tables on the metadata)
+from vaxres.models import add_postgresql_predicates  # (importing the models registers the tables)
 
 config = context.config
 target_metadata = SQLModel.metadata
 
 
 def _run(connection) -> None:
+    if connection.dialect.name == "postgresql":
+        add_postgresql_predicates()
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

@@ -27,11 +27,24 @@ def test_schema_revisions_match_the_migration_scripts():
     assert scripts.get_current_head() == schema.HEAD
 
 
+@pytest.mark.usefixtures("backend")
 def test_upgrade_from_empty_matches_the_models(db_path):
     store = open_store(str(db_path))
     with store.engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         assert compare_metadata(context, SQLModel.metadata) == []
+
+
+def test_the_active_booking_index_is_partial_on_postgresql_too():
+    from sqlalchemy.dialects import postgresql
+    from sqlalchemy.schema import CreateIndex
+
+    from vaxres.models import ACTIVE_BOOKING_INDEX, add_postgresql_predicates, reservation_table
+
+    add_postgresql_predicates()
+    [index] = [i for i in reservation_table.indexes if i.name == ACTIVE_BOOKING_INDEX]
+    ddl = str(CreateIndex(index).compile(dialect=postgresql.dialect()))
+    assert ddl.endswith("(user_id, dose) WHERE status = 'reserved'")
 
 
 def test_downgrade_to_base_and_up_again(db_path):
