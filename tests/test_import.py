@@ -263,7 +263,7 @@ def test_duplicate_rows_in_one_file_apply_in_order(cli, tmp_path, monkeypatch):
 
 
 def test_chunks_after_one_with_an_existing_slot_still_load_every_new_slot(cli, tmp_path, monkeypatch):
-    """PostgreSQL tries a plain INSERT per chunk and falls back to ON CONFLICT; counts and ids hold either way."""
+    """PostgreSQL tries a plain INSERT first and falls back to ON CONFLICT; counts and ids hold either way."""
     from vaxres.service import imports
 
     monkeypatch.setattr(imports, "SLOT_CHUNK", 2)

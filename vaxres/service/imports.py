@@ -356,7 +356,7 @@ class _SlotLoader:
         )
         # PostgreSQL's ON CONFLICT costs about 60% more per row than a plain INSERT (a speculative
         # insertion each); SQLite's costs nothing extra.
-        self._prefers_plain = self._try_plain = dialect == "postgresql"
+        self._try_plain = dialect == "postgresql"
         self._announce_new = _announce_new_slots(dialect)
         self._join = staging.table.outerjoin(
             slot_table, and_(s.date == st.date, s.hospital_key == st.hospital_key, s.vaccine_key == st.vaccine_key)
@@ -395,19 +395,18 @@ class _SlotLoader:
 
     def _create(self, conn: Connection, params: dict) -> int:
         """Insert the chunk's new slots; return how many. Where a plain INSERT is cheaper, it is
-        tried first in a savepoint: a chunk of new slots, the usual case, has no conflict. When
-        one turns up (an existing slot, a key twice in the chunk), the savepoint is rolled back,
-        the chunk goes in with ON CONFLICT DO NOTHING, and so do the next chunks until one
-        creates every row again (a re-import conflicts on every chunk)."""
+        tried first in a savepoint: a file of new slots, the usual case, has no conflict. When
+        one turns up (an existing slot, a key twice in the chunk), the savepoint is rolled back
+        and this chunk and the rest of the file go in with ON CONFLICT DO NOTHING. The failed
+        attempt used up sequence numbers for the rows it got through, so it is made once per
+        import at most."""
         if self._try_plain:
             try:
                 with conn.begin_nested():
                     return conn.execute(self._insert_plain, params).rowcount
             except IntegrityError:
                 self._try_plain = False
-        created = conn.execute(self._insert_new, params).rowcount
-        self._try_plain = self._try_plain or (self._prefers_plain and created == params["high"] - params["low"] + 1)
-        return created
+        return conn.execute(self._insert_new, params).rowcount
 
     def _classify(self, conn, rows, current, new, *, now, write) -> list[RowError]:
         """Rows the insert did not create a slot for: unchanged, updated or refused, in file order."""
