@@ -109,6 +109,17 @@ def test_mypage_is_newest_first(cli):
     assert [r["hospital"] for r in cli.json("mypage", "kim")] == ["B", "A"]
 
 
+def test_mypage_fits_an_80_column_terminal(cli, monkeypatch):
+    slot = add(cli, hospital="Seoul Hospital")
+    booked = cli.json("reserve", "--user", "kim", "--slot", str(slot["id"]))
+    monkeypatch.setenv("COLUMNS", "80")
+    lines = cli("mypage", "kim").stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    header = next(line for line in lines if "No." in line)
+    assert all(name in header for name in ("Status", "Date", "Hospital", "Vaccine", "Dose", "Reserved at"))
+    assert booked["reserved_at"][:16].replace("T", " ") in "\n".join(lines)
+
+
 def test_mypage_of_someone_without_reservations(cli):
     result = cli("mypage", "nobody")
     assert (result.exit_code, result.stdout) == (0, "nobody has no reservations.\n")

@@ -66,7 +66,7 @@ def mypage_table(bookings) -> None:
         f"Reservations of {bookings[0].user}",
         ("No.", "Status", "Date", "Hospital", "Vaccine", "Dose", "Reserved at"),
         (
-            (b.id, b.status, b.date.isoformat(), b.hospital, b.vaccine, b.dose, iso_utc(b.reserved_at))
+            (b.id, b.status, b.date.isoformat(), b.hospital, b.vaccine, b.dose, short_utc(b.reserved_at))
             for b in bookings
         ),
     )
