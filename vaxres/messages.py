@@ -11,6 +11,12 @@ from typing import Any
 
 from vaxres.records import doses
 
+# The event names, here beside their templates; the writers use them through vaxres.service.outbox.
+SLOT_REGISTERED = "SlotRegistered"
+SLOT_UPDATED = "SlotUpdated"
+RESERVATION_CONFIRMED = "ReservationConfirmed"
+RESERVATION_CANCELLED = "ReservationCancelled"
+
 
 def _slot_registered(p: dict[str, Any]) -> str:
     return f"New vaccination slot: {p['vaccine']} at {p['hospital']} on {p['date']}, {doses(p['doses'])} open for booking."
@@ -34,10 +40,10 @@ def _reservation(verb: str) -> Callable[[dict[str, Any]], str]:
 
 
 TEMPLATES: dict[str, Callable[[dict[str, Any]], str]] = {
-    "SlotRegistered": _slot_registered,
-    "SlotUpdated": _slot_updated,
-    "ReservationConfirmed": _reservation("confirmed"),
-    "ReservationCancelled": _reservation("cancelled"),
+    SLOT_REGISTERED: _slot_registered,
+    SLOT_UPDATED: _slot_updated,
+    RESERVATION_CONFIRMED: _reservation("confirmed"),
+    RESERVATION_CANCELLED: _reservation("cancelled"),
 }
 
 

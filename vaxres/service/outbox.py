@@ -9,13 +9,15 @@ from typing import Any
 
 from sqlalchemy import Connection, insert
 
+from vaxres.messages import (  # noqa: F401  (the writers name events as outbox.SLOT_REGISTERED, ...)
+    RESERVATION_CANCELLED,
+    RESERVATION_CONFIRMED,
+    SLOT_REGISTERED,
+    SLOT_UPDATED,
+)
 from vaxres.models import outbox_table
 from vaxres.records import ReservationRecord
 
-SLOT_REGISTERED = "SlotRegistered"
-SLOT_UPDATED = "SlotUpdated"
-RESERVATION_CONFIRMED = "ReservationConfirmed"
-RESERVATION_CANCELLED = "ReservationCancelled"
 BROADCAST = "*"
 
 _INSERT = insert(outbox_table)
