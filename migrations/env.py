@@ -7,7 +7,7 @@ SQLite) in config.attributes["connection"]; the alembic command line gets one fr
 from alembic import context
 from sqlmodel import SQLModel
 
-from vaxres.models import add_postgresql_predicates  # (importing the models registers the tables)
+from vaxres.db.tables import add_postgresql_predicates  # (importing the models registers the tables)
 
 config = context.config
 target_metadata = SQLModel.metadata
@@ -32,7 +32,7 @@ def run_migrations_online() -> None:
         _run(connection)
         return
     from vaxres.settings import resolve_target
-    from vaxres.store import Store
+    from vaxres.db.store import Store
 
     store = Store(config.get_main_option("sqlalchemy.url") or resolve_target(None))
     with store.write() as connection:

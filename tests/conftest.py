@@ -1,23 +1,8 @@
-import contextlib
-import datetime as dt
-import json
 import os
-import sqlite3
-import subprocess
-import sys
-import uuid
-from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from vaxres.cli import app
-
-VAXRES = str(Path(sys.executable).with_name("vaxres"))
-
-
-def future(days: int = 7) -> str:
-    return (dt.date.today() + dt.timedelta(days=days)).isoformat()
+from tests.helpers import PG_ENV, Cli, postgres_database
 
 
 @pytest.fixture(autouse=True)
@@ -29,42 +14,20 @@ def isolated_state(tmp_path, monkeypatch):
     monkeypatch.delenv("VAXRES_BUSY_TIMEOUT", raising=False)
 
 
-PG_ENV = "VAXRES_TEST_POSTGRES_URL"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", "postgresql"] if os.environ.get(PG_ENV) else ["sqlite"])
 def backend(request, monkeypatch):
-    """Run a test on SQLite, and on a PostgreSQL database of its own when PG_ENV names a server."""
+    """Run a test on SQLite, and also on a PostgreSQL database of its own when PG_ENV names a server
+    (without it the [postgresql] copies are not generated at all)."""
     if request.param == "sqlite":
         yield "sqlite"
         return
     with postgres_database() as url:
         monkeypatch.setenv("VAXRES_DB", url)
-        from vaxres.service.database import upgrade
+        from vaxres.admin.database import upgrade
+        from vaxres.db.opening import open_store
 
-        upgrade(url)
+        upgrade(open_store(url, migrate=False))
         yield "postgresql"
-
-
-@contextlib.contextmanager
-def postgres_database():
-    """A new, empty PostgreSQL database of the test's own, dropped afterwards."""
-    server = os.environ.get(PG_ENV)
-    if not server:
-        pytest.skip(f"set {PG_ENV}=postgresql+psycopg://postgres@127.0.0.1:5432/postgres to run this on PostgreSQL")
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    name = f"vaxres_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(server).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture
@@ -87,92 +50,15 @@ def db_path(request, tmp_path):
     return tmp_path / "vaxres.db"
 
 
-def query(db, sql: str, params: dict | None = None) -> list[tuple]:
-    """Run SQL on the store under test, either backend; rows as tuples."""
-    if isinstance(db, Path):
-        with sqlite3.connect(db) as conn:
-            return [tuple(row) for row in conn.execute(sql, params or {}).fetchall()]
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.pool import NullPool
-
-    engine = create_engine(db, poolclass=NullPool)
-    try:
-        with engine.begin() as conn:
-            result = conn.execute(text(sql), params or {})
-            return [tuple(row) for row in result.fetchall()] if result.returns_rows else []
-    finally:
-        engine.dispose()
-
-
-def records(db, sql: str) -> list[dict]:
-    if isinstance(db, Path):
-        with sqlite3.connect(db) as conn:
-            conn.row_factory = sqlite3.Row
-            return [dict(row) for row in conn.execute(sql)]
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.pool import NullPool
-
-    engine = create_engine(db, poolclass=NullPool)
-    try:
-        with engine.connect() as conn:
-            return [dict(row._mapping) for row in conn.execute(text(sql))]
-    finally:
-        engine.dispose()
-
-
-def snapshot(db) -> dict:
-    return {t: query(db, f"SELECT * FROM {t} ORDER BY id") for t in ("slot", "reservation", "outbox")}
-
-
 @pytest.fixture
 def store(db_path):
-    from vaxres.store import open_store
+    from vaxres.db.opening import open_store
 
     opened = open_store(str(db_path))
     yield opened
     opened.dispose()
 
 
-class Cli:
-    def __init__(self):
-        self.runner = CliRunner()
-
-    def __call__(self, *args: str, input: str | None = None):
-        return self.runner.invoke(app, list(args), input=input, prog_name="vaxres")
-
-    def json(self, *args: str):
-        result = self(*args, "--json")
-        assert result.exit_code == 0, result.stderr
-        return json.loads(result.stdout)
-
-
 @pytest.fixture
 def cli() -> Cli:
     return Cli()
-
-
-def run_vaxres(*args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [VAXRES, *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env={**os.environ, **(env or {})},
-    )
-
-
-def invariant_violations(db) -> list[tuple]:
-    """Slots where capacity != remaining + active reservations (empty when the store is sound)."""
-    return query(
-        db,
-        """
-        SELECT s.id, s.capacity, s.remaining, COUNT(r.id)
-        FROM slot s LEFT JOIN reservation r ON r.slot_id = s.id AND r.status = 'reserved'
-        GROUP BY s.id, s.capacity, s.remaining
-        HAVING s.capacity != s.remaining + COUNT(r.id)
-        """,
-    )
-
-
-def count_rows(db, table: str, where: str = "1=1") -> int:
-    return query(db, f"SELECT COUNT(*) FROM {table} WHERE {where}")[0][0]

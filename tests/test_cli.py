@@ -5,8 +5,8 @@ import sqlite3
 
 import pytest
 
-from tests.conftest import count_rows, future
-from vaxres.schema import HEAD
+from tests.helpers import count_rows, future
+from vaxres.db.revisions import HEAD
 
 pytestmark = pytest.mark.usefixtures("backend")
 
@@ -304,7 +304,7 @@ def test_usage_errors_exit_2(cli):
 
 @pytest.mark.usefixtures("sqlite_only")
 def test_usage_errors_with_json_are_a_json_object_on_stderr():
-    from tests.conftest import run_vaxres
+    from tests.helpers import run_vaxres
 
     result = run_vaxres("reserve", "--slot", "1", "--json")
     assert result.returncode == 2

@@ -7,7 +7,7 @@ import pytest
 import subprocess
 import time
 
-from tests.conftest import VAXRES, count_rows, future, invariant_violations, run_vaxres
+from tests.helpers import VAXRES, count_rows, future, invariant_violations, run_vaxres
 
 PROCESSES = 50
 CAPACITY = 17

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import count_rows, future, query, records
+from tests.helpers import count_rows, future, query, records
 from tests.receiver import Receiver
-from vaxres.service import booking, slots
+from vaxres.booking import reservations, slots
 
 pytestmark = pytest.mark.usefixtures("backend")
 
@@ -41,7 +41,7 @@ def seconds_to_next_attempt(cli, since: str = "created_at") -> float:
 def make_messages(store, people=("alice", "bob")):
     """One SlotRegistered broadcast, then a confirmation per person."""
     slot = slots.add_slot(store, date=future(), hospital="Seoul", vaccine="Pfizer", quantity=100)
-    return slot, [booking.reserve(store, user=person, slot_id=slot.id) for person in people]
+    return slot, [reservations.reserve(store, user=person, slot_id=slot.id) for person in people]
 
 
 def deliver(cli, target, *extra):
@@ -176,7 +176,7 @@ def test_max_attempts_then_failed_with_the_last_error(cli, store, db_path, recei
 
 def test_per_recipient_order_holds_through_a_failure(cli, store, db_path, receiver):
     _, (held,) = make_messages(store, people=("alice",))
-    booking.cancel(store, held.id)  # messages: 1 broadcast, 2 confirmed, 3 cancelled (alice)
+    reservations.cancel(store, held.id)  # messages: 1 broadcast, 2 confirmed, 3 cancelled (alice)
     receiver.answer = lambda n, wid: (500, {}, 0.0) if wid == "msg_vaxres_2" and n <= 2 else (204, {}, 0.0)
     deliver(cli, receiver.url)
     assert "msg_vaxres_3" not in [r.webhook_id for r in receiver.received]

@@ -9,9 +9,9 @@ from collections import Counter
 
 import pytest
 
-from tests.conftest import VAXRES, count_rows, future, query
+from tests.helpers import VAXRES, count_rows, future, query
 from tests.receiver import Receiver
-from vaxres.service import booking, slots
+from vaxres.booking import reservations, slots
 
 pytestmark = pytest.mark.usefixtures("backend")
 
@@ -26,7 +26,7 @@ def receiver():
 def messages(store, count: int) -> None:
     slot = slots.add_slot(store, date=future(), hospital="H", vaccine="V", quantity=count)
     for n in range(count - 1):
-        booking.reserve(store, user=f"person{n}", slot_id=slot.id)
+        reservations.reserve(store, user=f"person{n}", slot_id=slot.id)
 
 
 def start(*args: str) -> subprocess.Popen:

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from tests.conftest import count_rows, future, invariant_violations, snapshot
+from tests.helpers import count_rows, future, invariant_violations, snapshot
 
 pytestmark = pytest.mark.usefixtures("backend")
 
@@ -181,7 +181,10 @@ def test_reimport_changes_nothing_and_updates_capacity(cli, tmp_path, db_path):
     below = write(tmp_path / "below.csv", f"date,hospital,vaccine,quantity\n{future()},A,V,1\n")
     result = cli("import", "slots", below)
     assert result.exit_code == 1
-    assert "  line 2, quantity '1': slot 1 has 2 doses booked; the quantity cannot drop below 2" in result.stderr
+    assert (
+        "  line 2, quantity '1': slot 1 has 2 doses booked, so its quantity cannot drop to 1; "
+        "give at least 2, or cancel reservations first\n"
+    ) in result.stderr
     assert slots_of(cli)[0] == (future(), "A", "V", 5, 3)
     assert invariant_violations(db_path) == []
 
@@ -191,10 +194,11 @@ def test_a_slot_another_writer_adds_during_a_chunk_counts_as_existing(cli, tmp_p
     after the chunk read the highest id is not taken for one of the chunk's own."""
     if backend == "sqlite":
         pytest.skip("SQLite's BEGIN IMMEDIATE keeps other writers out of a chunk")
-    from vaxres.service import imports, slots
-    from vaxres.store import open_store
+    from vaxres.booking import slots
+    from vaxres.db.opening import open_store
+    from vaxres.imports import slot_loader
 
-    real_create = imports._SlotLoader._create
+    real_create = slot_loader.SlotLoader._create
 
     def create_after_another_writer(self, conn, params):
         other = open_store(str(db_path))
@@ -202,7 +206,7 @@ def test_a_slot_another_writer_adds_during_a_chunk_counts_as_existing(cli, tmp_p
         other.dispose()
         return real_create(self, conn, params)
 
-    monkeypatch.setattr(imports._SlotLoader, "_create", create_after_another_writer)
+    monkeypatch.setattr(slot_loader.SlotLoader, "_create", create_after_another_writer)
     path = write(tmp_path / "plan.csv", f"date,hospital,vaccine,quantity\n{future()},A,V,5\n{future()},B,V,1\n")
     summary = cli.json("import", "slots", path)
     assert {k: summary[k] for k in ("created", "updated", "unchanged")} == {"created": 1, "updated": 1, "unchanged": 0}
@@ -248,7 +252,8 @@ def test_a_slot_given_two_quantities_ends_at_the_last_on_every_import(cli, tmp_p
 
 
 def test_duplicate_rows_in_one_file_apply_in_order(cli, tmp_path, monkeypatch):
-    from vaxres.service import imports
+    from vaxres.imports import run as imports
+    from vaxres.imports import slot_loader
 
     monkeypatch.setattr(imports, "SLOT_CHUNK", 2)  # duplicates inside and across chunks
     text = (
@@ -264,7 +269,8 @@ def test_duplicate_rows_in_one_file_apply_in_order(cli, tmp_path, monkeypatch):
 
 def test_chunks_after_one_with_an_existing_slot_still_load_every_new_slot(cli, tmp_path, monkeypatch):
     """PostgreSQL tries a plain INSERT first and falls back to ON CONFLICT; counts and ids hold either way."""
-    from vaxres.service import imports
+    from vaxres.imports import run as imports
+    from vaxres.imports import slot_loader
 
     monkeypatch.setattr(imports, "SLOT_CHUNK", 2)
     cli.json("slot", "add", "--date", future(), "--hospital", "Old", "--vaccine", "V", "--quantity", "5")
@@ -353,10 +359,12 @@ def test_reservations_book_row_by_row_with_refusals(cli, tmp_path, db_path, two_
     assert {k: summary[k] for k in ("rows", "booked", "already", "refused", "invalid")} == {
         "rows": 7, "booked": 3, "already": 1, "refused": 3, "invalid": 0,
     }
-    assert [(e["line"], e["reason"]) for e in summary["errors"]] == [
-        (4, "slot 1 (%s, Seoul, Pfizer) is sold out" % future()),
-        (5, "already holds a reservation earlier in this file for dose 1; cancel it first to book another"),
-        (7, "there is no slot for %s, Daegu, Pfizer" % future()),
+    assert [(e["line"], e["code"], e["column"], e["reason"]) for e in summary["errors"]] == [
+        (4, "sold_out", None,
+         f"slot 1 ({future()}, Seoul, Pfizer) is sold out; see `vaxres slot list --available` for slots with doses left"),
+        (5, "already_reserved", "user", "alice already holds an active reservation for dose 1; see `vaxres mypage alice`"),
+        (7, "slot_not_found", None,
+         f"There is no slot for {future()}, Daegu, Pfizer; see `vaxres slot list --date {future()}`"),
     ]
     assert [(r["user"], r["dose"], r["hospital"]) for r in cli.json("mypage", "alice")] == [
         ("alice", 2, "Busan"), ("alice", 1, "Seoul"),
@@ -389,7 +397,10 @@ def test_reservation_import_refuses_a_second_booking_held_elsewhere(cli, tmp_pat
     path = write(tmp_path / "b.csv", f"user,date,hospital,vaccine\nkim,{future()},Seoul,Pfizer\n")
     result = cli("import", "reservations", path)
     assert result.exit_code == 1
-    assert "line 2, user 'kim': already holds reservation 1 for dose 1" in result.stderr
+    assert result.stderr == (
+        "  line 2, user 'kim': kim already holds reservation 1 for dose 1; "
+        "cancel it first with `vaxres cancel 1` to book another\n"
+    )
 
 
 def test_invalid_reservation_rows_stop_the_import(cli, tmp_path, db_path, two_slots):
@@ -410,17 +421,18 @@ def test_missing_reservation_column(cli, tmp_path):
 
 def test_a_store_busy_midway_says_what_was_loaded(cli, tmp_path, db_path, monkeypatch):
     from vaxres.errors import StoreBusy
-    from vaxres.service import imports
+    from vaxres.imports import run as imports
+    from vaxres.imports import slot_loader
 
     monkeypatch.setattr(imports, "SLOT_CHUNK", 2)
-    real_load = imports._SlotLoader.load
+    real_load = slot_loader.SlotLoader.load
 
     def load(self, conn, low, high, *, dry_run):
         if low > 2:
             raise StoreBusy("store busy, try again shortly")
         return real_load(self, conn, low, high, dry_run=dry_run)
 
-    monkeypatch.setattr(imports._SlotLoader, "load", load)
+    monkeypatch.setattr(slot_loader.SlotLoader, "load", load)
     rows = "".join(f"{future()},H{n},V,1\n" for n in range(5))
     path = write(tmp_path / "plan.csv", "date,hospital,vaccine,quantity\n" + rows)
     result = cli("import", "slots", path)
@@ -430,5 +442,5 @@ def test_a_store_busy_midway_says_what_was_loaded(cli, tmp_path, db_path, monkey
         f"the first 2 valid rows of {path} are loaded, the rest is not. Run the same import again to complete it\n"
     )
     assert count_rows(db_path, "slot") == 2
-    monkeypatch.setattr(imports._SlotLoader, "load", real_load)
+    monkeypatch.setattr(slot_loader.SlotLoader, "load", real_load)
     assert cli.json("import", "slots", path)["created"] == 3

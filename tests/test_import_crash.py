@@ -7,7 +7,7 @@ import sqlite3
 import subprocess
 import time
 
-from tests.conftest import VAXRES, count_rows, future, invariant_violations, run_vaxres
+from tests.helpers import VAXRES, count_rows, future, invariant_violations, run_vaxres
 
 SLOT_ROWS = 120_000
 BOOKING_ROWS = 60_000

@@ -3,10 +3,11 @@
 import json
 
 import pytest
-from conftest import future, query
 
-from vaxres import messages, read
-from vaxres.service import booking, slots
+from tests.helpers import future, query
+from vaxres.booking import reservations, slots
+from vaxres.outbox import queries as outbox_queries
+from vaxres.outbox import templates
 
 
 def stored_payloads(db) -> list[dict]:
@@ -17,7 +18,7 @@ def test_each_event_reads_as_a_sentence():
     slot = {"slot_id": 4, "date": "2030-01-02", "hospital": "Seoul", "vaccine": "Pfizer", "doses": 1}
     booked = {"reservation_id": 9, "user": "kim", "dose": 2, "slot_id": 4, "date": "2030-01-02", "hospital": "Seoul", "vaccine": "Pfizer"}
     rendered = {
-        event: messages.with_message(event, payload)["message"]
+        event: templates.with_message(event, payload)["message"]
         for event, payload in [
             ("SlotRegistered", slot),
             ("SlotUpdated", {**slot, "doses": 5, "previous_doses": 1}),
@@ -34,20 +35,20 @@ def test_each_event_reads_as_a_sentence():
 
 
 def test_a_message_already_in_the_payload_is_kept_and_odd_payloads_pass_through():
-    assert messages.with_message("SlotRegistered", {"message": "as written"}) == {"message": "as written"}
-    assert messages.with_message("SomethingNew", {"a": 1}) == {"a": 1}
-    assert messages.with_message("SlotRegistered", {"slot_id": 1}) == {"slot_id": 1}
-    assert [messages.with_message("SlotRegistered", odd) for odd in (None, 7, "text", [1])] == [None, 7, "text", [1]]
+    assert templates.with_message("SlotRegistered", {"message": "as written"}) == {"message": "as written"}
+    assert templates.with_message("SomethingNew", {"a": 1}) == {"a": 1}
+    assert templates.with_message("SlotRegistered", {"slot_id": 1}) == {"slot_id": 1}
+    assert [templates.with_message("SlotRegistered", odd) for odd in (None, 7, "text", [1])] == [None, 7, "text", [1]]
 
 
 @pytest.mark.usefixtures("backend")
 def test_the_store_keeps_facts_and_the_listing_adds_the_message(store, db_path):
     slot = slots.add_slot(store, date=future(), hospital="Seoul", vaccine="Pfizer", quantity=2)
-    booked = booking.reserve(store, user="kim", slot_id=slot.id)
+    booked = reservations.reserve(store, user="kim", slot_id=slot.id)
     registered, confirmed = stored_payloads(db_path)
     assert registered == {"slot_id": slot.id, "date": future(), "hospital": "Seoul", "vaccine": "Pfizer", "doses": 2}
     assert "message" not in confirmed and confirmed["reservation_id"] == booked.id
-    listed = [m.payload for m in read.list_outbox(store)]
+    listed = [m.payload for m in outbox_queries.list_outbox(store)]
     assert listed == [
         {**registered, "message": f"New vaccination slot: Pfizer at Seoul on {future()}, 2 doses open for booking."},
         {**confirmed, "message": f"Your reservation {booked.id} is confirmed: Pfizer (dose 1) at Seoul on {future()}."},

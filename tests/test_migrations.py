@@ -12,10 +12,10 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlmodel import SQLModel
 
-import vaxres.models  # noqa: F401
-from tests.conftest import future
-from vaxres import migrate, schema
-from vaxres.store import open_store
+import vaxres.db.tables  # noqa: F401
+from tests.helpers import future
+from vaxres.db import migrate, revisions
+from vaxres.db.opening import open_store
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -23,8 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_schema_revisions_match_the_migration_scripts():
     scripts = ScriptDirectory.from_config(migrate.alembic_config())
     chain = [rev.revision for rev in reversed(list(scripts.walk_revisions()))]
-    assert tuple(chain) == schema.REVISIONS
-    assert scripts.get_current_head() == schema.HEAD
+    assert tuple(chain) == revisions.REVISIONS
+    assert scripts.get_current_head() == revisions.HEAD
 
 
 @pytest.mark.usefixtures("backend")
@@ -39,7 +39,7 @@ def test_the_active_booking_index_is_partial_on_postgresql_too():
     from sqlalchemy.dialects import postgresql
     from sqlalchemy.schema import CreateIndex
 
-    from vaxres.models import ACTIVE_BOOKING_INDEX, add_postgresql_predicates, reservation_table
+    from vaxres.db.tables import ACTIVE_BOOKING_INDEX, add_postgresql_predicates, reservation_table
 
     add_postgresql_predicates()
     [index] = [i for i in reservation_table.indexes if i.name == ACTIVE_BOOKING_INDEX]
@@ -55,7 +55,7 @@ def test_downgrade_to_base_and_up_again(db_path):
     assert names == {"alembic_version"}
     assert store.schema_state().current is None
     before, after, backup = migrate.upgrade(store)
-    assert (before, after, backup) == (None, schema.HEAD, None)
+    assert (before, after, backup) == (None, revisions.HEAD, None)
 
 
 @pytest.mark.skipif(shutil.which("uv") is None, reason="building the wheel needs uv on PATH")
@@ -74,13 +74,13 @@ def test_a_wheel_install_creates_and_migrates_a_store(tmp_path):
     run = lambda *args: subprocess.run([vaxres_bin, *args], capture_output=True, text=True, env=env, cwd=tmp_path)  # noqa: E731
 
     located = subprocess.run(
-        [str(venv / "bin" / "python"), "-c", "import vaxres.migrate as m; print(m.migrations_dir())"],
+        [str(venv / "bin" / "python"), "-c", "import vaxres.db.migrate as m; print(m.migrations_dir())"],
         capture_output=True, text=True, env=env, cwd=tmp_path,
     )
     assert "site-packages/vaxres/_migrations" in located.stdout
     upgraded = run("db", "upgrade")
     assert upgraded.returncode == 0, upgraded.stderr
-    assert f"from empty to {schema.HEAD}" in upgraded.stdout
+    assert f"from empty to {revisions.HEAD}" in upgraded.stdout
     added = run("slot", "add", "--date", future(), "--hospital", "H", "--vaccine", "V", "--quantity", "1")
     assert added.returncode == 0, added.stderr
-    assert run("db", "current").stdout == f"{schema.HEAD} (head)\n"
+    assert run("db", "current").stdout == f"{revisions.HEAD} (head)\n"

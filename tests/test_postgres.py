@@ -1,6 +1,6 @@
 """PostgreSQL specifics: explicit migrations, the lock wait, and moving a store with `db copy`."""
 
-from tests.conftest import future, invariant_violations, run_vaxres
+from tests.helpers import future, invariant_violations, run_vaxres
 
 
 def test_a_postgres_store_is_never_migrated_implicitly(cli, empty_postgres):

@@ -2,9 +2,10 @@
 
 import pytest
 
-from tests.conftest import future, invariant_violations, query, snapshot
-from vaxres import errors, read
-from vaxres.service import booking, slots
+from tests.helpers import future, invariant_violations, query, snapshot
+from vaxres import errors
+from vaxres.booking import queries, reservations, rules, slots
+from vaxres.outbox import queries as outbox_queries
 
 pytestmark = pytest.mark.usefixtures("backend")
 
@@ -15,13 +16,13 @@ def slot(store):
 
 
 def outbox_events(store):
-    return [(m.event, m.recipient, m.correlation_id) for m in read.list_outbox(store)]
+    return [(m.event, m.recipient, m.correlation_id) for m in outbox_queries.list_outbox(store)]
 
 
 def test_add_slot_normalises_names_and_announces_it(store):
     slot = slots.add_slot(store, date=future(), hospital="  Seoul   Hospital ", vaccine=" Pfizer", quantity="5")
     assert (slot.hospital, slot.vaccine, slot.capacity, slot.remaining) == ("Seoul Hospital", "Pfizer", 5, 5)
-    [message] = read.list_outbox(store)
+    [message] = outbox_queries.list_outbox(store)
     assert (message.event, message.recipient, message.correlation_id, message.status) == (
         "SlotRegistered",
         "*",
@@ -34,102 +35,102 @@ def test_add_slot_normalises_names_and_announces_it(store):
 
 def test_same_slot_in_another_case_is_a_duplicate_and_writes_nothing(store, slot, db_path):
     before = snapshot(db_path)
-    with pytest.raises(errors.DuplicateSlot, match=f"slot {slot.id} already exists.*vaxres slot update {slot.id}"):
+    with pytest.raises(rules.DuplicateSlot, match=f"slot {slot.id} already exists.*vaxres slot update {slot.id}"):
         slots.add_slot(store, date=future(), hospital="SEOUL  hospital", vaccine="pfizer", quantity=3)
     assert snapshot(db_path) == before
 
 
 def test_unicode_names_compare_without_case(store):
     slots.add_slot(store, date=future(), hospital="Ärztehaus Berlin", vaccine="Novavax", quantity=1)
-    with pytest.raises(errors.DuplicateSlot):
+    with pytest.raises(rules.DuplicateSlot):
         slots.add_slot(store, date=future(), hospital="ÄRZTEHAUS BERLIN", vaccine="NOVAVAX", quantity=1)
 
 
 def test_reserve_decrements_and_confirms_in_the_outbox(store, slot):
-    booked = booking.reserve(store, user="alice", slot_id=slot.id)
+    booked = reservations.reserve(store, user="alice", slot_id=slot.id)
     assert (booked.user, booked.dose, booked.status, booked.slot_remaining) == ("alice", 1, "reserved", 1)
-    assert read.list_slots(store)[0].remaining == 1
+    assert queries.list_slots(store)[0].remaining == 1
     assert outbox_events(store)[-1] == ("ReservationConfirmed", "alice", booked.id)
-    payload = read.list_outbox(store)[-1].payload
+    payload = outbox_queries.list_outbox(store)[-1].payload
     assert payload["reservation_id"] == booked.id and payload["hospital"] == "Seoul Hospital"
 
 
 def test_reserve_by_date_hospital_and_vaccine_in_any_case(store, slot):
-    booked = booking.reserve(store, user="bob", date=future(), hospital="seoul HOSPITAL", vaccine="PFIZER")
+    booked = reservations.reserve(store, user="bob", date=future(), hospital="seoul HOSPITAL", vaccine="PFIZER")
     assert booked.slot_id == slot.id
 
 
 def test_sold_out_is_refused_and_writes_nothing(store, slot, db_path):
-    booking.reserve(store, user="a", slot_id=slot.id)
-    booking.reserve(store, user="b", slot_id=slot.id)
+    reservations.reserve(store, user="a", slot_id=slot.id)
+    reservations.reserve(store, user="b", slot_id=slot.id)
     before = snapshot(db_path)
-    with pytest.raises(errors.SoldOut, match="is sold out"):
-        booking.reserve(store, user="c", slot_id=slot.id)
+    with pytest.raises(rules.SoldOut, match="is sold out"):
+        reservations.reserve(store, user="c", slot_id=slot.id)
     assert snapshot(db_path) == before
 
 
 def test_one_active_reservation_per_person_and_dose(store, slot, db_path):
-    first = booking.reserve(store, user="alice", slot_id=slot.id)
+    first = reservations.reserve(store, user="alice", slot_id=slot.id)
     other = slots.add_slot(store, date=future(8), hospital="Busan", vaccine="Pfizer", quantity=3)
     before = snapshot(db_path)
-    with pytest.raises(errors.AlreadyReserved, match=f"alice already holds reservation {first.id} for dose 1"):
-        booking.reserve(store, user="alice", slot_id=other.id)
+    with pytest.raises(rules.AlreadyReserved, match=f"alice already holds reservation {first.id} for dose 1"):
+        reservations.reserve(store, user="alice", slot_id=other.id)
     assert snapshot(db_path) == before
-    second_dose = booking.reserve(store, user="alice", slot_id=other.id, dose=2)
+    second_dose = reservations.reserve(store, user="alice", slot_id=other.id, dose=2)
     assert second_dose.dose == 2
 
 
 def test_unknown_slot_and_reservation_are_not_found(store, slot, db_path):
     before = snapshot(db_path)
-    with pytest.raises(errors.SlotNotFound, match="There is no slot 99"):
-        booking.reserve(store, user="a", slot_id=99)
-    with pytest.raises(errors.SlotNotFound, match="There is no slot for"):
-        booking.reserve(store, user="a", date=future(), hospital="Nowhere", vaccine="Pfizer")
-    with pytest.raises(errors.ReservationNotFound, match="There is no reservation 5"):
-        booking.cancel(store, 5)
-    with pytest.raises(errors.SlotNotFound):
+    with pytest.raises(rules.SlotNotFound, match="There is no slot 99"):
+        reservations.reserve(store, user="a", slot_id=99)
+    with pytest.raises(rules.SlotNotFound, match="There is no slot for"):
+        reservations.reserve(store, user="a", date=future(), hospital="Nowhere", vaccine="Pfizer")
+    with pytest.raises(rules.ReservationNotFound, match="There is no reservation 5"):
+        reservations.cancel(store, 5)
+    with pytest.raises(rules.SlotNotFound):
         slots.update_slot(store, 99, quantity=3)
     assert snapshot(db_path) == before
 
 
 def test_reserve_needs_exactly_one_way_to_name_the_slot(store, slot):
     with pytest.raises(errors.InvalidInput, match="not both"):
-        booking.reserve(store, user="a", slot_id=slot.id, date=future())
+        reservations.reserve(store, user="a", slot_id=slot.id, date=future())
     with pytest.raises(errors.InvalidInput, match="all three"):
-        booking.reserve(store, user="a", date=future(), hospital="Seoul Hospital")
+        reservations.reserve(store, user="a", date=future(), hospital="Seoul Hospital")
 
 
 def test_a_slot_whose_day_has_passed_cannot_be_booked(store, slot, db_path):
     query(db_path, "UPDATE slot SET date = '2020-01-01'")
-    with pytest.raises(errors.SlotInPast, match="is in the past"):
-        booking.reserve(store, user="a", slot_id=slot.id)
+    with pytest.raises(rules.SlotInPast, match="is in the past"):
+        reservations.reserve(store, user="a", slot_id=slot.id)
 
 
 def test_cancel_returns_exactly_one_dose_once(store, slot, db_path):
-    kept = booking.reserve(store, user="a", slot_id=slot.id)
-    gone = booking.reserve(store, user="b", slot_id=slot.id)
-    cancelled = booking.cancel(store, gone.id)
+    kept = reservations.reserve(store, user="a", slot_id=slot.id)
+    gone = reservations.reserve(store, user="b", slot_id=slot.id)
+    cancelled = reservations.cancel(store, gone.id)
     assert (cancelled.status, cancelled.slot_remaining) == ("cancelled", 1)
     assert cancelled.cancelled_at is not None
     assert outbox_events(store)[-1] == ("ReservationCancelled", "b", gone.id)
     before = snapshot(db_path)
-    with pytest.raises(errors.AlreadyCancelled, match=f"reservation {gone.id} was already cancelled"):
-        booking.cancel(store, gone.id)
+    with pytest.raises(rules.AlreadyCancelled, match=f"reservation {gone.id} was already cancelled"):
+        reservations.cancel(store, gone.id)
     assert snapshot(db_path) == before
-    assert read.list_slots(store)[0].remaining == 1
-    assert [b.status for b in read.my_page(store, "a")] == ["reserved"] and kept.id
+    assert queries.list_slots(store)[0].remaining == 1
+    assert [(b.id, b.status) for b in queries.my_page(store, "a")] == [(kept.id, "reserved")]
     assert invariant_violations(db_path) == []
 
 
 def test_cancelled_person_may_book_again(store, slot):
-    first = booking.reserve(store, user="a", slot_id=slot.id)
-    booking.cancel(store, first.id)
-    again = booking.reserve(store, user="a", slot_id=slot.id)
-    assert [b.id for b in read.my_page(store, "a")] == [again.id, first.id]
+    first = reservations.reserve(store, user="a", slot_id=slot.id)
+    reservations.cancel(store, first.id)
+    again = reservations.reserve(store, user="a", slot_id=slot.id)
+    assert [b.id for b in queries.my_page(store, "a")] == [again.id, first.id]
 
 
 def test_update_moves_remaining_by_the_difference(store, slot):
-    booking.reserve(store, user="a", slot_id=slot.id)
+    reservations.reserve(store, user="a", slot_id=slot.id)
     change = slots.update_slot(store, slot.id, quantity=10)
     assert (change.previous_capacity, change.slot.capacity, change.slot.remaining) == (2, 10, 9)
     change = slots.update_slot(store, slot.id, quantity=1)
@@ -138,10 +139,10 @@ def test_update_moves_remaining_by_the_difference(store, slot):
 
 
 def test_update_below_booked_is_refused_and_writes_nothing(store, slot, db_path):
-    booking.reserve(store, user="a", slot_id=slot.id)
-    booking.reserve(store, user="b", slot_id=slot.id)
+    reservations.reserve(store, user="a", slot_id=slot.id)
+    reservations.reserve(store, user="b", slot_id=slot.id)
     before = snapshot(db_path)
-    with pytest.raises(errors.CapacityBelowBooked, match="has 2 doses booked.*give at least 2"):
+    with pytest.raises(rules.CapacityBelowBooked, match="has 2 doses booked.*give at least 2"):
         slots.update_slot(store, slot.id, quantity=1)
     assert snapshot(db_path) == before
 
@@ -156,12 +157,12 @@ def test_update_to_the_same_capacity_changes_nothing(store, slot, db_path):
 def test_slot_list_filters(store):
     a = slots.add_slot(store, date=future(1), hospital="Seoul", vaccine="Pfizer", quantity=1)
     b = slots.add_slot(store, date=future(2), hospital="Busan", vaccine="Moderna", quantity=1)
-    booking.reserve(store, user="x", slot_id=a.id)
-    assert [s.id for s in read.list_slots(store)] == [a.id, b.id]
-    assert [s.id for s in read.list_slots(store, available=True)] == [b.id]
-    assert [s.id for s in read.list_slots(store, hospital="BUSAN")] == [b.id]
-    assert [s.id for s in read.list_slots(store, vaccine="pfizer")] == [a.id]
-    assert [s.id for s in read.list_slots(store, date=future(2))] == [b.id]
+    reservations.reserve(store, user="x", slot_id=a.id)
+    assert [s.id for s in queries.list_slots(store)] == [a.id, b.id]
+    assert [s.id for s in queries.list_slots(store, available=True)] == [b.id]
+    assert [s.id for s in queries.list_slots(store, hospital="BUSAN")] == [b.id]
+    assert [s.id for s in queries.list_slots(store, vaccine="pfizer")] == [a.id]
+    assert [s.id for s in queries.list_slots(store, date=future(2))] == [b.id]
 
 
 def test_the_invariant_holds_through_a_mixed_run(store, db_path):
@@ -169,10 +170,10 @@ def test_the_invariant_holds_through_a_mixed_run(store, db_path):
     ids = []
     for n in range(12):
         try:
-            ids.append(booking.reserve(store, user=f"u{n}", slot_id=created[n % 3].id).id)
-        except errors.SoldOut:
+            ids.append(reservations.reserve(store, user=f"u{n}", slot_id=created[n % 3].id).id)
+        except rules.SoldOut:
             pass
     for rid in ids[::2]:
-        booking.cancel(store, rid)
+        reservations.cancel(store, rid)
     slots.update_slot(store, created[0].id, quantity=7)
     assert invariant_violations(db_path) == []

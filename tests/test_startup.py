@@ -3,7 +3,7 @@
 import subprocess
 import sys
 
-from tests.conftest import future, run_vaxres
+from tests.helpers import future, run_vaxres
 
 PROBE = """
 import sys

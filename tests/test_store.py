@@ -6,17 +6,17 @@ import stat
 
 import pytest
 
-from tests.conftest import count_rows, future
-from vaxres import migrate, schema
+from tests.helpers import count_rows, future
+from vaxres.db import migrate, revisions
 from vaxres.errors import StoreUnusable
-from vaxres.service import booking, slots
-from vaxres.store import open_store
+from vaxres.booking import reservations, slots
+from vaxres.db.opening import open_store
 
 
 def test_a_new_store_is_private_wal_and_migrated(db_path):
     store = open_store(str(db_path))
     assert stat.S_IMODE(os.stat(db_path).st_mode) == 0o600
-    assert store.schema_state().current == schema.HEAD
+    assert store.schema_state().current == revisions.HEAD
     with store.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
@@ -34,14 +34,14 @@ def test_busy_timeout_comes_from_the_environment(db_path, monkeypatch):
 def test_a_store_behind_the_code_is_backed_up_then_upgraded_on_open(db_path):
     store = open_store(str(db_path))
     slot = slots.add_slot(store, date=future(), hospital="H", vaccine="V", quantity=2)
-    booking.reserve(store, user="a", slot_id=slot.id)
+    reservations.reserve(store, user="a", slot_id=slot.id)
     migrate.downgrade(store, "0001")
     store.dispose()
     with sqlite3.connect(db_path) as conn:
         assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == ("0001",)
 
     reopened = open_store(str(db_path))
-    assert reopened.schema_state().current == schema.HEAD
+    assert reopened.schema_state().current == revisions.HEAD
     backups = list(db_path.parent.glob("vaxres.db.0001.*.bak"))
     assert len(backups) == 1
     assert stat.S_IMODE(os.stat(backups[0]).st_mode) == 0o600

@@ -1,4 +1,5 @@
-"""Domain errors: each carries the exit code and the machine code the CLI reports.
+"""The kinds of error, each with the exit code and the machine code the CLI reports, and the
+errors about the store itself. The refusals of the booking rules live in vaxres.booking.rules.
 
 Exit codes: 0 done, 1 refused by a rule, 2 invalid input, 3 not found, 75 busy / unavailable.
 """
@@ -45,40 +46,8 @@ class Unavailable(VaxresError):
     code = "unavailable"
 
 
-class DuplicateSlot(Refused):
-    code = "duplicate_slot"
-
-
-class CapacityBelowBooked(Refused):
-    code = "capacity_below_booked"
-
-
-class SoldOut(Refused):
-    code = "sold_out"
-
-
-class SlotInPast(Refused):
-    code = "slot_in_past"
-
-
-class AlreadyReserved(Refused):
-    code = "already_reserved"
-
-
-class AlreadyCancelled(Refused):
-    code = "already_cancelled"
-
-
 class StoreNotEmpty(Refused):
     code = "store_not_empty"
-
-
-class SlotNotFound(NotFound):
-    code = "slot_not_found"
-
-
-class ReservationNotFound(NotFound):
-    code = "reservation_not_found"
 
 
 class StoreNotFound(NotFound):

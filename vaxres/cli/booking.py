@@ -26,7 +26,7 @@ def reserve(
 
     The slot's remaining doses drop in the same transaction; a confirmation goes to the outbox.
     """
-    from vaxres.service.booking import reserve as reserve_dose
+    from vaxres.booking.reservations import reserve as reserve_dose
 
     booking = reserve_dose(
         open_store(ctx), user=user, slot_id=slot_id, date=date, hospital=hospital, vaccine=vaccine, dose=dose
@@ -47,7 +47,7 @@ def cancel(
 
     The dose goes back to the slot in the same transaction; a notice goes to the outbox.
     """
-    from vaxres.service.booking import cancel as cancel_reservation
+    from vaxres.booking.reservations import cancel as cancel_reservation
 
     booking = cancel_reservation(open_store(ctx), reservation_id)
     if json_out:
@@ -63,7 +63,7 @@ def mypage(
     json_out: JsonOption = False,
 ) -> None:
     """Show a person's reservations, newest first."""
-    from vaxres.read import my_page
+    from vaxres.booking.queries import my_page
 
     bookings = my_page(open_store(ctx), user)
     if json_out:

@@ -1,4 +1,4 @@
-"""Options shared by every command and the way a command finds its store."""
+"""Options shared by every command and the one way a command opens its store."""
 
 from typing import Annotated
 
@@ -13,7 +13,9 @@ def db_target(ctx: typer.Context) -> str | None:
     return ctx.find_root().obj.db
 
 
-def open_store(ctx: typer.Context):
-    from vaxres.store import open_store
+def open_store(ctx: typer.Context, *, target: str | None = None, create: bool = True, migrate: bool = True):
+    """The store named by --db (or `target`, for a command that names a second store), opened
+    by vaxres.db.opening: created when missing and upgraded when behind, unless told not to."""
+    from vaxres.db.opening import open_store as open_named_store
 
-    return open_store(db_target(ctx))
+    return open_named_store(db_target(ctx) if target is None else target, create=create, migrate=migrate)

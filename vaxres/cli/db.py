@@ -4,7 +4,7 @@ from typing import Annotated
 
 import typer
 
-from vaxres.cli.common import JsonOption, db_target
+from vaxres.cli.common import JsonOption, db_target, open_store
 from vaxres.cli.output import handles_errors, print_json, print_line
 
 app = typer.Typer(help="The store: where it is, its schema revision.", no_args_is_help=True)
@@ -27,9 +27,9 @@ def path(ctx: typer.Context, json_out: JsonOption = False) -> None:
 @handles_errors
 def current(ctx: typer.Context, json_out: JsonOption = False) -> None:
     """Print the store's schema revision and the one this vaxres needs."""
-    from vaxres.service.database import current_revision
+    from vaxres.admin.database import current_revision
 
-    report = current_revision(db_target(ctx))
+    report = current_revision(open_store(ctx, create=False, migrate=False))
     if json_out:
         print_json(report.as_json())
     elif report.up_to_date:
@@ -42,9 +42,9 @@ def current(ctx: typer.Context, json_out: JsonOption = False) -> None:
 @handles_errors
 def upgrade(ctx: typer.Context, json_out: JsonOption = False) -> None:
     """Migrate the store to this vaxres's schema (SQLite files are backed up first)."""
-    from vaxres.service.database import upgrade as upgrade_store
+    from vaxres.admin.database import upgrade as upgrade_store
 
-    report = upgrade_store(db_target(ctx))
+    report = upgrade_store(open_store(ctx, migrate=False))
     if json_out:
         print_json(report.as_json())
     elif report.before == report.after:
@@ -67,9 +67,9 @@ def copy(
 
     One transaction on the target; counts and the capacity invariant are checked before it commits.
     """
-    from vaxres.service.database import copy as copy_store
+    from vaxres.admin.copy import copy as copy_store
 
-    report = copy_store(db_target(ctx), target)
+    report = copy_store(open_store(ctx, create=False), open_store(ctx, target=target))
     if json_out:
         print_json(report.as_json())
     else:

@@ -5,13 +5,13 @@ import shlex
 import typer
 
 from vaxres.cli import render
-from vaxres.cli.common import JsonOption, db_target
+from vaxres.cli.common import JsonOption, db_target, open_store
 from vaxres.cli.output import handles_errors, print_json, print_line
 
 
 def _outcome_line(outcome) -> str:
     from vaxres.errors import VaxresError
-    from vaxres.records import ReservationRecord, SlotRecord
+    from vaxres.booking.model import ReservationRecord, SlotRecord
 
     if isinstance(outcome, VaxresError):
         return f"refused (exit {outcome.exit_code}, {outcome.code}): {outcome.message}"
@@ -39,9 +39,10 @@ def demo(ctx: typer.Context, json_out: JsonOption = False) -> None:
     Uses a new temporary folder unless --db or VAXRES_DB names a store; refuses a store
     that already holds data.
     """
-    from vaxres.service.demo import run_demo
+    from vaxres.admin.demo import demo_target, run_demo
 
-    report = run_demo(db_target(ctx))
+    target, temporary = demo_target(db_target(ctx))
+    report = run_demo(open_store(ctx, target=target), temporary=temporary)
     prefix = ["vaxres", "--db", report.store.display]
     if json_out:
         print_json(

@@ -34,7 +34,7 @@ RejectsOption = Annotated[
 
 
 def _options(encoding, delimiter, dry_run, skip_invalid, rejects, json_out):
-    from vaxres.service.imports import ImportOptions
+    from vaxres.imports.run import ImportOptions
 
     if delimiter in ("\\t", "tab", "TAB"):
         delimiter = "\t"
@@ -84,7 +84,8 @@ def _progress_bar():
 
 
 def _run(kind, ctx, file, encoding, delimiter, dry_run, skip_invalid, rejects, json_out):
-    from vaxres.service import imports
+    from vaxres.imports import run as imports
+    from vaxres.imports.report import InvalidRows
 
     options = _options(encoding, delimiter, dry_run, skip_invalid, rejects, json_out)
     run = imports.import_slots if kind == "slots" else imports.import_reservations
@@ -96,7 +97,7 @@ def _run(kind, ctx, file, encoding, delimiter, dry_run, skip_invalid, rejects, j
     gc.freeze()
     try:
         summary = run(store, file, options)
-    except imports.InvalidRows as invalid:
+    except InvalidRows as invalid:
         # The report is the result here: JSON summary on stdout, or the error line then the rows.
         _stop(options)
         report_error(invalid, json_out)

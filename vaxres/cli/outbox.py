@@ -22,7 +22,7 @@ def list_(
     json_out: JsonOption = False,
 ) -> None:
     """List notification messages, oldest first."""
-    from vaxres.read import list_outbox
+    from vaxres.outbox.queries import list_outbox
 
     messages = list_outbox(open_store(ctx), status=status)
     if json_out:
@@ -79,8 +79,8 @@ def deliver(
     the store. Exit 75 when the target's circuit is open and due messages remain.
     """
     from vaxres.errors import Unavailable
-    from vaxres.service.dispatch import DeliverOptions
-    from vaxres.service.dispatch import deliver as deliver_messages
+    from vaxres.outbox.dispatch import DeliverOptions
+    from vaxres.outbox.dispatch import deliver as deliver_messages
 
     options = DeliverOptions(
         target=to,
@@ -106,7 +106,7 @@ def deliver(
             to_stderr=summary_to_stderr,
         )
     if report.circuit_open_until is not None and report.due:
-        from vaxres.records import iso_utc
+        from vaxres.formats import iso_utc
 
         raise Unavailable(
             f"{report.target} keeps failing, so its circuit is open until {iso_utc(report.circuit_open_until)}; "
@@ -124,7 +124,7 @@ def retry(
     json_out: JsonOption = False,
 ) -> None:
     """Put failed messages back to pending, due now, with a fresh count of attempts."""
-    from vaxres.service.dispatch import retry as retry_messages
+    from vaxres.outbox.retry import retry as retry_messages
 
     count = retry_messages(open_store(ctx), ids or [], all_failed=failed)
     if json_out:

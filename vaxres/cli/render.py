@@ -4,7 +4,7 @@ from vaxres.cli.output import print_table
 
 
 def iso_utc(value):
-    from vaxres.records import iso_utc
+    from vaxres.formats import iso_utc
 
     return iso_utc(value)
 
@@ -15,7 +15,7 @@ def short_utc(value):
 
 
 def _doses(n: int) -> str:
-    from vaxres.records import doses  # imported late: `vaxres --help` loads no records
+    from vaxres.formats import doses
 
     return doses(n)
 

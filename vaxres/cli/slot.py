@@ -21,7 +21,7 @@ def add(
     json_out: JsonOption = False,
 ) -> None:
     """Register a slot: date, hospital, vaccine, doses."""
-    from vaxres.service.slots import add_slot
+    from vaxres.booking.slots import add_slot
 
     slot = add_slot(open_store(ctx), date=date, hospital=hospital, vaccine=vaccine, quantity=quantity)
     if json_out:
@@ -43,7 +43,7 @@ def list_(
     json_out: JsonOption = False,
 ) -> None:
     """List slots with their remaining doses."""
-    from vaxres.read import list_slots
+    from vaxres.booking.queries import list_slots
 
     slots = list_slots(open_store(ctx), date=date, hospital=hospital, vaccine=vaccine, available=available)
     if json_out:
@@ -68,7 +68,7 @@ def update(
 
     Remaining doses move by the difference; the capacity never drops below what is booked.
     """
-    from vaxres.service.slots import update_slot
+    from vaxres.booking.slots import update_slot
 
     change = update_slot(open_store(ctx), slot_id, quantity=quantity)
     if json_out:

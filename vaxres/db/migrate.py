@@ -8,16 +8,15 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from alembic.script import ScriptDirectory
 
-from vaxres.store import Store
+from vaxres.db.store import Store
 
 
 def migrations_dir() -> Path:
     """Inside a wheel the migrations ship as vaxres/_migrations; in the source tree they are top level."""
-    here = Path(__file__).resolve().parent
-    packaged = here / "_migrations"
-    return packaged if packaged.is_dir() else here.parent / "migrations"
+    package = Path(__file__).resolve().parents[1]
+    packaged = package / "_migrations"
+    return packaged if packaged.is_dir() else package.parent / "migrations"
 
 
 def alembic_config(store: Store | None = None) -> Config:
@@ -27,10 +26,6 @@ def alembic_config(store: Store | None = None) -> Config:
         url = store.url.render_as_string(hide_password=False)
         config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
-
-
-def script_head() -> str:
-    return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
 def backup_sqlite(store: Store, revision: str) -> Path:

@@ -18,10 +18,11 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 from vaxres.errors import InvalidInput
+from vaxres.outbox.model import OutboxRecord
 
 DELIVERED = "delivered"
 RETRY = "retry"
@@ -41,19 +42,18 @@ class Outcome:
 class Sink(Protocol):
     name: str  # the target as stored and shown: credentials removed
 
-    def send(self, message: dict[str, Any]) -> Outcome: ...
+    def send(self, message: OutboxRecord) -> Outcome: ...
 
     def close(self) -> None: ...
 
 
-def message_body(message: dict[str, Any]) -> bytes:
-    body = {key: message[key] for key in ("id", "event", "recipient", "correlation_id", "created_at", "payload")}
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+def message_body(message: OutboxRecord) -> bytes:
+    return json.dumps(message.body(), ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def webhook_id(message: dict[str, Any]) -> str:
+def webhook_id(message: OutboxRecord) -> str:
     """Stable across retries of the same message: receivers deduplicate on it."""
-    return f"msg_vaxres_{message['id']}"
+    return f"msg_vaxres_{message.id}"
 
 
 def redact_url(url: str) -> str:
@@ -131,7 +131,7 @@ class WebhookSink:
             limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
         )
 
-    def send(self, message: dict[str, Any]) -> Outcome:
+    def send(self, message: OutboxRecord) -> Outcome:
         httpx = self._httpx
         body = message_body(message)
         msg_id = webhook_id(message)
@@ -203,11 +203,11 @@ class FileSink:
         self._file = None
         self._lock = threading.Lock()
 
-    def send(self, message: dict[str, Any]) -> Outcome:
+    def send(self, message: OutboxRecord) -> Outcome:
         with self._lock:
             return self._append(message)
 
-    def _append(self, message: dict[str, Any]) -> Outcome:
+    def _append(self, message: OutboxRecord) -> Outcome:
         try:
             if self._file is None:
                 self._file = open(self._path, "ab")
@@ -234,7 +234,7 @@ class StdoutSink:
     def __init__(self) -> None:
         self._lock = threading.Lock()
 
-    def send(self, message: dict[str, Any]) -> Outcome:
+    def send(self, message: OutboxRecord) -> Outcome:
         with self._lock:
             try:
                 sys.stdout.buffer.write(message_body(message) + b"\n")

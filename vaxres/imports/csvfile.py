@@ -1,4 +1,4 @@
-"""Streaming CSV → typed rows or row errors. No database here.
+"""Reading a CSV file as a stream of cells: decoding, the delimiter, the header. No database here.
 
 A file is read line by line, so memory stays flat, a decoding error names its line, and the
 header decides the column mapping (any order, any case, English or Korean aliases).
@@ -12,12 +12,10 @@ import io
 import sys
 import unicodedata
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from vaxres import validate
-from vaxres.errors import InvalidInput, InvalidValue
+from vaxres.errors import InvalidInput
 
 ALIASES: dict[str, tuple[str, ...]] = {
     "date": ("date", "접종일자", "날짜"),
@@ -27,24 +25,10 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "user": ("user", "user_id", "예약자", "사용자"),
     "dose": ("dose", "차수"),
 }
-SLOT_COLUMNS = ("date", "hospital", "vaccine", "quantity")
-RESERVATION_COLUMNS = ("user", "date", "hospital", "vaccine")
+SLOT_HEADERS = ("date", "hospital", "vaccine", "quantity")
+RESERVATION_HEADERS = ("user", "date", "hospital", "vaccine")
 DELIMITERS = (",", ";", "\t")
 MAX_FIELD = 10_000
-
-
-@dataclass(frozen=True)
-class RowError:
-    line: int
-    column: str | None
-    value: str | None
-    reason: str
-    cells: list[str] = field(default_factory=list, compare=False)
-
-    def describe(self) -> str:
-        if self.column is None:
-            return f"line {self.line}: {self.reason}"
-        return f"line {self.line}, {self.column} {self.value!r}: {self.reason}"
 
 
 def _header_key(name: str) -> str:
@@ -176,7 +160,6 @@ class CsvTable:
             delimiter = sniff_delimiter(first)
         elif delimiter not in DELIMITERS:
             raise InvalidInput("--delimiter must be ',', ';' or a tab ('\\t')")
-        self.delimiter = delimiter
         csv.field_size_limit(MAX_FIELD)
         self._reader = csv.reader(_chain(first, lines), delimiter=delimiter)
         self._line_offset = blank_lines
@@ -229,115 +212,6 @@ def _either(names: list[str]) -> str:
 def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:
     yield first
     yield from rest
-
-
-class RowParser:
-    """Validates cells with the rules of `slot add` / `reserve` and returns the staged values:
-    (line, user, date, hospital, vaccine, hospital key, vaccine key, quantity or dose, cells).
-
-    Names, dates and quantities repeat across a plan, so their validated forms are memoised
-    (one dictionary per column, each cleared when it grows large): a million-row file costs a
-    few dictionary look-ups per row.
-    """
-
-    CELL_SEPARATOR = "\x1f"
-    MEMO_LIMIT = 100_000
-
-    def __init__(self, positions: dict[str, int], *, date_as_text: bool = True):
-        self._hospitals: dict[str, tuple[str, str]] = {}
-        self._vaccines: dict[str, tuple[str, str]] = {}
-        self._dates: dict[str, object] = {}
-        self._quantities: dict[str, int] = {}
-        self._date_as_text = date_as_text
-        self._width = max(positions.values()) + 1
-        get = positions.get
-        self._date_at, self._hospital_at, self._vaccine_at = get("date"), get("hospital"), get("vaccine")
-        self._quantity_at, self._user_at, self._dose_at = get("quantity"), get("user"), get("dose")
-
-    def _remember(self, memo: dict, value: str, validated):
-        if len(memo) >= self.MEMO_LIMIT:
-            memo.clear()
-        memo[value] = validated
-        return validated
-
-    def _hospital(self, value: str) -> tuple[str, str]:
-        name = validate.normalize_name(value, field="hospital")
-        return self._remember(self._hospitals, value, (name, validate.name_key(name)))
-
-    def _vaccine(self, value: str) -> tuple[str, str]:
-        name = validate.normalize_name(value, field="vaccine")
-        return self._remember(self._vaccines, value, (name, validate.name_key(name)))
-
-    def _date(self, value: str):
-        day = validate.parse_date(value)
-        return self._remember(self._dates, value, day.isoformat() if self._date_as_text else day)
-
-    def _quantity(self, value: str) -> int:
-        return self._remember(self._quantities, value, validate.parse_quantity(value))
-
-    def _slot_cells(self, row: list[str]) -> tuple:
-        """The date, hospital and vaccine that name a slot, validated, with the names' keys."""
-        text = row[self._date_at]
-        day = self._dates.get(text) or self._date(text)
-        text = row[self._hospital_at]
-        hospital, hospital_key = self._hospitals.get(text) or self._hospital(text)
-        text = row[self._vaccine_at]
-        vaccine, vaccine_key = self._vaccines.get(text) or self._vaccine(text)
-        return day, hospital, vaccine, hospital_key, vaccine_key
-
-    def slot(self, line: int, cells: list[str]) -> tuple | RowError:
-        row = cells if len(cells) >= self._width else cells + [""] * (self._width - len(cells))
-        try:
-            day, hospital, vaccine, hospital_key, vaccine_key = self._slot_cells(row)
-            text = row[self._quantity_at]
-            quantity = self._quantities.get(text) or self._quantity(text)
-        except InvalidValue as error:
-            return RowError(line, error.field, str(error.value), error.reason, cells)
-        return (line, None, day, hospital, vaccine, hospital_key, vaccine_key, quantity, self.CELL_SEPARATOR.join(cells))
-
-    def booking(self, line: int, cells: list[str]) -> tuple | RowError:
-        row = cells if len(cells) >= self._width else cells + [""] * (self._width - len(cells))
-        try:
-            user = validate.parse_user(row[self._user_at])
-            day, hospital, vaccine, hospital_key, vaccine_key = self._slot_cells(row)
-            dose_text = row[self._dose_at].strip() if self._dose_at is not None else ""
-            dose = validate.parse_dose(dose_text) if dose_text else 1
-        except InvalidValue as error:
-            return RowError(line, error.field, str(error.value), error.reason, cells)
-        return (line, user, day, hospital, vaccine, hospital_key, vaccine_key, dose, self.CELL_SEPARATOR.join(cells))
-
-
-class RejectsWriter:
-    """Refused rows as CSV: the file's own columns, then line and reason. Fixed, it re-imports."""
-
-    def __init__(self, path: str | None, header: list[str]):
-        self.count = 0
-        self._file = None
-        if path is None:
-            return
-        try:
-            self._file = open(path, "w", encoding="utf-8", newline="")
-        except OSError as exc:
-            raise InvalidInput(f"cannot write --rejects {path}: {exc.strerror}") from None
-        self._writer = csv.writer(self._file)
-        self._writer.writerow([*header, "line", "reason"])
-        self._width = len(header)
-
-    def write(self, error: RowError) -> None:
-        self.count += 1
-        if self._file is not None:
-            cells = (error.cells + [""] * self._width)[: self._width]
-            self._writer.writerow([*cells, error.line, error.describe()])
-
-    def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-
-    def __enter__(self) -> "RejectsWriter":
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.close()
 
 
 def table_for(

@@ -1,5 +1,6 @@
-"""The store: an engine from a path or URL, SQLite set up for safe concurrent writes, and
-transactions that translate lock timeouts into StoreBusy.
+"""The Store: an engine from a URL, SQLite set up for safe concurrent writes, and transactions
+that translate lock timeouts into StoreBusy. Which store to open, and when to create or upgrade
+it, is decided in vaxres.db.opening.
 
 Every write transaction on SQLite begins with BEGIN IMMEDIATE: a deferred transaction that reads
 and then writes can fail with SQLITE_BUSY that no timeout cures.
@@ -7,20 +8,20 @@ and then writes can fail with SQLITE_BUSY that no timeout cures.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Connection, create_engine, event, text
+from sqlalchemy import Connection, create_engine, event, exists, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
-from vaxres import schema
-from vaxres.errors import InvalidInput, StoreBusy, StoreNotFound, StoreUnusable, Unavailable
-from vaxres.settings import busy_timeout, resolve_target
+from vaxres.db import revisions
+from vaxres.db.tables import outbox_table, reservation_table, slot_table
+from vaxres.errors import InvalidInput, StoreBusy, StoreUnusable, Unavailable
+from vaxres.settings import busy_timeout
 
 _BEGIN_MODE = "vaxres_begin"
 
@@ -116,17 +117,31 @@ class Store:
                         f"{self.display} holds tables but is not a vaxres store; "
                         f"name another file with --db or VAXRES_DB"
                     )
-                return SchemaState(None, schema.HEAD)
+                return SchemaState(None, revisions.HEAD)
             current = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
-        if current is not None and current not in schema.REVISIONS:
+        if current is not None and current not in revisions.REVISIONS:
             raise StoreUnusable(
                 f"{self.display} is at schema revision {current}, which this vaxres does not know; "
                 f"it was written by a newer vaxres: upgrade vaxres"
             )
-        return SchemaState(current, schema.HEAD)
+        return SchemaState(current, revisions.HEAD)
+
+    def holds_data(self) -> bool:
+        """Whether any slot, reservation or message exists: the demo and `db copy` need an empty store."""
+        with self.read() as conn:
+            return any(
+                conn.execute(select(exists().select_from(table))).scalar()
+                for table in (slot_table, reservation_table, outbox_table)
+            )
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def parameter_batches(items: list, size: int = 5000):
+    """A long IN list in pieces: SQLite allows at most 32,766 parameters in one statement."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 BUSY_SQLSTATES = ("55P03", "40001", "40P01")  # lock timeout, serialization failure, deadlock
@@ -162,45 +177,3 @@ def _sqlite_on_connect(dbapi_conn: sqlite3.Connection, _record: object) -> None:
 def _sqlite_on_begin(conn: Connection) -> None:
     mode = conn.get_execution_options().get(_BEGIN_MODE, "DEFERRED")
     conn.exec_driver_sql(f"BEGIN {mode}")
-
-
-def open_store(target: str | None = None, *, create: bool = True, migrate: bool = True) -> Store:
-    """Open the store named by --db, VAXRES_DB or the default, creating and migrating it as needed.
-
-    A new SQLite file is created with mode 0600. A SQLite store behind the code is upgraded
-    (after a backup copy); any other backend must be upgraded with `vaxres db upgrade`.
-    """
-    url = resolve_target(target)
-    store = Store(url)
-    if store.is_sqlite and store.path is not None and str(store.path) != ":memory:":
-        _ensure_sqlite_file(store.path, create=create)
-    if migrate:
-        state = store.schema_state()
-        if state.behind:
-            if not store.is_sqlite:
-                raise StoreUnusable(
-                    f"{store.display} is at schema revision {state.current or 'none'}, "
-                    f"the code needs {state.head}: run `vaxres db upgrade`"
-                )
-            from vaxres.migrate import upgrade
-
-            upgrade(store)
-    return store
-
-
-def _ensure_sqlite_file(path: Path, *, create: bool) -> None:
-    if path.exists():
-        if path.is_dir():
-            raise InvalidInput(f"--db {path} is a directory; name a file inside it")
-        return
-    if not create:
-        raise StoreNotFound(f"There is no store at {path} yet; any command that uses it creates it")
-    if not path.parent.exists():
-        raise InvalidInput(f"The folder {path.parent} does not exist; create it or name another --db path")
-    try:
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-    except FileExistsError:
-        return
-    except OSError as exc:
-        raise InvalidInput(f"Cannot create the store {path}: {exc.strerror}") from None
-    os.close(fd)

@@ -9,13 +9,15 @@ from pathlib import Path
 from typing import Any
 
 from vaxres import validate
+from vaxres.booking.model import ReservationRecord, SlotRecord
+from vaxres.booking.queries import list_slots, my_page
+from vaxres.booking.reservations import cancel, reserve
+from vaxres.booking.slots import add_slot
+from vaxres.db.store import Store
 from vaxres.errors import StoreNotEmpty, VaxresError
-from vaxres.read import holds_data, list_outbox, list_slots, my_page
-from vaxres.records import OutboxRecord, ReservationRecord, SlotRecord
-from vaxres.service.booking import cancel, reserve
-from vaxres.service.slots import add_slot
+from vaxres.outbox.model import OutboxRecord
+from vaxres.outbox.queries import list_outbox
 from vaxres.settings import named_target
-from vaxres.store import Store, open_store
 
 
 @dataclass(frozen=True)
@@ -35,12 +37,15 @@ class DemoReport:
     outbox: list[OutboxRecord] = field(default_factory=list)
 
 
-def run_demo(target: str | None) -> DemoReport:
-    temporary = named_target(target) is None
-    if temporary:
-        target = str(Path(tempfile.mkdtemp(prefix="vaxres-demo-")) / "vaxres.db")
-    store = open_store(target)
-    if holds_data(store):
+def demo_target(named: str | None) -> tuple[str | None, bool]:
+    """The store the demo runs on: the one named, else a new file in a new temporary folder."""
+    if named_target(named) is not None:
+        return named, False
+    return str(Path(tempfile.mkdtemp(prefix="vaxres-demo-")) / "vaxres.db"), True
+
+
+def run_demo(store: Store, *, temporary: bool) -> DemoReport:
+    if store.holds_data():
         raise StoreNotEmpty(
             f"{store.display} already holds data and the demo only runs on a fresh store; "
             f"name a new file with --db, or leave --db and VAXRES_DB unset for a temporary one"

@@ -13,39 +13,32 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from vaxres import validate
-from vaxres.errors import (
-    AlreadyCancelled,
-    AlreadyReserved,
-    InvalidInput,
-    ReservationNotFound,
-    SlotInPast,
-    SlotNotFound,
-    SoldOut,
-)
-from vaxres.models import ACTIVE, CANCELLED, reservation_table, slot_table, utcnow
-from vaxres.read import SLOT_COLUMNS, reservation_from_row, reservation_view, slot_from_row
-from vaxres.records import ReservationRecord, SlotRecord
-from vaxres.service import outbox
-from vaxres.service.slots import describe, find_slot_id
-from vaxres.store import Store
+from vaxres.booking import rules
+from vaxres.booking.model import SLOT_FIELDS, ReservationRecord, SlotRecord
+from vaxres.booking.slots import find_slot_id
+from vaxres.db.store import Store
+from vaxres.db.tables import ReservationStatus, reservation_table, reservation_view, slot_table, utcnow
+from vaxres.errors import InvalidInput, Refused
+from vaxres.outbox import events
 
 slot = slot_table.c
 reservation = reservation_table.c
+RESERVED, CANCELLED = ReservationStatus.RESERVED, ReservationStatus.CANCELLED
 
 _TAKE_DOSE = (
     update(slot_table)
     .where(slot.id == bindparam("b_slot"), slot.remaining > 0, slot.date >= bindparam("b_today"))
     .values(remaining=slot.remaining - 1, updated_at=bindparam("b_now"))
-    .returning(*SLOT_COLUMNS)
+    .returning(*SLOT_FIELDS)
 )
 _INSERT_RESERVATION = insert(reservation_table).returning(reservation.id)
-_SLOT_BY_ID = select(*SLOT_COLUMNS).where(slot.id == bindparam("b_slot"))
+_SLOT_BY_ID = select(*SLOT_FIELDS).where(slot.id == bindparam("b_slot"))
 _HELD = select(reservation.id).where(
-    reservation.user_id == bindparam("b_user"), reservation.dose == bindparam("b_dose"), reservation.status == ACTIVE
+    reservation.user_id == bindparam("b_user"), reservation.dose == bindparam("b_dose"), reservation.status == RESERVED
 )
 _CANCEL = (
     update(reservation_table)
-    .where(reservation.id == bindparam("b_id"), reservation.status == ACTIVE)
+    .where(reservation.id == bindparam("b_id"), reservation.status == RESERVED)
     .values(status=CANCELLED, cancelled_at=bindparam("b_now"))
     .returning(reservation.id, reservation.user_id, reservation.dose, reservation.slot_id, reservation.reserved_at)
 )
@@ -53,7 +46,7 @@ _RETURN_DOSE = (
     update(slot_table)
     .where(slot.id == bindparam("b_slot"))
     .values(remaining=slot.remaining + 1, updated_at=bindparam("b_now"))
-    .returning(*SLOT_COLUMNS)
+    .returning(*SLOT_FIELDS)
 )
 _RESERVATION_BY_ID = select(reservation_view).where(reservation_view.c.id == bindparam("b_id"))
 
@@ -88,26 +81,23 @@ def reserve(
             if slot_id is None:
                 slot_id = find_slot_id(conn, date, hospital, vaccine)
                 if slot_id is None:
-                    raise SlotNotFound(
-                        f"There is no slot for {date.isoformat()}, {hospital}, {vaccine}; "
-                        f"see `vaxres slot list --date {date.isoformat()}`"
-                    )
+                    raise rules.NoSlotNamed(date, hospital, vaccine)
             held = conn.execute(_HELD, {"b_user": user, "b_dose": dose}).scalar()
             if held is not None:
-                raise _already_reserved(user, dose, held)
+                raise rules.AlreadyReserved(user, dose, held)
             row = conn.execute(_TAKE_DOSE, {"b_slot": slot_id, "b_today": validate.today(), "b_now": now}).one_or_none()
             if row is None:
                 raise _why_not_bookable(conn, slot_id)
-            taken = slot_from_row(row)
+            taken = SlotRecord.from_row(row)
             reservation_id = conn.execute(
                 _INSERT_RESERVATION,
-                {"slot_id": taken.id, "user_id": user, "dose": dose, "status": ACTIVE, "reserved_at": now},
+                {"slot_id": taken.id, "user_id": user, "dose": dose, "status": RESERVED, "reserved_at": now},
             ).scalar_one()
             booking = ReservationRecord(
                 id=reservation_id,
                 user=user,
                 dose=dose,
-                status=ACTIVE,
+                status=RESERVED,
                 slot_id=taken.id,
                 date=taken.date,
                 hospital=taken.hospital,
@@ -116,19 +106,10 @@ def reserve(
                 cancelled_at=None,
                 slot_remaining=taken.remaining,
             )
-            outbox.record(
-                conn,
-                event=outbox.RESERVATION_CONFIRMED,
-                recipient=user,
-                correlation_id=reservation_id,
-                payload=outbox.reservation_payload(booking),
-                now=now,
-            )
+            events.write(conn, [events.reservation_confirmed(booking)], now)
     except IntegrityError:
         # The partial unique index caught a concurrent second booking (PostgreSQL, READ COMMITTED).
-        raise AlreadyReserved(
-            f"{user} already holds an active reservation for dose {dose}; see `vaxres mypage {user}`"
-        ) from None
+        raise rules.AlreadyReserved(user, dose, None) from None
     return booking
 
 
@@ -140,7 +121,7 @@ def cancel(store: Store, reservation_id: str | int) -> ReservationRecord:
         row = conn.execute(_CANCEL, {"b_id": reservation_id, "b_now": now}).one_or_none()
         if row is None:
             raise _why_not_cancellable(conn, reservation_id)
-        returned = slot_from_row(conn.execute(_RETURN_DOSE, {"b_slot": row.slot_id, "b_now": now}).one())
+        returned = SlotRecord.from_row(conn.execute(_RETURN_DOSE, {"b_slot": row.slot_id, "b_now": now}).one())
         result = ReservationRecord(
             id=row.id,
             user=row.user_id,
@@ -154,47 +135,24 @@ def cancel(store: Store, reservation_id: str | int) -> ReservationRecord:
             cancelled_at=now,
             slot_remaining=returned.remaining,
         )
-        outbox.record(
-            conn,
-            event=outbox.RESERVATION_CANCELLED,
-            recipient=result.user,
-            correlation_id=result.id,
-            payload=outbox.reservation_payload(result),
-            now=now,
-        )
+        events.write(conn, [events.reservation_cancelled(result)], now)
     return result
 
 
 def _why_not_bookable(conn: Connection, slot_id: int) -> Exception:
     row = conn.execute(_SLOT_BY_ID, {"b_slot": slot_id}).one_or_none()
     if row is None:
-        return SlotNotFound(f"There is no slot {slot_id}; see `vaxres slot list --available` for open slots")
-    found = slot_from_row(row)
-    if found.date < validate.today():
-        return SlotInPast(f"slot {found.id} ({describe(found)}) is in the past; choose a slot from today on")
-    return _sold_out(found)
+        return rules.SlotNotFound(slot_id, to_book=True)
+    found = SlotRecord.from_row(row)
+    try:
+        rules.check_bookable(found, found.remaining, validate.today())
+    except Refused as refusal:
+        return refusal
+    return rules.SoldOut(found)  # the slot changed under us: it had no dose when we asked
 
 
 def _why_not_cancellable(conn: Connection, reservation_id: int) -> Exception:
     row = conn.execute(_RESERVATION_BY_ID, {"b_id": reservation_id}).one_or_none()
     if row is None:
-        return ReservationNotFound(
-            f"There is no reservation {reservation_id}; see `vaxres mypage USER` for a person's reservations"
-        )
-    booking = reservation_from_row(row)
-    when = booking.cancelled_at.strftime("%Y-%m-%d %H:%M UTC") if booking.cancelled_at else "earlier"
-    return AlreadyCancelled(f"reservation {reservation_id} was already cancelled ({when}); nothing to do")
-
-
-def _already_reserved(user: str, dose: int, held: int) -> AlreadyReserved:
-    return AlreadyReserved(
-        f"{user} already holds reservation {held} for dose {dose}; "
-        f"cancel it first with `vaxres cancel {held}` to book another"
-    )
-
-
-def _sold_out(found: SlotRecord) -> SoldOut:
-    return SoldOut(
-        f"slot {found.id} ({describe(found)}) is sold out; "
-        f"see `vaxres slot list --available` for slots with doses left"
-    )
+        return rules.ReservationNotFound(reservation_id)
+    return rules.AlreadyCancelled(reservation_id, row.cancelled_at)

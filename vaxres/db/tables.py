@@ -1,4 +1,5 @@
-"""The tables. Their names and columns are part of the interface: administrators query the file.
+"""The tables and the reservation view. Their names and columns are part of the interface:
+administrators query the file.
 
 Names are stored as typed (trimmed, whitespace collapsed); `*_key` columns hold the casefolded
 form that uniqueness and look-ups use, so 'PFIZER' and 'Pfizer' are one vaccine on every backend.
@@ -7,8 +8,22 @@ form that uniqueness and look-ups use, so 'PFIZER' and 'Pfizer' are one vaccine 
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Column, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Column,
+    Date,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlmodel import Field, SQLModel
+from sqlmodel.sql.sqltypes import UTCDateTime
 
 SQLModel.metadata.naming_convention = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -18,11 +33,28 @@ SQLModel.metadata.naming_convention = {
     "pk": "pk_%(table_name)s",
 }
 
-ACTIVE = "reserved"
-CANCELLED = "cancelled"
-ACTIVE_BOOKING = text("status = 'reserved'")
+
+
+class ReservationStatus:
+    RESERVED = "reserved"
+    CANCELLED = "cancelled"
+    ALL = (RESERVED, CANCELLED)
+
+
+class OutboxStatus:
+    PENDING = "pending"
+    IN_FLIGHT = "in_flight"  # claimed by a dispatcher under a lease
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    ALL = (PENDING, IN_FLIGHT, DELIVERED, FAILED)
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(value) for value in values)})"
+
+
+ACTIVE_BOOKING = text(f"status = '{ReservationStatus.RESERVED}'")
 ACTIVE_BOOKING_INDEX = "uq_reservation_active_user_dose"
-OUTBOX_STATUSES = ("pending", "in_flight", "delivered", "failed")
 
 
 def utcnow() -> dt.datetime:
@@ -51,7 +83,7 @@ class Slot(SQLModel, table=True):
 class Reservation(SQLModel, table=True):
     __tablename__ = "reservation"
     __table_args__ = (
-        CheckConstraint("status IN ('reserved', 'cancelled')", name="status_known"),
+        CheckConstraint(_one_of("status", ReservationStatus.ALL), name="status_known"),
         CheckConstraint("dose >= 1", name="dose_positive"),
         # One active booking per person and dose, guarded by the store itself. PostgreSQL's
         # spelling of the predicate is added by add_postgresql_predicates() below.
@@ -62,7 +94,7 @@ class Reservation(SQLModel, table=True):
     slot_id: int = Field(foreign_key="slot.id", index=True)
     user_id: str = Field(sa_type=String(200), index=True)
     dose: int = 1
-    status: str = Field(sa_type=String(16), default=ACTIVE)
+    status: str = Field(sa_type=String(16), default=ReservationStatus.RESERVED)
     reserved_at: dt.datetime
     cancelled_at: dt.datetime | None = None
 
@@ -70,7 +102,7 @@ class Reservation(SQLModel, table=True):
 class OutboxMessage(SQLModel, table=True):
     __tablename__ = "outbox"
     __table_args__ = (
-        CheckConstraint("status IN ('pending', 'in_flight', 'delivered', 'failed')", name="status_known"),
+        CheckConstraint(_one_of("status", OutboxStatus.ALL), name="status_known"),
         # The dispatcher reads pending messages in id order.
         Index("ix_outbox_status_id", "status", "id"),
         # Per-recipient order: "is an earlier message of this recipient still undelivered?"
@@ -83,7 +115,7 @@ class OutboxMessage(SQLModel, table=True):
     payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     correlation_id: int
     created_at: dt.datetime
-    status: str = Field(sa_type=String(16), default="pending")
+    status: str = Field(sa_type=String(16), default=OutboxStatus.PENDING)
     attempts: int = 0
     next_attempt_at: dt.datetime | None = None
     delivered_at: dt.datetime | None = None
@@ -109,6 +141,23 @@ slot_table = Slot.__table__
 reservation_table = Reservation.__table__
 outbox_table = OutboxMessage.__table__
 target_table = DeliveryTarget.__table__
+
+# The view is created by migration 0002; it lives on its own metadata so that autogenerate and
+# create_all never mistake it for a table.
+reservation_view = Table(
+    "reservation_view",
+    MetaData(),
+    Column("id", Integer, primary_key=True),
+    Column("user_id", String),
+    Column("dose", Integer),
+    Column("status", String),
+    Column("slot_id", Integer),
+    Column("date", Date),
+    Column("hospital", String),
+    Column("vaccine", String),
+    Column("reserved_at", UTCDateTime),
+    Column("cancelled_at", UTCDateTime),
+)
 
 
 def add_postgresql_predicates() -> None:

@@ -1,4 +1,5 @@
-"""What the service layer hands back: plain values, and their JSON shapes (part of the interface)."""
+"""Slots and reservations as the use cases hand them out: plain values, their JSON shapes (part
+of the interface), and how each is read from a row of the store."""
 
 from __future__ import annotations
 
@@ -6,14 +7,20 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import Row
 
-def doses(n: int) -> str:
-    """'1 dose', '3 doses': shared by notification messages and the CLI's lines."""
-    return f"{n} dose" if n == 1 else f"{n} doses"
+from vaxres.db.tables import slot_table
+from vaxres.formats import iso_utc
 
-
-def iso_utc(value: dt.datetime | None) -> str | None:
-    return None if value is None else value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+# The slot columns a SlotRecord is read from.
+SLOT_FIELDS = (
+    slot_table.c.id,
+    slot_table.c.date,
+    slot_table.c.hospital,
+    slot_table.c.vaccine,
+    slot_table.c.capacity,
+    slot_table.c.remaining,
+)
 
 
 @dataclass(frozen=True)
@@ -25,9 +32,23 @@ class SlotRecord:
     capacity: int
     remaining: int
 
+    @classmethod
+    def from_row(cls, row: Row) -> SlotRecord:
+        return cls(
+            id=row.id,
+            date=row.date,
+            hospital=row.hospital,
+            vaccine=row.vaccine,
+            capacity=row.capacity,
+            remaining=row.remaining,
+        )
+
     @property
     def booked(self) -> int:
         return self.capacity - self.remaining
+
+    def describe(self) -> str:
+        return f"{self.date.isoformat()}, {self.hospital}, {self.vaccine}"
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -64,6 +85,22 @@ class ReservationRecord:
     cancelled_at: dt.datetime | None
     slot_remaining: int | None = field(default=None, compare=False)
 
+    @classmethod
+    def from_row(cls, row: Row) -> ReservationRecord:
+        """From a row of reservation_view."""
+        return cls(
+            id=row.id,
+            user=row.user_id,
+            dose=row.dose,
+            status=row.status,
+            slot_id=row.slot_id,
+            date=row.date,
+            hospital=row.hospital,
+            vaccine=row.vaccine,
+            reserved_at=row.reserved_at,
+            cancelled_at=row.cancelled_at,
+        )
+
     def as_json(self) -> dict[str, Any]:
         return {
             "id": self.id,
@@ -76,34 +113,4 @@ class ReservationRecord:
             "vaccine": self.vaccine,
             "reserved_at": iso_utc(self.reserved_at),
             "cancelled_at": iso_utc(self.cancelled_at),
-        }
-
-
-@dataclass(frozen=True)
-class OutboxRecord:
-    id: int
-    event: str
-    recipient: str
-    correlation_id: int
-    status: str
-    attempts: int
-    created_at: dt.datetime
-    payload: dict[str, Any]
-    next_attempt_at: dt.datetime | None = None
-    last_error: str | None = None
-    delivered_at: dt.datetime | None = None
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "event": self.event,
-            "recipient": self.recipient,
-            "correlation_id": self.correlation_id,
-            "status": self.status,
-            "attempts": self.attempts,
-            "created_at": iso_utc(self.created_at),
-            "payload": self.payload,
-            "next_attempt_at": iso_utc(self.next_attempt_at) if self.status == "pending" else None,
-            "last_error": self.last_error,
-            "delivered_at": iso_utc(self.delivered_at),
         }

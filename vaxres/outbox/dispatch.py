@@ -16,22 +16,19 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import bindparam, func, or_, select, update
 
-from vaxres import validate
-from vaxres.errors import InvalidInput, NotFound, Refused, StoreBusy
-from vaxres.messages import with_message
-from vaxres.models import outbox_table, target_table, utcnow
-from vaxres.records import iso_utc
-from vaxres.sinks import DELIVERED, FAILED, RETRY, Outcome, Sink, open_sink
-from vaxres.store import Store
+from vaxres.db.store import Store
+from vaxres.db.tables import OutboxStatus, outbox_table, utcnow
+from vaxres.errors import InvalidInput, StoreBusy
+from vaxres.formats import iso_utc
+from vaxres.outbox import breaker
+from vaxres.outbox.breaker import BreakerState
+from vaxres.outbox.model import OutboxRecord
+from vaxres.outbox.sinks import DELIVERED, FAILED, RETRY, Outcome, Sink, open_sink
 
 o = outbox_table.c
-t = target_table.c
-
-BREAKER_THRESHOLD = 5
-MAX_COOLDOWN = 3600.0
+PENDING, IN_FLIGHT = OutboxStatus.PENDING, OutboxStatus.IN_FLIGHT
 
 
 @dataclass
@@ -105,7 +102,6 @@ class Dispatcher:
         self._lock = threading.Lock()
         self._failures = 0  # consecutive failures of the target, shared by the worker threads
         self._sent = 0
-        self._upsert = (postgresql if store.engine.dialect.name == "postgresql" else sqlite).insert(target_table)
 
     # --- the loop -------------------------------------------------------------------------------
 
@@ -125,17 +121,17 @@ class Dispatcher:
 
     def _round(self, pool: ThreadPoolExecutor) -> bool:
         """Claim, send and record one batch; False when this run is over."""
-        breaker = self._breaker()
+        with self.store.read() as conn:
+            state = breaker.load(conn, self.sink.name, default_cooldown=self.options.cooldown)
         now = utcnow()
-        if breaker["open_until"] is not None and breaker["open_until"] > now:
+        if state.is_open(now):
             if not self.options.watch:
-                self.report.circuit_open_until = breaker["open_until"]
+                self.report.circuit_open_until = state.open_until
                 self.report.due = self._due_count()
                 return False
-            self.stop.wait(min(self.options.poll, (breaker["open_until"] - now).total_seconds()))
+            self.stop.wait(min(self.options.poll, (state.open_until - now).total_seconds()))
             return True
-        probing = breaker["consecutive_failures"] >= BREAKER_THRESHOLD
-        size = 1 if probing else self.options.batch
+        size = 1 if state.probing else self.options.batch
         if self.options.limit is not None:
             size = min(size, self.options.limit - self._sent)
         claimed = self._claim(size)
@@ -144,22 +140,22 @@ class Dispatcher:
                 self.stop.wait(self.options.poll)
             return self.options.watch
         # A probe is always sent; otherwise the failures so far count towards the threshold.
-        self._failures = 0 if probing else breaker["consecutive_failures"]
+        self._failures = 0 if state.probing else state.consecutive_failures
         results = self._send_all(pool, claimed)
-        self._record(results, breaker)
+        self._record(results, state)
         self._sent += len(claimed)
         return self.options.limit is None or self._sent < self.options.limit
 
     # --- claiming ---------------------------------------------------------------------------------
 
-    def _claim(self, size: int) -> list[dict[str, Any]]:
+    def _claim(self, size: int) -> list[OutboxRecord]:
         """Lease up to `size` due messages, none behind an undelivered earlier one of its recipient."""
         now = utcnow()
         claimable = _due(now)
         with self.store.write() as conn:
             candidates = conn.execute(
                 select(o.id, o.recipient)
-                .where(o.status.in_(("pending", "in_flight")), claimable)
+                .where(o.status.in_((PENDING, IN_FLIGHT)), claimable)
                 .order_by(o.id)
                 .limit(size)
                 .with_for_update(skip_locked=True)
@@ -170,7 +166,7 @@ class Dispatcher:
             blocked: dict[str, int] = dict(
                 conn.execute(
                     select(o.recipient, func.min(o.id))
-                    .where(o.recipient.in_(recipients), o.status.in_(("pending", "in_flight")), ~claimable)
+                    .where(o.recipient.in_(recipients), o.status.in_((PENDING, IN_FLIGHT)), ~claimable)
                     .group_by(o.recipient)
                 ).all()
             )
@@ -180,25 +176,10 @@ class Dispatcher:
             conn.execute(
                 update(outbox_table)
                 .where(o.id.in_(ids))
-                .values(status="in_flight", lease_owner=self.owner, lease_until=now + dt.timedelta(seconds=self.options.lease))
+                .values(status=IN_FLIGHT, lease_owner=self.owner, lease_until=now + dt.timedelta(seconds=self.options.lease))
             )
-            rows = conn.execute(
-                select(o.id, o.event, o.recipient, o.correlation_id, o.created_at, o.payload, o.attempts)
-                .where(o.id.in_(ids))
-                .order_by(o.id)
-            ).all()
-        return [
-            {
-                "id": row.id,
-                "event": row.event,
-                "recipient": row.recipient,
-                "correlation_id": row.correlation_id,
-                "created_at": iso_utc(row.created_at),
-                "payload": with_message(row.event, row.payload),
-                "attempts": row.attempts,
-            }
-            for row in rows
-        ]
+            rows = conn.execute(select(outbox_table).where(o.id.in_(ids)).order_by(o.id)).all()
+        return [OutboxRecord.from_row(row) for row in rows]
 
     def _due_count(self) -> int:
         now = utcnow()
@@ -207,12 +188,12 @@ class Dispatcher:
 
     # --- sending ----------------------------------------------------------------------------------
 
-    def _send_all(self, pool: ThreadPoolExecutor, messages: list[dict[str, Any]]) -> list[_Result]:
+    def _send_all(self, pool: ThreadPoolExecutor, messages: list[OutboxRecord]) -> list[_Result]:
         """Recipients spread over the workers; each recipient's messages one after another, in id
         order. A worker takes a whole share of recipients: one hand-off per worker, not per message."""
-        by_recipient: dict[str, list[dict[str, Any]]] = {}
+        by_recipient: dict[str, list[OutboxRecord]] = {}
         for message in messages:
-            by_recipient.setdefault(message["recipient"], []).append(message)
+            by_recipient.setdefault(message.recipient, []).append(message)
         groups = list(by_recipient.values())
         shares = [groups[start :: self.options.workers] for start in range(self.options.workers)]
         shares = [share for share in shares if share]
@@ -223,15 +204,15 @@ class Dispatcher:
             results.extend(share_results)
         return results
 
-    def _send_share(self, groups: list[list[dict[str, Any]]]) -> list[_Result]:
+    def _send_share(self, groups: list[list[OutboxRecord]]) -> list[_Result]:
         return [result for group in groups for result in self._send_group(group)]
 
-    def _send_group(self, messages: list[dict[str, Any]]) -> list[_Result]:
+    def _send_group(self, messages: list[OutboxRecord]) -> list[_Result]:
         results = []
         halted = False
         for message in messages:
-            if halted or self.stop.is_set() or self._failures >= BREAKER_THRESHOLD:
-                results.append(_Result(message["id"], None, message["attempts"]))
+            if halted or self.stop.is_set() or self._failures >= breaker.THRESHOLD:
+                results.append(_Result(message.id, None, message.attempts))
                 continue
             outcome = self.sink.send(message)
             with self._lock:
@@ -239,16 +220,16 @@ class Dispatcher:
                     self._failures = 0
                 elif outcome.kind == RETRY:
                     self._failures += 1
-            results.append(_Result(message["id"], outcome, message["attempts"]))
+            results.append(_Result(message.id, outcome, message.attempts))
             # Keep the recipient's order: nothing after a message that did not go through.
             halted = outcome.kind != DELIVERED
         return results
 
     # --- recording ------------------------------------------------------------------------------
 
-    def _record(self, results: list[_Result], breaker: dict[str, Any]) -> None:
+    def _record(self, results: list[_Result], state: BreakerState) -> None:
         now = utcnow()
-        mine = (o.id == bindparam("b_id")) & (o.lease_owner == self.owner) & (o.status == "in_flight")
+        mine = (o.id == bindparam("b_id")) & (o.lease_owner == self.owner) & (o.status == IN_FLIGHT)
         delivered = [{"b_id": r.message_id} for r in results if r.outcome and r.outcome.kind == DELIVERED]
         released = [{"b_id": r.message_id} for r in results if r.outcome is None]
         retried, failed = [], []
@@ -267,14 +248,14 @@ class Dispatcher:
             if delivered:
                 conn.execute(
                     update(outbox_table).where(mine).values(
-                        status="delivered", delivered_at=now, attempts=o.attempts + 1, last_error=None, **cleared
+                        status=OutboxStatus.DELIVERED, delivered_at=now, attempts=o.attempts + 1, last_error=None, **cleared
                     ),
                     delivered,
                 )
             if retried:
                 conn.execute(
                     update(outbox_table).where(mine).values(
-                        status="pending", attempts=o.attempts + 1, next_attempt_at=bindparam("b_next"),
+                        status=PENDING, attempts=o.attempts + 1, next_attempt_at=bindparam("b_next"),
                         last_error=bindparam("b_error"), **cleared
                     ),
                     retried,
@@ -282,13 +263,15 @@ class Dispatcher:
             if failed:
                 conn.execute(
                     update(outbox_table).where(mine).values(
-                        status="failed", attempts=o.attempts + 1, last_error=bindparam("b_error"), **cleared
+                        status=OutboxStatus.FAILED, attempts=o.attempts + 1, last_error=bindparam("b_error"), **cleared
                     ),
                     failed,
                 )
             if released:
-                conn.execute(update(outbox_table).where(mine).values(status="pending", **cleared), released)
-            self._save_breaker(conn, breaker, results, now)
+                conn.execute(update(outbox_table).where(mine).values(status=PENDING, **cleared), released)
+            outcomes = (r.outcome for r in results if r.outcome is not None)
+            after = breaker.after_round(state, outcomes, default_cooldown=self.options.cooldown, now=now)
+            breaker.save(conn, self.sink.name, after, now)
         self.report.delivered += len(delivered)
         self.report.retried += len(retried)
         self.report.failed += len(failed)
@@ -301,59 +284,12 @@ class Dispatcher:
             seconds = max(outcome.retry_after, 0.0)
         return dt.timedelta(seconds=min(seconds, 7 * 86_400))
 
-    # --- the breaker ------------------------------------------------------------------------------
-
-    def _breaker(self) -> dict[str, Any]:
-        with self.store.read() as conn:
-            row = conn.execute(
-                select(t.consecutive_failures, t.open_until, t.cooldown).where(t.target == self.sink.name)
-            ).one_or_none()
-        if row is None:
-            return {"consecutive_failures": 0, "open_until": None, "cooldown": self.options.cooldown}
-        return {"consecutive_failures": row.consecutive_failures, "open_until": row.open_until, "cooldown": row.cooldown}
-
-    def _save_breaker(self, conn: Connection, before: dict[str, Any], results: list[_Result], now: dt.datetime) -> None:
-        failures = before["consecutive_failures"]
-        last_error = None
-        for r in results:
-            if r.outcome is None:
-                continue
-            if r.outcome.kind == DELIVERED:
-                failures = 0
-            elif r.outcome.kind == RETRY:
-                failures += 1
-                last_error = r.outcome.error
-        probing = before["consecutive_failures"] >= BREAKER_THRESHOLD
-        cooldown = before["cooldown"] if before["cooldown"] else self.options.cooldown
-        open_until = None
-        if failures >= BREAKER_THRESHOLD:
-            # Opens after the threshold; each failed probe doubles the cool-down.
-            cooldown = min(cooldown * 2, MAX_COOLDOWN) if probing else self.options.cooldown
-            open_until = now + dt.timedelta(seconds=cooldown)
-        elif failures == 0:
-            cooldown = self.options.cooldown
-        values = {
-            "target": self.sink.name,
-            "consecutive_failures": failures,
-            "open_until": open_until,
-            "cooldown": cooldown,
-            "last_error": last_error,
-            "updated_at": now,
-        }
-        statement = self._upsert.values(**values)
-        conn.execute(
-            statement.on_conflict_do_update(
-                index_elements=["target"],
-                set_={key: statement.excluded[key] for key in values if key != "target"},
-            )
-        )
-
 
 def _due(now: dt.datetime):
     """Pending and due, or in flight under a lease that has expired (its dispatcher died)."""
     return or_(
-        (o.status == "pending") & (o.next_attempt_at <= now),
-        (o.status == "in_flight") & (o.lease_until <= now),
+        (o.status == PENDING) & (o.next_attempt_at <= now),
+        (o.status == IN_FLIGHT) & (o.lease_until <= now),
     )
 
 
@@ -372,24 +308,3 @@ def deliver(store: Store, options: DeliverOptions, *, stop: threading.Event | No
         return Dispatcher(store, options, sink, stop=stop).run()
     finally:
         sink.close()
-
-
-def retry(store: Store, ids: list[str], *, all_failed: bool) -> int:
-    """Put failed messages back to pending, due now, with a fresh count of attempts."""
-    if bool(ids) == all_failed:
-        raise InvalidInput("give message ids or --failed (not both)")
-    now = utcnow()
-    with store.write() as conn:
-        query = update(outbox_table).where(o.status == "failed")
-        if ids:
-            numbers = [validate.parse_id(value, field="message id") for value in ids]
-            known = dict(conn.execute(select(o.id, o.status).where(o.id.in_(numbers))).all())
-            missing = [n for n in numbers if n not in known]
-            if missing:
-                raise NotFound(f"there is no outbox message {', '.join(map(str, missing))}; see `vaxres outbox list`")
-            not_failed = [f"{n} ({known[n]})" for n in numbers if known[n] != "failed"]
-            if not_failed:
-                raise Refused(f"only failed messages can be retried; not failed: {', '.join(not_failed)}")
-            query = query.where(o.id.in_(numbers))
-        return conn.execute(query.values(status="pending", attempts=0, next_attempt_at=now)).rowcount
-

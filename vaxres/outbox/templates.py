@@ -1,21 +1,16 @@
 """The readable message of each notification, rendered from the facts the outbox stores.
 
-The outbox keeps the facts of an event (ids, date, hospital, vaccine, doses); the sentence a
-person reads is added here, whenever a message is listed or delivered. One template per event,
-in one place: the single commands and the bulk imports (which write their messages in SQL)
-cannot drift apart, and a million imported slots do not store a million sentences.
+The outbox keeps the facts of an event (vaxres.outbox.events); the sentence a person reads is
+added here, whenever a message is listed or delivered. One template per event, in one place:
+the single commands and the bulk imports (which write their messages in SQL) cannot drift
+apart, and a million imported slots do not store a million sentences.
 """
 
 from collections.abc import Callable
 from typing import Any
 
-from vaxres.records import doses
-
-# The event names, here beside their templates; the writers use them through vaxres.service.outbox.
-SLOT_REGISTERED = "SlotRegistered"
-SLOT_UPDATED = "SlotUpdated"
-RESERVATION_CONFIRMED = "ReservationConfirmed"
-RESERVATION_CANCELLED = "ReservationCancelled"
+from vaxres.formats import doses
+from vaxres.outbox.events import RESERVATION_CANCELLED, RESERVATION_CONFIRMED, SLOT_REGISTERED, SLOT_UPDATED
 
 
 def _slot_registered(p: dict[str, Any]) -> str:

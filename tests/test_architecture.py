@@ -1,0 +1,173 @@
+"""The shape of the package: no import cycles between vaxres modules, and no module much over 300 lines.
+
+Read from the source with ast (nothing is imported), so these hold whatever the package currently imports.
+"""
+
+import ast
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parents[1] / "vaxres"
+MAX_LINES = 330
+
+
+def package_files(package_dir: Path) -> dict[str, Path]:
+    """Every .py file of the package by dotted module name (vaxres/db/__init__.py -> vaxres.db)."""
+    modules = {}
+    for path in sorted(package_dir.rglob("*.py")):
+        relative = path.relative_to(package_dir.parent)
+        if "_migrations" in relative.parts:
+            continue
+        parts = list(relative.with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        modules[".".join(parts)] = path
+    return modules
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    if isinstance(test, ast.Name):
+        return test.id == "TYPE_CHECKING"
+    return isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING" and isinstance(test.value, ast.Name) and test.value.id == "typing"
+
+
+def _runtime_imports(tree: ast.AST):
+    """Every import statement anywhere in the tree (inside functions too), except under `if TYPE_CHECKING:`."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            yield node
+        if isinstance(node, ast.If) and _is_type_checking(node.test):
+            stack.extend(node.orelse)  # the else branch does run
+            continue
+        stack.extend(ast.iter_child_nodes(node))
+
+
+def import_graph(package_dir: Path) -> dict[str, set[str]]:
+    """module -> the package's modules it imports (lazily or not); relative imports resolved, no self-edges."""
+    files = package_files(package_dir)
+    graph: dict[str, set[str]] = {}
+    for module, path in files.items():
+        is_package = path.name == "__init__.py"
+        package = module if is_package else module.rpartition(".")[0]
+        targets = set()
+        for node in _runtime_imports(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+            if isinstance(node, ast.Import):
+                targets.update(alias.name for alias in node.names)
+                continue
+            if node.level:
+                base_parts = package.split(".")
+                base_parts = base_parts[: len(base_parts) - (node.level - 1)]
+                base = ".".join(base_parts + ([node.module] if node.module else []))
+            else:
+                base = node.module or ""
+            for alias in node.names:
+                submodule = f"{base}.{alias.name}"
+                targets.add(submodule if submodule in files else base)
+        graph[module] = {t for t in targets if t in files and t != module}
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Every elementary cycle, each as a closed path [a, b, ..., a] starting at its smallest module."""
+    found = []
+    nodes = sorted(set(graph) | {t for targets in graph.values() for t in targets})
+    for component in _strongly_connected(graph, nodes):
+        members = set(component)
+        for start in sorted(members):
+            # Cycles through `start` using only members after it, so each cycle is found once.
+            allowed = {m for m in members if m > start} | {start}
+            path = [start]
+
+            def walk(node):
+                for nxt in sorted(graph.get(node, ())):
+                    if nxt == start:
+                        found.append([*path, start])
+                    elif nxt in allowed and nxt not in path:
+                        path.append(nxt)
+                        walk(nxt)
+                        path.pop()
+
+            walk(start)
+    return sorted(found)
+
+
+def _strongly_connected(graph: dict[str, set[str]], nodes: list[str]) -> list[list[str]]:
+    """Tarjan's algorithm; only components that can hold a cycle (two or more nodes, or a self-loop)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    components = []
+
+    def visit(node):
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for nxt in sorted(graph.get(node, ())):
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in on_stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1 or node in graph.get(node, ()):
+                components.append(sorted(component))
+
+    for node in nodes:
+        if node not in index:
+            visit(node)
+    return components
+
+
+def test_the_cycle_finder_finds_cycles_and_passes_acyclic_graphs():
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": set()}) == []
+    assert cycles({"a": {"b", "c"}, "b": {"c"}, "c": set(), "d": {"a"}}) == []
+    assert cycles({"a": {"b"}, "b": {"a"}, "c": {"a"}}) == [["a", "b", "a"]]
+    assert cycles({"x": {"y"}, "y": {"z"}, "z": {"x"}}) == [["x", "y", "z", "x"]]
+    assert cycles({"a": {"b", "c"}, "b": {"a"}, "c": {"a"}}) == [["a", "b", "a"], ["a", "c", "a"]]
+
+
+def test_the_import_graph_reads_lazy_relative_and_from_imports(tmp_path):
+    pkg = tmp_path / "pkg"
+    (pkg / "db").mkdir(parents=True)
+    files = {
+        "__init__.py": "",
+        "db/__init__.py": "from .store import open_store\n",
+        "db/store.py": "import json\n\ndef f():\n    from ..cli import app  # lazy\n",
+        "db/tables.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from pkg.cli import app\nelse:\n    import pkg.errors\n",
+        "cli.py": "from pkg.db import store, tables\nfrom pkg import errors\nfrom pkg.db import open_store\nfrom . import cli\n",
+        "errors.py": "import typing\nif typing.TYPE_CHECKING:\n    import pkg.cli\n",
+    }
+    for name, text in files.items():
+        (pkg / name).write_text(text)
+    assert import_graph(pkg) == {
+        "pkg": set(),
+        "pkg.db": {"pkg.db.store"},
+        "pkg.db.store": {"pkg.cli"},
+        "pkg.db.tables": {"pkg.errors"},
+        "pkg.cli": {"pkg.db.store", "pkg.db.tables", "pkg.errors", "pkg.db"},
+        "pkg.errors": set(),
+    }
+    assert cycles(import_graph(pkg)) == [["pkg.cli", "pkg.db", "pkg.db.store", "pkg.cli"], ["pkg.cli", "pkg.db.store", "pkg.cli"]]
+
+
+def test_no_import_cycles_between_vaxres_modules():
+    graph = import_graph(PACKAGE_DIR)
+    assert len(graph) >= 10, f"found only {sorted(graph)} under {PACKAGE_DIR}"
+    found = cycles(graph)
+    assert not found, f"{len(found)} import cycle(s) between vaxres modules:\n" + "\n".join(" -> ".join(c) for c in found)
+
+
+def test_no_module_is_much_over_300_lines():
+    lengths = {module: len(path.read_text(encoding="utf-8").splitlines()) for module, path in package_files(PACKAGE_DIR).items()}
+    assert len(lengths) >= 10, f"found only {sorted(lengths)} under {PACKAGE_DIR}"
+    long = {module: n for module, n in sorted(lengths.items()) if n > MAX_LINES}
+    assert not long, f"modules over {MAX_LINES} lines:\n" + "\n".join(f"{m}: {n} lines" for m, n in long.items())

@@ -1,0 +1,1 @@
+"""Slots and reservations: the rules (rules.py), the use cases that write, and the read side."""

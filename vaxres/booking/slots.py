@@ -1,0 +1,87 @@
+"""Registering slots and changing their capacity."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from vaxres import validate
+from vaxres.booking import rules
+from vaxres.booking.model import SLOT_FIELDS, SlotChange, SlotRecord
+from vaxres.db.store import Store
+from vaxres.db.tables import slot_table, utcnow
+from vaxres.outbox import events
+
+slot = slot_table.c
+
+
+def find_slot_id(conn: Connection, date: dt.date, hospital: str, vaccine: str) -> int | None:
+    return conn.execute(
+        select(slot.id).where(
+            slot.date == date,
+            slot.hospital_key == validate.name_key(hospital),
+            slot.vaccine_key == validate.name_key(vaccine),
+        )
+    ).scalar()
+
+
+def add_slot(store: Store, *, date: str | dt.date, hospital: str, vaccine: str, quantity: str | int) -> SlotRecord:
+    day = validate.parse_date(date)
+    hospital = validate.normalize_name(hospital, field="hospital")
+    vaccine = validate.normalize_name(vaccine, field="vaccine")
+    quantity = validate.parse_quantity(quantity)
+    now = utcnow()
+    try:
+        with store.write() as conn:
+            existing = find_slot_id(conn, day, hospital, vaccine)
+            if existing is not None:
+                raise rules.DuplicateSlot(day, hospital, vaccine, existing)
+            row = conn.execute(
+                insert(slot_table)
+                .values(
+                    date=day,
+                    hospital=hospital,
+                    vaccine=vaccine,
+                    hospital_key=validate.name_key(hospital),
+                    vaccine_key=validate.name_key(vaccine),
+                    capacity=quantity,
+                    remaining=quantity,
+                    created_at=now,
+                    updated_at=now,
+                )
+                .returning(*SLOT_FIELDS)
+            ).one()
+            added = SlotRecord.from_row(row)
+            events.write(conn, [events.slot_registered(added)], now)
+    except IntegrityError:
+        # Another writer registered the same slot between our check and insert (PostgreSQL).
+        raise rules.DuplicateSlot(day, hospital, vaccine, None) from None
+    return added
+
+
+def update_slot(store: Store, slot_id: str | int, *, quantity: str | int) -> SlotChange:
+    """Set the capacity; remaining moves by the difference, never below what is booked."""
+    slot_id = validate.parse_id(slot_id, field="slot id")
+    quantity = validate.parse_quantity(quantity)
+    now = utcnow()
+    with store.write() as conn:
+        row = conn.execute(select(*SLOT_FIELDS).where(slot.id == slot_id)).one_or_none()
+        if row is None:
+            raise rules.SlotNotFound(slot_id)
+        before = SlotRecord.from_row(row)
+        if quantity == before.capacity:
+            return SlotChange(before, before.capacity)
+        rules.check_capacity(before.id, before.booked, quantity)
+        row = conn.execute(
+            update(slot_table)
+            .where(slot.id == slot_id, slot.capacity - slot.remaining <= quantity)
+            .values(capacity=quantity, remaining=slot.remaining + (quantity - slot.capacity), updated_at=now)
+            .returning(*SLOT_FIELDS)
+        ).one_or_none()
+        if row is None:
+            raise rules.CapacityBelowBooked(before.id, before.booked, quantity)
+        after = SlotRecord.from_row(row)
+        events.write(conn, [events.slot_updated(after, before.capacity)], now)
+    return SlotChange(after, before.capacity)

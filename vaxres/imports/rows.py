@@ -1,0 +1,143 @@
+"""A CSV row becomes a StagedRow (validated with the rules of `slot add` and `reserve`) or a
+RowError that says which line, which column and why."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from vaxres import validate
+from vaxres.errors import InvalidValue, VaxresError
+
+
+class StagedRow(NamedTuple):
+    """A valid row, as it waits in the staging table between the two passes of an import."""
+
+    line: int
+    user_id: str | None  # bookings only
+    date: dt.date | str  # ISO text when staged in SQLite
+    hospital: str
+    vaccine: str
+    hospital_key: str
+    vaccine_key: str
+    number: int  # a slot's quantity, or a booking's dose
+    cells: str  # the row as read, for --rejects: cells joined by CELL_SEPARATOR
+
+
+CELL_SEPARATOR = "\x1f"
+
+
+def split_cells(cells: str) -> list[str]:
+    return cells.split(CELL_SEPARATOR)
+
+
+@dataclass(frozen=True)
+class RowError:
+    line: int
+    column: str | None
+    value: str | None
+    reason: str
+    code: str
+    cells: list[str] = field(default_factory=list, compare=False)
+
+    @classmethod
+    def invalid(cls, line: int, error: InvalidValue, cells: list[str]) -> RowError:
+        return cls(line, error.field, str(error.value), error.reason, error.code, cells)
+
+    @classmethod
+    def refused(
+        cls, line: int, error: VaxresError, cells: list[str], *, column: str | None = None, value: str | None = None
+    ) -> RowError:
+        """A rule refused the row: the error the single command raises, on its line."""
+        return cls(line, column, value, error.message, error.code, cells)
+
+    def describe(self) -> str:
+        if self.column is None:
+            return f"line {self.line}: {self.reason}"
+        return f"line {self.line}, {self.column} {self.value!r}: {self.reason}"
+
+    def as_json(self) -> dict:
+        return {"line": self.line, "column": self.column, "value": self.value, "reason": self.reason, "code": self.code}
+
+
+_new_row = tuple.__new__  # a StagedRow without NamedTuple's keyword handling: a million rows go through here
+
+
+class RowParser:
+    """Validates cells with the rules of `slot add` / `reserve` and returns StagedRows.
+
+    Names, dates and quantities repeat across a plan, so their validated forms are memoised
+    (one dictionary per column, each cleared when it grows large): a million-row file costs a
+    few dictionary look-ups per row.
+    """
+
+    MEMO_LIMIT = 100_000
+
+    def __init__(self, positions: dict[str, int], *, date_as_text: bool = True):
+        self._hospitals: dict[str, tuple[str, str]] = {}
+        self._vaccines: dict[str, tuple[str, str]] = {}
+        self._dates: dict[str, object] = {}
+        self._quantities: dict[str, int] = {}
+        self._date_as_text = date_as_text
+        self._width = max(positions.values()) + 1
+        get = positions.get
+        self._date_at, self._hospital_at, self._vaccine_at = get("date"), get("hospital"), get("vaccine")
+        self._quantity_at, self._user_at, self._dose_at = get("quantity"), get("user"), get("dose")
+
+    def _remember(self, memo: dict, value: str, validated):
+        if len(memo) >= self.MEMO_LIMIT:
+            memo.clear()
+        memo[value] = validated
+        return validated
+
+    def _hospital(self, value: str) -> tuple[str, str]:
+        name = validate.normalize_name(value, field="hospital")
+        return self._remember(self._hospitals, value, (name, validate.name_key(name)))
+
+    def _vaccine(self, value: str) -> tuple[str, str]:
+        name = validate.normalize_name(value, field="vaccine")
+        return self._remember(self._vaccines, value, (name, validate.name_key(name)))
+
+    def _date(self, value: str):
+        day = validate.parse_date(value)
+        return self._remember(self._dates, value, day.isoformat() if self._date_as_text else day)
+
+    def _quantity(self, value: str) -> int:
+        return self._remember(self._quantities, value, validate.parse_quantity(value))
+
+    def _slot_cells(self, row: list[str]) -> tuple:
+        """The date, hospital and vaccine that name a slot, validated, with the names' keys."""
+        text = row[self._date_at]
+        day = self._dates.get(text) or self._date(text)
+        text = row[self._hospital_at]
+        hospital, hospital_key = self._hospitals.get(text) or self._hospital(text)
+        text = row[self._vaccine_at]
+        vaccine, vaccine_key = self._vaccines.get(text) or self._vaccine(text)
+        return day, hospital, vaccine, hospital_key, vaccine_key
+
+    def slot(self, line: int, cells: list[str]) -> StagedRow | RowError:
+        row = cells if len(cells) >= self._width else cells + [""] * (self._width - len(cells))
+        try:
+            day, hospital, vaccine, hospital_key, vaccine_key = self._slot_cells(row)
+            text = row[self._quantity_at]
+            quantity = self._quantities.get(text) or self._quantity(text)
+        except InvalidValue as error:
+            return RowError.invalid(line, error, cells)
+        return _new_row(
+            StagedRow,
+            (line, None, day, hospital, vaccine, hospital_key, vaccine_key, quantity, CELL_SEPARATOR.join(cells)),
+        )
+
+    def booking(self, line: int, cells: list[str]) -> StagedRow | RowError:
+        row = cells if len(cells) >= self._width else cells + [""] * (self._width - len(cells))
+        try:
+            user = validate.parse_user(row[self._user_at])
+            day, hospital, vaccine, hospital_key, vaccine_key = self._slot_cells(row)
+            dose_text = row[self._dose_at].strip() if self._dose_at is not None else ""
+            dose = validate.parse_dose(dose_text) if dose_text else 1
+        except InvalidValue as error:
+            return RowError.invalid(line, error, cells)
+        return _new_row(
+            StagedRow, (line, user, day, hospital, vaccine, hospital_key, vaccine_key, dose, CELL_SEPARATOR.join(cells))
+        )

@@ -1,0 +1,113 @@
+"""Valid rows between the two passes of an import, numbered in file order, outside the store's
+own tables: a private temporary database ATTACHed to the import's SQLite connection, or a
+temporary table filled with COPY on PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from itertools import chain
+
+from sqlalchemy import Column, Connection, Date, Integer, MetaData, Select, String, Table, Text, insert, select
+
+from vaxres.db.store import Store
+from vaxres.imports.rows import StagedRow
+
+IMPORT_CACHE_KIB = 49_152  # SQLite page cache of the import's connection: keeps the slot index hot
+STAGING_CACHE_KIB = 16_384
+IMPORT_CHECKPOINT_PAGES = 25_000  # checkpoint the WAL every ~100 MB instead of every 4 MB while importing
+
+
+class Staging:
+    """Valid rows between the two passes: a table in a private temporary database attached to the
+    import's SQLite connection (a temporary table on other backends), numbered in file order."""
+
+    BATCH = 20_000
+    ROWS_PER_INSERT = 50  # SQLite: one INSERT of 50 rows costs about half of 50 single-row INSERTs
+
+    def __init__(self, store: Store, conn: Connection):
+        self.conn = conn
+        self.sqlite = store.is_sqlite
+        if self.sqlite:
+            driver = conn.connection.driver_connection
+            driver.execute("ATTACH DATABASE '' AS vaxres_staging")
+            driver.execute("PRAGMA vaxres_staging.journal_mode = OFF")
+            driver.execute("PRAGMA vaxres_staging.synchronous = OFF")
+            driver.execute(f"PRAGMA vaxres_staging.cache_size = -{STAGING_CACHE_KIB}")
+            driver.execute(f"PRAGMA main.cache_size = -{IMPORT_CACHE_KIB}")
+            driver.execute(f"PRAGMA main.wal_autocheckpoint = {IMPORT_CHECKPOINT_PAGES}")
+        schema = "vaxres_staging" if self.sqlite else "pg_temp"
+        self.table = Table(
+            "import_rows",
+            MetaData(schema=schema),
+            Column("n", Integer, primary_key=True),
+            Column("line", Integer, nullable=False),
+            Column("user_id", String),
+            Column("date", Date, nullable=False),
+            Column("hospital", String, nullable=False),
+            Column("vaccine", String, nullable=False),
+            Column("hospital_key", String, nullable=False),
+            Column("vaccine_key", String, nullable=False),
+            Column("number", Integer, nullable=False),
+            Column("cells", Text, nullable=False),
+        )
+        self.columns = list(StagedRow._fields)  # the staged values, in the order a StagedRow holds them
+        with store.transaction(conn, write=False):
+            self.table.drop(conn, checkfirst=True)
+            self.table.create(conn)
+
+    def fill(self, rows: Iterator[StagedRow]) -> int:
+        """Stage the rows; return how many (they are numbered 1..n in file order)."""
+        count = 0
+        batch = []
+        for row in rows:
+            batch.append(row)
+            if len(batch) >= self.BATCH:
+                count += self._insert(batch)
+                batch = []
+        if batch:
+            count += self._insert(batch)
+        return count
+
+    def _insert(self, batch: list[StagedRow]) -> int:
+        if self.sqlite:
+            sql = f"INSERT INTO vaxres_staging.import_rows ({', '.join(self.columns)}) VALUES "
+            row_marks = f"({', '.join('?' * len(self.columns))})"
+            per, whole = self.ROWS_PER_INSERT, len(batch) - len(batch) % self.ROWS_PER_INSERT
+            if whole:
+                self.conn.exec_driver_sql(
+                    sql + ", ".join([row_marks] * per),
+                    [tuple(chain.from_iterable(batch[start : start + per])) for start in range(0, whole, per)],
+                )
+            if whole < len(batch):
+                self.conn.exec_driver_sql(sql + row_marks, batch[whole:])
+        elif self.conn.dialect.name == "postgresql":
+            # COPY: PostgreSQL's bulk path, on the import's own connection and transaction.
+            driver = self.conn.connection.driver_connection
+            with driver.cursor() as cursor, cursor.copy(
+                f"COPY pg_temp.import_rows ({', '.join(self.columns)}) FROM STDIN"
+            ) as copy:
+                for values in batch:
+                    copy.write_row(values)
+        else:
+            self.conn.execute(insert(self.table), [dict(zip(self.columns, values)) for values in batch])
+        return len(batch)
+
+    def rows(self, low: int, high: int, *extra, join=None) -> Select:
+        """The staged rows low..high in file order, as StagedRow's fields plus `extra` columns."""
+        st = self.table.c
+        query = select(*(st[name] for name in self.columns), *extra)
+        if join is not None:
+            query = query.select_from(join)
+        return query.where(st.n.between(low, high)).order_by(st.n)
+
+    def drop(self) -> None:
+        try:
+            if self.sqlite:
+                driver = self.conn.connection.driver_connection
+                driver.execute("DETACH DATABASE vaxres_staging")
+                driver.execute("PRAGMA main.wal_autocheckpoint = 1000")
+            else:
+                with self.conn.begin():
+                    self.table.drop(self.conn, checkfirst=True)
+        except Exception:  # the connection is being discarded anyway; the data is temporary
+            pass

@@ -1,0 +1,1 @@
+"""Notifications: written with each change (events), rendered (templates), delivered (dispatch)."""

@@ -1,0 +1,145 @@
+"""The events a change announces, and the one way an outbox row is written: in the transaction
+of the change it announces, never after it.
+
+A payload holds the facts of its event only; vaxres.outbox.templates adds the readable message
+when a message is listed or delivered. Each set of facts is declared once, as (payload key,
+attribute of the record, column of the store): the single commands build the payload in Python
+from a record, the bulk imports build the same payload in SQL from the tables.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Date, Insert, Select, String, cast, func, insert, literal, select
+
+from vaxres.db.tables import OutboxStatus, outbox_table, reservation_table, slot_table
+
+SLOT_REGISTERED = "SlotRegistered"
+SLOT_UPDATED = "SlotUpdated"
+RESERVATION_CONFIRMED = "ReservationConfirmed"
+RESERVATION_CANCELLED = "ReservationCancelled"
+
+BROADCAST = "*"  # the recipient of a message for everyone
+
+slot = slot_table.c
+reservation = reservation_table.c
+
+SLOT_FACTS = (
+    ("slot_id", "id", slot.id),
+    ("date", "date", slot.date),
+    ("hospital", "hospital", slot.hospital),
+    ("vaccine", "vaccine", slot.vaccine),
+    ("doses", "capacity", slot.capacity),
+)
+RESERVATION_FACTS = (
+    ("reservation_id", "id", reservation.id),
+    ("user", "user", reservation.user_id),
+    ("dose", "dose", reservation.dose),
+    ("slot_id", "slot_id", slot.id),
+    ("date", "date", slot.date),
+    ("hospital", "hospital", slot.hospital),
+    ("vaccine", "vaccine", slot.vaccine),
+)
+
+
+@dataclass(frozen=True)
+class Event:
+    name: str
+    recipient: str
+    correlation_id: int  # the slot or reservation the event is about
+    payload: dict[str, Any]
+
+
+def slot_registered(slot: Any) -> Event:
+    return Event(SLOT_REGISTERED, BROADCAST, slot.id, _facts(slot, SLOT_FACTS))
+
+
+def slot_updated(slot: Any, previous_capacity: int) -> Event:
+    return Event(SLOT_UPDATED, BROADCAST, slot.id, {**_facts(slot, SLOT_FACTS), "previous_doses": previous_capacity})
+
+
+def reservation_confirmed(booking: Any) -> Event:
+    return Event(RESERVATION_CONFIRMED, booking.user, booking.id, _facts(booking, RESERVATION_FACTS))
+
+
+def reservation_cancelled(booking: Any) -> Event:
+    return Event(RESERVATION_CANCELLED, booking.user, booking.id, _facts(booking, RESERVATION_FACTS))
+
+
+def _facts(record: Any, facts: tuple) -> dict[str, Any]:
+    payload = {}
+    for key, attribute, _column in facts:
+        value = getattr(record, attribute)
+        payload[key] = value.isoformat() if isinstance(value, dt.date) else value
+    return payload
+
+
+_INSERT = insert(outbox_table)
+_COLUMNS = ("event", "recipient", "payload", "correlation_id", "created_at", "status", "attempts", "next_attempt_at")
+
+
+def write(conn: Connection, events: Sequence[Event], now: dt.datetime) -> None:
+    """Write the events' messages, pending and due now, in the caller's transaction."""
+    conn.execute(
+        _INSERT,
+        [
+            {
+                "event": event.name,
+                "recipient": event.recipient,
+                "payload": event.payload,
+                "correlation_id": event.correlation_id,
+                "created_at": now,
+                "status": OutboxStatus.PENDING,
+                "attempts": 0,
+                "next_attempt_at": now,
+            }
+            for event in events
+        ],
+    )
+
+
+# The SQL twins of the above, for INSERT ... SELECT over many rows at once.
+
+
+def slot_registered_rows(dialect: str) -> Select:
+    """The SlotRegistered rows of the slots a query selects (add its WHERE)."""
+    return _rows(dialect, SLOT_REGISTERED, literal(BROADCAST), slot.id, slot.created_at, SLOT_FACTS)
+
+
+def reservation_confirmed_rows(dialect: str) -> Select:
+    """The ReservationConfirmed rows of the reservations a query selects (add its WHERE)."""
+    return _rows(
+        dialect, RESERVATION_CONFIRMED, reservation.user_id, reservation.id, reservation.reserved_at, RESERVATION_FACTS
+    ).select_from(reservation_table.join(slot_table, slot.id == reservation.slot_id))
+
+
+def write_selected(rows: Select) -> Insert:
+    """INSERT INTO outbox ... SELECT: the rows of slot_registered_rows() or reservation_confirmed_rows()."""
+    return insert(outbox_table).from_select(_COLUMNS, rows)
+
+
+def _rows(dialect: str, name: str, recipient, correlation_id, created_at, facts: tuple) -> Select:
+    return select(
+        literal(name),
+        recipient,
+        _facts_sql(dialect, facts),
+        correlation_id,
+        created_at,
+        literal(OutboxStatus.PENDING),
+        literal(0),
+        created_at,
+    )
+
+
+def _facts_sql(dialect: str, facts: tuple):
+    """json_object() on SQLite, json_build_object() on PostgreSQL; dates as `YYYY-MM-DD` on both."""
+    args = []
+    for key, _attribute, column in facts:
+        if isinstance(column.type, Date) and dialect != "postgresql":
+            column = cast(column, String)
+        args += [literal(key), column]
+    return func.json_build_object(*args) if dialect == "postgresql" else func.json_object(*args)

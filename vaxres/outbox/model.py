@@ -1,0 +1,72 @@
+"""A message of the outbox as it is listed and delivered: the stored row, its payload with the
+readable message added, and its JSON shape (part of the interface)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Row
+
+from vaxres.db.tables import OutboxStatus
+from vaxres.formats import iso_utc
+from vaxres.outbox.templates import with_message
+
+
+@dataclass(frozen=True)
+class OutboxRecord:
+    id: int
+    event: str
+    recipient: str
+    correlation_id: int
+    status: str
+    attempts: int
+    created_at: dt.datetime
+    payload: dict[str, Any]
+    next_attempt_at: dt.datetime | None = None
+    last_error: str | None = None
+    delivered_at: dt.datetime | None = None
+
+    @classmethod
+    def from_row(cls, row: Row) -> OutboxRecord:
+        """From a row of the outbox table; the payload gains its `message`."""
+        return cls(
+            id=row.id,
+            event=row.event,
+            recipient=row.recipient,
+            correlation_id=row.correlation_id,
+            status=row.status,
+            attempts=row.attempts,
+            created_at=row.created_at,
+            payload=with_message(row.event, row.payload),
+            next_attempt_at=row.next_attempt_at,
+            last_error=row.last_error,
+            delivered_at=row.delivered_at,
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "event": self.event,
+            "recipient": self.recipient,
+            "correlation_id": self.correlation_id,
+            "status": self.status,
+            "attempts": self.attempts,
+            "created_at": iso_utc(self.created_at),
+            "payload": self.payload,
+            "next_attempt_at": iso_utc(self.next_attempt_at) if self.status == OutboxStatus.PENDING else None,
+            "last_error": self.last_error,
+            "delivered_at": iso_utc(self.delivered_at),
+        }
+
+    def body(self) -> dict[str, Any]:
+        """What a delivery target receives: the message without its delivery bookkeeping."""
+        return {
+            "id": self.id,
+            "event": self.event,
+            "recipient": self.recipient,
+            "correlation_id": self.correlation_id,
+            "created_at": iso_utc(self.created_at),
+            "payload": self.payload,
+        }

@@ -1,0 +1,32 @@
+"""Sending failed messages again: `vaxres outbox retry`."""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+
+from vaxres import validate
+from vaxres.db.store import Store
+from vaxres.db.tables import OutboxStatus, outbox_table, utcnow
+from vaxres.errors import InvalidInput, NotFound, Refused
+
+o = outbox_table.c
+
+
+def retry(store: Store, ids: list[str], *, all_failed: bool) -> int:
+    """Put failed messages back to pending, due now, with a fresh count of attempts."""
+    if bool(ids) == all_failed:
+        raise InvalidInput("give message ids or --failed (not both)")
+    now = utcnow()
+    with store.write() as conn:
+        query = update(outbox_table).where(o.status == OutboxStatus.FAILED)
+        if ids:
+            numbers = [validate.parse_id(value, field="message id") for value in ids]
+            known = dict(conn.execute(select(o.id, o.status).where(o.id.in_(numbers))).all())
+            missing = [n for n in numbers if n not in known]
+            if missing:
+                raise NotFound(f"there is no outbox message {', '.join(map(str, missing))}; see `vaxres outbox list`")
+            not_failed = [f"{n} ({known[n]})" for n in numbers if known[n] != OutboxStatus.FAILED]
+            if not_failed:
+                raise Refused(f"only failed messages can be retried; not failed: {', '.join(not_failed)}")
+            query = query.where(o.id.in_(numbers))
+        return conn.execute(query.values(status=OutboxStatus.PENDING, attempts=0, next_attempt_at=now)).rowcount

@@ -1,1 +1,0 @@
-"""Use cases. Each write is one transaction; refusals raise the named errors of vaxres.errors."""
