@@ -102,9 +102,8 @@ def plain_sqlite_pairs(path: Path, pairs: int) -> float:
 
 
 def service_pairs(path: Path, pairs: int) -> float:
-    from vaxres.service import booking
-
-    from vaxres.store import open_store
+    from vaxres.booking import reservations as booking
+    from vaxres.db.opening import open_store
 
     store = open_store(str(path))
     booking.cancel(store, booking.reserve(store, user="warmup", slot_id=1).id)
@@ -117,8 +116,8 @@ def service_pairs(path: Path, pairs: int) -> float:
 
 
 def bench_throughput(folder: Path) -> dict:
-    from vaxres.service.slots import add_slot
-    from vaxres.store import open_store
+    from vaxres.booking.slots import add_slot
+    from vaxres.db.opening import open_store
 
     paths = {}
     for name in ("plain", "service"):

@@ -97,7 +97,8 @@ def measure(cmd: list[str], env: dict | None = None) -> tuple[float, float, int]
 
 def main() -> None:
     compile_installed()
-    from vaxres.service.imports import IMPORT_CACHE_KIB, SLOT_CHUNK
+    from vaxres.imports.run import SLOT_CHUNK
+    from vaxres.imports.staging import IMPORT_CACHE_KIB
 
     results = {}
     runs: dict[str, list[tuple[float, float, int]]] = {"vaxres": [], "baseline": []}

@@ -117,8 +117,8 @@ def copy_floor(folder: Path, tag: str) -> float:
 
 def booking_worker(args) -> int:
     url, worker, slot_ids = args
-    from vaxres.service import booking
-    from vaxres.store import open_store
+    from vaxres.booking import reservations as booking
+    from vaxres.db.opening import open_store
 
     store = open_store(url)
     done = 0
@@ -131,12 +131,12 @@ def booking_worker(args) -> int:
 
 
 def _warm(_: int) -> None:
-    import vaxres.service.booking  # noqa: F401
+    import vaxres.booking.reservations  # noqa: F401
 
 
 def booking_throughput(url: str) -> float:
-    from vaxres.service.slots import add_slot
-    from vaxres.store import open_store
+    from vaxres.booking.slots import add_slot
+    from vaxres.db.opening import open_store
 
     store = open_store(url)
     day = (dt.date.today() + dt.timedelta(days=10)).isoformat()

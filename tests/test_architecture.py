@@ -171,3 +171,60 @@ def test_no_module_is_much_over_300_lines():
     assert len(lengths) >= 10, f"found only {sorted(lengths)} under {PACKAGE_DIR}"
     long = {module: n for module, n in sorted(lengths.items()) if n > MAX_LINES}
     assert not long, f"modules over {MAX_LINES} lines:\n" + "\n".join(f"{m}: {n} lines" for m, n in long.items())
+
+
+def test_every_vaxres_import_names_something_that_exists():
+    """Lazy imports run only when their command does: a name moved without them is found here."""
+    import importlib
+
+    broken = []
+    for module, path in package_files(PACKAGE_DIR).items():
+        if module == "vaxres.__main__":
+            continue
+        for node in _runtime_imports(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                wanted = [(alias.name, None) for alias in node.names]
+            elif node.level == 0 and node.module:
+                wanted = [(node.module, alias.name) for alias in node.names]
+            else:
+                continue
+            for base, name in wanted:
+                if not base.startswith("vaxres"):
+                    continue
+                try:
+                    imported = importlib.import_module(base)
+                    if name is not None and not hasattr(imported, name):
+                        importlib.import_module(f"{base}.{name}")
+                except ImportError as error:
+                    broken.append(f"{module} (line {node.lineno}): {error}")
+    assert not broken, "imports that fail:\n" + "\n".join(broken)
+
+
+# Each layer may import itself and the layers listed (the top-level modules are the base layer).
+LAYERS = {
+    "cli": {"admin", "imports", "booking", "outbox", "db", "base"},
+    "admin": {"booking", "outbox", "db", "base"},
+    "imports": {"booking", "outbox", "db", "base"},
+    "booking": {"outbox", "db", "base"},
+    "outbox": {"db", "base"},
+    "db": {"base"},
+    "base": set(),
+}
+
+
+def _layer(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 and parts[1] in LAYERS else "base"
+
+
+def test_layers_import_only_downwards():
+    graph = import_graph(PACKAGE_DIR)
+    wrong = sorted(
+        f"{module} imports {target}"
+        for module, targets in graph.items()
+        if module != "vaxres.__main__"
+        for target in targets
+        if _layer(target) != _layer(module) and _layer(target) not in LAYERS[_layer(module)]
+    )
+    assert {_layer(module) for module in graph} == set(LAYERS)
+    assert not wrong, "imports against the layering (docs/architecture.md):\n" + "\n".join(wrong)

@@ -444,3 +444,44 @@ def test_a_store_busy_midway_says_what_was_loaded(cli, tmp_path, db_path, monkey
     assert count_rows(db_path, "slot") == 2
     monkeypatch.setattr(slot_loader.SlotLoader, "load", real_load)
     assert cli.json("import", "slots", path)["created"] == 3
+
+
+REFUSALS = {
+    # name: (the single command, the import kind, the import row that meets the same rule)
+    "capacity_below_booked": (["slot", "update", "1", "--quantity", "1"], "slots", "date,hospital,vaccine,quantity\n{day},seoul,PFIZER,1\n"),
+    "sold_out": (["reserve", "--user", "carol", "--slot", "1"], "reservations", "user,date,hospital,vaccine\ncarol,{day},Seoul,Pfizer\n"),
+    "already_reserved": (["reserve", "--user", "kim", "--slot", "1"], "reservations", "user,date,hospital,vaccine\nkim,{day},Seoul,Pfizer\n"),
+    "slot_not_found": (
+        ["reserve", "--user", "lee", "--date", "{day}", "--hospital", "Daegu", "--vaccine", "Pfizer"],
+        "reservations", "user,date,hospital,vaccine\nlee,{day},Daegu,Pfizer\n",
+    ),
+}
+
+
+@pytest.mark.parametrize("rule", sorted(REFUSALS))
+def test_an_import_row_is_refused_with_the_single_commands_code_and_sentence(cli, tmp_path, two_slots, rule):
+    """Seoul/Pfizer (slot 1) is full with alice and bob; kim holds dose 1 at Busan (slot 2)."""
+    for user, slot in (("alice", "1"), ("bob", "1"), ("kim", "2")):
+        cli.json("reserve", "--user", user, "--slot", slot)
+    command, kind, rows = REFUSALS[rule]
+    single = cli(*(arg.format(day=future()) for arg in command), "--json")
+    refused = json.loads(single.stderr)
+    result = cli("import", kind, write(tmp_path / "rows.csv", rows.format(day=future())), "--json")
+    assert (single.exit_code, result.exit_code) == (refused_exit(rule), 1)
+    [row_error] = json.loads(result.stdout)["errors"]
+    assert (row_error["line"], row_error["code"], row_error["reason"]) == (2, rule, refused["error"])
+    assert refused["code"] == rule
+
+
+def refused_exit(rule: str) -> int:
+    return 3 if rule == "slot_not_found" else 1
+
+
+def test_every_row_error_in_a_json_report_has_a_code(cli, tmp_path):
+    rows = f"date,hospital,vaccine,quantity\n{future()},A,V,x\n2020-01-01,A,V,1\n{future()},,V,1\n"
+    result = cli("import", "slots", write(tmp_path / "bad.csv", rows), "--json")
+    assert result.exit_code == 2
+    errors = json.loads(result.stdout)["errors"]
+    assert [(e["line"], e["column"], e["code"]) for e in errors] == [
+        (2, "quantity", "invalid_input"), (3, "date", "invalid_input"), (4, "hospital", "invalid_input"),
+    ]
