@@ -34,14 +34,8 @@ class SlotRecord:
 
     @classmethod
     def from_row(cls, row: Row) -> SlotRecord:
-        return cls(
-            id=row.id,
-            date=row.date,
-            hospital=row.hospital,
-            vaccine=row.vaccine,
-            capacity=row.capacity,
-            remaining=row.remaining,
-        )
+        """From a row of SLOT_FIELDS."""
+        return cls(**row._mapping)
 
     @property
     def booked(self) -> int:
@@ -87,19 +81,9 @@ class ReservationRecord:
 
     @classmethod
     def from_row(cls, row: Row) -> ReservationRecord:
-        """From a row of reservation_view."""
-        return cls(
-            id=row.id,
-            user=row.user_id,
-            dose=row.dose,
-            status=row.status,
-            slot_id=row.slot_id,
-            date=row.date,
-            hospital=row.hospital,
-            vaccine=row.vaccine,
-            reserved_at=row.reserved_at,
-            cancelled_at=row.cancelled_at,
-        )
+        """From a row of reservation_view (whose person column is `user_id`)."""
+        fields = dict(row._mapping)
+        return cls(user=fields.pop("user_id"), **fields)
 
     def as_json(self) -> dict[str, Any]:
         return {

@@ -62,11 +62,8 @@ class OutboxRecord:
 
     def body(self) -> dict[str, Any]:
         """What a delivery target receives: the message without its delivery bookkeeping."""
-        return {
-            "id": self.id,
-            "event": self.event,
-            "recipient": self.recipient,
-            "correlation_id": self.correlation_id,
-            "created_at": iso_utc(self.created_at),
-            "payload": self.payload,
-        }
+        listed = self.as_json()
+        return {key: listed[key] for key in BODY_KEYS}
+
+
+BODY_KEYS = ("id", "event", "recipient", "correlation_id", "created_at", "payload")
