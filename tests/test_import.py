@@ -177,6 +177,7 @@ def test_reimport_changes_nothing_and_updates_capacity(cli, tmp_path, db_path):
     assert (last["event"], last["correlation_id"], last["payload"]["doses"], last["payload"]["previous_doses"]) == (
         "SlotUpdated", 1, 5, 3,
     )
+    assert (last["payload"]["hospital"], last["payload"]["vaccine"]) == ("A", "V")  # as stored, as `slot update` says
 
     below = write(tmp_path / "below.csv", f"date,hospital,vaccine,quantity\n{future()},A,V,1\n")
     result = cli("import", "slots", below)

@@ -19,7 +19,6 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
 from vaxres.db import revisions
-from vaxres.db.tables import outbox_table, reservation_table, slot_table
 from vaxres.errors import InvalidInput, StoreBusy, StoreUnusable, Unavailable
 from vaxres.settings import busy_timeout
 
@@ -128,6 +127,8 @@ class Store:
 
     def holds_data(self) -> bool:
         """Whether any slot, reservation or message exists: the demo and `db copy` need an empty store."""
+        from vaxres.db.tables import outbox_table, reservation_table, slot_table
+
         with self.read() as conn:
             return any(
                 conn.execute(select(exists().select_from(table))).scalar()

@@ -67,6 +67,8 @@ class BookingLoader:
                         self.summary.already += 1
                         continue
                     raise _held(row, holding[0])
+                if slot_id not in slots:  # the slot went away since this import looked it up
+                    raise rules.SlotNotFound(slot_id, to_book=True)
                 rules.check_bookable(slots[slot_id], remaining[slot_id], today)
             except (Refused, NotFound) as refusal:
                 errors.append(RowError.refused(row.line, refusal, split_cells(row.cells), **_blamed(refusal, row)))

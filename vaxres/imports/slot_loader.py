@@ -22,7 +22,7 @@ from vaxres.outbox import events
 s = slot_table.c
 
 
-@dataclass
+@dataclass(slots=True)
 class _Slot:
     """A slot as the chunk leaves it (the events read its facts as SlotRecord's)."""
 
@@ -89,10 +89,7 @@ class SlotLoader:
             if created == high - low + 1:
                 return []
         lookup = self.staging.rows(
-            low, high,
-            s.id.label("slot_id"), s.capacity, s.remaining, s.created_at.label("slot_created_at"),
-            s.date.label("slot_date"), s.hospital.label("slot_hospital"), s.vaccine.label("slot_vaccine"),
-            join=self._join,
+            low, high, s.id.label("slot_id"), s.capacity, s.remaining, s.created_at.label("slot_created_at"), join=self._join
         )
         rows = conn.execute(lookup).all()
         # The slots this chunk's INSERT made: numbered after `after` and stamped `now`. (On
@@ -101,14 +98,15 @@ class SlotLoader:
         new = set() if dry_run else {
             row.slot_id for row in rows if row.slot_id is not None and row.slot_id > after and row.slot_created_at == now
         }
-        current = {}
+        current: dict[int, _Slot] = {}
         if not dry_run:
             # Lock the existing slots and read them afresh (PostgreSQL cannot lock the nullable
-            # side of the outer join above; on SQLite BEGIN IMMEDIATE already holds the store).
+            # side of the outer join above; on SQLite BEGIN IMMEDIATE already holds the store),
+            # with the names as stored, which their SlotUpdated messages carry.
             ids = list({row.slot_id for row in rows if row.slot_id is not None and row.slot_id not in new})
             for batch in parameter_batches(ids):
-                locked = select(s.id, s.capacity, s.remaining).where(s.id.in_(batch)).with_for_update()
-                current.update({found.id: (found.capacity, found.remaining) for found in conn.execute(locked)})
+                locked = select(s.id, s.date, s.hospital, s.vaccine, s.capacity, s.remaining).where(s.id.in_(batch))
+                current.update({found.id: _Slot(*found) for found in conn.execute(locked.with_for_update())})
         return self._classify(conn, rows, current, new, now=now, write=not dry_run)
 
     def _create(self, conn: Connection, params: dict) -> int:
@@ -137,19 +135,16 @@ class SlotLoader:
             slot = state.get(slot_key)
             if slot is None:
                 if row.slot_id is None or row.slot_id in new:
-                    # A slot this row creates (in a dry run: would create); later rows update it.
+                    # A slot this row creates (in a dry run: would create), with this first row's
+                    # names and quantity, as the INSERT stored them; later rows update it.
+                    state[slot_key] = _Slot(row.slot_id, row.date, row.hospital, row.vaccine, row.number, row.number)
                     if row.slot_id is None:
-                        state[slot_key] = _Slot(None, row.date, row.hospital, row.vaccine, row.number, row.number)
                         self.summary.created += 1
-                    else:
-                        state[slot_key] = _Slot(
-                            row.slot_id, row.slot_date, row.slot_hospital, row.slot_vaccine, row.number, row.number
-                        )
                     continue
-                capacity, remaining = current.get(row.slot_id, (row.capacity, row.remaining))
-                slot = state[slot_key] = _Slot(
-                    row.slot_id, row.slot_date, row.slot_hospital, row.slot_vaccine, capacity, remaining
-                )
+                slot = current.get(row.slot_id)  # a dry run reads no names: it writes no messages
+                if slot is None:
+                    slot = _Slot(row.slot_id, row.date, row.hospital, row.vaccine, row.capacity, row.remaining)
+                state[slot_key] = slot
             if row.number == slot.capacity:
                 self.summary.unchanged += 1
                 continue

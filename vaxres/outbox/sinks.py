@@ -18,11 +18,13 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 from vaxres.errors import InvalidInput
-from vaxres.outbox.model import OutboxRecord
+
+if TYPE_CHECKING:
+    from vaxres.outbox.model import OutboxRecord
 
 DELIVERED = "delivered"
 RETRY = "retry"
