@@ -10,14 +10,15 @@ from vaxres.cli.output import handles_errors, print_json, print_line
 
 
 def _outcome_line(outcome) -> str:
-    from vaxres.errors import VaxresError
     from vaxres.booking.model import ReservationRecord, SlotRecord
+    from vaxres.db.tables import ReservationStatus
+    from vaxres.errors import VaxresError
 
     if isinstance(outcome, VaxresError):
         return f"refused (exit {outcome.exit_code}, {outcome.code}): {outcome.message}"
     if isinstance(outcome, SlotRecord):
         return render.slot_added(outcome)
-    if isinstance(outcome, ReservationRecord) and outcome.status == "cancelled":
+    if isinstance(outcome, ReservationRecord) and outcome.status == ReservationStatus.CANCELLED:
         return render.cancelled(outcome)
     return render.reserved(outcome)
 

@@ -74,6 +74,8 @@ def mypage_table(bookings) -> None:
 
 def outbox_table(messages) -> None:
     """Retry columns appear only once a delivery has been tried, to keep the table readable."""
+    from vaxres.db.tables import OutboxStatus
+
     retried = any(m.attempts or m.last_error for m in messages)
     columns = ["ID", "Event", "Recipient", "Ref", "Status", "Created", "Message"]
     if retried:
@@ -82,7 +84,7 @@ def outbox_table(messages) -> None:
     def row(m):
         cells = [m.id, m.event, m.recipient, m.correlation_id, m.status, short_utc(m.created_at), m.payload.get("message", "")]
         if retried:
-            next_attempt = short_utc(m.next_attempt_at) if m.status == "pending" else ""
+            next_attempt = short_utc(m.next_attempt_at) if m.status == OutboxStatus.PENDING else ""
             cells[5:5] = [m.attempts, next_attempt, m.last_error]
         return cells
 
