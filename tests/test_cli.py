@@ -1,5 +1,6 @@
 """The commands as a user runs them: output, exit codes, JSON shapes and exact error texts."""
 
+import datetime as dt
 import json
 import sqlite3
 
@@ -11,7 +12,10 @@ from vaxres.db.revisions import HEAD
 pytestmark = pytest.mark.usefixtures("backend")
 
 SLOT_KEYS = {"id", "date", "hospital", "vaccine", "capacity", "remaining"}
-RESERVATION_KEYS = {"id", "user", "dose", "status", "slot_id", "date", "hospital", "vaccine", "reserved_at", "cancelled_at"}
+RESERVATION_KEYS = {
+    "id", "user", "dose", "status", "slot_id", "date", "hospital", "vaccine", "reserved_at", "cancelled_at",
+    "administered_at", "lot",
+}
 OUTBOX_KEYS = {
     "id", "event", "recipient", "correlation_id", "status", "attempts", "created_at", "payload",
     "next_attempt_at", "last_error", "delivered_at",
@@ -40,7 +44,7 @@ def test_duplicate_slot_exits_1_and_points_to_slot_update(cli):
     assert result.exit_code == 1
     assert result.stdout == ""
     assert result.stderr == (
-        f"Error: slot 1 already exists for {future()}, SEOUL HOSPITAL, pfizer (names are compared ignoring case); "
+        f"Error: slot 1 already exists for {future()}, SEOUL HOSPITAL, Pfizer (names are compared ignoring case); "
         "change its quantity with `vaxres slot update 1 --quantity N`\n"
     )
 
@@ -69,7 +73,7 @@ def test_invalid_slot_input_exits_2_and_writes_nothing(cli, db_path, option, val
 
 
 def test_json_errors_are_a_json_object_on_stderr(cli):
-    result = cli("slot", "add", "--date", "nope", "--hospital", "H", "--vaccine", "V", "--quantity", "1", "--json")
+    result = cli("slot", "add", "--date", "nope", "--hospital", "H", "--vaccine", "Janssen", "--quantity", "1", "--json")
     assert result.exit_code == 2
     assert result.stdout == ""
     assert json.loads(result.stderr) == {"error": "date must be a date as YYYY-MM-DD, got 'nope'", "code": "invalid_input"}
@@ -92,8 +96,9 @@ def test_reserve_cancel_and_mypage(cli):
         f"Cancelled 1 for alice: Pfizer (dose 1) at Seoul Hospital on {future()}. Slot 1 has 1 dose left.\n"
     )
     page = cli.json("mypage", "alice")
-    assert [(r["id"], r["status"]) for r in page] == [(1, "cancelled")]
-    assert page[0]["cancelled_at"].endswith("Z")
+    assert [(r["id"], r["status"]) for r in page["reservations"]] == [(1, "cancelled")]
+    assert page["reservations"][0]["cancelled_at"].endswith("Z")
+    assert (page["user"], page["next_dose"]) == ("alice", None)
 
     table = cli("mypage", "alice")
     assert table.exit_code == 0
@@ -101,12 +106,19 @@ def test_reserve_cancel_and_mypage(cli):
         assert text in table.stdout
 
 
-def test_mypage_is_newest_first(cli):
+def test_mypage_is_newest_first_and_names_the_next_dose(cli):
     first = add(cli, hospital="A")
-    second = add(cli, hospital="B")
+    second = add(cli, hospital="B", date=future(30))
     cli.json("reserve", "--user", "kim", "--slot", str(first["id"]))
+    page = cli.json("mypage", "kim")
+    earliest = (dt.date.fromisoformat(future()) + dt.timedelta(days=21)).isoformat()
+    assert page["next_dose"] == {"dose": 2, "vaccine": "Pfizer", "earliest": earliest}
+    assert f"Next: dose 2 of Pfizer from {earliest}.\n" in cli("mypage", "kim").stdout
     cli.json("reserve", "--user", "kim", "--slot", str(second["id"]), "--dose", "2")
-    assert [r["hospital"] for r in cli.json("mypage", "kim")] == ["B", "A"]
+    page = cli.json("mypage", "kim")
+    assert [r["hospital"] for r in page["reservations"]] == ["B", "A"]
+    assert page["next_dose"] is None
+    assert "Next:" not in cli("mypage", "kim").stdout
 
 
 def test_mypage_fits_an_80_column_terminal(cli, monkeypatch):
@@ -123,7 +135,7 @@ def test_mypage_fits_an_80_column_terminal(cli, monkeypatch):
 def test_mypage_of_someone_without_reservations(cli):
     result = cli("mypage", "nobody")
     assert (result.exit_code, result.stdout) == (0, "nobody has no reservations.\n")
-    assert cli.json("mypage", "nobody") == []
+    assert cli.json("mypage", "nobody") == {"user": "nobody", "reservations": [], "next_dose": None}
 
 
 def test_sold_out_exits_1_with_code_sold_out(cli, db_path):
@@ -325,8 +337,13 @@ def test_demo_runs_on_a_fresh_store_and_refuses_one_with_data(cli, db_path):
     assert result.exit_code == 0, result.stderr
     out = result.stdout
     assert f"Demo store: {db_path}" in out
-    for text in ("Registered slot 1", "is sold out", "already holds reservation", "Cancelled 1 for alice",
-                 "Reservations of alice", "Slots", "Outbox", "ReservationCancelled", f"export VAXRES_DB={db_path}"):
+    for text in (
+        "Registered slot 3: ", ", Busan Medical Center, Pfizer, 2 doses.",  # added as 화이자
+        "is sold out", "already holds reservation", "refused (exit 1, dose_interval)", "Reserved 3 for alice: Pfizer (dose 2)",
+        "Moved 3 for alice", "Recorded dose 1 of Pfizer for alice", "refused (exit 1, not_owner)", "Cancelled 2 for bob",
+        "No bookings left open", "Reservations of alice", "administered", "FK1234", "Slots", "Outbox",
+        "ReservationRescheduled", "VaccinationRecorded", f"export VAXRES_DB={db_path}",
+    ):
         assert text in out
     again = cli("demo")
     assert again.exit_code == 1
@@ -339,9 +356,11 @@ def test_demo_without_a_named_store_uses_a_temporary_folder(cli, monkeypatch):
     report = cli.json("demo")
     store = report["store"]
     assert "vaxres-demo-" in store
-    assert [m["event"] for m in report["outbox"]].count("ReservationConfirmed") == 4
+    events = [m["event"] for m in report["outbox"]]
+    assert [events.count(e) for e in ("ReservationConfirmed", "ReservationRescheduled", "VaccinationRecorded", "ReservationCancelled")] == [3, 1, 1, 1]
     assert cli.json("--db", store, "mypage", "alice") == report["mypage"]
-    assert {s["id"]: s["remaining"] for s in cli.json("--db", store, "slot", "list")} == {1: 2, 2: 0, 3: 1}
+    assert [r["status"] for r in report["mypage"]["reservations"]] == ["reserved", "administered"]
+    assert {s["id"]: s["remaining"] for s in cli.json("--db", store, "slot", "list")} == {1: 2, 2: 1, 3: 2, 4: 2, 5: 1}
 
 
 @pytest.mark.usefixtures("sqlite_only")

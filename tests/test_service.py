@@ -71,7 +71,7 @@ def test_sold_out_is_refused_and_writes_nothing(store, slot, db_path):
 
 def test_one_active_reservation_per_person_and_dose(store, slot, db_path):
     first = reservations.reserve(store, user="alice", slot_id=slot.id)
-    other = slots.add_slot(store, date=future(8), hospital="Busan", vaccine="Pfizer", quantity=3)
+    other = slots.add_slot(store, date=future(7 + 21), hospital="Busan", vaccine="Pfizer", quantity=3)
     before = snapshot(db_path)
     with pytest.raises(rules.AlreadyReserved, match=f"alice already holds reservation {first.id} for dose 1"):
         reservations.reserve(store, user="alice", slot_id=other.id)
@@ -109,7 +109,9 @@ def test_a_slot_whose_day_has_passed_cannot_be_booked(store, slot, db_path):
 def test_cancel_returns_exactly_one_dose_once(store, slot, db_path):
     kept = reservations.reserve(store, user="a", slot_id=slot.id)
     gone = reservations.reserve(store, user="b", slot_id=slot.id)
-    cancelled = reservations.cancel(store, gone.id)
+    result = reservations.cancel(store, gone.id)
+    cancelled = result.reservation
+    assert result.also_cancelled == []
     assert (cancelled.status, cancelled.slot_remaining) == ("cancelled", 1)
     assert cancelled.cancelled_at is not None
     assert outbox_events(store)[-1] == ("ReservationCancelled", "b", gone.id)
@@ -118,7 +120,7 @@ def test_cancel_returns_exactly_one_dose_once(store, slot, db_path):
         reservations.cancel(store, gone.id)
     assert snapshot(db_path) == before
     assert queries.list_slots(store)[0].remaining == 1
-    assert [(b.id, b.status) for b in queries.my_page(store, "a")] == [(kept.id, "reserved")]
+    assert [(b.id, b.status) for b in queries.my_page(store, "a").reservations] == [(kept.id, "reserved")]
     assert invariant_violations(db_path) == []
 
 
@@ -126,7 +128,7 @@ def test_cancelled_person_may_book_again(store, slot):
     first = reservations.reserve(store, user="a", slot_id=slot.id)
     reservations.cancel(store, first.id)
     again = reservations.reserve(store, user="a", slot_id=slot.id)
-    assert [b.id for b in queries.my_page(store, "a")] == [again.id, first.id]
+    assert [b.id for b in queries.my_page(store, "a").reservations] == [again.id, first.id]
 
 
 def test_update_moves_remaining_by_the_difference(store, slot):
@@ -166,7 +168,7 @@ def test_slot_list_filters(store):
 
 
 def test_the_invariant_holds_through_a_mixed_run(store, db_path):
-    created = [slots.add_slot(store, date=future(), hospital=f"H{i}", vaccine="V", quantity=3) for i in range(3)]
+    created = [slots.add_slot(store, date=future(), hospital=f"H{i}", vaccine="Janssen", quantity=3) for i in range(3)]
     ids = []
     for n in range(12):
         try:

@@ -1,4 +1,4 @@
-"""A guided run on a fresh store: the main job of vaxres from registration to notification."""
+"""A guided run on a fresh store: the main job of vaxres from registration to the day of the dose."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from vaxres import validate
-from vaxres.booking.model import ReservationRecord, SlotRecord
-from vaxres.booking.queries import list_slots, my_page
+from vaxres.booking.lifecycle import administer, close_day
+from vaxres.booking.model import SlotRecord
+from vaxres.booking.queries import MyPage, list_slots, my_page
+from vaxres.booking.reschedule import reschedule
 from vaxres.booking.reservations import cancel, reserve
 from vaxres.booking.slots import add_slot
 from vaxres.db.store import Store
@@ -32,7 +34,7 @@ class DemoReport:
     temporary: bool
     steps: list[DemoStep] = field(default_factory=list)
     my_page_user: str = ""
-    my_page: list[ReservationRecord] = field(default_factory=list)
+    my_page: MyPage | None = None
     slots: list[SlotRecord] = field(default_factory=list)
     outbox: list[OutboxRecord] = field(default_factory=list)
 
@@ -60,12 +62,18 @@ def run_demo(store: Store, *, temporary: bool) -> DemoReport:
         report.steps.append(DemoStep(command, outcome))
         return outcome
 
-    day = (validate.today() + dt.timedelta(days=7)).isoformat()
-    later = (validate.today() + dt.timedelta(days=8)).isoformat()
+    today = validate.today()
+
+    def day(offset: int) -> str:
+        return (today + dt.timedelta(days=offset)).isoformat()
+
+    seoul, busan = "Seoul National University Hospital", "Busan Medical Center"
     plan = [
-        (day, "Seoul National University Hospital", "Pfizer", 3),
-        (day, "Seoul National University Hospital", "Moderna", 1),
-        (later, "Busan Medical Center", "Pfizer", 2),
+        (day(0), seoul, "Pfizer", 3),
+        (day(7), seoul, "Moderna", 1),
+        (day(8), busan, "화이자", 2),  # an alias: the slot names the catalog's Pfizer
+        (day(22), seoul, "Pfizer", 2),
+        (day(29), busan, "Pfizer", 2),
     ]
     created = []
     for date, hospital, vaccine, quantity in plan:
@@ -75,23 +83,32 @@ def run_demo(store: Store, *, temporary: bool) -> DemoReport:
                 lambda d=date, h=hospital, v=vaccine, q=quantity: add_slot(store, date=d, hospital=h, vaccine=v, quantity=q),
             )
         )
-    pfizer, moderna, busan = created
-    alice = step(["reserve", "--user", "alice", "--slot", str(pfizer.id)], lambda: reserve(store, user="alice", slot_id=pfizer.id))
-    step(
-        ["reserve", "--user", "bob", "--date", day, "--hospital", moderna.hospital, "--vaccine", "moderna"],
-        lambda: reserve(store, user="bob", date=day, hospital=moderna.hospital, vaccine="moderna"),
+    today_slot, moderna, too_soon, second, later = created
+    alice = step(
+        ["reserve", "--user", "alice", "--slot", str(today_slot.id)], lambda: reserve(store, user="alice", slot_id=today_slot.id)
+    )
+    bob = step(
+        ["reserve", "--user", "bob", "--date", day(7), "--hospital", seoul, "--vaccine", "moderna"],
+        lambda: reserve(store, user="bob", date=day(7), hospital=seoul, vaccine="moderna"),
     )
     step(["reserve", "--user", "carol", "--slot", str(moderna.id)], lambda: reserve(store, user="carol", slot_id=moderna.id))
-    step(["reserve", "--user", "alice", "--slot", str(busan.id)], lambda: reserve(store, user="alice", slot_id=busan.id))
-    step(["cancel", str(alice.id)], lambda: cancel(store, alice.id))
+    step(["reserve", "--user", "alice", "--slot", str(too_soon.id)], lambda: reserve(store, user="alice", slot_id=too_soon.id))
     step(
-        ["reserve", "--user", "alice", "--slot", str(busan.id)],
-        lambda: reserve(store, user="alice", slot_id=busan.id),
+        ["reserve", "--user", "alice", "--slot", str(too_soon.id), "--dose", "2"],
+        lambda: reserve(store, user="alice", slot_id=too_soon.id, dose=2),
+    )
+    dose_2 = step(
+        ["reserve", "--user", "alice", "--slot", str(second.id), "--dose", "2"],
+        lambda: reserve(store, user="alice", slot_id=second.id, dose=2),
     )
     step(
-        ["reserve", "--user", "alice", "--slot", str(pfizer.id), "--dose", "2"],
-        lambda: reserve(store, user="alice", slot_id=pfizer.id, dose=2),
+        ["reschedule", str(dose_2.id), "--slot", str(later.id)],
+        lambda: reschedule(store, dose_2.id, slot_id=later.id),
     )
+    step(["administer", str(alice.id), "--lot", "FK1234"], lambda: administer(store, alice.id, lot="FK1234"))
+    step(["cancel", str(bob.id), "--user", "carol"], lambda: cancel(store, bob.id, user="carol"))
+    step(["cancel", str(bob.id), "--user", "bob"], lambda: cancel(store, bob.id, user="bob"))
+    step(["close-day"], lambda: close_day(store))
     report.my_page_user = "alice"
     report.my_page = my_page(store, "alice")
     report.slots = list_slots(store)

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from vaxres.db.tables import slot_table
+from vaxres.db.tables import ReservationStatus, slot_table
 from vaxres.formats import iso_utc
 
 # The slot columns a SlotRecord is read from.
@@ -77,6 +77,8 @@ class ReservationRecord:
     vaccine: str
     reserved_at: dt.datetime
     cancelled_at: dt.datetime | None
+    administered_at: dt.datetime | None = None
+    lot: str | None = None
     slot_remaining: int | None = field(default=None, compare=False)
 
     @classmethod
@@ -97,4 +99,56 @@ class ReservationRecord:
             "vaccine": self.vaccine,
             "reserved_at": iso_utc(self.reserved_at),
             "cancelled_at": iso_utc(self.cancelled_at),
+            "administered_at": iso_utc(self.administered_at),
+            "lot": self.lot,
         }
+
+
+@dataclass(frozen=True)
+class VaccineRecord:
+    name: str
+    aliases: tuple[str, ...]
+    doses: int  # in the primary series
+    min_interval_days: int  # between consecutive doses
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "aliases": list(self.aliases),
+            "doses": self.doses,
+            "min_interval_days": self.min_interval_days,
+        }
+
+
+@dataclass(frozen=True)
+class HeldDose:
+    """A dose of a person's series that they hold (reserved) or have received (administered)."""
+
+    reservation_id: int | None  # None: booked earlier in the same import, not numbered yet
+    dose: int
+    status: str
+    date: dt.date
+    vaccine: str
+
+    @property
+    def active(self) -> bool:
+        return self.status == ReservationStatus.RESERVED
+
+    def describe(self) -> str:
+        number = f", reservation {self.reservation_id}" if self.reservation_id is not None else ""
+        return f"dose {self.dose} on {self.date.isoformat()}{number}"
+
+
+@dataclass(frozen=True)
+class NextDose:
+    """The dose a person may book next, and from which day."""
+
+    dose: int
+    vaccine: str
+    earliest: dt.date
+
+    def as_json(self) -> dict[str, Any]:
+        return {"dose": self.dose, "vaccine": self.vaccine, "earliest": self.earliest.isoformat()}
+
+    def describe(self) -> str:
+        return f"dose {self.dose} of {self.vaccine} from {self.earliest.isoformat()}"

@@ -1,54 +1,70 @@
 """Booking and cancelling: the dose moves in the same transaction as the reservation.
 
-The happy path is one conditional statement per table (the statements are built once, so
-SQLAlchemy only binds parameters); only when a statement hits no row do we look at why, inside
-the same transaction, to name the rule that refused it.
+A booking reads the slot with its vaccine and the person's series, applies the rules
+(booking/rules.py), then takes the dose with one conditional statement: `remaining > 0` is
+re-checked by the store itself, so two bookings can never take the last dose twice.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from vaxres import validate
-from vaxres.booking import rules
+from vaxres.booking import rules, series
 from vaxres.booking.model import SLOT_FIELDS, ReservationRecord, SlotRecord
 from vaxres.booking.slots import find_slot_id
+from vaxres.booking.vaccines import resolve_name
 from vaxres.db.store import Store
 from vaxres.db.tables import ReservationStatus, reservation_table, reservation_view, slot_table, utcnow
-from vaxres.errors import InvalidInput, Refused
+from vaxres.errors import InvalidInput
 from vaxres.outbox import events
 
 slot = slot_table.c
 reservation = reservation_table.c
 RESERVED, CANCELLED = ReservationStatus.RESERVED, ReservationStatus.CANCELLED
 
-_TAKE_DOSE = (
+TAKE_DOSE = (
     update(slot_table)
     .where(slot.id == bindparam("b_slot"), slot.remaining > 0, slot.date >= bindparam("b_today"))
     .values(remaining=slot.remaining - 1, updated_at=bindparam("b_now"))
     .returning(*SLOT_FIELDS)
 )
-_INSERT_RESERVATION = insert(reservation_table).returning(reservation.id)
-_SLOT_BY_ID = select(*SLOT_FIELDS).where(slot.id == bindparam("b_slot"))
-_HELD = select(reservation.id).where(
-    reservation.user_id == bindparam("b_user"), reservation.dose == bindparam("b_dose"), reservation.status == RESERVED
-)
-_CANCEL = (
-    update(reservation_table)
-    .where(reservation.id == bindparam("b_id"), reservation.status == RESERVED)
-    .values(status=CANCELLED, cancelled_at=bindparam("b_now"))
-    .returning(reservation.id, reservation.user_id, reservation.dose, reservation.slot_id, reservation.reserved_at)
-)
-_RETURN_DOSE = (
+RETURN_DOSE = (
     update(slot_table)
     .where(slot.id == bindparam("b_slot"))
     .values(remaining=slot.remaining + 1, updated_at=bindparam("b_now"))
     .returning(*SLOT_FIELDS)
 )
+_INSERT_RESERVATION = insert(reservation_table).returning(reservation.id)
+_CANCEL = (
+    update(reservation_table)
+    .where(reservation.id == bindparam("b_id"), reservation.status == RESERVED)
+    .values(status=CANCELLED, cancelled_at=bindparam("b_now"))
+)
 _RESERVATION_BY_ID = select(reservation_view).where(reservation_view.c.id == bindparam("b_id"))
+_LATER_DOSES = (
+    select(reservation_view)
+    .where(
+        reservation_view.c.user_id == bindparam("b_user"),
+        reservation_view.c.dose > bindparam("b_dose"),
+        reservation_view.c.status == RESERVED,
+    )
+    .order_by(reservation_view.c.dose)
+)
+
+
+@dataclass(frozen=True)
+class Cancellation:
+    reservation: ReservationRecord
+    also_cancelled: list[ReservationRecord]  # the person's later doses of the series
+
+    def as_json(self) -> dict[str, Any]:
+        return {**self.reservation.as_json(), "also_cancelled": [b.as_json() for b in self.also_cancelled]}
 
 
 def reserve(
@@ -63,6 +79,7 @@ def reserve(
 ) -> ReservationRecord:
     user = validate.parse_user(user)
     dose = validate.parse_dose(dose)
+    today = validate.today()
     by_name = (date, hospital, vaccine)
     if slot_id is not None:
         if any(part is not None for part in by_name):
@@ -71,24 +88,20 @@ def reserve(
     elif any(part is None for part in by_name):
         raise InvalidInput("give a slot id, or all three of date, hospital and vaccine")
     else:
-        date = validate.parse_date(date)
+        date = validate.parse_date(date, allow_past=True)
         hospital = validate.normalize_name(hospital, field="hospital")
         vaccine = validate.normalize_name(vaccine, field="vaccine")
+        if date < today:
+            raise rules.SlotInPast.of_date(date)
 
     now = utcnow()
     try:
         with store.write() as conn:
             if slot_id is None:
-                slot_id = find_slot_id(conn, date, hospital, vaccine)
+                slot_id = find_slot_id(conn, date, hospital, resolve_name(conn, vaccine).name)
                 if slot_id is None:
                     raise rules.NoSlotNamed(date, hospital, vaccine)
-            held = conn.execute(_HELD, {"b_user": user, "b_dose": dose}).scalar()
-            if held is not None:
-                raise rules.AlreadyReserved(user, dose, held)
-            row = conn.execute(_TAKE_DOSE, {"b_slot": slot_id, "b_today": validate.today(), "b_now": now}).one_or_none()
-            if row is None:
-                raise _why_not_bookable(conn, slot_id)
-            taken = SlotRecord.from_row(row)
+            taken = take_dose(conn, slot_id, user, dose, today=today, now=now)
             reservation_id = conn.execute(
                 _INSERT_RESERVATION,
                 {"slot_id": taken.id, "user_id": user, "dose": dose, "status": RESERVED, "reserved_at": now},
@@ -113,46 +126,66 @@ def reserve(
     return booking
 
 
-def cancel(store: Store, reservation_id: str | int) -> ReservationRecord:
-    """Cancel and return exactly one dose to the slot."""
-    reservation_id = validate.parse_id(reservation_id, field="reservation id")
-    now = utcnow()
-    with store.write() as conn:
-        row = conn.execute(_CANCEL, {"b_id": reservation_id, "b_now": now}).one_or_none()
-        if row is None:
-            raise _why_not_cancellable(conn, reservation_id)
-        returned = SlotRecord.from_row(conn.execute(_RETURN_DOSE, {"b_slot": row.slot_id, "b_now": now}).one())
-        result = ReservationRecord(
-            id=row.id,
-            user=row.user_id,
-            dose=row.dose,
-            status=CANCELLED,
-            slot_id=returned.id,
-            date=returned.date,
-            hospital=returned.hospital,
-            vaccine=returned.vaccine,
-            reserved_at=row.reserved_at,
-            cancelled_at=now,
-            slot_remaining=returned.remaining,
-        )
-        events.write(conn, [events.reservation_cancelled(result)], now)
-    return result
-
-
-def _why_not_bookable(conn: Connection, slot_id: int) -> Exception:
-    row = conn.execute(_SLOT_BY_ID, {"b_slot": slot_id}).one_or_none()
+def take_dose(
+    conn: Connection, slot_id: int, user: str, dose: int, *, today: dt.date, now: dt.datetime, moving: int | None = None
+) -> SlotRecord:
+    """Check the slot and the person's series, then take one dose of the slot; the slot as it is after."""
+    found = series.slot_and_vaccine(conn, slot_id)
+    if found is None:
+        raise rules.SlotNotFound(slot_id, to_book=True)
+    target, vaccine = found
+    if target.date < today:
+        raise rules.SlotInPast.of_slot(target)
+    rules.check_series(user, dose, target, vaccine, series.held_doses(conn, user), moving=moving)
+    row = conn.execute(TAKE_DOSE, {"b_slot": slot_id, "b_today": today, "b_now": now}).one_or_none()
     if row is None:
-        return rules.SlotNotFound(slot_id, to_book=True)
-    found = SlotRecord.from_row(row)
-    try:
-        rules.check_bookable(found, found.remaining, validate.today())
-    except Refused as refusal:
-        return refusal
-    return rules.SoldOut(found)  # the slot changed under us: it had no dose when we asked
+        raise rules.SoldOut(target)
+    return SlotRecord.from_row(row)
 
 
-def _why_not_cancellable(conn: Connection, reservation_id: int) -> Exception:
+def load_reservation(conn: Connection, reservation_id: int, user: str | None) -> ReservationRecord:
+    """A reservation about to change; `user`, when given, must be its owner."""
     row = conn.execute(_RESERVATION_BY_ID, {"b_id": reservation_id}).one_or_none()
     if row is None:
-        return rules.ReservationNotFound(reservation_id)
-    return rules.AlreadyCancelled(reservation_id, row.cancelled_at)
+        raise rules.ReservationNotFound(reservation_id)
+    booking = ReservationRecord.from_row(row)
+    rules.check_owner(booking, user)
+    return booking
+
+
+def cancel(store: Store, reservation_id: str | int, *, user: str | None = None) -> Cancellation:
+    """Cancel, returning exactly one dose to the slot, and with it the person's later doses."""
+    reservation_id = validate.parse_id(reservation_id, field="reservation id")
+    user = None if user is None else validate.parse_user(user)
+    today = validate.today()
+    now = utcnow()
+    with store.write() as conn:
+        booking = load_reservation(conn, reservation_id, user)
+        rules.check_changeable(booking, today, "cancelled")
+        first = _cancel_one(conn, booking, now)
+        later = [
+            _cancel_one(conn, ReservationRecord.from_row(row), now)
+            for row in conn.execute(_LATER_DOSES, {"b_user": booking.user, "b_dose": booking.dose})
+        ]
+        events.write(conn, [events.reservation_cancelled(b) for b in (first, *later)], now)
+    return Cancellation(first, later)
+
+
+def _cancel_one(conn: Connection, booking: ReservationRecord, now: dt.datetime) -> ReservationRecord:
+    if conn.execute(_CANCEL, {"b_id": booking.id, "b_now": now}).rowcount != 1:
+        # Another writer changed it since we read it (PostgreSQL): report what it is now.
+        raise rules.AlreadyCancelled(booking.id, None)
+    returned = SlotRecord.from_row(conn.execute(RETURN_DOSE, {"b_slot": booking.slot_id, "b_now": now}).one())
+    return ReservationRecord(
+        id=booking.id,
+        user=booking.user,
+        dose=booking.dose,
+        status=CANCELLED,
+        slot_id=returned.id,
+        date=returned.date,
+        hospital=returned.hospital,
+        vaccine=returned.vaccine,
+        reserved_at=booking.reserved_at,
+        cancelled_at=now,
+        slot_remaining=returned.remaining,
+    )

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from vaxres.booking.model import SlotRecord
-from vaxres.errors import NotFound, Refused
+from vaxres.booking.model import HeldDose, ReservationRecord, SlotRecord, VaccineRecord
+from vaxres.db.tables import ReservationStatus
+from vaxres.errors import InvalidValue, NotFound, Refused
 
 
 class DuplicateSlot(Refused):
@@ -46,16 +47,30 @@ class SoldOut(Refused):
 class SlotInPast(Refused):
     code = "slot_in_past"
 
-    def __init__(self, slot: SlotRecord):
-        super().__init__(f"slot {slot.id} ({slot.describe()}) is in the past; choose a slot from today on")
+    @classmethod
+    def of_slot(cls, slot: SlotRecord) -> SlotInPast:
+        return cls(f"slot {slot.id} ({slot.describe()}) is in the past; choose a slot from today on")
+
+    @classmethod
+    def of_date(cls, date: dt.date) -> SlotInPast:
+        return cls(f"{date.isoformat()} is in the past; choose a slot from today on")
+
+    @classmethod
+    def of_reservation(cls, booking: ReservationRecord, change: str) -> SlotInPast:
+        return cls(
+            f"reservation {booking.id} was for {booking.date.isoformat()}, which has passed, so it cannot be "
+            f"{change}; record the dose with `vaxres administer {booking.id}`, or mark it missed with `vaxres close-day`"
+        )
 
 
 class AlreadyReserved(Refused):
     code = "already_reserved"
 
-    def __init__(self, user: str, dose: int, held: int | None):
+    def __init__(self, user: str, dose: int, held: int | None, *, administered: bool = False):
         """`held` is the reservation number, when it has one yet."""
-        if held is None:
+        if administered:
+            message = f"{user} already received dose {dose} (reservation {held}); see `vaxres mypage {user}`"
+        elif held is None:
             message = f"{user} already holds an active reservation for dose {dose}; see `vaxres mypage {user}`"
         else:
             message = (
@@ -90,6 +105,111 @@ class NoSlotNamed(SlotNotFound):
         )
 
 
+class UnknownVaccine(InvalidValue):
+    code = "unknown_vaccine"
+
+    def __init__(self, name: str, known: list[str]):
+        listed = ", ".join(known) if known else "none yet"
+        reason = f"is not in the catalog (known: {listed}); add it with `vaxres vaccine add NAME --doses N`"
+        super().__init__("vaccine", name, reason, f"vaccine {name!r} {reason}")
+
+
+class VaccineNotFound(NotFound):
+    code = "vaccine_not_found"
+
+    def __init__(self, name: str):
+        super().__init__(f"There is no vaccine {name!r}; see `vaxres vaccine list`")
+
+
+class DuplicateVaccine(Refused):
+    code = "duplicate_vaccine"
+
+    def __init__(self, name: str, existing: str):
+        super().__init__(
+            f"{name!r} already names the vaccine {existing} (names and aliases are compared ignoring case); "
+            f"change it with `vaxres vaccine update {existing}`"
+        )
+
+
+class AliasTaken(Refused):
+    code = "alias_taken"
+
+    def __init__(self, alias: str, owner: str):
+        super().__init__(f"the alias {alias!r} already names the vaccine {owner}; an alias belongs to one vaccine only")
+
+
+class DoseOrder(Refused):
+    code = "dose_order"
+
+    def __init__(self, user: str, dose: int):
+        super().__init__(
+            f"{user} holds no dose {dose - 1} yet, so dose {dose} cannot be booked; book dose {dose - 1} first"
+        )
+
+
+class VaccineMismatch(Refused):
+    code = "vaccine_mismatch"
+
+    def __init__(self, user: str, dose: int, vaccine: str, series: HeldDose):
+        super().__init__(
+            f"{user}'s series is {series.vaccine} ({series.describe()}), "
+            f"so dose {dose} must be {series.vaccine} too, not {vaccine}"
+        )
+
+
+class DoseInterval(Refused):
+    code = "dose_interval"
+
+    def __init__(self, user: str, dose: int, vaccine: VaccineRecord, other: HeldDose, *, earliest=None, latest=None):
+        days = vaccine.min_interval_days
+        if earliest is not None:
+            message = (
+                f"dose {dose} of {vaccine.name} needs {days} days after dose {other.dose} "
+                f"({other.date.isoformat()}); the earliest allowed date for {user} is {earliest.isoformat()}"
+            )
+        else:
+            message = (
+                f"dose {dose} of {vaccine.name} must come {days} days before {user}'s {other.describe()}; "
+                f"the latest allowed date is {latest.isoformat()}"
+            )
+        super().__init__(message)
+
+
+class SeriesComplete(Refused):
+    code = "series_complete"
+
+    def __init__(self, dose: int, vaccine: VaccineRecord):
+        super().__init__(
+            f"{vaccine.name}'s primary series has {vaccine.doses} dose{'s' if vaccine.doses != 1 else ''}; "
+            f"there is no dose {dose}"
+        )
+
+
+class NotReserved(Refused):
+    code = "not_reserved"
+
+    def __init__(self, reservation_id: int, status: str):
+        super().__init__(f"reservation {reservation_id} is {status.replace('_', '-')}, not reserved; nothing to do")
+
+
+class TooEarly(Refused):
+    code = "too_early"
+
+    def __init__(self, reservation_id: int, date: dt.date):
+        super().__init__(
+            f"reservation {reservation_id} is for {date.isoformat()}; a dose is recorded on its day or after"
+        )
+
+
+class NotOwner(Refused):
+    code = "not_owner"
+
+    def __init__(self, reservation_id: int, user: str):
+        super().__init__(
+            f"reservation {reservation_id} is not {user}'s; nothing changed (check the number with `vaxres mypage {user}`)"
+        )
+
+
 class ReservationNotFound(NotFound):
     code = "reservation_not_found"
 
@@ -108,6 +228,51 @@ def check_capacity(slot_id: int, booked: int, quantity: int) -> None:
 def check_bookable(slot: SlotRecord, remaining: int, today: dt.date) -> None:
     """A dose is booked from a slot of today or later that has one left."""
     if slot.date < today:
-        raise SlotInPast(slot)
+        raise SlotInPast.of_slot(slot)
     if remaining <= 0:
         raise SoldOut(slot)
+
+
+def check_series(
+    user: str, dose: int, slot: SlotRecord, vaccine: VaccineRecord, held: dict[int, HeldDose], *, moving: int | None = None
+) -> None:
+    """Dose `dose` of `vaccine` in `slot` fits the person's series: the doses they hold or have
+    received (`held`, by dose number; `moving` is a reservation being rescheduled, left out).
+
+    Raises AlreadyReserved, SeriesComplete, VaccineMismatch, DoseOrder or DoseInterval.
+    """
+    if moving is not None:
+        held = {number: h for number, h in held.items() if h.reservation_id != moving}
+    same = held.get(dose)
+    if same is not None:
+        raise AlreadyReserved(user, dose, same.reservation_id, administered=not same.active)
+    if dose > vaccine.doses:
+        raise SeriesComplete(dose, vaccine)
+    for other in held.values():
+        if other.vaccine != vaccine.name:
+            raise VaccineMismatch(user, dose, vaccine.name, other)
+    gap = dt.timedelta(days=vaccine.min_interval_days)
+    if dose > 1:
+        previous = held.get(dose - 1)
+        if previous is None:
+            raise DoseOrder(user, dose)
+        if slot.date < previous.date + gap:
+            raise DoseInterval(user, dose, vaccine, previous, earliest=previous.date + gap)
+    following = held.get(dose + 1)
+    if following is not None and following.active and slot.date > following.date - gap:
+        raise DoseInterval(user, dose, vaccine, following, latest=following.date - gap)
+
+
+def check_changeable(booking: ReservationRecord, today: dt.date, change: str) -> None:
+    """Only a reserved booking whose day has not passed is cancelled or moved."""
+    if booking.status == ReservationStatus.CANCELLED:
+        raise AlreadyCancelled(booking.id, booking.cancelled_at)
+    if booking.status != ReservationStatus.RESERVED:
+        raise NotReserved(booking.id, booking.status)
+    if booking.date < today:
+        raise SlotInPast.of_reservation(booking, change)
+
+
+def check_owner(booking: ReservationRecord, user: str | None) -> None:
+    if user is not None and booking.user != user:
+        raise NotOwner(booking.id, user)

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from vaxres import validate
 from vaxres.booking import rules
 from vaxres.booking.model import SLOT_FIELDS, SlotChange, SlotRecord
+from vaxres.booking.vaccines import resolve_name
 from vaxres.db.store import Store
 from vaxres.db.tables import slot_table, utcnow
 from vaxres.outbox import events
@@ -35,6 +36,7 @@ def add_slot(store: Store, *, date: str | dt.date, hospital: str, vaccine: str, 
     now = utcnow()
     try:
         with store.write() as conn:
+            vaccine = resolve_name(conn, vaccine).name
             existing = find_slot_id(conn, day, hospital, vaccine)
             if existing is not None:
                 raise rules.DuplicateSlot(day, hospital, vaccine, existing)
@@ -71,6 +73,8 @@ def update_slot(store: Store, slot_id: str | int, *, quantity: str | int) -> Slo
         if row is None:
             raise rules.SlotNotFound(slot_id)
         before = SlotRecord.from_row(row)
+        if before.date < validate.today():
+            raise rules.SlotInPast.of_slot(before)
         if quantity == before.capacity:
             return SlotChange(before, before.capacity)
         rules.check_capacity(before.id, before.booked, quantity)

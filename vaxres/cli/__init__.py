@@ -6,7 +6,7 @@ from typing import Annotated
 import typer
 
 from vaxres import __version__
-from vaxres.cli import booking, db, demo, imports, outbox, slot
+from vaxres.cli import booking, db, demo, imports, lifecycle, outbox, slot, vaccine
 from vaxres.cli.output import print_json
 
 app = typer.Typer(
@@ -54,11 +54,13 @@ def root(
     ctx.obj = Settings(db=db_target)
 
 
+app.add_typer(vaccine.app, name="vaccine")
 app.add_typer(slot.app, name="slot")
 app.add_typer(imports.app, name="import")
 app.add_typer(outbox.app, name="outbox")
 app.add_typer(db.app, name="db")
 booking.register(app)
+lifecycle.register(app)
 demo.register(app)
 
 

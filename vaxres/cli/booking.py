@@ -37,22 +37,32 @@ def reserve(
         print_line(render.reserved(booking))
 
 
+UserCheckOption = Annotated[
+    str | None,
+    typer.Option("--user", metavar="ID", help="The person it should belong to: refused (not_owner) when it is not theirs."),
+]
+
+
 @handles_errors
 def cancel(
     ctx: typer.Context,
     reservation_id: Annotated[str, typer.Argument(metavar="RESERVATION_ID", help="The reservation number.")],
+    user: UserCheckOption = None,
     json_out: JsonOption = False,
 ) -> None:
     """Cancel a reservation and return its dose.
 
-    The dose goes back to the slot in the same transaction; a notice goes to the outbox.
+    The person's later doses of the series are cancelled with it. The doses go back to their
+    slots in the same transaction; a notice per booking goes to the outbox. A booking whose
+    day has passed cannot be cancelled.
     """
     from vaxres.booking.reservations import cancel as cancel_reservation
 
-    booking = cancel_reservation(open_store(ctx), reservation_id)
+    result = cancel_reservation(open_store(ctx), reservation_id, user=user)
     if json_out:
-        print_json(booking.as_json())
-    else:
+        print_json(result.as_json())
+        return
+    for booking in (result.reservation, *result.also_cancelled):
         print_line(render.cancelled(booking))
 
 
@@ -62,16 +72,19 @@ def mypage(
     user: Annotated[str, typer.Argument(metavar="USER", help="The person's id.")],
     json_out: JsonOption = False,
 ) -> None:
-    """Show a person's reservations, newest first."""
+    """Show a person's reservations and the dose they may book next."""
     from vaxres.booking.queries import my_page
 
-    bookings = my_page(open_store(ctx), user)
+    page = my_page(open_store(ctx), user)
     if json_out:
-        print_json([booking.as_json() for booking in bookings])
-    elif not bookings:
-        print_line(f"{user.strip()} has no reservations.")
-    else:
-        render.mypage_table(bookings)
+        print_json(page.as_json())
+        return
+    if not page.reservations:
+        print_line(f"{page.user} has no reservations.")
+        return
+    render.mypage_table(page.reservations)
+    if page.next_dose is not None:
+        print_line(f"Next: {page.next_dose.describe()}.")
 
 
 def register(app: typer.Typer) -> None:

@@ -10,7 +10,10 @@ from vaxres.cli.output import handles_errors, print_json, print_line
 
 
 def _outcome_line(outcome) -> str:
-    from vaxres.booking.model import ReservationRecord, SlotRecord
+    from vaxres.booking.lifecycle import ClosedDay
+    from vaxres.booking.model import SlotRecord
+    from vaxres.booking.reschedule import Rescheduled
+    from vaxres.booking.reservations import Cancellation
     from vaxres.db.tables import ReservationStatus
     from vaxres.errors import VaxresError
 
@@ -18,8 +21,14 @@ def _outcome_line(outcome) -> str:
         return f"refused (exit {outcome.exit_code}, {outcome.code}): {outcome.message}"
     if isinstance(outcome, SlotRecord):
         return render.slot_added(outcome)
-    if isinstance(outcome, ReservationRecord) and outcome.status == ReservationStatus.CANCELLED:
-        return render.cancelled(outcome)
+    if isinstance(outcome, Cancellation):
+        return render.cancelled(outcome.reservation)
+    if isinstance(outcome, Rescheduled):
+        return render.rescheduled(outcome)
+    if isinstance(outcome, ClosedDay):
+        return render.closed_day(outcome)
+    if outcome.status == ReservationStatus.ADMINISTERED:
+        return render.administered(outcome)
     return render.reserved(outcome)
 
 
@@ -53,7 +62,7 @@ def demo(ctx: typer.Context, json_out: JsonOption = False) -> None:
                     {"command": shlex.join(prefix + s.command), "result": _outcome_json(s.outcome)}
                     for s in report.steps
                 ],
-                "mypage": [b.as_json() for b in report.my_page],
+                "mypage": report.my_page.as_json(),
                 "slots": [s.as_json() for s in report.slots],
                 "outbox": [m.as_json() for m in report.outbox],
             }
@@ -65,7 +74,9 @@ def demo(ctx: typer.Context, json_out: JsonOption = False) -> None:
         print_line(f"$ {shlex.join(prefix + s.command)}")
         print_line(f"  {_outcome_line(s.outcome)}")
     print_line(f"\n$ {shlex.join(prefix + ['mypage', report.my_page_user])}")
-    render.mypage_table(report.my_page)
+    render.mypage_table(report.my_page.reservations)
+    if report.my_page.next_dose is not None:
+        print_line(f"Next: {report.my_page.next_dose.describe()}.")
     print_line(f"\n$ {shlex.join(prefix + ['slot', 'list'])}")
     render.slots_table(report.slots)
     print_line(f"\n$ {shlex.join(prefix + ['outbox', 'list'])}")

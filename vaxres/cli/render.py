@@ -62,13 +62,61 @@ def slots_table(slots, title: str = "Slots") -> None:
 
 
 def mypage_table(bookings) -> None:
+    """The lot column appears once a dose has been given."""
+    columns = ["No.", "Status", "Date", "Hospital", "Vaccine", "Dose", "Reserved at"]
+    lots = any(b.lot for b in bookings)
+    if lots:
+        columns.append("Lot")
+
+    def row(b):
+        cells = [b.id, b.status, b.date.isoformat(), b.hospital, b.vaccine, b.dose, short_utc(b.reserved_at)]
+        return cells + [b.lot] if lots else cells
+
+    print_table(f"Reservations of {bookings[0].user}", columns, (row(b) for b in bookings))
+
+
+def rescheduled(result) -> str:
+    booking, previous = result.reservation, result.previous_slot
+    return (
+        f"Moved {booking.id} for {booking.user}: {booking.vaccine} (dose {booking.dose}) to {booking.hospital} on "
+        f"{booking.date.isoformat()} (slot {booking.slot_id}, {_doses(booking.slot_remaining)} left), from slot "
+        f"{previous.id} on {previous.date.isoformat()} ({_doses(previous.remaining)} left)."
+    )
+
+
+def administered(booking) -> str:
+    lot = f", lot {booking.lot}" if booking.lot else ""
+    return (
+        f"Recorded dose {booking.dose} of {booking.vaccine} for {booking.user} (reservation {booking.id}) "
+        f"at {booking.hospital} on {booking.date.isoformat()}{lot}."
+    )
+
+
+def closed_day(result) -> str:
+    count = len(result.missed)
+    if not count:
+        return f"No bookings left open up to {result.date.isoformat()}; nothing changed."
+    return f"Closed up to {result.date.isoformat()}: {count} booking{'s' if count != 1 else ''} marked no-show."
+
+
+def vaccines_table(vaccines) -> None:
     print_table(
-        f"Reservations of {bookings[0].user}",
-        ("No.", "Status", "Date", "Hospital", "Vaccine", "Dose", "Reserved at"),
+        "Vaccines",
+        ("Vaccine", "Aliases", "Doses", "Min. interval"),
         (
-            (b.id, b.status, b.date.isoformat(), b.hospital, b.vaccine, b.dose, short_utc(b.reserved_at))
-            for b in bookings
+            (v.name, ", ".join(v.aliases), v.doses, f"{v.min_interval_days} days" if v.doses > 1 else "")
+            for v in vaccines
         ),
+    )
+
+
+def history_table(result) -> None:
+    b = result.reservation
+    lot = f", lot {b.lot}" if b.lot else ""
+    print_table(
+        f"Reservation {b.id}: {b.user}, {b.vaccine} (dose {b.dose}) at {b.hospital} on {b.date.isoformat()}, {b.status}{lot}",
+        ("When", "Event", "Message"),
+        ((short_utc(m.created_at), m.event, m.payload.get("message", "")) for m in result.history),
     )
 
 
@@ -89,3 +137,11 @@ def outbox_table(messages) -> None:
         return cells
 
     print_table("Outbox", columns, (row(m) for m in messages))
+
+
+def vaccine_line(vaccine) -> str:
+    series = f"{_doses(vaccine.doses)}"
+    if vaccine.doses > 1:
+        series += f", at least {vaccine.min_interval_days} days apart"
+    aliases = f"; also called {', '.join(vaccine.aliases)}" if vaccine.aliases else ""
+    return f"{vaccine.name}: {series}{aliases}."

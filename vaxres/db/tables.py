@@ -38,7 +38,11 @@ SQLModel.metadata.naming_convention = {
 class ReservationStatus:
     RESERVED = "reserved"
     CANCELLED = "cancelled"
-    ALL = (RESERVED, CANCELLED)
+    ADMINISTERED = "administered"
+    NO_SHOW = "no_show"
+    ALL = (RESERVED, CANCELLED, ADMINISTERED, NO_SHOW)
+    HELD = (RESERVED, ADMINISTERED)  # a dose of the person's series: one per dose number
+    TAKES_A_DOSE = (RESERVED, ADMINISTERED, NO_SHOW)  # counted out of the slot's capacity
 
 
 class OutboxStatus:
@@ -53,7 +57,7 @@ def _one_of(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(value) for value in values)})"
 
 
-ACTIVE_BOOKING = text(f"status = '{ReservationStatus.RESERVED}'")
+ACTIVE_BOOKING = text(_one_of("status", ReservationStatus.HELD))
 ACTIVE_BOOKING_INDEX = "uq_reservation_active_user_dose"
 
 
@@ -80,12 +84,41 @@ class Slot(SQLModel, table=True):
     updated_at: dt.datetime
 
 
+class Vaccine(SQLModel, table=True):
+    """The catalog: a slot names one of these (by name; input may use an alias)."""
+
+    __tablename__ = "vaccine"
+    __table_args__ = (
+        UniqueConstraint("name_key"),
+        CheckConstraint("doses >= 1 AND doses <= 10", name="doses_in_range"),
+        CheckConstraint("min_interval_days >= 0", name="interval_not_negative"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(sa_type=String(200))
+    name_key: str = Field(sa_type=String(200))
+    doses: int
+    min_interval_days: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class VaccineAlias(SQLModel, table=True):
+    """Other names of a vaccine (화이자, Comirnaty → Pfizer); the key is unique, so an alias names one vaccine."""
+
+    __tablename__ = "vaccine_alias"
+
+    key: str = Field(sa_type=String(200), primary_key=True)
+    alias: str = Field(sa_type=String(200))
+    vaccine_id: int = Field(foreign_key="vaccine.id", index=True)
+
+
 class Reservation(SQLModel, table=True):
     __tablename__ = "reservation"
     __table_args__ = (
         CheckConstraint(_one_of("status", ReservationStatus.ALL), name="status_known"),
         CheckConstraint("dose >= 1", name="dose_positive"),
-        # One active booking per person and dose, guarded by the store itself. PostgreSQL's
+        # One booking per person and dose that holds or has given it, guarded by the store itself. PostgreSQL's
         # spelling of the predicate is added by add_postgresql_predicates() below.
         Index(ACTIVE_BOOKING_INDEX, "user_id", "dose", unique=True, sqlite_where=ACTIVE_BOOKING),
     )
@@ -97,6 +130,8 @@ class Reservation(SQLModel, table=True):
     status: str = Field(sa_type=String(16), default=ReservationStatus.RESERVED)
     reserved_at: dt.datetime
     cancelled_at: dt.datetime | None = None
+    administered_at: dt.datetime | None = None
+    lot: str | None = Field(default=None, sa_type=String(200))
 
 
 class OutboxMessage(SQLModel, table=True):
@@ -141,6 +176,8 @@ slot_table = Slot.__table__
 reservation_table = Reservation.__table__
 outbox_table = OutboxMessage.__table__
 target_table = DeliveryTarget.__table__
+vaccine_table = Vaccine.__table__
+alias_table = VaccineAlias.__table__
 
 # The view is created by migration 0002; it lives on its own metadata so that autogenerate and
 # create_all never mistake it for a table.
@@ -157,6 +194,8 @@ reservation_view = Table(
     Column("vaccine", String),
     Column("reserved_at", UTCDateTime),
     Column("cancelled_at", UTCDateTime),
+    Column("administered_at", UTCDateTime),
+    Column("lot", String),
 )
 
 

@@ -22,6 +22,13 @@ SLOT_REGISTERED = "SlotRegistered"
 SLOT_UPDATED = "SlotUpdated"
 RESERVATION_CONFIRMED = "ReservationConfirmed"
 RESERVATION_CANCELLED = "ReservationCancelled"
+RESERVATION_RESCHEDULED = "ReservationRescheduled"
+VACCINATION_RECORDED = "VaccinationRecorded"
+RESERVATION_MISSED = "ReservationMissed"
+# The events about one reservation (correlation_id is its number): its history.
+RESERVATION_EVENTS = (
+    RESERVATION_CONFIRMED, RESERVATION_CANCELLED, RESERVATION_RESCHEDULED, VACCINATION_RECORDED, RESERVATION_MISSED,
+)
 
 BROADCAST = "*"  # the recipient of a message for everyone
 
@@ -68,6 +75,23 @@ def reservation_confirmed(booking: Any) -> Event:
 
 def reservation_cancelled(booking: Any) -> Event:
     return Event(RESERVATION_CANCELLED, booking.user, booking.id, _facts(booking, RESERVATION_FACTS))
+
+
+def reservation_rescheduled(booking: Any, previous_slot: Any) -> Event:
+    moved_from = {
+        "previous_slot_id": previous_slot.id,
+        "previous_date": previous_slot.date.isoformat(),
+        "previous_hospital": previous_slot.hospital,
+    }
+    return Event(RESERVATION_RESCHEDULED, booking.user, booking.id, {**_facts(booking, RESERVATION_FACTS), **moved_from})
+
+
+def vaccination_recorded(booking: Any) -> Event:
+    return Event(VACCINATION_RECORDED, booking.user, booking.id, {**_facts(booking, RESERVATION_FACTS), "lot": booking.lot})
+
+
+def reservation_missed(booking: Any) -> Event:
+    return Event(RESERVATION_MISSED, booking.user, booking.id, _facts(booking, RESERVATION_FACTS))
 
 
 def _facts(record: Any, facts: tuple) -> dict[str, Any]:

@@ -10,7 +10,15 @@ from collections.abc import Callable
 from typing import Any
 
 from vaxres.formats import doses
-from vaxres.outbox.events import RESERVATION_CANCELLED, RESERVATION_CONFIRMED, SLOT_REGISTERED, SLOT_UPDATED
+from vaxres.outbox.events import (
+    RESERVATION_CANCELLED,
+    RESERVATION_CONFIRMED,
+    RESERVATION_MISSED,
+    RESERVATION_RESCHEDULED,
+    SLOT_REGISTERED,
+    SLOT_UPDATED,
+    VACCINATION_RECORDED,
+)
 
 
 def _slot_registered(p: dict[str, Any]) -> str:
@@ -34,11 +42,33 @@ def _reservation(verb: str) -> Callable[[dict[str, Any]], str]:
     return render
 
 
+def _rescheduled(p: dict[str, Any]) -> str:
+    return (
+        f"Your reservation {p['reservation_id']} has moved: {p['vaccine']} (dose {p['dose']}) at {p['hospital']} "
+        f"on {p['date']} (was {p['previous_hospital']} on {p['previous_date']})."
+    )
+
+
+def _recorded(p: dict[str, Any]) -> str:
+    lot = f", lot {p['lot']}" if p.get("lot") else ""
+    return f"Vaccination recorded: {p['vaccine']} (dose {p['dose']}) at {p['hospital']} on {p['date']}{lot}."
+
+
+def _missed(p: dict[str, Any]) -> str:
+    return (
+        f"You missed reservation {p['reservation_id']}: {p['vaccine']} (dose {p['dose']}) at {p['hospital']} "
+        f"on {p['date']}. Please book again."
+    )
+
+
 TEMPLATES: dict[str, Callable[[dict[str, Any]], str]] = {
     SLOT_REGISTERED: _slot_registered,
     SLOT_UPDATED: _slot_updated,
     RESERVATION_CONFIRMED: _reservation("confirmed"),
     RESERVATION_CANCELLED: _reservation("cancelled"),
+    RESERVATION_RESCHEDULED: _rescheduled,
+    VACCINATION_RECORDED: _recorded,
+    RESERVATION_MISSED: _missed,
 }
 
 

@@ -1,0 +1,92 @@
+"""What happens on and after a booking's day: the dose is given (administer), or the day is
+closed and the bookings nobody came for become no-shows (their doses do not return)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, replace
+from typing import Any
+
+from sqlalchemy import bindparam, select, update
+
+from vaxres import validate
+from vaxres.booking import rules
+from vaxres.booking.model import ReservationRecord
+from vaxres.booking.reservations import load_reservation
+from vaxres.db.store import Store, parameter_batches
+from vaxres.db.tables import ReservationStatus, reservation_table, reservation_view, slot_table, utcnow
+from vaxres.errors import InvalidInput
+from vaxres.outbox import events
+
+reservation = reservation_table.c
+view = reservation_view.c
+slot = slot_table.c
+RESERVED = ReservationStatus.RESERVED
+
+_ADMINISTER = (
+    update(reservation_table)
+    .where(reservation.id == bindparam("b_id"), reservation.status == RESERVED)
+    .values(status=ReservationStatus.ADMINISTERED, administered_at=bindparam("b_now"), lot=bindparam("b_lot"))
+)
+
+
+def administer(store: Store, reservation_id: str | int, *, lot: str | None = None) -> ReservationRecord:
+    """Record the dose as given: only a reserved booking on its day or after."""
+    reservation_id = validate.parse_id(reservation_id, field="reservation id")
+    lot = None if lot is None else validate.normalize_name(lot, field="lot")
+    today = validate.today()
+    now = utcnow()
+    with store.write() as conn:
+        booking = load_reservation(conn, reservation_id, None)
+        if booking.status != RESERVED:
+            raise rules.NotReserved(booking.id, booking.status)
+        if booking.date > today:
+            raise rules.TooEarly(booking.id, booking.date)
+        if conn.execute(_ADMINISTER, {"b_id": booking.id, "b_now": now, "b_lot": lot}).rowcount != 1:
+            raise rules.NotReserved(booking.id, "changed by another operator")
+        given = replace(booking, status=ReservationStatus.ADMINISTERED, administered_at=now, lot=lot)
+        events.write(conn, [events.vaccination_recorded(given)], now)
+    return given
+
+
+@dataclass(frozen=True)
+class ClosedDay:
+    date: dt.date
+    missed: list[ReservationRecord]
+
+    def as_json(self) -> dict[str, Any]:
+        return {"date": self.date.isoformat(), "no_shows": len(self.missed), "missed": [b.as_json() for b in self.missed]}
+
+
+def close_day(store: Store, date: str | dt.date | None = None) -> ClosedDay:
+    """Every booking still reserved on a slot dated DATE (default: yesterday) or earlier becomes a
+    no-show, with a ReservationMissed message each. Running it again changes nothing."""
+    today = validate.today()
+    day = today - dt.timedelta(days=1) if date is None else validate.parse_date(date, field="DATE", allow_past=True)
+    if day >= today:
+        raise InvalidInput(
+            f"DATE {day.isoformat()} is not over yet; close {(today - dt.timedelta(days=1)).isoformat()} or an earlier day"
+        )
+    now = utcnow()
+    with store.write() as conn:
+        # Lock the bookings first (PostgreSQL; SQLite's BEGIN IMMEDIATE holds the store), then read them.
+        due = select(reservation.id).select_from(reservation_table.join(slot_table, slot.id == reservation.slot_id))
+        ids = list(
+            conn.execute(
+                due.where(reservation.status == RESERVED, slot.date <= day).with_for_update(of=reservation_table)
+            ).scalars()
+        )
+        rows = []
+        for batch in parameter_batches(ids):
+            rows += conn.execute(select(reservation_view).where(view.id.in_(batch))).all()
+        rows.sort(key=lambda row: row.id)
+        missed = [replace(ReservationRecord.from_row(row), status=ReservationStatus.NO_SHOW) for row in rows]
+        if missed:
+            conn.execute(
+                update(reservation_table)
+                .where(reservation.id == bindparam("b_id"), reservation.status == RESERVED)
+                .values(status=ReservationStatus.NO_SHOW),
+                [{"b_id": b.id} for b in missed],
+            )
+            events.write(conn, [events.reservation_missed(b) for b in missed], now)
+    return ClosedDay(day, missed)

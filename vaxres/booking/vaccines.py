@@ -1,0 +1,162 @@
+"""The vaccine catalog: which vaccines a slot may name (by name or alias), and each one's series."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import Connection, insert, select, update
+
+from vaxres import validate
+from vaxres.booking import rules
+from vaxres.booking.model import VaccineRecord
+from vaxres.db.store import Store
+from vaxres.db.tables import alias_table, utcnow, vaccine_table
+from vaxres.errors import InvalidInput
+
+vaccine = vaccine_table.c
+alias = alias_table.c
+MAX_INTERVAL_DAYS = 3650
+
+
+def key_of(name: str) -> str:
+    """The form vaccine names and aliases are compared in (input is NFC-normalised first)."""
+    return validate.name_key(name)
+
+
+class Catalog:
+    """Every vaccine, found by the key of its name or of any alias."""
+
+    def __init__(self, vaccines: Iterable[VaccineRecord]):
+        self.vaccines = sorted(vaccines, key=lambda v: key_of(v.name))
+        self._by_key = {}
+        for record in self.vaccines:
+            for spelling in (record.name, *record.aliases):
+                self._by_key[key_of(spelling)] = record
+
+    def find(self, name: str) -> VaccineRecord | None:
+        return self._by_key.get(key_of(name))
+
+    def resolve(self, name: str) -> VaccineRecord:
+        """The vaccine a user's text names, or UnknownVaccine (exit 2) naming the known ones."""
+        found = self.find(name)
+        if found is None:
+            raise rules.UnknownVaccine(name, self.names())
+        return found
+
+    def for_slot(self, vaccine_name: str) -> VaccineRecord:
+        """A slot's vaccine. A slot left with a name outside the catalog (a collision when the store
+        was upgraded) is treated as a one-dose vaccine rather than refused."""
+        return self.find(vaccine_name) or VaccineRecord(vaccine_name, (), 1, 0)
+
+    def names(self) -> list[str]:
+        return [v.name for v in self.vaccines]
+
+
+def load_catalog(conn: Connection) -> Catalog:
+    aliases: dict[int, list[str]] = {}
+    for vaccine_id, spelling in conn.execute(select(alias.vaccine_id, alias.alias).order_by(alias.alias)):
+        aliases.setdefault(vaccine_id, []).append(spelling)
+    rows = conn.execute(select(vaccine.id, vaccine.name, vaccine.doses, vaccine.min_interval_days))
+    return Catalog(
+        VaccineRecord(row.name, tuple(aliases.get(row.id, ())), row.doses, row.min_interval_days) for row in rows
+    )
+
+
+def list_vaccines(store: Store) -> list[VaccineRecord]:
+    with store.read() as conn:
+        return load_catalog(conn).vaccines
+
+
+def _series(doses, min_interval, *, current: VaccineRecord | None = None) -> tuple[int, int]:
+    count = current.doses if doses is None else validate.parse_dose(doses, field="doses")
+    if min_interval is not None:
+        interval = validate.parse_whole_number(min_interval, field="min interval", low=0, high=MAX_INTERVAL_DAYS)
+    else:
+        interval = current.min_interval_days if current is not None else 0
+    if count > 1 and interval < 1:
+        raise InvalidInput(
+            f"a series of {count} doses needs --min-interval DAYS (1 to {MAX_INTERVAL_DAYS:,}): "
+            f"the least number of days between two doses"
+        )
+    return count, interval
+
+
+def _new_aliases(catalog: Catalog, owner: str, aliases: Iterable[str]) -> list[str]:
+    """The aliases to add to `owner`: normalised, not its name or already its own, not another vaccine's."""
+    added: dict[str, str] = {}
+    for text in aliases:
+        spelling = validate.normalize_name(text, field="alias")
+        found = catalog.find(spelling)
+        if found is not None and found.name != owner:
+            raise rules.AliasTaken(spelling, found.name)
+        if found is None and key_of(spelling) != key_of(owner):
+            added.setdefault(key_of(spelling), spelling)
+    return list(added.values())
+
+
+def add_vaccine(
+    store: Store, name: str, *, doses: str | int, min_interval: str | int | None = None, aliases: Iterable[str] = ()
+) -> VaccineRecord:
+    name = validate.normalize_name(name, field="vaccine")
+    count, interval = _series(doses, min_interval)
+    now = utcnow()
+    with store.write() as conn:
+        catalog = load_catalog(conn)
+        existing = catalog.find(name)
+        if existing is not None:
+            raise rules.DuplicateVaccine(name, existing.name)
+        new_aliases = _new_aliases(catalog, name, aliases)
+        vaccine_id = conn.execute(
+            insert(vaccine_table)
+            .values(name=name, name_key=key_of(name), doses=count, min_interval_days=interval, created_at=now, updated_at=now)
+            .returning(vaccine.id)
+        ).scalar_one()
+        if new_aliases:
+            conn.execute(
+                insert(alias_table), [{"key": key_of(a), "alias": a, "vaccine_id": vaccine_id} for a in new_aliases]
+            )
+    return VaccineRecord(name, tuple(sorted(new_aliases)), count, interval)
+
+
+def update_vaccine(
+    store: Store,
+    name: str,
+    *,
+    doses: str | int | None = None,
+    min_interval: str | int | None = None,
+    aliases: Iterable[str] = (),
+) -> VaccineRecord:
+    """Change a vaccine's series; --alias adds aliases (the ones it has stay)."""
+    name = validate.normalize_name(name, field="vaccine")
+    now = utcnow()
+    with store.write() as conn:
+        catalog = load_catalog(conn)
+        current = catalog.find(name)
+        if current is None:
+            raise rules.VaccineNotFound(name)
+        count, interval = _series(doses, min_interval, current=current)
+        new_aliases = _new_aliases(catalog, current.name, aliases)
+        vaccine_id = conn.execute(select(vaccine.id).where(vaccine.name_key == key_of(current.name))).scalar_one()
+        conn.execute(
+            update(vaccine_table)
+            .where(vaccine.id == vaccine_id)
+            .values(doses=count, min_interval_days=interval, updated_at=now)
+        )
+        if new_aliases:
+            conn.execute(
+                insert(alias_table), [{"key": key_of(a), "alias": a, "vaccine_id": vaccine_id} for a in new_aliases]
+            )
+    return VaccineRecord(current.name, tuple(sorted([*current.aliases, *new_aliases])), count, interval)
+
+
+def resolve_name(conn: Connection, name: str) -> VaccineRecord:
+    """The catalog vaccine a name or alias names, in one query; UnknownVaccine (exit 2) when none."""
+    key = key_of(validate.normalize_name(name, field="vaccine"))
+    columns = (vaccine.name, vaccine.doses, vaccine.min_interval_days)
+    by_alias = select(*columns).select_from(alias_table.join(vaccine_table, vaccine.id == alias.vaccine_id))
+    row = conn.execute(
+        select(*columns).where(vaccine.name_key == key).union_all(by_alias.where(alias.key == key))
+    ).first()
+    if row is None:
+        raise rules.UnknownVaccine(name, load_catalog(conn).names())
+    return VaccineRecord(row.name, (), row.doses, row.min_interval_days)
