@@ -109,14 +109,16 @@ def run_vaxres(*args: str, env: dict | None = None, timeout: float = 120) -> sub
 
 
 def invariant_violations(db) -> list[tuple]:
-    """Slots where capacity != remaining + active reservations (empty when the store is sound)."""
+    """Slots where capacity != remaining + the reservations that took a dose of it (reserved,
+    administered or no-show), or remaining < 0: empty when the store is sound."""
     return query(
         db,
         """
         SELECT s.id, s.capacity, s.remaining, COUNT(r.id)
-        FROM slot s LEFT JOIN reservation r ON r.slot_id = s.id AND r.status = 'reserved'
+        FROM slot s LEFT JOIN reservation r
+          ON r.slot_id = s.id AND r.status IN ('reserved', 'administered', 'no_show')
         GROUP BY s.id, s.capacity, s.remaining
-        HAVING s.capacity != s.remaining + COUNT(r.id)
+        HAVING s.capacity != s.remaining + COUNT(r.id) OR s.remaining < 0
         """,
     )
 

@@ -54,8 +54,8 @@ def test_downgrade_to_base_and_up_again(db_path):
         names = {row[0] for row in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")}
     assert names == {"alembic_version"}
     assert store.schema_state().current is None
-    before, after, backup = migrate.upgrade(store)
-    assert (before, after, backup) == (None, revisions.HEAD, None)
+    before, after, backup, notes = migrate.upgrade(store)
+    assert (before, after, backup, notes) == (None, revisions.HEAD, None, [])
 
 
 @pytest.mark.skipif(shutil.which("uv") is None, reason="building the wheel needs uv on PATH")
@@ -84,3 +84,45 @@ def test_a_wheel_install_creates_and_migrates_a_store(tmp_path):
     added = run("slot", "add", "--date", future(), "--hospital", "H", "--vaccine", "Janssen", "--quantity", "1")
     assert added.returncode == 0, added.stderr
     assert run("db", "current").stdout == f"{revisions.HEAD} (head)\n"
+
+
+@pytest.mark.usefixtures("backend")
+def test_upgrading_a_store_with_slots_puts_their_vaccines_in_the_catalog_and_says_so(cli, db_path):
+    """0003 → 0004: slots naming a catalog vaccine by an alias take its name (unless that would
+    collide with a slot that has it), and any other vaccine joins the catalog with 1 dose."""
+    from sqlalchemy import text
+
+    store = open_store(str(db_path), migrate=False)
+    migrate.upgrade(store, "0003")
+    day = future()
+    rows = [
+        (1, "Seoul", "화이자"), (2, "Busan", "COMIRNATY"), (3, "Daegu", "Sputnik"), (4, "Ulsan", "sputnik"),
+        (5, "Jeju", "Pfizer"), (6, "Jeju", "화이자"),
+    ]
+    with store.write() as conn:
+        for slot_id, hospital, vaccine in rows:
+            conn.execute(
+                text(
+                    "INSERT INTO slot (id, date, hospital, vaccine, hospital_key, vaccine_key, capacity, remaining, "
+                    "created_at, updated_at) VALUES (:id, :date, :h, :v, :hk, :vk, 5, 5, :now, :now)"
+                ),
+                {"id": slot_id, "date": day, "h": hospital, "v": vaccine, "hk": hospital.casefold(),
+                 "vk": vaccine.casefold(), "now": "2026-11-01 00:00:00+00:00"},
+            )
+    store.dispose()
+    upgraded = cli("db", "upgrade")
+    assert upgraded.exit_code == 0, upgraded.stderr
+    notes = upgraded.stdout.splitlines()[1:]
+    assert sorted(notes) == sorted([
+        "  1 slot named '화이자' now names the catalog vaccine Pfizer",
+        "  1 slot named '화이자' kept that name: a Pfizer slot exists on the same day at the same hospital; "
+        "it books as a 1-dose vaccine until you move its bookings",
+        "  1 slot named 'COMIRNATY' now names the catalog vaccine Pfizer",
+        "  added vaccine Sputnik (used by slots; 1 dose: change it with `vaxres vaccine update`)",
+    ])
+    names = {s["id"]: s["vaccine"] for s in cli.json("slot", "list")}
+    assert names[1] == names[2] == names[5] == "Pfizer" and names[3] == names[4] == "Sputnik"
+    assert names[6] == "화이자"  # Jeju already has a Pfizer slot that day: left as it was
+    catalog = {v["name"]: v for v in cli.json("vaccine", "list")}
+    assert catalog["Sputnik"]["doses"] == 1 and catalog["Pfizer"]["doses"] == 2
+    assert cli.json("reserve", "--user", "kim", "--slot", "3")["vaccine"] == "Sputnik"

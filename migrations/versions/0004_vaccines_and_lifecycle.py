@@ -117,6 +117,8 @@ def upgrade() -> None:
             )
             known[vaccine_key] = spelling
             next_id += 1
+            # Every slot of that vaccine takes the one spelling the catalog now has.
+            conn.execute(slot.update().where(slot.c.vaccine_key == vaccine_key).values(vaccine=spelling))
             notes.append(f"added vaccine {spelling} (used by slots; 1 dose: change it with `vaxres vaccine update`)")
             continue
         if spelling == catalog_name:
@@ -134,7 +136,16 @@ def upgrade() -> None:
             .values(vaccine=catalog_name, vaccine_key=target_key)
         ).rowcount
         if renamed:
-            notes.append(f"{renamed} slots named {spelling!r} now name the catalog vaccine {catalog_name}")
+            slots = "1 slot" if renamed == 1 else f"{renamed} slots"
+            verb = "names" if renamed == 1 else "name"
+            notes.append(f"{slots} named {spelling!r} now {verb} the catalog vaccine {catalog_name}")
+        kept = conn.execute(sa.select(sa.func.count()).where(slot.c.vaccine_key == vaccine_key)).scalar()
+        if kept:
+            slots = "1 slot" if kept == 1 else f"{kept} slots"
+            notes.append(
+                f"{slots} named {spelling!r} kept that name: a {catalog_name} slot exists on the same day at the "
+                f"same hospital; it books as a 1-dose vaccine until you move its bookings"
+            )
     if conn.dialect.name == "postgresql" and next_id > len(DEFAULT_VACCINES) + 1:
         conn.execute(sa.text("SELECT setval(pg_get_serial_sequence('vaccine', 'id'), :n)"), {"n": next_id - 1})
 

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import bindparam, delete, func, insert, select, text
 
 from vaxres.db.store import Store
-from vaxres.db.tables import ReservationStatus, outbox_table, reservation_table, slot_table, target_table
+from vaxres.db.tables import (
+    ReservationStatus,
+    alias_table,
+    outbox_table,
+    reservation_table,
+    slot_table,
+    target_table,
+    vaccine_table,
+)
 from vaxres.errors import InvalidInput, StoreNotEmpty, VaxresError
 
-TABLES = (slot_table, reservation_table, outbox_table, target_table)
+TABLES = (vaccine_table, alias_table, slot_table, reservation_table, outbox_table, target_table)
+NUMBERED = (vaccine_table, slot_table, reservation_table, outbox_table)  # ids from a sequence on PostgreSQL
 
 
 @dataclass(frozen=True)
@@ -35,6 +44,9 @@ def copy(origin: Store, destination: Store) -> CopyReport:
         )
     counts: dict[str, int] = {}
     with origin.read() as reader, destination.write() as writer:
+        # A new store starts with the default catalog; the copy brings the origin's instead.
+        writer.execute(delete(alias_table))
+        writer.execute(delete(vaccine_table))
         for table in TABLES:
             key = list(table.primary_key.columns)[0]
             copied = 0
@@ -44,7 +56,7 @@ def copy(origin: Store, destination: Store) -> CopyReport:
                 copied += len(rows)
             counts[table.name] = copied
         if destination.engine.dialect.name == "postgresql":
-            for table in (slot_table, reservation_table, outbox_table):
+            for table in NUMBERED:
                 writer.execute(
                     text(
                         f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
@@ -59,10 +71,10 @@ def copy(origin: Store, destination: Store) -> CopyReport:
         broken = writer.execute(
             text(
                 "SELECT COUNT(*) FROM slot s WHERE s.capacity != s.remaining + "
-                "(SELECT COUNT(*) FROM reservation r WHERE r.slot_id = s.id AND r.status = :reserved)"
-            ),
-            {"reserved": ReservationStatus.RESERVED},
+                "(SELECT COUNT(*) FROM reservation r WHERE r.slot_id = s.id AND r.status IN :taking)"
+            ).bindparams(bindparam("taking", expanding=True)),
+            {"taking": list(ReservationStatus.TAKES_A_DOSE)},
         ).scalar_one()
         if broken:
-            raise VaxresError(f"copy check failed: {broken} slots break capacity = remaining + reserved")
+            raise VaxresError(f"copy check failed: {broken} slots break capacity = remaining + doses taken")
     return CopyReport(origin.display, destination.display, counts)

@@ -28,6 +28,7 @@ class UpgradeReport:
     before: str | None
     after: str
     backup: Path | None
+    notes: list[str]
 
     def as_json(self) -> dict:
         return {
@@ -35,6 +36,7 @@ class UpgradeReport:
             "from": self.before,
             "to": self.after,
             "backup": None if self.backup is None else str(self.backup),
+            "notes": self.notes,
         }
 
 
@@ -46,5 +48,5 @@ def current_revision(store: Store) -> SchemaReport:
 def upgrade(store: Store) -> UpgradeReport:
     from vaxres.db import migrate
 
-    before, after, backup = migrate.upgrade(store)
-    return UpgradeReport(store.display, before, after, backup)
+    before, after, backup, notes = migrate.upgrade(store)
+    return UpgradeReport(store.display, before, after, backup, notes)

@@ -4,7 +4,7 @@ from typing import Annotated
 
 import typer
 
-from vaxres.cli.output import JSON_HELP
+from vaxres.cli.output import JSON_HELP, print_line
 
 JsonOption = Annotated[bool, typer.Option("--json", help=JSON_HELP)]
 
@@ -18,4 +18,7 @@ def open_store(ctx: typer.Context, *, target: str | None = None, create: bool = 
     by vaxres.db.opening: created when missing and upgraded when behind, unless told not to."""
     from vaxres.db.opening import open_store as open_named_store
 
-    return open_named_store(db_target(ctx) if target is None else target, create=create, migrate=migrate)
+    store = open_named_store(db_target(ctx) if target is None else target, create=create, migrate=migrate)
+    for note in store.upgrade_notes:
+        print_line(f"Note: {note}", to_stderr=True)
+    return store

@@ -54,6 +54,8 @@ def upgrade(ctx: typer.Context, json_out: JsonOption = False) -> None:
         if report.backup is not None:
             line += f" Backup: {report.backup}"
         print_line(line)
+        for note in report.notes:
+            print_line(f"  {note}")
 
 
 @app.command("copy")
@@ -75,7 +77,8 @@ def copy(
     else:
         counts = report.counts
         print_line(
-            f"Copied {counts['slot']} slots, {counts['reservation']} reservations, {counts['outbox']} outbox messages "
-            f"and {counts['delivery_target']} delivery targets from {report.source} to {report.target}; "
-            f"counts and capacity = remaining + reserved verified."
+            f"Copied {counts['vaccine']} vaccines, {counts['slot']} slots, {counts['reservation']} reservations, "
+            f"{counts['outbox']} outbox messages and {counts['delivery_target']} delivery targets "
+            f"from {report.source} to {report.target}; "
+            f"counts and capacity = remaining + doses taken verified."
         )

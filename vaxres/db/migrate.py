@@ -39,8 +39,9 @@ def backup_sqlite(store: Store, revision: str) -> Path:
     return target
 
 
-def upgrade(store: Store, revision: str = "head") -> tuple[str | None, str, Path | None]:
-    """Upgrade in one write transaction; return (from, to, backup path)."""
+def upgrade(store: Store, revision: str = "head") -> tuple[str | None, str, Path | None, list[str]]:
+    """Upgrade in one write transaction; return (from, to, backup path, what the migrations noted
+    about the data they changed)."""
     state = store.schema_state()
     before = state.current
     backup = None
@@ -50,7 +51,7 @@ def upgrade(store: Store, revision: str = "head") -> tuple[str | None, str, Path
     with store.write() as conn:
         config.attributes["connection"] = conn
         command.upgrade(config, revision)
-    return before, store.schema_state().current, backup
+    return before, store.schema_state().current, backup, list(config.attributes.get("notes", []))
 
 
 def downgrade(store: Store, revision: str) -> None:

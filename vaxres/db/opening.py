@@ -32,7 +32,8 @@ def open_store(target: str | None = None, *, create: bool = True, migrate: bool 
                 )
             from vaxres.db.migrate import upgrade
 
-            upgrade(store)
+            before, after, _backup, notes = upgrade(store)
+            store.upgrade_notes = [f"upgraded {store.display} from {before} to {after}", *notes] if notes else []
     return store
 
 

@@ -42,6 +42,7 @@ class Store:
         except ArgumentError:
             raise InvalidInput(f"--db {url!r} is neither a file path nor a database URL") from None
         self.timeout = busy_timeout() if timeout is None else timeout
+        self.upgrade_notes: list[str] = []  # what an upgrade on opening changed in the data, for the user
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         self.path = Path(self.url.database) if self.is_sqlite and self.url.database else None
         if self.is_sqlite:
