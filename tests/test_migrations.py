@@ -93,7 +93,10 @@ def test_upgrading_a_store_with_slots_puts_their_vaccines_in_the_catalog_and_say
     from sqlalchemy import text
 
     store = open_store(str(db_path), migrate=False)
-    migrate.upgrade(store, "0003")
+    if store.schema_state().current is None:
+        migrate.upgrade(store, "0003")
+    else:  # PostgreSQL: the backend fixture made it at head
+        migrate.downgrade(store, "0003")
     day = future()
     rows = [
         (1, "Seoul", "화이자"), (2, "Busan", "COMIRNATY"), (3, "Daegu", "Sputnik"), (4, "Ulsan", "sputnik"),

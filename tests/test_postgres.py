@@ -1,12 +1,12 @@
 """PostgreSQL specifics: explicit migrations, the lock wait, and moving a store with `db copy`."""
 
-from tests.helpers import future, invariant_violations, run_vaxres
+from tests.helpers import count_rows, future, invariant_violations, run_vaxres
 
 
 def test_a_postgres_store_is_never_migrated_implicitly(cli, empty_postgres):
     result = cli("--db", empty_postgres, "slot", "list")
     assert result.exit_code == 2
-    assert result.stderr.endswith("is at schema revision none, the code needs 0003: run `vaxres db upgrade`\n")
+    assert result.stderr.endswith("is at schema revision none, the code needs 0004: run `vaxres db upgrade`\n")
     assert cli("--db", empty_postgres, "db", "upgrade").exit_code == 0
     assert cli("--db", empty_postgres, "slot", "list", "--json").stdout == "[]\n"
 
@@ -15,7 +15,7 @@ def test_reserve_exits_75_while_another_session_holds_the_slot_table(cli, empty_
     from sqlalchemy import create_engine, text
 
     assert cli("--db", empty_postgres, "db", "upgrade").exit_code == 0
-    cli.json("--db", empty_postgres, "slot", "add", "--date", future(), "--hospital", "H", "--vaccine", "V", "--quantity", "3")
+    cli.json("--db", empty_postgres, "slot", "add", "--date", future(), "--hospital", "H", "--vaccine", "Janssen", "--quantity", "3")
     engine = create_engine(empty_postgres)
     with engine.connect() as holder:
         holder.execute(text("LOCK TABLE slot IN ACCESS EXCLUSIVE MODE"))
@@ -24,10 +24,11 @@ def test_reserve_exits_75_while_another_session_holds_the_slot_table(cli, empty_
     engine.dispose()
     assert result.returncode == 75, result.stderr
     assert result.stderr.startswith("Error: store busy, try again shortly")
-    assert cli.json("--db", empty_postgres, "mypage", "a") == []
+    assert cli.json("--db", empty_postgres, "mypage", "a")["reservations"] == []
 
 
 def test_copy_sqlite_to_postgres_and_back_answers_the_same(cli, tmp_path, empty_postgres):
+    db_path = tmp_path / "vaxres.db"
     cli.json("demo")  # fills the SQLite store named by VAXRES_DB
     cli.json("outbox", "deliver", "--to", str(tmp_path / "sent.jsonl"), "--limit", "3")
     refused = cli("db", "copy", empty_postgres)
@@ -35,8 +36,10 @@ def test_copy_sqlite_to_postgres_and_back_answers_the_same(cli, tmp_path, empty_
     assert cli("--db", empty_postgres, "db", "upgrade").exit_code == 0
 
     copied = cli.json("db", "copy", empty_postgres)
-    assert copied["copied"] == {"slot": 3, "reservation": 4, "outbox": 8, "delivery_target": 1}
-    for args in (["mypage", "alice"], ["slot", "list"], ["outbox", "list"]):
+    tables = ("vaccine", "vaccine_alias", "slot", "reservation", "outbox", "delivery_target")
+    assert copied["copied"] == {table: count_rows(db_path, table) for table in tables}
+    assert copied["copied"]["vaccine"] == 5 and copied["copied"]["delivery_target"] == 1
+    for args in (["mypage", "alice"], ["slot", "list"], ["outbox", "list"], ["vaccine", "list"], ["show", "1"]):
         assert cli(*args).stdout == cli("--db", empty_postgres, *args).stdout
         assert cli.json(*args) == cli.json("--db", empty_postgres, *args)
     assert invariant_violations(empty_postgres) == []
@@ -47,7 +50,9 @@ def test_copy_sqlite_to_postgres_and_back_answers_the_same(cli, tmp_path, empty_
 
     # New rows continue the numbering after the copy; and the way back works too.
     booked = cli.json("--db", empty_postgres, "reserve", "--user", "zoe", "--slot", "1")
-    assert booked["id"] == 5
+    assert booked["id"] == copied["copied"]["reservation"] + 1
+    added = cli.json("--db", empty_postgres, "vaccine", "add", "Sputnik", "--doses", "1")
+    assert added["name"] == "Sputnik"
     back = tmp_path / "back.db"
-    assert cli.json("--db", empty_postgres, "db", "copy", str(back))["copied"]["reservation"] == 5
+    assert cli.json("--db", empty_postgres, "db", "copy", str(back))["copied"]["reservation"] == booked["id"]
     assert cli.json("--db", str(back), "mypage", "zoe") == cli.json("--db", empty_postgres, "mypage", "zoe")
