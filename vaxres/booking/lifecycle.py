@@ -43,7 +43,7 @@ def administer(store: Store, reservation_id: str | int, *, lot: str | None = Non
         if booking.date > today:
             raise rules.TooEarly(booking.id, booking.date)
         if conn.execute(_ADMINISTER, {"b_id": booking.id, "b_now": now, "b_lot": lot}).rowcount != 1:
-            raise rules.NotReserved(booking.id, "changed by another operator")
+            raise rules.ChangedMeanwhile(booking.id)
         given = replace(booking, status=ReservationStatus.ADMINISTERED, administered_at=now, lot=lot)
         events.write(conn, [events.vaccination_recorded(given)], now)
     return given

@@ -24,7 +24,11 @@ reservation = reservation_table.c
 
 _MOVE = (
     update(reservation_table)
-    .where(reservation.id == bindparam("b_id"), reservation.status == ReservationStatus.RESERVED)
+    .where(
+        reservation.id == bindparam("b_id"),
+        reservation.status == ReservationStatus.RESERVED,
+        reservation.slot_id == bindparam("b_old"),  # nobody moved or ended it since we read it
+    )
     .values(slot_id=bindparam("b_slot"))
 )
 
@@ -77,8 +81,8 @@ def reschedule(
         if slot_id == booking.slot_id:
             raise InvalidInput(f"reservation {booking.id} is already in slot {slot_id}; name another slot")
         taken = take_dose(conn, slot_id, booking.user, booking.dose, today=today, now=now, moving=booking.id)
-        if conn.execute(_MOVE, {"b_id": booking.id, "b_slot": taken.id}).rowcount != 1:
-            raise rules.NotReserved(booking.id, "changed by another operator")
+        if conn.execute(_MOVE, {"b_id": booking.id, "b_slot": taken.id, "b_old": booking.slot_id}).rowcount != 1:
+            raise rules.ChangedMeanwhile(booking.id)
         previous = SlotRecord.from_row(conn.execute(RETURN_DOSE, {"b_slot": booking.slot_id, "b_now": now}).one())
         moved = ReservationRecord(
             id=booking.id,

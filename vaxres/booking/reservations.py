@@ -45,6 +45,7 @@ _CANCEL = (
     update(reservation_table)
     .where(reservation.id == bindparam("b_id"), reservation.status == RESERVED)
     .values(status=CANCELLED, cancelled_at=bindparam("b_now"))
+    .returning(reservation.slot_id)
 )
 _RESERVATION_BY_ID = select(reservation_view).where(reservation_view.c.id == bindparam("b_id"))
 _LATER_DOSES = (
@@ -172,10 +173,12 @@ def cancel(store: Store, reservation_id: str | int, *, user: str | None = None) 
 
 
 def _cancel_one(conn: Connection, booking: ReservationRecord, now: dt.datetime) -> ReservationRecord:
-    if conn.execute(_CANCEL, {"b_id": booking.id, "b_now": now}).rowcount != 1:
-        # Another writer changed it since we read it (PostgreSQL): report what it is now.
-        raise rules.AlreadyCancelled(booking.id, None)
-    returned = SlotRecord.from_row(conn.execute(RETURN_DOSE, {"b_slot": booking.slot_id, "b_now": now}).one())
+    slot_id = conn.execute(_CANCEL, {"b_id": booking.id, "b_now": now}).scalar()
+    if slot_id is None:
+        # Another writer cancelled or recorded it since we read it (PostgreSQL).
+        raise rules.ChangedMeanwhile(booking.id)
+    # The dose goes back to the slot the booking holds now (a reschedule may have moved it since).
+    returned = SlotRecord.from_row(conn.execute(RETURN_DOSE, {"b_slot": slot_id, "b_now": now}).one())
     return ReservationRecord(
         id=booking.id,
         user=booking.user,

@@ -192,6 +192,16 @@ class NotReserved(Refused):
         super().__init__(f"reservation {reservation_id} is {status.replace('_', '-')}, not reserved; nothing to do")
 
 
+class ChangedMeanwhile(Refused):
+    code = "changed_meanwhile"
+
+    def __init__(self, reservation_id: int):
+        super().__init__(
+            f"reservation {reservation_id} was changed by another operator while this ran; nothing changed here: "
+            f"see `vaxres show {reservation_id}` and try again"
+        )
+
+
 class TooEarly(Refused):
     code = "too_early"
 
