@@ -247,3 +247,19 @@ def test_the_slot_count_holds_through_a_whole_life(cli, db_path, time_machine):
     cli.json("close-day")
     assert invariant_violations(db_path) == []
     assert count_rows(db_path, "reservation", "status = 'no_show'") == 2
+
+
+def test_a_reschedule_that_lost_a_race_changes_nothing(cli, store, db_path, monkeypatch):
+    """What PostgreSQL's READ COMMITTED allows: the booking moved after this reschedule read it."""
+    from vaxres.booking import reschedule, rules
+
+    a, b, c = add_slot(cli, 3), add_slot(cli, 4), add_slot(cli, 5)
+    booking = cli.json("reserve", "--user", "kim", "--slot", str(a))
+    with store.read() as conn:  # this operator reads the booking ...
+        stale_booking = reschedule.load_reservation(conn, booking["id"], None)
+    cli.json("reschedule", str(booking["id"]), "--slot", str(b))  # ... another one moves it ...
+    monkeypatch.setattr(reschedule, "load_reservation", lambda conn, rid, user: stale_booking)
+    before = snapshot(db_path)
+    with pytest.raises(rules.ChangedMeanwhile, match=f"reservation {booking['id']} was changed by another operator"):
+        reschedule.reschedule(store, booking["id"], slot_id=c)
+    assert snapshot(db_path) == before
