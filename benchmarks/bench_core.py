@@ -42,7 +42,7 @@ def bench_help() -> dict:
 def bench_reserve_process(folder: Path) -> dict:
     env = {**os.environ, "VAXRES_DB": str(folder / "process.db")}
     subprocess.run(
-        [VAXRES, "slot", "add", "--date", DAY, "--hospital", "H", "--vaccine", "V", "--quantity", "100000"],
+        [VAXRES, "slot", "add", "--date", DAY, "--hospital", "H", "--vaccine", "Janssen", "--quantity", "100000"],
         check=True, env=env, capture_output=True,
     )
     baseline, reserve = [], []
@@ -123,7 +123,7 @@ def bench_throughput(folder: Path) -> dict:
     for name in ("plain", "service"):
         paths[name] = folder / f"{name}.db"
         store = open_store(str(paths[name]))
-        add_slot(store, date=DAY, hospital="H", vaccine="V", quantity=1000)
+        add_slot(store, date=DAY, hospital="H", vaccine="Janssen", quantity=1000)
         store.dispose()
     plain, service = [], []
     for _ in range(3):  # alternate rounds so both see the same disk and CPU weather

@@ -24,7 +24,7 @@ def receiver():
 
 
 def messages(store, count: int) -> None:
-    slot = slots.add_slot(store, date=future(), hospital="H", vaccine="V", quantity=count)
+    slot = slots.add_slot(store, date=future(), hospital="H", vaccine="Janssen", quantity=count)
     for n in range(count - 1):
         reservations.reserve(store, user=f"person{n}", slot_id=slot.id)
 

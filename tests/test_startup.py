@@ -29,11 +29,11 @@ def test_help_imports_no_sqlalchemy_alembic_or_rich():
 
 
 def test_reserve_on_a_current_store_does_not_import_alembic():
-    assert run_vaxres("slot", "add", "--date", future(), "--hospital", "H", "--vaccine", "V", "--quantity", "3").returncode == 0
+    assert run_vaxres("slot", "add", "--date", future(), "--hospital", "H", "--vaccine", "Janssen", "--quantity", "3").returncode == 0
     assert "alembic" not in loaded("reserve", "--user", "a", "--slot", "1")
     assert "rich" not in loaded("reserve", "--user", "b", "--slot", "1")
 
 
 def test_a_sqlite_command_does_not_load_postgresql_support():
-    assert run_vaxres("slot", "add", "--date", future(), "--hospital", "H", "--vaccine", "V", "--quantity", "3").returncode == 0
+    assert run_vaxres("slot", "add", "--date", future(), "--hospital", "H", "--vaccine", "Janssen", "--quantity", "3").returncode == 0
     assert loaded("reserve", "--user", "a", "--slot", "1", modules=("sqlalchemy.dialects.postgresql",)) == []

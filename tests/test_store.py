@@ -33,7 +33,7 @@ def test_busy_timeout_comes_from_the_environment(db_path, monkeypatch):
 
 def test_a_store_behind_the_code_is_backed_up_then_upgraded_on_open(db_path):
     store = open_store(str(db_path))
-    slot = slots.add_slot(store, date=future(), hospital="H", vaccine="V", quantity=2)
+    slot = slots.add_slot(store, date=future(), hospital="H", vaccine="Janssen", quantity=2)
     reservations.reserve(store, user="a", slot_id=slot.id)
     migrate.downgrade(store, "0001")
     store.dispose()
