@@ -52,6 +52,10 @@ class SlotInPast(Refused):
         return cls(f"slot {slot.id} ({slot.describe()}) is in the past; choose a slot from today on")
 
     @classmethod
+    def of_slot_update(cls, slot: SlotRecord) -> SlotInPast:
+        return cls(f"slot {slot.id} ({slot.describe()}) is in the past; its quantity can no longer change")
+
+    @classmethod
     def of_date(cls, date: dt.date) -> SlotInPast:
         return cls(f"{date.isoformat()} is in the past; choose a slot from today on")
 

@@ -74,7 +74,7 @@ def update_slot(store: Store, slot_id: str | int, *, quantity: str | int) -> Slo
             raise rules.SlotNotFound(slot_id)
         before = SlotRecord.from_row(row)
         if before.date < validate.today():
-            raise rules.SlotInPast.of_slot(before)
+            raise rules.SlotInPast.of_slot_update(before)
         if quantity == before.capacity:
             return SlotChange(before, before.capacity)
         rules.check_capacity(before.id, before.booked, quantity)
