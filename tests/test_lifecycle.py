@@ -263,3 +263,26 @@ def test_a_reschedule_that_lost_a_race_changes_nothing(cli, store, db_path, monk
     with pytest.raises(rules.ChangedMeanwhile, match=f"reservation {booking['id']} was changed by another operator"):
         reschedule.reschedule(store, booking["id"], slot_id=c)
     assert snapshot(db_path) == before
+
+
+def test_dose_2_is_not_recorded_while_dose_1_was_missed(cli, db_path, time_machine):
+    """close-day leaves a later dose booked (the person may book dose 1 again in time), but the
+    later dose is not given before the earlier one."""
+    first, second = add_slot(cli, 1), add_slot(cli, 25)
+    dose_1 = cli.json("reserve", "--user", "kim", "--slot", str(first))
+    dose_2 = cli.json("reserve", "--user", "kim", "--slot", str(second), "--dose", "2")
+    time_machine.move_to(days_later(2))
+    cli.json("close-day")
+    assert cli.json("show", str(dose_2["id"]))["status"] == "reserved"
+    time_machine.move_to(days_later(25))
+    before = snapshot(db_path)
+    code, error = refused(cli, "administer", str(dose_2["id"]))
+    assert (code, error["code"]) == (1, "dose_order")
+    assert error["error"] == (
+        f"kim's dose 1 has not been recorded as given, so dose 2 (reservation {dose_2['id']}) cannot be; "
+        "record dose 1 first, or book it again"
+    )
+    assert snapshot(db_path) == before
+    code, error = refused(cli, "administer", str(dose_1["id"]))
+    assert (code, error["code"]) == (1, "not_reserved")
+    assert error["error"] == f"reservation {dose_1['id']} is no_show: only a reserved booking can be cancelled, moved or recorded"

@@ -100,7 +100,7 @@ def test_upgrading_a_store_with_slots_puts_their_vaccines_in_the_catalog_and_say
     day = future()
     rows = [
         (1, "Seoul", "화이자"), (2, "Busan", "COMIRNATY"), (3, "Daegu", "Sputnik"), (4, "Ulsan", "sputnik"),
-        (5, "Jeju", "Pfizer"), (6, "Jeju", "화이자"),
+        (5, "Jeju", "Pfizer"), (6, "Jeju", "화이자"), (7, "Ulsan", "PFIZER"), (8, "Mokpo", "pfizer"),
     ]
     with store.write() as conn:
         for slot_id, hospital, vaccine in rows:
@@ -122,10 +122,14 @@ def test_upgrading_a_store_with_slots_puts_their_vaccines_in_the_catalog_and_say
         "it books as a 1-dose vaccine until you move its bookings",
         "  1 slot named 'COMIRNATY' now names the catalog vaccine Pfizer",
         "  added vaccine Sputnik (used by slots; 1 dose: change it with `vaxres vaccine update`)",
+        "  2 slots spelling Pfizer in another case now name it as the catalog does",
     ])
     names = {s["id"]: s["vaccine"] for s in cli.json("slot", "list")}
-    assert names[1] == names[2] == names[5] == "Pfizer" and names[3] == names[4] == "Sputnik"
+    assert names[1] == names[2] == names[5] == names[7] == names[8] == "Pfizer" and names[3] == names[4] == "Sputnik"
     assert names[6] == "화이자"  # Jeju already has a Pfizer slot that day: left as it was
     catalog = {v["name"]: v for v in cli.json("vaccine", "list")}
     assert catalog["Sputnik"]["doses"] == 1 and catalog["Pfizer"]["doses"] == 2
     assert cli.json("reserve", "--user", "kim", "--slot", "3")["vaccine"] == "Sputnik"
+    cli.json("reserve", "--user", "lee", "--slot", "7")
+    later = cli.json("slot", "add", "--date", future(40), "--hospital", "Seoul", "--vaccine", "Pfizer", "--quantity", "1")
+    assert cli.json("reserve", "--user", "lee", "--slot", str(later["id"]), "--dose", "2")["dose"] == 2

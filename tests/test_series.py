@@ -193,3 +193,16 @@ def test_a_rebooked_dose_1_stays_the_interval_before_an_active_dose_2(cli, time_
         f"the latest allowed date is {latest}"
     )
     assert cli.json("reserve", "--user", "kim", "--slot", str(in_time))["dose"] == 1
+
+
+def test_a_series_is_not_shortened_below_a_dose_someone_holds(cli):
+    first, second = add_slot(cli, 1, vaccine="Moderna"), add_slot(cli, 40, vaccine="Moderna")
+    cli.json("reserve", "--user", "kim", "--slot", str(first))
+    dose_2 = cli.json("reserve", "--user", "kim", "--slot", str(second), "--dose", "2")
+    code, error = refused(cli, "vaccine", "update", "Moderna", "--doses", "1")
+    assert (code, error["code"]) == (1, "doses_in_use")
+    assert error["error"] == "1 person holds a dose of Moderna above 1; cancel those bookings first, or keep the series at its length"
+    cli.json("cancel", str(dose_2["id"]))
+    assert cli.json("vaccine", "update", "Moderna", "--doses", "1")["doses"] == 1
+    code, error = refused(cli, "vaccine", "update", "Moderna")
+    assert (code, error["code"]) == (2, "invalid_input")

@@ -58,6 +58,14 @@ def _key(name: str) -> str:
     return unicodedata.normalize("NFC", name).casefold()
 
 
+def _slots(count: int) -> str:
+    return "1 slot" if count == 1 else f"{count} slots"
+
+
+def _verb(count: int) -> str:
+    return "names" if count == 1 else "name"
+
+
 def upgrade() -> None:
     vaccine = op.create_table(
         "vaccine",
@@ -121,11 +129,21 @@ def upgrade() -> None:
             conn.execute(slot.update().where(slot.c.vaccine_key == vaccine_key).values(vaccine=spelling))
             notes.append(f"added vaccine {spelling} (used by slots; 1 dose: change it with `vaxres vaccine update`)")
             continue
-        if spelling == catalog_name:
-            continue
-        # Slots that name a catalog vaccine by an alias or another case take its name, unless the
-        # renamed slot would collide with one that already has it.
         target_key = _key(catalog_name)
+        if vaccine_key == target_key:
+            # The catalog's name, maybe in another case: the same key, so no slot can collide.
+            renamed = conn.execute(
+                slot.update()
+                .where(slot.c.vaccine_key == vaccine_key, slot.c.vaccine != catalog_name)
+                .values(vaccine=catalog_name)
+            ).rowcount
+            if renamed:
+                notes.append(
+                    f"{_slots(renamed)} spelling {catalog_name} in another case now {_verb(renamed)} it as the catalog does"
+                )
+            continue
+        # Slots that name a catalog vaccine by an alias take its name, unless the renamed slot
+        # would collide with one that already has it.
         other = slot.alias("other")
         collides = sa.exists().where(
             other.c.date == slot.c.date, other.c.hospital_key == slot.c.hospital_key, other.c.vaccine_key == target_key
@@ -136,15 +154,13 @@ def upgrade() -> None:
             .values(vaccine=catalog_name, vaccine_key=target_key)
         ).rowcount
         if renamed:
-            slots = "1 slot" if renamed == 1 else f"{renamed} slots"
-            verb = "names" if renamed == 1 else "name"
-            notes.append(f"{slots} named {spelling!r} now {verb} the catalog vaccine {catalog_name}")
+            notes.append(f"{_slots(renamed)} named {spelling!r} now {_verb(renamed)} the catalog vaccine {catalog_name}")
         kept = conn.execute(sa.select(sa.func.count()).where(slot.c.vaccine_key == vaccine_key)).scalar()
         if kept:
-            slots = "1 slot" if kept == 1 else f"{kept} slots"
             notes.append(
-                f"{slots} named {spelling!r} kept that name: a {catalog_name} slot exists on the same day at the "
-                f"same hospital; it books as a 1-dose vaccine until you move its bookings"
+                f"{_slots(kept)} named {spelling!r} kept that name: a {catalog_name} slot exists on the same day at "
+                f"the same hospital; {'it books' if kept == 1 else 'they book'} as a 1-dose vaccine until you move "
+                f"{'its' if kept == 1 else 'their'} bookings"
             )
     if conn.dialect.name == "postgresql" and next_id > len(DEFAULT_VACCINES) + 1:
         conn.execute(sa.text("SELECT setval(pg_get_serial_sequence('vaccine', 'id'), :n)"), {"n": next_id - 1})

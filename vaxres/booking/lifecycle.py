@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import bindparam, select, update
 
 from vaxres import validate
-from vaxres.booking import rules
+from vaxres.booking import rules, series
 from vaxres.booking.model import ReservationRecord
 from vaxres.booking.reservations import load_reservation
 from vaxres.db.store import Store, parameter_batches
@@ -42,6 +42,10 @@ def administer(store: Store, reservation_id: str | int, *, lot: str | None = Non
             raise rules.NotReserved(booking.id, booking.status)
         if booking.date > today:
             raise rules.TooEarly(booking.id, booking.date)
+        if booking.dose > 1:
+            earlier = series.held_doses(conn, booking.user).get(booking.dose - 1)
+            if earlier is None or earlier.active:
+                raise rules.EarlierDoseNotGiven(booking)
         if conn.execute(_ADMINISTER, {"b_id": booking.id, "b_now": now, "b_lot": lot}).rowcount != 1:
             raise rules.ChangedMeanwhile(booking.id)
         given = replace(booking, status=ReservationStatus.ADMINISTERED, administered_at=now, lot=lot)

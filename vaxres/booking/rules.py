@@ -193,7 +193,29 @@ class NotReserved(Refused):
     code = "not_reserved"
 
     def __init__(self, reservation_id: int, status: str):
-        super().__init__(f"reservation {reservation_id} is {status.replace('_', '-')}, not reserved; nothing to do")
+        super().__init__(
+            f"reservation {reservation_id} is {status}: only a reserved booking can be cancelled, moved or recorded"
+        )
+
+
+class EarlierDoseNotGiven(Refused):
+    code = "dose_order"
+
+    def __init__(self, booking: ReservationRecord):
+        super().__init__(
+            f"{booking.user}'s dose {booking.dose - 1} has not been recorded as given, so dose {booking.dose} "
+            f"(reservation {booking.id}) cannot be; record dose {booking.dose - 1} first, or book it again"
+        )
+
+
+class DosesInUse(Refused):
+    code = "doses_in_use"
+
+    def __init__(self, vaccine: str, doses: int, people: int):
+        super().__init__(
+            f"{people} {'person holds' if people == 1 else 'people hold'} a dose of {vaccine} above {doses}; "
+            f"cancel those bookings first, or keep the series at its length"
+        )
 
 
 class ChangedMeanwhile(Refused):
@@ -263,7 +285,7 @@ def check_series(
     if dose > vaccine.doses:
         raise SeriesComplete(dose, vaccine)
     for other in held.values():
-        if other.vaccine != vaccine.name:
+        if other.vaccine.casefold() != vaccine.name.casefold():
             raise VaccineMismatch(user, dose, vaccine.name, other)
     gap = dt.timedelta(days=vaccine.min_interval_days)
     if dose > 1:

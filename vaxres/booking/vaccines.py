@@ -4,17 +4,26 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, distinct, func, insert, select, update
 
 from vaxres import validate
 from vaxres.booking import rules
 from vaxres.booking.model import VaccineRecord
 from vaxres.db.store import Store
-from vaxres.db.tables import alias_table, utcnow, vaccine_table
+from vaxres.db.tables import (
+    ReservationStatus,
+    alias_table,
+    reservation_table,
+    slot_table,
+    utcnow,
+    vaccine_table,
+)
 from vaxres.errors import InvalidInput
 
 vaccine = vaccine_table.c
 alias = alias_table.c
+reservation = reservation_table.c
+slot = slot_table.c
 MAX_INTERVAL_DAYS = 3650
 
 
@@ -128,6 +137,9 @@ def update_vaccine(
 ) -> VaccineRecord:
     """Change a vaccine's series; --alias adds aliases (the ones it has stay)."""
     name = validate.normalize_name(name, field="vaccine")
+    aliases = list(aliases)
+    if doses is None and min_interval is None and not aliases:
+        raise InvalidInput("give what changes: --doses N, --min-interval DAYS or --alias NAME")
     now = utcnow()
     with store.write() as conn:
         catalog = load_catalog(conn)
@@ -135,6 +147,18 @@ def update_vaccine(
         if current is None:
             raise rules.VaccineNotFound(name)
         count, interval = _series(doses, min_interval, current=current)
+        if count < current.doses:
+            people = conn.execute(
+                select(func.count(distinct(reservation.user_id)))
+                .select_from(reservation_table.join(slot_table, slot.id == reservation.slot_id))
+                .where(
+                    slot.vaccine_key == key_of(current.name),
+                    reservation.dose > count,
+                    reservation.status.in_(ReservationStatus.HELD),
+                )
+            ).scalar_one()
+            if people:
+                raise rules.DosesInUse(current.name, count, people)
         new_aliases = _new_aliases(catalog, current.name, aliases)
         vaccine_id = conn.execute(select(vaccine.id).where(vaccine.name_key == key_of(current.name))).scalar_one()
         conn.execute(
