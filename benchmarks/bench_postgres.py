@@ -140,7 +140,7 @@ def booking_throughput(url: str) -> float:
 
     store = open_store(url)
     day = (dt.date.today() + dt.timedelta(days=10)).isoformat()
-    slot_ids = [add_slot(store, date=day, hospital=f"H{n}", vaccine="V", quantity=100_000).id for n in range(10)]
+    slot_ids = [add_slot(store, date=day, hospital=f"H{n}", vaccine="Janssen", quantity=100_000).id for n in range(10)]
     store.dispose()
     with multiprocessing.get_context("spawn").Pool(WORKERS) as pool:
         pool.map(_warm, range(WORKERS))  # start the workers and import vaxres before timing

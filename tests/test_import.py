@@ -56,12 +56,12 @@ def test_korean_headers_in_cp949(cli, tmp_path):
     )
     loaded = cli("import", "slots", path, "--encoding", "cp949")
     assert loaded.exit_code == 0, loaded.stderr
-    assert slots_of(cli) == [(future(), "서울대학교병원", "화이자", 5, 5)]
+    assert slots_of(cli) == [(future(), "서울대학교병원", "Pfizer", 5, 5)]  # 화이자 is an alias of Pfizer
 
 
 def test_a_decoding_error_names_its_line(cli, tmp_path, db_path, store_ready):
-    body = f"date,hospital,vaccine,quantity\n{future()},A,V,1\n{future()},B,V,1\n".encode()
-    (tmp_path / "bad.csv").write_bytes(body + b"2026-12-01,\xff\xfe,V,1\n")
+    body = f"date,hospital,vaccine,quantity\n{future()},A,Janssen,1\n{future()},B,Janssen,1\n".encode()
+    (tmp_path / "bad.csv").write_bytes(body + b"2026-12-01,\xff\xfe,Janssen,1\n")
     result = cli("import", "slots", str(tmp_path / "bad.csv"))
     assert result.exit_code == 2
     assert result.stderr.startswith("Error: line 4 is not valid utf-8")
@@ -70,10 +70,10 @@ def test_a_decoding_error_names_its_line(cli, tmp_path, db_path, store_ready):
 
 @pytest.mark.parametrize("delimiter, options", [(";", []), ("\t", []), (";", ["--delimiter", ";"]), ("\t", ["--delimiter", "\\t"])])
 def test_delimiters_are_sniffed_or_given(cli, tmp_path, delimiter, options):
-    text = delimiter.join(["date", "hospital", "vaccine", "doses"]) + "\n" + delimiter.join([future(), "H, Q", "V", "4"]) + "\n"
+    text = delimiter.join(["date", "hospital", "vaccine", "doses"]) + "\n" + delimiter.join([future(), "H, Q", "Janssen", "4"]) + "\n"
     result = cli("import", "slots", write(tmp_path / "plan.csv", text), *options)
     assert result.exit_code == 0, result.stderr
-    assert slots_of(cli) == [(future(), "H, Q", "V", 4, 4)]
+    assert slots_of(cli) == [(future(), "H, Q", "Janssen", 4, 4)]
 
 
 def test_missing_column_names_it_and_lists_the_headers(cli, tmp_path):
@@ -96,18 +96,18 @@ def test_empty_file_and_header_only_file(cli, tmp_path):
 
 def test_every_invalid_value_kind_stops_the_import_and_writes_nothing(cli, tmp_path, db_path, store_ready):
     rows = [
-        f"{future()},Good,V,1",
-        "2026-02-30,H,V,1",
-        "30/12/2026,H,V,1",
-        "2020-01-01,H,V,1",
-        f"{future()},,V,1",
+        f"{future()},Good,Janssen,1",
+        "2026-02-30,H,Janssen,1",
+        "30/12/2026,H,Janssen,1",
+        "2020-01-01,H,Janssen,1",
+        f"{future()},,Janssen,1",
         f"{future()},H,,1",
-        f"{future()},{'x' * 201},V,1",
-        f"{future()},\"bad\x07name\",V,1",
-        f"{future()},H,V,0",
-        f"{future()},H,V,1000001",
-        f"{future()},H,V,ten",
-        f"{future()},H,V,",
+        f"{future()},{'x' * 201},Janssen,1",
+        f"{future()},\"bad\x07name\",Janssen,1",
+        f"{future()},H,Janssen,0",
+        f"{future()},H,Janssen,1000001",
+        f"{future()},H,Janssen,ten",
+        f"{future()},H,Janssen,",
         f"{future()},H",
     ]
     before = snapshot(db_path)
@@ -137,7 +137,7 @@ def test_every_invalid_value_kind_stops_the_import_and_writes_nothing(cli, tmp_p
 
 
 def test_the_report_shows_twenty_rows_then_a_count(cli, tmp_path):
-    rows = "\n".join(f"{future()},H{n},V,0" for n in range(25))
+    rows = "\n".join(f"{future()},H{n},Janssen,0" for n in range(25))
     result = cli("import", "slots", write(tmp_path / "plan.csv", "date,hospital,vaccine,quantity\n" + rows + "\n"))
     assert result.exit_code == 2
     lines = result.stderr.splitlines()
@@ -146,7 +146,7 @@ def test_the_report_shows_twenty_rows_then_a_count(cli, tmp_path):
 
 
 def test_skip_invalid_loads_the_rest_and_writes_rejects(cli, tmp_path):
-    text = f"date,hospital,vaccine,quantity,note\n{future()},A,V,2,ok\n{future()},B,V,zero,bad\n{future()},C,V,1,ok\n"
+    text = f"date,hospital,vaccine,quantity,note\n{future()},A,Janssen,2,ok\n{future()},B,Janssen,zero,bad\n{future()},C,Janssen,1,ok\n"
     rejects = tmp_path / "rejects.csv"
     result = cli("import", "slots", write(tmp_path / "plan.csv", text), "--skip-invalid", "--rejects", str(rejects))
     assert result.exit_code == 1
@@ -155,12 +155,12 @@ def test_skip_invalid_loads_the_rest_and_writes_rejects(cli, tmp_path):
         rows = list(csv.reader(handle))
     assert rows == [
         ["date", "hospital", "vaccine", "quantity", "note", "line", "reason"],
-        [future(), "B", "V", "zero", "bad", "3", "line 3, quantity 'zero': must be a whole number from 1 to 1,000,000"],
+        [future(), "B", "Janssen", "zero", "bad", "3", "line 3, quantity 'zero': must be a whole number from 1 to 1,000,000"],
     ]
 
 
 def test_reimport_changes_nothing_and_updates_capacity(cli, tmp_path, db_path):
-    path = write(tmp_path / "plan.csv", f"date,hospital,vaccine,quantity\n{future()},A,V,3\n{future()},B,V,2\n")
+    path = write(tmp_path / "plan.csv", f"date,hospital,vaccine,quantity\n{future()},A,Janssen,3\n{future()},B,Janssen,2\n")
     assert cli("import", "slots", path).exit_code == 0
     before = snapshot(db_path)
     again = cli.json("import", "slots", path)
@@ -169,24 +169,24 @@ def test_reimport_changes_nothing_and_updates_capacity(cli, tmp_path, db_path):
 
     cli.json("reserve", "--user", "u1", "--slot", "1")
     cli.json("reserve", "--user", "u2", "--slot", "1")
-    changed = write(tmp_path / "changed.csv", f"date,hospital,vaccine,quantity\n{future()},a,v,5\n{future()},B,V,2\n")
+    changed = write(tmp_path / "changed.csv", f"date,hospital,vaccine,quantity\n{future()},a,janssen,5\n{future()},B,Janssen,2\n")
     summary = cli.json("import", "slots", changed)
     assert (summary["updated"], summary["unchanged"]) == (1, 1)
-    assert slots_of(cli)[0] == (future(), "A", "V", 5, 3)
+    assert slots_of(cli)[0] == (future(), "A", "Janssen", 5, 3)
     last = cli.json("outbox", "list")[-1]
     assert (last["event"], last["correlation_id"], last["payload"]["doses"], last["payload"]["previous_doses"]) == (
         "SlotUpdated", 1, 5, 3,
     )
-    assert (last["payload"]["hospital"], last["payload"]["vaccine"]) == ("A", "V")  # as stored, as `slot update` says
+    assert (last["payload"]["hospital"], last["payload"]["vaccine"]) == ("A", "Janssen")  # as stored, as `slot update` says
 
-    below = write(tmp_path / "below.csv", f"date,hospital,vaccine,quantity\n{future()},A,V,1\n")
+    below = write(tmp_path / "below.csv", f"date,hospital,vaccine,quantity\n{future()},A,Janssen,1\n")
     result = cli("import", "slots", below)
     assert result.exit_code == 1
     assert (
         "  line 2, quantity '1': slot 1 has 2 doses booked, so its quantity cannot drop to 1; "
         "give at least 2, or cancel reservations first\n"
     ) in result.stderr
-    assert slots_of(cli)[0] == (future(), "A", "V", 5, 3)
+    assert slots_of(cli)[0] == (future(), "A", "Janssen", 5, 3)
     assert invariant_violations(db_path) == []
 
 
@@ -203,12 +203,12 @@ def test_a_slot_another_writer_adds_during_a_chunk_counts_as_existing(cli, tmp_p
 
     def create_after_another_writer(self, conn, params):
         other = open_store(str(db_path))
-        slots.add_slot(other, date=future(), hospital="A", vaccine="V", quantity=3)
+        slots.add_slot(other, date=future(), hospital="A", vaccine="Janssen", quantity=3)
         other.dispose()
         return real_create(self, conn, params)
 
     monkeypatch.setattr(slot_loader.SlotLoader, "_create", create_after_another_writer)
-    path = write(tmp_path / "plan.csv", f"date,hospital,vaccine,quantity\n{future()},A,V,5\n{future()},B,V,1\n")
+    path = write(tmp_path / "plan.csv", f"date,hospital,vaccine,quantity\n{future()},A,Janssen,5\n{future()},B,Janssen,1\n")
     summary = cli.json("import", "slots", path)
     assert {k: summary[k] for k in ("created", "updated", "unchanged")} == {"created": 1, "updated": 1, "unchanged": 0}
     assert [(s[1], s[3]) for s in slots_of(cli)] == [("A", 5), ("B", 1)]
@@ -216,11 +216,11 @@ def test_a_slot_another_writer_adds_during_a_chunk_counts_as_existing(cli, tmp_p
 
 
 def test_re_importing_a_plan_does_not_use_up_slot_ids(cli, tmp_path):
-    rows = "".join(f"{future()},H{n},V,2\n" for n in range(20))
+    rows = "".join(f"{future()},H{n},Janssen,2\n" for n in range(20))
     path = write(tmp_path / "plan.csv", "date,hospital,vaccine,quantity\n" + rows)
     for _ in range(3):
         cli.json("import", "slots", path)
-    added = cli.json("slot", "add", "--date", future(), "--hospital", "New", "--vaccine", "V", "--quantity", "1")
+    added = cli.json("slot", "add", "--date", future(), "--hospital", "New", "--vaccine", "Janssen", "--quantity", "1")
     # SQLite: 21. PostgreSQL may lose an id to the plain INSERT tried first, never one per row.
     assert 21 <= added["id"] <= 23
 
@@ -228,13 +228,13 @@ def test_re_importing_a_plan_does_not_use_up_slot_ids(cli, tmp_path):
 def test_the_import_command_leaves_the_garbage_collector_as_it_found_it(cli, tmp_path):
     import gc
 
-    cli.json("import", "slots", write(tmp_path / "plan.csv", f"date,hospital,vaccine,quantity\n{future()},A,V,5\n"))
+    cli.json("import", "slots", write(tmp_path / "plan.csv", f"date,hospital,vaccine,quantity\n{future()},A,Janssen,5\n"))
     assert gc.get_freeze_count() == 0
 
 
 def test_a_dry_run_counts_rows_for_existing_slots_as_the_import_would(cli, tmp_path):
-    cli.json("slot", "add", "--date", future(), "--hospital", "A", "--vaccine", "V", "--quantity", "3")
-    path = write(tmp_path / "plan.csv", f"date,hospital,vaccine,quantity\n{future()},A,V,5\n{future()},B,V,1\n{future()},a,v,5\n")
+    cli.json("slot", "add", "--date", future(), "--hospital", "A", "--vaccine", "Janssen", "--quantity", "3")
+    path = write(tmp_path / "plan.csv", f"date,hospital,vaccine,quantity\n{future()},A,Janssen,5\n{future()},B,Janssen,1\n{future()},a,janssen,5\n")
     counts = ("created", "updated", "unchanged", "refused")
     dry = cli.json("import", "slots", "--dry-run", path)
     real = cli.json("import", "slots", path)
@@ -243,7 +243,7 @@ def test_a_dry_run_counts_rows_for_existing_slots_as_the_import_would(cli, tmp_p
 
 def test_a_slot_given_two_quantities_ends_at_the_last_on_every_import(cli, tmp_path):
     """Documented in docs/import.md: such a file is not idempotent; each import sets both values in turn."""
-    path = write(tmp_path / "plan.csv", f"date,hospital,vaccine,quantity\n{future()},A,V,3\n{future()},A,V,4\n")
+    path = write(tmp_path / "plan.csv", f"date,hospital,vaccine,quantity\n{future()},A,Janssen,3\n{future()},A,Janssen,4\n")
     first = cli.json("import", "slots", path)
     again = cli.json("import", "slots", path)
     assert [(s["created"], s["updated"], s["unchanged"]) for s in (first, again)] == [(1, 1, 0), (0, 2, 0)]
@@ -259,7 +259,7 @@ def test_duplicate_rows_in_one_file_apply_in_order(cli, tmp_path, monkeypatch):
     monkeypatch.setattr(imports, "SLOT_CHUNK", 2)  # duplicates inside and across chunks
     text = (
         "date,hospital,vaccine,quantity\n"
-        f"{future()},A,V,3\n{future()},a,v,3\n{future()},B,V,1\n{future()},A,V,4\n{future()},B,V,1\n"
+        f"{future()},A,Janssen,3\n{future()},a,janssen,3\n{future()},B,Janssen,1\n{future()},A,Janssen,4\n{future()},B,Janssen,1\n"
     )
     summary = cli.json("import", "slots", write(tmp_path / "plan.csv", text))
     assert {k: summary[k] for k in ("created", "updated", "unchanged")} == {"created": 2, "updated": 1, "unchanged": 2}
@@ -274,8 +274,8 @@ def test_chunks_after_one_with_an_existing_slot_still_load_every_new_slot(cli, t
     from vaxres.imports import slot_loader
 
     monkeypatch.setattr(imports, "SLOT_CHUNK", 2)
-    cli.json("slot", "add", "--date", future(), "--hospital", "Old", "--vaccine", "V", "--quantity", "5")
-    rows = "".join(f"{future()},{name},V,{n}\n" for n, name in enumerate(["old", "N1", "N2", "N3", "N4", "N5"], start=5))
+    cli.json("slot", "add", "--date", future(), "--hospital", "Old", "--vaccine", "Janssen", "--quantity", "5")
+    rows = "".join(f"{future()},{name},Janssen,{n}\n" for n, name in enumerate(["old", "N1", "N2", "N3", "N4", "N5"], start=5))
     summary = cli.json("import", "slots", write(tmp_path / "plan.csv", "date,hospital,vaccine,quantity\n" + rows))
     assert {k: summary[k] for k in ("created", "updated", "unchanged", "refused")} == {
         "created": 5, "updated": 0, "unchanged": 1, "refused": 0,
@@ -287,18 +287,18 @@ def test_chunks_after_one_with_an_existing_slot_still_load_every_new_slot(cli, t
 
 
 def test_imported_slots_announce_themselves_like_slot_add(cli, tmp_path):
-    cli.json("slot", "add", "--date", future(), "--hospital", "One", "--vaccine", "V", "--quantity", "1")
-    cli.json("import", "slots", write(tmp_path / "p.csv", f"date,hospital,vaccine,quantity\n{future()},Two,V,1\n{future()},Three,V,7\n"))
+    cli.json("slot", "add", "--date", future(), "--hospital", "One", "--vaccine", "Janssen", "--quantity", "1")
+    cli.json("import", "slots", write(tmp_path / "p.csv", f"date,hospital,vaccine,quantity\n{future()},Two,Janssen,1\n{future()},Three,Janssen,7\n"))
     single, imported, plural = cli.json("outbox", "list")
     assert imported["event"] == single["event"] == "SlotRegistered"
     assert imported["recipient"] == "*" and imported["correlation_id"] == 2
     assert imported["payload"] == {**single["payload"], "slot_id": 2, "hospital": "Two",
                                    "message": single["payload"]["message"].replace("One", "Two")}
-    assert plural["payload"]["message"] == f"New vaccination slot: V at Three on {future()}, 7 doses open for booking."
+    assert plural["payload"]["message"] == f"New vaccination slot: Janssen at Three on {future()}, 7 doses open for booking."
 
 
 def test_dry_run_reports_and_writes_nothing(cli, tmp_path, db_path, store_ready):
-    path = write(tmp_path / "plan.csv", f"date,hospital,vaccine,quantity\n{future()},A,V,3\n")
+    path = write(tmp_path / "plan.csv", f"date,hospital,vaccine,quantity\n{future()},A,Janssen,3\n")
     before = snapshot(db_path)
     result = cli("import", "slots", path, "--dry-run")
     assert result.exit_code == 0
@@ -308,19 +308,19 @@ def test_dry_run_reports_and_writes_nothing(cli, tmp_path, db_path, store_ready)
 
 
 def test_standard_input(cli):
-    text = f"date,hospital,vaccine,quantity\n{future()},A,V,3\n"
+    text = f"date,hospital,vaccine,quantity\n{future()},A,Janssen,3\n"
     result = cli("import", "slots", "-", "--json", input=text)
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["source"] == "standard input"
-    assert slots_of(cli) == [(future(), "A", "V", 3, 3)]
+    assert slots_of(cli) == [(future(), "A", "Janssen", 3, 3)]
 
 
 def test_rejects_cannot_overwrite_the_file_being_imported(cli, tmp_path):
-    path = write(tmp_path / "plan.csv", f"date,hospital,vaccine,quantity\n{future()},A,V,0\n")
+    path = write(tmp_path / "plan.csv", f"date,hospital,vaccine,quantity\n{future()},A,Janssen,0\n")
     result = cli("import", "slots", path, "--rejects", path)
     assert result.exit_code == 2
     assert result.stderr == f"Error: --rejects {path} is the file being imported; name another file\n"
-    assert (tmp_path / "plan.csv").read_text().endswith(",A,V,0\n")
+    assert (tmp_path / "plan.csv").read_text().endswith(",A,Janssen,0\n")
 
 
 def test_unreadable_inputs(cli, tmp_path):
@@ -342,13 +342,14 @@ def two_slots(cli, tmp_path):
 
 
 def test_reservations_book_row_by_row_with_refusals(cli, tmp_path, db_path, two_slots):
+    cli.json("slot", "add", "--date", future(28), "--hospital", "Busan", "--vaccine", "Pfizer", "--quantity", "5")
     text = (
         "User_ID, 날짜 ,병원,백신,차수\n"
         f"alice,{future()},seoul,PFIZER,\n"
         f"bob,{future()},Seoul,Pfizer,1\n"
         f"carol,{future()},Seoul,Pfizer,1\n"
         f"alice,{future()},Busan,Moderna,1\n"
-        f"alice,{future()},Busan,Moderna,2\n"
+        f"alice,{future(28)},Busan,Pfizer,2\n"
         f"dave,{future()},Daegu,Pfizer,1\n"
         f"bob,{future()},Seoul,Pfizer,1\n"
     )
@@ -367,8 +368,8 @@ def test_reservations_book_row_by_row_with_refusals(cli, tmp_path, db_path, two_
         (7, "slot_not_found", None,
          f"There is no slot for {future()}, Daegu, Pfizer; see `vaxres slot list --date {future()}`"),
     ]
-    assert [(r["user"], r["dose"], r["hospital"]) for r in cli.json("mypage", "alice")] == [
-        ("alice", 2, "Busan"), ("alice", 1, "Seoul"),
+    assert [(r["user"], r["dose"], r["hospital"], r["vaccine"]) for r in cli.json("mypage", "alice")["reservations"]] == [
+        ("alice", 2, "Busan", "Pfizer"), ("alice", 1, "Seoul", "Pfizer"),
     ]
     confirmations = [m for m in cli.json("outbox", "list") if m["event"] == "ReservationConfirmed"]
     assert [(m["recipient"], m["correlation_id"]) for m in confirmations] == [("alice", 1), ("bob", 2), ("alice", 3)]
@@ -434,7 +435,7 @@ def test_a_store_busy_midway_says_what_was_loaded(cli, tmp_path, db_path, monkey
         return real_load(self, conn, low, high, dry_run=dry_run)
 
     monkeypatch.setattr(slot_loader.SlotLoader, "load", load)
-    rows = "".join(f"{future()},H{n},V,1\n" for n in range(5))
+    rows = "".join(f"{future()},H{n},Janssen,1\n" for n in range(5))
     path = write(tmp_path / "plan.csv", "date,hospital,vaccine,quantity\n" + rows)
     result = cli("import", "slots", path)
     assert result.exit_code == 75
@@ -447,6 +448,151 @@ def test_a_store_busy_midway_says_what_was_loaded(cli, tmp_path, db_path, monkey
     assert cli.json("import", "slots", path)["created"] == 3
 
 
+def pfizer_slots(cli, tmp_path, *days: int) -> None:
+    """A Pfizer slot at Seoul on each day (days from today), 10 doses each, imported by alias."""
+    rows = "".join(f"{future(day)},Seoul,화이자,10\n" for day in days)
+    cli.json("import", "slots", write(tmp_path / "pfizer-slots.csv", "date,hospital,vaccine,quantity\n" + rows))
+
+
+@pytest.mark.parametrize("chunk", [5_000, 2])
+def test_dose_1_and_dose_2_rows_for_the_same_people_book_both_in_one_import(cli, tmp_path, db_path, monkeypatch, chunk):
+    """Dose 2 (21 days after dose 1 for Pfizer) sees the dose 1 booked by an earlier row: in the
+    same chunk, or committed by an earlier one; a dry run sees it across chunks too."""
+    from vaxres.imports import run as imports
+
+    monkeypatch.setattr(imports, "BOOKING_CHUNK", chunk)
+    pfizer_slots(cli, tmp_path, 7, 28)
+    people = ("ann", "ben", "cho")
+    rows = "".join(f"{p},{future(7)},Seoul,Pfizer,1\n" for p in people) + "".join(
+        f"{p},{future(28)},Seoul,Pfizer,2\n" for p in people
+    )
+    path = write(tmp_path / "series.csv", "user,date,hospital,vaccine,dose\n" + rows)
+    counts = ("booked", "already", "refused", "invalid")
+    dry = cli.json("import", "reservations", path, "--dry-run")
+    result = cli("import", "reservations", path, "--json")
+    assert result.exit_code == 0, result.stdout
+    real = json.loads(result.stdout)
+    assert [tuple(s[k] for k in counts) for s in (dry, real)] == [(6, 0, 0, 0), (6, 0, 0, 0)]
+    page = cli.json("mypage", "ben")
+    assert [(r["dose"], r["date"], r["vaccine"]) for r in page["reservations"]] == [
+        (2, future(28), "Pfizer"), (1, future(7), "Pfizer"),
+    ]
+    assert page["next_dose"] is None
+    assert [s[4] for s in slots_of(cli)] == [7, 7]
+    assert invariant_violations(db_path) == []
+    again = cli.json("import", "reservations", path)
+    assert tuple(again[k] for k in counts) == (0, 6, 0, 0)
+
+
+def test_the_slot_memo_emptied_midway_still_finds_every_rows_slot(cli, tmp_path, monkeypatch):
+    from vaxres.imports import booking_loader
+    from vaxres.imports import run as imports
+
+    monkeypatch.setattr(booking_loader.BookingLoader, "SLOT_MEMO_LIMIT", 1)
+    monkeypatch.setattr(imports, "BOOKING_CHUNK", 3)
+    pfizer_slots(cli, tmp_path, 7, 8, 9)
+    rows = "".join(f"p{n},{future(7 + n % 3)},Seoul,Pfizer\n" for n in range(7))
+    summary = cli.json("import", "reservations", write(tmp_path / "b.csv", "user,date,hospital,vaccine\n" + rows))
+    assert (summary["booked"], summary["refused"]) == (7, 0)
+
+
+def test_a_dose_2_row_before_its_dose_1_row_is_refused_dose_order(cli, tmp_path):
+    """File order counts, as two `reserve` commands run in that order would."""
+    pfizer_slots(cli, tmp_path, 7, 28)
+    path = write(
+        tmp_path / "b.csv",
+        f"user,date,hospital,vaccine,dose\nann,{future(28)},Seoul,Pfizer,2\nann,{future(7)},Seoul,Pfizer,1\n",
+    )
+    result = cli("import", "reservations", path, "--json")
+    assert result.exit_code == 1
+    summary = json.loads(result.stdout)
+    assert (summary["booked"], summary["refused"]) == (1, 1)
+    assert [(e["line"], e["code"], e["column"], e["value"], e["reason"]) for e in summary["errors"]] == [
+        (2, "dose_order", "dose", "2", "ann holds no dose 1 yet, so dose 2 cannot be booked; book dose 1 first"),
+    ]
+    assert [r["dose"] for r in cli.json("mypage", "ann")["reservations"]] == [1]
+
+
+@pytest.mark.parametrize("chunk", [5_000, 1])
+def test_series_rules_see_the_rows_booked_earlier_in_the_same_file(cli, tmp_path, monkeypatch, chunk):
+    from vaxres.imports import run as imports
+
+    monkeypatch.setattr(imports, "BOOKING_CHUNK", chunk)
+    pfizer_slots(cli, tmp_path, 7, 14, 28)
+    cli.json("slot", "add", "--date", future(28), "--hospital", "Busan", "--vaccine", "Moderna", "--quantity", "5")
+    rows = (
+        f"ann,{future(7)},Seoul,Pfizer,1\n"
+        f"ann,{future(14)},Seoul,Pfizer,2\n"  # 7 days after dose 1: Pfizer needs 21
+        f"ann,{future(28)},Busan,Moderna,2\n"  # ann's series is Pfizer
+        f"ann,{future(28)},Seoul,Pfizer,3\n"  # Pfizer has 2 doses
+        f"ann,{future(28)},seoul,COMIRNATY,2\n"  # booked
+        f"ann,{future(28)},Seoul,Pfizer,2\n"  # the booking just made: already
+    )
+    result = cli("import", "reservations", write(tmp_path / "b.csv", "user,date,hospital,vaccine,dose\n" + rows), "--json")
+    assert result.exit_code == 1
+    summary = json.loads(result.stdout)
+    assert (summary["booked"], summary["already"], summary["refused"]) == (2, 1, 3)
+    assert [(e["line"], e["code"], e["column"], e["value"]) for e in summary["errors"]] == [
+        (3, "dose_interval", "date", future(14)),
+        (4, "vaccine_mismatch", "vaccine", "Moderna"),
+        (5, "series_complete", "dose", "3"),
+    ]
+    assert summary["errors"][0]["reason"] == (
+        f"dose 2 of Pfizer needs 21 days after dose 1 ({future(7)}); the earliest allowed date for ann is {future(28)}"
+    )
+
+
+def test_vaccine_aliases_in_reservation_rows_book_the_catalogs_slots(cli, tmp_path):
+    pfizer_slots(cli, tmp_path, 7)
+    rows = f"kim,{future(7)},Seoul,화이자\nlee,{future(7)},seoul,COMIRNATY\nmin,{future(7)},Seoul, pfizer \n"
+    summary = cli.json("import", "reservations", write(tmp_path / "b.csv", "user,date,hospital,vaccine\n" + rows))
+    assert (summary["booked"], summary["refused"]) == (3, 0)
+    booked = [cli.json("mypage", user)["reservations"][0] for user in ("kim", "lee", "min")]
+    assert {(r["slot_id"], r["vaccine"]) for r in booked} == {(1, "Pfizer")}
+
+
+def test_a_reservation_row_naming_no_slot_by_alias_repeats_the_name_as_written(cli, tmp_path):
+    """As `reserve --vaccine 화이자` does when there is no such slot."""
+    result = cli("import", "reservations", write(tmp_path / "b.csv", f"user,date,hospital,vaccine\nkim,{future()},Seoul,화이자\n"))
+    assert result.exit_code == 1
+    single = cli("reserve", "--user", "kim", "--date", future(), "--hospital", "Seoul", "--vaccine", "화이자")
+    assert single.stderr == f"Error: There is no slot for {future()}, Seoul, 화이자; see `vaxres slot list --date {future()}`\n"
+    assert result.stderr == "  line 2: " + single.stderr.removeprefix("Error: ")
+
+
+def test_slot_rows_name_vaccines_by_alias_and_store_the_catalogs_name(cli, tmp_path):
+    path = write(tmp_path / "plan.csv", f"date,hospital,vaccine,quantity\n{future()},Seoul,화이자,3\n{future()},seoul,pfizer,3\n")
+    summary = cli.json("import", "slots", path)
+    assert (summary["created"], summary["unchanged"]) == (1, 1)
+    assert slots_of(cli) == [(future(), "Seoul", "Pfizer", 3, 3)]
+    [registered] = cli.json("outbox", "list")
+    assert registered["payload"]["vaccine"] == "Pfizer"
+    [slot] = cli.json("slot", "list")  # its id: 1 on SQLite; PostgreSQL may skip ids (docs/postgres.md)
+    single = cli("slot", "add", "--date", future(), "--hospital", "SEOUL", "--vaccine", "Comirnaty", "--quantity", "3")
+    assert single.exit_code == 1 and f"slot {slot['id']} already exists" in single.stderr
+
+
+def test_an_unknown_vaccine_makes_a_slot_row_invalid(cli, tmp_path, db_path, store_ready):
+    before = snapshot(db_path)
+    rows = f"{future()},Seoul,Pfizer,3\n{future()},Seoul,Sputnik V,3\n{future()},Seoul,sputnik  v,3\n"
+    result = cli("import", "slots", write(tmp_path / "plan.csv", "date,hospital,vaccine,quantity\n" + rows), "--json")
+    assert result.exit_code == 2
+    errors = json.loads(result.stdout)["errors"]
+    reason = (
+        "is not in the catalog (known: AstraZeneca, Janssen, Moderna, Novavax, Pfizer); "
+        "add it with `vaxres vaccine add NAME --doses N`"
+    )
+    assert [(e["line"], e["column"], e["value"], e["code"], e["reason"]) for e in errors] == [
+        (3, "vaccine", "Sputnik V", "unknown_vaccine", reason),
+        (4, "vaccine", "sputnik v", "unknown_vaccine", reason),
+    ]
+    assert snapshot(db_path) == before
+    single = cli("slot", "add", "--date", future(), "--hospital", "Seoul", "--vaccine", "Sputnik V", "--quantity", "3", "--json")
+    assert (single.exit_code, json.loads(single.stderr)) == (
+        2, {"error": f"vaccine 'Sputnik V' {reason}", "code": "unknown_vaccine"},
+    )
+
+
 REFUSALS = {
     # name: (the single command, the import kind, the import row that meets the same rule)
     "capacity_below_booked": (["slot", "update", "1", "--quantity", "1"], "slots", "date,hospital,vaccine,quantity\n{day},seoul,PFIZER,1\n"),
@@ -456,30 +602,60 @@ REFUSALS = {
         ["reserve", "--user", "lee", "--date", "{day}", "--hospital", "Daegu", "--vaccine", "Pfizer"],
         "reservations", "user,date,hospital,vaccine\nlee,{day},Daegu,Pfizer\n",
     ),
+    "dose_order": (
+        ["reserve", "--user", "lee", "--slot", "4", "--dose", "2"], "reservations",
+        "user,date,hospital,vaccine,dose\nlee,{later},Busan,Moderna,2\n",
+    ),
+    "vaccine_mismatch": (
+        ["reserve", "--user", "kim", "--slot", "3", "--dose", "2"], "reservations",
+        "user,date,hospital,vaccine,dose\nkim,{later},Seoul,Pfizer,2\n",
+    ),
+    "dose_interval": (
+        ["reserve", "--user", "kim", "--slot", "4", "--dose", "2"], "reservations",
+        "user,date,hospital,vaccine,dose\nkim,{later},Busan,모더나,2\n",
+    ),
+    "series_complete": (
+        ["reserve", "--user", "kim", "--slot", "4", "--dose", "3"], "reservations",
+        "user,date,hospital,vaccine,dose\nkim,{later},Busan,Moderna,3\n",
+    ),
+    "unknown_vaccine": (
+        ["reserve", "--user", "lee", "--date", "{day}", "--hospital", "Seoul", "--vaccine", "Sputnik V"],
+        "reservations", "user,date,hospital,vaccine\nlee,{day},Seoul,Sputnik V\n",
+    ),
 }
+INVALID_VALUES = {"unknown_vaccine"}  # exit 2 on both: the import row is invalid, the import stops before writing
 
 
 @pytest.mark.parametrize("rule", sorted(REFUSALS))
 def test_an_import_row_is_refused_with_the_single_commands_code_and_sentence(cli, tmp_path, two_slots, rule):
-    """Seoul/Pfizer (slot 1) is full with alice and bob; kim holds dose 1 at Busan (slot 2)."""
+    """Seoul/Pfizer (slot 1) is full with alice and bob; kim holds dose 1 of Moderna at Busan
+    (slot 2); slots 3 (Seoul, Pfizer) and 4 (Busan, Moderna) are 13 days later, too soon for
+    Moderna's 28 days."""
+    for hospital, vaccine in (("Seoul", "Pfizer"), ("Busan", "Moderna")):
+        cli.json("slot", "add", "--date", future(20), "--hospital", hospital, "--vaccine", vaccine, "--quantity", "5")
     for user, slot in (("alice", "1"), ("bob", "1"), ("kim", "2")):
         cli.json("reserve", "--user", user, "--slot", slot)
     command, kind, rows = REFUSALS[rule]
-    single = cli(*(arg.format(day=future()) for arg in command), "--json")
+    single = cli(*(arg.format(day=future(), later=future(20)) for arg in command), "--json")
     refused = json.loads(single.stderr)
-    result = cli("import", kind, write(tmp_path / "rows.csv", rows.format(day=future())), "--json")
-    assert (single.exit_code, result.exit_code) == (refused_exit(rule), 1)
+    result = cli("import", kind, write(tmp_path / "rows.csv", rows.format(day=future(), later=future(20))), "--json")
+    assert (single.exit_code, result.exit_code) == (refused_exit(rule), 2 if rule in INVALID_VALUES else 1)
     [row_error] = json.loads(result.stdout)["errors"]
-    assert (row_error["line"], row_error["code"], row_error["reason"]) == (2, rule, refused["error"])
-    assert refused["code"] == rule
+    assert refused["code"] == row_error["code"] == rule
+    if rule in INVALID_VALUES:
+        # An invalid value is reported as "line N, column 'value': reason"; the command says "column 'value' reason".
+        sentence = f"{row_error['column']} {row_error['value']!r} {row_error['reason']}"
+    else:
+        sentence = row_error["reason"]
+    assert (row_error["line"], sentence) == (2, refused["error"])
 
 
 def refused_exit(rule: str) -> int:
-    return 3 if rule == "slot_not_found" else 1
+    return 3 if rule == "slot_not_found" else 2 if rule in INVALID_VALUES else 1
 
 
 def test_every_row_error_in_a_json_report_has_a_code(cli, tmp_path):
-    rows = f"date,hospital,vaccine,quantity\n{future()},A,V,x\n2020-01-01,A,V,1\n{future()},,V,1\n"
+    rows = f"date,hospital,vaccine,quantity\n{future()},A,Janssen,x\n2020-01-01,A,Janssen,1\n{future()},,Janssen,1\n"
     result = cli("import", "slots", write(tmp_path / "bad.csv", rows), "--json")
     assert result.exit_code == 2
     errors = json.loads(result.stdout)["errors"]

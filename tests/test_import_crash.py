@@ -11,6 +11,7 @@ from tests.helpers import VAXRES, count_rows, future, invariant_violations, run_
 
 SLOT_ROWS = 120_000
 BOOKING_ROWS = 60_000
+VACCINES = ("Pfizer", "모더나", "Janssen")  # catalog names and aliases, as a plan names them
 
 
 def write_slots(path, rows: int) -> None:
@@ -19,7 +20,7 @@ def write_slots(path, rows: int) -> None:
         out.write("date,hospital,vaccine,quantity\n")
         for n in range(rows):
             day = start + dt.timedelta(days=n % 300)
-            out.write(f"{day.isoformat()},Hospital {n // 300},Vaccine {n % 3},{1 + n % 50}\n")
+            out.write(f"{day.isoformat()},Hospital {n // 300},{VACCINES[n % 3]},{1 + n % 50}\n")
 
 
 def kill_when(db_path, table: str, at_least: int, proc: subprocess.Popen, deadline: float = 120) -> int:
@@ -58,13 +59,20 @@ def test_killed_slot_import_is_consistent_and_a_rerun_completes_it(tmp_path, db_
 
 
 def test_killed_reservation_import_is_consistent_and_a_rerun_completes_it(tmp_path, db_path):
-    for hospital in ("A", "B", "C"):
-        assert run_vaxres("slot", "add", "--date", future(), "--hospital", hospital, "--vaccine", "V", "--quantity", "30000").returncode == 0
+    """Half the rows are dose 2, each after its person's dose 1 row (blocks of 1,000 people:
+    their dose 1 rows, then their dose 2 rows 21 days later), so a kill can fall between them."""
+    for day in (future(), future(28)):
+        for hospital in ("A", "B", "C"):
+            added = run_vaxres("slot", "add", "--date", day, "--hospital", hospital, "--vaccine", "Pfizer", "--quantity", "30000")
+            assert added.returncode == 0
+    people = BOOKING_ROWS // 2
     bookings = tmp_path / "bookings.csv"
     with open(bookings, "w") as out:
-        out.write("user,date,hospital,vaccine\n")
-        for n in range(BOOKING_ROWS):
-            out.write(f"user{n},{future()},{'ABC'[n % 3]},V\n")
+        out.write("user,date,hospital,vaccine,dose\n")
+        for block in range(0, people, 1_000):
+            for dose, day in ((1, future()), (2, future(28))):
+                for n in range(block, min(block + 1_000, people)):
+                    out.write(f"user{n},{day},{'ABC'[n % 3]},Pfizer,{dose}\n")
     proc = subprocess.Popen([VAXRES, "import", "reservations", str(bookings)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=os.environ.copy())
     kill_when(db_path, "reservation", 2_000, proc)
 
@@ -78,6 +86,7 @@ def test_killed_reservation_import_is_consistent_and_a_rerun_completes_it(tmp_pa
     assert count_rows(db_path, "reservation") == BOOKING_ROWS
     assert count_rows(db_path, "reservation", "status = 'reserved'") == BOOKING_ROWS
     with sqlite3.connect(db_path) as conn:
-        assert conn.execute("SELECT COUNT(DISTINCT user_id) FROM reservation").fetchone()[0] == BOOKING_ROWS
+        assert conn.execute("SELECT COUNT(DISTINCT user_id) FROM reservation").fetchone()[0] == people
+        assert conn.execute("SELECT COUNT(*) FROM reservation WHERE dose = 2").fetchone()[0] == people
     assert count_rows(db_path, "outbox", "event = 'ReservationConfirmed'") == BOOKING_ROWS
     assert invariant_violations(db_path) == []

@@ -1,7 +1,9 @@
 """Loading a chunk of staged booking rows exactly as `vaxres reserve` would book them, with
-set-based statements: a few IN look-ups, each row decided in file order by the booking rules,
-then one UPDATE of the slots, one INSERT of the reservations and one INSERT ... SELECT of their
-ReservationConfirmed messages."""
+set-based statements: a few IN look-ups (the slots with their vaccines, the people's held
+doses), each row decided in file order by the booking rules in `reserve`'s order (the slot, its
+day, the person's series with the doses booked by earlier rows, a dose left), then one UPDATE of
+the slots, one INSERT of the reservations and one INSERT ... SELECT of their ReservationConfirmed
+messages."""
 
 from __future__ import annotations
 
@@ -9,9 +11,9 @@ from sqlalchemy import Connection, bindparam, func, insert, select, tuple_, upda
 
 from vaxres import validate
 from vaxres.booking import rules
-from vaxres.booking.model import SLOT_FIELDS, SlotRecord
+from vaxres.booking.model import SLOT_FIELDS, HeldDose, SlotRecord, VaccineRecord
 from vaxres.db.store import Store, parameter_batches
-from vaxres.db.tables import ReservationStatus, reservation_table, slot_table, utcnow
+from vaxres.db.tables import ReservationStatus, reservation_table, slot_table, utcnow, vaccine_table
 from vaxres.errors import NotFound, Refused, VaxresError
 from vaxres.imports.report import ImportSummary
 from vaxres.imports.rows import RowError, split_cells
@@ -20,7 +22,18 @@ from vaxres.outbox import events
 
 s = slot_table.c
 r = reservation_table.c
+v = vaccine_table.c
 RESERVED = ReservationStatus.RESERVED
+NO_DOSES: dict[int, HeldDose] = {}
+
+# The doses the chunk's people hold or have received, with each one's slot (series.held_doses, in bulk).
+_HELD_DOSES = select(r.user_id, r.dose, r.id, r.status, s.date, s.vaccine, r.slot_id).select_from(
+    reservation_table.join(slot_table, s.id == r.slot_id)
+)
+# The chunk's slots with their catalog entry (series.slot_and_vaccine, in bulk).
+_SLOTS = select(*SLOT_FIELDS, v.name.label("catalog_name"), v.doses, v.min_interval_days).select_from(
+    slot_table.outerjoin(vaccine_table, v.name_key == s.vaccine_key)
+)
 
 
 class BookingLoader:
@@ -30,6 +43,14 @@ class BookingLoader:
         self.summary = summary
         self.staging = staging
         self._slots: dict[tuple, int] = {}
+        # A booking this import makes, as the person's series sees it: one HeldDose per slot and
+        # dose (slot id * 16 + dose), shared by everyone booked there.
+        self._booked: dict[int, HeldDose] = {}
+        # A dry run commits nothing, so later chunks cannot read earlier ones from the store: it
+        # remembers who it would have booked where (person → slot id * 16 + dose, or a tuple of
+        # them) and how many doses it would have taken from each slot.
+        self._would_hold: dict[str, int | tuple[int, ...]] = {}
+        self._would_take: dict[int, int] = {}
         self._announce = events.write_selected(
             events.reservation_confirmed_rows(store.engine.dialect.name)
             .where(r.id > bindparam("after"), r.reserved_at == bindparam("now", type_=r.reserved_at.type))
@@ -42,44 +63,52 @@ class BookingLoader:
         rows = conn.execute(self.staging.rows(low, high)).all()
         slot_ids = self._resolve_slots(conn, rows)
         users = list({row.user_id for row in rows})
-        held = {}
-        for batch in parameter_batches(users):
-            query = select(r.id, r.user_id, r.dose, r.slot_id).where(r.status == RESERVED, r.user_id.in_(batch))
-            held.update({(h.user_id, h.dose): (h.id, h.slot_id) for h in conn.execute(query)})
-        wanted = list({slot_id for slot_id in slot_ids if slot_id is not None})
-        slots: dict[int, SlotRecord] = {}
-        for batch in parameter_batches(wanted):
-            lookup = select(*SLOT_FIELDS).where(s.id.in_(batch))
-            if not dry_run:
-                lookup = lookup.with_for_update()
-            slots.update({row.id: SlotRecord.from_row(row) for row in conn.execute(lookup)})
-        remaining = {slot_id: slot.remaining for slot_id, slot in slots.items()}
+        held, where = self._held_doses(conn, users)
+        if dry_run:
+            self._recall(users, held, where)
+        else:
+            self._booked.clear()  # committed with the chunk: later chunks read them from the store
+        slots, vaccines = self._read_slots(conn, slot_ids, lock=not dry_run)
+        take = self._would_take
+        remaining = {slot_id: slot.remaining - take.get(slot_id, 0) for slot_id, slot in slots.items()}
+        booked = self._booked
         errors: list[RowError] = []
         taken: dict[int, int] = {}
         bookings = []
         for row, slot_id in zip(rows, slot_ids):
+            user, dose = row.user_id, row.number
+            mine = held.get(user)
             try:
                 if slot_id is None:
                     raise rules.NoSlotNamed(row.date, row.hospital, row.vaccine)
-                holding = held.get((row.user_id, row.number))
-                if holding is not None:
-                    if holding[1] == slot_id:
-                        self.summary.already += 1
-                        continue
-                    raise _held(row, holding[0])
-                if slot_id not in slots:  # the slot went away since this import looked it up
+                if mine is not None and dose in mine and where[(user, dose)] == slot_id:
+                    self.summary.already += 1  # this very booking exists: a file imported again
+                    continue
+                slot = slots.get(slot_id)
+                if slot is None:  # the slot went away since this import looked it up
                     raise rules.SlotNotFound(slot_id, to_book=True)
-                rules.check_bookable(slots[slot_id], remaining[slot_id], today)
+                if slot.date < today:
+                    raise rules.SlotInPast.of_slot(slot)
+                rules.check_series(user, dose, slot, vaccines[slot_id], mine or NO_DOSES)
+                rules.check_bookable(slot, remaining[slot_id], today)
             except (Refused, NotFound) as refusal:
                 errors.append(RowError.refused(row.line, refusal, split_cells(row.cells), **_blamed(refusal, row)))
                 continue
             remaining[slot_id] -= 1
             taken[slot_id] = taken.get(slot_id, 0) + 1
-            held[(row.user_id, row.number)] = (None, slot_id)
-            bookings.append(
-                {"slot_id": slot_id, "user_id": row.user_id, "dose": row.number, "status": RESERVED, "reserved_at": now}
-            )
+            code = slot_id * 16 + dose
+            dose_held = booked.get(code)
+            if dose_held is None:
+                dose_held = booked[code] = HeldDose(None, dose, RESERVED, slot.date, slot.vaccine)
+            if mine is None:
+                held[user] = {dose: dose_held}
+            else:
+                mine[dose] = dose_held
+            where[(user, dose)] = slot_id
+            bookings.append({"slot_id": slot_id, "user_id": user, "dose": dose, "status": RESERVED, "reserved_at": now})
         self.summary.booked += len(bookings)
+        if dry_run:
+            self._remember(bookings, taken)
         if dry_run or not bookings:
             return errors
         after = conn.execute(select(func.coalesce(func.max(r.id), 0))).scalar_one()
@@ -94,8 +123,14 @@ class BookingLoader:
         return errors
 
     def _resolve_slots(self, conn: Connection, rows) -> list[int | None]:
-        unknown = list({(row.date, row.hospital_key, row.vaccine_key) for row in rows} - self._slots.keys())
-        for batch in parameter_batches(unknown):
+        """Each row's slot id (None: no such slot), the ids memoised across chunks."""
+        keys = [(row.date, row.hospital_key, row.vaccine_key) for row in rows]
+        unknown = set(keys) - self._slots.keys()
+        if len(self._slots) + len(unknown) > self.SLOT_MEMO_LIMIT:
+            # Emptied before the look-ups, never between them: every key of the chunk stays found.
+            self._slots.clear()
+            unknown = set(keys)
+        for batch in parameter_batches(list(unknown)):
             found = conn.execute(
                 select(s.date, s.hospital_key, s.vaccine_key, s.id).where(
                     tuple_(s.date, s.hospital_key, s.vaccine_key).in_(batch)
@@ -103,18 +138,76 @@ class BookingLoader:
             )
             for day, hospital_key, vaccine_key, slot_id in found:
                 self._slots[(day, hospital_key, vaccine_key)] = slot_id
-            if len(self._slots) > self.SLOT_MEMO_LIMIT:
-                self._slots.clear()
-        return [self._slots.get((row.date, row.hospital_key, row.vaccine_key)) for row in rows]
+        get = self._slots.get
+        return [get(key) for key in keys]
 
+    @staticmethod
+    def _held_doses(conn: Connection, users: list[str]) -> tuple[dict, dict]:
+        """Each person's held doses by number, and the slot of each (person, dose)."""
+        held: dict[str, dict[int, HeldDose]] = {}
+        where: dict[tuple[str, int], int] = {}
+        for batch in parameter_batches(users):
+            query = _HELD_DOSES.where(r.status.in_(ReservationStatus.HELD), r.user_id.in_(batch))
+            for user, dose, reservation_id, status, date, vaccine, slot_id in conn.execute(query):
+                held.setdefault(user, {})[dose] = HeldDose(reservation_id, dose, status, date, vaccine)
+                where[(user, dose)] = slot_id
+        return held, where
 
-def _held(row, reservation_id: int | None) -> rules.AlreadyReserved:
-    """The person holds this dose in another slot (`reservation_id` None: booked earlier in this file)."""
-    return rules.AlreadyReserved(row.user_id, row.number, reservation_id)
+    @staticmethod
+    def _read_slots(conn: Connection, slot_ids: list, *, lock: bool) -> tuple[dict, dict]:
+        """The chunk's slots (locked on PostgreSQL), and each one's vaccine as `reserve` reads it:
+        the catalog's entry, or one dose for a name outside the catalog."""
+        slots: dict[int, SlotRecord] = {}
+        vaccines: dict[int, VaccineRecord] = {}
+        records: dict[tuple, VaccineRecord] = {}
+        for batch in parameter_batches(list({slot_id for slot_id in slot_ids if slot_id is not None})):
+            lookup = _SLOTS.where(s.id.in_(batch))
+            if lock:
+                lookup = lookup.with_for_update(of=slot_table)
+            for row in conn.execute(lookup):
+                slot_id, day, hospital, vaccine, capacity, remaining, name, doses, interval = row
+                slots[slot_id] = SlotRecord(slot_id, day, hospital, vaccine, capacity, remaining)
+                series = (vaccine, 1, 0) if name is None else (name, doses, interval)
+                record = records.get(series)
+                if record is None:
+                    record = records[series] = VaccineRecord(series[0], (), series[1], series[2])
+                vaccines[slot_id] = record
+        return slots, vaccines
+
+    def _recall(self, users: list[str], held: dict, where: dict) -> None:
+        """Dry run: add what earlier chunks would have booked for these people."""
+        would_hold = self._would_hold
+        for user in users:
+            codes = would_hold.get(user)
+            if codes is None:
+                continue
+            for code in codes if type(codes) is tuple else (codes,):
+                dose_held = self._booked[code]
+                held.setdefault(user, {})[dose_held.dose] = dose_held
+                where[(user, dose_held.dose)] = code >> 4
+
+    def _remember(self, bookings: list[dict], taken: dict[int, int]) -> None:
+        """Dry run: keep this chunk's would-be bookings for the chunks after it."""
+        would_hold = self._would_hold
+        for booking in bookings:
+            user, code = booking["user_id"], booking["slot_id"] * 16 + booking["dose"]
+            codes = would_hold.get(user)
+            if codes is None:
+                would_hold[user] = code
+            else:
+                would_hold[user] = (*codes, code) if type(codes) is tuple else (codes, code)
+        for slot_id, count in taken.items():
+            self._would_take[slot_id] = self._would_take.get(slot_id, 0) + count
 
 
 def _blamed(refusal: VaxresError, row) -> dict:
-    """The cell a refusal is about, for the report and --rejects."""
+    """The cell a refusal is about, for the report and --rejects (docs/import.md)."""
     if isinstance(refusal, rules.AlreadyReserved):
         return {"column": "user", "value": row.user_id}
+    if isinstance(refusal, (rules.DoseOrder, rules.SeriesComplete)):
+        return {"column": "dose", "value": str(row.number)}
+    if isinstance(refusal, rules.DoseInterval):
+        return {"column": "date", "value": str(row.date)}
+    if isinstance(refusal, rules.VaccineMismatch):
+        return {"column": "vaccine", "value": row.vaccine}
     return {}

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from vaxres import validate
+from vaxres.booking.vaccines import Catalog, key_of
 from vaxres.errors import InvalidValue, VaxresError
 
 
@@ -18,9 +19,9 @@ class StagedRow(NamedTuple):
     user_id: str | None  # bookings only
     date: dt.date | str  # ISO text when staged in SQLite
     hospital: str
-    vaccine: str
+    vaccine: str  # a slot's: the catalog's name; a booking's: the name as written (its messages repeat it)
     hospital_key: str
-    vaccine_key: str
+    vaccine_key: str  # the key of the catalog's name, which the slot stores
     number: int  # a slot's quantity, or a booking's dose
     cells: str  # the row as read, for --rejects: cells joined by CELL_SEPARATOR
 
@@ -67,16 +68,20 @@ _new_row = tuple.__new__  # a StagedRow without NamedTuple's keyword handling: a
 class RowParser:
     """Validates cells with the rules of `slot add` / `reserve` and returns StagedRows.
 
-    Names, dates and quantities repeat across a plan, so their validated forms are memoised
-    (one dictionary per column, each cleared when it grows large): a million-row file costs a
-    few dictionary look-ups per row.
+    A vaccine is looked up in the catalog (loaded once per import, before the first pass), by
+    name or alias, as the single commands do: an unknown one makes the row invalid
+    (`unknown_vaccine`). Names, dates and quantities repeat across a plan, so their validated
+    forms are memoised (one dictionary per column, each cleared when it grows large): a
+    million-row file costs a few dictionary look-ups per row.
     """
 
     MEMO_LIMIT = 100_000
 
-    def __init__(self, positions: dict[str, int], *, date_as_text: bool = True):
+    def __init__(self, positions: dict[str, int], catalog: Catalog, *, date_as_text: bool = True):
+        self._catalog = catalog
         self._hospitals: dict[str, tuple[str, str]] = {}
-        self._vaccines: dict[str, tuple[str, str]] = {}
+        self._vaccines: dict[str, tuple[str, str]] = {}  # slot rows: (catalog name, its key)
+        self._named: dict[str, tuple[str, str]] = {}  # booking rows: (name as written, catalog key)
         self._dates: dict[str, object] = {}
         self._quantities: dict[str, int] = {}
         self._date_as_text = date_as_text
@@ -96,8 +101,15 @@ class RowParser:
         return self._remember(self._hospitals, value, (name, validate.name_key(name)))
 
     def _vaccine(self, value: str) -> tuple[str, str]:
+        """A slot row's vaccine: the catalog's name, as `slot add` stores it."""
+        name = self._catalog.resolve(validate.normalize_name(value, field="vaccine")).name
+        return self._remember(self._vaccines, value, (name, key_of(name)))
+
+    def _vaccine_named(self, value: str) -> tuple[str, str]:
+        """A booking row's vaccine: the name as written (`reserve` repeats it when no slot has it)
+        and the key of the catalog's name, which finds the slot."""
         name = validate.normalize_name(value, field="vaccine")
-        return self._remember(self._vaccines, value, (name, validate.name_key(name)))
+        return self._remember(self._named, value, (name, key_of(self._catalog.resolve(name).name)))
 
     def _date(self, value: str):
         day = validate.parse_date(value)
@@ -106,20 +118,20 @@ class RowParser:
     def _quantity(self, value: str) -> int:
         return self._remember(self._quantities, value, validate.parse_quantity(value))
 
-    def _slot_cells(self, row: list[str]) -> tuple:
+    def _slot_cells(self, row: list[str], vaccines: dict, vaccine) -> tuple:
         """The date, hospital and vaccine that name a slot, validated, with the names' keys."""
         text = row[self._date_at]
         day = self._dates.get(text) or self._date(text)
         text = row[self._hospital_at]
         hospital, hospital_key = self._hospitals.get(text) or self._hospital(text)
         text = row[self._vaccine_at]
-        vaccine, vaccine_key = self._vaccines.get(text) or self._vaccine(text)
-        return day, hospital, vaccine, hospital_key, vaccine_key
+        name, vaccine_key = vaccines.get(text) or vaccine(text)
+        return day, hospital, name, hospital_key, vaccine_key
 
     def slot(self, line: int, cells: list[str]) -> StagedRow | RowError:
         row = cells if len(cells) >= self._width else cells + [""] * (self._width - len(cells))
         try:
-            day, hospital, vaccine, hospital_key, vaccine_key = self._slot_cells(row)
+            day, hospital, vaccine, hospital_key, vaccine_key = self._slot_cells(row, self._vaccines, self._vaccine)
             text = row[self._quantity_at]
             quantity = self._quantities.get(text) or self._quantity(text)
         except InvalidValue as error:
@@ -133,7 +145,7 @@ class RowParser:
         row = cells if len(cells) >= self._width else cells + [""] * (self._width - len(cells))
         try:
             user = validate.parse_user(row[self._user_at])
-            day, hospital, vaccine, hospital_key, vaccine_key = self._slot_cells(row)
+            day, hospital, vaccine, hospital_key, vaccine_key = self._slot_cells(row, self._named, self._vaccine_named)
             dose_text = row[self._dose_at].strip() if self._dose_at is not None else ""
             dose = validate.parse_dose(dose_text) if dose_text else 1
         except InvalidValue as error:

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from vaxres.booking.vaccines import Catalog, load_catalog
 from vaxres.db.store import Store
 from vaxres.errors import InvalidInput, StoreBusy
 from vaxres.imports import csvfile
@@ -70,11 +71,12 @@ def _run(store: Store, source: str, options: ImportOptions, *, kind: str) -> Imp
             try:
                 # First pass: parse and validate every row; valid rows wait in a staging table
                 # beside the store (never in the store's own tables), so memory stays flat.
+                # Vaccine names are resolved through the catalog, read once here.
                 with store.transaction(conn, write=False):
                     position = (lambda: raw.tell()) if size is not None else (lambda: 0)
                     rows = _valid_rows(
-                        table, kind, summary, rejects, options.progress, date_as_text=store.is_sqlite,
-                        position=position, size=size,
+                        table, kind, summary, rejects, options.progress, catalog=load_catalog(conn),
+                        date_as_text=store.is_sqlite, position=position, size=size,
                     )
                     valid = staging.fill(rows)
                 if summary.invalid and not options.skip_invalid:
@@ -109,10 +111,10 @@ def _run(store: Store, source: str, options: ImportOptions, *, kind: str) -> Imp
 
 def _valid_rows(
     table: csvfile.CsvTable, kind: str, summary: ImportSummary, rejects: RejectsWriter, progress: Progress | None,
-    *, date_as_text: bool, position: Callable[[], int], size: int | None,
+    *, catalog: Catalog, date_as_text: bool, position: Callable[[], int], size: int | None,
 ) -> Iterator[StagedRow]:
     """Parse each data row; invalid ones are counted, reported and sent to --rejects."""
-    parser = RowParser(table.positions, date_as_text=date_as_text)
+    parser = RowParser(table.positions, catalog, date_as_text=date_as_text)
     parse = parser.slot if kind == "slots" else parser.booking
     for line, cells in table.rows():
         summary.rows += 1
