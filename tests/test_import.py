@@ -662,3 +662,31 @@ def test_every_row_error_in_a_json_report_has_a_code(cli, tmp_path):
     assert [(e["line"], e["column"], e["code"]) for e in errors] == [
         (2, "quantity", "invalid_input"), (3, "date", "invalid_input"), (4, "hospital", "invalid_input"),
     ]
+
+
+def test_a_chunk_refused_by_the_store_midway_says_what_was_loaded(cli, tmp_path, db_path, monkeypatch):
+    """PostgreSQL: another writer books one of the chunk's people meanwhile and the unique index
+    refuses the chunk; the import stops with exit 75 and the committed chunks stay."""
+    from sqlalchemy.exc import IntegrityError
+
+    from vaxres.imports import run as imports
+    from vaxres.imports import slot_loader
+
+    monkeypatch.setattr(imports, "SLOT_CHUNK", 2)
+    real_load = slot_loader.SlotLoader.load
+
+    def load(self, conn, low, high, *, dry_run):
+        if low > 2:
+            raise IntegrityError("INSERT ...", {}, Exception("duplicate key value violates unique constraint"))
+        return real_load(self, conn, low, high, dry_run=dry_run)
+
+    monkeypatch.setattr(slot_loader.SlotLoader, "load", load)
+    rows = "".join(f"{future()},H{n},Janssen,1\n" for n in range(5))
+    path = write(tmp_path / "plan.csv", "date,hospital,vaccine,quantity\n" + rows)
+    result = cli("import", "slots", path)
+    assert result.exit_code == 75
+    assert result.stderr == (
+        "Error: another vaxres changed the same bookings while this import ran; "
+        f"the first 2 valid rows of {path} are loaded, the rest is not. Run the same import again to complete it\n"
+    )
+    assert count_rows(db_path, "slot") == 2

@@ -156,8 +156,9 @@ def slots(
 ) -> None:
     """Register or update slots from CSV: date, hospital, vaccine, quantity.
 
-    A row whose slot exists sets its capacity to the row's quantity. Any invalid row stops the
-    import before anything is written, unless --skip-invalid. Exit 1 when a row was refused.
+    Vaccines are named as in the catalog, by name or alias. A row whose slot exists sets its
+    capacity to the row's quantity. Any invalid row stops the import before anything is written,
+    unless --skip-invalid. Exit 1 when a row was refused.
     """
     _run("slots", ctx, file, encoding, delimiter, dry_run, skip_invalid, rejects, json_out)
 
@@ -176,7 +177,8 @@ def reservations(
 ) -> None:
     """Book from CSV: user, date, hospital, vaccine, optional dose.
 
-    Each row books like `vaxres reserve`; sold out, a second booking or an unknown slot refuse
-    that row only. Rows already held by the same user count as done. Exit 1 when a row was refused.
+    Each row books like `vaxres reserve`, in file order: an unknown slot, a past slot, the series
+    rules (dose order, vaccine, interval, series length) or a sold-out slot refuse that row only.
+    Rows already held by the same user count as done. Exit 1 when a row was refused.
     """
     _run("reservations", ctx, file, encoding, delimiter, dry_run, skip_invalid, rejects, json_out)

@@ -13,6 +13,8 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from sqlalchemy.exc import IntegrityError
+
 from vaxres.booking.vaccines import Catalog, load_catalog
 from vaxres.db.store import Store
 from vaxres.errors import InvalidInput, StoreBusy
@@ -93,6 +95,14 @@ def _run(store: Store, source: str, options: ImportOptions, *, kind: str) -> Imp
                         raise StoreBusy(
                             f"store busy, try again shortly: another vaxres held the write lock too long; "
                             f"the first {low - 1:,} valid rows of {label} are loaded, the rest is not. "
+                            f"Run the same import again to complete it"
+                        ) from None
+                    except IntegrityError:
+                        # PostgreSQL: another writer booked one of these people while the chunk
+                        # was decided; the unique index refused the chunk, which rolled back.
+                        raise StoreBusy(
+                            f"another vaxres changed the same bookings while this import ran; the first "
+                            f"{low - 1:,} valid rows of {label} are loaded, the rest is not. "
                             f"Run the same import again to complete it"
                         ) from None
                     for error in errors:
