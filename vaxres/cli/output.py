@@ -69,5 +69,5 @@ def print_table(title: str | None, columns: Sequence[str], rows: Iterable[Sequen
     Console(file=sys.stdout).print(table)
 
 
-_NO_WRAP = {"Event", "Status", "Date", "Created", "Next attempt", "Reserved at", "When"}
+_NO_WRAP = {"Event", "Status", "Date", "Created", "Next attempt", "When"}
 _NUMERIC = {"ID", "No.", "Capacity", "Remaining", "Booked", "Dose", "Doses", "Ref", "Attempts", "rows"}

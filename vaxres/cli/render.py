@@ -62,17 +62,19 @@ def slots_table(slots, title: str = "Slots") -> None:
 
 
 def mypage_table(bookings) -> None:
-    """The lot column appears once a dose has been given."""
-    columns = ["No.", "Status", "Date", "Hospital", "Vaccine", "Dose", "Reserved at"]
-    lots = any(b.lot for b in bookings)
-    if lots:
-        columns.append("Lot")
+    """A given dose's lot goes under its status: a column more would not fit 80 columns."""
 
-    def row(b):
-        cells = [b.id, b.status, b.date.isoformat(), b.hospital, b.vaccine, b.dose, short_utc(b.reserved_at)]
-        return cells + [b.lot] if lots else cells
+    def status(b):
+        return f"{b.status}\nlot {b.lot}" if b.lot else b.status
 
-    print_table(f"Reservations of {bookings[0].user}", columns, (row(b) for b in bookings))
+    print_table(
+        f"Reservations of {bookings[0].user}",
+        ("No.", "Status", "Date", "Hospital", "Vaccine", "Dose", "Reserved at"),
+        (
+            (b.id, status(b), b.date.isoformat(), b.hospital, b.vaccine, b.dose, short_utc(b.reserved_at))
+            for b in bookings
+        ),
+    )
 
 
 def rescheduled(result) -> str:
