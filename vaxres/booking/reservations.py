@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, String, bindparam, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from vaxres import validate
@@ -46,6 +46,19 @@ _CANCEL = (
     .where(reservation.id == bindparam("b_id"), reservation.status == RESERVED)
     .values(status=CANCELLED, cancelled_at=bindparam("b_now"))
     .returning(reservation.slot_id)
+)
+# The usual cancel in one statement: reserved, the owner's when a user is named, day not passed.
+# When it hits no row, the booking is read to name the rule that refused it.
+_CANCEL_IF_ALLOWED = (
+    update(reservation_table)
+    .where(
+        reservation.id == bindparam("b_id"),
+        reservation.status == RESERVED,
+        or_(bindparam("b_user", type_=String) == None, reservation.user_id == bindparam("b_user")),  # noqa: E711
+        reservation.slot_id.in_(select(slot.id).where(slot.date >= bindparam("b_today"))),
+    )
+    .values(status=CANCELLED, cancelled_at=bindparam("b_now"))
+    .returning(reservation.user_id, reservation.dose, reservation.slot_id, reservation.reserved_at)
 )
 _RESERVATION_BY_ID = select(reservation_view).where(reservation_view.c.id == bindparam("b_id"))
 _LATER_DOSES = (
@@ -161,12 +174,17 @@ def cancel(store: Store, reservation_id: str | int, *, user: str | None = None) 
     today = validate.today()
     now = utcnow()
     with store.write() as conn:
-        booking = load_reservation(conn, reservation_id, user)
-        rules.check_changeable(booking, today, "cancelled")
-        first = _cancel_one(conn, booking, now)
+        row = conn.execute(
+            _CANCEL_IF_ALLOWED, {"b_id": reservation_id, "b_user": user, "b_today": today, "b_now": now}
+        ).one_or_none()
+        if row is None:
+            booking = load_reservation(conn, reservation_id, user)
+            rules.check_changeable(booking, today, "cancelled")
+            raise rules.ChangedMeanwhile(reservation_id)
+        first = _cancelled(conn, reservation_id, row.user_id, row.dose, row.slot_id, row.reserved_at, now)
         later = [
             _cancel_one(conn, ReservationRecord.from_row(row), now)
-            for row in conn.execute(_LATER_DOSES, {"b_user": booking.user, "b_dose": booking.dose})
+            for row in conn.execute(_LATER_DOSES, {"b_user": first.user, "b_dose": first.dose})
         ]
         events.write(conn, [events.reservation_cancelled(b) for b in (first, *later)], now)
     return Cancellation(first, later)
@@ -178,17 +196,24 @@ def _cancel_one(conn: Connection, booking: ReservationRecord, now: dt.datetime) 
         # Another writer cancelled or recorded it since we read it (PostgreSQL).
         raise rules.ChangedMeanwhile(booking.id)
     # The dose goes back to the slot the booking holds now (a reschedule may have moved it since).
+    return _cancelled(conn, booking.id, booking.user, booking.dose, slot_id, booking.reserved_at, now)
+
+
+def _cancelled(
+    conn: Connection, reservation_id: int, user: str, dose: int, slot_id: int, reserved_at: dt.datetime, now: dt.datetime
+) -> ReservationRecord:
+    """Return the cancelled booking's dose to its slot; the booking as it is now."""
     returned = SlotRecord.from_row(conn.execute(RETURN_DOSE, {"b_slot": slot_id, "b_now": now}).one())
     return ReservationRecord(
-        id=booking.id,
-        user=booking.user,
-        dose=booking.dose,
+        id=reservation_id,
+        user=user,
+        dose=dose,
         status=CANCELLED,
         slot_id=returned.id,
         date=returned.date,
         hospital=returned.hospital,
         vaccine=returned.vaccine,
-        reserved_at=booking.reserved_at,
+        reserved_at=reserved_at,
         cancelled_at=now,
         slot_remaining=returned.remaining,
     )
