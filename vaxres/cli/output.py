@@ -28,7 +28,8 @@ def print_json(data: Any, *, to_stderr: bool = False) -> None:
 
 
 def print_line(text: str, *, to_stderr: bool = False) -> None:
-    (sys.stderr if to_stderr else sys.stdout).write(text + "\n")
+    """One line for people; the values in it are shown as text (see shown())."""
+    (sys.stderr if to_stderr else sys.stdout).write(shown(text) + "\n")
 
 
 def report_error(error: VaxresError, json_out: bool) -> None:
@@ -53,10 +54,13 @@ def handles_errors(command: Callable[..., None]) -> Callable[..., None]:
 
 
 def print_table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """Every cell and the title are plain text: a name like `x[/]` or `[link=...]` is shown as
+    typed, never read as Rich markup, and control characters are shown escaped."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=title, title_justify="left")
+    table = Table(title=None if title is None else Text(shown(title)), title_justify="left")
     for column in columns:
         table.add_column(
             column,
@@ -65,8 +69,16 @@ def print_table(title: str | None, columns: Sequence[str], rows: Iterable[Sequen
             no_wrap=column in _NO_WRAP,
         )
     for row in rows:
-        table.add_row(*("" if cell is None else str(cell) for cell in row))
+        table.add_row(*(Text("" if cell is None else shown(str(cell))) for cell in row))
     Console(file=sys.stdout).print(table)
+
+
+def shown(text: str) -> str:
+    """Text as it may reach a terminal: control, format (bidi, zero-width) and separator
+    characters other than the line breaks vaxres itself puts in cells are written as escapes."""
+    if all(ch.isprintable() or ch == "\n" for ch in text):
+        return text
+    return "".join(ch if ch.isprintable() or ch == "\n" else ch.encode("unicode_escape").decode("ascii") for ch in text)
 
 
 _NO_WRAP = {"Event", "Status", "Date", "Created", "Next attempt", "When"}

@@ -1,0 +1,94 @@
+"""Names are shown as typed, in every table and line: never read as Rich markup, never sent to
+the terminal as control or bidirectional characters (issue 11, item 2)."""
+
+import json
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.helpers import future
+
+pytestmark = pytest.mark.usefixtures("backend")
+
+MARKUP = ["x[/]", "Good [link=http://evil.example/]Hosp[/link]", "[bold red]Seoul[/]", "[/", ":smile: clinic", "\\[escaped]"]
+OSC = "\x1b]8;"  # the start of a terminal hyperlink
+ESC = "\x1b"
+
+
+def table_outputs(cli, user: str) -> dict[str, str]:
+    return {
+        " ".join(args): cli(*args).stdout
+        for args in (["slot", "list"], ["outbox", "list"], ["mypage", user], ["show", "1"], ["vaccine", "list"])
+    }
+
+
+@pytest.mark.parametrize("name", MARKUP)
+def test_markup_in_names_is_shown_as_typed(cli, name):
+    added = cli("slot", "add", "--date", future(), "--hospital", name, "--vaccine", "Janssen", "--quantity", "2")
+    assert added.exit_code == 0, added.stderr
+    assert name in added.stdout
+    booked = cli("reserve", "--user", name, "--slot", "1")
+    assert booked.exit_code == 0, booked.stderr
+    for command, out in table_outputs(cli, name).items():
+        assert ESC not in out, command
+        if command != "vaccine list":
+            assert _cells(name) in _cells(out), command
+
+
+def _cells(table: str) -> str:
+    """The text of a Rich table with the borders and line breaks taken out (cells may wrap)."""
+    return "".join(ch for ch in table if ch not in "│┃┏┓┗┛┡┩└┘━─┳┻╇┼┴┬ \n")
+
+
+def test_markup_in_an_imported_row_is_shown_as_typed(cli, tmp_path):
+    plan = tmp_path / "plan.csv"
+    plan.write_text(f'date,hospital,vaccine,quantity\n{future()},"x[/] [link=http://e.example/]H[/link]",Janssen,3\n')
+    assert cli("import", "slots", str(plan)).exit_code == 0
+    out = cli("slot", "list").stdout
+    assert OSC not in out
+    assert "x[/][link=http://e.example/]H[/link]" in _cells(out)
+
+
+def test_control_and_bidi_characters_from_the_store_are_escaped_in_tables(cli, db_path):
+    """Names typed in are checked; a store edited by hand may still hold anything."""
+    from tests.helpers import query
+
+    cli.json("slot", "add", "--date", future(), "--hospital", "Seoul", "--vaccine", "Janssen", "--quantity", "2")
+    query(db_path, "UPDATE slot SET hospital = :h", {"h": "Se\u202eoul\x1b[31m\u200b"})
+    out = cli("slot", "list").stdout
+    assert "\u202e" not in out and ESC not in out and "\u200b" not in out
+    assert "\\u202e" in out and "\\x1b" in out
+    assert json.loads(cli("slot", "list", "--json").stdout)[0]["hospital"] == "Se\u202eoul\x1b[31m\u200b"
+
+
+NAME = st.text(
+    alphabet=st.one_of(
+        st.sampled_from(list("[]/=@+-:\\ link bold#;'\"")),
+        st.characters(codec="utf-8", exclude_categories=("Cs",)),
+    ),
+    min_size=0,
+    max_size=60,
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(hospital=NAME, user=NAME)
+def test_any_name_gives_a_clean_answer_and_clean_tables(cli, hospital, user):
+    """Whatever the text: exit 0 or 2 (with one line), no traceback, no raw escape in a table."""
+    day = future(1 + len(hospital) % 300)
+    added = cli("slot", "add", "--date", day, "--hospital", hospital, "--vaccine", "Janssen", "--quantity", "1")
+    assert added.exit_code in (0, 1, 2), added.stderr
+    assert added.exception is None or isinstance(added.exception, SystemExit)
+    if added.exit_code != 0:
+        assert added.stderr.startswith("Error: ") and added.stderr.count("\n") == 1
+        return
+    slot_id = added.stdout.split()[2].rstrip(":")
+    booked = cli("reserve", "--user", user, "--slot", slot_id)
+    assert booked.exit_code in (0, 1, 2), booked.stderr
+    assert booked.exception is None or isinstance(booked.exception, SystemExit)
+    for args in (["slot", "list"], ["outbox", "list"], ["mypage", user]):
+        shown = cli(*args)
+        assert shown.exit_code in (0, 2), (args, shown.stderr)
+        assert shown.exception is None or isinstance(shown.exception, SystemExit)
+        assert ESC not in shown.stdout and "\u202e" not in shown.stdout
