@@ -13,6 +13,9 @@ MAX_QUANTITY = 1_000_000
 MAX_NAME_LENGTH = 200
 MAX_DOSE = 10
 _WHITESPACE = re.compile(r"\s+")
+# Control, format (zero-width, bidirectional overrides) and private-use characters: a name made
+# with them could show as another name, or not show at all.
+_UNSEEN = {"Cc", "Cf", "Co", "Cn"}
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _WHOLE_NUMBER = re.compile(r"\+?[0-9]+")
 
@@ -77,8 +80,12 @@ def parse_id(value: str | int, *, field: str) -> int:
 def normalize_name(value: str, *, field: str) -> str:
     """Trim, collapse inner whitespace and NFC-normalise, so that 'Seoul  Hospital ' is one hospital."""
     text = unicodedata.normalize("NFC", str(value))
-    if any(unicodedata.category(ch) == "Cc" for ch in text):
-        raise InvalidValue(field, value, "must not contain control characters or line breaks")
+    if not text.isprintable() and any(unicodedata.category(ch) in _UNSEEN for ch in text):
+        if any(unicodedata.category(ch) == "Cc" for ch in text):
+            raise InvalidValue(field, value, "must not contain control characters or line breaks")
+        raise InvalidValue(
+            field, value, "must not contain invisible or text-direction characters (such as U+200B or U+202E)"
+        )
     text = _WHITESPACE.sub(" ", text).strip()
     if not text:
         raise InvalidValue(field, value, "must not be empty", f"{field} must not be empty")

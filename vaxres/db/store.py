@@ -16,7 +16,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, create_engine, event, exists, select, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError
 
 from vaxres.db import revisions
 from vaxres.errors import InvalidInput, StoreBusy, StoreUnusable, Unavailable
@@ -99,13 +99,32 @@ class Store:
     def _translate_busy(self) -> Iterator[None]:
         try:
             yield
-        except OperationalError as exc:
-            if is_busy_error(exc):
+        except DatabaseError as exc:
+            # Constraint violations and the like are the caller's to name; only the store's own
+            # state is translated here.
+            if type(exc) is not DatabaseError and not isinstance(exc, OperationalError):
+                raise
+            if isinstance(exc, OperationalError) and is_busy_error(exc):
                 raise StoreBusy(
                     f"store busy, try again shortly: another vaxres held the write lock for more than "
                     f"{self.timeout:g} s, and nothing was written (VAXRES_BUSY_TIMEOUT sets the wait)"
                 ) from None
-            raise Unavailable(f"The store {self.display} cannot be used: {exc.orig}") from None
+            raise self._cannot_use(exc) from None
+
+    def _cannot_use(self, exc: DatabaseError) -> Exception:
+        """A store that will not work by trying again is exit 2, with what to do; others 75."""
+        cause = str(exc.orig)
+        if self.is_sqlite and any(text in cause for text in ("not a database", "malformed", "corrupt")):
+            return StoreUnusable(
+                f"{self.display} is not a usable SQLite store ({cause}); check it with "
+                f"`sqlite3 {self.display} 'PRAGMA integrity_check'`, or restore a backup"
+            )
+        if self.is_sqlite and any(text in cause for text in ("readonly", "read-only", "unable to open")):
+            return StoreUnusable(
+                f"{self.display} cannot be opened for writing ({cause}); check the permissions of the file "
+                f"and of its folder (SQLite writes a -wal and a -shm file beside it)"
+            )
+        return Unavailable(f"The store {self.display} cannot be used: {cause}")
 
     def schema_state(self) -> SchemaState:
         """Read the schema version without Alembic; raise StoreUnusable for a foreign database."""

@@ -10,6 +10,15 @@ from vaxres.errors import InvalidInput
 from vaxres.imports.rows import RowError
 
 REPORTED_ERRORS = 20
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralised(cell: object) -> object:
+    """A cell a spreadsheet would run as a formula gets a leading apostrophe (OWASP's advice for
+    CSV injection); numbers vaxres writes itself stay numbers."""
+    if isinstance(cell, str) and cell.startswith(FORMULA_STARTS):
+        return "'" + cell
+    return cell
 
 
 @dataclass
@@ -86,7 +95,7 @@ class RejectsWriter:
     def write(self, error: RowError) -> None:
         if self._file is not None:
             cells = (error.cells + [""] * self._width)[: self._width]
-            self._writer.writerow([*cells, error.line, error.describe()])
+            self._writer.writerow([neutralised(cell) for cell in (*cells, error.line, error.describe())])
 
     def close(self) -> None:
         if self._file is not None:

@@ -1,0 +1,82 @@
+"""Hostile input and broken stores (issue 11, items 7, 11 and 12): one line and a documented exit
+code, never a traceback; nothing a name or a path holds reaches the terminal or a spreadsheet raw."""
+
+import csv
+import json
+import sqlite3
+
+import pytest
+
+from tests.helpers import count_rows, future, run_vaxres
+
+
+def test_a_file_that_is_not_a_store_is_unusable_not_a_traceback(cli, tmp_path):
+    other = tmp_path / "plan.csv"
+    other.write_text("date,hospital,vaccine,quantity\n")
+    result = cli("--db", str(other), "slot", "list")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"Error: {other} is not a usable SQLite store (file is not a database); check it with "
+        f"`sqlite3 {other} 'PRAGMA integrity_check'`, or restore a backup\n"
+    )
+    assert json.loads(cli("--db", str(other), "slot", "list", "--json").stderr)["code"] == "store_unusable"
+
+
+def test_a_truncated_store_is_unusable(tmp_path):
+    good = tmp_path / "good.db"
+    assert run_vaxres("--db", str(good), "slot", "list").returncode == 0
+    broken = tmp_path / "broken.db"
+    broken.write_bytes(good.read_bytes()[:100])
+    result = run_vaxres("--db", str(broken), "reserve", "--user", "kim", "--slot", "1")
+    assert result.returncode == 2
+    assert "is not a usable SQLite store" in result.stderr and "PRAGMA integrity_check" in result.stderr
+    assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_a_read_only_store_is_unusable_not_busy(tmp_path):
+    """As root the file system does not refuse writes, so the store's own answer is checked."""
+    from sqlalchemy.exc import OperationalError
+
+    from vaxres.db.opening import open_store
+    from vaxres.errors import StoreUnusable
+
+    store = open_store(str(tmp_path / "v.db"))
+    error = OperationalError("INSERT", {}, sqlite3.OperationalError("attempt to write a readonly database"))
+    refused = store._cannot_use(error)
+    assert isinstance(refused, StoreUnusable) and refused.exit_code == 2
+    assert "check the permissions of the file and of its folder" in refused.message
+
+
+@pytest.mark.parametrize("name", ["Se\u202eoul", "Seo\u200bul", "\ufeffSeoul", "Seoul\u2066"])
+def test_invisible_and_direction_characters_in_names_are_refused(cli, db_path, name):
+    args = ["slot", "add", "--date", future(), "--hospital", name, "--vaccine", "Janssen", "--quantity", "1"]
+    result = cli(*args)
+    assert result.exit_code == 2
+    assert "must not contain invisible or text-direction characters" in result.stderr
+    assert name not in result.stderr  # shown escaped
+    cli.json("slot", "add", "--date", future(), "--hospital", "Seoul", "--vaccine", "Janssen", "--quantity", "1")
+    assert cli("reserve", "--user", name, "--slot", "1").exit_code == 2
+    assert count_rows(db_path, "reservation") == 0
+
+
+def test_escape_sequences_in_paths_are_shown_escaped(cli, tmp_path):
+    path = str(tmp_path / "\x1b[31mplan.csv")
+    result = cli("import", "slots", path)
+    assert result.exit_code == 2
+    assert "\x1b" not in result.stderr and "\\x1b[31mplan.csv" in result.stderr
+
+
+def test_formulas_in_rejected_rows_do_not_run_in_a_spreadsheet(cli, tmp_path):
+    plan = tmp_path / "plan.csv"
+    plan.write_text(
+        "date,hospital,vaccine,quantity\n"
+        f"{future()},=cmd|' /C calc'!A0,Janssen,many\n"
+        f"{future()},@SUM(1+1),Janssen,-3\n"
+        f"{future()},+HYPERLINK(\"http://evil.example\"),Janssen,x\n"
+    )
+    rejects = tmp_path / "rejects.csv"
+    assert cli("import", "slots", str(plan), "--rejects", str(rejects)).exit_code == 2
+    rows = list(csv.reader(rejects.open()))
+    assert [row[1] for row in rows[1:]] == ["'=cmd|' /C calc'!A0", "'@SUM(1+1)", "'+HYPERLINK(\"http://evil.example\")"]
+    assert [row[3] for row in rows[1:]] == ["many", "'-3", "x"]
+    assert all(not cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row)
