@@ -80,3 +80,36 @@ def test_formulas_in_rejected_rows_do_not_run_in_a_spreadsheet(cli, tmp_path):
     assert [row[1] for row in rows[1:]] == ["'=cmd|' /C calc'!A0", "'@SUM(1+1)", "'+HYPERLINK(\"http://evil.example\")"]
     assert [row[3] for row in rows[1:]] == ["many", "'-3", "x"]
     assert all(not cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row)
+
+
+def test_the_rejects_file_is_private_new_and_never_a_link(cli, tmp_path):
+    import os
+    import stat
+
+    plan = tmp_path / "plan.csv"
+    plan.write_text(f"date,hospital,vaccine,quantity\n{future()},Seoul,Janssen,none\n")
+    rejects = tmp_path / "rejects.csv"
+    assert cli("import", "slots", str(plan), "--rejects", str(rejects)).exit_code == 2
+    assert stat.S_IMODE(rejects.stat().st_mode) == 0o600
+    first = rejects.read_text()
+
+    precious = tmp_path / "precious.txt"
+    precious.write_text("keep me")
+    again = cli("import", "slots", str(plan), "--rejects", str(precious), "--json")
+    assert again.exit_code == 2
+    assert json.loads(again.stderr) == {
+        "error": f"--rejects {precious} already exists; name a new file, or pass --force to replace it",
+        "code": "file_exists",
+    }
+    assert precious.read_text() == "keep me"
+    assert cli("import", "slots", str(plan), "--rejects", str(precious), "--force").exit_code == 2
+    assert precious.read_text() == first and stat.S_IMODE(precious.stat().st_mode) == 0o600
+
+    target = tmp_path / "target.txt"
+    target.write_text("not yours")
+    link = tmp_path / "link.csv"
+    os.symlink(target, link)
+    for extra in ([], ["--force"]):
+        result = cli("import", "slots", str(plan), "--rejects", str(link), *extra)
+        assert result.exit_code == 2 and "is a symbolic link" in result.stderr
+    assert target.read_text() == "not yours"

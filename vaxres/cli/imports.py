@@ -33,7 +33,10 @@ RejectsOption = Annotated[
 ]
 
 
-def _options(encoding, delimiter, dry_run, skip_invalid, rejects, json_out):
+ForceOption = Annotated[bool, typer.Option("--force", help="Replace the --rejects file if it exists.")]
+
+
+def _options(encoding, delimiter, dry_run, skip_invalid, rejects, force, json_out):
     from vaxres.imports.run import ImportOptions
 
     if delimiter in ("\\t", "tab", "TAB"):
@@ -45,6 +48,7 @@ def _options(encoding, delimiter, dry_run, skip_invalid, rejects, json_out):
         dry_run=dry_run,
         skip_invalid=skip_invalid,
         rejects=rejects,
+        force=force,
         progress=_progress_bar() if show_progress else None,
     )
 
@@ -83,11 +87,11 @@ def _progress_bar():
     return update
 
 
-def _run(kind, ctx, file, encoding, delimiter, dry_run, skip_invalid, rejects, json_out):
+def _run(kind, ctx, file, encoding, delimiter, dry_run, skip_invalid, rejects, force, json_out):
     from vaxres.imports import run as imports
     from vaxres.imports.report import InvalidRows
 
-    options = _options(encoding, delimiter, dry_run, skip_invalid, rejects, json_out)
+    options = _options(encoding, delimiter, dry_run, skip_invalid, rejects, force, json_out)
     run = imports.import_slots if kind == "slots" else imports.import_reservations
     store = open_store(ctx)
     # The objects start-up made (SQLAlchemy, Typer, Rich) live through the import. Frozen, the
@@ -152,6 +156,7 @@ def slots(
     dry_run: DryRunOption = False,
     skip_invalid: SkipInvalidOption = False,
     rejects: RejectsOption = None,
+    force: ForceOption = False,
     json_out: JsonOption = False,
 ) -> None:
     """Register or update slots from CSV: date, hospital, vaccine, quantity.
@@ -160,7 +165,7 @@ def slots(
     capacity to the row's quantity. Any invalid row stops the import before anything is written,
     unless --skip-invalid. Exit 1 when a row was refused.
     """
-    _run("slots", ctx, file, encoding, delimiter, dry_run, skip_invalid, rejects, json_out)
+    _run("slots", ctx, file, encoding, delimiter, dry_run, skip_invalid, rejects, force, json_out)
 
 
 @app.command("reservations")
@@ -173,6 +178,7 @@ def reservations(
     dry_run: DryRunOption = False,
     skip_invalid: SkipInvalidOption = False,
     rejects: RejectsOption = None,
+    force: ForceOption = False,
     json_out: JsonOption = False,
 ) -> None:
     """Book from CSV: user, date, hospital, vaccine, optional dose.
@@ -181,4 +187,4 @@ def reservations(
     rules (dose order, vaccine, interval, series length) or a sold-out slot refuse that row only.
     Rows already held by the same user count as done. Exit 1 when a row was refused.
     """
-    _run("reservations", ctx, file, encoding, delimiter, dry_run, skip_invalid, rejects, json_out)
+    _run("reservations", ctx, file, encoding, delimiter, dry_run, skip_invalid, rejects, force, json_out)

@@ -7,6 +7,7 @@ import csv
 from dataclasses import dataclass, field
 
 from vaxres.errors import InvalidInput
+from vaxres.files import open_private
 from vaxres.imports.rows import RowError
 
 REPORTED_ERRORS = 20
@@ -80,14 +81,11 @@ class InvalidRows(InvalidInput):
 class RejectsWriter:
     """Refused rows as CSV: the file's own columns, then line and reason. Fixed, it re-imports."""
 
-    def __init__(self, path: str | None, header: list[str]):
+    def __init__(self, path: str | None, header: list[str], *, force: bool = False):
         self._file = None
         if path is None:
             return
-        try:
-            self._file = open(path, "w", encoding="utf-8", newline="")
-        except OSError as exc:
-            raise InvalidInput(f"cannot write --rejects {path}: {exc.strerror}") from None
+        self._file = open_private(path, option="--rejects", force=force)
         self._writer = csv.writer(self._file)
         self._writer.writerow([*header, "line", "reason"])
         self._width = len(header)

@@ -38,6 +38,7 @@ class ImportOptions:
     dry_run: bool = False
     skip_invalid: bool = False
     rejects: str | None = None
+    force: bool = False  # replace an existing --rejects file
     progress: Progress | None = None
 
 
@@ -68,7 +69,7 @@ def _run(store: Store, source: str, options: ImportOptions, *, kind: str) -> Imp
             optional=optional,
             source=label,
         )
-        with RejectsWriter(options.rejects, table.header) as rejects, store.connect() as conn:
+        with RejectsWriter(options.rejects, table.header, force=options.force) as rejects, store.connect() as conn:
             staging = Staging(store, conn)
             try:
                 # First pass: parse and validate every row; valid rows wait in a staging table
