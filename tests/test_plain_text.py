@@ -92,3 +92,27 @@ def test_any_name_gives_a_clean_answer_and_clean_tables(cli, hospital, user):
         assert shown.exit_code in (0, 2), (args, shown.stderr)
         assert shown.exception is None or isinstance(shown.exception, SystemExit)
         assert ESC not in shown.stdout and "\u202e" not in shown.stdout
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cells=st.lists(st.tuples(NAME, NAME), min_size=1, max_size=5))
+def test_any_csv_cells_give_a_clean_import_and_clean_tables(cli, tmp_path, cells):
+    """Hospital and quantity cells of any text, written as a real CSV file: exit 0, 1 or 2 with
+    no traceback; the rejects file's cells never start a formula; the tables stay plain."""
+    import csv as csv_module
+
+    plan = tmp_path / "fuzz.csv"
+    with plan.open("w", encoding="utf-8", newline="") as out:
+        writer = csv_module.writer(out)
+        writer.writerow(["date", "hospital", "vaccine", "quantity"])
+        for hospital, quantity in cells:
+            writer.writerow([future(3), hospital, "Janssen", quantity])
+    rejects = tmp_path / "fuzz-rejects.csv"
+    result = cli("import", "slots", str(plan), "--rejects", str(rejects), "--force")
+    assert result.exit_code in (0, 1, 2), result.stderr
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    if rejects.exists():
+        for row in csv_module.reader(rejects.open(encoding="utf-8")):
+            assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in row)
+    listed = cli("slot", "list")
+    assert listed.exit_code == 0 and ESC not in listed.stdout
