@@ -2,12 +2,20 @@
 
 A file is read line by line, so memory stays flat, a decoding error names its line, and the
 header decides the column mapping (any order, any case, English or Korean aliases).
+
+Nothing is read without a bound: a line at most MAX_LINE bytes (read with a bounded readline, so a
+file without line breaks, such as /dev/zero, stops there), a value at most MAX_FIELD characters
+(csv.field_size_limit, checked character by character as the csv module builds the value, also
+across the lines of a quoted value), a row at most MAX_ROW characters (a row whose quoted values
+span lines, counted as its lines are handed to the csv module). Beyond a bound: exit 2, naming
+the line.
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
+import functools
 import io
 import sys
 import unicodedata
@@ -28,7 +36,10 @@ ALIASES: dict[str, tuple[str, ...]] = {
 SLOT_HEADERS = ("date", "hospital", "vaccine", "quantity")
 RESERVATION_HEADERS = ("user", "date", "hospital", "vaccine")
 DELIMITERS = (",", ";", "\t")
-MAX_FIELD = 10_000
+MAX_FIELD = 10_000  # characters in one value
+MAX_LINE = 1 << 20  # bytes in one line, line break included (characters for UTF-16 and UTF-32)
+MAX_ROW = 1 << 20  # characters in one row, whose quoted values may hold line breaks
+_CHUNK = 1 << 16  # bytes handed at a time to the decoder of UTF-16 and UTF-32
 
 
 def _header_key(name: str) -> str:
@@ -79,20 +90,27 @@ def _looks_like_cp949(raw: bytes) -> bool:
     return True
 
 
-def decoded_lines(lines: Iterable[bytes], encoding: str) -> Iterator[str]:
+def _line_too_long(number: int, unit: str) -> InvalidInput:
+    return InvalidInput(
+        f"line {number} is longer than {MAX_LINE:,} {unit}, the most vaxres reads as one line "
+        f"(a value holds at most {MAX_FIELD:,} characters); is this a CSV file?"
+    )
+
+
+def decoded_lines(stream: IO[bytes], encoding: str) -> Iterator[str]:
     """Decode line by line, so that a bad byte is reported with its line number.
 
     In UTF-8 and the legacy Korean, Japanese and Chinese encodings a newline byte never occurs
-    inside a character, so each line decodes on its own.
+    inside a character, so each line decodes on its own. No line is read past MAX_LINE bytes.
     """
     if codecs.lookup(encoding).name.startswith(("utf-16", "utf-32")):
-        # Newlines are not single bytes there: let the text layer split the lines.
-        yield from io.TextIOWrapper(_IterStream(lines), encoding=encoding, newline="")
+        yield from _wide_lines(stream, encoding)
         return
     plain = "utf-8" if encoding == "utf-8-sig" else encoding
-    number = 0
-    lines = iter(lines)
+    lines = iter(functools.partial(stream.readline, MAX_LINE + 1), b"")
     for number, raw in enumerate(lines, start=1):
+        if len(raw) > MAX_LINE:
+            raise _line_too_long(number, "bytes")
         if number == 1 and raw.startswith(codecs.BOM_UTF8) and plain == "utf-8":
             raw = raw[len(codecs.BOM_UTF8) :]
         try:
@@ -107,24 +125,35 @@ def decoded_lines(lines: Iterable[bytes], encoding: str) -> Iterator[str]:
             ) from None
 
 
-class _IterStream(io.RawIOBase):
-    def __init__(self, lines: Iterable[bytes]):
-        self._lines = iter(lines)
-        self._pending = b""
+def _wide_lines(stream: IO[bytes], encoding: str) -> Iterator[str]:
+    """UTF-16 and UTF-32: newlines are not single bytes, so the text layer splits the lines; its
+    readline(size) decodes a chunk at a time and stops at size characters."""
+    readline = io.TextIOWrapper(_Chunks(stream), encoding=encoding, newline="").readline
+    number = 0
+    try:
+        while line := readline(MAX_LINE + 1):
+            number += 1
+            if len(line) > MAX_LINE:
+                raise _line_too_long(number, "characters")
+            yield line
+    except UnicodeError as exc:  # decoded a chunk at a time: the bad bytes are on this line or soon after
+        where = f" after line {number}" if number else ""
+        raise InvalidInput(f"the file is not valid {encoding}{where}: {exc}") from None
+
+
+class _Chunks(io.RawIOBase):
+    """The binary source in chunks for a TextIOWrapper, which closes this and not the source."""
+
+    def __init__(self, stream: IO[bytes]):
+        self._read = stream.read
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: Any) -> int:
-        while not self._pending:
-            try:
-                self._pending = next(self._lines)
-            except StopIteration:
-                return 0
-        size = min(len(buffer), len(self._pending))
-        buffer[:size] = self._pending[:size]
-        self._pending = self._pending[size:]
-        return size
+        data = self._read(min(len(buffer), _CHUNK))
+        buffer[: len(data)] = data
+        return len(data)
 
 
 def sniff_delimiter(header_line: str) -> str:
@@ -161,9 +190,14 @@ class CsvTable:
         elif delimiter not in DELIMITERS:
             raise InvalidInput("--delimiter must be ',', ';' or a tab ('\\t')")
         csv.field_size_limit(MAX_FIELD)
-        self._reader = csv.reader(_chain(first, lines), delimiter=delimiter)
+        self._row_chars = 0  # characters handed to the csv module for the row being read
+        self._reader = csv.reader(self._feed(first, lines), delimiter=delimiter)
         self._line_offset = blank_lines
-        header = next(self._reader)
+        try:
+            header = next(self._reader)
+        except (csv.Error, _RowTooLong) as exc:
+            raise self._unreadable(exc, blank_lines + 1) from None
+        self._row_chars = 0
         self.header = header
         self.positions = self._map_header(header, required, optional, source)
 
@@ -196,26 +230,54 @@ class CsvTable:
         previous_end = reader.line_num
         try:
             for cells in reader:
+                self._row_chars = 0
                 start = previous_end + offset
                 previous_end = reader.line_num
                 # Blank rows are skipped; a row with a first cell is not blank (the common case).
                 if cells and (cells[0].strip() or "".join(cells).strip()):
                     yield start, cells
-        except csv.Error as exc:
-            raise InvalidInput(f"line {reader.line_num + self._line_offset}: {exc}") from None
+        except (csv.Error, _RowTooLong) as exc:
+            raise self._unreadable(exc, previous_end + offset) from None
+
+    def _feed(self, first: str, rest: Iterator[str]) -> Iterator[str]:
+        """The lines for the csv module, counting the characters of the row they make up (rows()
+        sets the count back to 0 at each row): a row spanning lines stops at MAX_ROW."""
+        self._row_chars = len(first)
+        yield first
+        for line in rest:
+            self._row_chars += len(line)
+            if self._row_chars > MAX_ROW:
+                raise _RowTooLong
+            yield line
+
+    def _unreadable(self, exc: Exception, start: int) -> InvalidInput:
+        """A csv error or a row too long, for the row starting on line `start`."""
+        reached = self._reader.line_num + self._line_offset  # the last line handed to the csv module
+        if isinstance(exc, _RowTooLong):
+            return InvalidInput(
+                f"line {start}: the row starting here is longer than {MAX_ROW:,} characters "
+                f"(read up to line {reached + 1}); is a quote left open?"
+            )
+        if "field limit" not in str(exc):
+            return InvalidInput(f"line {reached}: {exc}")
+        if reached == start:
+            return InvalidInput(f"line {start}: a value is longer than {MAX_FIELD:,} characters")
+        return InvalidInput(
+            f"line {start}: a value in the row starting here is longer than {MAX_FIELD:,} characters "
+            f"(read up to line {reached}); is a quote left open?"
+        )
+
+
+class _RowTooLong(Exception):
+    pass
 
 
 def _either(names: list[str]) -> str:
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
 
 
-def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:
-    yield first
-    yield from rest
-
-
 def table_for(
-    stream: Iterable[bytes],
+    stream: IO[bytes],
     *,
     encoding: str | None,
     delimiter: str | None,
