@@ -79,7 +79,7 @@ def deliver(
     the store. Exit 75 when the target's circuit is open and due messages remain.
     """
     from vaxres.errors import Unavailable
-    from vaxres.outbox.dispatch import DeliverOptions
+    from vaxres.outbox.dispatch import DeliverOptions, open_target
     from vaxres.outbox.dispatch import deliver as deliver_messages
 
     options = DeliverOptions(
@@ -94,8 +94,14 @@ def deliver(
         connect_timeout=connect_timeout,
         read_timeout=read_timeout,
     )
+    sink = open_target(options)  # options, target and credentials: checked before the store is opened
+    try:
+        store = open_store(ctx)
+    except BaseException:
+        sink.close()
+        raise
     with _stop_on_signals() as stop:
-        report = deliver_messages(open_store(ctx), options, stop=stop)
+        report = deliver_messages(store, options, stop=stop, sink=sink)
     summary_to_stderr = to == "-"  # stdout carries the messages themselves
     if json_out:
         print_json(report.as_json(), to_stderr=summary_to_stderr)
@@ -104,6 +110,11 @@ def deliver(
             f"Delivered {report.delivered} to {report.target}; {report.retried} will be retried later; "
             f"{report.failed} failed for good.",
             to_stderr=summary_to_stderr,
+        )
+    if report.unavailable is not None:
+        raise Unavailable(
+            f"{report.unavailable}; {report.due} due messages wait as pending. Try again later",
+            code="target_unavailable",
         )
     if report.circuit_open_until is not None and report.due:
         from vaxres.formats import iso_utc

@@ -3,11 +3,13 @@
 At least once: a message is marked delivered only after the target accepted it; a dispatcher
 that dies leaves its lease to expire and another takes the message over. Per recipient,
 messages go out in id order. A circuit breaker per target, kept in the store, stops sending to
-a target that keeps failing and lets one probe through after a cool-down.
+a target that keeps failing and lets one probe through after a cool-down. A target that cannot
+take anything now (a full disk) ends the round: what went through is recorded, the rest released.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import random
 import threading
@@ -25,7 +27,7 @@ from vaxres.formats import iso_utc
 from vaxres.outbox import breaker
 from vaxres.outbox.breaker import BreakerState
 from vaxres.outbox.model import OutboxRecord
-from vaxres.outbox.sinks import DELIVERED, FAILED, RETRY, Outcome, Sink, open_sink
+from vaxres.outbox.sinks import DELIVERED, FAILED, RETRY, UNAVAILABLE, Outcome, Sink, open_sink
 
 o = outbox_table.c
 PENDING, IN_FLIGHT = OutboxStatus.PENDING, OutboxStatus.IN_FLIGHT
@@ -53,13 +55,9 @@ class DeliverOptions:
             raise InvalidInput(f"--workers must be from 1 to 64, got {self.workers}")
         if not 1 <= self.max_attempts <= 100:
             raise InvalidInput(f"--max-attempts must be from 1 to 100, got {self.max_attempts}")
-        for name, value in (
-            ("--backoff", self.backoff),
-            ("--cooldown", self.cooldown),
-            ("--lease", self.lease),
-            ("--connect-timeout", self.connect_timeout),
-            ("--read-timeout", self.read_timeout),
-        ):
+        seconds = {"--backoff": self.backoff, "--cooldown": self.cooldown, "--lease": self.lease}
+        seconds |= {"--connect-timeout": self.connect_timeout, "--read-timeout": self.read_timeout}
+        for name, value in seconds.items():
             if not 0 < value <= 86_400:
                 raise InvalidInput(f"{name} must be a number of seconds above 0 and at most 86,400, got {value:g}")
 
@@ -72,22 +70,17 @@ class DeliveryReport:
     failed: int = 0
     circuit_open_until: dt.datetime | None = None
     due: int = 0
+    unavailable: str | None = None  # why the target could take nothing more (not in the JSON summary)
 
     def as_json(self) -> dict[str, Any]:
-        return {
-            "target": self.target,
-            "delivered": self.delivered,
-            "retried": self.retried,
-            "failed": self.failed,
-            "circuit_open_until": iso_utc(self.circuit_open_until),
-            "due": self.due,
-        }
+        keys = ("target", "delivered", "retried", "failed", "circuit_open_until", "due")
+        return {key: getattr(self, key) for key in keys} | {"circuit_open_until": iso_utc(self.circuit_open_until)}
 
 
 @dataclass
 class _Result:
     message_id: int
-    outcome: Outcome | None  # None: released unsent (breaker, stop, or an earlier message of its recipient)
+    outcome: Outcome | None  # None: released unsent (breaker, stop, halt, or an earlier message of its recipient)
     attempts_before: int
 
 
@@ -102,6 +95,7 @@ class Dispatcher:
         self._lock = threading.Lock()
         self._failures = 0  # consecutive failures of the target, shared by the worker threads
         self._sent = 0
+        self._halt: Outcome | BaseException | None = None  # the target is unavailable, or a sink broke
 
     # --- the loop -------------------------------------------------------------------------------
 
@@ -141,9 +135,18 @@ class Dispatcher:
             return self.options.watch
         # A probe is always sent; otherwise the failures so far count towards the threshold.
         self._failures = 0 if state.probing else state.consecutive_failures
+        self._halt = None
         results = self._send_all(pool, claimed)
         self._record(results, state)
         self._sent += len(claimed)
+        halt, self._halt = self._halt, None
+        if isinstance(halt, BaseException):
+            raise halt  # a bug in a sink: surfaces, after the round was recorded
+        if halt is not None:  # a full disk, say: try again later (with --watch, after a cool-down)
+            if not self.options.watch:
+                self.report.unavailable, self.report.due = halt.error, self._due_count()
+                return False
+            self.stop.wait(self.options.cooldown)
         return self.options.limit is None or self._sent < self.options.limit
 
     # --- claiming ---------------------------------------------------------------------------------
@@ -182,9 +185,8 @@ class Dispatcher:
         return [OutboxRecord.from_row(row) for row in rows]
 
     def _due_count(self) -> int:
-        now = utcnow()
         with self.store.read() as conn:
-            return conn.execute(select(func.count()).where(_due(now))).scalar_one()
+            return conn.execute(select(func.count()).where(_due(utcnow()))).scalar_one()
 
     # --- sending ----------------------------------------------------------------------------------
 
@@ -211,15 +213,22 @@ class Dispatcher:
         results = []
         halted = False
         for message in messages:
-            if halted or self.stop.is_set() or self._failures >= breaker.THRESHOLD:
+            if halted or self.stop.is_set() or self._failures >= breaker.THRESHOLD or self._halt is not None:
                 results.append(_Result(message.id, None, message.attempts))
                 continue
-            outcome = self.sink.send(message)
+            try:
+                outcome = self.sink.send(message)
+            except BaseException as exc:  # leave nothing in flight: release it, record, then raise
+                self._halt = exc
+                results.append(_Result(message.id, None, message.attempts))
+                continue
             with self._lock:
                 if outcome.kind == DELIVERED:
                     self._failures = 0
                 elif outcome.kind == RETRY:
                     self._failures += 1
+                elif outcome.kind == UNAVAILABLE:
+                    self._halt = self._halt or outcome
             results.append(_Result(message.id, outcome, message.attempts))
             # Keep the recipient's order: nothing after a message that did not go through.
             halted = outcome.kind != DELIVERED
@@ -231,10 +240,11 @@ class Dispatcher:
         now = utcnow()
         mine = (o.id == bindparam("b_id")) & (o.lease_owner == self.owner) & (o.status == IN_FLIGHT)
         delivered = [{"b_id": r.message_id} for r in results if r.outcome and r.outcome.kind == DELIVERED]
-        released = [{"b_id": r.message_id} for r in results if r.outcome is None]
+        # An unavailable target was not the message's fault: released, no attempt counted.
+        released = [{"b_id": r.message_id} for r in results if r.outcome is None or r.outcome.kind == UNAVAILABLE]
         retried, failed = [], []
         for r in results:
-            if r.outcome is None or r.outcome.kind == DELIVERED:
+            if r.outcome is None or r.outcome.kind in (DELIVERED, UNAVAILABLE):
                 continue
             attempts = r.attempts_before + 1
             if r.outcome.kind == FAILED or attempts >= self.options.max_attempts:
@@ -271,6 +281,8 @@ class Dispatcher:
                 conn.execute(update(outbox_table).where(mine).values(status=PENDING, **cleared), released)
             outcomes = (r.outcome for r in results if r.outcome is not None)
             after = breaker.after_round(state, outcomes, default_cooldown=self.options.cooldown, now=now)
+            if isinstance(self._halt, Outcome):
+                after = dataclasses.replace(after, last_error=self._halt.error)
             breaker.save(conn, self.sink.name, after, now)
         self.report.delivered += len(delivered)
         self.report.retried += len(retried)
@@ -293,17 +305,25 @@ def _due(now: dt.datetime):
     )
 
 
-def deliver(store: Store, options: DeliverOptions, *, stop: threading.Event | None = None) -> DeliveryReport:
+def open_target(options: DeliverOptions) -> Sink:
+    """Check the options and open the target (credentials checked too) before any store is opened."""
     options.validate()
     if not options.target.startswith(("http://", "https://")):
         # A file or stdout gains nothing from parallel writers, and keeps strict id order without them.
         options.workers = 1
-    sink = open_sink(
+    return open_sink(
         options.target,
         connect_timeout=options.connect_timeout,
         read_timeout=options.read_timeout,
         workers=options.workers,
     )
+
+
+def deliver(
+    store: Store, options: DeliverOptions, *, stop: threading.Event | None = None, sink: Sink | None = None
+) -> DeliveryReport:
+    """Deliver through `sink` (from open_target), or a target opened here; the sink is closed after."""
+    sink = sink or open_target(options)
     try:
         return Dispatcher(store, options, sink, stop=stop).run()
     finally:

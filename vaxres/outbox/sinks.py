@@ -1,13 +1,15 @@
 """Where notifications go: a webhook, a JSON-lines file, or stdout, behind one small interface.
 
 A sink sends one message and answers with an Outcome; it never touches the store. Error texts
-name the target without its credentials: the webhook secret, URL passwords and Authorization
-values never appear in an outcome.
+name the target without its credentials: the webhook secret, URL passwords, secret query values
+and Authorization values never appear in an outcome (see credentials.py). A target that cannot
+take anything now (a full disk, a closed pipe) answers UNAVAILABLE: the message is not its fault.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import email.utils
 import hashlib
 import hmac
@@ -19,9 +21,23 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
-from urllib.parse import urlsplit, urlunsplit
 
 from vaxres.errors import InvalidInput
+from vaxres.outbox.credentials import (
+    AUTHORIZATION_ENV,
+    SECRET_ENV,
+    Scrubber,
+    authorization_secrets,
+    check_header_value,
+    check_url,
+    redact_url,
+    url_secrets,
+)
+
+try:
+    import fcntl
+except ImportError:  # Windows: one dispatcher per file, unlocked
+    fcntl = None
 
 if TYPE_CHECKING:
     from vaxres.outbox.model import OutboxRecord
@@ -29,14 +45,12 @@ if TYPE_CHECKING:
 DELIVERED = "delivered"
 RETRY = "retry"
 FAILED = "failed"
-
-SECRET_ENV = "VAXRES_WEBHOOK_SECRET"
-AUTHORIZATION_ENV = "VAXRES_WEBHOOK_AUTHORIZATION"
+UNAVAILABLE = "unavailable"  # the target cannot take anything now; not counted against the message
 
 
 @dataclass(frozen=True)
 class Outcome:
-    kind: str  # delivered | retry | failed
+    kind: str  # delivered | retry | failed | unavailable
     error: str | None = None
     retry_after: float | None = None  # seconds the target asked us to wait (HTTP Retry-After)
 
@@ -58,23 +72,16 @@ def webhook_id(message: OutboxRecord) -> str:
     return f"msg_vaxres_{message.id}"
 
 
-def redact_url(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
-
-
 def signing_key(secret: str) -> bytes:
     """The key of a Standard Webhooks secret: base64 after the `whsec_` prefix."""
     encoded = secret[len("whsec_") :] if secret.startswith("whsec_") else secret
     try:
-        return base64.b64decode(encoded, validate=True)
-    except ValueError:
-        raise InvalidInput(f"{SECRET_ENV} must be a Standard Webhooks secret: whsec_ followed by base64") from None
+        key = base64.b64decode(encoded, validate=True)
+    except ValueError:  # not base64, or not ASCII: the value is never echoed
+        key = b""
+    if not key:
+        raise InvalidInput(f"{SECRET_ENV} must be a Standard Webhooks secret: whsec_ followed by base64")
+    return key
 
 
 def sign(key: bytes, msg_id: str, timestamp: str, body: bytes) -> str:
@@ -87,10 +94,14 @@ def open_sink(target: str, *, connect_timeout: float = 3.0, read_timeout: float 
         return StdoutSink()
     if target.startswith(("http://", "https://")):
         secret = os.environ.get(SECRET_ENV) or None
+        authorization = os.environ.get(AUTHORIZATION_ENV) or None
+        check_url(target, authorization=authorization is not None)
+        if authorization is not None:
+            check_header_value(AUTHORIZATION_ENV, authorization)
         return WebhookSink(
             target,
-            key=signing_key(secret) if secret else None,
-            authorization=os.environ.get(AUTHORIZATION_ENV) or None,
+            secret=secret,
+            authorization=authorization,
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
             connections=workers,
@@ -112,7 +123,7 @@ class WebhookSink:
         self,
         url: str,
         *,
-        key: bytes | None,
+        secret: str | None,
         authorization: str | None,
         connect_timeout: float,
         read_timeout: float,
@@ -122,8 +133,10 @@ class WebhookSink:
 
         self.url = url
         self.name = redact_url(url)
-        self._key = key
+        self._key = signing_key(secret) if secret else None
         self._authorization = authorization
+        signing = [secret, secret.removeprefix("whsec_")] if secret else []
+        self._scrub = Scrubber([*signing, *authorization_secrets(authorization or ""), *url_secrets(url)], url)
         self._read_timeout = read_timeout
         self._connect_timeout = connect_timeout
         self._httpx = httpx
@@ -156,26 +169,29 @@ class WebhookSink:
         except httpx.TimeoutException:
             return Outcome(RETRY, f"no answer within {self._read_timeout:g} s")
         except httpx.TransportError as exc:
-            return Outcome(RETRY, f"connection failed: {type(exc).__name__}: {self._scrub(str(exc))}")
+            return Outcome(RETRY, f"connection failed: {type(exc).__name__}: {self._scrub(_text(exc))}")
+        except httpx.HTTPError as exc:
+            return Outcome(RETRY, f"request failed: {type(exc).__name__}: {self._scrub(_text(exc))}")
         status = response.status_code
         if 200 <= status < 300:
             return Outcome(DELIVERED)
-        reason = f"HTTP {status} {response.reason_phrase}".strip()
+        # The reason phrase is the receiver's own text: it may quote what it was sent.
+        reason = f"HTTP {status} {self._scrub(response.reason_phrase)}".strip()
         if status in (408, 429) or status >= 500:
             return Outcome(RETRY, reason, retry_after=parse_retry_after(response.headers.get("retry-after")))
         if 300 <= status < 400:
             return Outcome(FAILED, f"{reason}: redirects are not followed; give the final URL")
         return Outcome(FAILED, reason)
 
-    def _scrub(self, text: str) -> str:
-        text = text.replace(self.url, self.name)
-        for secret in (self._authorization,):
-            if secret:
-                text = text.replace(secret, "***")
-        return text
-
     def close(self) -> None:
         self._client.close()
+
+
+def _text(exc: Exception) -> str:
+    """An exception's message; bytes arguments (h11 quotes what it read) are decoded, not repr'd."""
+    if len(exc.args) == 1 and isinstance(exc.args[0], (bytes, bytearray)):
+        return bytes(exc.args[0]).decode("utf-8", "backslashreplace")
+    return str(exc)
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -193,39 +209,84 @@ def parse_retry_after(value: str | None) -> float | None:
 
 
 class FileSink:
-    """Append one JSON line per message; flushed and fsynced before it counts as delivered."""
+    """Append one JSON line per message; written and fsynced before it counts as delivered.
+
+    Each line is written with os.write under an exclusive lock on the file, so that dispatchers
+    sharing the file never interleave. The file only ever holds whole lines: a write, short write
+    or fsync that fails (a full disk) truncates the file back to where the line began, and a last
+    line without its newline (a writer stopped mid-line) is cut off before the next line is added;
+    neither was ever counted as delivered, so its message is sent again.
+    """
 
     def __init__(self, path: Path):
-        self.name = f"file:{path.expanduser().absolute()}"
         self._path = path.expanduser()
+        self.name = f"file:{self._path.absolute()}"
         if self._path.is_dir():
             raise InvalidInput(f"--to {path} is a folder; give a file path ending in .jsonl")
         if not self._path.parent.exists():
             raise InvalidInput(f"--to {path}: the folder {self._path.parent} does not exist")
-        self._file = None
+        if self._path.exists() and not os.access(self._path, os.R_OK | os.W_OK):
+            raise InvalidInput(f"--to {path}: the file cannot be read and written")
+        if not self._path.exists() and not os.access(self._path.parent, os.W_OK):
+            raise InvalidInput(f"--to {path}: the folder {self._path.parent} cannot be written")
+        self._fd: int | None = None
         self._lock = threading.Lock()
 
     def send(self, message: OutboxRecord) -> Outcome:
+        line = message_body(message) + b"\n"
         with self._lock:
-            return self._append(message)
-
-    def _append(self, message: OutboxRecord) -> Outcome:
-        try:
-            if self._file is None:
-                self._file = open(self._path, "ab")
-            self._file.write(message_body(message) + b"\n")
-            self._file.flush()
-            os.fsync(self._file.fileno())
-        except OSError as exc:
-            if self._file is not None:
-                self._file.close()
-                self._file = None
-            return Outcome(RETRY, f"cannot write {self._path}: {exc.strerror}")
+            try:
+                if self._fd is None:
+                    self._fd = os.open(self._path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o666)
+                _append_line(self._fd, line)
+            except OSError as exc:
+                self.close()
+                return Outcome(UNAVAILABLE, f"cannot write {self._path.absolute()}: {exc.strerror or exc}")
         return Outcome(DELIVERED)
 
     def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
+        """Never raises: every line that counted was fsynced already."""
+        if self._fd is not None:
+            fd, self._fd = self._fd, None
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
+def _append_line(fd: int, line: bytes) -> None:
+    if fcntl is not None:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        start = _whole_lines_end(fd)
+        try:
+            view = memoryview(line)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, start)
+            raise
+    finally:
+        if fcntl is not None:
+            with contextlib.suppress(OSError):
+                fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+def _whole_lines_end(fd: int) -> int:
+    """The size of the file's whole lines; a last line without its newline is cut off."""
+    size = end = os.fstat(fd).st_size
+    while end > 0:
+        start = max(0, end - 4096)
+        os.lseek(fd, start, os.SEEK_SET)
+        chunk = os.read(fd, end - start)
+        newline = chunk.rfind(b"\n")
+        if newline >= 0:
+            end = start + newline + 1
+            break
+        end = start
+    if end < size:
+        os.ftruncate(fd, end)
+    return end
 
 
 class StdoutSink:
@@ -241,8 +302,8 @@ class StdoutSink:
             try:
                 sys.stdout.buffer.write(message_body(message) + b"\n")
                 sys.stdout.flush()
-            except (OSError, ValueError) as exc:
-                return Outcome(RETRY, f"cannot write to stdout: {exc}")
+            except (OSError, ValueError) as exc:  # a closed pipe: whoever read it has gone
+                return Outcome(UNAVAILABLE, f"cannot write to stdout: {getattr(exc, 'strerror', None) or exc}")
         return Outcome(DELIVERED)
 
     def close(self) -> None:
