@@ -76,7 +76,8 @@ def deliver(
     """Deliver due notifications to a webhook, a file or stdout.
 
     At least once, in id order per recipient, with retries and a circuit breaker shared through
-    the store. Exit 75 when the target's circuit is open and due messages remain.
+    the store. Exit 75 when the target's circuit is open and due messages remain, or when the
+    target cannot take anything now (a full disk).
     """
     from vaxres.errors import Unavailable
     from vaxres.outbox.dispatch import DeliverOptions, open_target
