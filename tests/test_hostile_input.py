@@ -113,3 +113,34 @@ def test_the_rejects_file_is_private_new_and_never_a_link(cli, tmp_path):
         result = cli("import", "slots", str(plan), "--rejects", str(link), *extra)
         assert result.exit_code == 2 and "is a symbolic link" in result.stderr
     assert target.read_text() == "not yours"
+
+
+@pytest.fixture
+def read_only_folder(tmp_path):
+    """A tmpfs remounted read-only, when the tests run as root (root ignores permission bits)."""
+    import os
+    import subprocess
+
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("remounting a tmpfs read-only needs root")
+    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(folder)], capture_output=True)
+    if made.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {made.stderr.decode().strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=False)
+
+
+def test_a_store_in_a_read_only_folder_is_unusable_not_busy(read_only_folder):
+    import subprocess
+
+    store = read_only_folder / "v.db"
+    assert run_vaxres("--db", str(store), "slot", "list").returncode == 0
+    subprocess.run(["mount", "-o", "remount,ro", str(read_only_folder)], check=True)
+    result = run_vaxres("--db", str(store), "slot", "add", "--date", future(), "--hospital", "H", "--vaccine", "Janssen", "--quantity", "1")
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith(f"Error: {store} cannot be opened for writing (")
+    assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1
