@@ -13,6 +13,7 @@ import dataclasses
 import datetime as dt
 import random
 import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -97,7 +98,6 @@ class Dispatcher:
         self._sent = 0
         self._halt: Outcome | BaseException | None = None  # the target is unavailable, or a sink broke
 
-    # --- the loop -------------------------------------------------------------------------------
 
     def run(self) -> DeliveryReport:
         with ThreadPoolExecutor(max_workers=self.options.workers) as pool:
@@ -129,6 +129,8 @@ class Dispatcher:
         if self.options.limit is not None:
             size = min(size, self.options.limit - self._sent)
         claimed = self._claim(size)
+        # No send starts that could outlive the lease (another dispatcher may take it then).
+        self._send_by = time.monotonic() + self.options.lease - getattr(self.sink, "deadline", 0.0)
         if not claimed:
             if self.options.watch:
                 self.stop.wait(self.options.poll)
@@ -149,7 +151,6 @@ class Dispatcher:
             self.stop.wait(self.options.cooldown)
         return self.options.limit is None or self._sent < self.options.limit
 
-    # --- claiming ---------------------------------------------------------------------------------
 
     def _claim(self, size: int) -> list[OutboxRecord]:
         """Lease up to `size` due messages, none behind an undelivered earlier one of its recipient."""
@@ -188,7 +189,6 @@ class Dispatcher:
         with self.store.read() as conn:
             return conn.execute(select(func.count()).where(_due(utcnow()))).scalar_one()
 
-    # --- sending ----------------------------------------------------------------------------------
 
     def _send_all(self, pool: ThreadPoolExecutor, messages: list[OutboxRecord]) -> list[_Result]:
         """Recipients spread over the workers; each recipient's messages one after another, in id
@@ -213,7 +213,8 @@ class Dispatcher:
         results = []
         halted = False
         for message in messages:
-            if halted or self.stop.is_set() or self._failures >= breaker.THRESHOLD or self._halt is not None:
+            late = time.monotonic() > self._send_by
+            if halted or late or self.stop.is_set() or self._failures >= breaker.THRESHOLD or self._halt is not None:
                 results.append(_Result(message.id, None, message.attempts))
                 continue
             try:
@@ -234,7 +235,6 @@ class Dispatcher:
             halted = outcome.kind != DELIVERED
         return results
 
-    # --- recording ------------------------------------------------------------------------------
 
     def _record(self, results: list[_Result], state: BreakerState) -> None:
         now = utcnow()
@@ -312,10 +312,8 @@ def open_target(options: DeliverOptions) -> Sink:
         # A file or stdout gains nothing from parallel writers, and keeps strict id order without them.
         options.workers = 1
     return open_sink(
-        options.target,
-        connect_timeout=options.connect_timeout,
-        read_timeout=options.read_timeout,
-        workers=options.workers,
+        options.target, connect_timeout=options.connect_timeout, read_timeout=options.read_timeout,
+        workers=options.workers, lease=options.lease,
     )
 
 

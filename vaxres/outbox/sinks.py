@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import email.utils
 import hashlib
 import hmac
 import json
@@ -33,6 +32,7 @@ from vaxres.outbox.credentials import (
     redact_url,
     url_secrets,
 )
+from vaxres.outbox.webhook import Deadline, exception_text, install, parse_retry_after, read_some
 
 try:
     import fcntl
@@ -89,7 +89,14 @@ def sign(key: bytes, msg_id: str, timestamp: str, body: bytes) -> str:
     return "v1," + base64.b64encode(digest).decode()
 
 
-def open_sink(target: str, *, connect_timeout: float = 3.0, read_timeout: float = 10.0, workers: int = 8) -> Sink:
+def open_sink(
+    target: str,
+    *,
+    connect_timeout: float = 3.0,
+    read_timeout: float = 10.0,
+    workers: int = 8,
+    lease: float | None = None,
+) -> Sink:
     if target == "-":
         return StdoutSink()
     if target.startswith(("http://", "https://")):
@@ -105,6 +112,7 @@ def open_sink(target: str, *, connect_timeout: float = 3.0, read_timeout: float 
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
             connections=workers,
+            lease=lease,
         )
     if target.startswith("file:"):
         return FileSink(Path(target[len("file:") :]))
@@ -117,7 +125,11 @@ def open_sink(target: str, *, connect_timeout: float = 3.0, read_timeout: float 
 
 
 class WebhookSink:
-    """POST one JSON message per request, signed per Standard Webhooks; keep-alive connections."""
+    """POST one JSON message per request, signed per Standard Webhooks; keep-alive connections.
+
+    A whole request ends within `deadline` seconds: connect + read timeout, and never more than
+    half the lease, so that no other dispatcher takes the message over while it is being sent.
+    """
 
     def __init__(
         self,
@@ -128,6 +140,7 @@ class WebhookSink:
         connect_timeout: float,
         read_timeout: float,
         connections: int,
+        lease: float | None = None,
     ):
         import httpx
 
@@ -139,12 +152,15 @@ class WebhookSink:
         self._scrub = Scrubber([*signing, *authorization_secrets(authorization or ""), *url_secrets(url)], url)
         self._read_timeout = read_timeout
         self._connect_timeout = connect_timeout
+        self.deadline = connect_timeout + read_timeout if lease is None else min(connect_timeout + read_timeout, lease / 2)
+        self._deadline = Deadline()
         self._httpx = httpx
         self._client = httpx.Client(
             timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
             follow_redirects=False,
             limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
         )
+        install(self._client, self._deadline)
 
     def send(self, message: OutboxRecord) -> Outcome:
         httpx = self._httpx
@@ -163,15 +179,22 @@ class WebhookSink:
         if self._authorization is not None:
             headers["authorization"] = self._authorization
         try:
-            response = self._client.post(self.url, content=body, headers=headers)
+            with self._deadline.within(self.deadline):
+                try:
+                    with self._client.stream("POST", self.url, content=body, headers=headers) as response:
+                        read_some(response)  # only the status and headers matter; the body is not kept
+                except httpx.TimeoutException:
+                    if self._deadline.passed():
+                        return Outcome(RETRY, f"no complete answer within {self.deadline:g} s")
+                    raise
         except httpx.ConnectTimeout:
             return Outcome(RETRY, f"connect timed out after {self._connect_timeout:g} s")
         except httpx.TimeoutException:
             return Outcome(RETRY, f"no answer within {self._read_timeout:g} s")
         except httpx.TransportError as exc:
-            return Outcome(RETRY, f"connection failed: {type(exc).__name__}: {self._scrub(_text(exc))}")
+            return Outcome(RETRY, f"connection failed: {type(exc).__name__}: {self._scrub(exception_text(exc))}")
         except httpx.HTTPError as exc:
-            return Outcome(RETRY, f"request failed: {type(exc).__name__}: {self._scrub(_text(exc))}")
+            return Outcome(RETRY, f"request failed: {type(exc).__name__}: {self._scrub(exception_text(exc))}")
         status = response.status_code
         if 200 <= status < 300:
             return Outcome(DELIVERED)
@@ -187,27 +210,6 @@ class WebhookSink:
         self._client.close()
 
 
-def _text(exc: Exception) -> str:
-    """An exception's message; bytes arguments (h11 quotes what it read) are decoded, not repr'd."""
-    if len(exc.args) == 1 and isinstance(exc.args[0], (bytes, bytearray)):
-        return bytes(exc.args[0]).decode("utf-8", "backslashreplace")
-    return str(exc)
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """Retry-After as seconds or as an HTTP date (RFC 9110)."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
-
-
 class FileSink:
     """Append one JSON line per message; written and fsynced before it counts as delivered.
 
@@ -221,6 +223,8 @@ class FileSink:
     def __init__(self, path: Path):
         self._path = path.expanduser()
         self.name = f"file:{self._path.absolute()}"
+        if self._path.is_symlink():  # appended to by design, but never through a link
+            raise InvalidInput(f"--to {path} is a symbolic link; give the file itself")
         if self._path.is_dir():
             raise InvalidInput(f"--to {path} is a folder; give a file path ending in .jsonl")
         if not self._path.parent.exists():
@@ -237,7 +241,9 @@ class FileSink:
         with self._lock:
             try:
                 if self._fd is None:
-                    self._fd = os.open(self._path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o666)
+                    # A new file is 0600 (it holds user ids); an existing one keeps its mode.
+                    flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+                    self._fd = os.open(self._path, flags, 0o600)
                 _append_line(self._fd, line)
             except OSError as exc:
                 self.close()
