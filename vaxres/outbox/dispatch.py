@@ -309,7 +309,7 @@ def open_target(options: DeliverOptions) -> Sink:
     """Check the options and open the target (credentials checked too) before any store is opened."""
     options.validate()
     if not options.target.startswith(("http://", "https://")):
-        # A file or stdout gains nothing from parallel writers, and keeps strict id order without them.
+        # A file or stdout gains nothing from parallel writers, and keeps each recipient's order without them.
         options.workers = 1
     return open_sink(
         options.target, connect_timeout=options.connect_timeout, read_timeout=options.read_timeout,
