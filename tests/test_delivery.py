@@ -144,7 +144,8 @@ def test_410_fails_at_once_and_retry_puts_it_back(cli, store, db_path, receiver)
     assert len(cli.json("outbox", "list", "--status", "failed")) == 1
 
     refused = cli("outbox", "retry", "1", "2")
-    assert (refused.exit_code, refused.stderr) == (3, "Error: there is no outbox message 2; see `vaxres outbox list`\n")
+    assert (refused.exit_code, refused.stderr) == (3, "Error: There is no outbox message 2; see `vaxres outbox list`\n")
+    assert json.loads(cli("outbox", "retry", "1", "2", "--json").stderr)["code"] == "message_not_found"
     again = cli("outbox", "retry", "--failed")
     assert (again.exit_code, again.stdout) == (0, "1 message back to pending.\n")
     receiver.answer = lambda n, wid: (204, {}, 0.0)
@@ -153,6 +154,7 @@ def test_410_fails_at_once_and_retry_puts_it_back(cli, store, db_path, receiver)
     not_failed = cli("outbox", "retry", "1")
     assert not_failed.exit_code == 1
     assert "only failed messages can be retried; not failed: 1 (delivered)" in not_failed.stderr
+    assert json.loads(cli("outbox", "retry", "1", "--json").stderr)["code"] == "not_failed"
 
 
 def test_redirects_are_not_followed(cli, store, db_path, receiver):

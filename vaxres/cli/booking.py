@@ -5,7 +5,7 @@ from typing import Annotated
 import typer
 
 from vaxres.cli import render
-from vaxres.cli.common import JsonOption, open_store
+from vaxres.cli.common import NUMBER_ARGUMENTS, JsonOption, open_store
 from vaxres.cli.output import handles_errors, print_json, print_line
 
 
@@ -89,5 +89,5 @@ def mypage(
 
 def register(app: typer.Typer) -> None:
     app.command("reserve")(reserve)
-    app.command("cancel")(cancel)
+    app.command("cancel", context_settings=NUMBER_ARGUMENTS)(cancel)
     app.command("mypage")(mypage)

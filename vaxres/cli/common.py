@@ -8,6 +8,9 @@ from vaxres.cli.output import JSON_HELP, print_line
 
 JsonOption = Annotated[bool, typer.Option("--json", help=JSON_HELP)]
 
+# A reservation number typed as -1 is a bad number (exit 2 with the rule), not an unknown option.
+NUMBER_ARGUMENTS = {"ignore_unknown_options": True}
+
 
 def db_target(ctx: typer.Context) -> str | None:
     return ctx.find_root().obj.db

@@ -86,7 +86,7 @@ def demo(ctx: typer.Context, json_out: JsonOption = False) -> None:
         "they stay pending until a dispatcher delivers them.\n"
         f"Continue with this store:\n  export VAXRES_DB={shlex.quote(report.store.display)}\n"
         "  vaxres slot list --available\n  vaxres reserve --user dave --slot 1\n  vaxres mypage dave\n"
-        "  vaxres outbox deliver --to -        # print the pending notifications as JSON lines"
+        "  vaxres outbox list --status pending   # what a dispatcher will deliver (`outbox deliver` sends them)"
     )
 
 

@@ -6,7 +6,7 @@ import typer
 
 from vaxres.cli import render
 from vaxres.cli.booking import UserCheckOption
-from vaxres.cli.common import JsonOption, open_store
+from vaxres.cli.common import NUMBER_ARGUMENTS, JsonOption, open_store
 from vaxres.cli.output import handles_errors, print_json, print_line
 
 ReservationArgument = Annotated[str, typer.Argument(metavar="RESERVATION_ID", help="The reservation number.")]
@@ -97,7 +97,7 @@ def show(ctx: typer.Context, reservation_id: ReservationArgument, json_out: Json
 
 
 def register(app: typer.Typer) -> None:
-    app.command("reschedule")(reschedule)
-    app.command("administer")(administer)
+    app.command("reschedule", context_settings=NUMBER_ARGUMENTS)(reschedule)
+    app.command("administer", context_settings=NUMBER_ARGUMENTS)(administer)
     app.command("close-day")(close_day)
-    app.command("show")(show)
+    app.command("show", context_settings=NUMBER_ARGUMENTS)(show)

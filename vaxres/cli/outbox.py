@@ -42,7 +42,8 @@ def deliver(
         typer.Option(
             "--to",
             metavar="TARGET",
-            help="http(s):// URL (one POST per message), a .jsonl path or file:PATH, or - for stdout.",
+            help="http(s):// URL (one POST per message), a .jsonl path or file:PATH, or - for stdout. "
+            "Delivering marks the messages delivered, also to - (to look at them, use `outbox list`).",
         ),
     ],
     watch: Annotated[bool, typer.Option("--watch", help="Keep delivering until SIGINT or SIGTERM.")] = False,

@@ -220,7 +220,7 @@ class CsvTable:
             found = ", ".join(repr(name) for name in header) or "none"
             raise InvalidInput(
                 f"{source} has no {_either(missing)} column (headers found: {found}); "
-                f"required: {', '.join(required)}; see docs/import.md for the accepted names"
+                f"required: {', '.join(required)}; see `vaxres import slots --help` for the accepted names"
             )
         return positions
 

@@ -111,6 +111,7 @@ class Dispatcher:
                     if not self.options.watch:
                         raise
                     self.stop.wait(self.options.poll)
+        self.report.due = self._due_count()  # what a --limit, a stop or an open circuit left due
         return self.report
 
     def _round(self, pool: ThreadPoolExecutor) -> bool:

@@ -12,6 +12,14 @@ from vaxres.errors import InvalidInput, NotFound, Refused
 o = outbox_table.c
 
 
+class MessageNotFound(NotFound):
+    code = "message_not_found"
+
+
+class NotFailed(Refused):
+    code = "not_failed"
+
+
 def retry(store: Store, ids: list[str], *, all_failed: bool) -> int:
     """Put failed messages back to pending, due now, with a fresh count of attempts."""
     if bool(ids) == all_failed:
@@ -24,9 +32,9 @@ def retry(store: Store, ids: list[str], *, all_failed: bool) -> int:
             known = dict(conn.execute(select(o.id, o.status).where(o.id.in_(numbers))).all())
             missing = [n for n in numbers if n not in known]
             if missing:
-                raise NotFound(f"there is no outbox message {', '.join(map(str, missing))}; see `vaxres outbox list`")
+                raise MessageNotFound(f"There is no outbox message {', '.join(map(str, missing))}; see `vaxres outbox list`")
             not_failed = [f"{n} ({known[n]})" for n in numbers if known[n] != OutboxStatus.FAILED]
             if not_failed:
-                raise Refused(f"only failed messages can be retried; not failed: {', '.join(not_failed)}")
+                raise NotFailed(f"only failed messages can be retried; not failed: {', '.join(not_failed)}")
             query = query.where(o.id.in_(numbers))
         return conn.execute(query.values(status=OutboxStatus.PENDING, attempts=0, next_attempt_at=now)).rowcount
