@@ -76,7 +76,7 @@ def test_json_errors_are_a_json_object_on_stderr(cli):
     result = cli("slot", "add", "--date", "nope", "--hospital", "H", "--vaccine", "Janssen", "--quantity", "1", "--json")
     assert result.exit_code == 2
     assert result.stdout == ""
-    assert json.loads(result.stderr) == {"error": "date must be a date as YYYY-MM-DD, got 'nope'", "code": "invalid_input"}
+    assert json.loads(result.stderr) == {"error": "date must be a date as YYYY-MM-DD (or year first as spreadsheets write it: 2026/12/01, 2026.12.01, 2026. 12. 1., 20261201), got 'nope'", "code": "invalid_input"}
 
 
 def test_reserve_cancel_and_mypage(cli):

@@ -1,6 +1,7 @@
 """`vaxres import slots|reservations` with real files written by the tests."""
 
 import csv
+import datetime as dt
 import json
 
 import pytest
@@ -81,7 +82,7 @@ def test_missing_column_names_it_and_lists_the_headers(cli, tmp_path):
     assert result.exit_code == 2
     assert result.stderr == (
         f"Error: {tmp_path / 'plan.csv'} has no vaccine or quantity column (headers found: 'date', 'hospital', 'amount'); "
-        "required: date, hospital, vaccine, quantity; see docs/import.md for the accepted names\n"
+        "required: date, hospital, vaccine, quantity; see `vaxres import slots --help` for the accepted names\n"
     )
 
 
@@ -122,7 +123,7 @@ def test_every_invalid_value_kind_stops_the_import_and_writes_nothing(cli, tmp_p
     )
     assert lines[1:] == [
         "  line 3, date '2026-02-30': is not a real calendar date",
-        "  line 4, date '30/12/2026': must be a date as YYYY-MM-DD",
+        "  line 4, date '30/12/2026': must be a date as YYYY-MM-DD (or year first as spreadsheets write it: 2026/12/01, 2026.12.01, 2026. 12. 1., 20261201)",
         f"  line 5, date '2020-01-01': is in the past; give today ({future(0)}) or later",
         "  line 6, hospital '': must not be empty",
         "  line 7, vaccine '': must not be empty",
@@ -690,3 +691,20 @@ def test_a_chunk_refused_by_the_store_midway_says_what_was_loaded(cli, tmp_path,
         f"the first 2 valid rows of {path} are loaded, the rest is not. Run the same import again to complete it\n"
     )
     assert count_rows(db_path, "slot") == 2
+
+
+def test_a_plan_as_korean_excel_writes_it(cli, tmp_path):
+    """병원명/백신명 headers, year-first dates with dots, quoted thousands, CP949."""
+    day = dt.date.fromisoformat(future(30))
+    rows = [
+        "접종일자,병원명,백신명,수량",
+        f'"{day.year}. {day.month}. {day.day}.",서울대병원,화이자,"1,000"',
+        f"{day:%Y%m%d},부산의료원,모더나,20",
+        f"{day:%Y/%m/%d},대구병원,얀센,3",
+    ]
+    path = write(tmp_path / "plan.csv", "\r\n".join(rows) + "\r\n", encoding="cp949")
+    summary = cli.json("import", "slots", path, "--encoding", "cp949")
+    assert summary["created"] == 3
+    assert sorted((s["hospital"], s["vaccine"], s["capacity"]) for s in cli.json("slot", "list")) == [
+        ("대구병원", "Janssen", 3), ("부산의료원", "Moderna", 20), ("서울대병원", "Pfizer", 1000),
+    ]

@@ -38,7 +38,8 @@ def test_a_name_of_exactly_200_characters_is_accepted():
         ("2026-02-30", "'2026-02-30' is not a real calendar date"),
         ("2026-13-01", "is not a real calendar date"),
         ("01/12/2026", "must be a date as YYYY-MM-DD"),
-        ("2026-1-1", "must be a date as YYYY-MM-DD"),
+        ("1/12/2026", "must be a date as YYYY-MM-DD"),
+        ("2026/12-01", "must be a date as YYYY-MM-DD"),
         ("tomorrow", "must be a date as YYYY-MM-DD"),
     ],
 )
@@ -69,3 +70,21 @@ def test_good_quantities(value, expected):
 def test_the_broadcast_recipient_is_not_a_user():
     with pytest.raises(InvalidInput, match="user '\\*' is reserved"):
         validate.parse_user("*")
+
+
+@pytest.mark.parametrize(
+    "text", ["2030-12-01", "2030/12/01", "2030.12.01", "2030. 12. 1.", "20301201", "2030-12-1", " 2030 / 12 / 01 "]
+)
+def test_dates_as_spreadsheets_write_them_year_first(text):
+    assert validate.parse_date(text) == dt.date(2030, 12, 1)
+
+
+@pytest.mark.parametrize("text, number", [("1,000", 1000), ("999", 999), ("+1,000", 1000), ("1,000,000", 1_000_000)])
+def test_quantities_with_thousands_separators(text, number):
+    assert validate.parse_quantity(text) == number
+
+
+@pytest.mark.parametrize("text", ["1,00", "1,0000", "1.000", ",100", "1 000"])
+def test_misplaced_separators_stay_invalid(text):
+    with pytest.raises(InvalidInput, match="must be a whole number"):
+        validate.parse_quantity(text)

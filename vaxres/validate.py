@@ -17,7 +17,13 @@ _WHITESPACE = re.compile(r"\s+")
 # with them could show as another name, or not show at all.
 _UNSEEN = {"Cc", "Cf", "Co", "Cn"}
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# Year first, as spreadsheets write it: 2026/12/01, 2026.12.01, 2026. 12. 1. (Korean Excel),
+# 2026-12-1, 20261201. Day-first and month-first forms are ambiguous and stay refused.
+_YEAR_FIRST = re.compile(r"([0-9]{4})\s*([-/.])\s*([0-9]{1,2})\s*\2\s*([0-9]{1,2})\s*\.?")
+_COMPACT_DATE = re.compile(r"([0-9]{4})([0-9]{2})([0-9]{2})")
+DATE_FORMS = "YYYY-MM-DD (or year first as spreadsheets write it: 2026/12/01, 2026.12.01, 2026. 12. 1., 20261201)"
 _WHOLE_NUMBER = re.compile(r"\+?[0-9]+")
+_THOUSANDS = re.compile(r"\+?[0-9]{1,3}(,[0-9]{3})+")
 
 
 def today() -> dt.date:
@@ -29,10 +35,14 @@ def parse_date(value: str | dt.date, *, field: str = "date", allow_past: bool = 
         parsed = value
     else:
         text = str(value).strip()
-        if not _ISO_DATE.fullmatch(text):
-            raise InvalidValue(field, value, "must be a date as YYYY-MM-DD")
         try:
-            parsed = dt.date.fromisoformat(text)
+            if _ISO_DATE.fullmatch(text):
+                parsed = dt.date.fromisoformat(text)
+            elif match := _YEAR_FIRST.fullmatch(text) or _COMPACT_DATE.fullmatch(text):
+                year, month, day = match.group(1), match.groups()[-2], match.groups()[-1]
+                parsed = dt.date(int(year), int(month), int(day))
+            else:
+                raise InvalidValue(field, value, f"must be a date as {DATE_FORMS}")
         except ValueError:
             raise InvalidValue(
                 field, value, "is not a real calendar date", f"{field} {text!r} is not a real calendar date"
@@ -56,6 +66,8 @@ def parse_whole_number(value: str | int, *, field: str, low: int, high: int) -> 
         number = value
     else:
         text = str(value).strip()
+        if _THOUSANDS.fullmatch(text):  # 1,000 as a spreadsheet writes it
+            text = text.replace(",", "")
         # More digits than any bound here would also overflow int()'s digit limit.
         if not _WHOLE_NUMBER.fullmatch(text) or len(text) > 20:
             raise InvalidValue(field, value, reason)

@@ -26,9 +26,9 @@ from typing import IO, Any
 from vaxres.errors import InvalidInput
 
 ALIASES: dict[str, tuple[str, ...]] = {
-    "date": ("date", "접종일자", "날짜"),
-    "hospital": ("hospital", "접종병원", "병원"),
-    "vaccine": ("vaccine", "백신", "백신종류"),
+    "date": ("date", "접종일자", "접종일", "날짜"),
+    "hospital": ("hospital", "접종병원", "병원", "병원명"),
+    "vaccine": ("vaccine", "백신", "백신종류", "백신명"),
     "quantity": ("quantity", "qty", "doses", "수량"),
     "user": ("user", "user_id", "예약자", "사용자"),
     "dose": ("dose", "차수"),
