@@ -138,7 +138,8 @@ def test_administer_on_the_day_records_the_lot_and_a_message(cli, db_path, time_
     code, error = refused(cli, "administer", str(booking["id"]))
     assert (code, error["code"]) == (1, "not_reserved")
     page = cli("mypage", "kim").stdout
-    assert "administered" in page and "lot FK 1234" in page
+    cells = [line.split("│")[2].strip() for line in page.splitlines() if line.startswith("│")]
+    assert cells[:3] == ["administered", "lot", "FK 1234"]
     code, error = refused(cli, "cancel", str(booking["id"]))
     assert (code, error["code"]) == (1, "not_reserved")
     assert invariant_violations(db_path) == []

@@ -62,10 +62,11 @@ def slots_table(slots, title: str = "Slots") -> None:
 
 
 def mypage_table(bookings) -> None:
-    """A given dose's lot goes under its status: a column more would not fit 80 columns."""
+    """A given dose's lot goes under its status, on lines of its own: a column more, or a wider
+    status, would take the hospital's room in 80 columns."""
 
     def status(b):
-        return f"{b.status}\nlot {b.lot}" if b.lot else b.status
+        return f"{b.status}\nlot\n{b.lot}" if b.lot else b.status
 
     print_table(
         f"Reservations of {bookings[0].user}",
