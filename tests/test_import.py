@@ -255,7 +255,6 @@ def test_a_slot_given_two_quantities_ends_at_the_last_on_every_import(cli, tmp_p
 
 def test_duplicate_rows_in_one_file_apply_in_order(cli, tmp_path, monkeypatch):
     from vaxres.imports import run as imports
-    from vaxres.imports import slot_loader
 
     monkeypatch.setattr(imports, "SLOT_CHUNK", 2)  # duplicates inside and across chunks
     text = (
@@ -272,7 +271,6 @@ def test_duplicate_rows_in_one_file_apply_in_order(cli, tmp_path, monkeypatch):
 def test_chunks_after_one_with_an_existing_slot_still_load_every_new_slot(cli, tmp_path, monkeypatch):
     """PostgreSQL tries a plain INSERT first and falls back to ON CONFLICT; counts and ids hold either way."""
     from vaxres.imports import run as imports
-    from vaxres.imports import slot_loader
 
     monkeypatch.setattr(imports, "SLOT_CHUNK", 2)
     cli.json("slot", "add", "--date", future(), "--hospital", "Old", "--vaccine", "Janssen", "--quantity", "5")

@@ -82,6 +82,18 @@ class ReservationRecord:
     slot_remaining: int | None = field(default=None, compare=False)
 
     @classmethod
+    def in_slot(
+        cls, slot: SlotRecord, *, reservation_id: int, user: str, dose: int, status: str,
+        reserved_at: dt.datetime, cancelled_at: dt.datetime | None = None,
+    ) -> ReservationRecord:
+        """A booking as a change leaves it: in `slot`, as the slot is after the change."""
+        return cls(
+            id=reservation_id, user=user, dose=dose, status=status, slot_id=slot.id, date=slot.date,
+            hospital=slot.hospital, vaccine=slot.vaccine, reserved_at=reserved_at, cancelled_at=cancelled_at,
+            slot_remaining=slot.remaining,
+        )
+
+    @classmethod
     def from_row(cls, row: Row) -> ReservationRecord:
         """From a row of reservation_view (whose person column is `user_id`)."""
         fields = dict(row._mapping)

@@ -84,18 +84,9 @@ def reschedule(
         if conn.execute(_MOVE, {"b_id": booking.id, "b_slot": taken.id, "b_old": booking.slot_id}).rowcount != 1:
             raise rules.ChangedMeanwhile(booking.id)
         previous = SlotRecord.from_row(conn.execute(RETURN_DOSE, {"b_slot": booking.slot_id, "b_now": now}).one())
-        moved = ReservationRecord(
-            id=booking.id,
-            user=booking.user,
-            dose=booking.dose,
-            status=booking.status,
-            slot_id=taken.id,
-            date=taken.date,
-            hospital=taken.hospital,
-            vaccine=taken.vaccine,
+        moved = ReservationRecord.in_slot(
+            taken, reservation_id=booking.id, user=booking.user, dose=booking.dose, status=booking.status,
             reserved_at=booking.reserved_at,
-            cancelled_at=None,
-            slot_remaining=taken.remaining,
         )
         events.write(conn, [events.reservation_rescheduled(moved, previous)], now)
     return Rescheduled(moved, previous)

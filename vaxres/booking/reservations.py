@@ -120,18 +120,8 @@ def reserve(
                 _INSERT_RESERVATION,
                 {"slot_id": taken.id, "user_id": user, "dose": dose, "status": RESERVED, "reserved_at": now},
             ).scalar_one()
-            booking = ReservationRecord(
-                id=reservation_id,
-                user=user,
-                dose=dose,
-                status=RESERVED,
-                slot_id=taken.id,
-                date=taken.date,
-                hospital=taken.hospital,
-                vaccine=taken.vaccine,
-                reserved_at=now,
-                cancelled_at=None,
-                slot_remaining=taken.remaining,
+            booking = ReservationRecord.in_slot(
+                taken, reservation_id=reservation_id, user=user, dose=dose, status=RESERVED, reserved_at=now
             )
             events.write(conn, [events.reservation_confirmed(booking)], now)
     except IntegrityError:
@@ -148,8 +138,7 @@ def take_dose(
     if found is None:
         raise rules.SlotNotFound(slot_id, to_book=True)
     target, vaccine = found
-    if target.date < today:
-        raise rules.SlotInPast.of_slot(target)
+    rules.check_not_past(target, today)
     rules.check_series(user, dose, target, vaccine, series.held_doses(conn, user), moving=moving)
     row = conn.execute(TAKE_DOSE, {"b_slot": slot_id, "b_today": today, "b_now": now}).one_or_none()
     if row is None:
@@ -204,16 +193,7 @@ def _cancelled(
 ) -> ReservationRecord:
     """Return the cancelled booking's dose to its slot; the booking as it is now."""
     returned = SlotRecord.from_row(conn.execute(RETURN_DOSE, {"b_slot": slot_id, "b_now": now}).one())
-    return ReservationRecord(
-        id=reservation_id,
-        user=user,
-        dose=dose,
-        status=CANCELLED,
-        slot_id=returned.id,
-        date=returned.date,
-        hospital=returned.hospital,
-        vaccine=returned.vaccine,
-        reserved_at=reserved_at,
-        cancelled_at=now,
-        slot_remaining=returned.remaining,
+    return ReservationRecord.in_slot(
+        returned, reservation_id=reservation_id, user=user, dose=dose, status=CANCELLED,
+        reserved_at=reserved_at, cancelled_at=now,
     )

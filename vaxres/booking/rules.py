@@ -261,10 +261,14 @@ def check_capacity(slot_id: int, booked: int, quantity: int) -> None:
         raise CapacityBelowBooked(slot_id, booked, quantity)
 
 
-def check_bookable(slot: SlotRecord, remaining: int, today: dt.date) -> None:
-    """A dose is booked from a slot of today or later that has one left."""
+def check_not_past(slot: SlotRecord, today: dt.date) -> None:
+    """A dose is booked from a slot of today or later (checked before the series)..."""
     if slot.date < today:
         raise SlotInPast.of_slot(slot)
+
+
+def check_dose_left(slot: SlotRecord, remaining: int) -> None:
+    """... that has a dose left (checked last; `reserve` lets the store check it in its UPDATE)."""
     if remaining <= 0:
         raise SoldOut(slot)
 

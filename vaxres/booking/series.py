@@ -14,34 +14,42 @@ slot = slot_table.c
 reservation = reservation_table.c
 vaccine = vaccine_table.c
 
-_HELD_DOSES = (
-    select(reservation.id, reservation.dose, reservation.status, slot.date, slot.vaccine)
+# The doses people hold or have received, with the slot of each: add the WHERE on user_id.
+HELD_DOSES = (
+    select(reservation.user_id, reservation.dose, reservation.id, reservation.status, slot.date, slot.vaccine, reservation.slot_id)
     .select_from(reservation_table.join(slot_table, slot.id == reservation.slot_id))
-    .where(reservation.user_id == bindparam("b_user"), reservation.status.in_(ReservationStatus.HELD))
+    .where(reservation.status.in_(ReservationStatus.HELD))
 )
-_SLOT_AND_VACCINE = (
-    select(*SLOT_FIELDS, vaccine.name.label("catalog_name"), vaccine.doses, vaccine.min_interval_days)
-    .select_from(slot_table.outerjoin(vaccine_table, vaccine.name_key == slot.vaccine_key))
-    .where(slot.id == bindparam("b_slot"))
-)
+# Slots with their catalog entry: add the WHERE on the slot id(s).
+SLOTS_AND_VACCINES = select(
+    *SLOT_FIELDS, vaccine.name.label("catalog_name"), vaccine.doses, vaccine.min_interval_days
+).select_from(slot_table.outerjoin(vaccine_table, vaccine.name_key == slot.vaccine_key))
+
+_HELD_DOSES_OF = HELD_DOSES.where(reservation.user_id == bindparam("b_user"))
+_SLOT_AND_VACCINE = SLOTS_AND_VACCINES.where(slot.id == bindparam("b_slot"))
+
+
+def held_dose(row) -> HeldDose:
+    """A row of HELD_DOSES."""
+    return HeldDose(row.id, row.dose, row.status, row.date, row.vaccine)
 
 
 def held_doses(conn: Connection, user: str) -> dict[int, HeldDose]:
-    return {
-        row.dose: HeldDose(row.id, row.dose, row.status, row.date, row.vaccine)
-        for row in conn.execute(_HELD_DOSES, {"b_user": user})
-    }
+    return {row.dose: held_dose(row) for row in conn.execute(_HELD_DOSES_OF, {"b_user": user})}
 
 
-def slot_and_vaccine(conn: Connection, slot_id: int) -> tuple[SlotRecord, VaccineRecord] | None:
-    """The slot, and the catalog's entry for its vaccine (a name outside the catalog: one dose)."""
-    row = conn.execute(_SLOT_AND_VACCINE, {"b_slot": slot_id}).one_or_none()
-    if row is None:
-        return None
+def slot_and_vaccine_of(row) -> tuple[SlotRecord, VaccineRecord]:
+    """A row of SLOTS_AND_VACCINES: the slot, and its vaccine's series (a name outside the
+    catalog books as a one-dose vaccine of its own name)."""
     found = SlotRecord(row.id, row.date, row.hospital, row.vaccine, row.capacity, row.remaining)
     if row.catalog_name is None:
         return found, VaccineRecord(row.vaccine, (), 1, 0)
     return found, VaccineRecord(row.catalog_name, (), row.doses, row.min_interval_days)
+
+
+def slot_and_vaccine(conn: Connection, slot_id: int) -> tuple[SlotRecord, VaccineRecord] | None:
+    row = conn.execute(_SLOT_AND_VACCINE, {"b_slot": slot_id}).one_or_none()
+    return None if row is None else slot_and_vaccine_of(row)
 
 
 def next_dose(held: dict[int, HeldDose], vaccine: VaccineRecord | None) -> NextDose | None:

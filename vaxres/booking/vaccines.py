@@ -52,11 +52,6 @@ class Catalog:
             raise rules.UnknownVaccine(name, self.names())
         return found
 
-    def for_slot(self, vaccine_name: str) -> VaccineRecord:
-        """A slot's vaccine. A slot left with a name outside the catalog (a collision when the store
-        was upgraded) is treated as a one-dose vaccine rather than refused."""
-        return self.find(vaccine_name) or VaccineRecord(vaccine_name, (), 1, 0)
-
     def names(self) -> list[str]:
         return [v.name for v in self.vaccines]
 

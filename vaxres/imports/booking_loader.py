@@ -10,10 +10,10 @@ from __future__ import annotations
 from sqlalchemy import Connection, bindparam, func, insert, select, tuple_, update
 
 from vaxres import validate
-from vaxres.booking import rules
-from vaxres.booking.model import SLOT_FIELDS, HeldDose, SlotRecord, VaccineRecord
+from vaxres.booking import rules, series
+from vaxres.booking.model import HeldDose, SlotRecord, VaccineRecord
 from vaxres.db.store import Store, parameter_batches
-from vaxres.db.tables import ReservationStatus, reservation_table, slot_table, utcnow, vaccine_table
+from vaxres.db.tables import ReservationStatus, reservation_table, slot_table, utcnow
 from vaxres.errors import NotFound, Refused, VaxresError
 from vaxres.imports.report import ImportSummary
 from vaxres.imports.rows import RowError, split_cells
@@ -22,18 +22,9 @@ from vaxres.outbox import events
 
 s = slot_table.c
 r = reservation_table.c
-v = vaccine_table.c
 RESERVED = ReservationStatus.RESERVED
 NO_DOSES: dict[int, HeldDose] = {}
 
-# The doses the chunk's people hold or have received, with each one's slot (series.held_doses, in bulk).
-_HELD_DOSES = select(r.user_id, r.dose, r.id, r.status, s.date, s.vaccine, r.slot_id).select_from(
-    reservation_table.join(slot_table, s.id == r.slot_id)
-)
-# The chunk's slots with their catalog entry (series.slot_and_vaccine, in bulk).
-_SLOTS = select(*SLOT_FIELDS, v.name.label("catalog_name"), v.doses, v.min_interval_days).select_from(
-    slot_table.outerjoin(vaccine_table, v.name_key == s.vaccine_key)
-)
 
 
 class BookingLoader:
@@ -87,10 +78,9 @@ class BookingLoader:
                 slot = slots.get(slot_id)
                 if slot is None:  # the slot went away since this import looked it up
                     raise rules.SlotNotFound(slot_id, to_book=True)
-                if slot.date < today:
-                    raise rules.SlotInPast.of_slot(slot)
+                rules.check_not_past(slot, today)
                 rules.check_series(user, dose, slot, vaccines[slot_id], mine or NO_DOSES)
-                rules.check_bookable(slot, remaining[slot_id], today)
+                rules.check_dose_left(slot, remaining[slot_id])
             except (Refused, NotFound) as refusal:
                 errors.append(RowError.refused(row.line, refusal, split_cells(row.cells), **_blamed(refusal, row)))
                 continue
@@ -147,31 +137,22 @@ class BookingLoader:
         held: dict[str, dict[int, HeldDose]] = {}
         where: dict[tuple[str, int], int] = {}
         for batch in parameter_batches(users):
-            query = _HELD_DOSES.where(r.status.in_(ReservationStatus.HELD), r.user_id.in_(batch))
-            for user, dose, reservation_id, status, date, vaccine, slot_id in conn.execute(query):
-                held.setdefault(user, {})[dose] = HeldDose(reservation_id, dose, status, date, vaccine)
-                where[(user, dose)] = slot_id
+            for row in conn.execute(series.HELD_DOSES.where(r.user_id.in_(batch))):
+                held.setdefault(row.user_id, {})[row.dose] = series.held_dose(row)
+                where[(row.user_id, row.dose)] = row.slot_id
         return held, where
 
     @staticmethod
     def _read_slots(conn: Connection, slot_ids: list, *, lock: bool) -> tuple[dict, dict]:
-        """The chunk's slots (locked on PostgreSQL), and each one's vaccine as `reserve` reads it:
-        the catalog's entry, or one dose for a name outside the catalog."""
+        """The chunk's slots (locked on PostgreSQL), and each one's vaccine as `reserve` reads it."""
         slots: dict[int, SlotRecord] = {}
         vaccines: dict[int, VaccineRecord] = {}
-        records: dict[tuple, VaccineRecord] = {}
         for batch in parameter_batches(list({slot_id for slot_id in slot_ids if slot_id is not None})):
-            lookup = _SLOTS.where(s.id.in_(batch))
+            lookup = series.SLOTS_AND_VACCINES.where(s.id.in_(batch))
             if lock:
                 lookup = lookup.with_for_update(of=slot_table)
             for row in conn.execute(lookup):
-                slot_id, day, hospital, vaccine, capacity, remaining, name, doses, interval = row
-                slots[slot_id] = SlotRecord(slot_id, day, hospital, vaccine, capacity, remaining)
-                series = (vaccine, 1, 0) if name is None else (name, doses, interval)
-                record = records.get(series)
-                if record is None:
-                    record = records[series] = VaccineRecord(series[0], (), series[1], series[2])
-                vaccines[slot_id] = record
+                slots[row.id], vaccines[row.id] = series.slot_and_vaccine_of(row)
         return slots, vaccines
 
     def _recall(self, users: list[str], held: dict, where: dict) -> None:
