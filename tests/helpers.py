@@ -125,3 +125,19 @@ def invariant_violations(db) -> list[tuple]:
 
 def count_rows(db, table: str, where: str = "1=1") -> int:
     return query(db, f"SELECT COUNT(*) FROM {table} WHERE {where}")[0][0]
+
+
+@contextlib.contextmanager
+def mounted_tmpfs(folder: Path, size: str, *, otherwise: str = ""):
+    """A real tmpfs of `size` on `folder`, unmounted afterwards; the test is skipped when not root
+    or when mounting is not allowed here (`otherwise` says what covers the case then)."""
+    folder.mkdir(exist_ok=True)
+    if os.geteuid() != 0:
+        pytest.skip(f"mounting a tmpfs needs root{otherwise}")
+    made = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)], capture_output=True)
+    if made.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {made.stderr.decode().strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=False)

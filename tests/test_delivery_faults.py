@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import count_rows, future, query, records, snapshot
+from tests.helpers import count_rows, future, mounted_tmpfs, query, records, snapshot
 from vaxres.booking import reservations, slots
 from vaxres.outbox import dispatch
 
@@ -221,17 +221,8 @@ def test_a_sink_that_raises_leaves_nothing_in_flight(store, db_path):
 @pytest.fixture
 def small_tmpfs(tmp_path):
     """A real 64 KiB tmpfs, when the tests run as root and mounting is allowed here."""
-    mount = tmp_path / "small"
-    mount.mkdir()
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root; the FakeDisk tests cover the same paths")
-    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)], capture_output=True)
-    if made.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {made.stderr.decode().strip()}")
-    try:
+    with mounted_tmpfs(tmp_path / "small", "64k", otherwise="; the FakeDisk tests cover the same paths") as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", str(mount)], check=False)
 
 
 def test_a_real_full_tmpfs(cli, store, db_path, small_tmpfs):

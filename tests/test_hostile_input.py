@@ -7,7 +7,7 @@ import sqlite3
 
 import pytest
 
-from tests.helpers import count_rows, future, run_vaxres
+from tests.helpers import count_rows, future, mounted_tmpfs, run_vaxres
 
 
 def test_a_file_that_is_not_a_store_is_unusable_not_a_traceback(cli, tmp_path):
@@ -117,21 +117,9 @@ def test_the_rejects_file_is_private_new_and_never_a_link(cli, tmp_path):
 
 @pytest.fixture
 def read_only_folder(tmp_path):
-    """A tmpfs remounted read-only, when the tests run as root (root ignores permission bits)."""
-    import os
-    import subprocess
-
-    folder = tmp_path / "ro"
-    folder.mkdir()
-    if os.geteuid() != 0:
-        pytest.skip("remounting a tmpfs read-only needs root")
-    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(folder)], capture_output=True)
-    if made.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {made.stderr.decode().strip()}")
-    try:
+    """A tmpfs to remount read-only, when the tests run as root (root ignores permission bits)."""
+    with mounted_tmpfs(tmp_path / "ro", "4m") as folder:
         yield folder
-    finally:
-        subprocess.run(["umount", str(folder)], check=False)
 
 
 def test_a_store_in_a_read_only_folder_is_unusable_not_busy(read_only_folder):

@@ -93,19 +93,14 @@ def _run(store: Store, source: str, options: ImportOptions, *, kind: str) -> Imp
                     except StoreBusy:
                         if low == 1 or options.dry_run:
                             raise
-                        raise StoreBusy(
-                            f"store busy, try again shortly: another vaxres held the write lock too long; "
-                            f"the first {low - 1:,} valid rows of {label} are loaded, the rest is not. "
-                            f"Run the same import again to complete it"
+                        raise _stopped(
+                            "store busy, try again shortly: another vaxres held the write lock too long", low, label
                         ) from None
                     except IntegrityError:
                         # PostgreSQL: another writer booked one of these people while the chunk
                         # was decided; the unique index refused the chunk, which rolled back.
-                        raise StoreBusy(
-                            f"another vaxres changed the same bookings while this import ran; the first "
-                            f"{low - 1:,} valid rows of {label} are loaded, the rest is not. "
-                            f"Run the same import again to complete it"
-                        ) from None
+                        cause = "another vaxres changed the same bookings while this import ran"
+                        raise _stopped(cause, low, label) from None
                     for error in errors:
                         summary.refused += 1
                         summary.note(error)
@@ -118,6 +113,14 @@ def _run(store: Store, source: str, options: ImportOptions, *, kind: str) -> Imp
     finally:
         if raw is not sys.stdin.buffer:
             raw.close()
+
+
+def _stopped(cause: str, low: int, label: str) -> StoreBusy:
+    """The chunk starting at staged row `low` rolled back; the ones before it are committed."""
+    return StoreBusy(
+        f"{cause}; the first {low - 1:,} valid rows of {label} are loaded, the rest is not. "
+        f"Run the same import again to complete it"
+    )
 
 
 def _valid_rows(
