@@ -98,7 +98,6 @@ class Dispatcher:
         self._sent = 0
         self._halt: Outcome | BaseException | None = None  # the target is unavailable, or a sink broke
 
-
     def run(self) -> DeliveryReport:
         with ThreadPoolExecutor(max_workers=self.options.workers) as pool:
             while not self.stop.is_set():
@@ -122,7 +121,6 @@ class Dispatcher:
         if state.is_open(now):
             if not self.options.watch:
                 self.report.circuit_open_until = state.open_until
-                self.report.due = self._due_count()
                 return False
             self.stop.wait(min(self.options.poll, (state.open_until - now).total_seconds()))
             return True
@@ -147,11 +145,10 @@ class Dispatcher:
             raise halt  # a bug in a sink: surfaces, after the round was recorded
         if halt is not None:  # a full disk, say: try again later (with --watch, after a cool-down)
             if not self.options.watch:
-                self.report.unavailable, self.report.due = halt.error, self._due_count()
+                self.report.unavailable = halt.error
                 return False
             self.stop.wait(self.options.cooldown)
         return self.options.limit is None or self._sent < self.options.limit
-
 
     def _claim(self, size: int) -> list[OutboxRecord]:
         """Lease up to `size` due messages, none behind an undelivered earlier one of its recipient."""
@@ -189,7 +186,6 @@ class Dispatcher:
     def _due_count(self) -> int:
         with self.store.read() as conn:
             return conn.execute(select(func.count()).where(_due(utcnow()))).scalar_one()
-
 
     def _send_all(self, pool: ThreadPoolExecutor, messages: list[OutboxRecord]) -> list[_Result]:
         """Recipients spread over the workers; each recipient's messages one after another, in id
@@ -235,7 +231,6 @@ class Dispatcher:
             # Keep the recipient's order: nothing after a message that did not go through.
             halted = outcome.kind != DELIVERED
         return results
-
 
     def _record(self, results: list[_Result], state: BreakerState) -> None:
         now = utcnow()
