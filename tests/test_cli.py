@@ -250,6 +250,7 @@ def test_db_path_prefers_option_then_environment_then_default(cli, tmp_path, mon
     assert cli("db", "path").stdout == f"{tmp_path / 'xdg' / 'vaxres' / 'vaxres.db'}\n"
 
 
+@pytest.mark.no_store
 @pytest.mark.usefixtures("sqlite_only")
 def test_db_current_and_upgrade(cli, db_path):
     missing = cli("db", "current")
@@ -273,10 +274,18 @@ def test_a_database_that_is_not_a_vaxres_store_is_refused(cli, tmp_path):
 
 
 @pytest.mark.usefixtures("sqlite_only")
-def test_db_in_a_missing_folder_is_invalid(cli, tmp_path):
-    result = cli("--db", str(tmp_path / "no" / "such" / "x.db"), "slot", "list")
+def test_db_in_a_missing_folder_is_not_found_to_read_and_invalid_to_write(cli, tmp_path):
+    missing = tmp_path / "no" / "such" / "x.db"
+    read = cli("--db", str(missing), "slot", "list")
+    assert (read.exit_code, read.stderr) == (
+        3,
+        f"Error: There is no store at {missing}; check --db or VAXRES_DB (`vaxres db path` shows the store "
+        f"in use), or register a slot to create one\n",
+    )
+    result = cli("--db", str(missing), "slot", "add", "--date", future(), "--hospital", "A", "--vaccine", "Janssen", "--quantity", "1")
     assert result.exit_code == 2
-    assert "does not exist; create it or name another --db path" in result.stderr
+    assert result.stderr == f"Error: The folder {missing.parent} does not exist; create it or name another --db path\n"
+    assert not (tmp_path / "no").exists()
 
 
 @pytest.mark.usefixtures("sqlite_only")

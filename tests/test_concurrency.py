@@ -89,12 +89,17 @@ def test_processes_opening_a_new_store_at_once_all_succeed(tmp_path):
     fresh = tmp_path / "fresh.db"
     env = {**os.environ, "VAXRES_DB": str(fresh)}
     procs = [
-        subprocess.Popen([VAXRES, "slot", "list", "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-        for _ in range(6)
+        subprocess.Popen(
+            [VAXRES, "slot", "add", "--date", future(), "--hospital", f"H{n}", "--vaccine", "Janssen", "--quantity", "1", "--json"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        )
+        for n in range(6)
     ]
     results = [(p.wait(timeout=120), p.stdout.read(), p.stderr.read()) for p in procs]
     assert [code for code, _, _ in results] == [0] * 6, results
-    assert all(json.loads(out) == [] for _, out, _ in results)
+    assert sorted(json.loads(out)["hospital"] for _, out, _ in results) == [f"H{n}" for n in range(6)]
+    # One process made the file and says so; the others found it made.
+    assert [err.startswith(f"Created the store {fresh}") for _, _, err in results].count(True) == 1
     with sqlite3.connect(fresh) as conn:
         assert conn.execute("SELECT COUNT(*) FROM alembic_version").fetchone() == (1,)
 

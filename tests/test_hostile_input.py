@@ -24,7 +24,7 @@ def test_a_file_that_is_not_a_store_is_unusable_not_a_traceback(cli, tmp_path):
 
 def test_a_truncated_store_is_unusable(tmp_path):
     good = tmp_path / "good.db"
-    assert run_vaxres("--db", str(good), "slot", "list").returncode == 0
+    assert run_vaxres("--db", str(good), "db", "upgrade").returncode == 0
     broken = tmp_path / "broken.db"
     broken.write_bytes(good.read_bytes()[:100])
     result = run_vaxres("--db", str(broken), "reserve", "--user", "kim", "--slot", "1")
@@ -126,7 +126,7 @@ def test_a_store_in_a_read_only_folder_is_unusable_not_busy(read_only_folder):
     import subprocess
 
     store = read_only_folder / "v.db"
-    assert run_vaxres("--db", str(store), "slot", "list").returncode == 0
+    assert run_vaxres("--db", str(store), "db", "upgrade").returncode == 0
     subprocess.run(["mount", "-o", "remount,ro", str(read_only_folder)], check=True)
     result = run_vaxres("--db", str(store), "slot", "add", "--date", future(), "--hospital", "H", "--vaccine", "Janssen", "--quantity", "1")
     assert result.returncode == 2, result.stderr

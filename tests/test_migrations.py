@@ -125,6 +125,7 @@ def test_upgrading_a_store_with_slots_puts_their_vaccines_in_the_catalog_and_say
         "  1 slot named 'COMIRNATY' now names the catalog vaccine Pfizer",
         "  added vaccine Sputnik (used by slots; 1 dose: change it with `vaxres vaccine update`)",
         "  2 slots spelling Pfizer in another case now name it as the catalog does",
+        "  the store's time zone is now Etc/UTC (this machine's); `vaxres db set-timezone ZONE` changes it",
     ])
     names = {s["id"]: s["vaccine"] for s in cli.json("slot", "list")}
     assert names[1] == names[2] == names[5] == names[7] == names[8] == "Pfizer" and names[3] == names[4] == "Sputnik"

@@ -13,8 +13,11 @@ from vaxres.booking import reservations, slots
 from vaxres.db.opening import open_store
 
 
+@pytest.mark.no_store
 def test_a_new_store_is_private_wal_and_migrated(db_path):
     store = open_store(str(db_path))
+    assert not db_path.exists()  # made on first use: a command that refuses its input leaves nothing
+    assert store.schema_state().current == revisions.HEAD
     assert stat.S_IMODE(os.stat(db_path).st_mode) == 0o600
     assert store.schema_state().current == revisions.HEAD
     with store.engine.connect() as conn:

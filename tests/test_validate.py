@@ -48,12 +48,12 @@ def test_bad_dates(value, message):
         validate.parse_date(value)
 
 
-def test_past_dates_are_refused_unless_allowed():
-    yesterday = (dt.date.today() - dt.timedelta(days=1)).isoformat()
-    with pytest.raises(InvalidInput, match="is in the past"):
-        validate.parse_date(yesterday)
-    assert validate.parse_date(yesterday, allow_past=True).isoformat() == yesterday
-    assert validate.parse_date(dt.date.today().isoformat()) == dt.date.today()
+def test_past_dates_are_refused_when_a_first_day_is_given():
+    today = dt.date(2026, 12, 1)
+    with pytest.raises(InvalidInput, match=r"date 2026-11-30 is in the past; give today \(2026-12-01\) or later"):
+        validate.parse_date("2026-11-30", not_before=today)
+    assert validate.parse_date("2026-11-30").isoformat() == "2026-11-30"
+    assert validate.parse_date("2026-12-01", not_before=today) == today
 
 
 @pytest.mark.parametrize("value", ["0", "-1", "1000001", "1.5", "abc", "", "1_000", "١٢", "9" * 5000, " " + "9" * 30])

@@ -25,12 +25,14 @@ def named_target(target: str | None) -> str | None:
     return target or os.environ.get(DB_ENV) or None
 
 
-def resolve_target(target: str | None) -> str:
-    """A SQLAlchemy URL for --db TARGET, else VAXRES_DB, else the default file."""
+def resolve_target(target: str | None, *, create_folder: bool = False) -> str:
+    """A SQLAlchemy URL for --db TARGET, else VAXRES_DB, else the default file (whose folder is
+    made only for a command that creates the store)."""
     target = named_target(target)
     if target is None:
         path = default_db_path()
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if create_folder:
+            path.parent.mkdir(parents=True, exist_ok=True)
         return f"sqlite:///{path}"
     if is_url(target):
         return target

@@ -26,11 +26,8 @@ _WHOLE_NUMBER = re.compile(r"\+?[0-9]+")
 _THOUSANDS = re.compile(r"\+?[0-9]{1,3}(,[0-9]{3})+")
 
 
-def today() -> dt.date:
-    return dt.date.today()
-
-
-def parse_date(value: str | dt.date, *, field: str = "date", allow_past: bool = False) -> dt.date:
+def parse_date(value: str | dt.date, *, field: str = "date", not_before: dt.date | None = None) -> dt.date:
+    """A calendar date; with `not_before` (the store's today), one that is not in the past."""
     if isinstance(value, dt.date):
         parsed = value
     else:
@@ -47,8 +44,8 @@ def parse_date(value: str | dt.date, *, field: str = "date", allow_past: bool = 
             raise InvalidValue(
                 field, value, "is not a real calendar date", f"{field} {text!r} is not a real calendar date"
             ) from None
-    if not allow_past and parsed < today():
-        reason = f"is in the past; give today ({today().isoformat()}) or later"
+    if not_before is not None and parsed < not_before:
+        reason = f"is in the past; give today ({not_before.isoformat()}) or later"
         raise InvalidValue(field, value, reason, f"{field} {parsed.isoformat()} {reason}")
     return parsed
 

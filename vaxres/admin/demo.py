@@ -62,7 +62,7 @@ def run_demo(store: Store, *, temporary: bool) -> DemoReport:
         report.steps.append(DemoStep(command, outcome))
         return outcome
 
-    today = validate.today()
+    today = store.today()
 
     def day(offset: int) -> str:
         return (today + dt.timedelta(days=offset)).isoformat()

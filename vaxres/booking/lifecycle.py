@@ -34,7 +34,7 @@ def administer(store: Store, reservation_id: str | int, *, lot: str | None = Non
     """Record the dose as given: only a reserved booking on its day or after."""
     reservation_id = validate.parse_id(reservation_id, field="reservation id")
     lot = None if lot is None else validate.normalize_name(lot, field="lot")
-    today = validate.today()
+    today = store.today()
     now = utcnow()
     with store.write() as conn:
         booking = load_reservation(conn, reservation_id, None)
@@ -65,8 +65,8 @@ class ClosedDay:
 def close_day(store: Store, date: str | dt.date | None = None) -> ClosedDay:
     """Every booking still reserved on a slot dated DATE (default: yesterday) or earlier becomes a
     no-show, with a ReservationMissed message each. Running it again changes nothing."""
-    today = validate.today()
-    day = today - dt.timedelta(days=1) if date is None else validate.parse_date(date, field="DATE", allow_past=True)
+    today = store.today()
+    day = today - dt.timedelta(days=1) if date is None else validate.parse_date(date, field="DATE")
     if day >= today:
         raise InvalidInput(
             f"DATE {day.isoformat()} is not over yet; close {(today - dt.timedelta(days=1)).isoformat()} or an earlier day"

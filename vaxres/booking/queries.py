@@ -89,11 +89,11 @@ def list_slots(
 ) -> list[SlotRecord]:
     query = select(*SLOT_FIELDS)
     if date is not None:
-        query = query.where(slot.date == validate.parse_date(date, allow_past=True))
+        query = query.where(slot.date == validate.parse_date(date))
     if hospital is not None:
         query = query.where(slot.hospital_key == validate.name_key(validate.normalize_name(hospital, field="hospital")))
     if available:
-        query = query.where(slot.remaining > 0, slot.date >= validate.today())
+        query = query.where(slot.remaining > 0, slot.date >= store.today())
     query = query.order_by(slot.date, slot.hospital_key, slot.vaccine_key)
     with store.read() as conn:
         if vaccine is not None:

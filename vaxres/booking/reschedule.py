@@ -55,7 +55,7 @@ def reschedule(
     """Move to --slot ID, or to the slot of --date with the hospital and vaccine given or kept."""
     reservation_id = validate.parse_id(reservation_id, field="reservation id")
     user = None if user is None else validate.parse_user(user)
-    today = validate.today()
+    today = store.today()
     if slot_id is not None:
         if any(part is not None for part in (date, hospital, vaccine)):
             raise InvalidInput("give either --slot or --date (with --hospital and --vaccine if they change), not both")
@@ -63,7 +63,7 @@ def reschedule(
     elif date is None:
         raise InvalidInput("give the new slot: --slot ID, or --date YYYY-MM-DD (with --hospital, --vaccine to change them)")
     else:
-        date = validate.parse_date(date, allow_past=True)
+        date = validate.parse_date(date)
         hospital = None if hospital is None else validate.normalize_name(hospital, field="hospital")
         vaccine = None if vaccine is None else validate.normalize_name(vaccine, field="vaccine")
     now = utcnow()

@@ -93,7 +93,7 @@ def reserve(
 ) -> ReservationRecord:
     user = validate.parse_user(user)
     dose = validate.parse_dose(dose)
-    today = validate.today()
+    today = store.today()
     by_name = (date, hospital, vaccine)
     if slot_id is not None:
         if any(part is not None for part in by_name):
@@ -102,7 +102,7 @@ def reserve(
     elif any(part is None for part in by_name):
         raise InvalidInput("give a slot id, or all three of date, hospital and vaccine")
     else:
-        date = validate.parse_date(date, allow_past=True)
+        date = validate.parse_date(date)
         hospital = validate.normalize_name(hospital, field="hospital")
         vaccine = validate.normalize_name(vaccine, field="vaccine")
         if date < today:
@@ -160,7 +160,7 @@ def cancel(store: Store, reservation_id: str | int, *, user: str | None = None) 
     """Cancel, returning exactly one dose to the slot, and with it the person's later doses."""
     reservation_id = validate.parse_id(reservation_id, field="reservation id")
     user = None if user is None else validate.parse_user(user)
-    today = validate.today()
+    today = store.today()
     now = utcnow()
     with store.write() as conn:
         row = conn.execute(

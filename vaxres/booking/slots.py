@@ -33,6 +33,7 @@ def add_slot(store: Store, *, date: str | dt.date, hospital: str, vaccine: str, 
     hospital = validate.normalize_name(hospital, field="hospital")
     vaccine = validate.normalize_name(vaccine, field="vaccine")
     quantity = validate.parse_quantity(quantity)
+    day = validate.parse_date(day, not_before=store.today())  # the store's first use: input is checked
     now = utcnow()
     try:
         with store.write() as conn:
@@ -73,7 +74,7 @@ def update_slot(store: Store, slot_id: str | int, *, quantity: str | int) -> Slo
         if row is None:
             raise rules.SlotNotFound(slot_id)
         before = SlotRecord.from_row(row)
-        if before.date < validate.today():
+        if before.date < store.today():
             raise rules.SlotInPast.of_slot_update(before)
         if quantity == before.capacity:
             return SlotChange(before, before.capacity)

@@ -29,7 +29,7 @@ def current(ctx: typer.Context, json_out: JsonOption = False) -> None:
     """Print the store's schema revision and the one this vaxres needs."""
     from vaxres.admin.database import current_revision
 
-    report = current_revision(open_store(ctx, create=False, migrate=False))
+    report = current_revision(open_store(ctx, migrate=False))
     if json_out:
         print_json(report.as_json())
     elif report.up_to_date:
@@ -44,7 +44,7 @@ def upgrade(ctx: typer.Context, json_out: JsonOption = False) -> None:
     """Migrate the store to this vaxres's schema (SQLite files are backed up first)."""
     from vaxres.admin.database import upgrade as upgrade_store
 
-    report = upgrade_store(open_store(ctx, migrate=False))
+    report = upgrade_store(open_store(ctx, create=True, migrate=False))
     if json_out:
         print_json(report.as_json())
     elif report.before == report.after:
@@ -71,7 +71,7 @@ def copy(
     """
     from vaxres.admin.copy import copy as copy_store
 
-    report = copy_store(open_store(ctx, create=False), open_store(ctx, target=target))
+    report = copy_store(open_store(ctx), open_store(ctx, target=target, create=True))
     if json_out:
         print_json(report.as_json())
     else:

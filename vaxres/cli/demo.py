@@ -52,7 +52,7 @@ def demo(ctx: typer.Context, json_out: JsonOption = False) -> None:
     from vaxres.admin.demo import demo_target, run_demo
 
     target, temporary = demo_target(db_target(ctx))
-    report = run_demo(open_store(ctx, target=target), temporary=temporary)
+    report = run_demo(open_store(ctx, target=target, create=True), temporary=temporary)
     prefix = ["vaxres", "--db", report.store.display]
     if json_out:
         print_json(

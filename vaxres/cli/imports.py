@@ -93,7 +93,7 @@ def _run(kind, ctx, file, encoding, delimiter, dry_run, skip_invalid, rejects, f
 
     options = _options(encoding, delimiter, dry_run, skip_invalid, rejects, force, json_out)
     run = imports.import_slots if kind == "slots" else imports.import_reservations
-    store = open_store(ctx)
+    store = open_store(ctx, create=kind == "slots" and not dry_run)
     # The objects start-up made (SQLAlchemy, Typer, Rich) live through the import. Frozen, the
     # cyclic collector stops rescanning them each time the rows' short-lived tuples trigger a
     # collection (about 0.3 s of a 1,000,000-row import); thawed afterwards, so that an

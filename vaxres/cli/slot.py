@@ -23,7 +23,7 @@ def add(
     """Register a slot: date, hospital, vaccine, doses."""
     from vaxres.booking.slots import add_slot
 
-    slot = add_slot(open_store(ctx), date=date, hospital=hospital, vaccine=vaccine, quantity=quantity)
+    slot = add_slot(open_store(ctx, create=True), date=date, hospital=hospital, vaccine=vaccine, quantity=quantity)
     if json_out:
         print_json(slot.as_json())
     else:

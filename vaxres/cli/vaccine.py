@@ -47,7 +47,7 @@ def add(
     """Add a vaccine to the catalog."""
     from vaxres.booking.vaccines import add_vaccine
 
-    added = add_vaccine(open_store(ctx), name, doses=doses, min_interval=min_interval, aliases=alias or [])
+    added = add_vaccine(open_store(ctx, create=True), name, doses=doses, min_interval=min_interval, aliases=alias or [])
     if json_out:
         print_json(added.as_json())
     else:
@@ -67,7 +67,7 @@ def update(
     """Change a vaccine's series, or add aliases (the ones it has stay)."""
     from vaxres.booking.vaccines import update_vaccine
 
-    changed = update_vaccine(open_store(ctx), name, doses=doses, min_interval=min_interval, aliases=alias or [])
+    changed = update_vaccine(open_store(ctx, create=True), name, doses=doses, min_interval=min_interval, aliases=alias or [])
     if json_out:
         print_json(changed.as_json())
     else:

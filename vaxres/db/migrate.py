@@ -51,7 +51,8 @@ def upgrade(store: Store, revision: str = "head") -> tuple[str | None, str, Path
     with store.write() as conn:
         config.attributes["connection"] = conn
         command.upgrade(config, revision)
-    return before, store.schema_state().current, backup, list(config.attributes.get("notes", []))
+    notes = list(config.attributes.get("notes", [])) if before is not None else []  # a new store has no history
+    return before, store.schema_state().current, backup, notes
 
 
 def downgrade(store: Store, revision: str) -> None:

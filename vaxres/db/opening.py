@@ -1,10 +1,14 @@
 """Opening the store a command names: --db, else VAXRES_DB, else the default file; creating a
-missing SQLite file, and upgrading a SQLite store that is behind the code.
+missing SQLite file for a command that writes, and upgrading a SQLite store that is behind the code.
+
+A missing file is created on the store's first use, not when it is opened: a command that
+refuses its input before touching the store leaves nothing behind.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from vaxres.db.store import Store
@@ -12,44 +16,74 @@ from vaxres.errors import InvalidInput, StoreNotFound, StoreUnusable
 from vaxres.settings import resolve_target
 
 
-def open_store(target: str | None = None, *, create: bool = True, migrate: bool = True) -> Store:
-    """Open the store named by --db, VAXRES_DB or the default, creating and migrating it as needed.
+def open_store(
+    target: str | None = None,
+    *,
+    create: bool = True,
+    migrate: bool = True,
+    on_created: Callable[[Store], None] | None = None,
+) -> Store:
+    """Open the store named by --db, VAXRES_DB or the default, and migrate it as needed.
 
-    A new SQLite file is created with mode 0600. A SQLite store behind the code is upgraded
-    (after a backup copy); any other backend must be upgraded with `vaxres db upgrade`.
+    A missing SQLite file is StoreNotFound, unless `create`: then it is made (mode 0600, at the
+    head revision) when the store is first used, and `on_created` is told. A SQLite store behind
+    the code is upgraded (after a backup copy); any other backend must be upgraded with
+    `vaxres db upgrade`.
     """
-    url = resolve_target(target)
+    url = resolve_target(target, create_folder=create)
     store = Store(url)
     if store.is_sqlite and store.path is not None and str(store.path) != ":memory:":
-        _ensure_sqlite_file(store.path, create=create)
-    if migrate:
-        state = store.schema_state()
-        if state.behind:
-            if not store.is_sqlite:
-                raise StoreUnusable(
-                    f"{store.display} is at schema revision {state.current or 'none'}, "
-                    f"the code needs {state.head}: run `vaxres db upgrade`"
+        if not _exists(store.path):
+            if not create:
+                raise StoreNotFound(
+                    f"There is no store at {store.path}; check --db or VAXRES_DB (`vaxres db path` shows "
+                    f"the store in use), or register a slot to create one"
                 )
-            from vaxres.db.migrate import upgrade
-
-            before, after, _backup, notes = upgrade(store)
-            store.upgrade_notes = [f"upgraded {store.display} from {before} to {after}", *notes] if notes else []
+            if not store.path.parent.exists():
+                raise InvalidInput(
+                    f"The folder {store.path.parent} does not exist; create it or name another --db path"
+                )
+            store.before_first_use(lambda: _create(store, migrate=migrate, on_created=on_created))
+            return store
+    if migrate:
+        _upgrade_if_behind(store)
     return store
 
 
-def _ensure_sqlite_file(path: Path, *, create: bool) -> None:
-    if path.exists():
-        if path.is_dir():
-            raise InvalidInput(f"--db {path} is a directory; name a file inside it")
-        return
-    if not create:
-        raise StoreNotFound(f"There is no store at {path} yet; any command that uses it creates it")
-    if not path.parent.exists():
-        raise InvalidInput(f"The folder {path.parent} does not exist; create it or name another --db path")
+def _create(store: Store, *, migrate: bool, on_created: Callable[[Store], None] | None) -> None:
+    assert store.path is not None
     try:
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-    except FileExistsError:
-        return
+        fd = os.open(store.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:  # another process made it meanwhile
+        fd = None
     except OSError as exc:
-        raise InvalidInput(f"Cannot create the store {path}: {exc.strerror}") from None
-    os.close(fd)
+        raise InvalidInput(f"Cannot create the store {store.path}: {exc.strerror}") from None
+    if fd is not None:
+        os.close(fd)
+        store.created = True
+    if migrate:
+        _upgrade_if_behind(store)
+    if store.created and migrate and on_created is not None:
+        on_created(store)
+
+
+def _upgrade_if_behind(store: Store) -> None:
+    state = store.schema_state()
+    if not state.behind:
+        return
+    if not store.is_sqlite:
+        raise StoreUnusable(
+            f"{store.display} is at schema revision {state.current or 'none'}, "
+            f"the code needs {state.head}: run `vaxres db upgrade`"
+        )
+    from vaxres.db.migrate import upgrade
+
+    before, after, _backup, notes = upgrade(store)
+    if notes:
+        store.upgrade_notes = [f"upgraded {store.display} from {before} to {after}", *notes]
+
+
+def _exists(path: Path) -> bool:
+    if path.is_dir():
+        raise InvalidInput(f"--db {path} is a directory; name a file inside it")
+    return path.exists()

@@ -9,7 +9,7 @@ and then writes can fail with SQLITE_BUSY that no timeout cures.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +43,9 @@ class Store:
             raise InvalidInput(f"--db {url!r} is neither a file path nor a database URL") from None
         self.timeout = busy_timeout() if timeout is None else timeout
         self.upgrade_notes: list[str] = []  # what an upgrade on opening changed in the data, for the user
+        self.created = False  # made by this opening: the CLI says so once
+        self._zone = None
+        self._first_use: Callable[[], None] | None = None
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         self.path = Path(self.url.database) if self.is_sqlite and self.url.database else None
         if self.is_sqlite:
@@ -86,8 +89,15 @@ class Store:
     @contextmanager
     def connect(self) -> Iterator[Connection]:
         """A connection held across several transactions (the CSV import keeps its staging on it)."""
+        if self._first_use is not None:
+            prepare, self._first_use = self._first_use, None
+            prepare()
         with self._translate_busy(), self.engine.connect() as conn:
             yield conn
+
+    def before_first_use(self, prepare: Callable[[], None]) -> None:
+        """Run `prepare` (create the file) when the store is first connected to, not before."""
+        self._first_use = prepare
 
     @contextmanager
     def transaction(self, conn: Connection, *, write: bool) -> Iterator[Connection]:
@@ -144,6 +154,22 @@ class Store:
                 f"it was written by a newer vaxres: upgrade vaxres"
             )
         return SchemaState(current, revisions.HEAD)
+
+    @property
+    def zone(self):
+        """The store's time zone (a ZoneInfo), read once per Store."""
+        if self._zone is None:
+            from vaxres.db.clock import read_zone
+
+            with self.read() as conn:
+                self._zone = read_zone(conn)
+        return self._zone
+
+    def today(self):
+        """Today in the store's time zone: what "in the past" is measured against."""
+        from vaxres.db.clock import today_in
+
+        return today_in(self.zone)
 
     def holds_data(self) -> bool:
         """Whether any slot, reservation or message exists: the demo and `db copy` need an empty store."""

@@ -159,6 +159,15 @@ class OutboxMessage(SQLModel, table=True):
     lease_until: dt.datetime | None = None
 
 
+class StoreSetting(SQLModel, table=True):
+    """The store's own settings (its time zone), shared by every machine that uses the store."""
+
+    __tablename__ = "store_setting"
+
+    key: str = Field(sa_type=String(64), primary_key=True)
+    value: str = Field(sa_type=Text)
+
+
 class DeliveryTarget(SQLModel, table=True):
     """A circuit breaker per delivery target, in the store so that separate runs share it."""
 
@@ -178,6 +187,7 @@ outbox_table = OutboxMessage.__table__
 target_table = DeliveryTarget.__table__
 vaccine_table = Vaccine.__table__
 alias_table = VaccineAlias.__table__
+setting_table = StoreSetting.__table__
 
 # The view is created by migration 0002; it lives on its own metadata so that autogenerate and
 # create_all never mistake it for a table.

@@ -33,6 +33,7 @@ class BookingLoader:
     def __init__(self, store: Store, summary: ImportSummary, staging: Staging):
         self.summary = summary
         self.staging = staging
+        self._today = store.today()
         self._slots: dict[tuple, int] = {}
         # A booking this import makes, as the person's series sees it: one HeldDose per slot and
         # dose (slot id * 16 + dose), shared by everyone booked there.
@@ -50,7 +51,7 @@ class BookingLoader:
 
     def load(self, conn: Connection, low: int, high: int, *, dry_run: bool) -> list[RowError]:
         now = utcnow()
-        today = validate.today()
+        today = self._today
         rows = conn.execute(self.staging.rows(low, high)).all()
         slot_ids = self._resolve_slots(conn, rows)
         users = list({row.user_id for row in rows})

@@ -77,8 +77,9 @@ class RowParser:
 
     MEMO_LIMIT = 100_000
 
-    def __init__(self, positions: dict[str, int], catalog: Catalog, *, date_as_text: bool = True):
+    def __init__(self, positions: dict[str, int], catalog: Catalog, *, today, date_as_text: bool = True):
         self._catalog = catalog
+        self._today = today  # the store's, for "in the past"
         self._hospitals: dict[str, tuple[str, str]] = {}
         self._vaccines: dict[str, tuple[str, str]] = {}  # slot rows: (catalog name, its key)
         self._named: dict[str, tuple[str, str]] = {}  # booking rows: (name as written, catalog key)
@@ -112,7 +113,7 @@ class RowParser:
         return self._remember(self._named, value, (name, key_of(self._catalog.resolve(name).name)))
 
     def _date(self, value: str):
-        day = validate.parse_date(value)
+        day = validate.parse_date(value, not_before=self._today)
         return self._remember(self._dates, value, day.isoformat() if self._date_as_text else day)
 
     def _quantity(self, value: str) -> int:

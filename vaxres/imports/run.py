@@ -78,7 +78,7 @@ def _run(store: Store, source: str, options: ImportOptions, *, kind: str) -> Imp
                 with store.transaction(conn, write=False):
                     position = (lambda: raw.tell()) if size is not None else (lambda: 0)
                     rows = _valid_rows(
-                        table, kind, summary, rejects, options.progress, catalog=load_catalog(conn),
+                        table, kind, summary, rejects, options.progress, catalog=load_catalog(conn), today=store.today(),
                         date_as_text=store.is_sqlite, position=position, size=size,
                     )
                     valid = staging.fill(rows)
@@ -125,10 +125,10 @@ def _stopped(cause: str, low: int, label: str) -> StoreBusy:
 
 def _valid_rows(
     table: csvfile.CsvTable, kind: str, summary: ImportSummary, rejects: RejectsWriter, progress: Progress | None,
-    *, catalog: Catalog, date_as_text: bool, position: Callable[[], int], size: int | None,
+    *, catalog: Catalog, today, date_as_text: bool, position: Callable[[], int], size: int | None,
 ) -> Iterator[StagedRow]:
     """Parse each data row; invalid ones are counted, reported and sent to --rejects."""
-    parser = RowParser(table.positions, catalog, date_as_text=date_as_text)
+    parser = RowParser(table.positions, catalog, today=today, date_as_text=date_as_text)
     parse = parser.slot if kind == "slots" else parser.booking
     for line, cells in table.rows():
         summary.rows += 1

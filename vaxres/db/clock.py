@@ -1,0 +1,66 @@
+"""The store's calendar: the time zone it keeps, and "today" and "now" read in it.
+
+Every rule about days (in the past, not over yet, the day before today) asks the store, never the
+machine's local date: two machines in different zones that share one PostgreSQL store agree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import Connection, select
+
+from vaxres.errors import InvalidValue
+
+TIMEZONE_KEY = "timezone"
+FALLBACK_ZONE = "UTC"
+
+
+def machine_zone_name() -> str:
+    """The IANA name of this machine's zone (TZ, /etc/localtime...), UTC when it has none."""
+    from tzlocal import get_localzone_name
+
+    try:
+        name = get_localzone_name()
+    except Exception:  # tzlocal raises its own errors for a zone it cannot name
+        return FALLBACK_ZONE
+    try:
+        parse_zone(name or "")
+    except InvalidValue:
+        return FALLBACK_ZONE
+    return name
+
+
+def parse_zone(name: str) -> ZoneInfo:
+    text = str(name).strip()
+    try:
+        if not text or text.startswith(("/", ".")) or ".." in text:
+            raise ValueError(text)
+        return ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise InvalidValue(
+            "time zone", name, "is not a known time zone",
+            f"time zone {text!r} is not a known time zone; give an IANA name such as Asia/Seoul, Europe/Berlin or UTC",
+        ) from None
+
+
+def read_zone(conn: Connection) -> ZoneInfo:
+    from vaxres.db.tables import setting_table
+
+    name = conn.execute(select(setting_table.c.value).where(setting_table.c.key == TIMEZONE_KEY)).scalar()
+    return parse_zone(name) if name else ZoneInfo(FALLBACK_ZONE)
+
+
+def write_zone(conn: Connection, zone: ZoneInfo) -> None:
+    from vaxres.db.tables import setting_table
+
+    updated = conn.execute(
+        setting_table.update().where(setting_table.c.key == TIMEZONE_KEY).values(value=zone.key)
+    ).rowcount
+    if not updated:
+        conn.execute(setting_table.insert().values(key=TIMEZONE_KEY, value=zone.key))
+
+
+def today_in(zone: ZoneInfo) -> dt.date:
+    return dt.datetime.now(zone).date()
