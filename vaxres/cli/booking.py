@@ -75,14 +75,15 @@ def mypage(
     """Show a person's reservations and the dose they may book next."""
     from vaxres.booking.queries import my_page
 
-    page = my_page(open_store(ctx), user)
+    store = open_store(ctx)
+    page = my_page(store, user)
     if json_out:
         print_json(page.as_json())
         return
     if not page.reservations:
         print_line(f"{page.user} has no reservations.")
         return
-    render.mypage_table(page.reservations)
+    render.mypage_table(page.reservations, store.zone)
     if page.next_dose is not None:
         print_line(f"Next: {page.next_dose.describe()}.")
 

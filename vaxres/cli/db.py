@@ -1,4 +1,4 @@
-"""vaxres db path | current | upgrade"""
+"""vaxres db path | info | current | upgrade | set-timezone | copy"""
 
 from typing import Annotated
 
@@ -7,7 +7,7 @@ import typer
 from vaxres.cli.common import JsonOption, db_target, open_store
 from vaxres.cli.output import handles_errors, print_json, print_line
 
-app = typer.Typer(help="The store: where it is, its schema revision.", no_args_is_help=True)
+app = typer.Typer(help="The store: where it is, what it holds, its schema revision and time zone.", no_args_is_help=True)
 
 
 @app.command("path")
@@ -21,6 +21,60 @@ def path(ctx: typer.Context, json_out: JsonOption = False) -> None:
         print_json({"store": store})
     else:
         print_line(store)
+
+
+@app.command("info")
+@handles_errors
+def info(ctx: typer.Context, json_out: JsonOption = False) -> None:
+    """Describe the store: path, backend, revision, time zone and what it holds."""
+    from vaxres.admin.database import store_info
+
+    report = store_info(open_store(ctx, migrate=False))
+    if json_out:
+        print_json(report.as_json())
+        return
+    revision = f"{report.current} (head)" if report.current == report.head else (
+        f"{report.current or 'empty'} (behind: this vaxres needs {report.head}; run `vaxres db upgrade`)"
+    )
+    lines = [("Store", report.store), ("Backend", report.backend), ("Revision", revision)]
+    if report.timezone is not None:
+        lines.append(("Time zone", f"{report.timezone} (today is {report.today} there)"))
+        lines.append(("Vaccines", f"{report.counts['vaccines']:,}"))
+        lines.append(("Slots", f"{report.counts['slots']:,}"))
+        lines.append(("Reservations", _by_status(report.counts["reservations"], report.reservations)))
+        lines.append(("Outbox", _by_status(report.counts["outbox"], report.outbox)))
+    width = max(len(label) for label, _ in lines)
+    for label, value in lines:
+        print_line(f"{label + ':':<{width + 1}} {value}")
+
+
+def _by_status(total: int, by_status: dict[str, int]) -> str:
+    parts = ", ".join(f"{count:,} {status.replace('_', '-')}" for status, count in by_status.items() if count)
+    return f"{total:,}" + (f" ({parts})" if parts else "")
+
+
+@app.command("set-timezone")
+@handles_errors
+def set_timezone(
+    ctx: typer.Context,
+    zone: Annotated[str, typer.Argument(metavar="ZONE", help="An IANA time zone: Asia/Seoul, Europe/Berlin, UTC...")],
+    json_out: JsonOption = False,
+) -> None:
+    """Set the store's time zone: what "today" and "in the past" mean for every machine using it.
+
+    Times in tables are shown in it; JSON times stay UTC (ISO 8601 with Z).
+    """
+    from vaxres.admin.database import set_timezone as set_store_timezone
+
+    change = set_store_timezone(open_store(ctx), zone)
+    if json_out:
+        print_json(change.as_json())
+    elif change.previous == change.timezone:
+        print_line(f"The store's time zone is already {change.timezone}; nothing changed.")
+    else:
+        print_line(
+            f"The store's time zone is now {change.timezone} (was {change.previous}); today there is {change.today}."
+        )
 
 
 @app.command("current")

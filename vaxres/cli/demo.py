@@ -74,13 +74,13 @@ def demo(ctx: typer.Context, json_out: JsonOption = False) -> None:
         print_line(f"$ {shlex.join(prefix + s.command)}")
         print_line(f"  {_outcome_line(s.outcome)}")
     print_line(f"\n$ {shlex.join(prefix + ['mypage', report.my_page_user])}")
-    render.mypage_table(report.my_page.reservations)
+    render.mypage_table(report.my_page.reservations, report.store.zone)
     if report.my_page.next_dose is not None:
         print_line(f"Next: {report.my_page.next_dose.describe()}.")
     print_line(f"\n$ {shlex.join(prefix + ['slot', 'list'])}")
     render.slots_table(report.slots)
     print_line(f"\n$ {shlex.join(prefix + ['outbox', 'list'])}")
-    render.outbox_table(report.outbox)
+    render.outbox_table(report.outbox, report.store.zone)
     print_line(
         "\nEvery change above wrote its notification to the outbox in the same transaction; "
         "they stay pending until a dispatcher delivers them.\n"

@@ -89,11 +89,12 @@ def show(ctx: typer.Context, reservation_id: ReservationArgument, json_out: Json
     """Show one reservation with its whole history."""
     from vaxres.booking.queries import show as history
 
-    result = history(open_store(ctx), reservation_id)
+    store = open_store(ctx)
+    result = history(store, reservation_id)
     if json_out:
         print_json(result.as_json())
     else:
-        render.history_table(result)
+        render.history_table(result, store.zone)
 
 
 def register(app: typer.Typer) -> None:

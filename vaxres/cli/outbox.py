@@ -24,13 +24,14 @@ def list_(
     """List notification messages, oldest first."""
     from vaxres.outbox.queries import list_outbox
 
-    messages = list_outbox(open_store(ctx), status=status)
+    store = open_store(ctx)
+    messages = list_outbox(store, status=status)
     if json_out:
         print_json([message.as_json() for message in messages])
     elif not messages:
         print_line("The outbox is empty." if status is None else f"No {status.strip().lower()} messages.")
     else:
-        render.outbox_table(messages)
+        render.outbox_table(messages, store.zone)
 
 
 @app.command("deliver")

@@ -55,22 +55,58 @@ def handles_errors(command: Callable[..., None]) -> Callable[..., None]:
 
 def print_table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     """Every cell and the title are plain text: a name like `x[/]` or `[link=...]` is shown as
-    typed, never read as Rich markup, and control characters are shown escaped."""
+    typed, never read as Rich markup, and control characters are shown escaped.
+
+    A column is at least as wide as its longest word (up to WORD_LIMIT cells), so that names
+    wrap between words, never inside one ("예방접종센터", "University")."""
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
+    from rich.cells import cell_len
+
+    console = Console(file=sys.stdout)
+    cells = [[Text("" if cell is None else shown(str(cell))) for cell in row] for row in rows]
+    widths = [
+        max([cell_len(column)] + [row[index].cell_len for row in cells]) if column in _NO_WRAP or column in _NUMERIC
+        else _longest_word(row[index] for row in cells)
+        for index, column in enumerate(columns)
+    ]
+    keep_words = sum(widths) + 3 * len(columns) + 1 <= console.width  # else fold, rather than cut the table
     table = Table(title=None if title is None else Text(shown(title)), title_justify="left")
-    for column in columns:
+    for index, column in enumerate(columns):
         table.add_column(
             column,
             justify="right" if column in _NUMERIC else "left",
             overflow="fold",
             no_wrap=column in _NO_WRAP,
+            min_width=widths[index] if keep_words and column not in _NO_WRAP else None,
         )
-    for row in rows:
-        table.add_row(*(Text("" if cell is None else shown(str(cell))) for cell in row))
-    Console(file=sys.stdout).print(table)
+    for row in cells:
+        table.add_row(*row)
+    console.print(table)
+
+
+WORD_LIMIT = 20
+
+
+def _longest_word(texts: Iterable[Any]) -> int:
+    from rich.cells import cell_len
+
+    longest = 0
+    for text in texts:
+        for word in text.plain.split():
+            longest = max(longest, min(cell_len(word), WORD_LIMIT))
+            if longest == WORD_LIMIT:
+                return longest
+    return longest
+
+
+def console_width() -> int:
+    """The width Rich draws tables at: the terminal's, or COLUMNS."""
+    from rich.console import Console
+
+    return Console(file=sys.stdout).width
 
 
 def shown(text: str) -> str:
@@ -82,4 +118,4 @@ def shown(text: str) -> str:
 
 
 _NO_WRAP = {"Event", "Status", "Date", "Created", "Next attempt", "When"}
-_NUMERIC = {"ID", "No.", "Capacity", "Remaining", "Booked", "Dose", "Doses", "Ref", "Attempts", "rows"}
+_NUMERIC = {"ID", "No.", "Capacity", "Remaining", "Left", "Booked", "Dose", "Doses", "Ref", "Attempts", "rows"}

@@ -1,17 +1,14 @@
 """Human renderings of service results, shared by the commands and the demo."""
 
-from vaxres.cli.output import print_table
+from vaxres.cli.output import console_width, print_table
+
+WIDE = 100  # columns from which a table has room for the less needed columns
 
 
-def iso_utc(value):
-    from vaxres.formats import iso_utc
-
-    return iso_utc(value)
-
-
-def short_utc(value):
-    """Minutes are enough in a table; --json has the full time."""
-    return "" if value is None else iso_utc(value)[:16].replace("T", " ")
+def table_time(value, zone) -> str:
+    """A time as a table shows it: in the store's zone, to the minute, labelled ("2026-12-01
+    09:30 KST"); --json has the full time in UTC."""
+    return "" if value is None else value.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
 
 
 def _doses(n: int) -> str:
@@ -56,23 +53,26 @@ def cancelled(booking) -> str:
 def slots_table(slots, title: str = "Slots") -> None:
     print_table(
         title,
-        ("ID", "Date", "Hospital", "Vaccine", "Capacity", "Booked", "Remaining"),
+        ("ID", "Date", "Hospital", "Vaccine", "Capacity", "Booked", "Left"),
         ((s.id, s.date.isoformat(), s.hospital, s.vaccine, s.capacity, s.booked, s.remaining) for s in slots),
     )
 
 
-def mypage_table(bookings) -> None:
-    """A given dose's lot goes under its status, on lines of its own: a column more, or a wider
-    status, would take the hospital's room in 80 columns."""
+def mypage_table(bookings, zone) -> None:
+    """The hospital gets the room: a given dose's lot goes under its status, and the time of
+    booking shows only in a wide terminal (`vaxres show N` and --json always have it)."""
 
     def status(b):
         return f"{b.status}\nlot\n{b.lot}" if b.lot else b.status
 
+    wide = console_width() >= WIDE
+    columns = ("No.", "Status", "Date", "Hospital", "Vaccine", "Dose") + (("Reserved at",) if wide else ())
     print_table(
         f"Reservations of {bookings[0].user}",
-        ("No.", "Status", "Date", "Hospital", "Vaccine", "Dose", "Reserved at"),
+        columns,
         (
-            (b.id, status(b), b.date.isoformat(), b.hospital, b.vaccine, b.dose, short_utc(b.reserved_at))
+            (b.id, status(b), b.date.isoformat(), b.hospital, b.vaccine, b.dose)
+            + ((table_time(b.reserved_at, zone),) if wide else ())
             for b in bookings
         ),
     )
@@ -113,17 +113,17 @@ def vaccines_table(vaccines) -> None:
     )
 
 
-def history_table(result) -> None:
+def history_table(result, zone) -> None:
     b = result.reservation
     lot = f", lot {b.lot}" if b.lot else ""
     print_table(
         f"Reservation {b.id}: {b.user}, {b.vaccine} (dose {b.dose}) at {b.hospital} on {b.date.isoformat()}, {b.status}{lot}",
         ("When", "Event", "Message"),
-        ((short_utc(m.created_at), m.event, m.payload.get("message", "")) for m in result.history),
+        ((table_time(m.created_at, zone), m.event, m.payload.get("message", "")) for m in result.history),
     )
 
 
-def outbox_table(messages) -> None:
+def outbox_table(messages, zone) -> None:
     """Retry columns appear only once a delivery has been tried, to keep the table readable."""
     from vaxres.db.tables import OutboxStatus
 
@@ -133,9 +133,9 @@ def outbox_table(messages) -> None:
         columns[5:5] = ["Attempts", "Next attempt", "Last error"]
 
     def row(m):
-        cells = [m.id, m.event, m.recipient, m.correlation_id, m.status, short_utc(m.created_at), m.payload.get("message", "")]
+        cells = [m.id, m.event, m.recipient, m.correlation_id, m.status, table_time(m.created_at, zone), m.payload.get("message", "")]
         if retried:
-            next_attempt = short_utc(m.next_attempt_at) if m.status == OutboxStatus.PENDING else ""
+            next_attempt = table_time(m.next_attempt_at, zone) if m.status == OutboxStatus.PENDING else ""
             cells[5:5] = [m.attempts, next_attempt, m.last_error]
         return cells
 
