@@ -6,6 +6,19 @@ import pytest
 from tests.helpers import PG_ENV, Cli, postgres_database
 
 
+def pytest_sessionfinish(session, exitstatus):
+    """One style for every error a test made vaxres print (see tests/helpers.error_style_problem)."""
+    from tests.helpers import ERRORS_SEEN, error_style_problem
+
+    problems = [(test, message, problem) for message, test in ERRORS_SEEN.items() if (problem := error_style_problem(message))]
+    if problems:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        reporter.write_line(f"\n{len(problems)} error messages break the house style:", red=True)
+        for test, message, problem in problems:
+            reporter.write_line(f"  {problem}: {message!r}  ({test})")
+        session.exitstatus = 1
+
+
 def pytest_configure(config):
     config.addinivalue_line(
         "markers", "no_store: VAXRES_DB names a file that does not exist yet (the default: an empty store there)"

@@ -85,12 +85,46 @@ def snapshot(db) -> dict:
     return {t: query(db, f"SELECT * FROM {t} ORDER BY id") for t in ("slot", "reservation", "outbox")}
 
 
+# Every error line any test made vaxres print: conftest checks their style when the session ends.
+ERRORS_SEEN: dict[str, str] = {}
+# Ordinary words that would start a message capitalised ("There is no ..."): errors read as one
+# style, "Error: there is no slot 42; see ...", lower case and without a final period.
+_WORDS = {
+    "a", "an", "another", "cannot", "copy", "could", "error", "give", "invalid", "it", "line", "missing", "no",
+    "not", "nothing", "please", "store", "that", "the", "there", "this", "unknown",
+}
+
+
+def note_errors(stderr: str, test: str) -> None:
+    for line in stderr.splitlines():
+        if line.startswith("Error: "):
+            ERRORS_SEEN.setdefault(line[len("Error: "):], test)
+        elif line.startswith('{"error": '):
+            try:
+                ERRORS_SEEN.setdefault(json.loads(line)["error"], test)
+            except (ValueError, KeyError, TypeError):
+                pass
+
+
+def error_style_problem(message: str) -> str | None:
+    first = message.split(" ", 1)[0]
+    if first[:1].isupper() and first[1:].islower() and first.lower() in _WORDS:
+        return "starts with a capital letter"
+    if message.endswith(".") and not message.endswith("..."):
+        return "ends with a period"
+    if not message.strip() or message != message.strip():
+        return "is empty or has spaces around it"
+    return None
+
+
 class Cli:
     def __init__(self):
         self.runner = CliRunner()
 
     def __call__(self, *args: str, input: str | None = None):
-        return self.runner.invoke(app, list(args), input=input, prog_name="vaxres")
+        result = self.runner.invoke(app, list(args), input=input, prog_name="vaxres")
+        note_errors(result.stderr, os.environ.get("PYTEST_CURRENT_TEST", ""))
+        return result
 
     def json(self, *args: str):
         result = self(*args, "--json")
@@ -99,13 +133,15 @@ class Cli:
 
 
 def run_vaxres(*args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run(
+    result = subprocess.run(
         [VAXRES, *args],
         capture_output=True,
         text=True,
         timeout=timeout,
         env={**os.environ, **(env or {})},
     )
+    note_errors(result.stderr, os.environ.get("PYTEST_CURRENT_TEST", ""))
+    return result
 
 
 def invariant_violations(db) -> list[tuple]:

@@ -144,7 +144,7 @@ def test_410_fails_at_once_and_retry_puts_it_back(cli, store, db_path, receiver)
     assert len(cli.json("outbox", "list", "--status", "failed")) == 1
 
     refused = cli("outbox", "retry", "1", "2")
-    assert (refused.exit_code, refused.stderr) == (3, "Error: There is no outbox message 2; see `vaxres outbox list`\n")
+    assert (refused.exit_code, refused.stderr) == (3, "Error: there is no outbox message 2; see `vaxres outbox list`\n")
     assert json.loads(cli("outbox", "retry", "1", "2", "--json").stderr)["code"] == "message_not_found"
     again = cli("outbox", "retry", "--failed")
     assert (again.exit_code, again.stdout) == (0, "1 message back to pending.\n")

@@ -365,7 +365,7 @@ def test_reservations_book_row_by_row_with_refusals(cli, tmp_path, db_path, two_
          f"slot 1 ({future()}, Seoul, Pfizer) is sold out; see `vaxres slot list --available` for slots with doses left"),
         (5, "already_reserved", "user", "alice already holds an active reservation for dose 1; see `vaxres mypage alice`"),
         (7, "slot_not_found", None,
-         f"There is no slot for {future()}, Daegu, Pfizer; see `vaxres slot list --date {future()}`"),
+         f"there is no slot for {future()}, Daegu, Pfizer; see `vaxres slot list --date {future()}`"),
     ]
     assert [(r["user"], r["dose"], r["hospital"], r["vaccine"]) for r in cli.json("mypage", "alice")["reservations"]] == [
         ("alice", 2, "Busan", "Pfizer"), ("alice", 1, "Seoul", "Pfizer"),
@@ -568,7 +568,7 @@ def test_a_reservation_row_naming_no_slot_by_alias_repeats_the_name_as_written(c
     result = cli("import", "reservations", write(tmp_path / "b.csv", f"user,date,hospital,vaccine\nkim,{future()},Seoul,화이자\n"))
     assert result.exit_code == 1
     single = cli("reserve", "--user", "kim", "--date", future(), "--hospital", "Seoul", "--vaccine", "화이자")
-    assert single.stderr == f"Error: There is no slot for {future()}, Seoul, 화이자; see `vaxres slot list --date {future()}`\n"
+    assert single.stderr == f"Error: there is no slot for {future()}, Seoul, 화이자; see `vaxres slot list --date {future()}`\n"
     assert result.stderr == "  line 2: " + single.stderr.removeprefix("Error: ")
 
 

@@ -82,11 +82,11 @@ def test_one_active_reservation_per_person_and_dose(store, slot, db_path):
 
 def test_unknown_slot_and_reservation_are_not_found(store, slot, db_path):
     before = snapshot(db_path)
-    with pytest.raises(rules.SlotNotFound, match="There is no slot 99"):
+    with pytest.raises(rules.SlotNotFound, match="there is no slot 99"):
         reservations.reserve(store, user="a", slot_id=99)
-    with pytest.raises(rules.SlotNotFound, match="There is no slot for"):
+    with pytest.raises(rules.SlotNotFound, match="there is no slot for"):
         reservations.reserve(store, user="a", date=future(), hospital="Nowhere", vaccine="Pfizer")
-    with pytest.raises(rules.ReservationNotFound, match="There is no reservation 5"):
+    with pytest.raises(rules.ReservationNotFound, match="there is no reservation 5"):
         reservations.cancel(store, 5)
     with pytest.raises(rules.SlotNotFound):
         slots.update_slot(store, 99, quantity=3)

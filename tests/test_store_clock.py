@@ -11,7 +11,7 @@ from rich.cells import cell_len
 from tests.helpers import count_rows, query, run_vaxres
 
 MISSING = (
-    "Error: There is no store at {path}; check --db or VAXRES_DB (`vaxres db path` shows the store in use), "
+    "Error: there is no store at {path}; check --db or VAXRES_DB (`vaxres db path` shows the store in use), "
     "or register a slot to create one\n"
 )
 

@@ -97,14 +97,14 @@ class SlotNotFound(NotFound):
 
     def __init__(self, slot_id: int, *, to_book: bool = False):
         hint = "`vaxres slot list --available` for open slots" if to_book else "`vaxres slot list` for the slots that exist"
-        super().__init__(f"There is no slot {slot_id}; see {hint}")
+        super().__init__(f"there is no slot {slot_id}; see {hint}")
 
 
 class NoSlotNamed(SlotNotFound):
     def __init__(self, date: dt.date, hospital: str, vaccine: str):
         NotFound.__init__(
             self,
-            f"There is no slot for {date.isoformat()}, {hospital}, {vaccine}; "
+            f"there is no slot for {date.isoformat()}, {hospital}, {vaccine}; "
             f"see `vaxres slot list --date {date.isoformat()}`",
         )
 
@@ -122,7 +122,7 @@ class VaccineNotFound(NotFound):
     code = "vaccine_not_found"
 
     def __init__(self, name: str):
-        super().__init__(f"There is no vaccine {name!r}; see `vaxres vaccine list`")
+        super().__init__(f"there is no vaccine {name!r}; see `vaxres vaccine list`")
 
 
 class DuplicateVaccine(Refused):
@@ -251,7 +251,7 @@ class ReservationNotFound(NotFound):
 
     def __init__(self, reservation_id: int):
         super().__init__(
-            f"There is no reservation {reservation_id}; see `vaxres mypage USER` for a person's reservations"
+            f"there is no reservation {reservation_id}; see `vaxres mypage USER` for a person's reservations"
         )
 
 

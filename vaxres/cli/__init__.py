@@ -4,13 +4,54 @@ import sys
 from typing import Annotated
 
 import typer
+import typer.core
 
 from vaxres import __version__
 from vaxres.cli import booking, db, demo, imports, lifecycle, outbox, slot, vaccine
-from vaxres.cli.output import print_json
+from vaxres.cli.output import print_json, print_line
+
+
+class OneLineUsageErrors(typer.core.TyperGroup):
+    """A usage error is one line on stderr like every other error ("Error: missing option
+    '--user'; see `vaxres reserve --help`"), or one JSON object with --json, exit 2."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        given = list(sys.argv[1:] if args is None else args)
+        try:
+            result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except KeyboardInterrupt:
+            sys.exit(130)
+        except Exception as error:
+            if type(error).__name__ == "Abort":
+                sys.exit(130)
+            if not (hasattr(error, "format_message") and hasattr(error, "exit_code")):
+                raise
+            if type(error).__name__ == "NoArgsIsHelpError":
+                error.show()
+                sys.exit(error.exit_code)
+            message = usage_message(error)
+            if "--json" in given:
+                print_json({"error": message, "code": "usage"}, to_stderr=True)
+            else:
+                print_line(f"Error: {message}", to_stderr=True)
+            sys.exit(error.exit_code)
+        sys.exit(result if isinstance(result, int) else 0)
+
+
+def usage_message(error) -> str:
+    """The parser's sentence in the house style: lower case, no final period, and where to look."""
+    text = " ".join(error.format_message().split()).rstrip(".")
+    if text[:1].isupper() and text[1:2].islower():
+        text = text[0].lower() + text[1:]
+    ctx = getattr(error, "ctx", None)
+    return f"{text}; see `{ctx.command_path} --help`" if ctx is not None else text
+
 
 app = typer.Typer(
     name="vaxres",
+    cls=OneLineUsageErrors,
     help="Vaccine slots, reservations and their notifications.\n\n"
     "Exit codes: 0 done, 1 refused by a rule, 2 invalid input, 3 not found, 75 busy (try again).",
     no_args_is_help=True,
@@ -65,18 +106,5 @@ demo.register(app)
 
 
 def main() -> None:
-    """The console script. With --json, a usage error too is one JSON object on stderr."""
-    if "--json" not in sys.argv[1:]:
-        app(prog_name="vaxres")
-        return
-    try:
-        result = app(prog_name="vaxres", standalone_mode=False)
-    except KeyboardInterrupt:
-        sys.exit(130)
-    except Exception as error:
-        # Usage errors from the argument parser carry an exit code and a message of their own.
-        if not (hasattr(error, "format_message") and hasattr(error, "exit_code")):
-            raise
-        print_json({"error": error.format_message(), "code": "usage"}, to_stderr=True)
-        sys.exit(error.exit_code)
-    sys.exit(result if isinstance(result, int) else 0)
+    """The console script."""
+    app(prog_name="vaxres")

@@ -53,7 +53,8 @@ def demo(ctx: typer.Context, json_out: JsonOption = False) -> None:
 
     target, temporary = demo_target(db_target(ctx))
     report = run_demo(open_store(ctx, target=target, create=True), temporary=temporary)
-    prefix = ["vaxres", "--db", report.store.display]
+    program = invoked_as()
+    prefix = [*program, "--db", report.store.display]
     if json_out:
         print_json(
             {
@@ -85,9 +86,29 @@ def demo(ctx: typer.Context, json_out: JsonOption = False) -> None:
         "\nEvery change above wrote its notification to the outbox in the same transaction; "
         "they stay pending until a dispatcher delivers them.\n"
         f"Continue with this store:\n  export VAXRES_DB={shlex.quote(report.store.display)}\n"
-        "  vaxres slot list --available\n  vaxres reserve --user dave --slot 1\n  vaxres mypage dave\n"
-        "  vaxres outbox list --status pending   # what a dispatcher will deliver (`outbox deliver` sends them)"
+        + "".join(
+            f"  {shlex.join([*program, *command])}{comment}\n"
+            for command, comment in (
+                (["slot", "list", "--available"], ""),
+                (["reserve", "--user", "dave", "--slot", "1"], ""),
+                (["mypage", "dave"], ""),
+                (["outbox", "list", "--status", "pending"], "   # what a dispatcher will deliver (`outbox deliver` sends them)"),
+            )
+        ).rstrip("\n")
     )
+
+
+def invoked_as() -> list[str]:
+    """How the user ran vaxres, so that the commands shown work when pasted: through `uv run`
+    (which puts vaxres on the PATH only for its own child), `python -m vaxres`, or plainly."""
+    import os
+    import sys
+
+    if os.environ.get("UV_RUN_RECURSION_DEPTH"):
+        return ["uv", "run", "vaxres"]
+    if sys.argv and sys.argv[0].endswith("__main__.py"):
+        return ["python", "-m", "vaxres"]
+    return ["vaxres"]
 
 
 def register(app: typer.Typer) -> None:

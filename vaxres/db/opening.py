@@ -36,12 +36,12 @@ def open_store(
         if not _exists(store.path):
             if not create:
                 raise StoreNotFound(
-                    f"There is no store at {store.path}; check --db or VAXRES_DB (`vaxres db path` shows "
+                    f"there is no store at {store.path}; check --db or VAXRES_DB (`vaxres db path` shows "
                     f"the store in use), or register a slot to create one"
                 )
             if not store.path.parent.exists():
                 raise InvalidInput(
-                    f"The folder {store.path.parent} does not exist; create it or name another --db path"
+                    f"the folder {store.path.parent} does not exist; create it or name another --db path"
                 )
             store.before_first_use(lambda: _create(store, migrate=migrate, on_created=on_created))
             return store
@@ -57,7 +57,7 @@ def _create(store: Store, *, migrate: bool, on_created: Callable[[Store], None] 
     except FileExistsError:  # another process made it meanwhile
         fd = None
     except OSError as exc:
-        raise InvalidInput(f"Cannot create the store {store.path}: {exc.strerror}") from None
+        raise InvalidInput(f"cannot create the store {store.path}: {exc.strerror}") from None
     if fd is not None:
         os.close(fd)
         store.created = True

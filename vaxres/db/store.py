@@ -134,7 +134,7 @@ class Store:
                 f"{self.display} cannot be opened for writing ({cause}); check the permissions of the file "
                 f"and of its folder (SQLite writes a -wal and a -shm file beside it)"
             )
-        return Unavailable(f"The store {self.display} cannot be used: {cause}")
+        return Unavailable(f"the store {self.display} cannot be used: {cause}")
 
     def schema_state(self) -> SchemaState:
         """Read the schema version without Alembic; raise StoreUnusable for a foreign database."""
