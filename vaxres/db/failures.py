@@ -157,9 +157,8 @@ def _in_session(text: str, sqlstate: str, target: Target, timeout: float) -> Vax
 
 
 def _is_operational(exc: Exception) -> bool:
-    from sqlalchemy.exc import InterfaceError, OperationalError
-
-    return isinstance(exc, (OperationalError, InterfaceError))
+    """SQLAlchemy's wrapper or the driver's own error (DB-API names): the connection or server failed."""
+    return any(kind.__name__ in ("OperationalError", "InterfaceError") for kind in type(exc).__mro__)
 
 
 def _causes(text: str) -> list[str]:

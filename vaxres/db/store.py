@@ -116,6 +116,14 @@ class Store:
             if translated is None:
                 raise
             raise translated from None
+        except Exception as exc:
+            # The import's COPY speaks to psycopg directly: its errors are the driver's own.
+            if self.target is None or not isinstance(exc, self.engine.dialect.loaded_dbapi.Error):
+                raise
+            translated = translate(exc, self.target, timeout=self.timeout, connecting=False)
+            if translated is None:
+                raise
+            raise translated from None
 
     def _translated(self, exc: DBAPIError, *, connecting: bool) -> Exception | None:
         if self.target is not None:
