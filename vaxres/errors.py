@@ -58,7 +58,19 @@ class StoreBusy(Unavailable):
     code = "busy"
 
 
+class StoreUnavailable(Unavailable):
+    """The database server cannot be reached or is not taking connections now: try again."""
+
+    code = "store_unavailable"
+
+
 class StoreUnusable(InvalidInput):
     """The target exists but is not a store this version can use as it is."""
 
     code = "store_unusable"
+
+
+class StoreLoginRefused(StoreUnusable):
+    """The server answered and refused the login: trying again changes nothing."""
+
+    code = "store_login_refused"

@@ -1,6 +1,7 @@
 """Where the store is and how long to wait for it: environment and defaults, nothing imported heavy."""
 
 import os
+import re
 from pathlib import Path
 
 from vaxres.errors import InvalidInput
@@ -48,9 +49,23 @@ def describe_target(target: str | None) -> str:
         if chosen.startswith("sqlite:///"):
             return chosen[len("sqlite:///") :]
         from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
 
-        return make_url(chosen).render_as_string(hide_password=True)
+        try:
+            return hide_password(make_url(chosen).render_as_string(hide_password=True))
+        except (ArgumentError, ValueError):
+            return hide_password(chosen)
     return str(Path(chosen).expanduser().absolute())
+
+
+_USER_PASSWORD = re.compile(r"(://[^:/]*:)[^@]*@")  # the part SQLAlchemy reads as the password
+_QUERY_PASSWORD = re.compile(r"([?&]password=)[^&]*", re.IGNORECASE)
+
+
+def hide_password(url: str) -> str:
+    """A database URL as it may be shown: a password, after the user or as a query parameter,
+    becomes ***, also in a URL that does not parse."""
+    return _QUERY_PASSWORD.sub(r"\1***", _USER_PASSWORD.sub(r"\1***@", url, count=1))
 
 
 def busy_timeout() -> float:

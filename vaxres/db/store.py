@@ -1,6 +1,7 @@
-"""The Store: an engine from a URL, SQLite set up for safe concurrent writes, and transactions
-that translate lock timeouts into StoreBusy. Which store to open, and when to create or upgrade
-it, is decided in vaxres.db.opening.
+"""The Store: an engine from a URL, SQLite set up for safe concurrent writes, and connections and
+transactions that translate the driver's failures into named errors (lock timeouts into
+StoreBusy; PostgreSQL's in vaxres.db.failures). Which store to open, and when to create or
+upgrade it, is decided in vaxres.db.opening.
 
 Every write transaction on SQLite begins with BEGIN IMMEDIATE: a deferred transaction that reads
 and then writes can fail with SQLITE_BUSY that no timeout cures.
@@ -8,6 +9,7 @@ and then writes can fail with SQLITE_BUSY that no timeout cures.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,11 +18,12 @@ from pathlib import Path
 
 from sqlalchemy import Connection, create_engine, event, exists, select, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError
+from sqlalchemy.exc import ArgumentError, DatabaseError, DBAPIError, OperationalError
 
 from vaxres.db import revisions
+from vaxres.db.failures import BUSY_SQLSTATES, Target, translate
 from vaxres.errors import InvalidInput, StoreBusy, StoreUnusable, Unavailable
-from vaxres.settings import busy_timeout
+from vaxres.settings import busy_timeout, hide_password
 
 _BEGIN_MODE = "vaxres_begin"
 
@@ -39,8 +42,10 @@ class Store:
     def __init__(self, url: str, *, timeout: float | None = None):
         try:
             self.url = make_url(url)
-        except ArgumentError:
-            raise InvalidInput(f"--db {url!r} is neither a file path nor a database URL") from None
+        except (ArgumentError, ValueError) as exc:  # ValueError: a port that is not a number
+            shown = hide_password(url)
+            detail = f" ({exc})" if not isinstance(exc, ArgumentError) else ""
+            raise InvalidInput(f"--db {shown!r} is neither a file path nor a database URL{detail}") from None
         self.timeout = busy_timeout() if timeout is None else timeout
         self.upgrade_notes: list[str] = []  # what an upgrade on opening changed in the data, for the user
         self.created = False  # made by this opening: the CLI says so once
@@ -51,8 +56,7 @@ class Store:
         if self.is_sqlite:
             connect_args: dict = {"timeout": self.timeout}
         elif self.url.get_backend_name() == "postgresql":
-            # The same wait for a lock as SQLite's busy timeout, then "busy, try again".
-            connect_args = {"options": f"-c lock_timeout={int(self.timeout * 1000)}", "connect_timeout": 10}
+            connect_args = _postgres_connect_args(self.url, self.timeout)
         else:
             connect_args = {}
         try:
@@ -64,6 +68,7 @@ class Store:
             ) from None
         except ArgumentError as exc:
             raise InvalidInput(f"--db {self.display} is not a database vaxres can use: {exc}") from None
+        self.target = Target.of(self.url) if self.url.get_backend_name() == "postgresql" else None
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_on_connect)
             event.listen(self.engine, "begin", _sqlite_on_begin)
@@ -73,7 +78,7 @@ class Store:
 
     @property
     def display(self) -> str:
-        return str(self.path) if self.path else self.url.render_as_string(hide_password=True)
+        return str(self.path) if self.path else hide_password(self.url.render_as_string(hide_password=True))
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
@@ -92,8 +97,13 @@ class Store:
         if self._first_use is not None:
             prepare, self._first_use = self._first_use, None
             prepare()
-        with self._translate_busy(), self.engine.connect() as conn:
-            yield conn
+        with self._translate_busy():
+            try:
+                conn = self.engine.connect()
+            except DBAPIError as exc:
+                raise self._translated(exc, connecting=True) or exc from None
+            with conn:
+                yield conn
 
     def before_first_use(self, prepare: Callable[[], None]) -> None:
         """Run `prepare` (create the file) when the store is first connected to, not before."""
@@ -109,17 +119,33 @@ class Store:
     def _translate_busy(self) -> Iterator[None]:
         try:
             yield
-        except DatabaseError as exc:
+        except DBAPIError as exc:
             # Constraint violations and the like are the caller's to name; only the store's own
             # state is translated here.
-            if type(exc) is not DatabaseError and not isinstance(exc, OperationalError):
+            translated = self._translated(exc, connecting=False)
+            if translated is None:
                 raise
-            if isinstance(exc, OperationalError) and is_busy_error(exc):
-                raise StoreBusy(
-                    f"store busy, try again shortly: another vaxres held the write lock for more than "
-                    f"{self.timeout:g} s, and nothing was written (VAXRES_BUSY_TIMEOUT sets the wait)"
-                ) from None
-            raise self._cannot_use(exc) from None
+            raise translated from None
+        except Exception as exc:
+            # The import's COPY speaks to psycopg directly: its errors are the driver's own.
+            if self.target is None or not isinstance(exc, self.engine.dialect.loaded_dbapi.Error):
+                raise
+            translated = translate(exc, self.target, timeout=self.timeout, connecting=False)
+            if translated is None:
+                raise
+            raise translated from None
+
+    def _translated(self, exc: DBAPIError, *, connecting: bool) -> Exception | None:
+        if self.target is not None:
+            return translate(exc, self.target, timeout=self.timeout, connecting=connecting)
+        if not isinstance(exc, DatabaseError) or (type(exc) is not DatabaseError and not isinstance(exc, OperationalError)):
+            return None
+        if isinstance(exc, OperationalError) and is_busy_error(exc):
+            return StoreBusy(
+                f"store busy, try again shortly: another vaxres held the write lock for more than "
+                f"{self.timeout:g} s, and nothing was written (VAXRES_BUSY_TIMEOUT sets the wait)"
+            )
+        return self._cannot_use(exc)
 
     def _cannot_use(self, exc: DatabaseError) -> Exception:
         """A store that will not work by trying again is exit 2, with what to do; others 75."""
@@ -191,14 +217,23 @@ def parameter_batches(items: list, size: int = 5000):
         yield items[start : start + size]
 
 
-BUSY_SQLSTATES = ("55P03", "40001", "40P01")  # lock timeout, serialization failure, deadlock
-
-
 def is_busy_error(exc: OperationalError) -> bool:
     orig = exc.orig
     if isinstance(orig, sqlite3.OperationalError):
         return "locked" in str(orig) or "busy" in str(orig)
     return getattr(orig, "sqlstate", None) in BUSY_SQLSTATES
+
+
+def _postgres_connect_args(url, timeout: float) -> dict:
+    """The same wait for a lock as SQLite's busy timeout, then "busy, try again"; a connection
+    given up after 10 s unless the URL or PGCONNECT_TIMEOUT says otherwise, and the URL's own
+    options kept."""
+    lock = f"-c lock_timeout={int(timeout * 1000)}"
+    options = url.query.get("options") or os.environ.get("PGOPTIONS")
+    args: dict = {"options": f"{options} {lock}" if isinstance(options, str) and options else lock}
+    if "connect_timeout" not in url.query and not os.environ.get("PGCONNECT_TIMEOUT"):
+        args["connect_timeout"] = 10
+    return args
 
 
 def _table_names(conn: Connection, is_sqlite: bool) -> list[str]:
