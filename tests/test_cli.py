@@ -328,7 +328,7 @@ def test_usage_errors_exit_2(cli):
         2, "", "Error: missing option '--user'; see `vaxres reserve --help`\n"
     )
     extra = cli("cancel", "1", "2")
-    assert (extra.exit_code, extra.stderr) == (2, "Error: got unexpected extra argument (2); see `vaxres cancel --help`\n")
+    assert (extra.exit_code, extra.stderr) == (2, "Error: got unexpected extra argument(s) (2); see `vaxres cancel --help`\n")
 
 
 @pytest.mark.usefixtures("sqlite_only")
