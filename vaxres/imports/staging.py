@@ -51,9 +51,14 @@ class Staging:
             Column("cells", Text, nullable=False),
         )
         self.columns = list(StagedRow._fields)  # the staged values, in the order a StagedRow holds them
-        with store.transaction(conn, write=False):
-            self.table.drop(conn, checkfirst=True)
-            self.table.create(conn)
+        self._store = store
+        self.clear()
+
+    def clear(self) -> None:
+        """An empty table, numbering from 1 again (a file read again in another encoding)."""
+        with self._store.transaction(self.conn, write=False):
+            self.table.drop(self.conn, checkfirst=True)
+            self.table.create(self.conn)
 
     def fill(self, rows: Iterator[StagedRow]) -> int:
         """Stage the rows; return how many (they are numbered 1..n in file order)."""
