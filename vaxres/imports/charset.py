@@ -59,26 +59,26 @@ class Encoding:
 
 def detect(source: Source, given: str | None) -> Encoding:
     """The file's encoding from --encoding, or its byte-order mark, or UTF-8 to be confirmed."""
+    codec = None
+    if given is not None:
+        try:
+            info = codecs.lookup(given)
+        except LookupError:
+            info = None
+        if info is None or not getattr(info, "_is_text_encoding", True):  # rot13, base64: not bytes to text
+            raise InvalidInput(f"unknown encoding {given!r}; try utf-8 or cp949")
+        # A UTF-8 file may or may not start with a byte-order mark; accept both.
+        codec = "utf-8" if info.name == "utf-8-sig" else info.name
     head = source.stream.read(4)
     source.rewind()
-    if given is None:
-        for bom, family, _codec in _MARKS:
-            if head.startswith(bom):
-                source.settle()
-                return Encoding(family, bom)
+    for bom, family, _codec in _MARKS:
+        if head.startswith(bom) and codec in (None, family):
+            source.settle()
+            return Encoding(family, bom)
+    if codec is None:
         return Encoding("utf-8", detected=True)
     source.settle()
-    try:
-        info = codecs.lookup(given)
-    except LookupError:
-        info = None
-    if info is None or not getattr(info, "_is_text_encoding", True):  # rot13, base64: not bytes to text
-        raise InvalidInput(f"unknown encoding {given!r}; try utf-8 or cp949")
-    codec = info.name
-    if codec == "utf-8-sig":
-        codec = "utf-8"  # a UTF-8 file may or may not start with a byte-order mark; accept both
-    bom = next((bom for bom, family, _codec in _MARKS if family == codec and head.startswith(bom)), b"")
-    return Encoding(codec, bom)
+    return Encoding(codec)
 
 
 def not_decodable(number: int, raw: bytes, exc: UnicodeError, encoding: Encoding) -> InvalidInput:
