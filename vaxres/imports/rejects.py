@@ -26,14 +26,6 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _RECORD = struct.Struct("<qI")  # a spooled row: its line, then the length of its text in bytes
 
 
-def neutralised(cell: object) -> object:
-    """A cell a spreadsheet would run as a formula gets a leading apostrophe (OWASP's advice for
-    CSV injection); numbers vaxres writes itself stay numbers."""
-    if isinstance(cell, str) and cell.startswith(FORMULA_STARTS):
-        return "'" + cell
-    return cell
-
-
 class _Text:
     """A csv writer's file that hands each row back (writerow returns what write returns)."""
 
@@ -68,8 +60,7 @@ class RejectsWriter:
         """A row of the first pass, spooled until the refused rows come."""
         if self._spool is not None:
             data = self._row(error).encode("utf-8", "surrogatepass")
-            self._spool.write(_RECORD.pack(error.line, len(data)))
-            self._spool.write(data)
+            self._spool.write(_RECORD.pack(error.line, len(data)) + data)
 
     def refused(self, error: RowError) -> None:
         """A row of the second pass, after the spooled rows above it."""
@@ -94,8 +85,15 @@ class RejectsWriter:
             self._file.close()
 
     def _row(self, error: RowError) -> str:
-        cells = (error.cells + [""] * self._width)[: self._width]
-        return self._render([neutralised(cell) for cell in (*cells, error.line, error.describe())])
+        """The row as CSV text. A cell a spreadsheet would run as a formula gets a leading
+        apostrophe (OWASP's advice for CSV injection); the line number stays a number."""
+        cells = error.cells
+        if len(cells) != self._width:
+            cells = (cells + [""] * self._width)[: self._width]
+        starts = FORMULA_STARTS
+        row = ["'" + cell if cell.startswith(starts) else cell for cell in (*cells, error.describe())]
+        row.insert(len(cells), error.line)
+        return self._render(row)
 
     def _start(self) -> None:
         """Once: the byte-order mark and the header in the input's encoding, then the spool from its start."""
