@@ -49,14 +49,15 @@ def test_bom_crlf_blank_lines_extra_columns_and_quoted_commas(cli, tmp_path):
 def test_korean_headers_in_cp949(cli, tmp_path):
     text = f"접종일자,접종병원,백신종류,수량\n{future()},서울대학교병원,화이자,5\n"
     path = write(tmp_path / "plan.csv", text, "cp949")
-    refused = cli("import", "slots", path)
+    refused = cli("import", "slots", path, "--encoding", "utf-8")  # given: no second reading
     assert refused.exit_code == 2
     assert refused.stderr == (
         "Error: line 1 is not valid utf-8 (byte b'\\xc1' at column 1); "
         "the bytes look like Korean CP949 (EUC-KR): try --encoding cp949\n"
     )
-    loaded = cli("import", "slots", path, "--encoding", "cp949")
+    loaded = cli("import", "slots", path)  # detected (tests/test_import_encoding.py)
     assert loaded.exit_code == 0, loaded.stderr
+    assert loaded.stdout.startswith(f"Imported slots from {path} (read as cp949).\n")
     assert slots_of(cli) == [(future(), "서울대학교병원", "Pfizer", 5, 5)]  # 화이자 is an alias of Pfizer
 
 
@@ -65,7 +66,10 @@ def test_a_decoding_error_names_its_line(cli, tmp_path, db_path, store_ready):
     (tmp_path / "bad.csv").write_bytes(body + b"2026-12-01,\xff\xfe,Janssen,1\n")
     result = cli("import", "slots", str(tmp_path / "bad.csv"))
     assert result.exit_code == 2
-    assert result.stderr.startswith("Error: line 4 is not valid utf-8")
+    assert result.stderr == (
+        "Error: line 4 is neither utf-8 nor cp949 (byte b'\\xff' at column 12); "
+        "give the file's encoding with --encoding NAME\n"
+    )
     assert count_rows(db_path, "slot") == 0
 
 
@@ -301,7 +305,7 @@ def test_dry_run_reports_and_writes_nothing(cli, tmp_path, db_path, store_ready)
     before = snapshot(db_path)
     result = cli("import", "slots", path, "--dry-run")
     assert result.exit_code == 0
-    assert result.stdout.startswith(f"Dry run of the slots import from {path}: nothing was written.\n")
+    assert result.stdout.startswith(f"Dry run of the slots import from {path} (read as utf-8): nothing was written.\n")
     assert snapshot(db_path) == before
     assert cli.json("import", "slots", path, "--dry-run")["created"] == 1
 

@@ -15,8 +15,9 @@ class OutputExists(InvalidInput):
     code = "file_exists"
 
 
-def open_private(path: str, *, option: str, force: bool = False) -> IO[str]:
-    """A new text file, mode 0600; with `force`, an existing regular file is replaced."""
+def open_private(path: str, *, option: str, force: bool = False) -> IO[bytes]:
+    """A new binary file, mode 0600; with `force`, an existing regular file is replaced. Binary:
+    the caller picks the encoding (--rejects is written in the imported file's)."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | (os.O_TRUNC if force else os.O_EXCL)
     if os.path.islink(path):
         raise InvalidInput(f"{option} {path} is a symbolic link; name the file itself")
@@ -29,4 +30,4 @@ def open_private(path: str, *, option: str, force: bool = False) -> IO[str]:
             raise InvalidInput(f"{option} {path} is a symbolic link; name the file itself") from None
         raise InvalidInput(f"cannot write {option} {path}: {exc.strerror}") from None
     os.fchmod(fd, 0o600)
-    return os.fdopen(fd, "w", encoding="utf-8", newline="")
+    return os.fdopen(fd, "wb")

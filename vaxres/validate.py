@@ -14,8 +14,10 @@ MAX_NAME_LENGTH = 200
 MAX_DOSE = 10
 _WHITESPACE = re.compile(r"\s+")
 # Control, format (zero-width, bidirectional overrides) and private-use characters: a name made
-# with them could show as another name, or not show at all.
-_UNSEEN = {"Cc", "Cf", "Co", "Cn"}
+# with them could show as another name, or not show at all. Lone surrogates too: bytes that were
+# not text (a command-line argument that is not UTF-8, a file read with --encoding utf-7), which
+# no store can hold.
+_UNSEEN = {"Cc", "Cf", "Co", "Cn", "Cs"}
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 # Year first, as spreadsheets write it: 2026/12/01, 2026.12.01, 2026. 12. 1. (Korean Excel),
 # 2026-12-1, 20261201. Day-first and month-first forms are ambiguous and stay refused.

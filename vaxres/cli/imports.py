@@ -19,7 +19,12 @@ app = typer.Typer(help="Load slots or reservations from CSV files.", no_args_is_
 
 FileArgument = Annotated[str, typer.Argument(metavar="FILE", help="CSV file, or - for standard input.")]
 EncodingOption = Annotated[
-    str | None, typer.Option("--encoding", metavar="NAME", help="File encoding (default UTF-8, BOM or not; e.g. cp949).")
+    str | None,
+    typer.Option(
+        "--encoding",
+        metavar="NAME",
+        help="File encoding, e.g. cp949 or utf-16 (default: detected: a byte-order mark, else UTF-8, else CP949).",
+    ),
 ]
 DelimiterOption = Annotated[
     str | None, typer.Option("--delimiter", metavar="CHAR", help="Field separator: ',', ';' or a tab (default: sniffed).")
@@ -29,7 +34,7 @@ SkipInvalidOption = Annotated[
     bool, typer.Option("--skip-invalid", help="Load the valid rows even when some rows are invalid.")
 ]
 RejectsOption = Annotated[
-    str | None, typer.Option("--rejects", metavar="PATH", help="Write refused and invalid rows, with a reason column, as CSV.")
+    str | None, typer.Option("--rejects", metavar="PATH", help="Write refused and invalid rows, with line and reason columns, as CSV: in file order, in the file's encoding.")
 ]
 
 
@@ -130,9 +135,11 @@ def _stop(options) -> None:
 def _summary(summary) -> None:
     """The summary table on stdout, then the first refused or invalid rows on stderr."""
     if summary.dry_run:
-        print_line(f"Dry run of the {summary.kind} import from {summary.source}: nothing was written.")
+        print_line(
+            f"Dry run of the {summary.kind} import from {summary.source} (read as {summary.encoding}): nothing was written."
+        )
     else:
-        print_line(f"Imported {summary.kind} from {summary.source}.")
+        print_line(f"Imported {summary.kind} from {summary.source} (read as {summary.encoding}).")
     print_table(None, ("outcome", "rows"), [(name, f"{count:,}") for name, count in summary.counts().items()])
     if summary.rejects and (summary.refused or summary.invalid):
         print_line(f"Refused and invalid rows were written to {summary.rejects}.")

@@ -20,11 +20,13 @@ JSON_HELP = "Print JSON on stdout (errors as a JSON object on stderr)."
 def print_json(data: Any, *, to_stderr: bool = False) -> None:
     """Results go to stdout, indented; on stderr JSON stays on one line, like every diagnostic."""
     import json
+    import re
 
-    if to_stderr:
-        sys.stderr.write(json.dumps(data, ensure_ascii=False) + "\n")
-    else:
-        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+    text = json.dumps(data, ensure_ascii=False, indent=None if to_stderr else 2)
+    if re.search("[\ud800-\udfff]", text):
+        # A lone surrogate (a value read with --encoding utf-7, say) cannot be written as UTF-8.
+        text = json.dumps(data, indent=None if to_stderr else 2)
+    (sys.stderr if to_stderr else sys.stdout).write(text + "\n")
 
 
 def print_line(text: str, *, to_stderr: bool = False) -> None:

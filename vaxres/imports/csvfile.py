@@ -13,7 +13,6 @@ the line.
 
 from __future__ import annotations
 
-import codecs
 import csv
 import functools
 import io
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from vaxres.errors import InvalidInput
+from vaxres.imports.charset import Encoding, not_decodable
 
 ALIASES: dict[str, tuple[str, ...]] = {
     "date": ("date", "접종일자", "접종일", "날짜"),
@@ -50,7 +50,7 @@ _CANONICAL = {_header_key(alias): column for column, names in ALIASES.items() fo
 
 
 def open_source(name: str) -> tuple[IO[bytes], int | None]:
-    """The file's binary stream and size (None for stdin)."""
+    """The file's binary stream and size (None for stdin and pipes)."""
     if name == "-":
         return sys.stdin.buffer, None
     path = Path(name)
@@ -62,7 +62,7 @@ def open_source(name: str) -> tuple[IO[bytes], int | None]:
         raise InvalidInput(f"cannot read {name}: it is a folder; give a CSV file") from None
     except OSError as exc:
         raise InvalidInput(f"cannot read {name}: {exc.strerror}") from None
-    return stream, path.stat().st_size
+    return stream, path.stat().st_size if stream.seekable() else None
 
 
 def same_file(first: str, second: str) -> bool:
@@ -72,24 +72,6 @@ def same_file(first: str, second: str) -> bool:
         return False
 
 
-def resolve_encoding(encoding: str | None) -> str:
-    name = encoding or "utf-8"
-    try:
-        info = codecs.lookup(name)
-    except LookupError:
-        raise InvalidInput(f"unknown encoding {name!r}; try utf-8 or cp949") from None
-    # A UTF-8 file may or may not start with a byte-order mark; accept both.
-    return "utf-8-sig" if info.name in ("utf-8", "utf-8-sig") else info.name
-
-
-def _looks_like_cp949(raw: bytes) -> bool:
-    try:
-        raw.decode("cp949")
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
 def _line_too_long(number: int, unit: str) -> InvalidInput:
     return InvalidInput(
         f"line {number} is longer than {MAX_LINE:,} {unit}, the most vaxres reads as one line "
@@ -97,32 +79,26 @@ def _line_too_long(number: int, unit: str) -> InvalidInput:
     )
 
 
-def decoded_lines(stream: IO[bytes], encoding: str) -> Iterator[str]:
+def decoded_lines(stream: IO[bytes], encoding: Encoding) -> Iterator[str]:
     """Decode line by line, so that a bad byte is reported with its line number.
 
     In UTF-8 and the legacy Korean, Japanese and Chinese encodings a newline byte never occurs
     inside a character, so each line decodes on its own. No line is read past MAX_LINE bytes.
     """
-    if codecs.lookup(encoding).name.startswith(("utf-16", "utf-32")):
-        yield from _wide_lines(stream, encoding)
+    if encoding.wide:
+        yield from _wide_lines(stream, encoding.codec)
         return
-    plain = "utf-8" if encoding == "utf-8-sig" else encoding
+    codec = encoding.codec
+    if encoding.bom and codec == "utf-8":
+        stream.read(len(encoding.bom))
     lines = iter(functools.partial(stream.readline, MAX_LINE + 1), b"")
     for number, raw in enumerate(lines, start=1):
         if len(raw) > MAX_LINE:
             raise _line_too_long(number, "bytes")
-        if number == 1 and raw.startswith(codecs.BOM_UTF8) and plain == "utf-8":
-            raw = raw[len(codecs.BOM_UTF8) :]
         try:
-            yield raw.decode(plain)
-        except UnicodeDecodeError as exc:
-            hint = ""
-            if plain == "utf-8" and _looks_like_cp949(raw):
-                hint = "; the bytes look like Korean CP949 (EUC-KR): try --encoding cp949"
-            raise InvalidInput(
-                f"line {number} is not valid {plain} "
-                f"(byte {exc.object[exc.start:exc.start + 1]!r} at column {exc.start + 1}){hint}"
-            ) from None
+            yield raw.decode(codec)
+        except UnicodeError as exc:
+            raise not_decodable(number, raw, exc, encoding) from None
 
 
 def _wide_lines(stream: IO[bytes], encoding: str) -> Iterator[str]:
@@ -189,6 +165,7 @@ class CsvTable:
             delimiter = sniff_delimiter(first)
         elif delimiter not in DELIMITERS:
             raise InvalidInput("--delimiter must be ',', ';' or a tab ('\\t')")
+        self.delimiter = delimiter
         csv.field_size_limit(MAX_FIELD)
         self._row_chars = 0  # characters handed to the csv module for the row being read
         self._reader = csv.reader(self._feed(first, lines), delimiter=delimiter)
@@ -279,14 +256,14 @@ def _either(names: list[str]) -> str:
 def table_for(
     stream: IO[bytes],
     *,
-    encoding: str | None,
+    encoding: Encoding,
     delimiter: str | None,
     required: tuple[str, ...],
     optional: tuple[str, ...] = (),
     source: str,
 ) -> CsvTable:
     return CsvTable(
-        decoded_lines(stream, resolve_encoding(encoding)),
+        decoded_lines(stream, encoding),
         required=required,
         optional=optional,
         delimiter=delimiter,

@@ -1,25 +1,18 @@
-"""What an import reports: the counts, the first row errors, and every refused or invalid row
-written to --rejects."""
+"""What an import reports: the counts, the first row errors, the encoding the file was read in."""
 
 from __future__ import annotations
 
-import csv
+import bisect
 from dataclasses import dataclass, field
 
 from vaxres.errors import InvalidInput
-from vaxres.files import open_private
 from vaxres.imports.rows import RowError
 
 REPORTED_ERRORS = 20
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def neutralised(cell: object) -> object:
-    """A cell a spreadsheet would run as a formula gets a leading apostrophe (OWASP's advice for
-    CSV injection); numbers vaxres writes itself stay numbers."""
-    if isinstance(cell, str) and cell.startswith(FORMULA_STARTS):
-        return "'" + cell
-    return cell
+def _line(error: RowError) -> int:
+    return error.line
 
 
 @dataclass
@@ -37,14 +30,20 @@ class ImportSummary:
     invalid: int = 0
     errors: list[RowError] = field(default_factory=list)
     rejects: str | None = None
+    encoding: str = "utf-8"  # as read: utf-8, utf-8-sig (with a byte-order mark), cp949, utf-16, ...
 
     def note(self, error: RowError) -> None:
+        """Keep the first errors found (invalid rows first, then refused ones), shown in line order."""
         if len(self.errors) < REPORTED_ERRORS:
-            self.errors.append(error)
+            bisect.insort(self.errors, error, key=_line)
 
     @property
     def unreported(self) -> int:
         return self.refused + self.invalid - len(self.errors)
+
+    def read_as(self) -> str:
+        """' (read as cp949)' when the file was not UTF-8: the values quoted come from that reading."""
+        return "" if self.encoding in ("utf-8", "utf-8-sig") else f" (read as {self.encoding})"
 
     def counts(self) -> dict[str, int]:
         if self.kind == "slots":
@@ -62,6 +61,7 @@ class ImportSummary:
             "errors": [error.as_json() for error in self.errors],
             "errors_not_shown": self.unreported,
             "rejects": self.rejects,
+            "encoding": self.encoding,
         }
 
 
@@ -72,35 +72,7 @@ class InvalidRows(InvalidInput):
 
     def __init__(self, summary: ImportSummary):
         super().__init__(
-            f"{summary.invalid} of {summary.rows} rows in {summary.source} are invalid; nothing was written. "
+            f"{summary.invalid} of {summary.rows} rows in {summary.source}{summary.read_as()} are invalid; nothing was written. "
             f"Fix them (or pass --skip-invalid to load the valid rows) and run the import again"
         )
         self.summary = summary
-
-
-class RejectsWriter:
-    """Refused rows as CSV: the file's own columns, then line and reason. Fixed, it re-imports."""
-
-    def __init__(self, path: str | None, header: list[str], *, force: bool = False):
-        self._file = None
-        if path is None:
-            return
-        self._file = open_private(path, option="--rejects", force=force)
-        self._writer = csv.writer(self._file)
-        self._writer.writerow([*header, "line", "reason"])
-        self._width = len(header)
-
-    def write(self, error: RowError) -> None:
-        if self._file is not None:
-            cells = (error.cells + [""] * self._width)[: self._width]
-            self._writer.writerow([neutralised(cell) for cell in (*cells, error.line, error.describe())])
-
-    def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-
-    def __enter__(self) -> RejectsWriter:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.close()

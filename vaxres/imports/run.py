@@ -13,14 +13,16 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from vaxres.booking.vaccines import Catalog, load_catalog
 from vaxres.db.store import Store
 from vaxres.errors import InvalidInput, StoreBusy
-from vaxres.imports import csvfile
+from vaxres.imports import charset, csvfile
 from vaxres.imports.booking_loader import BookingLoader
-from vaxres.imports.report import ImportSummary, InvalidRows, RejectsWriter
+from vaxres.imports.rejects import RejectsWriter
+from vaxres.imports.report import ImportSummary, InvalidRows
 from vaxres.imports.rows import RowError, RowParser, StagedRow
 from vaxres.imports.slot_loader import SlotLoader
 from vaxres.imports.staging import Staging
@@ -51,68 +53,105 @@ def import_reservations(store: Store, source: str, options: ImportOptions) -> Im
 
 
 def _run(store: Store, source: str, options: ImportOptions, *, kind: str) -> ImportSummary:
-    if kind == "slots":
-        required, optional, chunk_size = csvfile.SLOT_HEADERS, (), SLOT_CHUNK
-    else:
-        required, optional, chunk_size = csvfile.RESERVATION_HEADERS, ("dose",), BOOKING_CHUNK
     label = "standard input" if source == "-" else source
-    summary = ImportSummary(kind=kind, source=label, dry_run=options.dry_run, rejects=options.rejects)
     raw, size = csvfile.open_source(source)
     if options.rejects is not None and size is not None and csvfile.same_file(options.rejects, source):
         raise InvalidInput(f"--rejects {options.rejects} is the file being imported; name another file")
     try:
-        table = csvfile.table_for(
-            raw,
-            encoding=options.encoding,
-            delimiter=options.delimiter,
-            required=required,
-            optional=optional,
-            source=label,
-        )
-        with RejectsWriter(options.rejects, table.header, force=options.force) as rejects, store.connect() as conn:
-            staging = Staging(store, conn)
-            try:
-                # First pass: parse and validate every row; valid rows wait in a staging table
-                # beside the store (never in the store's own tables), so memory stays flat.
-                # Vaccine names are resolved through the catalog, read once here.
-                with store.transaction(conn, write=False):
-                    position = (lambda: raw.tell()) if size is not None else (lambda: 0)
-                    rows = _valid_rows(
-                        table, kind, summary, rejects, options.progress, catalog=load_catalog(conn), today=store.today(),
-                        date_as_text=store.is_sqlite, position=position, size=size,
-                    )
-                    valid = staging.fill(rows)
-                if summary.invalid and not options.skip_invalid:
-                    raise InvalidRows(summary)
-                loader = SlotLoader(store, summary, staging) if kind == "slots" else BookingLoader(store, summary, staging)
-                for low in range(1, valid + 1, chunk_size):
-                    high = min(low + chunk_size - 1, valid)
-                    try:
-                        with store.transaction(conn, write=not options.dry_run):
-                            errors = loader.load(conn, low, high, dry_run=options.dry_run)
-                    except StoreBusy:
-                        if low == 1 or options.dry_run:
-                            raise
-                        raise _stopped(
-                            "store busy, try again shortly: another vaxres held the write lock too long", low, label
-                        ) from None
-                    except IntegrityError:
-                        # PostgreSQL: another writer booked one of these people while the chunk
-                        # was decided; the unique index refused the chunk, which rolled back.
-                        cause = "another vaxres changed the same bookings while this import ran"
-                        raise _stopped(cause, low, label) from None
-                    for error in errors:
-                        summary.refused += 1
-                        summary.note(error)
-                        rejects.write(error)
-                    if options.progress:
-                        options.progress("load", high, high, valid)
-            finally:
-                staging.drop()
-        return summary
+        return _Import(store, options, kind, label, size).run(charset.Source(raw))
     finally:
         if raw is not sys.stdin.buffer:
             raw.close()
+
+
+class _Import:
+    """One import: the first pass (read again as CP949 when it turns out not to be UTF-8), then
+    the second pass, chunk by chunk."""
+
+    def __init__(self, store: Store, options: ImportOptions, kind: str, label: str, size: int | None):
+        self.store, self.options, self.kind, self.label, self.size = store, options, kind, label, size
+        if kind == "slots":
+            self.required, self.optional, self.chunk_size = csvfile.SLOT_HEADERS, (), SLOT_CHUNK
+        else:
+            self.required, self.optional, self.chunk_size = csvfile.RESERVATION_HEADERS, ("dose",), BOOKING_CHUNK
+        self.staging: Staging | None = None
+
+    def run(self, source: charset.Source) -> ImportSummary:
+        options = self.options
+        encoding = charset.detect(source, options.encoding)
+        with RejectsWriter(options.rejects, force=options.force) as rejects, self.store.connect() as conn:
+            try:
+                try:
+                    summary, valid = self._check(conn, source, encoding, rejects)
+                except charset.NotUtf8 as not_utf8:
+                    # Nothing is committed before the first pass is over: read it all again.
+                    if not source.rewind():
+                        raise
+                    summary, valid = self._check(conn, source, encoding.as_cp949(not_utf8.line), rejects)
+                if summary.invalid and not options.skip_invalid:
+                    raise InvalidRows(summary)
+                self._load(conn, summary, valid, rejects)
+            finally:
+                if self.staging is not None:
+                    self.staging.drop()
+        return summary
+
+    def _check(
+        self, conn: Connection, source: charset.Source, encoding: charset.Encoding, rejects: RejectsWriter
+    ) -> tuple[ImportSummary, int]:
+        """First pass: parse and validate every row; valid rows wait in a staging table beside the
+        store (never in the store's own tables), so memory stays flat. Vaccine names are resolved
+        through the catalog, read once here."""
+        store, options = self.store, self.options
+        summary = ImportSummary(
+            kind=self.kind, source=self.label, dry_run=options.dry_run, rejects=options.rejects, encoding=encoding.name
+        )
+        table = csvfile.table_for(
+            source.stream, encoding=encoding, delimiter=options.delimiter, required=self.required,
+            optional=self.optional, source=self.label,
+        )
+        rejects.begin(table.header, encoding, table.delimiter)
+        if self.staging is None:
+            self.staging = Staging(store, conn)
+        else:
+            self.staging.clear()
+        with store.transaction(conn, write=False):
+            stream = source.stream
+            position = stream.tell if self.size is not None else (lambda: 0)
+            rows = _valid_rows(
+                table, self.kind, summary, rejects, options.progress, catalog=load_catalog(conn),
+                today=store.today(), date_as_text=store.is_sqlite, position=position, size=self.size,
+            )
+            valid = self.staging.fill(rows)
+        source.settle()
+        return summary, valid
+
+    def _load(self, conn: Connection, summary: ImportSummary, valid: int, rejects: RejectsWriter) -> None:
+        """Second pass: the staged rows in chunks of one transaction each."""
+        store, options, chunk_size, label = self.store, self.options, self.chunk_size, self.label
+        loader = (SlotLoader if self.kind == "slots" else BookingLoader)(store, summary, self.staging)
+        for low in range(1, valid + 1, chunk_size):
+            high = min(low + chunk_size - 1, valid)
+            try:
+                with store.transaction(conn, write=not options.dry_run):
+                    errors = loader.load(conn, low, high, dry_run=options.dry_run)
+            except StoreBusy:
+                if low == 1 or options.dry_run:
+                    raise
+                raise _stopped(
+                    "store busy, try again shortly: another vaxres held the write lock too long", low, label
+                ) from None
+            except IntegrityError:
+                # PostgreSQL: another writer booked one of these people while the chunk
+                # was decided; the unique index refused the chunk, which rolled back.
+                cause = "another vaxres changed the same bookings while this import ran"
+                raise _stopped(cause, low, label) from None
+            for error in errors:
+                summary.refused += 1
+                summary.note(error)
+                rejects.refused(error)
+            if options.progress:
+                options.progress("load", high, high, valid)
 
 
 def _stopped(cause: str, low: int, label: str) -> StoreBusy:
@@ -136,7 +175,7 @@ def _valid_rows(
         if type(row) is RowError:
             summary.invalid += 1
             summary.note(row)
-            rejects.write(row)
+            rejects.invalid(row)
         else:
             yield row
         if progress and summary.rows % 20_000 == 0:

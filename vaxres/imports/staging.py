@@ -27,14 +27,12 @@ class Staging:
     def __init__(self, store: Store, conn: Connection):
         self.conn = conn
         self.sqlite = store.is_sqlite
+        self._store = store
         if self.sqlite:
             driver = conn.connection.driver_connection
-            driver.execute("ATTACH DATABASE '' AS vaxres_staging")
-            driver.execute("PRAGMA vaxres_staging.journal_mode = OFF")
-            driver.execute("PRAGMA vaxres_staging.synchronous = OFF")
-            driver.execute(f"PRAGMA vaxres_staging.cache_size = -{STAGING_CACHE_KIB}")
             driver.execute(f"PRAGMA main.cache_size = -{IMPORT_CACHE_KIB}")
             driver.execute(f"PRAGMA main.wal_autocheckpoint = {IMPORT_CHECKPOINT_PAGES}")
+            self._attach()
         schema = "vaxres_staging" if self.sqlite else "pg_temp"
         self.table = Table(
             "import_rows",
@@ -51,9 +49,35 @@ class Staging:
             Column("cells", Text, nullable=False),
         )
         self.columns = list(StagedRow._fields)  # the staged values, in the order a StagedRow holds them
-        with store.transaction(conn, write=False):
-            self.table.drop(conn, checkfirst=True)
-            self.table.create(conn)
+        self._create()
+
+    def _attach(self) -> None:
+        driver = self.conn.connection.driver_connection
+        driver.execute("ATTACH DATABASE '' AS vaxres_staging")
+        driver.execute("PRAGMA vaxres_staging.journal_mode = OFF")
+        driver.execute("PRAGMA vaxres_staging.synchronous = OFF")
+        driver.execute(f"PRAGMA vaxres_staging.cache_size = -{STAGING_CACHE_KIB}")
+
+    def _create(self) -> None:
+        with self._store.transaction(self.conn, write=False):
+            self._drop_table()
+            self.table.create(self.conn)
+
+    def _drop_table(self) -> None:
+        if self.conn.dialect.name == "postgresql":
+            # The inspector looks for a schema named pg_temp and never finds the session's own.
+            self.conn.exec_driver_sql("DROP TABLE IF EXISTS pg_temp.import_rows")
+        else:
+            self.table.drop(self.conn, checkfirst=True)
+
+    def clear(self) -> None:
+        """Empty again, numbering from 1 (a file read again in another encoding). On SQLite a new
+        attached database: the first reading's has no journal, so the rollback that ended that
+        reading left it in an undefined state."""
+        if self.sqlite:
+            self.conn.connection.driver_connection.execute("DETACH DATABASE vaxres_staging")
+            self._attach()
+        self._create()
 
     def fill(self, rows: Iterator[StagedRow]) -> int:
         """Stage the rows; return how many (they are numbered 1..n in file order)."""
@@ -108,6 +132,6 @@ class Staging:
                 driver.execute("PRAGMA main.wal_autocheckpoint = 1000")
             else:
                 with self.conn.begin():
-                    self.table.drop(self.conn, checkfirst=True)
+                    self._drop_table()
         except Exception:  # the connection is being discarded anyway; the data is temporary
             pass
