@@ -7,6 +7,7 @@ import contextlib
 import datetime as dt
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -112,6 +113,8 @@ def error_style_problem(message: str) -> str | None:
         return "starts with a capital letter"
     if message.endswith(".") and not message.endswith("..."):
         return "ends with a period"
+    if re.search(r"[a-z]\. [A-Z][a-z]+ ", message):
+        return "has a second sentence (join clauses with '; ')"
     if not message.strip() or message != message.strip():
         return "is empty or has spaces around it"
     return None

@@ -104,8 +104,8 @@ def test_a_full_disk_keeps_whole_lines_records_what_went_out_and_exits_75(cli, s
     assert 1 <= len(written) < 20 and written == list(range(1, len(written) + 1))
     assert result.stdout == f"Delivered {len(written)} to file:{path}; 0 will be retried later; 0 failed for good.\n"
     assert result.stderr == (
-        f"Error: cannot write {path}: No space left on device; {20 - len(written)} due messages wait as pending. "
-        "Try again later\n"
+        f"Error: cannot write {path}: No space left on device; {20 - len(written)} due messages wait as pending; "
+        "try again later\n"
     )
     assert_settled(db_path, len(written), 20)
     [target] = targets(db_path)

@@ -122,8 +122,8 @@ def test_every_invalid_value_kind_stops_the_import_and_writes_nothing(cli, tmp_p
     assert snapshot(db_path) == before
     lines = result.stderr.splitlines()
     assert lines[0] == (
-        f"Error: 12 of 13 rows in {path} are invalid; nothing was written. "
-        "Fix them (or pass --skip-invalid to load the valid rows) and run the import again"
+        f"Error: 12 of 13 rows in {path} are invalid; nothing was written; "
+        "fix them (or pass --skip-invalid to load the valid rows) and run the import again"
     )
     assert lines[1:] == [
         "  line 3, date '2026-02-30': is not a real calendar date",
@@ -457,7 +457,7 @@ def test_a_chunk_stopped_midway_says_what_was_loaded(cli, tmp_path, db_path, mon
     assert result.exit_code == 75
     assert result.stderr == (
         f"Error: {cause}; "
-        f"the first 2 valid rows of {path} are loaded, the rest is not. Run the same import again to complete it\n"
+        f"the first 2 valid rows of {path} are loaded, the rest is not; run the same import again to complete it\n"
     )
     assert count_rows(db_path, "slot") == 2
     monkeypatch.setattr(slot_loader.SlotLoader, "load", real_load)

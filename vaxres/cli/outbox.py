@@ -116,7 +116,7 @@ def deliver(
         )
     if report.unavailable is not None:
         raise Unavailable(
-            f"{report.unavailable}; {report.due} due messages wait as pending. Try again later",
+            f"{report.unavailable}; {report.due} due messages wait as pending; try again later",
             code="target_unavailable",
         )
     if report.circuit_open_until is not None and report.due:
@@ -124,7 +124,7 @@ def deliver(
 
         raise Unavailable(
             f"{report.target} keeps failing, so its circuit is open until {iso_utc(report.circuit_open_until)}; "
-            f"{report.due} due messages wait. Try again after that (or run with --watch)",
+            f"{report.due} due messages wait; try again after that (or run with --watch)",
             code="circuit_open",
         )
 

@@ -157,8 +157,8 @@ class _Import:
 def _stopped(cause: str, low: int, label: str) -> StoreBusy:
     """The chunk starting at staged row `low` rolled back; the ones before it are committed."""
     return StoreBusy(
-        f"{cause}; the first {low - 1:,} valid rows of {label} are loaded, the rest is not. "
-        f"Run the same import again to complete it"
+        f"{cause}; the first {low - 1:,} valid rows of {label} are loaded, the rest is not; "
+        f"run the same import again to complete it"
     )
 
 
