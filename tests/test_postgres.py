@@ -1,12 +1,13 @@
 """PostgreSQL specifics: explicit migrations, the lock wait, and moving a store with `db copy`."""
 
 from tests.helpers import count_rows, future, invariant_violations, run_vaxres
+from vaxres.db.revisions import HEAD
 
 
 def test_a_postgres_store_is_never_migrated_implicitly(cli, empty_postgres):
     result = cli("--db", empty_postgres, "slot", "list")
     assert result.exit_code == 2
-    assert result.stderr.endswith("is at schema revision none, the code needs 0004: run `vaxres db upgrade`\n")
+    assert result.stderr.endswith(f"is at schema revision none, the code needs {HEAD}: run `vaxres db upgrade`\n")
     assert cli("--db", empty_postgres, "db", "upgrade").exit_code == 0
     assert cli("--db", empty_postgres, "slot", "list", "--json").stdout == "[]\n"
 

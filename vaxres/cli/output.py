@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Any
 
 import typer
@@ -25,6 +25,47 @@ def print_json(data: Any, *, to_stderr: bool = False) -> None:
         sys.stderr.write(json.dumps(data, ensure_ascii=False) + "\n")
     else:
         sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+
+def print_json_stream(items: Iterable[Any]) -> None:
+    """The text print_json writes for a list, written item by item as they come: a list of a
+    million rows is never held in memory."""
+    import json
+
+    with _quiet_when_the_reader_leaves():
+        write, opened = sys.stdout.write, False
+        for item in items:
+            write(",\n  " if opened else "[\n  ")
+            write(json.dumps(item, ensure_ascii=False, indent=2).replace("\n", "\n  "))
+            opened = True
+        write("\n]\n" if opened else "[]\n")
+
+
+def print_jsonl(items: Iterable[Any]) -> None:
+    """One compact JSON object a line, written as each comes."""
+    import json
+
+    encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    with _quiet_when_the_reader_leaves():
+        write = sys.stdout.write
+        for item in items:
+            write(encode(item) + "\n")
+
+
+class _quiet_when_the_reader_leaves:
+    """`vaxres slot list --jsonl | head` closes the pipe early: stop writing, no traceback, exit 1
+    (as the command line does for the tables)."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind, error, traceback) -> bool:
+        if kind is None or not issubclass(kind, BrokenPipeError):
+            return False
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # what is left in the buffer goes nowhere
+        raise typer.Exit(1)
 
 
 def print_line(text: str, *, to_stderr: bool = False) -> None:
@@ -53,23 +94,43 @@ def handles_errors(command: Callable[..., None]) -> Callable[..., None]:
     return run
 
 
-def print_table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+def print_table(
+    title: str | None,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    compact: bool = False,
+    cut: Collection[str] = (),
+) -> None:
     """Every cell and the title are plain text: a name like `x[/]` or `[link=...]` is shown as
-    typed, never read as Rich markup, and control characters are shown escaped."""
+    typed, never read as Rich markup, and control characters are shown escaped.
+
+    `compact`: a rule under the header and two spaces between columns, no box (a long list in 80
+    columns). `cut`: the columns whose cells stay on one line, cut with "…" to fit; when a table
+    has some, only they give way and every other column keeps its width.
+    """
+    from rich import box
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(title=None if title is None else Text(shown(title)), title_justify="left")
+    style = dict(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True) if compact else {}
+    table = Table(title=None if title is None else Text(shown(title)), title_justify="left", **style)
     for column in columns:
         table.add_column(
             column,
             justify="right" if column in _NUMERIC else "left",
-            overflow="fold",
-            no_wrap=column in _NO_WRAP,
+            overflow="ellipsis" if column in cut else "fold",
+            no_wrap=column in _NO_WRAP or (bool(cut) and column not in cut),
         )
+    one_line = [column in cut for column in columns]
     for row in rows:
-        table.add_row(*(Text("" if cell is None else shown(str(cell))) for cell in row))
+        table.add_row(
+            *(
+                Text("" if cell is None else shown(str(cell)), no_wrap=short, overflow="ellipsis" if short else None)
+                for cell, short in zip(row, one_line)
+            )
+        )
     Console(file=sys.stdout).print(table)
 
 
