@@ -1,6 +1,8 @@
 """List speed goal (issue 12): `vaxres slot list` and `vaxres outbox list` each answer in under
-0.3 s on a store of 1,000,000 slots and 2,000,000 outbox messages, beside `vaxres --version`
-(the same start-up, no store) measured in the same run.
+0.3 s on a store of 1,000,000 slots and 2,000,000 outbox messages. Measured as whole processes
+beside two baselines in the same run: `vaxres --version` (Python and Typer) and `vaxres mypage
+nobody` on the same store (the start-up every store command pays: SQLAlchemy, the models,
+opening the store, one indexed query), so that the lists' own work shows apart from start-up.
 
 The store is built once by bulk SQL and kept under the cache folder ($VAXRES_BENCH_CACHE, or
 vaxres-bench in the temporary folder), named after the schema revision and the data's version.
@@ -28,7 +30,7 @@ MESSAGES = 2_000_000
 HOSPITALS = 1_000
 DAYS = 500
 VACCINES = ("Pfizer", "Moderna")
-DATA_VERSION = 1
+DATA_VERSION = 2
 CITIES = ("서울", "부산", "대구", "인천", "광주", "대전", "울산", "수원", "Seoul", "Jeju")
 KINDS = ("대병원", "의료원", "아산병원", "성모병원", " General Hospital")
 START = dt.date(2027, 1, 1)
@@ -49,31 +51,41 @@ def store_path(cache: Path) -> Path:
 
 
 def build_store(path: Path) -> None:
-    """1,000,000 slots (1,000 hospitals x 500 days x 2 vaccines) and 2,000,000 messages: one
-    SlotRegistered per slot (to '*') and one ReservationConfirmed for each of 1,000,000 people,
-    most delivered, some pending and failed, by INSERT ... SELECT over a recursive counter."""
+    """1,000,000 slots (1,000 hospitals x 500 days x 2 vaccines; every 97th sold out) and
+    2,000,000 messages: one SlotRegistered per slot (to '*') and one ReservationConfirmed for each
+    of 1,000,000 people; 1 % failed, the last 20,000 pending, the rest delivered. Written by
+    INSERT ... SELECT over a recursive counter into a store `vaxres db upgrade` made, its
+    secondary indexes dropped first and made again after (as fast as SQLite builds an index)."""
     partial = path.with_suffix(".partial")
-    partial.unlink(missing_ok=True)
+    for leftover in (partial, Path(f"{partial}-wal"), Path(f"{partial}-shm")):
+        leftover.unlink(missing_ok=True)
     subprocess.run([VAXRES, "--db", str(partial), "db", "upgrade"], check=True, capture_output=True)
     conn = sqlite3.connect(partial, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=OFF")
     conn.execute("PRAGMA cache_size=-200000")
+    indexes = conn.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name IN ('slot', 'outbox') AND sql IS NOT NULL"
+    ).fetchall()
+    for name, _sql in indexes:
+        conn.execute(f"DROP INDEX {name}")
     conn.execute("CREATE TEMP TABLE hospital (n INTEGER PRIMARY KEY, name TEXT, key TEXT)")
     conn.executemany(
         "INSERT INTO hospital VALUES (?, ?, ?)", [(n, name, name.casefold()) for n, name in enumerate(hospital_names())]
     )
     conn.execute("CREATE TEMP TABLE vaccine_name (n INTEGER PRIMARY KEY, name TEXT, key TEXT)")
     conn.executemany("INSERT INTO temp.vaccine_name VALUES (?, ?, ?)", [(n, v, v.casefold()) for n, v in enumerate(VACCINES)])
-    created = "2026-06-01 00:00:00.000000"
+    created = f"{WRITTEN_FROM:%Y-%m-%d %H:%M:%S}.000000"
+    at = f"strftime('%Y-%m-%d %H:%M:%f000', '{WRITTEN_FROM.isoformat()}', '+' || (i * {MESSAGE_SECONDS}) || ' seconds')"
     conn.execute("BEGIN")
-    # Slot ids follow date, hospital, vaccine: the order of the listing.
+    # Slot ids follow date, hospital number, vaccine (not quite the list's order: keys sort by name).
     conn.execute(
         f"""
         WITH RECURSIVE counter(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM counter WHERE i < {SLOTS - 1})
         INSERT INTO slot (id, date, hospital, vaccine, hospital_key, vaccine_key, capacity, remaining, created_at, updated_at)
         SELECT i + 1, date('{START.isoformat()}', '+' || (i / {HOSPITALS * len(VACCINES)}) || ' days'),
-               h.name, v.name, h.key, v.key, 100, 100 - i % 7, '{created}', '{created}'
+               h.name, v.name, h.key, v.key, 100, CASE WHEN (i + 1) % 97 = 0 THEN 0 ELSE 100 - i % 7 END,
+               '{created}', '{created}'
         FROM counter
         JOIN hospital AS h ON h.n = (i / {len(VACCINES)}) % {HOSPITALS}
         JOIN temp.vaccine_name AS v ON v.n = i % {len(VACCINES)}
@@ -94,20 +106,19 @@ def build_store(path: Path) -> None:
                                      'slot_id', s.id, 'date', s.date, 'hospital', s.hospital, 'vaccine', s.vaccine)
                END,
                CASE WHEN i % 2 = 0 THEN s.id ELSE i / 2 + 1 END,
-               strftime('%Y-%m-%d %H:%M:%f000', '{WRITTEN_FROM.isoformat()}', '+' || (i * {MESSAGE_SECONDS}) || ' seconds'),
+               {at},
                CASE WHEN i % 100 = 1 THEN 'failed' WHEN i >= {MESSAGES - 20_000} THEN 'pending' ELSE 'delivered' END,
-               CASE WHEN i % 100 = 1 THEN 5 ELSE 1 END,
-               strftime('%Y-%m-%d %H:%M:%f000', '{WRITTEN_FROM.isoformat()}', '+' || (i * {MESSAGE_SECONDS}) || ' seconds'),
-               CASE WHEN i % 100 = 1 OR i >= {MESSAGES - 20_000} THEN NULL
-                    ELSE strftime('%Y-%m-%d %H:%M:%f000', '{WRITTEN_FROM.isoformat()}', '+' || (i * {MESSAGE_SECONDS} + 5) || ' seconds')
-               END,
-               CASE WHEN i % 100 = 1 THEN 'HTTP 503 Service Unavailable from https://hooks.example.org/vaxres' END
+               CASE WHEN i % 100 = 1 THEN 5 WHEN i >= {MESSAGES - 20_000} THEN 0 ELSE 1 END,
+               {at},
+               CASE WHEN i % 100 = 1 OR i >= {MESSAGES - 20_000} THEN NULL ELSE {at} END,
+               CASE WHEN i % 100 = 1 THEN 'HTTP 503 Service Unavailable' END
         FROM counter JOIN slot AS s ON s.id = i / 2 + 1
         """
     )
+    for _name, sql in indexes:
+        conn.execute(sql)
     conn.execute("COMMIT")
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    conn.execute("ANALYZE") if "--analyze" in sys.argv else None
     conn.close()
     os.replace(partial, path)
 
@@ -123,5 +134,102 @@ def cached_store() -> Path:
     return path
 
 
-if __name__ == "__main__" and "--build-only" in sys.argv:
-    print(cached_store())
+def cases() -> list[tuple[str, list[str]]]:
+    third_day = (START + dt.timedelta(days=150)).isoformat()
+    week_on = (START + dt.timedelta(days=156)).isoformat()
+    return [
+        ("slot list (first page of 1,000,000)", ["slot", "list"]),
+        ("slot list --hospital 서울 (a substring: 100 names, 100,000 slots)", ["slot", "list", "--hospital", "서울"]),
+        ("slot list --hospital '서울대병원 7호' (one name, 1,000 slots)", ["slot", "list", "--hospital", "서울대병원 7호"]),
+        ("slot list --vaccine 화이 (part of an alias: 500,000 slots)", ["slot", "list", "--vaccine", "화이"]),
+        ("slot list --after 500000 (a page in the middle)", ["slot", "list", "--after", "500000"]),
+        (f"slot list --from {third_day} --to {week_on} (14,000 slots)", ["slot", "list", "--from", third_day, "--to", week_on]),
+        ("slot list --available", ["slot", "list", "--available"]),
+        ("outbox list (first page of 2,000,000)", ["outbox", "list"]),
+        ("outbox list --recipient user0500000", ["outbox", "list", "--recipient", "user0500000"]),
+        ("outbox list --recipient '*' --status delivered (990,000)", ["outbox", "list", "--recipient", "*", "--status", "delivered"]),
+        ("outbox list --status failed (20,000)", ["outbox", "list", "--status", "failed"]),
+        ("outbox list --event ReservationConfirmed (1,000,000)", ["outbox", "list", "--event", "ReservationConfirmed"]),
+        ("outbox list --after 1500000", ["outbox", "list", "--after", "1500000"]),
+        ("outbox list --from 2026-09-01 --to 2026-09-07 (70,000)", ["outbox", "list", "--from", "2026-09-01", "--to", "2026-09-07"]),
+    ]
+
+
+def peak(cmd: list[str], env: dict) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of one process, its output thrown away."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    _, status, usage = os.wait4(proc.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed")
+    return time.perf_counter() - start, usage.ru_maxrss / 1024
+
+
+def main() -> None:
+    compile_installed()
+    store = cached_store()
+    env = {**os.environ, "VAXRES_DB": str(store), "COLUMNS": "80"}
+    baseline = [VAXRES, "mypage", "nobody"]
+    for args in (baseline[1:], *(args for _label, args in cases())):  # warm the page cache, check exit 0
+        peak([VAXRES, *args], env)
+    version, opened, measured = [], [], {label: [] for label, _args in cases()}
+    for _ in range(RUNS):  # interleaved, so that the machine's noise hits every command alike
+        version += wall_times([VAXRES, "--version"], 1, env)
+        opened += wall_times(baseline, 1, env)
+        for label, args in cases():
+            measured[label] += wall_times([VAXRES, *args], 1, env)
+    start_up, open_cost = median(version), median(opened)
+    rows = []
+    worst = 0.0
+    for label, _args in cases():
+        total = median(measured[label])
+        worst = max(worst, total - open_cost)
+        rows.append(f"| `{label}` | {total:.3f} s | {total - start_up:.3f} s | {total - open_cost:.3f} s |")
+    stream_time, stream_rss = peak([VAXRES, "slot", "list", "--jsonl"], env)
+    json_time, json_rss = peak([VAXRES, "slot", "list", "--json"], env)
+    outbox_time, outbox_rss = peak([VAXRES, "outbox", "list", "--jsonl"], env)
+    _page_time, page_rss = peak([VAXRES, "slot", "list"], env)
+    size = store.stat().st_size / 1e9
+
+    body = f"""
+## Long lists (issue 12): `slot list` and `outbox list` on 1,000,000 slots and 2,000,000 messages
+
+Measured {dt.date.today().isoformat()} on {machine()} by `uv run python benchmarks/bench_lists.py`{' --quick' if QUICK else ''},
+on a SQLite store of {SLOTS:,} slots (1,000 Korean and English hospital names x 500 days x 2
+vaccines) and {MESSAGES:,} outbox messages ({size:.1f} GB), built once by bulk SQL and cached. Each
+figure is the median wall time of {RUNS} whole processes (human output, 80 columns, to /dev/null),
+interleaved with two baselines in the same run: `vaxres --version` ({start_up:.3f} s: Python and
+Typer) and `vaxres mypage nobody` on the same store ({open_cost:.3f} s: the same start-up plus
+SQLAlchemy, the models and the booking code, opening the store and one indexed query: what
+every command that reads the store pays).
+
+| command | total | beyond `--version` | beyond `mypage nobody` (the list's own work) |
+|---|---|---|---|
+{chr(10).join(rows)}
+
+Goal: each list under 0.3 s. **Beyond the start-up of a store command** (the last column) the
+worst is {worst:.3f} s: {'met' if worst < 0.3 else '**missed**'}. As a **total** it is {'met' if max(median(v) for v in measured.values()) < 0.3 else '**not met**, and cannot be by the lists'}:
+a command that reads the store costs {open_cost:.3f} s here before its own work (interpreter,
+Typer, SQLAlchemy and the models; see the core section for that start-up against its own goal).
+The last column includes drawing the table (Rich is imported only then, about 0.07 s).
+
+Streaming (one run each): `slot list --jsonl` writes all {SLOTS:,} slots in {stream_time:.1f} s,
+peak memory {stream_rss:.0f} MB; `slot list --json` the same as one indented array in {json_time:.1f} s,
+{json_rss:.0f} MB; `outbox list --jsonl` all {MESSAGES:,} messages in {outbox_time:.1f} s,
+{outbox_rss:.0f} MB. One page of `slot list` peaks at {page_rss:.0f} MB: memory does not grow with
+the rows written.
+
+How: keyset pages (no OFFSET), one COUNT per page served by an index, distinct hospital names
+by a loose index scan, and the plan hint for many matches; migration 0006 adds the four
+indexes this needs (see "Long lists" in architecture.md). Before (the issue): 10,000 slots took
+6 s and 19,000 lines, 10,000 messages 11 s and 338 MB.
+"""
+    print(body)
+    write_section("lists", body)
+
+
+if __name__ == "__main__":
+    if "--build-only" in sys.argv:
+        print(cached_store())
+    else:
+        main()
