@@ -130,13 +130,14 @@ def _slot_query(conn: Connection, f: SlotFilter) -> ListQuery:
     lower, upper = f.date_from, f.date_to
     if f.available:
         lower = validate.today() if lower is None else max(lower, validate.today())
-    names: list = []  # (column, keys, the text, keys found by the text)
+    names: list = []  # (the keys a name filter matched, its condition given `hide`)
     if f.hospital is not None:
         needle = validate.name_key(f.hospital)
         found = [key for key in distinct_values(conn, slot.hospital_key) if needle in key]
-        names.append((slot.hospital_key, found, needle, True))
+        names.append((found, lambda hide: named(hide(slot.hospital_key), found, needle)))
     if f.vaccine is not None:
-        names.append((slot.vaccine_key, _vaccine_keys(conn, f.vaccine), None, False))
+        keys = _vaccine_keys(conn, f.vaccine)
+        names.append((keys, lambda hide: hide(slot.vaccine_key).in_(keys)))
     after = None
     if f.after is not None:
         after = conn.execute(select(*SLOT_ORDER).where(slot.id == f.after)).one_or_none()
@@ -144,7 +145,7 @@ def _slot_query(conn: Connection, f: SlotFilter) -> ListQuery:
             raise rules.SlotNotFound(f.after)
 
     def filters(hide: Hide, *, paging: bool = False) -> list:
-        where = [named(hide(column), keys, needle) if by_text else hide(column).in_(keys) for column, keys, needle, by_text in names]
+        where = [condition(hide) for _keys, condition in names]
         if upper is not None:
             where.append(slot.date <= upper)
         if paging and after is not None:
@@ -163,7 +164,7 @@ def _slot_query(conn: Connection, f: SlotFilter) -> ListQuery:
         # index): counting `remaining > 0` directly reads every slot row.
         sold_out = select(func.count()).select_from(slot_table).where(*filters(as_is), SOLD_OUT)
         count = select(count.scalar_subquery() - sold_out.scalar_subquery())
-    return ListQuery(rows, count, indexed_filters=bool(names), empty=any(not keys for _c, keys, _n, _t in names))
+    return ListQuery(rows, count, indexed_filters=bool(names), empty=any(not keys for keys, _condition in names))
 
 
 def _vaccine_keys(conn: Connection, text: str) -> list[str]:
