@@ -77,7 +77,7 @@ def _midnight(day: dt.date) -> dt.datetime:
 
 def _outbox_query(conn: Connection, f: OutboxFilter) -> ListQuery:
     if f.after is not None and conn.execute(select(outbox.id).where(outbox.id == f.after)).first() is None:
-        raise MessageNotFound(f"There is no outbox message {f.after}; see `vaxres outbox list`")
+        raise MessageNotFound(f.after)
 
     def filters(hide: Hide) -> list:
         where = []
@@ -131,5 +131,5 @@ def show_message(store: Store, message_id: str | int) -> OutboxRecord:
     with store.read() as conn:
         row = conn.execute(select(outbox_table).where(outbox.id == number)).one_or_none()
     if row is None:
-        raise MessageNotFound(f"There is no outbox message {number}; see `vaxres outbox list`")
+        raise MessageNotFound(number)
     return OutboxRecord.from_row(row)
