@@ -217,7 +217,9 @@ def main() -> None:
     for label, _args in cases():
         total = median(measured[label])
         worst = max(worst, total - open_cost)
-        rows.append(f"| `{label}` | {total:.3f} s | {total - start_up:.3f} s | {total - open_cost:.3f} s |")
+        command, _, note = label.partition(" (")
+        note = f" ({note}" if note else ""
+        rows.append(f"| `vaxres {command}`{note} | {total:.3f} s | {total - start_up:.3f} s | {total - open_cost:.3f} s |")
     stream_time, stream_rss = peak([VAXRES, "slot", "list", "--jsonl"], env)
     json_time, json_rss = peak([VAXRES, "slot", "list", "--json"], env)
     outbox_time, outbox_rss = peak([VAXRES, "outbox", "list", "--jsonl"], env)
