@@ -223,7 +223,7 @@ def test_slot_list_table_and_json(cli):
     assert [s["hospital"] for s in cli.json("slot", "list", "--available")] == ["Busan"]
     assert [s["hospital"] for s in cli.json("slot", "list", "--vaccine", "MODERNA")] == ["Busan"]
     table = cli("slot", "list")
-    assert "Left" in table.stdout and "Seoul" in table.stdout and "Moderna" in table.stdout
+    assert "Remaining" in table.stdout and "Seoul" in table.stdout and "Moderna" in table.stdout
     assert cli("slot", "list", "--hospital", "Daegu").stdout == "No slots match.\n"
 
 

@@ -200,4 +200,16 @@ def test_mypage_at_80_columns_gives_the_hospital_the_room(cli, monkeypatch):
     assert " ".join(cells) == "서울특별시 강남구 보건소 예방접종센터"  # wrapped between words only
     slots = cli("slot", "list").stdout
     assert max(cell_len(line) for line in slots.splitlines()) <= 80
-    assert "예방접종센터" in slots and "Left" in slots
+    assert "예방접종센터" in slots and "Remaining" in slots
+
+
+def test_outbox_days_are_the_stores_days(cli, db_path, backend, time_machine):
+    """A message written at 20:00 UTC on 1 December was written on 2 December in Seoul."""
+    time_machine.move_to(dt.datetime(2026, 12, 1, 20, 0, tzinfo=dt.UTC), tick=False)
+    cli("db", "set-timezone", "Asia/Seoul")
+    _slot(cli, "2026-12-05")
+    assert len(cli.json("outbox", "list", "--from", "2026-12-02", "--to", "2026-12-02")) == 1
+    assert cli.json("outbox", "list", "--to", "2026-12-01") == []
+    cli("db", "set-timezone", "UTC")
+    assert len(cli.json("outbox", "list", "--from", "2026-12-01", "--to", "2026-12-01")) == 1
+    assert "2026-12-01 20:00 UTC" in cli("outbox", "show", "1").stdout

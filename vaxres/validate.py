@@ -12,6 +12,7 @@ from vaxres.errors import InvalidValue
 MAX_QUANTITY = 1_000_000
 MAX_NAME_LENGTH = 200
 MAX_DOSE = 10
+MAX_LIMIT = 10_000  # rows a list shows at once; --json without --limit streams every row
 _WHITESPACE = re.compile(r"\s+")
 # Control, format (zero-width, bidirectional overrides) and private-use characters: a name made
 # with them could show as another name, or not show at all. Lone surrogates too: bytes that were
@@ -86,6 +87,23 @@ def parse_dose(value: str | int, *, field: str = "dose") -> int:
 
 def parse_id(value: str | int, *, field: str) -> int:
     return parse_whole_number(value, field=field, low=1, high=2**63 - 1)
+
+
+def parse_limit(value: str | int) -> int:
+    return parse_whole_number(value, field="limit", low=1, high=MAX_LIMIT)
+
+
+def parse_date_range(
+    date_from: str | dt.date | None, date_to: str | dt.date | None
+) -> tuple[dt.date | None, dt.date | None]:
+    """--from and --to, both days included; either may be left open."""
+    first = None if date_from is None else parse_date(date_from, field="from")
+    last = None if date_to is None else parse_date(date_to, field="to")
+    if first is not None and last is not None and first > last:
+        raise InvalidValue(
+            "from", date_from, "is after --to", f"--from {first.isoformat()} is after --to {last.isoformat()}"
+        )
+    return first, last
 
 
 def normalize_name(value: str, *, field: str) -> str:

@@ -4,9 +4,24 @@ from typing import Annotated
 
 import typer
 
-from vaxres.cli.output import JSON_HELP, print_line
+from vaxres.cli.output import JSON_HELP, print_json_stream, print_jsonl, print_line
 
 JsonOption = Annotated[bool, typer.Option("--json", help=JSON_HELP)]
+
+# The options both long lists (`slot list`, `outbox list`) take.
+DEFAULT_LIMIT = 50
+LimitOption = Annotated[
+    str | None,
+    typer.Option(
+        "--limit", metavar="N", help=f"Show at most N rows, 1 to 10,000 (default {DEFAULT_LIMIT}; --json and --jsonl: all)."
+    ),
+]
+AfterOption = Annotated[
+    str | None, typer.Option("--after", metavar="ID", help="Start after this row of the list (the next page).")
+]
+FromOption = Annotated[str | None, typer.Option("--from", metavar="YYYY-MM-DD", help="From this day on.")]
+ToOption = Annotated[str | None, typer.Option("--to", metavar="YYYY-MM-DD", help="Up to this day, included.")]
+JsonlOption = Annotated[bool, typer.Option("--jsonl", help="Print one JSON object a line, as each row is read.")]
 
 # A reservation number typed as -1 is a bad number (exit 2 with the rule), not an unknown option.
 NUMBER_ARGUMENTS = {"ignore_unknown_options": True}
@@ -35,3 +50,28 @@ def _say_created(store) -> None:
         f"Created the store {store.display} (time zone {store.zone.key}; `vaxres db set-timezone` changes it).",
         to_stderr=True,
     )
+
+
+def print_list(*, json_out: bool, jsonl: bool, limit: str | None, page, stream, table, nothing: str) -> None:
+    """The shape both long lists share. --json and --jsonl stream every row (or the first
+    --limit) as they are read; people get one page of DEFAULT_LIMIT and a footer when more follow.
+
+    `page(limit)` returns a listing Page; `stream(limit)` a context manager over the records.
+    """
+    from vaxres.errors import InvalidInput
+
+    if json_out and jsonl:
+        raise InvalidInput("give --json or --jsonl, not both")
+    if json_out or jsonl:
+        with stream(limit) as records:
+            (print_json_stream if json_out else print_jsonl)(record.as_json() for record in records)
+        return
+    shown = page(DEFAULT_LIMIT if limit is None else limit)
+    if not shown.rows:
+        print_line(nothing)
+        return
+    table(shown.rows)
+    if shown.more:
+        print_line(
+            f"Showing {len(shown.rows):,} of {shown.total:,}; use --limit, --after {shown.next_after} or filters for more."
+        )

@@ -81,7 +81,7 @@ def demo(ctx: typer.Context, json_out: JsonOption = False) -> None:
     print_line(f"\n$ {shlex.join(prefix + ['slot', 'list'])}")
     render.slots_table(report.slots)
     print_line(f"\n$ {shlex.join(prefix + ['outbox', 'list'])}")
-    render.outbox_table(report.outbox, report.store.zone)
+    render.outbox_table(report.outbox)
     print_line(
         "\nEvery change above wrote its notification to the outbox in the same transaction; "
         "they stay pending until a dispatcher delivers them.\n"

@@ -1,11 +1,21 @@
-"""vaxres outbox list | deliver | retry"""
+"""vaxres outbox list | show | deliver | retry"""
 
 from typing import Annotated
 
 import typer
 
 from vaxres.cli import render
-from vaxres.cli.common import JsonOption, open_store
+from vaxres.cli.common import (
+    AfterOption,
+    FromOption,
+    JsonlOption,
+    JsonOption,
+    LimitOption,
+    NUMBER_ARGUMENTS,
+    ToOption,
+    open_store,
+    print_list,
+)
 from vaxres.cli.output import handles_errors, print_json, print_line
 
 app = typer.Typer(help="Notifications written with every change.", no_args_is_help=True)
@@ -19,19 +29,60 @@ def list_(
         str | None,
         typer.Option("--status", metavar="pending|in_flight|delivered|failed", help="Only messages in this state."),
     ] = None,
+    recipient: Annotated[
+        str | None, typer.Option("--recipient", metavar="USER", help="Only messages to this person (* for everyone).")
+    ] = None,
+    event: Annotated[
+        str | None, typer.Option("--event", metavar="EVENT", help="Only this event, e.g. ReservationConfirmed.")
+    ] = None,
+    date_from: FromOption = None,
+    date_to: ToOption = None,
+    after: AfterOption = None,
+    limit: LimitOption = None,
     json_out: JsonOption = False,
+    jsonl: JsonlOption = False,
 ) -> None:
-    """List notification messages, oldest first."""
-    from vaxres.outbox.queries import list_outbox
+    """List notification messages, oldest first (days of --from/--to in UTC).
+
+    One line each, the message cut to fit: `vaxres outbox show ID` prints one whole.
+    """
+    from vaxres.outbox.queries import outbox_page, stream_outbox
 
     store = open_store(ctx)
-    messages = list_outbox(store, status=status)
-    if json_out:
-        print_json([message.as_json() for message in messages])
-    elif not messages:
-        print_line("The outbox is empty." if status is None else f"No {status.strip().lower()} messages.")
+    filters = dict(status=status, recipient=recipient, event=event, date_from=date_from, date_to=date_to, after=after)
+    if not any(value is not None for value in filters.values()):
+        nothing = "The outbox is empty."
+    elif status is not None and not any(value is not None for key, value in filters.items() if key != "status"):
+        nothing = f"No {status.strip().lower()} messages."
     else:
-        render.outbox_table(messages, store.zone)
+        nothing = "No messages match."
+    print_list(
+        json_out=json_out,
+        jsonl=jsonl,
+        limit=limit,
+        page=lambda n: outbox_page(store, limit=n, **filters),
+        stream=lambda n: stream_outbox(store, limit=n, **filters),
+        table=render.outbox_table,
+        nothing=nothing,
+    )
+
+
+@app.command("show", context_settings=NUMBER_ARGUMENTS)
+@handles_errors
+def show(
+    ctx: typer.Context,
+    message_id: Annotated[str, typer.Argument(metavar="ID", help="The message, as `outbox list` numbers it.")],
+    json_out: JsonOption = False,
+) -> None:
+    """One message whole: its facts, delivery state, last error, message and payload."""
+    from vaxres.outbox.queries import show_message
+
+    store = open_store(ctx)
+    message = show_message(store, message_id)
+    if json_out:
+        print_json(message.as_json())
+    else:
+        print_line(render.message_details(message, store.zone))
 
 
 @app.command("deliver")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Any
 
 import typer
@@ -27,6 +27,47 @@ def print_json(data: Any, *, to_stderr: bool = False) -> None:
         # A lone surrogate (a value read with --encoding utf-7, say) cannot be written as UTF-8.
         text = json.dumps(data, indent=None if to_stderr else 2)
     (sys.stderr if to_stderr else sys.stdout).write(text + "\n")
+
+
+def print_json_stream(items: Iterable[Any]) -> None:
+    """The text print_json writes for a list, written item by item as they come: a list of a
+    million rows is never held in memory."""
+    import json
+
+    with _quiet_when_the_reader_leaves():
+        write, opened = sys.stdout.write, False
+        for item in items:
+            write(",\n  " if opened else "[\n  ")
+            write(json.dumps(item, ensure_ascii=False, indent=2).replace("\n", "\n  "))
+            opened = True
+        write("\n]\n" if opened else "[]\n")
+
+
+def print_jsonl(items: Iterable[Any]) -> None:
+    """One compact JSON object a line, written as each comes."""
+    import json
+
+    encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    with _quiet_when_the_reader_leaves():
+        write = sys.stdout.write
+        for item in items:
+            write(encode(item) + "\n")
+
+
+class _quiet_when_the_reader_leaves:
+    """`vaxres slot list --jsonl | head` closes the pipe early: stop writing, no traceback, exit 1
+    (as the command line does for the tables)."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind, error, traceback) -> bool:
+        if kind is None or not issubclass(kind, BrokenPipeError):
+            return False
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # what is left in the buffer goes nowhere
+        raise typer.Exit(1)
 
 
 def print_line(text: str, *, to_stderr: bool = False) -> None:
@@ -55,34 +96,53 @@ def handles_errors(command: Callable[..., None]) -> Callable[..., None]:
     return run
 
 
-def print_table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+def print_table(
+    title: str | None,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    compact: bool = False,
+    cut: Collection[str] = (),
+) -> None:
     """Every cell and the title are plain text: a name like `x[/]` or `[link=...]` is shown as
     typed, never read as Rich markup, and control characters are shown escaped.
 
-    A column is at least as wide as its longest word (up to WORD_LIMIT cells), so that names
-    wrap between words, never inside one ("예방접종센터", "University")."""
+    A column that wraps is at least as wide as its longest word (up to WORD_LIMIT cells), so
+    names wrap between words, never inside one ("예방접종센터"), as long as the table fits.
+    `compact`: a rule under the header and two spaces between columns, no box (a long list in 80
+    columns). `cut`: the columns whose cells stay on one line, cut with "…" to fit; when a table
+    has some, only they give way and every other column keeps its width.
+    """
+    from rich import box
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
-    from rich.cells import cell_len
-
     console = Console(file=sys.stdout)
-    cells = [[Text("" if cell is None else shown(str(cell))) for cell in row] for row in rows]
+    one_line = [column in cut for column in columns]
+    cells = [
+        [
+            Text("" if cell is None else shown(str(cell)), no_wrap=short, overflow="ellipsis" if short else None)
+            for cell, short in zip(row, one_line)
+        ]
+        for row in rows
+    ]
+    wraps = [not short and column not in _NO_WRAP and not cut for column, short in zip(columns, one_line)]
     widths = [
-        max([cell_len(column)] + [row[index].cell_len for row in cells]) if column in _NO_WRAP or column in _NUMERIC
-        else _longest_word(row[index] for row in cells)
+        _longest_word(row[index] for row in cells) if wraps[index] else max([len(column)] + [row[index].cell_len for row in cells])
         for index, column in enumerate(columns)
     ]
-    keep_words = sum(widths) + 3 * len(columns) + 1 <= console.width  # else fold, rather than cut the table
-    table = Table(title=None if title is None else Text(shown(title)), title_justify="left")
+    gaps = 2 * len(columns) if compact else 3 * len(columns) + 1
+    keep_words = sum(widths) + gaps <= console.width  # else fold, rather than cut the table off
+    style = dict(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True) if compact else {}
+    table = Table(title=None if title is None else Text(shown(title)), title_justify="left", **style)
     for index, column in enumerate(columns):
         table.add_column(
             column,
             justify="right" if column in _NUMERIC else "left",
-            overflow="fold",
-            no_wrap=column in _NO_WRAP,
-            min_width=widths[index] if keep_words and column not in _NO_WRAP else None,
+            overflow="ellipsis" if one_line[index] else "fold",
+            no_wrap=column in _NO_WRAP or (bool(cut) and not one_line[index]),
+            min_width=widths[index] if keep_words and wraps[index] else None,
         )
     for row in cells:
         table.add_row(*row)

@@ -51,10 +51,12 @@ def cancelled(booking) -> str:
 
 
 def slots_table(slots, title: str = "Slots") -> None:
+    """Compact, so that a hospital's name keeps one line in 80 columns as long as it can."""
     print_table(
         title,
-        ("ID", "Date", "Hospital", "Vaccine", "Capacity", "Booked", "Left"),
+        ("ID", "Date", "Hospital", "Vaccine", "Capacity", "Booked", "Remaining"),
         ((s.id, s.date.isoformat(), s.hospital, s.vaccine, s.capacity, s.booked, s.remaining) for s in slots),
+        compact=True,
     )
 
 
@@ -123,23 +125,43 @@ def history_table(result, zone) -> None:
     )
 
 
-def outbox_table(messages, zone) -> None:
-    """Retry columns appear only once a delivery has been tried, to keep the table readable."""
+def outbox_table(messages) -> None:
+    """One line a message, in any width: the message (then the recipient) is cut with "…" to
+    fit, every other column keeps its width; `outbox show ID` has the rest."""
+    print_table(
+        "Outbox",
+        ("ID", "Event", "Recipient", "Status", "Attempts", "Message"),
+        ((m.id, m.event, m.recipient, m.status, m.attempts, m.payload.get("message", "")) for m in messages),
+        compact=True,
+        cut=("Recipient", "Message"),
+    )
+
+
+def message_details(m, zone) -> str:
+    """`outbox show`: one message whole, a field a line, then its payload as indented JSON."""
+    import json
+
     from vaxres.db.tables import OutboxStatus
+    from vaxres.outbox.events import RESERVATION_EVENTS
 
-    retried = any(m.attempts or m.last_error for m in messages)
-    columns = ["ID", "Event", "Recipient", "Ref", "Status", "Created", "Message"]
-    if retried:
-        columns[5:5] = ["Attempts", "Next attempt", "Last error"]
+    def line(value) -> str:
+        return "-" if value is None or value == "" else str(value).replace("\n", "\\n")
 
-    def row(m):
-        cells = [m.id, m.event, m.recipient, m.correlation_id, m.status, table_time(m.created_at, zone), m.payload.get("message", "")]
-        if retried:
-            next_attempt = table_time(m.next_attempt_at, zone) if m.status == OutboxStatus.PENDING else ""
-            cells[5:5] = [m.attempts, next_attempt, m.last_error]
-        return cells
-
-    print_table("Outbox", columns, (row(m) for m in messages))
+    fields = (
+        ("ID", m.id),
+        ("Event", m.event),
+        ("Recipient", m.recipient),
+        ("Ref", f"{'reservation' if m.event in RESERVATION_EVENTS else 'slot'} {m.correlation_id}"),
+        ("Status", m.status),
+        ("Attempts", m.attempts),
+        ("Created", table_time(m.created_at, zone)),
+        ("Next attempt", table_time(m.next_attempt_at, zone) if m.status == OutboxStatus.PENDING else None),
+        ("Delivered", table_time(m.delivered_at, zone)),
+        ("Last error", m.last_error),
+        ("Message", m.payload.get("message") if isinstance(m.payload, dict) else None),
+    )
+    payload = json.dumps(m.payload, ensure_ascii=False, indent=2)
+    return "\n".join([*(f"{f'{label}:':<14}{line(value)}" for label, value in fields), "Payload:", payload])
 
 
 def vaccine_line(vaccine) -> str:

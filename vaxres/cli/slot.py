@@ -5,7 +5,16 @@ from typing import Annotated
 import typer
 
 from vaxres.cli import render
-from vaxres.cli.common import JsonOption, open_store
+from vaxres.cli.common import (
+    AfterOption,
+    FromOption,
+    JsonlOption,
+    JsonOption,
+    LimitOption,
+    ToOption,
+    open_store,
+    print_list,
+)
 from vaxres.cli.output import handles_errors, print_json, print_line
 
 app = typer.Typer(help="Register slots and see what is left.", no_args_is_help=True)
@@ -35,23 +44,37 @@ def add(
 def list_(
     ctx: typer.Context,
     date: Annotated[str | None, typer.Option("--date", metavar="YYYY-MM-DD", help="Only this day.")] = None,
+    date_from: FromOption = None,
+    date_to: ToOption = None,
     hospital: Annotated[
-        str | None, typer.Option("--hospital", metavar="TEXT", help="Only this hospital (any case).")
+        str | None, typer.Option("--hospital", metavar="TEXT", help="Hospitals whose name contains TEXT (any case).")
     ] = None,
-    vaccine: Annotated[str | None, typer.Option("--vaccine", metavar="TEXT", help="Only this vaccine (any case).")] = None,
-    available: Annotated[bool, typer.Option("--available", help="Only slots with doses left.")] = False,
+    vaccine: Annotated[
+        str | None,
+        typer.Option("--vaccine", metavar="TEXT", help="Vaccines whose name or an alias contains TEXT (any case)."),
+    ] = None,
+    available: Annotated[bool, typer.Option("--available", help="Only slots of today or later with doses left.")] = False,
+    after: AfterOption = None,
+    limit: LimitOption = None,
     json_out: JsonOption = False,
+    jsonl: JsonlOption = False,
 ) -> None:
-    """List slots with their remaining doses."""
-    from vaxres.booking.queries import list_slots
+    """List slots by date, hospital and vaccine, with their remaining doses."""
+    from vaxres.booking.queries import slot_page, stream_slots
 
-    slots = list_slots(open_store(ctx), date=date, hospital=hospital, vaccine=vaccine, available=available)
-    if json_out:
-        print_json([slot.as_json() for slot in slots])
-    elif not slots:
-        print_line("No slots match.")
-    else:
-        render.slots_table(slots)
+    store = open_store(ctx)
+    filters = dict(
+        date=date, date_from=date_from, date_to=date_to, hospital=hospital, vaccine=vaccine, available=available, after=after
+    )
+    print_list(
+        json_out=json_out,
+        jsonl=jsonl,
+        limit=limit,
+        page=lambda n: slot_page(store, limit=n, **filters),
+        stream=lambda n: stream_slots(store, limit=n, **filters),
+        table=render.slots_table,
+        nothing="No slots match.",
+    )
 
 
 @app.command("update")

@@ -59,6 +59,9 @@ def _one_of(column: str, values: tuple[str, ...]) -> str:
 
 ACTIVE_BOOKING = text(_one_of("status", ReservationStatus.HELD))
 ACTIVE_BOOKING_INDEX = "uq_reservation_active_user_dose"
+# Written as literal SQL: a partial index serves a query whose WHERE has its very predicate.
+SOLD_OUT = text("remaining = 0")
+SOLD_OUT_INDEX = "ix_slot_sold_out"
 
 
 def utcnow() -> dt.datetime:
@@ -70,6 +73,10 @@ class Slot(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("date", "hospital_key", "vaccine_key"),
         CheckConstraint("remaining >= 0 AND remaining <= capacity", name="remaining_within_capacity"),
+        # `slot list --hospital/--vaccine`: the distinct names, and counting their slots (issue 12).
+        Index("ix_slot_hospital_key_vaccine_key", "hospital_key", "vaccine_key"),
+        # `slot list --available` counts the slots of its days minus the few sold out.
+        Index(SOLD_OUT_INDEX, "date", sqlite_where=SOLD_OUT),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -142,6 +149,9 @@ class OutboxMessage(SQLModel, table=True):
         Index("ix_outbox_status_id", "status", "id"),
         # Per-recipient order: "is an earlier message of this recipient still undelivered?"
         Index("ix_outbox_recipient_status_id", "recipient", "status", "id"),
+        # `outbox list --event` and `--from/--to` (issue 12).
+        Index("ix_outbox_event_id", "event", "id"),
+        Index("ix_outbox_created_at", "created_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -210,12 +220,16 @@ reservation_view = Table(
 
 
 def add_postgresql_predicates() -> None:
-    """Give the partial unique index its PostgreSQL predicate, for Alembic on PostgreSQL.
+    """Give the partial indexes their PostgreSQL predicates, for Alembic on PostgreSQL.
 
     Not declared in the Index itself: naming a dialect there imports that dialect's package,
     about 20 ms of every command's start-up, PostgreSQL or not. Only schema work reads it (the
     migrations spell it out themselves); migrations/env.py calls this on a PostgreSQL connection.
     """
-    for index in reservation_table.indexes:
-        if index.name == ACTIVE_BOOKING_INDEX:
-            index.dialect_options["postgresql"]["where"] = ACTIVE_BOOKING
+    for table, name, predicate in (
+        (reservation_table, ACTIVE_BOOKING_INDEX, ACTIVE_BOOKING),
+        (slot_table, SOLD_OUT_INDEX, SOLD_OUT),
+    ):
+        for index in table.indexes:
+            if index.name == name:
+                index.dialect_options["postgresql"]["where"] = predicate

@@ -1,13 +1,26 @@
-"""The read side of the outbox: messages as `outbox list` shows them."""
+"""The read side of the outbox: messages as `outbox list` and `outbox show` give them."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
 
+from sqlalchemy import Connection, Select, func, select
+
+from vaxres import validate
+from vaxres.db.listing import Hide, ListQuery, Page, as_is, read_all, read_page
+from vaxres.db.clock import read_zone
 from vaxres.db.store import Store
 from vaxres.db.tables import OutboxStatus, outbox_table
-from vaxres.errors import InvalidInput
+from vaxres.errors import InvalidInput, InvalidValue
+from vaxres.outbox.events import ALL_EVENTS
 from vaxres.outbox.model import OutboxRecord
+from vaxres.outbox.retry import MessageNotFound
+
+outbox = outbox_table.c
 
 
 def parse_status(value: str) -> str:
@@ -17,9 +30,109 @@ def parse_status(value: str) -> str:
     return status
 
 
-def list_outbox(store: Store, *, status: str | None = None) -> list[OutboxRecord]:
-    query = select(outbox_table).order_by(outbox_table.c.id)
-    if status is not None:
-        query = query.where(outbox_table.c.status == parse_status(status))
+def parse_event(value: str) -> str:
+    """An event name in any case: `reservationconfirmed` is ReservationConfirmed."""
+    wanted = value.strip().casefold()
+    for event in ALL_EVENTS:
+        if event.casefold() == wanted:
+            return event
+    raise InvalidValue("event", value, f"must be one of {', '.join(ALL_EVENTS)}")
+
+
+@dataclass(frozen=True)
+class OutboxFilter:
+    """What `outbox list` narrows to; the days are those of created_at, in UTC."""
+
+    status: str | None = None
+    recipient: str | None = None
+    event: str | None = None
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    after: int | None = None
+
+    @classmethod
+    def parse(
+        cls,
+        *,
+        status: str | None = None,
+        recipient: str | None = None,
+        event: str | None = None,
+        date_from: str | dt.date | None = None,
+        date_to: str | dt.date | None = None,
+        after: str | int | None = None,
+    ) -> OutboxFilter:
+        first, last = validate.parse_date_range(date_from, date_to)
+        return cls(
+            None if status is None else parse_status(status),
+            None if recipient is None else validate.normalize_name(recipient, field="recipient"),
+            None if event is None else parse_event(event),
+            first,
+            last,
+            None if after is None else validate.parse_id(after, field="after"),
+        )
+
+
+def _midnight(day: dt.date, zone) -> dt.datetime:
+    """The start of a day of the store's calendar, as the UTC time the rows are stored in."""
+    return dt.datetime.combine(day, dt.time(), tzinfo=zone).astimezone(dt.UTC)
+
+
+def _outbox_query(conn: Connection, f: OutboxFilter) -> ListQuery:
+    if f.after is not None and conn.execute(select(outbox.id).where(outbox.id == f.after)).first() is None:
+        raise MessageNotFound(f.after)
+    zone = read_zone(conn) if f.date_from is not None or f.date_to is not None else None
+
+    def filters(hide: Hide) -> list:
+        where = []
+        if f.status is not None:
+            where.append(outbox.status == f.status)
+        if f.event is not None:
+            where.append(outbox.event == f.event)
+        if f.recipient is not None:
+            where.append(hide(outbox.recipient) == f.recipient)  # its index is ordered by status first
+        if f.date_from is not None:
+            where.append(hide(outbox.created_at) >= _midnight(f.date_from, zone))
+        if f.date_to is not None:
+            where.append(hide(outbox.created_at) < _midnight(f.date_to + dt.timedelta(days=1), zone))
+        return where
+
+    def rows(hide: Hide) -> Select:
+        after = [] if f.after is None else [outbox.id > f.after]
+        return select(outbox_table).where(*filters(hide), *after).order_by(outbox.id)
+
+    return ListQuery(
+        rows,
+        select(func.count()).select_from(outbox_table).where(*filters(as_is)),
+        indexed_filters=f.recipient is not None or f.date_from is not None or f.date_to is not None,
+    )
+
+
+def outbox_page(store: Store, *, limit: str | int, **filters: Any) -> Page[OutboxRecord]:
+    """One page of `outbox list`, oldest first, and the number of messages the filters match."""
+    f, limit = OutboxFilter.parse(**filters), validate.parse_limit(limit)
     with store.read() as conn:
-        return [OutboxRecord.from_row(row) for row in conn.execute(query)]
+        return read_page(conn, _outbox_query(conn, f), OutboxRecord.from_row, limit)
+
+
+@contextmanager
+def stream_outbox(store: Store, *, limit: str | int | None = None, **filters: Any) -> Iterator[Iterator[OutboxRecord]]:
+    """Every message the filters match (or the first `limit`), oldest first, read as it is consumed."""
+    f = OutboxFilter.parse(**filters)
+    limit = None if limit is None else validate.parse_limit(limit)
+    with store.read() as conn:
+        yield read_all(conn, _outbox_query(conn, f), OutboxRecord.from_row, limit)
+
+
+def list_outbox(store: Store, *, limit: str | int | None = None, **filters: Any) -> list[OutboxRecord]:
+    with stream_outbox(store, limit=limit, **filters) as messages:
+        return list(messages)
+
+
+def show_message(store: Store, message_id: str | int) -> OutboxRecord:
+    """One message whole, for `outbox show`."""
+    number = validate.parse_id(message_id, field="message id")
+    with store.read() as conn:
+        row = conn.execute(select(outbox_table).where(outbox.id == number)).one_or_none()
+    if row is None:
+        raise MessageNotFound(number)
+    return OutboxRecord.from_row(row)

@@ -15,6 +15,9 @@ o = outbox_table.c
 class MessageNotFound(NotFound):
     code = "message_not_found"
 
+    def __init__(self, *ids: int):
+        super().__init__(f"there is no outbox message {', '.join(map(str, ids))}; see `vaxres outbox list`")
+
 
 class NotFailed(Refused):
     code = "not_failed"
@@ -32,7 +35,7 @@ def retry(store: Store, ids: list[str], *, all_failed: bool) -> int:
             known = dict(conn.execute(select(o.id, o.status).where(o.id.in_(numbers))).all())
             missing = [n for n in numbers if n not in known]
             if missing:
-                raise MessageNotFound(f"there is no outbox message {', '.join(map(str, missing))}; see `vaxres outbox list`")
+                raise MessageNotFound(*missing)
             not_failed = [f"{n} ({known[n]})" for n in numbers if known[n] != OutboxStatus.FAILED]
             if not_failed:
                 raise NotFailed(f"only failed messages can be retried; not failed: {', '.join(not_failed)}")
