@@ -23,6 +23,7 @@ def pytest_configure(config):
     config.addinivalue_line(
         "markers", "no_store: VAXRES_DB names a file that does not exist yet (the default: an empty store there)"
     )
+    config.addinivalue_line("markers", "slow: many real processes at once (deselect with -m 'not slow')")
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, Select, func, select, tuple_
 
 from vaxres import validate
-from vaxres.booking import rules, series
+from vaxres.booking import rules, series, waitlist
 from vaxres.booking.model import SLOT_FIELDS, NextDose, ReservationRecord, SlotRecord
 from vaxres.booking.vaccines import key_of, load_catalog
 from vaxres.db.listing import Hide, ListQuery, Page, as_is, distinct_values, named, read_all, read_page
@@ -33,12 +33,14 @@ class MyPage:
     user: str
     reservations: list[ReservationRecord]  # newest first
     next_dose: NextDose | None
+    waiting: list  # the person's waitlist entries (booking.waitlist.WaitlistRecord)
 
     def as_json(self) -> dict[str, Any]:
         return {
             "user": self.user,
             "reservations": [b.as_json() for b in self.reservations],
             "next_dose": None if self.next_dose is None else self.next_dose.as_json(),
+            "waiting": [e.as_json() for e in self.waiting],
         }
 
 
@@ -50,7 +52,8 @@ def my_page(store: Store, user: str) -> MyPage:
         bookings = [ReservationRecord.from_row(row) for row in conn.execute(query)]
         held = series.held_doses(conn, user)
         vaccine = load_catalog(conn).find(held[max(held)].vaccine) if held else None
-    return MyPage(user, bookings, series.next_dose(held, vaccine))
+        waiting = waitlist.entries_of(conn, user)
+    return MyPage(user, bookings, series.next_dose(held, vaccine), waiting)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,9 @@ from sqlalchemy import bindparam, update
 from vaxres import validate
 from vaxres.booking import rules
 from vaxres.booking.model import ReservationRecord, SlotRecord
-from vaxres.booking.reservations import RETURN_DOSE, load_reservation, take_dose
+from vaxres.booking import waitlist
+from vaxres.booking.doses import RETURN_DOSE, take_dose
+from vaxres.booking.reservations import load_reservation
 from vaxres.booking.slots import find_slot_id
 from vaxres.booking.vaccines import resolve_name
 from vaxres.db.store import Store
@@ -89,4 +91,5 @@ def reschedule(
             reserved_at=booking.reserved_at,
         )
         events.write(conn, [events.reservation_rescheduled(moved, previous)], now)
+        waitlist.offer_freed(conn, [previous.id], today=today, now=now)
     return Rescheduled(moved, previous)

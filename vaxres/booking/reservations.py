@@ -11,12 +11,13 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, String, bindparam, insert, or_, select, update
+from sqlalchemy import Connection, String, bindparam, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from vaxres import validate
-from vaxres.booking import rules, series
-from vaxres.booking.model import SLOT_FIELDS, ReservationRecord, SlotRecord
+from vaxres.booking import rules, waitlist
+from vaxres.booking.doses import RETURN_DOSE, book_taken, take_dose
+from vaxres.booking.model import ReservationRecord, SlotRecord
 from vaxres.booking.slots import find_slot_id
 from vaxres.booking.vaccines import resolve_name
 from vaxres.db.store import Store
@@ -28,19 +29,6 @@ slot = slot_table.c
 reservation = reservation_table.c
 RESERVED, CANCELLED = ReservationStatus.RESERVED, ReservationStatus.CANCELLED
 
-TAKE_DOSE = (
-    update(slot_table)
-    .where(slot.id == bindparam("b_slot"), slot.remaining > 0, slot.date >= bindparam("b_today"))
-    .values(remaining=slot.remaining - 1, updated_at=bindparam("b_now"))
-    .returning(*SLOT_FIELDS)
-)
-RETURN_DOSE = (
-    update(slot_table)
-    .where(slot.id == bindparam("b_slot"))
-    .values(remaining=slot.remaining + 1, updated_at=bindparam("b_now"))
-    .returning(*SLOT_FIELDS)
-)
-_INSERT_RESERVATION = insert(reservation_table).returning(reservation.id)
 _CANCEL = (
     update(reservation_table)
     .where(reservation.id == bindparam("b_id"), reservation.status == RESERVED)
@@ -76,9 +64,14 @@ _LATER_DOSES = (
 class Cancellation:
     reservation: ReservationRecord
     also_cancelled: list[ReservationRecord]  # the person's later doses of the series
+    from_waitlist: list[ReservationRecord]  # the freed doses, booked for people waiting
 
     def as_json(self) -> dict[str, Any]:
-        return {**self.reservation.as_json(), "also_cancelled": [b.as_json() for b in self.also_cancelled]}
+        return {
+            **self.reservation.as_json(),
+            "also_cancelled": [b.as_json() for b in self.also_cancelled],
+            "from_waitlist": [b.as_json() for b in self.from_waitlist],
+        }
 
 
 def reserve(
@@ -115,35 +108,13 @@ def reserve(
                 slot_id = find_slot_id(conn, date, hospital, resolve_name(conn, vaccine).name)
                 if slot_id is None:
                     raise rules.NoSlotNamed(date, hospital, vaccine)
-            taken = take_dose(conn, slot_id, user, dose, today=today, now=now)
-            reservation_id = conn.execute(
-                _INSERT_RESERVATION,
-                {"slot_id": taken.id, "user_id": user, "dose": dose, "status": RESERVED, "reserved_at": now},
-            ).scalar_one()
-            booking = ReservationRecord.in_slot(
-                taken, reservation_id=reservation_id, user=user, dose=dose, status=RESERVED, reserved_at=now
-            )
+            booking = book_taken(conn, take_dose(conn, slot_id, user, dose, today=today, now=now), user, dose, now)
+            waitlist.stop_waiting(conn, user, dose)
             events.write(conn, [events.reservation_confirmed(booking)], now)
     except IntegrityError:
         # The partial unique index caught a concurrent second booking (PostgreSQL, READ COMMITTED).
         raise rules.AlreadyReserved(user, dose, None) from None
     return booking
-
-
-def take_dose(
-    conn: Connection, slot_id: int, user: str, dose: int, *, today: dt.date, now: dt.datetime, moving: int | None = None
-) -> SlotRecord:
-    """Check the slot and the person's series, then take one dose of the slot; the slot as it is after."""
-    found = series.slot_and_vaccine(conn, slot_id)
-    if found is None:
-        raise rules.SlotNotFound(slot_id, to_book=True)
-    target, vaccine = found
-    rules.check_not_past(target, today)
-    rules.check_series(user, dose, target, vaccine, series.held_doses(conn, user), moving=moving)
-    row = conn.execute(TAKE_DOSE, {"b_slot": slot_id, "b_today": today, "b_now": now}).one_or_none()
-    if row is None:
-        raise rules.SoldOut(target)
-    return SlotRecord.from_row(row)
 
 
 def load_reservation(conn: Connection, reservation_id: int, user: str | None) -> ReservationRecord:
@@ -176,7 +147,8 @@ def cancel(store: Store, reservation_id: str | int, *, user: str | None = None) 
             for row in conn.execute(_LATER_DOSES, {"b_user": first.user, "b_dose": first.dose})
         ]
         events.write(conn, [events.reservation_cancelled(b) for b in (first, *later)], now)
-    return Cancellation(first, later)
+        offered = waitlist.offer_freed(conn, [b.slot_id for b in (first, *later)], today=today, now=now)
+    return Cancellation(first, later, offered)
 
 
 def _cancel_one(conn: Connection, booking: ReservationRecord, now: dt.datetime) -> ReservationRecord:

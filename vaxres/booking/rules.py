@@ -37,10 +37,18 @@ class CapacityBelowBooked(Refused):
 class SoldOut(Refused):
     code = "sold_out"
 
-    def __init__(self, slot: SlotRecord):
+    def __init__(self, slot: SlotRecord, user: str | None = None, dose: int = 1):
+        """With the person, the reply says how to wait for a dose of this slot to be freed."""
+        wait = ""
+        if user is not None:
+            import shlex
+
+            words = ["vaxres", "waitlist", "join", "--user", user, "--vaccine", slot.vaccine, "--hospital",
+                     slot.hospital, "--from", slot.date.isoformat(), "--to", slot.date.isoformat()]
+            wait = f"; or wait for a freed dose: `{shlex.join(words + (['--dose', str(dose)] if dose != 1 else []))}`"
         super().__init__(
             f"slot {slot.id} ({slot.describe()}) is sold out; "
-            f"see `vaxres slot list --available` for slots with doses left"
+            f"see `vaxres slot list --available` for slots with doses left{wait}"
         )
 
 
@@ -267,10 +275,10 @@ def check_not_past(slot: SlotRecord, today: dt.date) -> None:
         raise SlotInPast.of_slot(slot)
 
 
-def check_dose_left(slot: SlotRecord, remaining: int) -> None:
+def check_dose_left(slot: SlotRecord, remaining: int, user: str, dose: int) -> None:
     """... that has a dose left (checked last; `reserve` lets the store check it in its UPDATE)."""
     if remaining <= 0:
-        raise SoldOut(slot)
+        raise SoldOut(slot, user, dose)
 
 
 def check_series(

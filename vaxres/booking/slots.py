@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from vaxres import validate
-from vaxres.booking import rules
+from vaxres.booking import rules, waitlist
 from vaxres.booking.model import SLOT_FIELDS, SlotChange, SlotRecord
 from vaxres.booking.vaccines import resolve_name
 from vaxres.db.store import Store
@@ -33,7 +34,8 @@ def add_slot(store: Store, *, date: str | dt.date, hospital: str, vaccine: str, 
     hospital = validate.normalize_name(hospital, field="hospital")
     vaccine = validate.normalize_name(vaccine, field="vaccine")
     quantity = validate.parse_quantity(quantity)
-    day = validate.parse_date(day, not_before=store.today())  # the store's first use: input is checked
+    today = store.today()  # the store's first use: the input is checked by now
+    day = validate.parse_date(day, not_before=today)
     now = utcnow()
     try:
         with store.write() as conn:
@@ -58,6 +60,7 @@ def add_slot(store: Store, *, date: str | dt.date, hospital: str, vaccine: str, 
             ).one()
             added = SlotRecord.from_row(row)
             events.write(conn, [events.slot_registered(added)], now)
+            added = _after_offers(added, waitlist.offer_freed(conn, [added.id], today=today, now=now))
     except IntegrityError:
         # Another writer registered the same slot between our check and insert (PostgreSQL).
         raise rules.DuplicateSlot(day, hospital, vaccine, None) from None
@@ -74,7 +77,8 @@ def update_slot(store: Store, slot_id: str | int, *, quantity: str | int) -> Slo
         if row is None:
             raise rules.SlotNotFound(slot_id)
         before = SlotRecord.from_row(row)
-        if before.date < store.today():
+        today = store.today()
+        if before.date < today:
             raise rules.SlotInPast.of_slot_update(before)
         if quantity == before.capacity:
             return SlotChange(before, before.capacity)
@@ -89,4 +93,11 @@ def update_slot(store: Store, slot_id: str | int, *, quantity: str | int) -> Slo
             raise rules.CapacityBelowBooked(before.id, before.booked, quantity)
         after = SlotRecord.from_row(row)
         events.write(conn, [events.slot_updated(after, before.capacity)], now)
+        if quantity > before.capacity:
+            after = _after_offers(after, waitlist.offer_freed(conn, [after.id], today=today, now=now))
     return SlotChange(after, before.capacity)
+
+
+def _after_offers(slot: SlotRecord, booked: list) -> SlotRecord:
+    """The slot as it is once the doses it freed went to people waiting."""
+    return replace(slot, remaining=booked[-1].slot_remaining) if booked else slot

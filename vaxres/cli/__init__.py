@@ -7,7 +7,7 @@ import typer
 import typer.core
 
 from vaxres import __version__
-from vaxres.cli import booking, db, demo, imports, lifecycle, outbox, slot, vaccine
+from vaxres.cli import booking, db, demo, imports, lifecycle, outbox, slot, vaccine, waitlist
 from vaxres.cli.output import print_json, print_line
 
 
@@ -99,6 +99,7 @@ app.add_typer(vaccine.app, name="vaccine")
 app.add_typer(slot.app, name="slot")
 app.add_typer(imports.app, name="import")
 app.add_typer(outbox.app, name="outbox")
+app.add_typer(waitlist.app, name="waitlist")
 app.add_typer(db.app, name="db")
 booking.register(app)
 lifecycle.register(app)

@@ -64,6 +64,8 @@ def cancel(
         return
     for booking in (result.reservation, *result.also_cancelled):
         print_line(render.cancelled(booking))
+    for booking in result.from_waitlist:
+        print_line(f"From the waitlist: {render.reserved(booking)}")
 
 
 @handles_errors
@@ -82,10 +84,12 @@ def mypage(
         return
     if not page.reservations:
         print_line(f"{page.user} has no reservations.")
-        return
-    render.mypage_table(page.reservations, store.zone)
+    else:
+        render.mypage_table(page.reservations, store.zone)
     if page.next_dose is not None:
         print_line(f"Next: {page.next_dose.describe()}.")
+    for entry in page.waiting:
+        print_line(f"Waiting: {entry.describe()} (entry {entry.id}, number {entry.position} in line).")
 
 
 def register(app: typer.Typer) -> None:

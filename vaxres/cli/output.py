@@ -179,5 +179,5 @@ def shown(text: str) -> str:
     return "".join(ch if ch.isprintable() or ch == "\n" else ch.encode("unicode_escape").decode("ascii") for ch in text)
 
 
-_NO_WRAP = {"Event", "Status", "Date", "Created", "Next attempt", "When"}
-_NUMERIC = {"ID", "No.", "Capacity", "Remaining", "Left", "Booked", "Dose", "Doses", "Ref", "Attempts", "rows"}
+_NO_WRAP = {"Event", "Status", "Date", "Created", "Next attempt", "When", "From", "To"}
+_NUMERIC = {"ID", "No.", "Entry", "Line", "Capacity", "Remaining", "Left", "Booked", "Dose", "Doses", "Ref", "Attempts", "rows"}

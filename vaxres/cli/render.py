@@ -18,9 +18,10 @@ def _doses(n: int) -> str:
 
 
 def slot_added(slot) -> str:
+    waiting = f" {_doses(slot.booked)} went at once to people waiting." if slot.booked else ""
     return (
         f"Registered slot {slot.id}: {slot.date.isoformat()}, {slot.hospital}, {slot.vaccine}, "
-        f"{_doses(slot.capacity)}."
+        f"{_doses(slot.capacity)}.{waiting}"
     )
 
 
@@ -170,3 +171,15 @@ def vaccine_line(vaccine) -> str:
         series += f", at least {vaccine.min_interval_days} days apart"
     aliases = f"; also called {', '.join(vaccine.aliases)}" if vaccine.aliases else ""
     return f"{vaccine.name}: {series}{aliases}."
+
+
+def waitlist_table(entries, title: str = "Waitlist") -> None:
+    print_table(
+        title,
+        ("Entry", "Line", "User", "Vaccine", "Dose", "Hospital", "From", "To"),
+        (
+            (e.id, e.position, e.user, e.vaccine, e.dose, e.hospital or "any", e.date_from.isoformat(),
+             e.date_to.isoformat() if e.date_to else "")
+            for e in entries
+        ),
+    )

@@ -169,6 +169,30 @@ class OutboxMessage(SQLModel, table=True):
     lease_until: dt.datetime | None = None
 
 
+class WaitlistEntry(SQLModel, table=True):
+    """A person waiting for a dose of a vaccine (at a hospital, within days): booked, in join
+    order, in the transaction that frees a matching dose; the row goes when booked or left."""
+
+    __tablename__ = "waitlist"
+    __table_args__ = (
+        UniqueConstraint("user_id", "dose"),
+        CheckConstraint("dose >= 1", name="dose_positive"),
+        # A freed dose looks for the longest-waiting entries of its vaccine.
+        Index("ix_waitlist_vaccine_key_id", "vaccine_key", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: str = Field(sa_type=String(200))
+    dose: int = 1
+    vaccine: str = Field(sa_type=String(200))
+    vaccine_key: str = Field(sa_type=String(200))
+    hospital: str | None = Field(default=None, sa_type=String(200))
+    hospital_key: str | None = Field(default=None, sa_type=String(200))
+    date_from: dt.date
+    date_to: dt.date | None = None
+    joined_at: dt.datetime
+
+
 class StoreSetting(SQLModel, table=True):
     """The store's own settings (its time zone), shared by every machine that uses the store."""
 
@@ -198,6 +222,7 @@ target_table = DeliveryTarget.__table__
 vaccine_table = Vaccine.__table__
 alias_table = VaccineAlias.__table__
 setting_table = StoreSetting.__table__
+waitlist_table = WaitlistEntry.__table__
 
 # The view is created by migration 0002; it lives on its own metadata so that autogenerate and
 # create_all never mistake it for a table.

@@ -81,7 +81,7 @@ class BookingLoader:
                     raise rules.SlotNotFound(slot_id, to_book=True)
                 rules.check_not_past(slot, today)
                 rules.check_series(user, dose, slot, vaccines[slot_id], mine or NO_DOSES)
-                rules.check_dose_left(slot, remaining[slot_id])
+                rules.check_dose_left(slot, remaining[slot_id], user, dose)
             except (Refused, NotFound) as refusal:
                 errors.append(RowError.refused(row.line, refusal, split_cells(row.cells), **_blamed(refusal, row)))
                 continue

@@ -71,8 +71,10 @@ def slot_updated(slot: Any, previous_capacity: int) -> Event:
     return Event(SLOT_UPDATED, BROADCAST, slot.id, {**_facts(slot, SLOT_FACTS), "previous_doses": previous_capacity})
 
 
-def reservation_confirmed(booking: Any) -> Event:
-    return Event(RESERVATION_CONFIRMED, booking.user, booking.id, _facts(booking, RESERVATION_FACTS))
+def reservation_confirmed(booking: Any, *, from_waitlist: bool = False) -> Event:
+    """Booked by `reserve` or an import; or, `from_waitlist`, for a person waiting, when a dose was freed."""
+    facts = _facts(booking, RESERVATION_FACTS)
+    return Event(RESERVATION_CONFIRMED, booking.user, booking.id, {**facts, "from_waitlist": True} if from_waitlist else facts)
 
 
 def reservation_cancelled(booking: Any) -> Event:

@@ -1,0 +1,61 @@
+"""Taking a dose from a slot and giving one back: the conditional statements every booking
+path shares (reserve, reschedule, the waitlist), so the capacity rules live in one place.
+
+`remaining > 0` is re-checked by the store itself in the UPDATE, so two bookings can never take
+the last dose twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Connection, bindparam, insert, update
+
+from vaxres.booking import rules, series
+from vaxres.booking.model import SLOT_FIELDS, ReservationRecord, SlotRecord
+from vaxres.db.tables import ReservationStatus, reservation_table, slot_table
+
+slot = slot_table.c
+reservation = reservation_table.c
+
+TAKE_DOSE = (
+    update(slot_table)
+    .where(slot.id == bindparam("b_slot"), slot.remaining > 0, slot.date >= bindparam("b_today"))
+    .values(remaining=slot.remaining - 1, updated_at=bindparam("b_now"))
+    .returning(*SLOT_FIELDS)
+)
+RETURN_DOSE = (
+    update(slot_table)
+    .where(slot.id == bindparam("b_slot"))
+    .values(remaining=slot.remaining + 1, updated_at=bindparam("b_now"))
+    .returning(*SLOT_FIELDS)
+)
+_INSERT_RESERVATION = insert(reservation_table).returning(reservation.id)
+
+
+def take_dose(
+    conn: Connection, slot_id: int, user: str, dose: int, *, today: dt.date, now: dt.datetime, moving: int | None = None
+) -> SlotRecord:
+    """Check the slot and the person's series, then take one dose of the slot; the slot as it is
+    after. A refusal is raised before anything is written."""
+    found = series.slot_and_vaccine(conn, slot_id)
+    if found is None:
+        raise rules.SlotNotFound(slot_id, to_book=True)
+    target, vaccine = found
+    rules.check_not_past(target, today)
+    rules.check_series(user, dose, target, vaccine, series.held_doses(conn, user), moving=moving)
+    row = conn.execute(TAKE_DOSE, {"b_slot": slot_id, "b_today": today, "b_now": now}).one_or_none()
+    if row is None:
+        raise rules.SoldOut(target) if moving is not None else rules.SoldOut(target, user, dose)
+    return SlotRecord.from_row(row)
+
+
+def book_taken(conn: Connection, taken: SlotRecord, user: str, dose: int, now: dt.datetime) -> ReservationRecord:
+    """The reservation for a dose just taken from `taken`."""
+    reservation_id = conn.execute(
+        _INSERT_RESERVATION,
+        {"slot_id": taken.id, "user_id": user, "dose": dose, "status": ReservationStatus.RESERVED, "reserved_at": now},
+    ).scalar_one()
+    return ReservationRecord.in_slot(
+        taken, reservation_id=reservation_id, user=user, dose=dose, status=ReservationStatus.RESERVED, reserved_at=now
+    )
