@@ -152,7 +152,8 @@ def test_sold_out_exits_1_with_code_sold_out(cli, db_path):
     plain = cli("reserve", "--user", "b", "--slot", str(slot["id"]))
     assert plain.stderr == (
         f"Error: slot 1 ({future()}, Seoul Hospital, Pfizer) is sold out; "
-        "see `vaxres slot list --available` for slots with doses left\n"
+        "see `vaxres slot list --available` for slots with doses left; or wait for a freed dose: "
+        f"`vaxres waitlist join --user b --vaccine Pfizer --hospital 'Seoul Hospital' --from {future()} --to {future()}`\n"
     )
     assert count_rows(db_path, "reservation") == 1
 

@@ -366,7 +366,9 @@ def test_reservations_book_row_by_row_with_refusals(cli, tmp_path, db_path, two_
     }
     assert [(e["line"], e["code"], e["column"], e["reason"]) for e in summary["errors"]] == [
         (4, "sold_out", None,
-         f"slot 1 ({future()}, Seoul, Pfizer) is sold out; see `vaxres slot list --available` for slots with doses left"),
+         f"slot 1 ({future()}, Seoul, Pfizer) is sold out; see `vaxres slot list --available` for slots with doses left; "
+         f"or wait for a freed dose: `vaxres waitlist join --user carol --vaccine Pfizer --hospital Seoul --from {future()} "
+         f"--to {future()}`"),
         (5, "already_reserved", "user", "alice already holds an active reservation for dose 1; see `vaxres mypage alice`"),
         (7, "slot_not_found", None,
          f"there is no slot for {future()}, Daegu, Pfizer; see `vaxres slot list --date {future()}`"),
