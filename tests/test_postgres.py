@@ -37,7 +37,7 @@ def test_copy_sqlite_to_postgres_and_back_answers_the_same(cli, tmp_path, empty_
     assert cli("--db", empty_postgres, "db", "upgrade").exit_code == 0
 
     copied = cli.json("db", "copy", empty_postgres)
-    tables = ("vaccine", "vaccine_alias", "slot", "reservation", "outbox", "delivery_target")
+    tables = ("vaccine", "vaccine_alias", "slot", "reservation", "reminder", "outbox", "delivery_target")
     assert copied["copied"] == {table: count_rows(db_path, table) for table in tables}
     assert copied["copied"]["vaccine"] == 5 and copied["copied"]["delivery_target"] == 1
     for args in (["mypage", "alice"], ["slot", "list"], ["outbox", "list"], ["vaccine", "list"], ["show", "1"]):

@@ -11,6 +11,7 @@ from vaxres.db.tables import (
     ReservationStatus,
     alias_table,
     outbox_table,
+    reminder_table,
     reservation_table,
     slot_table,
     target_table,
@@ -18,8 +19,8 @@ from vaxres.db.tables import (
 )
 from vaxres.errors import InvalidInput, StoreNotEmpty, VaxresError
 
-TABLES = (vaccine_table, alias_table, slot_table, reservation_table, outbox_table, target_table)
-NUMBERED = (vaccine_table, slot_table, reservation_table, outbox_table)  # ids from a sequence on PostgreSQL
+TABLES = (vaccine_table, alias_table, slot_table, reservation_table, reminder_table, outbox_table, target_table)
+NUMBERED = (vaccine_table, slot_table, reservation_table, reminder_table, outbox_table)  # ids from a sequence on PostgreSQL
 
 
 @dataclass(frozen=True)

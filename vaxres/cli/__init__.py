@@ -7,7 +7,7 @@ import typer
 import typer.core
 
 from vaxres import __version__
-from vaxres.cli import booking, db, demo, imports, lifecycle, outbox, slot, vaccine
+from vaxres.cli import booking, db, demo, imports, lifecycle, outbox, remind, slot, vaccine
 from vaxres.cli.output import print_json, print_line
 
 
@@ -102,6 +102,7 @@ app.add_typer(outbox.app, name="outbox")
 app.add_typer(db.app, name="db")
 booking.register(app)
 lifecycle.register(app)
+remind.register(app)
 demo.register(app)
 
 
