@@ -64,7 +64,8 @@ def remind(store: Store, days_before: str | int = 1) -> Reminded:
         added = rows.join(reminder_table, reminder.reservation_id == reservation.id).where(
             reminder.id > before, reminder.date == slot.date, reminder.days_before == days_before
         )
-        written = conn.execute(events.write_selected(added.order_by(reminder.id))).rowcount
+        insert_messages = events.write_selected(added.order_by(reminder.id)).execution_options(preserve_rowcount=True)
+        written = conn.execute(insert_messages).rowcount
     return Reminded(written, days_before, today)
 
 
