@@ -29,6 +29,7 @@ READERS = [
     ["reschedule", "1", "--slot", "2"],
     ["administer", "1"],
     ["close-day"],
+    ["remind"],
     ["slot", "update", "1", "--quantity", "3"],
     ["outbox", "retry", "--failed"],
     ["outbox", "deliver", "--to", "-"],

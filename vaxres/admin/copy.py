@@ -11,15 +11,20 @@ from vaxres.db.tables import (
     ReservationStatus,
     alias_table,
     outbox_table,
+    reminder_table,
     reservation_table,
     slot_table,
     target_table,
+    setting_table,
     vaccine_table,
+    waitlist_table,
 )
 from vaxres.errors import InvalidInput, StoreNotEmpty, VaxresError
 
-TABLES = (vaccine_table, alias_table, slot_table, reservation_table, outbox_table, target_table)
-NUMBERED = (vaccine_table, slot_table, reservation_table, outbox_table)  # ids from a sequence on PostgreSQL
+TABLES = (
+    setting_table, vaccine_table, alias_table, slot_table, reservation_table, reminder_table, waitlist_table, outbox_table, target_table,
+)
+NUMBERED = (vaccine_table, slot_table, reservation_table, reminder_table, waitlist_table, outbox_table)  # PostgreSQL sequences
 
 
 @dataclass(frozen=True)
@@ -44,9 +49,11 @@ def copy(origin: Store, destination: Store) -> CopyReport:
         )
     counts: dict[str, int] = {}
     with origin.read() as reader, destination.write() as writer:
-        # A new store starts with the default catalog; the copy brings the origin's instead.
+        # A new store starts with the default catalog and this machine's settings (time zone,
+        # language); the copy brings the origin's instead.
         writer.execute(delete(alias_table))
         writer.execute(delete(vaccine_table))
+        writer.execute(delete(setting_table))
         for table in TABLES:
             key = list(table.primary_key.columns)[0]
             copied = 0

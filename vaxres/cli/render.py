@@ -105,6 +105,13 @@ def closed_day(result) -> str:
     return f"Closed up to {result.date.isoformat()}: {count} booking{'s' if count != 1 else ''} marked no-show."
 
 
+def reminded(result) -> str:
+    up_to = result.up_to.isoformat()
+    if not result.written:
+        return f"No bookings to remind up to {up_to}; nothing written."
+    return f"Wrote {result.written:,} reminder{'s' if result.written != 1 else ''} for bookings up to {up_to}."
+
+
 def vaccines_table(vaccines) -> None:
     print_table(
         "Vaccines",

@@ -193,6 +193,23 @@ class WaitlistEntry(SQLModel, table=True):
     joined_at: dt.datetime
 
 
+class Reminder(SQLModel, table=True):
+    """One reminder written for a booking: its key makes `vaxres remind` write each one once,
+    however often it runs; a booking moved to another day is reminded again for the new day."""
+
+    __tablename__ = "reminder"
+    __table_args__ = (
+        UniqueConstraint("reservation_id", "date", "days_before"),
+        CheckConstraint("days_before >= 0 AND days_before <= 30", name="days_before_in_range"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    reservation_id: int = Field(foreign_key="reservation.id")
+    date: dt.date  # the slot's day the reminder was for
+    days_before: int  # the window it was written for (`--days-before`)
+    created_at: dt.datetime
+
+
 class StoreSetting(SQLModel, table=True):
     """The store's own settings (its time zone), shared by every machine that uses the store."""
 
@@ -223,6 +240,9 @@ vaccine_table = Vaccine.__table__
 alias_table = VaccineAlias.__table__
 setting_table = StoreSetting.__table__
 waitlist_table = WaitlistEntry.__table__
+
+
+reminder_table = Reminder.__table__
 
 # The view is created by migration 0002; it lives on its own metadata so that autogenerate and
 # create_all never mistake it for a table.

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Date, Insert, Select, String, cast, func, insert, literal, select
+from sqlalchemy import Connection, Date, Insert, Integer, Select, String, bindparam, cast, func, insert, literal, select
 
 from vaxres.db.tables import OutboxStatus, outbox_table, reservation_table, slot_table
 
@@ -25,9 +25,11 @@ RESERVATION_CANCELLED = "ReservationCancelled"
 RESERVATION_RESCHEDULED = "ReservationRescheduled"
 VACCINATION_RECORDED = "VaccinationRecorded"
 RESERVATION_MISSED = "ReservationMissed"
+RESERVATION_REMINDER = "ReservationReminder"
 # The events about one reservation (correlation_id is its number): its history.
 RESERVATION_EVENTS = (
     RESERVATION_CONFIRMED, RESERVATION_CANCELLED, RESERVATION_RESCHEDULED, VACCINATION_RECORDED, RESERVATION_MISSED,
+    RESERVATION_REMINDER,
 )
 
 ALL_EVENTS = (SLOT_REGISTERED, SLOT_UPDATED, *RESERVATION_EVENTS)
@@ -145,16 +147,31 @@ def reservation_confirmed_rows(dialect: str) -> Select:
     ).select_from(reservation_table.join(slot_table, slot.id == reservation.slot_id))
 
 
+def reservation_reminder_rows(dialect: str, *, days_before: int, today: dt.date, now: dt.datetime) -> Select:
+    """The ReservationReminder rows of the reservations a query selects (add its WHERE): their
+    facts, the window they were reminded for (days_before) and the days left from `today`.
+
+    Written in bulk only (`vaxres remind`), so it has no Python builder.
+    """
+    written_at = bindparam("reminded_at", now, type_=outbox_table.c.created_at.type)
+    day = bindparam("reminded_on", today, type_=Date)
+    days_left = slot.date - day if dialect == "postgresql" else cast(func.julianday(slot.date) - func.julianday(day), Integer)
+    extra = (("days_before", literal(days_before, Integer)), ("days_left", days_left))
+    return _rows(
+        dialect, RESERVATION_REMINDER, reservation.user_id, reservation.id, written_at, RESERVATION_FACTS, extra
+    ).select_from(reservation_table.join(slot_table, slot.id == reservation.slot_id))
+
+
 def write_selected(rows: Select) -> Insert:
-    """INSERT INTO outbox ... SELECT: the rows of slot_registered_rows() or reservation_confirmed_rows()."""
+    """INSERT INTO outbox ... SELECT: the rows of one of the *_rows() builders above."""
     return insert(outbox_table).from_select(_COLUMNS, rows)
 
 
-def _rows(dialect: str, name: str, recipient, correlation_id, created_at, facts: tuple) -> Select:
+def _rows(dialect: str, name: str, recipient, correlation_id, created_at, facts: tuple, extra: tuple = ()) -> Select:
     return select(
         literal(name),
         recipient,
-        _facts_sql(dialect, facts),
+        _facts_sql(dialect, facts, extra),
         correlation_id,
         created_at,
         literal(OutboxStatus.PENDING),
@@ -163,11 +180,13 @@ def _rows(dialect: str, name: str, recipient, correlation_id, created_at, facts:
     )
 
 
-def _facts_sql(dialect: str, facts: tuple):
+def _facts_sql(dialect: str, facts: tuple, extra: tuple = ()):
     """json_object() on SQLite, json_build_object() on PostgreSQL; dates as `YYYY-MM-DD` on both."""
     args = []
     for key, _attribute, column in facts:
         if isinstance(column.type, Date) and dialect != "postgresql":
             column = cast(column, String)
         args += [literal(key), column]
+    for key, expression in extra:
+        args += [literal(key), expression]
     return func.json_build_object(*args) if dialect == "postgresql" else func.json_object(*args)

@@ -14,6 +14,7 @@ from vaxres.outbox.events import (
     RESERVATION_CANCELLED,
     RESERVATION_CONFIRMED,
     RESERVATION_MISSED,
+    RESERVATION_REMINDER,
     RESERVATION_RESCHEDULED,
     SLOT_REGISTERED,
     SLOT_UPDATED,
@@ -61,6 +62,15 @@ def _missed(p: dict[str, Any]) -> str:
     )
 
 
+def _reminder(p: dict[str, Any]) -> str:
+    days = p["days_left"]
+    when = "today" if days == 0 else f"in {days} day{'s' if days != 1 else ''}"
+    return (
+        f"Reminder: your reservation {p['reservation_id']} is {when}: {p['vaccine']} (dose {p['dose']}) "
+        f"at {p['hospital']} on {p['date']}."
+    )
+
+
 TEMPLATES: dict[str, Callable[[dict[str, Any]], str]] = {
     SLOT_REGISTERED: _slot_registered,
     SLOT_UPDATED: _slot_updated,
@@ -69,6 +79,7 @@ TEMPLATES: dict[str, Callable[[dict[str, Any]], str]] = {
     RESERVATION_RESCHEDULED: _rescheduled,
     VACCINATION_RECORDED: _recorded,
     RESERVATION_MISSED: _missed,
+    RESERVATION_REMINDER: _reminder,
 }
 
 

@@ -1,0 +1,92 @@
+"""Reminders before a booking's day (issue 13): `vaxres remind` writes one ReservationReminder
+for each reserved booking whose day is within N days from the store's today.
+
+Set-based, for a million bookings: one INSERT ... SELECT of the due bookings into `reminder`,
+whose unique key (booking, day, N) drops the ones already reminded, and one INSERT INTO outbox
+... SELECT of the reminder rows this transaction added, in the same transaction. Runs are
+serialised (SQLite's BEGIN IMMEDIATE; a table lock on PostgreSQL), so the rows added are exactly
+those numbered above the highest before, and two runs at once never remind twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Integer, bindparam, func, literal, select, text
+
+from vaxres import validate
+from vaxres.db.store import Store
+from vaxres.db.tables import ReservationStatus, reminder_table, reservation_table, slot_table, utcnow
+from vaxres.outbox import events
+
+MAX_DAYS_BEFORE = 30
+
+reservation = reservation_table.c
+slot = slot_table.c
+reminder = reminder_table.c
+
+
+@dataclass(frozen=True)
+class Reminded:
+    written: int
+    days_before: int
+    today: dt.date
+
+    @property
+    def up_to(self) -> dt.date:
+        return self.today + dt.timedelta(days=self.days_before)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "written": self.written,
+            "days_before": self.days_before,
+            "today": self.today.isoformat(),
+            "up_to": self.up_to.isoformat(),
+        }
+
+
+def remind(store: Store, days_before: str | int = 1) -> Reminded:
+    """Remind every reserved booking dated from today to today + days_before that was not yet
+    reminded for that day and window; cancelled, administered, missed and past ones never."""
+    days_before = validate.parse_whole_number(days_before, field="--days-before", low=0, high=MAX_DAYS_BEFORE)
+    today = store.today()
+    up_to = today + dt.timedelta(days=days_before)
+    now = utcnow()
+    with store.write() as conn:
+        dialect = conn.dialect.name
+        if dialect == "postgresql":
+            conn.execute(text("LOCK TABLE reminder IN EXCLUSIVE MODE"))
+        before = conn.execute(select(func.coalesce(func.max(reminder.id), 0))).scalar_one()
+        conn.execute(_add_reminders(dialect, days_before, today, up_to, now))
+        rows = events.reservation_reminder_rows(dialect, days_before=days_before, today=today, now=now)
+        added = rows.join(reminder_table, reminder.reservation_id == reservation.id).where(
+            reminder.id > before, reminder.date == slot.date, reminder.days_before == days_before
+        )
+        insert_messages = events.write_selected(added.order_by(reminder.id)).execution_options(preserve_rowcount=True)
+        written = conn.execute(insert_messages).rowcount
+    return Reminded(written, days_before, today)
+
+
+def _add_reminders(dialect: str, days_before: int, today: dt.date, up_to: dt.date, now: dt.datetime):
+    """INSERT INTO reminder ... SELECT the due bookings ... ON CONFLICT DO NOTHING."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    due = (
+        select(reservation.id, slot.date, literal(days_before, Integer), bindparam("now", now, type_=reminder.created_at.type))
+        .select_from(reservation_table.join(slot_table, slot.id == reservation.slot_id))
+        .where(
+            slot.date >= bindparam("first", today, type_=slot.date.type),
+            slot.date <= bindparam("last", up_to, type_=slot.date.type),
+            reservation.status == ReservationStatus.RESERVED,
+        )
+        .order_by(slot.date, reservation.id)
+    )
+    return (
+        insert(reminder_table)
+        .from_select(["reservation_id", "date", "days_before", "created_at"], due)
+        .on_conflict_do_nothing(index_elements=["reservation_id", "date", "days_before"])
+    )
