@@ -291,3 +291,13 @@ def test_set_language_refuses_what_it_does_not_know_and_changes_nothing(cli, db_
     result = cli("db", "set-language", "Japanese")
     assert (result.exit_code, result.stderr) == (2, "Error: language must be en or ko, got 'Japanese'\n")
     assert query(db_path, "SELECT value FROM store_setting WHERE key = 'language'") == [("ko",)]
+
+
+def test_the_demo_lists_its_outbox_in_the_language_asked_for(cli, tmp_path):
+    path = tmp_path / "demo.db"
+    shown = cli("--db", str(path), "demo", "--lang", "ko")
+    assert shown.exit_code == 0, shown.stderr
+    assert f" --db {path} outbox list --lang ko\n" in shown.stdout and "예약 1번이 확정되었습" in shown.stdout
+    report = cli.json("--db", str(tmp_path / "demo2.db"), "demo", "--lang", "ko")
+    assert {m["payload"]["lang"] for m in report["outbox"]} == {"ko"}
+    assert cli.json("--db", str(path), "db", "info")["language"] == "en"  # --lang chose for one command only
