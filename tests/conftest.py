@@ -49,6 +49,7 @@ def isolated_state(tmp_path, monkeypatch, request, empty_store_file):
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
     monkeypatch.setenv("COLUMNS", "200")
     monkeypatch.delenv("VAXRES_BUSY_TIMEOUT", raising=False)
+    monkeypatch.delenv("VAXRES_LANG", raising=False)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"] if os.environ.get(PG_ENV) else ["sqlite"])

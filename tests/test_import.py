@@ -381,6 +381,7 @@ def test_reservations_book_row_by_row_with_refusals(cli, tmp_path, db_path, two_
     assert confirmations[0]["payload"] == {
         "reservation_id": 1, "user": "alice", "dose": 1, "slot_id": 1, "date": future(), "hospital": "Seoul",
         "vaccine": "Pfizer", "message": f"Your reservation 1 is confirmed: Pfizer (dose 1) at Seoul on {future()}.",
+        "lang": "en",
     }
     assert len(list(csv.reader(rejects.open()))) == 1 + 3
     assert invariant_violations(db_path) == []

@@ -50,6 +50,6 @@ def test_the_store_keeps_facts_and_the_listing_adds_the_message(store, db_path):
     assert "message" not in confirmed and confirmed["reservation_id"] == booked.id
     listed = [m.payload for m in outbox_queries.list_outbox(store)]
     assert listed == [
-        {**registered, "message": f"New vaccination slot: Pfizer at Seoul on {future()}, 2 doses open for booking."},
-        {**confirmed, "message": f"Your reservation {booked.id} is confirmed: Pfizer (dose 1) at Seoul on {future()}."},
+        {**registered, "message": f"New vaccination slot: Pfizer at Seoul on {future()}, 2 doses open for booking.", "lang": "en"},
+        {**confirmed, "message": f"Your reservation {booked.id} is confirmed: Pfizer (dose 1) at Seoul on {future()}.", "lang": "en"},
     ]

@@ -55,7 +55,7 @@ def test_only_reserved_bookings_within_the_window_are_reminded_once(cli, db_path
     assert by_user["kim"] == {
         "reservation_id": kim, "user": "kim", "dose": 1, "slot_id": tomorrow, "date": day(1), "hospital": "Seoul",
         "vaccine": "Pfizer", "days_before": 1, "days_left": 1,
-        "message": f"Reminder: your reservation {kim} is in 1 day: Pfizer (dose 1) at Seoul on {day(1)}.",
+        "message": f"Reminder: your reservation {kim} is in 1 day: Pfizer (dose 1) at Seoul on {day(1)}.", "lang": "en",
     }
     assert by_user["lee"]["message"] == f"Reminder: your reservation {lee} is today: Pfizer (dose 1) at Seoul on {day(0)}."
     [message] = [m for m in cli.json("outbox", "list", "--recipient", "kim") if m["event"] == "ReservationReminder"]

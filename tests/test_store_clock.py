@@ -34,6 +34,7 @@ READERS = [
     ["outbox", "retry", "--failed"],
     ["outbox", "deliver", "--to", "-"],
     ["db", "set-timezone", "Asia/Seoul"],
+    ["db", "set-language", "ko"],
     ["import", "slots", "FILE", "--dry-run"],
     ["import", "reservations", "FILE"],
 ]

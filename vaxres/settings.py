@@ -1,4 +1,5 @@
-"""Where the store is and how long to wait for it: environment and defaults, nothing imported heavy."""
+"""Where the store is, how long to wait for it, which language messages are read in: environment
+and defaults, nothing imported heavy."""
 
 import os
 import re
@@ -9,6 +10,7 @@ from vaxres.errors import InvalidInput
 DB_ENV = "VAXRES_DB"
 BUSY_TIMEOUT_ENV = "VAXRES_BUSY_TIMEOUT"
 DEFAULT_BUSY_TIMEOUT = 10.0
+LANG_ENV = "VAXRES_LANG"
 
 
 def default_db_path() -> Path:
@@ -79,3 +81,14 @@ def busy_timeout() -> float:
     if not 0 <= value <= 3600:
         raise InvalidInput(f"{BUSY_TIMEOUT_ENV} must be a number of seconds from 0 to 3600, got {raw!r}")
     return value
+
+
+def chosen_language(option: str | None) -> str | None:
+    """The language a person asked for: --lang, else VAXRES_LANG (empty is unset); None leaves
+    it to the store (vaxres.db.language)."""
+    from vaxres.validate import parse_language
+
+    if option is not None:
+        return parse_language(option)
+    raw = os.environ.get(LANG_ENV, "")
+    return parse_language(raw, field=LANG_ENV) if raw.strip() else None

@@ -137,3 +137,17 @@ def parse_user(value: str) -> str:
             "user '*' is reserved for broadcast notifications; give a person's id",
         )
     return user
+
+
+LANGUAGES = ("en", "ko")  # the languages every notification message is written in
+DEFAULT_LANGUAGE = "en"  # of a store that names none
+_LOCALE_TAIL = re.compile(r"[-_.@].*", re.DOTALL)  # ko-KR, ko_KR.UTF-8, en_US@euro: the language is the head
+
+
+def parse_language(value: str, *, field: str = "--lang") -> str:
+    """en or ko in any case; a locale's form (ko-KR, ko_KR.UTF-8) names its language."""
+    text = str(value).strip()
+    language = _LOCALE_TAIL.sub("", text).lower()
+    if language not in LANGUAGES:
+        raise InvalidValue(field, value, f"must be {' or '.join(LANGUAGES)}")
+    return language

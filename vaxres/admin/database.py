@@ -1,4 +1,5 @@
-"""The store's schema revision, and upgrading it: `vaxres db current` and `vaxres db upgrade`."""
+"""The store's schema revision, and upgrading it: `vaxres db current` and `vaxres db upgrade`; its
+settings (`db set-timezone`, `db set-language`) and `db info`."""
 
 from __future__ import annotations
 
@@ -75,6 +76,28 @@ def set_timezone(store: Store, name: str) -> ZoneChange:
 
 
 @dataclass(frozen=True)
+class LanguageChange:
+    store: str
+    previous: str
+    language: str
+
+    def as_json(self) -> dict:
+        return {"store": self.store, "previous": self.previous, "language": self.language}
+
+
+def set_language(store: Store, language: str) -> LanguageChange:
+    """The language messages are listed and delivered in when the reader names none."""
+    from vaxres.db.language import read_language, write_language
+    from vaxres.validate import parse_language
+
+    language = parse_language(language, field="language")
+    with store.write() as conn:
+        previous = read_language(conn)
+        write_language(conn, language)
+    return LanguageChange(store.display, previous, language)
+
+
+@dataclass(frozen=True)
 class StoreInfo:
     store: str
     backend: str
@@ -82,6 +105,7 @@ class StoreInfo:
     head: str
     timezone: str | None
     today: str | None
+    language: str | None
     counts: dict[str, int]
     reservations: dict[str, int]
     outbox: dict[str, int]
@@ -95,6 +119,7 @@ class StoreInfo:
             "up_to_date": self.current == self.head,
             "timezone": self.timezone,
             "today": self.today,
+            "language": self.language,
             "counts": self.counts,
             "reservations": self.reservations,
             "outbox": self.outbox,
@@ -106,6 +131,7 @@ def store_info(store: Store) -> StoreInfo:
     from sqlalchemy import func, select
 
     from vaxres.db.clock import read_zone, today_in
+    from vaxres.db.language import read_language
     from vaxres.db.tables import (
         OutboxStatus,
         ReservationStatus,
@@ -116,13 +142,14 @@ def store_info(store: Store) -> StoreInfo:
     )
 
     state = store.schema_state()
-    zone = None
+    zone = language = None
     counts: dict[str, int] = {}
     reservations = dict.fromkeys(ReservationStatus.ALL, 0)
     outbox = dict.fromkeys(OutboxStatus.ALL, 0)
     if not state.behind:
         with store.read() as conn:
             zone = read_zone(conn)
+            language = read_language(conn)
             for name, table in (("vaccines", vaccine_table), ("slots", slot_table)):
                 counts[name] = conn.execute(select(func.count()).select_from(table)).scalar_one()
             for table, by_status in ((reservation_table, reservations), (outbox_table, outbox)):
@@ -137,6 +164,7 @@ def store_info(store: Store) -> StoreInfo:
         head=state.head,
         timezone=None if zone is None else zone.key,
         today=None if zone is None else today_in(zone).isoformat(),
+        language=language,
         counts=counts,
         reservations=reservations,
         outbox=outbox,

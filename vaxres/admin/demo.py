@@ -46,7 +46,7 @@ def demo_target(named: str | None) -> tuple[str | None, bool]:
     return str(Path(tempfile.mkdtemp(prefix="vaxres-demo-")) / "vaxres.db"), True
 
 
-def run_demo(store: Store, *, temporary: bool) -> DemoReport:
+def run_demo(store: Store, *, temporary: bool, lang: str | None = None) -> DemoReport:
     if store.holds_data():
         raise StoreNotEmpty(
             f"{store.display} already holds data and the demo only runs on a fresh store; "
@@ -112,5 +112,5 @@ def run_demo(store: Store, *, temporary: bool) -> DemoReport:
     report.my_page_user = "alice"
     report.my_page = my_page(store, "alice")
     report.slots = list_slots(store)
-    report.outbox = list_outbox(store)
+    report.outbox = list_outbox(store, lang=lang)
     return report

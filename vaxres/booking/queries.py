@@ -16,6 +16,7 @@ from vaxres.booking import rules, series, waitlist
 from vaxres.booking.model import SLOT_FIELDS, NextDose, ReservationRecord, SlotRecord
 from vaxres.booking.vaccines import key_of, load_catalog
 from vaxres.db.listing import Hide, ListQuery, Page, as_is, distinct_values, named, read_all, read_page
+from vaxres.db.language import message_language
 from vaxres.db.store import Store
 from vaxres.db.tables import SOLD_OUT, outbox_table, reservation_view, slot_table
 from vaxres.errors import InvalidInput
@@ -71,8 +72,9 @@ class ReservationHistory:
         }
 
 
-def show(store: Store, reservation_id: str | int) -> ReservationHistory:
-    """One reservation with its whole history, read from its messages in the outbox."""
+def show(store: Store, reservation_id: str | int, *, lang: str | None = None) -> ReservationHistory:
+    """One reservation with its whole history, read from its messages in the outbox, in `lang`
+    (--lang or VAXRES_LANG), else the store's language."""
     reservation_id = validate.parse_id(reservation_id, field="reservation id")
     with store.read() as conn:
         row = conn.execute(select(reservation_view).where(view.id == reservation_id)).one_or_none()
@@ -83,7 +85,8 @@ def show(store: Store, reservation_id: str | int) -> ReservationHistory:
             .where(outbox.correlation_id == reservation_id, outbox.event.in_(events.RESERVATION_EVENTS))
             .order_by(outbox.id)
         )
-        return ReservationHistory(ReservationRecord.from_row(row), [OutboxRecord.from_row(m) for m in messages])
+        lang = message_language(conn, lang)
+        return ReservationHistory(ReservationRecord.from_row(row), [OutboxRecord.from_row(m, lang) for m in messages])
 
 
 @dataclass(frozen=True)

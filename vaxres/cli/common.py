@@ -22,6 +22,15 @@ AfterOption = Annotated[
 FromOption = Annotated[str | None, typer.Option("--from", metavar="YYYY-MM-DD", help="From this day on.")]
 ToOption = Annotated[str | None, typer.Option("--to", metavar="YYYY-MM-DD", help="Up to this day, included.")]
 JsonlOption = Annotated[bool, typer.Option("--jsonl", help="Print one JSON object a line, as each row is read.")]
+# The commands that show or send notification messages; vaxres.settings.chosen_language reads it.
+LangOption = Annotated[
+    str | None,
+    typer.Option(
+        "--lang",
+        metavar="ko|en",
+        help="Language of the messages (default: $VAXRES_LANG, else the store's, set by `vaxres db set-language`).",
+    ),
+]
 
 # A reservation number typed as -1 is a bad number (exit 2 with the rule), not an unknown option.
 NUMBER_ARGUMENTS = {"ignore_unknown_options": True}

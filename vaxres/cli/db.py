@@ -1,4 +1,4 @@
-"""vaxres db path | info | current | upgrade | set-timezone | copy"""
+"""vaxres db path | info | current | upgrade | set-timezone | set-language | copy"""
 
 from typing import Annotated
 
@@ -7,7 +7,7 @@ import typer
 from vaxres.cli.common import JsonOption, db_target, open_store
 from vaxres.cli.output import handles_errors, print_json, print_line
 
-app = typer.Typer(help="The store: where it is, what it holds, its schema revision and time zone.", no_args_is_help=True)
+app = typer.Typer(help="The store: where it is, what it holds, its schema revision, time zone and language.", no_args_is_help=True)
 
 
 @app.command("path")
@@ -26,7 +26,7 @@ def path(ctx: typer.Context, json_out: JsonOption = False) -> None:
 @app.command("info")
 @handles_errors
 def info(ctx: typer.Context, json_out: JsonOption = False) -> None:
-    """Describe the store: path, backend, revision, time zone and what it holds."""
+    """Describe the store: path, backend, revision, time zone, language and what it holds."""
     from vaxres.admin.database import store_info
 
     report = store_info(open_store(ctx, migrate=False))
@@ -39,6 +39,7 @@ def info(ctx: typer.Context, json_out: JsonOption = False) -> None:
     lines = [("Store", report.store), ("Backend", report.backend), ("Revision", revision)]
     if report.timezone is not None:
         lines.append(("Time zone", f"{report.timezone} (today is {report.today} there)"))
+        lines.append(("Language", f"{report.language} (of notification messages)"))
         lines.append(("Vaccines", f"{report.counts['vaccines']:,}"))
         lines.append(("Slots", f"{report.counts['slots']:,}"))
         lines.append(("Reservations", _by_status(report.counts["reservations"], report.reservations)))
@@ -75,6 +76,29 @@ def set_timezone(
         print_line(
             f"The store's time zone is now {change.timezone} (was {change.previous}); today there is {change.today}."
         )
+
+
+@app.command("set-language")
+@handles_errors
+def set_language(
+    ctx: typer.Context,
+    language: Annotated[str, typer.Argument(metavar="ko|en", help="Korean or English.")],
+    json_out: JsonOption = False,
+) -> None:
+    """Set the store's language: the one notification messages are listed and delivered in.
+
+    Only the readable message changes (also for messages written before); the facts stay as they
+    are. `--lang` and $VAXRES_LANG choose another for one command. A store never set is English.
+    """
+    from vaxres.admin.database import set_language as set_store_language
+
+    change = set_store_language(open_store(ctx), language)
+    if json_out:
+        print_json(change.as_json())
+    elif change.previous == change.language:
+        print_line(f"The store's language is already {change.language}; nothing changed.")
+    else:
+        print_line(f"The store's language is now {change.language} (was {change.previous}).")
 
 
 @app.command("current")

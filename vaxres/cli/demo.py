@@ -5,7 +5,7 @@ import shlex
 import typer
 
 from vaxres.cli import render
-from vaxres.cli.common import JsonOption, db_target, open_store
+from vaxres.cli.common import JsonOption, LangOption, db_target, open_store
 from vaxres.cli.output import handles_errors, print_json, print_line
 
 
@@ -41,7 +41,7 @@ def _outcome_json(outcome):
 
 
 @handles_errors
-def demo(ctx: typer.Context, json_out: JsonOption = False) -> None:
+def demo(ctx: typer.Context, lang: LangOption = None, json_out: JsonOption = False) -> None:
     """Show the main job on a fresh store.
 
     Registers slots, books, cancels, and shows my page, availability and the outbox.
@@ -50,9 +50,11 @@ def demo(ctx: typer.Context, json_out: JsonOption = False) -> None:
     that already holds data.
     """
     from vaxres.admin.demo import demo_target, run_demo
+    from vaxres.settings import chosen_language
 
+    chosen = chosen_language(lang)
     target, temporary = demo_target(db_target(ctx))
-    report = run_demo(open_store(ctx, target=target, create=True), temporary=temporary)
+    report = run_demo(open_store(ctx, target=target, create=True), temporary=temporary, lang=chosen)
     program = invoked_as()
     prefix = [*program, "--db", report.store.display]
     if json_out:
@@ -80,7 +82,7 @@ def demo(ctx: typer.Context, json_out: JsonOption = False) -> None:
         print_line(f"Next: {report.my_page.next_dose.describe()}.")
     print_line(f"\n$ {shlex.join(prefix + ['slot', 'list'])}")
     render.slots_table(report.slots)
-    print_line(f"\n$ {shlex.join(prefix + ['outbox', 'list'])}")
+    print_line(f"\n$ {shlex.join(prefix + ['outbox', 'list'] + ([] if lang is None else ['--lang', chosen]))}")
     render.outbox_table(report.outbox)
     print_line(
         "\nEvery change above wrote its notification to the outbox in the same transaction; "

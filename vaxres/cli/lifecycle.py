@@ -6,7 +6,7 @@ import typer
 
 from vaxres.cli import render
 from vaxres.cli.booking import UserCheckOption
-from vaxres.cli.common import NUMBER_ARGUMENTS, JsonOption, open_store
+from vaxres.cli.common import NUMBER_ARGUMENTS, JsonOption, LangOption, open_store
 from vaxres.cli.output import handles_errors, print_json, print_line
 
 ReservationArgument = Annotated[str, typer.Argument(metavar="RESERVATION_ID", help="The reservation number.")]
@@ -85,12 +85,16 @@ def close_day(
 
 
 @handles_errors
-def show(ctx: typer.Context, reservation_id: ReservationArgument, json_out: JsonOption = False) -> None:
+def show(
+    ctx: typer.Context, reservation_id: ReservationArgument, lang: LangOption = None, json_out: JsonOption = False
+) -> None:
     """Show one reservation with its whole history."""
     from vaxres.booking.queries import show as history
+    from vaxres.settings import chosen_language
 
+    lang = chosen_language(lang)
     store = open_store(ctx)
-    result = history(store, reservation_id)
+    result = history(store, reservation_id, lang=lang)
     if json_out:
         print_json(result.as_json())
     else:

@@ -10,6 +10,7 @@ from vaxres.cli.common import (
     FromOption,
     JsonlOption,
     JsonOption,
+    LangOption,
     LimitOption,
     NUMBER_ARGUMENTS,
     ToOption,
@@ -39,6 +40,7 @@ def list_(
     date_to: ToOption = None,
     after: AfterOption = None,
     limit: LimitOption = None,
+    lang: LangOption = None,
     json_out: JsonOption = False,
     jsonl: JsonlOption = False,
 ) -> None:
@@ -47,7 +49,9 @@ def list_(
     One line each, the message cut to fit: `vaxres outbox show ID` prints one whole.
     """
     from vaxres.outbox.queries import outbox_page, stream_outbox
+    from vaxres.settings import chosen_language
 
+    lang = chosen_language(lang)
     store = open_store(ctx)
     filters = dict(status=status, recipient=recipient, event=event, date_from=date_from, date_to=date_to, after=after)
     if not any(value is not None for value in filters.values()):
@@ -60,8 +64,8 @@ def list_(
         json_out=json_out,
         jsonl=jsonl,
         limit=limit,
-        page=lambda n: outbox_page(store, limit=n, **filters),
-        stream=lambda n: stream_outbox(store, limit=n, **filters),
+        page=lambda n: outbox_page(store, limit=n, lang=lang, **filters),
+        stream=lambda n: stream_outbox(store, limit=n, lang=lang, **filters),
         table=render.outbox_table,
         nothing=nothing,
     )
@@ -72,13 +76,16 @@ def list_(
 def show(
     ctx: typer.Context,
     message_id: Annotated[str, typer.Argument(metavar="ID", help="The message, as `outbox list` numbers it.")],
+    lang: LangOption = None,
     json_out: JsonOption = False,
 ) -> None:
     """One message whole: its facts, delivery state, last error, message and payload."""
     from vaxres.outbox.queries import show_message
+    from vaxres.settings import chosen_language
 
+    lang = chosen_language(lang)
     store = open_store(ctx)
-    message = show_message(store, message_id)
+    message = show_message(store, message_id, lang=lang)
     if json_out:
         print_json(message.as_json())
     else:
@@ -124,6 +131,7 @@ def deliver(
     read_timeout: Annotated[
         float, typer.Option("--read-timeout", metavar="SECONDS", help="Webhook answer timeout.")
     ] = 10.0,
+    lang: LangOption = None,
     json_out: JsonOption = False,
 ) -> None:
     """Deliver due notifications to a webhook, a file or stdout.
@@ -135,6 +143,7 @@ def deliver(
     from vaxres.errors import Unavailable
     from vaxres.outbox.dispatch import DeliverOptions, open_target
     from vaxres.outbox.dispatch import deliver as deliver_messages
+    from vaxres.settings import chosen_language
 
     options = DeliverOptions(
         target=to,
@@ -147,6 +156,7 @@ def deliver(
         workers=workers,
         connect_timeout=connect_timeout,
         read_timeout=read_timeout,
+        lang=chosen_language(lang),
     )
     sink = open_target(options)  # options, target and credentials: checked before the store is opened
     try:

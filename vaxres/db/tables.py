@@ -211,7 +211,7 @@ class Reminder(SQLModel, table=True):
 
 
 class StoreSetting(SQLModel, table=True):
-    """The store's own settings (its time zone), shared by every machine that uses the store."""
+    """The store's own settings (its time zone, its language), shared by every machine that uses the store."""
 
     __tablename__ = "store_setting"
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, func, or_, select, update
 
+from vaxres.db.language import message_language
 from vaxres.db.store import Store
 from vaxres.db.tables import OutboxStatus, outbox_table, utcnow
 from vaxres.errors import InvalidInput, StoreBusy
@@ -48,6 +49,7 @@ class DeliverOptions:
     workers: int = 2
     connect_timeout: float = 3.0
     read_timeout: float = 10.0
+    lang: str | None = None  # the messages' language (--lang, VAXRES_LANG); None: the store's, read each round
 
     def validate(self) -> None:
         if self.limit is not None and self.limit < 1:
@@ -181,7 +183,8 @@ class Dispatcher:
                 .values(status=IN_FLIGHT, lease_owner=self.owner, lease_until=now + dt.timedelta(seconds=self.options.lease))
             )
             rows = conn.execute(select(outbox_table).where(o.id.in_(ids)).order_by(o.id)).all()
-        return [OutboxRecord.from_row(row) for row in rows]
+            lang = message_language(conn, self.options.lang)
+        return [OutboxRecord.from_row(row, lang) for row in rows]
 
     def _due_count(self) -> int:
         with self.store.read() as conn:

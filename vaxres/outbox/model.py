@@ -12,6 +12,7 @@ from sqlalchemy import Row
 from vaxres.db.tables import OutboxStatus
 from vaxres.formats import iso_utc
 from vaxres.outbox.templates import with_message
+from vaxres.validate import DEFAULT_LANGUAGE
 
 
 @dataclass(frozen=True)
@@ -29,8 +30,8 @@ class OutboxRecord:
     delivered_at: dt.datetime | None = None
 
     @classmethod
-    def from_row(cls, row: Row) -> OutboxRecord:
-        """From a row of the outbox table; the payload gains its `message`."""
+    def from_row(cls, row: Row, lang: str = DEFAULT_LANGUAGE) -> OutboxRecord:
+        """From a row of the outbox table; the payload gains its `message` in `lang`."""
         return cls(
             id=row.id,
             event=row.event,
@@ -39,7 +40,7 @@ class OutboxRecord:
             status=row.status,
             attempts=row.attempts,
             created_at=row.created_at,
-            payload=with_message(row.event, row.payload),
+            payload=with_message(row.event, row.payload, lang),
             next_attempt_at=row.next_attempt_at,
             last_error=row.last_error,
             delivered_at=row.delivered_at,

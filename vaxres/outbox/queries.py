@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Select, func, select
+from sqlalchemy import Connection, Row, Select, func, select
 
 from vaxres import validate
 from vaxres.db.listing import Hide, ListQuery, Page, as_is, read_all, read_page
 from vaxres.db.clock import read_zone
+from vaxres.db.language import message_language
 from vaxres.db.store import Store
 from vaxres.db.tables import OutboxStatus, outbox_table
 from vaxres.errors import InvalidInput, InvalidValue
@@ -107,32 +108,42 @@ def _outbox_query(conn: Connection, f: OutboxFilter) -> ListQuery:
     )
 
 
-def outbox_page(store: Store, *, limit: str | int, **filters: Any) -> Page[OutboxRecord]:
+def _reader(conn: Connection, lang: str | None) -> Callable[[Row], OutboxRecord]:
+    """Rows as records with their message in `lang` (--lang or VAXRES_LANG), else the store's language."""
+    lang = message_language(conn, lang)
+    return lambda row: OutboxRecord.from_row(row, lang)
+
+
+def outbox_page(store: Store, *, limit: str | int, lang: str | None = None, **filters: Any) -> Page[OutboxRecord]:
     """One page of `outbox list`, oldest first, and the number of messages the filters match."""
     f, limit = OutboxFilter.parse(**filters), validate.parse_limit(limit)
     with store.read() as conn:
-        return read_page(conn, _outbox_query(conn, f), OutboxRecord.from_row, limit)
+        return read_page(conn, _outbox_query(conn, f), _reader(conn, lang), limit)
 
 
 @contextmanager
-def stream_outbox(store: Store, *, limit: str | int | None = None, **filters: Any) -> Iterator[Iterator[OutboxRecord]]:
+def stream_outbox(
+    store: Store, *, limit: str | int | None = None, lang: str | None = None, **filters: Any
+) -> Iterator[Iterator[OutboxRecord]]:
     """Every message the filters match (or the first `limit`), oldest first, read as it is consumed."""
     f = OutboxFilter.parse(**filters)
     limit = None if limit is None else validate.parse_limit(limit)
     with store.read() as conn:
-        yield read_all(conn, _outbox_query(conn, f), OutboxRecord.from_row, limit)
+        yield read_all(conn, _outbox_query(conn, f), _reader(conn, lang), limit)
 
 
-def list_outbox(store: Store, *, limit: str | int | None = None, **filters: Any) -> list[OutboxRecord]:
-    with stream_outbox(store, limit=limit, **filters) as messages:
+def list_outbox(
+    store: Store, *, limit: str | int | None = None, lang: str | None = None, **filters: Any
+) -> list[OutboxRecord]:
+    with stream_outbox(store, limit=limit, lang=lang, **filters) as messages:
         return list(messages)
 
 
-def show_message(store: Store, message_id: str | int) -> OutboxRecord:
+def show_message(store: Store, message_id: str | int, *, lang: str | None = None) -> OutboxRecord:
     """One message whole, for `outbox show`."""
     number = validate.parse_id(message_id, field="message id")
     with store.read() as conn:
         row = conn.execute(select(outbox_table).where(outbox.id == number)).one_or_none()
-    if row is None:
-        raise MessageNotFound(number)
-    return OutboxRecord.from_row(row)
+        if row is None:
+            raise MessageNotFound(number)
+        return _reader(conn, lang)(row)

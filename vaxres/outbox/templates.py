@@ -1,15 +1,23 @@
-"""The readable message of each notification, rendered from the facts the outbox stores.
+"""The readable message of each notification, in English and Korean, rendered from the facts the
+outbox stores.
 
 The outbox keeps the facts of an event (vaxres.outbox.events); the sentence a person reads is
-added here, whenever a message is listed or delivered. One template per event, in one place:
-the single commands and the bulk imports (which write their messages in SQL) cannot drift
-apart, and a million imported slots do not store a million sentences.
+added here, whenever a message is listed or delivered, in the language the reader chose. One
+entry per event, one template per language side by side, in one place: the single commands and
+the bulk imports (which write their messages in SQL) cannot drift apart, a million imported
+slots do not store a million sentences, and changing the store's language changes every message
+not yet delivered.
+
+A new event adds one entry with a template for each of validate.LANGUAGES (English is also
+what an event without a template in the chosen language reads in);
+tests/test_languages.py fails for an event of events.ALL_EVENTS that lacks one.
 """
 
 from collections.abc import Callable
 from typing import Any
 
-from vaxres.formats import doses
+from vaxres.formats import doses, korean_date
+from vaxres.validate import DEFAULT_LANGUAGE
 from vaxres.outbox.events import (
     RESERVATION_CANCELLED,
     RESERVATION_CONFIRMED,
@@ -21,45 +29,28 @@ from vaxres.outbox.events import (
     VACCINATION_RECORDED,
 )
 
-
-def _slot_registered(p: dict[str, Any]) -> str:
-    return f"New vaccination slot: {p['vaccine']} at {p['hospital']} on {p['date']}, {doses(p['doses'])} open for booking."
+Template = Callable[[dict[str, Any]], str]
 
 
-def _slot_updated(p: dict[str, Any]) -> str:
-    return (
-        f"Vaccination slot changed: {p['vaccine']} at {p['hospital']} on {p['date']} "
-        f"now has {doses(p['doses'])} (was {p['previous_doses']})."
-    )
+def _en_booking(p: dict[str, Any]) -> str:
+    return f"{p['vaccine']} (dose {p['dose']}) at {p['hospital']} on {p['date']}"
 
 
-def _reservation(verb: str) -> Callable[[dict[str, Any]], str]:
-    def render(p: dict[str, Any]) -> str:
-        return (
-            f"Your reservation {p['reservation_id']} is {verb}: {p['vaccine']} (dose {p['dose']}) "
-            f"at {p['hospital']} on {p['date']}."
-        )
-
-    return render
+def _en_lot(p: dict[str, Any]) -> str:
+    return f", lot {p['lot']}" if p.get("lot") else ""
 
 
-def _rescheduled(p: dict[str, Any]) -> str:
-    return (
-        f"Your reservation {p['reservation_id']} has moved: {p['vaccine']} (dose {p['dose']}) at {p['hospital']} "
-        f"on {p['date']} (was {p['previous_hospital']} on {p['previous_date']})."
-    )
+def _ko_slot(p: dict[str, Any]) -> str:
+    return f"{p['hospital']}, {korean_date(p['date'])}, {p['vaccine']}"
 
 
-def _recorded(p: dict[str, Any]) -> str:
-    lot = f", lot {p['lot']}" if p.get("lot") else ""
-    return f"Vaccination recorded: {p['vaccine']} (dose {p['dose']}) at {p['hospital']} on {p['date']}{lot}."
+def _ko_booking(p: dict[str, Any]) -> str:
+    """'서울대학교병원, 2026년 12월 1일, 화이자 1차 접종': where, when, what; the order Korean notices use."""
+    return f"{_ko_slot(p)} {p['dose']}차 접종"
 
 
-def _missed(p: dict[str, Any]) -> str:
-    return (
-        f"You missed reservation {p['reservation_id']}: {p['vaccine']} (dose {p['dose']}) at {p['hospital']} "
-        f"on {p['date']}. Please book again."
-    )
+def _ko_lot(p: dict[str, Any]) -> str:
+    return f"(제조번호 {p['lot']})" if p.get("lot") else ""
 
 
 def _reminder(p: dict[str, Any]) -> str:
@@ -71,29 +62,74 @@ def _reminder(p: dict[str, Any]) -> str:
     )
 
 
-TEMPLATES: dict[str, Callable[[dict[str, Any]], str]] = {
-    SLOT_REGISTERED: _slot_registered,
-    SLOT_UPDATED: _slot_updated,
-    RESERVATION_CONFIRMED: _reservation("confirmed"),
-    RESERVATION_CANCELLED: _reservation("cancelled"),
-    RESERVATION_RESCHEDULED: _rescheduled,
-    VACCINATION_RECORDED: _recorded,
-    RESERVATION_MISSED: _missed,
-    RESERVATION_REMINDER: _reminder,
+def _ko_reminder(p: dict[str, Any]) -> str:
+    days = p["days_left"]
+    when = "오늘" if days == 0 else f"{days}일 후"
+    return f"알림: 예약 {p['reservation_id']}번 접종이 {when}입니다: {_ko_booking(p)}."
+
+
+TEMPLATES: dict[str, dict[str, Template]] = {
+    SLOT_REGISTERED: {
+        "en": lambda p: (
+            f"New vaccination slot: {p['vaccine']} at {p['hospital']} on {p['date']}, "
+            f"{doses(p['doses'])} open for booking."
+        ),
+        "ko": lambda p: f"새 접종 일정이 등록되었습니다: {_ko_slot(p)} {p['doses']}회분 예약 가능.",
+    },
+    SLOT_UPDATED: {
+        "en": lambda p: (
+            f"Vaccination slot changed: {p['vaccine']} at {p['hospital']} on {p['date']} "
+            f"now has {doses(p['doses'])} (was {p['previous_doses']})."
+        ),
+        "ko": lambda p: f"접종 일정이 변경되었습니다: {_ko_slot(p)} {p['doses']}회분(변경 전 {p['previous_doses']}회분).",
+    },
+    RESERVATION_CONFIRMED: {
+        "en": lambda p: f"Your reservation {p['reservation_id']} is confirmed: {_en_booking(p)}.",
+        "ko": lambda p: f"예약 {p['reservation_id']}번이 확정되었습니다: {_ko_booking(p)}.",
+    },
+    RESERVATION_CANCELLED: {
+        "en": lambda p: f"Your reservation {p['reservation_id']} is cancelled: {_en_booking(p)}.",
+        "ko": lambda p: f"예약 {p['reservation_id']}번이 취소되었습니다: {_ko_booking(p)}.",
+    },
+    RESERVATION_RESCHEDULED: {
+        "en": lambda p: (
+            f"Your reservation {p['reservation_id']} has moved: {_en_booking(p)} "
+            f"(was {p['previous_hospital']} on {p['previous_date']})."
+        ),
+        "ko": lambda p: (
+            f"예약 {p['reservation_id']}번이 변경되었습니다: {_ko_booking(p)}"
+            f"(변경 전: {p['previous_hospital']}, {korean_date(p['previous_date'])})."
+        ),
+    },
+    VACCINATION_RECORDED: {
+        "en": lambda p: f"Vaccination recorded: {_en_booking(p)}{_en_lot(p)}.",
+        "ko": lambda p: f"접종이 완료되었습니다: {_ko_booking(p)}{_ko_lot(p)}.",
+    },
+    RESERVATION_MISSED: {
+        "en": lambda p: f"You missed reservation {p['reservation_id']}: {_en_booking(p)}. Please book again.",
+        "ko": lambda p: (
+            f"예약 {p['reservation_id']}번에 방문하지 않으셨습니다: {_ko_booking(p)}. 다시 예약해 주시기 바랍니다."
+        ),
+    },
+    RESERVATION_REMINDER: {"en": _reminder, "ko": _ko_reminder},
 }
 
 
-def with_message(event: str, payload: dict[str, Any]) -> dict[str, Any]:
-    """The payload as delivered and listed: the stored facts plus `message`.
+def with_message(event: str, payload: dict[str, Any], lang: str = DEFAULT_LANGUAGE) -> dict[str, Any]:
+    """The payload as delivered and listed: the stored facts plus `message` in `lang`, and `lang`.
 
-    A payload that already carries a message (written by another tool, or by hand) keeps it;
-    an event without a template, a payload that is not an object, or facts a template cannot
-    use, get none rather than an error (a dispatcher must not stall on one odd row).
+    A payload that already carries a message (written by another tool, or by hand) keeps it, and
+    gets no `lang`; an event without a template, a payload that is not an object, or facts a
+    template cannot use, get none rather than an error (a dispatcher must not stall on one odd row).
+    An event without a template in `lang` reads in English, and says so in `lang`.
     """
     if not isinstance(payload, dict) or "message" in payload or event not in TEMPLATES:
         return payload
+    templates = TEMPLATES[event]
+    if lang not in templates:
+        lang = DEFAULT_LANGUAGE
     try:
-        message = TEMPLATES[event](payload)
+        message = templates[lang](payload)
     except (KeyError, TypeError, ValueError):
         return payload
-    return {**payload, "message": message}
+    return {**payload, "message": message, "lang": lang}
