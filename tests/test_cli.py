@@ -359,6 +359,7 @@ def test_demo_runs_on_a_fresh_store_and_refuses_one_with_data(cli, db_path):
         "Registered slot 3: ", ", Busan Medical Center, Pfizer, 2 doses.",  # added as 화이자
         "is sold out", "already holds reservation", "refused (exit 1, dose_interval)", "Reserved 3 for alice: Pfizer (dose 2)",
         "Moved 3 for alice", "Recorded dose 1 of Pfizer for alice", "refused (exit 1, not_owner)", "Cancelled 2 for bob",
+        "carol waits for dose 1 of Moderna", "From the waitlist: Reserved 4 for carol: Moderna (dose 1)",
         "No bookings left open", "Reservations of alice", "administered", "FK1234", "Slots", "Outbox",
         "ReservationRescheduled", "VaccinationRecorded", f"export VAXRES_DB={db_path}",
     ):
@@ -375,10 +376,13 @@ def test_demo_without_a_named_store_uses_a_temporary_folder(cli, monkeypatch):
     store = report["store"]
     assert "vaxres-demo-" in store
     events = [m["event"] for m in report["outbox"]]
-    assert [events.count(e) for e in ("ReservationConfirmed", "ReservationRescheduled", "VaccinationRecorded", "ReservationCancelled")] == [3, 1, 1, 1]
+    assert [events.count(e) for e in ("ReservationConfirmed", "ReservationRescheduled", "VaccinationRecorded", "ReservationCancelled")] == [4, 1, 1, 1]
+    assert [m["payload"].get("from_waitlist") for m in report["outbox"] if m["event"] == "ReservationConfirmed"] == [
+        None, None, None, True,
+    ]
     assert cli.json("--db", store, "mypage", "alice") == report["mypage"]
     assert [r["status"] for r in report["mypage"]["reservations"]] == ["reserved", "administered"]
-    assert {s["id"]: s["remaining"] for s in cli.json("--db", store, "slot", "list")} == {1: 2, 2: 1, 3: 2, 4: 2, 5: 1}
+    assert {s["id"]: s["remaining"] for s in cli.json("--db", store, "slot", "list")} == {1: 2, 2: 0, 3: 2, 4: 2, 5: 1}
 
 
 @pytest.mark.usefixtures("sqlite_only")

@@ -15,6 +15,7 @@ from vaxres.booking.queries import MyPage, list_slots, my_page
 from vaxres.booking.reschedule import reschedule
 from vaxres.booking.reservations import cancel, reserve
 from vaxres.booking.slots import add_slot
+from vaxres.booking.waitlist import join as join_waitlist
 from vaxres.db.store import Store
 from vaxres.errors import StoreNotEmpty, VaxresError
 from vaxres.outbox.model import OutboxRecord
@@ -92,6 +93,10 @@ def run_demo(store: Store, *, temporary: bool, lang: str | None = None) -> DemoR
         lambda: reserve(store, user="bob", date=day(7), hospital=seoul, vaccine="moderna"),
     )
     step(["reserve", "--user", "carol", "--slot", str(moderna.id)], lambda: reserve(store, user="carol", slot_id=moderna.id))
+    step(
+        ["waitlist", "join", "--user", "carol", "--vaccine", "Moderna", "--hospital", "Seoul"],
+        lambda: join_waitlist(store, user="carol", vaccine="Moderna", hospital="Seoul"),
+    )
     step(["reserve", "--user", "alice", "--slot", str(too_soon.id)], lambda: reserve(store, user="alice", slot_id=too_soon.id))
     step(
         ["reserve", "--user", "alice", "--slot", str(too_soon.id), "--dose", "2"],

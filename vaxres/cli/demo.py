@@ -14,6 +14,7 @@ def _outcome_line(outcome) -> str:
     from vaxres.booking.model import SlotRecord
     from vaxres.booking.reschedule import Rescheduled
     from vaxres.booking.reservations import Cancellation
+    from vaxres.booking.waitlist import Joined
     from vaxres.db.tables import ReservationStatus
     from vaxres.errors import VaxresError
 
@@ -22,7 +23,11 @@ def _outcome_line(outcome) -> str:
     if isinstance(outcome, SlotRecord):
         return render.slot_added(outcome)
     if isinstance(outcome, Cancellation):
-        return render.cancelled(outcome.reservation)
+        return "\n  ".join(
+            [render.cancelled(outcome.reservation)] + [f"From the waitlist: {render.reserved(b)}" for b in outcome.from_waitlist]
+        )
+    if isinstance(outcome, Joined):
+        return render.joined(outcome)
     if isinstance(outcome, Rescheduled):
         return render.rescheduled(outcome)
     if isinstance(outcome, ClosedDay):
@@ -44,7 +49,8 @@ def _outcome_json(outcome):
 def demo(ctx: typer.Context, lang: LangOption = None, json_out: JsonOption = False) -> None:
     """Show the main job on a fresh store.
 
-    Registers slots, books, cancels, and shows my page, availability and the outbox.
+    Registers slots, books, puts a person on the waitlist whom a cancellation then books,
+    and shows my page, availability and the outbox.
 
     Uses a new temporary folder unless --db or VAXRES_DB names a store; refuses a store
     that already holds data.

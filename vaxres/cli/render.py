@@ -190,3 +190,10 @@ def waitlist_table(entries, title: str = "Waitlist") -> None:
             for e in entries
         ),
     )
+
+
+def joined(result) -> str:
+    if result.booked is not None:
+        return f"A matching dose was free: {reserved(result.booked)}"
+    entry = result.entry
+    return f"{entry.user} waits for {entry.describe()} (entry {entry.id}, number {entry.position} in line)."

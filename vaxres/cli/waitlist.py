@@ -41,11 +41,8 @@ def join(
     )
     if json_out:
         print_json(joined.as_json())
-    elif joined.booked is not None:
-        print_line(f"A matching dose was free: {render.reserved(joined.booked)}")
     else:
-        entry = joined.entry
-        print_line(f"{entry.user} waits for {entry.describe()} (entry {entry.id}, number {entry.position} in line).")
+        print_line(render.joined(joined))
 
 
 @app.command("list")
