@@ -90,6 +90,34 @@ def test_a_new_slot_a_capacity_raise_and_a_reschedule_away_each_book_people_wait
 
 
 @pytest.mark.usefixtures("backend")
+def test_an_import_of_slots_books_people_waiting_in_its_chunks_transaction(cli, db_path, tmp_path):
+    full = add(cli, hospital="Seoul")
+    cli("reserve", "--user", "kim", "--slot", str(full))
+    for user in ("u1", "u2", "u3", "u4"):
+        join(cli, user, "--vaccine", "Pfizer")
+    plan = tmp_path / "plan.csv"
+    plan.write_text(
+        "date,hospital,vaccine,quantity\n"
+        f"{future(20)},Busan,Pfizer,1\n"
+        f"{future(10)},Daegu,화이자,2\n"
+        f"{future(10)},Jeju,Moderna,5\n"
+    )
+    result = cli("import", "slots", str(plan))
+    assert result.exit_code == 0, result.stderr
+    assert "3 of the new doses went at once to people waiting.\n" in result.stdout
+    slots = {s["hospital"]: s["id"] for s in cli.json("slot", "list")}
+    assert holders(db_path, slots["Daegu"]) == ["u1", "u2"]  # the earliest day first, in join order
+    assert holders(db_path, slots["Busan"]) == ["u3"]
+    assert holders(db_path, slots["Jeju"]) == []
+    plan.write_text(f"date,hospital,vaccine,quantity\n{future(20)},Busan,Pfizer,2\n")  # a capacity raise
+    assert cli.json("import", "slots", str(plan))["from_waitlist"] == 1
+    assert holders(db_path, slots["Busan"]) == ["u3", "u4"]
+    assert cli.json("waitlist", "list") == []
+    assert len(confirmed_from_waitlist(db_path)) == 4
+    assert invariant_violations(db_path) == []
+
+
+@pytest.mark.usefixtures("backend")
 def test_the_series_rules_decide_who_may_take_a_freed_dose(cli, db_path, time_machine):
     """Nobody is booked a dose `reserve` would refuse them: the one who cannot take it keeps
     waiting, and the next in line gets it."""

@@ -198,7 +198,7 @@ def offer_freed(conn: Connection, slot_ids: Iterable[int], *, today: dt.date, no
     transaction that freed the doses."""
     targets = [found for slot_id in dict.fromkeys(slot_ids) if (found := series.slot_and_vaccine(conn, slot_id))]
     targets = [(s, v) for s, v in targets if s.remaining > 0 and s.date >= today]
-    if not targets or not _anyone_waits(conn):
+    if not targets or not anyone_waits(conn):
         return []
     _lock(conn, sorted({key_of(v.name) for _s, v in targets}))
     booked: list[ReservationRecord] = []
@@ -279,7 +279,8 @@ def _candidates(dialect: str):
     )
 
 
-def _anyone_waits(conn: Connection) -> bool:
+def anyone_waits(conn: Connection) -> bool:
+    """Cheap enough to ask once per imported chunk."""
     return conn.execute(select(w.id).limit(1)).first() is not None
 
 

@@ -141,6 +141,8 @@ def _summary(summary) -> None:
     else:
         print_line(f"Imported {summary.kind} from {summary.source} (read as {summary.encoding}).")
     print_table(None, ("outcome", "rows"), [(name, f"{count:,}") for name, count in summary.counts().items()])
+    if summary.from_waitlist:
+        print_line(f"{summary.from_waitlist:,} of the new doses went at once to people waiting.")
     if summary.rejects and (summary.refused or summary.invalid):
         print_line(f"Refused and invalid rows were written to {summary.rejects}.")
     _row_errors(summary)

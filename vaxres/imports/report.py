@@ -26,6 +26,7 @@ class ImportSummary:
     unchanged: int = 0
     booked: int = 0
     already: int = 0
+    from_waitlist: int = 0  # doses of new or raised slots booked at once for people waiting
     refused: int = 0
     invalid: int = 0
     errors: list[RowError] = field(default_factory=list)
@@ -62,6 +63,7 @@ class ImportSummary:
             "errors_not_shown": self.unreported,
             "rejects": self.rejects,
             "encoding": self.encoding,
+            **({"from_waitlist": self.from_waitlist} if self.kind == "slots" else {}),
         }
 
 

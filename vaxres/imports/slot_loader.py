@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, Row, and_, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from vaxres.booking import rules
+from vaxres.booking import rules, waitlist
 from vaxres.db.store import Store, parameter_batches
 from vaxres.db.tables import slot_table, utcnow
 from vaxres.errors import Refused
@@ -38,6 +38,8 @@ class SlotLoader:
     def __init__(self, store: Store, summary: ImportSummary, staging: Staging):
         self.summary = summary
         self.staging = staging
+        self._today = store.today()
+        self._raised: list[int] = []  # slots of the chunk whose capacity went up
         dialect = store.engine.dialect.name
         st = staging.table.c
         self._created_at = bindparam("now", type_=s.created_at.type)
@@ -80,6 +82,7 @@ class SlotLoader:
     def load(self, conn: Connection, low: int, high: int, *, dry_run: bool) -> list[RowError]:
         now = utcnow()
         after = 0
+        self._raised = []
         if not dry_run:
             after = conn.execute(select(func.coalesce(func.max(s.id), 0))).scalar_one()
             created = self._create(conn, {"low": low, "high": high, "now": now})
@@ -87,6 +90,7 @@ class SlotLoader:
                 conn.execute(self._announce_new, {"after": after, "now": now})
             self.summary.created += created
             if created == high - low + 1:
+                self._offer(conn, after, now)
                 return []
         lookup = self.staging.rows(
             low, high, s.id.label("slot_id"), s.capacity, s.remaining, s.created_at.label("slot_created_at"), join=self._join
@@ -107,7 +111,19 @@ class SlotLoader:
             for batch in parameter_batches(ids):
                 locked = select(s.id, s.date, s.hospital, s.vaccine, s.capacity, s.remaining).where(s.id.in_(batch))
                 current.update({found.id: _Slot(*found) for found in conn.execute(locked.with_for_update())})
-        return self._classify(conn, rows, current, new, now=now, write=not dry_run)
+        errors = self._classify(conn, rows, current, new, now=now, write=not dry_run)
+        if not dry_run:
+            self._offer(conn, after, now)
+        return errors
+
+    def _offer(self, conn: Connection, after: int, now: dt.datetime) -> None:
+        """The doses this chunk added go to people waiting, in its transaction (earliest days first)."""
+        raised, self._raised = self._raised, []
+        if not waitlist.anyone_waits(conn):
+            return
+        created = conn.execute(select(s.id).where(s.id > after, s.created_at == now).order_by(s.date, s.id)).scalars()
+        booked = waitlist.offer_freed(conn, [*created, *raised], today=self._today, now=now)
+        self.summary.from_waitlist += len(booked)
 
     def _create(self, conn: Connection, params: dict) -> int:
         """Insert the chunk's new slots; return how many. Where a plain INSERT is cheaper, it is
@@ -162,6 +178,8 @@ class SlotLoader:
             if slot.id is not None:
                 changed[slot.id] = slot
                 announced.append(events.slot_updated(slot, previous))
+                if row.number > previous:
+                    self._raised.append(slot.id)
         if write and changed:
             conn.execute(
                 update(slot_table)
