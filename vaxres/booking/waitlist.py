@@ -238,12 +238,17 @@ def _book(conn, slot_id, user, dose, entry_id, today, now) -> ReservationRecord 
 
 
 def _book_free_dose(conn, user, dose, vaccine_key, hospital, first, last, today, now) -> ReservationRecord | None:
-    """At join: a matching slot with a dose left now books at once (the earliest the rules allow)."""
+    """At join: a matching slot with a dose left now books at once (the earliest the rules allow).
+
+    Slots another transaction holds are skipped, not waited for (PostgreSQL; SQLite has one
+    writer): that writer frees or takes their doses and offers them after this join commits,
+    whereas waiting here, under the advisory lock it will ask for, would deadlock."""
     query = (
         select(slot.id)
         .where(slot.vaccine_key == vaccine_key, slot.remaining > 0, slot.date >= max(first, today))
         .order_by(slot.date, slot.id)
         .limit(BATCH)
+        .with_for_update(skip_locked=True)
     )
     if last is not None:
         query = query.where(slot.date <= last)
@@ -276,6 +281,7 @@ def _candidates(dialect: str):
         )
         .order_by(w.id)
         .limit(BATCH)
+        .with_for_update(skip_locked=True)  # an entry being left meanwhile is not booked
     )
 
 
