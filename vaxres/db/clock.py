@@ -9,8 +9,9 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
+from vaxres.db.store_setting import read_setting, write_setting
 from vaxres.errors import InvalidValue
 
 TIMEZONE_KEY = "timezone"
@@ -46,20 +47,12 @@ def parse_zone(name: str) -> ZoneInfo:
 
 
 def read_zone(conn: Connection) -> ZoneInfo:
-    from vaxres.db.tables import setting_table
-
-    name = conn.execute(select(setting_table.c.value).where(setting_table.c.key == TIMEZONE_KEY)).scalar()
+    name = read_setting(conn, TIMEZONE_KEY)
     return parse_zone(name) if name else ZoneInfo(FALLBACK_ZONE)
 
 
 def write_zone(conn: Connection, zone: ZoneInfo) -> None:
-    from vaxres.db.tables import setting_table
-
-    updated = conn.execute(
-        setting_table.update().where(setting_table.c.key == TIMEZONE_KEY).values(value=zone.key)
-    ).rowcount
-    if not updated:
-        conn.execute(setting_table.insert().values(key=TIMEZONE_KEY, value=zone.key))
+    write_setting(conn, TIMEZONE_KEY, zone.key)
 
 
 def today_in(zone: ZoneInfo) -> dt.date:

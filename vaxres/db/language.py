@@ -6,8 +6,9 @@ existed) reads in English. No migration: the row is written by `vaxres db set-la
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
+from vaxres.db.store_setting import read_setting, write_setting
 from vaxres.errors import InvalidValue
 from vaxres.validate import DEFAULT_LANGUAGE, parse_language
 
@@ -17,9 +18,7 @@ LANGUAGE_KEY = "language"
 def read_language(conn: Connection) -> str:
     """The store's language; a value this vaxres does not know (written by hand) reads as English,
     so that a listing or a dispatcher never stops on it."""
-    from vaxres.db.tables import setting_table
-
-    value = conn.execute(select(setting_table.c.value).where(setting_table.c.key == LANGUAGE_KEY)).scalar()
+    value = read_setting(conn, LANGUAGE_KEY)
     try:
         return parse_language(value) if value else DEFAULT_LANGUAGE
     except InvalidValue:
@@ -27,13 +26,7 @@ def read_language(conn: Connection) -> str:
 
 
 def write_language(conn: Connection, language: str) -> None:
-    from vaxres.db.tables import setting_table
-
-    updated = conn.execute(
-        setting_table.update().where(setting_table.c.key == LANGUAGE_KEY).values(value=language)
-    ).rowcount
-    if not updated:
-        conn.execute(setting_table.insert().values(key=LANGUAGE_KEY, value=language))
+    write_setting(conn, LANGUAGE_KEY, language)
 
 
 def message_language(conn: Connection, chosen: str | None) -> str:
