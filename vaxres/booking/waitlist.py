@@ -20,7 +20,7 @@ from sqlalchemy import Connection, bindparam, delete, func, insert, or_, select,
 from vaxres import validate
 from vaxres.booking import rules, series
 from vaxres.booking.doses import book_taken, take_dose
-from vaxres.booking.model import ReservationRecord
+from vaxres.booking.model import ReservationRecord, SlotRecord
 from vaxres.booking.vaccines import key_of, resolve_name
 from vaxres.db.store import Store
 from vaxres.db.tables import slot_table, utcnow, waitlist_table
@@ -132,7 +132,7 @@ def join(
             raise AlreadyWaiting(user, dose, waiting)
         # Refused as `reserve` would refuse a slot on the last day of the range: held already,
         # past the series, another vaccine, an earlier dose missing, or too soon for all of it.
-        last_day = rules_probe(first if last is None else max(last, first), found.name)
+        last_day = SlotRecord(0, first if last is None else last, "", found.name, 1, 1)  # only its date is read
         rules.check_series(user, dose, last_day, found, held)
         booked = _book_free_dose(conn, user, dose, key_of(found.name), hospital, first, last, today, now)
         if booked is not None:
@@ -146,13 +146,6 @@ def join(
             },
         ).scalar_one()
         return Joined(_entries(conn, where=[w.id == entry_id])[0], None)
-
-
-def rules_probe(day: dt.date, vaccine: str):
-    """A stand-in slot on `day` for the series check of a range (only its date is read)."""
-    from vaxres.booking.model import SlotRecord
-
-    return SlotRecord(0, day, "", vaccine, 1, 1)
 
 
 def leave(store: Store, entry_id: str | int, *, user: str | None = None) -> WaitlistRecord:
@@ -196,18 +189,21 @@ def offer_freed(conn: Connection, slot_ids: Iterable[int], *, today: dt.date, no
     """Book the doses now free in these slots for the longest-waiting people they suit; their
     entries go and each gets ReservationConfirmed with "from_waitlist": true. Call it in the
     transaction that freed the doses."""
+    if not anyone_waits(conn):  # the usual cancellation: one indexed look-up, no slot read
+        return []
     targets = [found for slot_id in dict.fromkeys(slot_ids) if (found := series.slot_and_vaccine(conn, slot_id))]
     targets = [(s, v) for s, v in targets if s.remaining > 0 and s.date >= today]
-    if not targets or not anyone_waits(conn):
+    if not targets:
         return []
     _lock(conn, sorted({key_of(v.name) for _s, v in targets}))
+    candidates_of = _candidates(conn.dialect.name)
     booked: list[ReservationRecord] = []
     for target, vaccine in targets:
         after = 0
         remaining = target.remaining
         while remaining > 0:
             candidates = conn.execute(
-                _candidates(conn.dialect.name),
+                candidates_of,
                 {"b_key": key_of(vaccine.name), "b_date": target.date, "b_hospital": validate.name_key(target.hospital),
                  "b_after": after},
             ).all()
