@@ -166,7 +166,7 @@ def peak(cmd: list[str], env: dict) -> tuple[float, float]:
 
 
 IMPORT_ROWS = 300_000
-NEW_INDEXES = ("ix_slot_hospital_key_vaccine_key", "ix_slot_sold_out", "ix_outbox_event_id", "ix_outbox_created_at")
+NEW_INDEXES = ("ix_slot_sold_out", "ix_outbox_event_id", "ix_outbox_created_at")
 
 
 def import_cost(folder: Path) -> dict:

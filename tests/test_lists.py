@@ -9,6 +9,8 @@ import pytest
 
 from tests.helpers import future, query
 from vaxres.db import listing
+from vaxres.imports import run
+from vaxres.imports.rows import RowParser
 
 HOSPITALS = ["서울대병원", "서울아산병원", "부산대병원", "Seoul National", "Straße Klinik", "A_B Clinic", "AXB Clinic", "100% Care"]
 
@@ -47,6 +49,24 @@ def test_hospital_matches_a_substring_in_any_case_and_normal_form(cli):
     assert hospitals(cli, "--hospital", "SEOUL") == ["Seoul National"]
     assert hospitals(cli, "--hospital", "STRASSE") == ["Straße Klinik"]  # casefolded, not just lower-cased
     assert hospitals(cli, "--hospital", "  서울대병원  ") == ["서울대병원"]
+    assert cli("slot", "list", "--hospital", "Daegu").stdout == "No slots match.\n"
+
+
+@pytest.mark.usefixtures("backend")
+@pytest.mark.parametrize("kept", [RowParser.HOSPITAL_NAMES_LIMIT, 2], ids=["names-kept", "too-many-names"])
+def test_hospitals_an_import_adds_are_found_by_their_names(cli, tmp_path, monkeypatch, kept):
+    """An import hands the store its hospitals' names, remembered during the first pass or, past
+    a limit, read from each chunk's rows; both on a store that already has some of them."""
+    monkeypatch.setattr(RowParser, "HOSPITAL_NAMES_LIMIT", kept)
+    monkeypatch.setattr(run, "SLOT_CHUNK", 2)
+    add(cli, "Seoul National", days=9)
+    plan = tmp_path / "plan.csv"
+    lines = [f"{future(7)},{name},Pfizer,3" for name in ("seoul national", "서울대병원", "부산대병원", "Straße Klinik")]
+    plan.write_text("date,hospital,vaccine,quantity\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    assert cli("import", "slots", str(plan)).exit_code == 0
+    assert sorted(hospitals(cli, "--hospital", "SEOUL")) == ["Seoul National", "seoul national"]
+    assert hospitals(cli, "--hospital", "부산") == ["부산대병원"]
+    assert hospitals(cli, "--hospital", "strasse") == ["Straße Klinik"]
     assert cli("slot", "list", "--hospital", "Daegu").stdout == "No slots match.\n"
 
 

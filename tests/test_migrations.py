@@ -136,3 +136,30 @@ def test_upgrading_a_store_with_slots_puts_their_vaccines_in_the_catalog_and_say
     cli.json("reserve", "--user", "lee", "--slot", "7")
     later = cli.json("slot", "add", "--date", future(40), "--hospital", "Seoul", "--vaccine", "Pfizer", "--quantity", "1")
     assert cli.json("reserve", "--user", "lee", "--slot", str(later["id"]), "--dose", "2")["dose"] == 2
+
+
+@pytest.mark.usefixtures("backend")
+def test_upgrading_to_0009_lists_the_hospitals_of_existing_slots(cli, db_path):
+    """0008 → 0009: the hospital table starts with every hospital the slots name, so `slot list
+    --hospital` finds the slots of an upgraded store (first spelling kept, case folded)."""
+    from sqlalchemy import text
+
+    store = open_store(str(db_path), migrate=False)
+    if store.schema_state().current is None:
+        migrate.upgrade(store, "0008")
+    else:
+        migrate.downgrade(store, "0008")
+    with store.write() as conn:
+        for n, hospital in enumerate(["서울대병원", "Seoul National", "SEOUL NATIONAL", "Busan"], start=1):
+            conn.execute(
+                text(
+                    "INSERT INTO slot (date, hospital, vaccine, hospital_key, vaccine_key, capacity, remaining, "
+                    "created_at, updated_at) VALUES (:date, :h, 'Pfizer', :hk, 'pfizer', 5, 5, :now, :now)"
+                ),
+                {"date": future(n), "h": hospital, "hk": hospital.casefold(), "now": "2026-11-01 00:00:00+00:00"},
+            )
+    store.dispose()
+    assert cli("db", "upgrade").exit_code == 0
+    assert sorted(s["hospital"] for s in cli.json("slot", "list", "--hospital", "seoul")) == ["SEOUL NATIONAL", "Seoul National"]
+    assert [s["hospital"] for s in cli.json("slot", "list", "--hospital", "서울")] == ["서울대병원"]
+    assert cli("db", "upgrade", "--help").exit_code == 0

@@ -39,7 +39,7 @@ def test_copy_sqlite_to_postgres_and_back_answers_the_same(cli, tmp_path, empty_
     cli("db", "set-timezone", "Africa/Abidjan")  # UTC all year, as the demo's days expect, but not this machine's name
     copied = cli.json("db", "copy", empty_postgres)
     assert cli.json("--db", empty_postgres, "db", "info")["timezone"] == "Africa/Abidjan"
-    tables = ("store_setting", "vaccine", "vaccine_alias", "slot", "reservation", "reminder", "waitlist", "outbox", "delivery_target")
+    tables = ("store_setting", "vaccine", "vaccine_alias", "slot", "hospital", "reservation", "reminder", "waitlist", "outbox", "delivery_target")
     assert copied["copied"] == {table: count_rows(db_path, table) for table in tables}
     assert copied["copied"]["vaccine"] == 5 and copied["copied"]["delivery_target"] == 1
     for args in (["mypage", "alice"], ["slot", "list"], ["outbox", "list"], ["vaccine", "list"], ["show", "1"]):

@@ -90,6 +90,86 @@ def test_a_new_slot_a_capacity_raise_and_a_reschedule_away_each_book_people_wait
 
 
 @pytest.mark.usefixtures("backend")
+@pytest.mark.parametrize("written_at_a_time", [10_000, 2])
+def test_an_import_serves_the_longest_waiting_first_each_with_the_earliest_dose_that_suits_them(
+    cli, db_path, tmp_path, monkeypatch, written_at_a_time
+):
+    """The doses an import adds, offered at once: hospital, days and the series rules of each
+    entry respected, in join order; whoever nothing suits keeps waiting."""
+    from vaxres.booking import offering
+
+    monkeypatch.setattr(offering, "WRITE_BATCH", written_at_a_time)
+    first = add(cli, hospital="Seoul", days=3)
+    assert cli("reserve", "--user", "dee", "--slot", str(first)).exit_code == 0
+    entries = [
+        ("amy", "--hospital", "busan"),
+        ("bob", "--from", future(15)),
+        ("cat", "--hospital", "Nowhere"),
+        ("dee", "--dose", "2"),  # dose 1 on day 3: dose 2 from day 24 (Pfizer's 21 days)
+        ("eve", "--to", future(8)),
+        ("fay", "--vaccine", "Moderna"),
+        ("gus",),
+        ("hal",),
+        ("ivy",),
+    ]
+    for user, *criteria in entries:
+        vaccine = [] if "--vaccine" in criteria else ["--vaccine", "Pfizer"]
+        result = join(cli, user, *vaccine, *criteria)
+        assert result.exit_code == 0, result.stderr
+    plan = tmp_path / "plan.csv"
+    plan.write_text(
+        "date,hospital,vaccine,quantity\n"
+        f"{future(30)},Seoul,Pfizer,2\n"
+        f"{future(16)},Seoul,Pfizer,1\n"
+        f"{future(12)},Busan Central,Pfizer,1\n"
+        f"{future(10)},Seoul,Pfizer,1\n"
+    )
+    summary = cli.json("import", "slots", str(plan))
+    assert summary["from_waitlist"] == 5
+    booked = {
+        user: (hospital, day)
+        for user, hospital, day in query(
+            db_path,
+            "SELECT r.user_id, s.hospital, s.date FROM reservation r JOIN slot s ON s.id = r.slot_id "
+            "WHERE r.status = 'reserved' AND r.user_id <> 'dee' OR r.dose = 2",
+        )
+    }
+    assert {user: (hospital, str(day)) for user, (hospital, day) in booked.items()} == {
+        "amy": ("Busan Central", future(12)),
+        "bob": ("Seoul", future(16)),
+        "dee": ("Seoul", future(30)),
+        "gus": ("Seoul", future(10)),
+        "hal": ("Seoul", future(30)),
+    }
+    assert [e["user"] for e in cli.json("waitlist", "list")] == ["cat", "eve", "fay", "ivy"]
+    assert sorted(user for user, _slot in confirmed_from_waitlist(db_path)) == ["amy", "bob", "dee", "gus", "hal"]
+    assert count_rows(db_path, "slot", "remaining > 0") == 0
+    assert invariant_violations(db_path) == []
+
+
+@pytest.mark.usefixtures("backend")
+def test_an_import_finds_the_hospitals_people_wait_at_among_its_slots(cli, db_path, tmp_path, monkeypatch):
+    """When everyone waiting names a hospital, an import reads only its slots at hospitals whose
+    names contain one of those texts (from the hospital table), chunk after chunk."""
+    from vaxres.imports import run
+
+    monkeypatch.setattr(run, "SLOT_CHUNK", 2)
+    for user, hospital in (("amy", "busan"), ("cat", "Nowhere"), ("bo", "SEOUL")):
+        assert join(cli, user, "--vaccine", "Pfizer", "--hospital", hospital).exit_code == 0
+    plan = tmp_path / "plan.csv"
+    plan.write_text(
+        "date,hospital,vaccine,quantity\n"
+        f"{future(10)},Daegu,Pfizer,3\n{future(11)},Busan Central,Pfizer,1\n"
+        f"{future(12)},Jeju,Pfizer,3\n{future(13)},Seoul Hospital,Pfizer,1\n"
+    )
+    assert cli.json("import", "slots", str(plan))["from_waitlist"] == 2
+    assert query(db_path, "SELECT r.user_id, s.hospital FROM reservation r JOIN slot s ON s.id = r.slot_id ORDER BY r.user_id") == [
+        ("amy", "Busan Central"), ("bo", "Seoul Hospital"),
+    ]
+    assert [e["user"] for e in cli.json("waitlist", "list")] == ["cat"]
+
+
+@pytest.mark.usefixtures("backend")
 def test_an_import_of_slots_books_people_waiting_in_its_chunks_transaction(cli, db_path, tmp_path):
     full = add(cli, hospital="Seoul")
     cli("reserve", "--user", "kim", "--slot", str(full))

@@ -12,6 +12,7 @@ from vaxres.db.tables import (
     alias_table,
     outbox_table,
     reminder_table,
+    hospital_table,
     reservation_table,
     slot_table,
     target_table,
@@ -22,7 +23,8 @@ from vaxres.db.tables import (
 from vaxres.errors import InvalidInput, StoreNotEmpty, VaxresError
 
 TABLES = (
-    setting_table, vaccine_table, alias_table, slot_table, reservation_table, reminder_table, waitlist_table, outbox_table, target_table,
+    setting_table, vaccine_table, alias_table, slot_table, hospital_table, reservation_table, reminder_table,
+    waitlist_table, outbox_table, target_table,
 )
 NUMBERED = (vaccine_table, slot_table, reservation_table, reminder_table, waitlist_table, outbox_table)  # PostgreSQL sequences
 

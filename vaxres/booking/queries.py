@@ -15,10 +15,10 @@ from vaxres import validate
 from vaxres.booking import rules, series, waitlist
 from vaxres.booking.model import SLOT_FIELDS, NextDose, ReservationRecord, SlotRecord
 from vaxres.booking.vaccines import key_of, load_catalog
-from vaxres.db.listing import Hide, ListQuery, Page, as_is, distinct_values, named, read_all, read_page
+from vaxres.db.listing import Hide, ListQuery, Page, as_is, named, read_all, read_page
 from vaxres.db.language import message_language
 from vaxres.db.store import Store
-from vaxres.db.tables import SOLD_OUT, outbox_table, reservation_view, slot_table
+from vaxres.db.tables import SOLD_OUT, hospital_table, outbox_table, reservation_view, slot_table
 from vaxres.errors import InvalidInput
 from vaxres.formats import iso_utc
 from vaxres.outbox import events
@@ -139,7 +139,7 @@ def _slot_query(conn: Connection, f: SlotFilter, today: dt.date) -> ListQuery:
     names: list = []  # (the keys a name filter matched, its condition given `hide`)
     if f.hospital is not None:
         needle = validate.name_key(f.hospital)
-        found = [key for key in distinct_values(conn, slot.hospital_key) if needle in key]
+        found = [key for key in conn.execute(select(hospital_table.c.name_key)).scalars() if needle in key]
         names.append((found, lambda hide: named(hide(slot.hospital_key), found, needle)))
     if f.vaccine is not None:
         keys = _vaccine_keys(conn, f.vaccine)

@@ -173,6 +173,7 @@ class DoseInterval(Refused):
     code = "dose_interval"
 
     def __init__(self, user: str, dose: int, vaccine: VaccineRecord, other: HeldDose, *, earliest=None, latest=None):
+        self.earliest = earliest
         days = vaccine.min_interval_days
         if earliest is not None:
             message = (

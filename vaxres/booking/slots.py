@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import replace
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, Select, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from vaxres import validate
@@ -13,7 +14,7 @@ from vaxres.booking import rules, waitlist
 from vaxres.booking.model import SLOT_FIELDS, SlotChange, SlotRecord
 from vaxres.booking.vaccines import resolve_name
 from vaxres.db.store import Store
-from vaxres.db.tables import slot_table, utcnow
+from vaxres.db.tables import hospital_table, slot_table, utcnow
 from vaxres.outbox import events
 
 slot = slot_table.c
@@ -27,6 +28,21 @@ def find_slot_id(conn: Connection, date: dt.date, hospital: str, vaccine: str) -
             slot.vaccine_key == validate.name_key(vaccine),
         )
     ).scalar()
+
+
+def remember_hospitals(conn: Connection, names: Mapping[str, str] | Select) -> None:
+    """Add the hospitals the hospital table lacks: {key: spelling}, or a SELECT of such pairs.
+    Whatever adds slots calls it in its transaction, so `slot list --hospital` finds them."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    statement = dialect_insert(hospital_table)
+    if isinstance(names, Select):
+        conn.execute(statement.from_select(["name_key", "name"], names).on_conflict_do_nothing(index_elements=["name_key"]))
+    elif names:
+        rows = [{"name_key": key, "name": name} for key, name in names.items()]
+        conn.execute(statement.on_conflict_do_nothing(index_elements=["name_key"]), rows)
 
 
 def add_slot(store: Store, *, date: str | dt.date, hospital: str, vaccine: str, quantity: str | int) -> SlotRecord:
@@ -59,6 +75,7 @@ def add_slot(store: Store, *, date: str | dt.date, hospital: str, vaccine: str, 
                 .returning(*SLOT_FIELDS)
             ).one()
             added = SlotRecord.from_row(row)
+            remember_hospitals(conn, {validate.name_key(hospital): hospital})
             events.write(conn, [events.slot_registered(added)], now)
             added = _after_offers(added, waitlist.offer_freed(conn, [added.id], today=today, now=now))
     except IntegrityError:

@@ -125,15 +125,12 @@ def join(
     now = utcnow()
     with store.write() as conn:
         found = resolve_name(conn, vaccine)
-        _lock(conn, [key_of(found.name)])
+        lock_vaccines(conn, [key_of(found.name)])
         held = series.held_doses(conn, user)
         waiting = conn.execute(select(w.id).where(w.user_id == user, w.dose == dose)).scalar()
         if waiting is not None and dose not in held:
             raise AlreadyWaiting(user, dose, waiting)
-        # Refused as `reserve` would refuse a slot on the last day of the range: held already,
-        # past the series, another vaccine, an earlier dose missing, or too soon for all of it.
-        last_day = SlotRecord(0, first if last is None else last, "", found.name, 1, 1)  # only its date is read
-        rules.check_series(user, dose, last_day, found, held)
+        _check_series_in_range(user, dose, found, held, first, last)
         booked = _book_free_dose(conn, user, dose, key_of(found.name), hospital, first, last, today, now)
         if booked is not None:
             return Joined(None, booked)
@@ -146,6 +143,21 @@ def join(
             },
         ).scalar_one()
         return Joined(_entries(conn, where=[w.id == entry_id])[0], None)
+
+
+def _check_series_in_range(user, dose, vaccine, held, first: dt.date, last: dt.date | None) -> None:
+    """Refused as `reserve` would refuse every day of the range: held already, past the series,
+    another vaccine, an earlier dose missing, or each day too soon after the dose before (its
+    last day, for an open range none, is too soon) or too late before the dose after (its first)."""
+    def on(day: dt.date) -> None:
+        rules.check_series(user, dose, SlotRecord(0, day, "", vaccine.name, 1, 1), vaccine, held)  # only its date is read
+
+    try:
+        on(dt.date.max if last is None else last)
+    except rules.DoseInterval as too_soon:
+        if too_soon.earliest is not None:
+            raise
+        on(first)
 
 
 def leave(store: Store, entry_id: str | int, *, user: str | None = None) -> WaitlistRecord:
@@ -195,7 +207,7 @@ def offer_freed(conn: Connection, slot_ids: Iterable[int], *, today: dt.date, no
     targets = [(s, v) for s, v in targets if s.remaining > 0 and s.date >= today]
     if not targets:
         return []
-    _lock(conn, sorted({key_of(v.name) for _s, v in targets}))
+    lock_vaccines(conn, sorted({key_of(v.name) for _s, v in targets}))
     candidates_of = _candidates(conn.dialect.name)
     booked: list[ReservationRecord] = []
     for target, vaccine in targets:
@@ -286,7 +298,8 @@ def anyone_waits(conn: Connection) -> bool:
     return conn.execute(select(w.id).limit(1)).first() is not None
 
 
-def _lock(conn: Connection, vaccine_keys: list[str]) -> None:
+def lock_vaccines(conn: Connection, vaccine_keys: list[str]) -> None:
+    """PostgreSQL: one offer or join at a time per vaccine (SQLite has one writer anyway)."""
     if conn.dialect.name == "postgresql":
         for key in vaccine_keys:
             conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"vaxres-waitlist:{key}"})

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Connection, Row, Select, func, select
+from sqlalchemy import ColumnElement, Connection, Row, Select
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import UnaryExpression
 
@@ -83,16 +83,6 @@ def as_is(column: ColumnElement) -> ColumnElement:
 
 def _unindexed(column: ColumnElement) -> ColumnElement:
     return UnaryExpression(column, operator=operators.custom_op("+"), type_=column.type)
-
-
-def distinct_values(conn: Connection, column: Any) -> list[str]:
-    """The distinct values of an indexed column, one index seek each (a loose index scan written as
-    a recursive query, the same on SQLite and PostgreSQL): 1,000 hospitals among 1,000,000
-    slots cost 1,000 seeks, not a read of every slot."""
-    seen = select(func.min(column).label("value")).cte("seen", recursive=True)
-    following = select(func.min(column)).where(column > seen.c.value).scalar_subquery()
-    seen = seen.union_all(select(following).where(seen.c.value.is_not(None)))
-    return [value for (value,) in conn.execute(select(seen.c.value).where(seen.c.value.is_not(None)))]
 
 
 def named(column: ColumnElement, found: Sequence[str], needle: str) -> ColumnElement:

@@ -76,11 +76,15 @@ class RowParser:
     """
 
     MEMO_LIMIT = 100_000
+    HOSPITAL_NAMES_LIMIT = 10_000
 
     def __init__(self, positions: dict[str, int], catalog: Catalog, *, today, date_as_text: bool = True):
         self._catalog = catalog
         self._today = today  # the store's, for "in the past"
         self._hospitals: dict[str, tuple[str, str]] = {}
+        # The hospitals the file names, key -> first spelling, for the store's hospital table;
+        # None once more than HOSPITAL_NAMES_LIMIT (the loader then reads them from the staged rows).
+        self.hospital_names: dict[str, str] | None = {}
         self._vaccines: dict[str, tuple[str, str]] = {}  # slot rows: (catalog name, its key)
         self._named: dict[str, tuple[str, str]] = {}  # booking rows: (name as written, catalog key)
         self._dates: dict[str, object] = {}
@@ -99,7 +103,14 @@ class RowParser:
 
     def _hospital(self, value: str) -> tuple[str, str]:
         name = validate.normalize_name(value, field="hospital")
-        return self._remember(self._hospitals, value, (name, validate.name_key(name)))
+        key = validate.name_key(name)
+        names = self.hospital_names
+        if names is not None and key not in names:
+            if len(names) < self.HOSPITAL_NAMES_LIMIT:
+                names[key] = name
+            else:
+                self.hospital_names = None
+        return self._remember(self._hospitals, value, (name, key))
 
     def _vaccine(self, value: str) -> tuple[str, str]:
         """A slot row's vaccine: the catalog's name, as `slot add` stores it."""

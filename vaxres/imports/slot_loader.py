@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, Row, and_, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from vaxres.booking import rules, waitlist
+from vaxres.booking import offering, rules, slots, waitlist
 from vaxres.db.store import Store, parameter_batches
 from vaxres.db.tables import slot_table, utcnow
 from vaxres.errors import Refused
@@ -35,9 +35,10 @@ class _Slot:
 
 
 class SlotLoader:
-    def __init__(self, store: Store, summary: ImportSummary, staging: Staging):
+    def __init__(self, store: Store, summary: ImportSummary, staging: Staging, hospital_names: dict[str, str] | None):
         self.summary = summary
         self.staging = staging
+        self._hospital_names = hospital_names  # None: too many to keep, read from each chunk's rows
         self._today = store.today()
         self._raised: list[int] = []  # slots of the chunk whose capacity went up
         dialect = store.engine.dialect.name
@@ -86,6 +87,7 @@ class SlotLoader:
         if not dry_run:
             after = conn.execute(select(func.coalesce(func.max(s.id), 0))).scalar_one()
             created = self._create(conn, {"low": low, "high": high, "now": now})
+            self._remember_hospitals(conn, low, high)
             if created:
                 conn.execute(self._announce_new, {"after": after, "now": now})
             self.summary.created += created
@@ -116,14 +118,27 @@ class SlotLoader:
             self._offer(conn, after, now)
         return errors
 
+    def _remember_hospitals(self, conn: Connection, low: int, high: int) -> None:
+        """The file's hospitals, all with the first chunk when the first pass could keep them."""
+        if self._hospital_names is None:
+            st = self.staging.table.c
+            chunk = select(st.hospital_key, func.min(st.hospital)).where(st.n.between(low, high)).group_by(st.hospital_key)
+            slots.remember_hospitals(conn, chunk)
+        elif self._hospital_names:
+            slots.remember_hospitals(conn, self._hospital_names)
+            self._hospital_names = {}
+
     def _offer(self, conn: Connection, after: int, now: dt.datetime) -> None:
         """The doses this chunk added go to people waiting, in its transaction (earliest days first)."""
         raised, self._raised = self._raised, []
         if not waitlist.anyone_waits(conn):
             return
-        created = conn.execute(select(s.id).where(s.id > after, s.created_at == now).order_by(s.date, s.id)).scalars()
-        booked = waitlist.offer_freed(conn, [*created, *raised], today=self._today, now=now)
-        self.summary.from_waitlist += len(booked)
+        added = [and_(s.id > after, s.created_at == now)]
+        if raised:
+            # Written into the statement (integers only): a chunk may raise more slots than
+            # SQLite takes parameters.
+            added.append(s.id.in_(bindparam("raised", raised, expanding=True, literal_execute=True)))
+        self.summary.from_waitlist += offering.offer_added(conn, added, today=self._today, now=now)
 
     def _create(self, conn: Connection, params: dict) -> int:
         """Insert the chunk's new slots; return how many. Where a plain INSERT is cheaper, it is

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Date, Insert, Integer, Select, String, bindparam, cast, func, insert, literal, select
+from sqlalchemy import Connection, Date, Insert, Integer, Select, String, bindparam, cast, func, insert, literal, select, true
 
 from vaxres.db.tables import OutboxStatus, outbox_table, reservation_table, slot_table
 
@@ -140,10 +140,12 @@ def slot_registered_rows(dialect: str) -> Select:
     return _rows(dialect, SLOT_REGISTERED, literal(BROADCAST), slot.id, slot.created_at, SLOT_FACTS)
 
 
-def reservation_confirmed_rows(dialect: str) -> Select:
+def reservation_confirmed_rows(dialect: str, *, from_waitlist: bool = False) -> Select:
     """The ReservationConfirmed rows of the reservations a query selects (add its WHERE)."""
+    extra = (("from_waitlist", true() if dialect == "postgresql" else func.json("true")),) if from_waitlist else ()
     return _rows(
-        dialect, RESERVATION_CONFIRMED, reservation.user_id, reservation.id, reservation.reserved_at, RESERVATION_FACTS
+        dialect, RESERVATION_CONFIRMED, reservation.user_id, reservation.id, reservation.reserved_at, RESERVATION_FACTS,
+        extra,
     ).select_from(reservation_table.join(slot_table, slot.id == reservation.slot_id))
 
 

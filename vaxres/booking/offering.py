@@ -1,0 +1,205 @@
+"""The doses an import adds, offered to the people waiting all at once: the rules of one freed
+dose (waitlist.offer_freed), decided in Python over a few set-based reads, then written with
+one statement per table. A plan of a million slots meeting 100,000 waiting people books them in
+seconds, where booking one at a time would take minutes.
+
+The longest-waiting person is served first, with the earliest added dose that suits them (their
+hospital and days, and the series rules `vaxres reserve` applies); for one freed dose that is
+the same as offering it to the longest-waiting person it suits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from bisect import bisect_left
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import ColumnElement, Connection, bindparam, delete, false, func, insert, select, update
+
+from vaxres.booking import rules, waitlist
+from vaxres.booking.model import HeldDose, SlotRecord, VaccineRecord
+from vaxres.booking.series import HELD_DOSES, held_dose
+from vaxres.db.tables import ReservationStatus, hospital_table, reservation_table, slot_table, vaccine_table, waitlist_table
+from vaxres.errors import Refused
+from vaxres.outbox import events
+
+w = waitlist_table.c
+s = slot_table.c
+r = reservation_table.c
+RESERVED = ReservationStatus.RESERVED
+NARROW_HOSPITALS = 100  # distinct hospital texts matched against the hospital table in Python
+WRITE_BATCH = 10_000  # bookings written at a time: bounds the memory of their parameters
+NO_DOSES: dict[int, HeldDose] = {}
+
+
+@dataclass
+class _Doses:
+    """The added slots of one vaccine in day order, and the doses each has left."""
+
+    vaccine: VaccineRecord
+    ids: list[int] = field(default_factory=list)
+    days: list[dt.date] = field(default_factory=list)
+    hospitals: list[str] = field(default_factory=list)  # keys
+    left: list[int] = field(default_factory=list)
+    suiting: dict[str | None, tuple[list[int], list[int]]] = field(default_factory=dict)
+
+    def at(self, hospital_key: str | None) -> tuple[list[int], list[int]]:
+        """The slots (indexes, in day order) at a hospital containing the entry's text (all for
+        None), and where each position's search for a dose left goes next (see open_from)."""
+        found = self.suiting.get(hospital_key)
+        if found is None:
+            indexes = list(range(len(self.ids))) if hospital_key is None else [
+                n for n, key in enumerate(self.hospitals) if hospital_key in key
+            ]
+            found = self.suiting[hospital_key] = (indexes, list(range(len(indexes) + 1)))
+        return found
+
+    def open_from(self, suiting: list[int], next_open: list[int], position: int) -> int:
+        """The first position from `position` on whose slot has a dose left (len(suiting) if
+        none): full slots are linked past once and the links shortened (a union-find), so
+        100,000 people filling the same early slots do not each walk past all of them."""
+        left, end = self.left, len(suiting)
+        found = position
+        while found < end and (next_open[found] != found or left[suiting[found]] <= 0):
+            if next_open[found] == found:
+                next_open[found] = found + 1
+            found = next_open[found]
+        while position != found and position < end:
+            next_open[position], position = found, next_open[position]
+        return found
+
+
+def offer_added(conn: Connection, added: Sequence[ColumnElement[bool]], *, today: dt.date, now: dt.datetime) -> int:
+    """Book people waiting into the doses of the slots each condition of `added` selects (say
+    the new ones, the raised ones: each read by its own index), in the caller's transaction;
+    how many were booked."""
+    keys = sorted(conn.execute(select(w.vaccine_key).distinct()).scalars())
+    if not keys:
+        return 0
+    waitlist.lock_vaccines(conn, keys)
+    doses = _doses(conn, added, _narrowing(conn, keys, today), keys)
+    if not doses:
+        return 0
+    entries = conn.execute(
+        select(w.id, w.user_id, w.dose, w.vaccine_key, w.hospital_key, w.date_from, w.date_to)
+        .where(w.vaccine_key.in_(list(doses)))
+        .order_by(w.id)
+        .with_for_update(skip_locked=True)  # an entry being left meanwhile is not booked
+    ).all()
+    held = _held_doses(conn, list(doses))
+    booked: list[tuple[int, str, int, int]] = []  # slot id, person, dose, entry id
+    for entry in entries:
+        mine = held.get(entry.user_id, NO_DOSES)
+        slot = _place(doses[entry.vaccine_key], entry, mine, today)
+        if slot is not None:
+            slot_id, day, vaccine = slot
+            held[entry.user_id] = {**mine, entry.dose: HeldDose(None, entry.dose, RESERVED, day, vaccine)}
+            booked.append((slot_id, entry.user_id, entry.dose, entry.id))
+    del entries
+    for start in range(0, len(booked), WRITE_BATCH):
+        _write(conn, booked[start : start + WRITE_BATCH], now)
+    return len(booked)
+
+
+def _narrowing(conn: Connection, keys: list[str], today: dt.date) -> list[ColumnElement[bool]]:
+    """Conditions no slot a waiting person could take fails: within the entries' days, and,
+    when every entry names a hospital (a few texts), at the hospitals containing one of them."""
+    waiting = w.vaccine_key.in_(keys)
+    first, last, entries, bounded, named = conn.execute(
+        select(func.min(w.date_from), func.max(w.date_to), func.count(), func.count(w.date_to), func.count(w.hospital_key))
+        .where(waiting)
+    ).one()
+    if not entries:
+        return [false()]
+    where = [s.date >= max(today, first)]
+    if bounded == entries:
+        where.append(s.date <= last)
+    if named == entries:
+        texts = conn.execute(select(w.hospital_key).distinct().where(waiting).limit(NARROW_HOSPITALS + 1)).scalars().all()
+        if len(texts) <= NARROW_HOSPITALS:
+            names = conn.execute(select(hospital_table.c.name_key)).scalars()
+            where.append(s.hospital_key.in_([name for name in names if any(text in name for text in texts)]))
+    return where
+
+
+def _doses(
+    conn: Connection, added: Sequence[ColumnElement[bool]], where: list[ColumnElement[bool]], keys: list[str]
+) -> dict[str, _Doses]:
+    """The slots with a dose left of the vaccines people wait for, by vaccine key."""
+    catalog = {
+        row.name_key: VaccineRecord(row.name, (), row.doses, row.min_interval_days)
+        for row in conn.execute(select(vaccine_table).where(vaccine_table.c.name_key.in_(keys)))
+    }
+    columns = (s.date, s.id, s.hospital_key, s.vaccine_key, s.remaining)
+    rows = sorted(
+        row
+        for condition in added
+        for row in conn.execute(select(*columns).where(condition, *where, s.vaccine_key.in_(list(catalog)), s.remaining > 0))
+    )
+    by_vaccine: dict[str, _Doses] = {}
+    for row in rows:
+        doses = by_vaccine.get(row.vaccine_key)
+        if doses is None:
+            doses = by_vaccine[row.vaccine_key] = _Doses(catalog[row.vaccine_key])
+        doses.ids.append(row.id)
+        doses.days.append(row.date)
+        doses.hospitals.append(row.hospital_key)
+        doses.left.append(row.remaining)
+    return by_vaccine
+
+
+def _held_doses(conn: Connection, keys: list[str]) -> dict[str, dict[int, HeldDose]]:
+    """The held doses of everyone waiting for these vaccines."""
+    waiting = select(w.user_id).where(w.vaccine_key.in_(keys))
+    held: dict[str, dict[int, HeldDose]] = {}
+    for row in conn.execute(HELD_DOSES.where(r.user_id.in_(waiting))):
+        held.setdefault(row.user_id, {})[row.dose] = held_dose(row)
+    return held
+
+
+def _place(doses: _Doses, entry, held: dict[int, HeldDose], today: dt.date) -> tuple[int, dt.date, str] | None:
+    """The earliest added slot with a dose left that suits the entry and its person's series,
+    its dose taken (its id, day and vaccine); None when none does."""
+    suiting, next_open = doses.at(entry.hospital_key)
+    days, vaccine = doses.days, doses.vaccine
+    n = bisect_left(suiting, max(entry.date_from, today), key=days.__getitem__)
+    while (n := doses.open_from(suiting, next_open, n)) < len(suiting):
+        index = suiting[n]
+        day = days[index]
+        if entry.date_to is not None and day > entry.date_to:
+            return None
+        n += 1
+        try:
+            rules.check_series(entry.user_id, entry.dose, SlotRecord(0, day, "", vaccine.name, 1, 1), vaccine, held)
+        except rules.DoseInterval as too_soon:
+            if too_soon.earliest is None:
+                return None  # too late before the dose after: later days only more so
+            n = max(n, bisect_left(suiting, too_soon.earliest, key=days.__getitem__))
+            continue
+        except Refused:
+            return None  # held already, another vaccine, past the series, an earlier dose missing: any day
+        doses.left[index] -= 1
+        return doses.ids[index], day, vaccine.name
+    return None
+
+
+def _write(conn: Connection, booked: list[tuple[int, str, int, int]], now: dt.datetime) -> None:
+    taken: dict[int, int] = {}
+    for slot_id, _user, _dose, _entry in booked:
+        taken[slot_id] = taken.get(slot_id, 0) + 1
+    conn.execute(
+        update(slot_table)
+        .where(s.id == bindparam("b_id"), s.remaining >= bindparam("b_taken"))
+        .values(remaining=s.remaining - bindparam("b_taken"), updated_at=now),
+        [{"b_id": slot_id, "b_taken": count} for slot_id, count in taken.items()],
+    )
+    after = conn.execute(select(func.coalesce(func.max(r.id), 0))).scalar_one()
+    conn.execute(
+        insert(reservation_table),
+        [{"slot_id": slot_id, "user_id": user, "dose": dose, "status": RESERVED, "reserved_at": now}
+         for slot_id, user, dose, _entry in booked],
+    )
+    conn.execute(delete(waitlist_table).where(w.id == bindparam("b_entry")), [{"b_entry": e} for *_, e in booked])
+    confirmed = events.reservation_confirmed_rows(conn.dialect.name, from_waitlist=True)
+    conn.execute(events.write_selected(confirmed.where(r.id > after, r.reserved_at == now).order_by(r.id)))
