@@ -30,7 +30,7 @@ MESSAGES = 2_000_000
 HOSPITALS = 1_000
 DAYS = 500
 VACCINES = ("Pfizer", "Moderna")
-DATA_VERSION = 2
+DATA_VERSION = 3
 CITIES = ("서울", "부산", "대구", "인천", "광주", "대전", "울산", "수원", "Seoul", "Jeju")
 KINDS = ("대병원", "의료원", "아산병원", "성모병원", " General Hospital")
 START = dt.date(2027, 1, 1)
@@ -69,10 +69,11 @@ def build_store(path: Path) -> None:
     ).fetchall()
     for name, _sql in indexes:
         conn.execute(f"DROP INDEX {name}")
-    conn.execute("CREATE TEMP TABLE hospital (n INTEGER PRIMARY KEY, name TEXT, key TEXT)")
+    conn.execute("CREATE TEMP TABLE hospital_name (n INTEGER PRIMARY KEY, name TEXT, key TEXT)")
     conn.executemany(
-        "INSERT INTO hospital VALUES (?, ?, ?)", [(n, name, name.casefold()) for n, name in enumerate(hospital_names())]
+        "INSERT INTO temp.hospital_name VALUES (?, ?, ?)", [(n, name, name.casefold()) for n, name in enumerate(hospital_names())]
     )
+    conn.execute("INSERT INTO main.hospital (name_key, name) SELECT key, name FROM temp.hospital_name")
     conn.execute("CREATE TEMP TABLE vaccine_name (n INTEGER PRIMARY KEY, name TEXT, key TEXT)")
     conn.executemany("INSERT INTO temp.vaccine_name VALUES (?, ?, ?)", [(n, v, v.casefold()) for n, v in enumerate(VACCINES)])
     created = f"{WRITTEN_FROM:%Y-%m-%d %H:%M:%S}.000000"
@@ -87,7 +88,7 @@ def build_store(path: Path) -> None:
                h.name, v.name, h.key, v.key, 100, CASE WHEN (i + 1) % 97 = 0 THEN 0 ELSE 100 - i % 7 END,
                '{created}', '{created}'
         FROM counter
-        JOIN hospital AS h ON h.n = (i / {len(VACCINES)}) % {HOSPITALS}
+        JOIN temp.hospital_name AS h ON h.n = (i / {len(VACCINES)}) % {HOSPITALS}
         JOIN temp.vaccine_name AS v ON v.n = i % {len(VACCINES)}
         """
     )

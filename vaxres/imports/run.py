@@ -82,7 +82,7 @@ class _Import:
     def run(self, source: charset.Source) -> ImportSummary:
         options = self.options
         encoding = charset.detect(source, options.encoding)
-        with _no_cycle_collection(), RejectsWriter(options.rejects, force=options.force) as rejects, self.store.connect() as conn:
+        with RejectsWriter(options.rejects, force=options.force) as rejects, self.store.connect() as conn:
             try:
                 try:
                     summary, valid = self._check(conn, source, encoding, rejects)
@@ -125,7 +125,8 @@ class _Import:
             rows = _valid_rows(
                 table, parser, self.kind, summary, rejects, options.progress, position=position, size=self.size
             )
-            valid = self.staging.fill(rows)
+            with _no_cycle_collection():
+                valid = self.staging.fill(rows)
             self.hospital_names = parser.hospital_names
         source.settle()
         return summary, valid
@@ -163,8 +164,9 @@ class _Import:
 
 @contextmanager
 def _no_cycle_collection() -> Iterator[None]:
-    """Millions of parsed rows would make Python's cycle collector walk every live object again
-    and again (a tenth of the first pass); rows hold no cycles, so reference counting frees them."""
+    """For the first pass: millions of parsed rows would make Python's cycle collector walk every
+    live object again and again (a tenth of the pass); rows hold no cycles, so reference
+    counting frees them."""
     enabled = gc.isenabled()
     gc.disable()
     try:
