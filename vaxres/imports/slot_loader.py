@@ -87,7 +87,7 @@ class SlotLoader:
             after = conn.execute(select(func.coalesce(func.max(s.id), 0))).scalar_one()
             created = self._create(conn, {"low": low, "high": high, "now": now})
             if created:
-                conn.execute(self._announce_new, {"after": after, "now": now})
+                events.execute_selected(conn, self._announce_new, {"after": after, "now": now})
             self.summary.created += created
             if created == high - low + 1:
                 self._offer(conn, after, now)
