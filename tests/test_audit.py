@@ -125,8 +125,9 @@ def test_every_kind_of_change_records_who_made_it(acting, cli, db_path, tmp_path
 def test_the_option_wins_over_the_environment_and_the_login_name_is_the_default(cli, db_path, monkeypatch):
     add = ["slot", "add", "--hospital", "Seoul", "--vaccine", "Pfizer", "--quantity", "1", "--date"]
     login = login_name()
+    monkeypatch.setenv("VAXRES_ACTOR", "bad\x07")
+    ok(cli("--actor", "nurse 김", *add, day(1)))  # the option wins: the variable is not even read
     monkeypatch.setenv("VAXRES_ACTOR", "  ops   team ")
-    ok(cli("--actor", "nurse 김", *add, day(1)))
     ok(cli(*add, day(2)))
     monkeypatch.setenv("VAXRES_ACTOR", "")  # empty is unset
     ok(cli(*add, day(3)))
@@ -264,6 +265,8 @@ def test_a_log_entry_says_when_who_and_what(cli, time_machine, tmp_path):
         },
     }
     assert cancelled["created_at"].startswith(h["second"]) and cancelled["created_at"].endswith("Z")
+    assert [entry["actor"] for entry in cli.json("show", str(h["kim"]))["history"]] == ["desk1", "desk1", "desk2"]
+    assert "│ desk2 " in cli("show", str(h["kim"])).stdout
     korean = cli.json("log", "--reservation", str(h["kim"]), "--from", h["second"], "--lang", "ko")[0]["message"]
     assert korean.startswith(f"예약 {h['kim']}번이 취소되었습니다")
 

@@ -50,9 +50,12 @@ def open_store(ctx: typer.Context, *, target: str | None = None, create: bool = 
 
     actor = chosen_actor(ctx.find_root().obj.actor)  # checked before a store is made
     store = open_named_store(
-        db_target(ctx) if target is None else target, create=create, migrate=migrate, on_created=_say_created
+        db_target(ctx) if target is None else target,
+        create=create,
+        migrate=migrate,
+        on_created=_say_created,
+        actor=actor,
     )
-    store.actor = actor
     for note in store.upgrade_notes:
         print_line(f"Note: {note}", to_stderr=True)
     return store

@@ -129,8 +129,11 @@ def history_table(result, zone) -> None:
     lot = f", lot {b.lot}" if b.lot else ""
     print_table(
         f"Reservation {b.id}: {b.user}, {b.vaccine} (dose {b.dose}) at {b.hospital} on {b.date.isoformat()}, {b.status}{lot}",
-        ("When", "Event", "Message"),
-        ((table_time(m.created_at, zone), m.event, m.payload.get("message", "")) for m in result.history),
+        ("When", "Who", "Event", "Message"),
+        (
+            (table_time(m.created_at, zone), m.actor or UNKNOWN_ACTOR, m.event, m.payload.get("message", ""))
+            for m in result.history
+        ),
     )
 
 
