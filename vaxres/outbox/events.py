@@ -66,7 +66,7 @@ RESERVATION_FACTS = (
     ("hospital", "hospital", slot.hospital),
     ("vaccine", "vaccine", slot.vaccine),
 )
-
+# Written one at a time only, so without a column: no SQL twin builds them.
 WAITLIST_FACTS = (
     ("entry_id", "id", None),
     ("user", "user", None),
