@@ -355,6 +355,38 @@ def test_prune_removes_old_delivered_messages_only(cli, db_path, tmp_path, time_
     assert cli("outbox", "prune", "--before", "soon").exit_code == 2
 
 
+def test_a_prune_the_store_stops_midway_says_how_many_went(cli, db_path, tmp_path, time_machine, monkeypatch):
+    from contextlib import contextmanager
+
+    from vaxres.db.store import Store
+    from vaxres.errors import StoreBusy
+
+    for n in range(3):
+        ok(cli("slot", "add", "--date", day(9 + n), "--hospital", "Seoul", "--vaccine", "Pfizer", "--quantity", "1"))
+    ok(cli("outbox", "deliver", "--to", str(tmp_path / "sent.jsonl")))
+    time_machine.move_to(dt.datetime.now(dt.UTC) + dt.timedelta(days=1))
+    monkeypatch.setattr(prune_module, "CHUNK", 1)
+    real_write, writes = Store.write, []
+
+    @contextmanager
+    def busy_after_one(self):
+        writes.append(1)
+        if len(writes) > 1:
+            raise StoreBusy("store busy, try again shortly")
+        with real_write(self) as conn:
+            yield conn
+
+    monkeypatch.setattr(Store, "write", busy_after_one)
+    result = cli("outbox", "prune", "--before", day(1))
+    assert (result.exit_code, result.stderr) == (
+        75, f"Error: store busy after pruning 1 delivered message created before {day(1)}; run the same command again "
+        f"for the rest\n",
+    )
+    monkeypatch.setattr(Store, "write", real_write)
+    assert cli.json("outbox", "prune", "--before", day(1))["pruned"] == 2
+    assert count_rows(db_path, "outbox") == 0
+
+
 # --- the store around it ----------------------------------------------------------------------
 
 

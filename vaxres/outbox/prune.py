@@ -67,6 +67,6 @@ def prune(store: Store, before: str | dt.date, *, dry_run: bool = False) -> Prun
         if not pruned:
             raise
         raise StoreBusy(
-            f"store busy after pruning {pruned:,} delivered messages created before {day.isoformat()}; "
-            f"run the same command again for the rest"
+            f"store busy after pruning {pruned:,} delivered message{'s' if pruned != 1 else ''} created before "
+            f"{day.isoformat()}; run the same command again for the rest"
         ) from None
