@@ -50,6 +50,7 @@ def isolated_state(tmp_path, monkeypatch, request, empty_store_file):
     monkeypatch.setenv("COLUMNS", "200")
     monkeypatch.delenv("VAXRES_BUSY_TIMEOUT", raising=False)
     monkeypatch.delenv("VAXRES_LANG", raising=False)
+    monkeypatch.delenv("VAXRES_ACTOR", raising=False)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"] if os.environ.get(PG_ENV) else ["sqlite"])

@@ -18,7 +18,7 @@ RESERVATION_KEYS = {
 }
 OUTBOX_KEYS = {
     "id", "event", "recipient", "correlation_id", "status", "attempts", "created_at", "payload",
-    "next_attempt_at", "last_error", "delivered_at",
+    "next_attempt_at", "last_error", "delivered_at", "actor",
 }
 
 

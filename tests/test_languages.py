@@ -19,6 +19,8 @@ BOOKING = {
     "reservation_id": 1, "user": "kim", "dose": 1, "slot_id": 4,
     "date": "2026-12-01", "hospital": "서울대학교병원", "vaccine": "화이자",
 }
+VACCINE = {"vaccine": "노바백스", "doses": 2, "min_interval_days": 21, "aliases": ["Nuvaxovid"]}
+WAITING = {"entry_id": 3, "user": "kim", "dose": 2, "vaccine": "화이자", "hospital": "서울", "from": "2026-12-01", "to": "2026-12-31"}
 MOVED = {**BOOKING, "dose": 2, "previous_slot_id": 3, "previous_date": "2026-11-09", "previous_hospital": "부산대학교병원"}
 
 SENTENCES = [
@@ -76,6 +78,42 @@ SENTENCES = [
         "ReservationReminder", {**BOOKING, "days_before": 1, "days_left": 0},
         "Reminder: your reservation 1 is today: 화이자 (dose 1) at 서울대학교병원 on 2026-12-01.",
         "알림: 예약 1번 접종이 오늘입니다: 서울대학교병원, 2026년 12월 1일, 화이자 1차 접종.",
+    ),
+    (
+        "VaccineAdded", VACCINE,
+        "Vaccine added to the catalog: 노바백스, 2 doses, at least 21 days apart (also called Nuvaxovid).",
+        "백신이 등록되었습니다: 노바백스, 2회 접종, 접종 간격 최소 21일(다른 이름: Nuvaxovid).",
+    ),
+    (
+        "VaccineAdded", {**VACCINE, "doses": 1, "min_interval_days": 0, "aliases": []},
+        "Vaccine added to the catalog: 노바백스, 1 dose.",
+        "백신이 등록되었습니다: 노바백스, 1회 접종.",
+    ),
+    (
+        "VaccineUpdated", {**VACCINE, "doses": 3, "previous_doses": 2, "previous_min_interval_days": 28},
+        "Vaccine changed: 노바백스 is now 3 doses, at least 21 days apart (was 2 doses, at least 28 days apart); "
+        "also called Nuvaxovid.",
+        "백신 정보가 변경되었습니다: 노바백스, 3회 접종, 접종 간격 최소 21일(변경 전: 2회 접종, 접종 간격 최소 28일), "
+        "다른 이름: Nuvaxovid.",
+    ),
+    (
+        "WaitlistJoined", WAITING,
+        "You are on the waitlist (entry 3) for 화이자 (dose 2) at a hospital matching 서울, from 2026-12-01 to "
+        "2026-12-31: a matching dose that frees up is booked for you.",
+        "대기 명단에 등록되었습니다(대기 3번): 화이자 2차 접종, '서울' 포함 병원, 2026년 12월 1일부터 2026년 12월 31일까지. "
+        "조건에 맞는 접종분이 생기면 자동으로 예약됩니다.",
+    ),
+    (
+        "WaitlistJoined", {**WAITING, "hospital": None, "to": None},
+        "You are on the waitlist (entry 3) for 화이자 (dose 2) at any hospital, from 2026-12-01 on: "
+        "a matching dose that frees up is booked for you.",
+        "대기 명단에 등록되었습니다(대기 3번): 화이자 2차 접종, 모든 병원, 2026년 12월 1일 이후. "
+        "조건에 맞는 접종분이 생기면 자동으로 예약됩니다.",
+    ),
+    (
+        "WaitlistLeft", WAITING,
+        "You left the waitlist (entry 3) for 화이자 (dose 2) at a hospital matching 서울, from 2026-12-01 to 2026-12-31.",
+        "대기 명단에서 나왔습니다(대기 3번): 화이자 2차 접종, '서울' 포함 병원, 2026년 12월 1일부터 2026년 12월 31일까지.",
     ),
 ]
 

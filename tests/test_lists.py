@@ -11,6 +11,7 @@ from tests.helpers import future, query
 from vaxres.db import listing
 from vaxres.imports import run
 from vaxres.imports.rows import RowParser
+from vaxres.settings import login_name
 
 HOSPITALS = ["서울대병원", "서울아산병원", "부산대병원", "Seoul National", "Straße Klinik", "A_B Clinic", "AXB Clinic", "100% Care"]
 
@@ -291,6 +292,7 @@ def test_outbox_show_prints_one_message_whole(cli, db_path):
         "Event:        ReservationConfirmed\n"
         "Recipient:    김철수\n"
         "Ref:          reservation 1\n"
+        f"Actor:        {login_name()}\n"
         "Status:       failed\n"
         "Attempts:     5\n"
         f"Created:      {created}\n"

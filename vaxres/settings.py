@@ -1,5 +1,5 @@
-"""Where the store is, how long to wait for it, which language messages are read in: environment
-and defaults, nothing imported heavy."""
+"""Where the store is, how long to wait for it, which language messages are read in, who makes
+the changes: environment and defaults, nothing imported heavy."""
 
 import os
 import re
@@ -11,6 +11,7 @@ DB_ENV = "VAXRES_DB"
 BUSY_TIMEOUT_ENV = "VAXRES_BUSY_TIMEOUT"
 DEFAULT_BUSY_TIMEOUT = 10.0
 LANG_ENV = "VAXRES_LANG"
+ACTOR_ENV = "VAXRES_ACTOR"
 
 
 def default_db_path() -> Path:
@@ -92,3 +93,28 @@ def chosen_language(option: str | None) -> str | None:
         return parse_language(option)
     raw = os.environ.get(LANG_ENV, "")
     return parse_language(raw, field=LANG_ENV) if raw.strip() else None
+
+
+def chosen_actor(option: str | None) -> str:
+    """Who makes the changes, as each outbox message records it: --actor, else VAXRES_ACTOR
+    (empty is unset), else the login name of the process."""
+    from vaxres.validate import parse_actor
+
+    if option is not None:
+        return parse_actor(option)
+    raw = os.environ.get(ACTOR_ENV, "")
+    return parse_actor(raw, field=ACTOR_ENV) if raw.strip() else login_name()
+
+
+def login_name() -> str:
+    """The process's login name (getpass: LOGNAME, USER, ... then the password database); a
+    process without one, or with one that is not a valid name, is known by its uid."""
+    import getpass
+
+    from vaxres.validate import parse_actor
+
+    try:
+        return parse_actor(getpass.getuser())
+    except Exception:  # no name at all (a container's uid without an entry), or an unusable one
+        getuid = getattr(os, "getuid", None)
+        return str(getuid()) if getuid is not None else "unknown"

@@ -202,4 +202,4 @@ def _write(conn: Connection, booked: list[tuple[int, str, int, int]], now: dt.da
     )
     conn.execute(delete(waitlist_table).where(w.id == bindparam("b_entry")), [{"b_entry": e} for *_, e in booked])
     confirmed = events.reservation_confirmed_rows(conn.dialect.name, from_waitlist=True)
-    conn.execute(events.write_selected(confirmed.where(r.id > after, r.reserved_at == now).order_by(r.id)))
+    events.execute_selected(conn, events.write_selected(confirmed.where(r.id > after, r.reserved_at == now).order_by(r.id)))

@@ -66,7 +66,10 @@ class ReservationHistory:
         return {
             **self.reservation.as_json(),
             "history": [
-                {"at": iso_utc(m.created_at), "event": m.event, "message": m.payload.get("message"), "status": m.status}
+                {
+                    "at": iso_utc(m.created_at), "event": m.event, "message": m.payload.get("message"),
+                    "status": m.status, "actor": m.actor,
+                }
                 for m in self.history
             ],
         }

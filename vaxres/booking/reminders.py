@@ -65,7 +65,7 @@ def remind(store: Store, days_before: str | int = 1) -> Reminded:
             reminder.id > before, reminder.date == slot.date, reminder.days_before == days_before
         )
         insert_messages = events.write_selected(added.order_by(reminder.id)).execution_options(preserve_rowcount=True)
-        written = conn.execute(insert_messages).rowcount
+        written = events.execute_selected(conn, insert_messages).rowcount
     return Reminded(written, days_before, today)
 
 

@@ -19,6 +19,7 @@ from vaxres.db.tables import (
     vaccine_table,
 )
 from vaxres.errors import InvalidInput
+from vaxres.outbox import events
 
 vaccine = vaccine_table.c
 alias = alias_table.c
@@ -119,7 +120,9 @@ def add_vaccine(
             conn.execute(
                 insert(alias_table), [{"key": key_of(a), "alias": a, "vaccine_id": vaccine_id} for a in new_aliases]
             )
-    return VaccineRecord(name, tuple(sorted(new_aliases)), count, interval)
+        added = VaccineRecord(name, tuple(sorted(new_aliases)), count, interval)
+        events.write(conn, [events.vaccine_added(vaccine_id, added)], now)
+    return added
 
 
 def update_vaccine(
@@ -165,7 +168,9 @@ def update_vaccine(
             conn.execute(
                 insert(alias_table), [{"key": key_of(a), "alias": a, "vaccine_id": vaccine_id} for a in new_aliases]
             )
-    return VaccineRecord(current.name, tuple(sorted([*current.aliases, *new_aliases])), count, interval)
+        updated = VaccineRecord(current.name, tuple(sorted([*current.aliases, *new_aliases])), count, interval)
+        events.write(conn, [events.vaccine_updated(vaccine_id, updated, current)], now)
+    return updated
 
 
 def resolve_name(conn: Connection, name: str) -> VaccineRecord:

@@ -142,7 +142,9 @@ def join(
                 "date_from": first, "date_to": last, "joined_at": now,
             },
         ).scalar_one()
-        return Joined(_entries(conn, where=[w.id == entry_id])[0], None)
+        entry = _entries(conn, where=[w.id == entry_id])[0]
+        events.write(conn, [events.waitlist_joined(entry)], now)
+        return Joined(entry, None)
 
 
 def _check_series_in_range(user, dose, vaccine, held, first: dt.date, last: dt.date | None) -> None:
@@ -170,6 +172,7 @@ def leave(store: Store, entry_id: str | int, *, user: str | None = None) -> Wait
         if user is not None and entries[0].user != user:
             raise NotEntryOwner(entry_id, user)
         conn.execute(delete(waitlist_table).where(w.id == entry_id))
+        events.write(conn, [events.waitlist_left(entries[0])], utcnow())
     return entries[0]
 
 

@@ -7,7 +7,7 @@ import typer
 import typer.core
 
 from vaxres import __version__
-from vaxres.cli import booking, db, demo, imports, lifecycle, outbox, remind, slot, vaccine, waitlist
+from vaxres.cli import booking, db, demo, imports, lifecycle, log, outbox, remind, slot, vaccine, waitlist
 from vaxres.cli.output import print_json, print_line
 
 
@@ -64,10 +64,11 @@ app = typer.Typer(
 class Settings:
     """Root options every command can read through ctx (no dataclass: it slows `--help`)."""
 
-    __slots__ = ("db",)
+    __slots__ = ("db", "actor")
 
-    def __init__(self, db: str | None):
+    def __init__(self, db: str | None, actor: str | None = None):
         self.db = db
+        self.actor = actor
 
 
 def _show_version(value: bool) -> None:
@@ -88,11 +89,20 @@ def root(
             "Default: $VAXRES_DB, else vaxres.db in the user data folder (see `vaxres db path`).",
         ),
     ] = None,
+    actor: Annotated[
+        str | None,
+        typer.Option(
+            "--actor",
+            metavar="NAME",
+            help="Who makes the changes, recorded with each one (see `vaxres log`). "
+            "Default: $VAXRES_ACTOR, else the login name.",
+        ),
+    ] = None,
     version: Annotated[
         bool, typer.Option("--version", callback=_show_version, is_eager=True, help="Show the version and exit.")
     ] = False,
 ) -> None:
-    ctx.obj = Settings(db=db_target)
+    ctx.obj = Settings(db=db_target, actor=actor)
 
 
 app.add_typer(vaccine.app, name="vaccine")
@@ -104,6 +114,7 @@ app.add_typer(db.app, name="db")
 booking.register(app)
 lifecycle.register(app)
 remind.register(app)
+log.register(app)
 demo.register(app)
 
 

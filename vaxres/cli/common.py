@@ -42,12 +42,19 @@ def db_target(ctx: typer.Context) -> str | None:
 
 def open_store(ctx: typer.Context, *, target: str | None = None, create: bool = False, migrate: bool = True):
     """The store named by --db (or `target`, for a command that names a second store), opened
-    by vaxres.db.opening and upgraded when behind. Only commands that write pass create=True: a
+    by vaxres.db.opening and upgraded when behind, its changes made by --actor (or VAXRES_ACTOR,
+    or the login name). Only commands that write pass create=True: a
     mistyped path given to a command that reads is "not found", never a new empty store."""
     from vaxres.db.opening import open_store as open_named_store
+    from vaxres.settings import chosen_actor
 
+    actor = chosen_actor(ctx.find_root().obj.actor)  # checked before a store is made
     store = open_named_store(
-        db_target(ctx) if target is None else target, create=create, migrate=migrate, on_created=_say_created
+        db_target(ctx) if target is None else target,
+        create=create,
+        migrate=migrate,
+        on_created=_say_created,
+        actor=actor,
     )
     for note in store.upgrade_notes:
         print_line(f"Note: {note}", to_stderr=True)

@@ -1,4 +1,4 @@
-"""vaxres outbox list | show | deliver | retry"""
+"""vaxres outbox list | show | deliver | retry | prune"""
 
 from typing import Annotated
 
@@ -138,7 +138,8 @@ def deliver(
 
     At least once, in id order per recipient, with retries and a circuit breaker shared through
     the store. Exit 75 when the target's circuit is open and due messages remain, or when the
-    target cannot take anything now (a full disk).
+    target cannot take anything now (a full disk). A delivered message is kept, marked
+    delivered: it is the store's history (`vaxres log`) until `vaxres outbox prune` removes it.
     """
     from vaxres.errors import Unavailable
     from vaxres.outbox.dispatch import DeliverOptions, open_target
@@ -206,6 +207,41 @@ def retry(
         print_json({"pending_again": count})
     else:
         print_line(f"{count} message{'s' if count != 1 else ''} back to pending.")
+
+
+@app.command("prune")
+@handles_errors
+def prune(
+    ctx: typer.Context,
+    before: Annotated[
+        str,
+        typer.Option(
+            "--before",
+            metavar="YYYY-MM-DD",
+            help="Remove the delivered messages created before this day of the store's calendar (today at the latest).",
+        ),
+    ],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only say how many would be removed.")] = False,
+    json_out: JsonOption = False,
+) -> None:
+    """Remove old delivered messages, and with them their part of `vaxres log`.
+
+    Only delivered messages go: pending, in-flight and failed ones are kept whatever their age,
+    and so is everything created today. Nothing else ever deletes a message. Runs in short
+    transactions of 5,000 messages, so other commands are not held up by a big prune.
+    """
+    from vaxres.outbox.prune import prune as prune_messages
+
+    result = prune_messages(open_store(ctx), before, dry_run=dry_run)
+    if json_out:
+        print_json(result.as_json())
+        return
+    counted = f"{result.count:,} delivered message{'s' if result.count != 1 else ''}"
+    day = result.before.isoformat()
+    if result.dry_run:
+        print_line(f"Would prune {counted} created before {day}; pending, in-flight and failed ones are kept.")
+    else:
+        print_line(f"Pruned {counted} created before {day}; pending, in-flight and failed ones are kept.")
 
 
 class _stop_on_signals:

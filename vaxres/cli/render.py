@@ -3,6 +3,7 @@
 from vaxres.cli.output import console_width, print_table
 
 WIDE = 100  # columns from which a table has room for the less needed columns
+UNKNOWN_ACTOR = "unknown"  # a message written before the audit trail (migration 0010) names nobody
 
 
 def table_time(value, zone) -> str:
@@ -128,8 +129,11 @@ def history_table(result, zone) -> None:
     lot = f", lot {b.lot}" if b.lot else ""
     print_table(
         f"Reservation {b.id}: {b.user}, {b.vaccine} (dose {b.dose}) at {b.hospital} on {b.date.isoformat()}, {b.status}{lot}",
-        ("When", "Event", "Message"),
-        ((table_time(m.created_at, zone), m.event, m.payload.get("message", "")) for m in result.history),
+        ("When", "Who", "Event", "Message"),
+        (
+            (table_time(m.created_at, zone), m.actor or UNKNOWN_ACTOR, m.event, m.payload.get("message", ""))
+            for m in result.history
+        ),
     )
 
 
@@ -145,12 +149,30 @@ def outbox_table(messages) -> None:
     )
 
 
+def log_table(entries, zone) -> None:
+    """When, who, what: the message whole (wrapped, not cut: an audit reads every word); the
+    event's name too when the terminal is wide."""
+    wide = console_width() >= WIDE + 20
+    columns = ("ID", "When", "Who") + (("Event",) if wide else ()) + ("What",)
+    print_table(
+        "Log",
+        columns,
+        (
+            (m.id, table_time(m.created_at, zone), m.actor or UNKNOWN_ACTOR)
+            + ((m.event,) if wide else ())
+            + (m.payload.get("message", m.event) if isinstance(m.payload, dict) else m.event,)
+            for m in (entry.message for entry in entries)
+        ),
+        compact=True,
+    )
+
+
 def message_details(m, zone) -> str:
     """`outbox show`: one message whole, a field a line, then its payload as indented JSON."""
     import json
 
     from vaxres.db.tables import OutboxStatus
-    from vaxres.outbox.events import RESERVATION_EVENTS
+    from vaxres.outbox.events import subject_of
 
     def line(value) -> str:
         return "-" if value is None or value == "" else str(value).replace("\n", "\\n")
@@ -159,7 +181,8 @@ def message_details(m, zone) -> str:
         ("ID", m.id),
         ("Event", m.event),
         ("Recipient", m.recipient),
-        ("Ref", f"{'reservation' if m.event in RESERVATION_EVENTS else 'slot'} {m.correlation_id}"),
+        ("Ref", f"{subject_of(m.event)} {m.correlation_id}"),
+        ("Actor", m.actor or UNKNOWN_ACTOR),
         ("Status", m.status),
         ("Attempts", m.attempts),
         ("Created", table_time(m.created_at, zone)),

@@ -57,3 +57,8 @@ def write_zone(conn: Connection, zone: ZoneInfo) -> None:
 
 def today_in(zone: ZoneInfo) -> dt.date:
     return dt.datetime.now(zone).date()
+
+
+def start_of_day(day: dt.date, zone: ZoneInfo) -> dt.datetime:
+    """The start of a day of the store's calendar, as the UTC time rows are stored in."""
+    return dt.datetime.combine(day, dt.time(), tzinfo=zone).astimezone(dt.UTC)

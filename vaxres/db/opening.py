@@ -22,16 +22,17 @@ def open_store(
     create: bool = True,
     migrate: bool = True,
     on_created: Callable[[Store], None] | None = None,
+    actor: str | None = None,
 ) -> Store:
     """Open the store named by --db, VAXRES_DB or the default, and migrate it as needed.
 
     A missing SQLite file is StoreNotFound, unless `create`: then it is made (mode 0600, at the
     head revision) when the store is first used, and `on_created` is told. A SQLite store behind
     the code is upgraded (after a backup copy); any other backend must be upgraded with
-    `vaxres db upgrade`.
+    `vaxres db upgrade`. `actor`: who makes the changes (see Store.actor).
     """
     url = resolve_target(target, create_folder=create)
-    store = Store(url)
+    store = Store(url, actor=actor)
     if store.is_sqlite and store.path is not None and str(store.path) != ":memory:":
         if not _exists(store.path):
             if not create:

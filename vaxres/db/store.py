@@ -24,8 +24,11 @@ from vaxres.db import revisions
 from vaxres.db.failures import BUSY_SQLSTATES, Target, translate
 from vaxres.errors import InvalidInput, StoreBusy, StoreUnusable, Unavailable
 from vaxres.settings import busy_timeout, hide_password
+from vaxres.validate import parse_actor
 
 _BEGIN_MODE = "vaxres_begin"
+# Who makes the changes of a transaction: vaxres.outbox.events writes it into every message.
+ACTOR_OPTION = "vaxres_actor"
 
 
 @dataclass(frozen=True)
@@ -39,7 +42,7 @@ class SchemaState:
 
 
 class Store:
-    def __init__(self, url: str, *, timeout: float | None = None):
+    def __init__(self, url: str, *, timeout: float | None = None, actor: str | None = None):
         try:
             self.url = make_url(url)
         except (ArgumentError, ValueError) as exc:  # ValueError: a port that is not a number
@@ -50,6 +53,7 @@ class Store:
         self.upgrade_notes: list[str] = []  # what an upgrade on opening changed in the data, for the user
         self.created = False  # made by this opening: the CLI says so once
         self._zone = None
+        self._actor: str | None = None if actor is None else parse_actor(actor)
         self._first_use: Callable[[], None] | None = None
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         self.path = Path(self.url.database) if self.is_sqlite and self.url.database else None
@@ -109,9 +113,20 @@ class Store:
         """Run `prepare` (create the file) when the store is first connected to, not before."""
         self._first_use = prepare
 
+    @property
+    def actor(self) -> str:
+        """Who makes this store's changes: given when it is opened (the CLI's --actor, VAXRES_ACTOR
+        or login name); else VAXRES_ACTOR or the process's login name, read at the first
+        transaction. Every transaction carries it to the outbox writer."""
+        if self._actor is None:
+            from vaxres.settings import chosen_actor
+
+            self._actor = chosen_actor(None)
+        return self._actor
+
     @contextmanager
     def transaction(self, conn: Connection, *, write: bool) -> Iterator[Connection]:
-        conn.execution_options(**{_BEGIN_MODE: "IMMEDIATE" if write else "DEFERRED"})
+        conn.execution_options(**{_BEGIN_MODE: "IMMEDIATE" if write else "DEFERRED", ACTOR_OPTION: self.actor})
         with self._translate_busy(), conn.begin():
             yield conn
 

@@ -62,6 +62,10 @@ ACTIVE_BOOKING_INDEX = "uq_reservation_active_user_dose"
 # Written as literal SQL: a partial index serves a query whose WHERE has its very predicate.
 SOLD_OUT = text("remaining = 0")
 SOLD_OUT_INDEX = "ix_slot_sold_out"
+# The messages about one reservation or slot, for `vaxres log`: every event but SlotRegistered,
+# which a slot import writes a million at a time (found from its slot's created_at instead).
+ABOUT = text("event <> 'SlotRegistered'")
+ABOUT_INDEX = "ix_outbox_about"
 
 
 def utcnow() -> dt.datetime:
@@ -163,6 +167,8 @@ class OutboxMessage(SQLModel, table=True):
         # `outbox list --event` and `--from/--to` (issue 12).
         Index("ix_outbox_event_id", "event", "id"),
         Index("ix_outbox_created_at", "created_at"),
+        # `vaxres log --reservation/--slot` (issue 14).
+        Index(ABOUT_INDEX, "correlation_id", "id", sqlite_where=ABOUT),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -178,6 +184,7 @@ class OutboxMessage(SQLModel, table=True):
     last_error: str | None = Field(default=None, sa_type=Text)
     lease_owner: str | None = Field(default=None, sa_type=String(64))
     lease_until: dt.datetime | None = None
+    actor: str | None = Field(default=None, sa_type=String(64))  # who made the change; NULL before migration 0010
 
 
 class WaitlistEntry(SQLModel, table=True):
@@ -286,6 +293,7 @@ def add_postgresql_predicates() -> None:
     for table, name, predicate in (
         (reservation_table, ACTIVE_BOOKING_INDEX, ACTIVE_BOOKING),
         (slot_table, SOLD_OUT_INDEX, SOLD_OUT),
+        (outbox_table, ABOUT_INDEX, ABOUT),
     ):
         for index in table.indexes:
             if index.name == name:

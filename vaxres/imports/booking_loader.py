@@ -110,7 +110,7 @@ class BookingLoader:
             [{"b_id": slot_id, "b_taken": count} for slot_id, count in taken.items()],
         )
         conn.execute(insert(reservation_table), bookings)
-        conn.execute(self._announce, {"after": after, "now": now})
+        events.execute_selected(conn, self._announce, {"after": after, "now": now})
         return errors
 
     def _resolve_slots(self, conn: Connection, rows) -> list[int | None]:

@@ -89,7 +89,7 @@ class SlotLoader:
             created = self._create(conn, {"low": low, "high": high, "now": now})
             self._remember_hospitals(conn, low, high)
             if created:
-                conn.execute(self._announce_new, {"after": after, "now": now})
+                events.execute_selected(conn, self._announce_new, {"after": after, "now": now})
             self.summary.created += created
             if created == high - low + 1:
                 self._offer(conn, after, now)

@@ -14,8 +14,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Date, Insert, Integer, Select, String, bindparam, cast, func, insert, literal, select, true
+from sqlalchemy import (
+    Connection, CursorResult, Date, Insert, Integer, Select, String, bindparam, cast, func, insert, literal, select, true,
+)
 
+from vaxres.db.store import ACTOR_OPTION
 from vaxres.db.tables import OutboxStatus, outbox_table, reservation_table, slot_table
 
 SLOT_REGISTERED = "SlotRegistered"
@@ -26,13 +29,21 @@ RESERVATION_RESCHEDULED = "ReservationRescheduled"
 VACCINATION_RECORDED = "VaccinationRecorded"
 RESERVATION_MISSED = "ReservationMissed"
 RESERVATION_REMINDER = "ReservationReminder"
+VACCINE_ADDED = "VaccineAdded"
+VACCINE_UPDATED = "VaccineUpdated"
+WAITLIST_JOINED = "WaitlistJoined"
+WAITLIST_LEFT = "WaitlistLeft"
+SLOT_EVENTS = (SLOT_REGISTERED, SLOT_UPDATED)  # correlation_id is the slot's number
 # The events about one reservation (correlation_id is its number): its history.
 RESERVATION_EVENTS = (
     RESERVATION_CONFIRMED, RESERVATION_CANCELLED, RESERVATION_RESCHEDULED, VACCINATION_RECORDED, RESERVATION_MISSED,
     RESERVATION_REMINDER,
 )
 
-ALL_EVENTS = (SLOT_REGISTERED, SLOT_UPDATED, *RESERVATION_EVENTS)
+VACCINE_EVENTS = (VACCINE_ADDED, VACCINE_UPDATED)  # correlation_id is the vaccine's number in the catalog
+WAITLIST_EVENTS = (WAITLIST_JOINED, WAITLIST_LEFT)  # correlation_id is the waitlist entry's number
+
+ALL_EVENTS = (*SLOT_EVENTS, *RESERVATION_EVENTS, *VACCINE_EVENTS, *WAITLIST_EVENTS)
 
 BROADCAST = "*"  # the recipient of a message for everyone
 
@@ -55,6 +66,33 @@ RESERVATION_FACTS = (
     ("hospital", "hospital", slot.hospital),
     ("vaccine", "vaccine", slot.vaccine),
 )
+# Written one at a time only, so without a column: no SQL twin builds them.
+WAITLIST_FACTS = (
+    ("entry_id", "id", None),
+    ("user", "user", None),
+    ("dose", "dose", None),
+    ("vaccine", "vaccine", None),
+    ("hospital", "hospital", None),
+    ("from", "date_from", None),
+    ("to", "date_to", None),
+)
+VACCINE_FACTS = (
+    ("vaccine", "name", None),
+    ("doses", "doses", None),
+    ("min_interval_days", "min_interval_days", None),
+    ("aliases", "aliases", None),
+)
+
+
+def subject_of(event: str) -> str:
+    """What an event's correlation_id numbers."""
+    if event in RESERVATION_EVENTS:
+        return "reservation"
+    if event in VACCINE_EVENTS:
+        return "vaccine"
+    if event in WAITLIST_EVENTS:
+        return "waitlist entry"
+    return "slot"
 
 
 @dataclass(frozen=True)
@@ -100,20 +138,51 @@ def reservation_missed(booking: Any) -> Event:
     return Event(RESERVATION_MISSED, booking.user, booking.id, _facts(booking, RESERVATION_FACTS))
 
 
+def vaccine_added(vaccine_id: int, vaccine: Any) -> Event:
+    return Event(VACCINE_ADDED, BROADCAST, vaccine_id, _facts(vaccine, VACCINE_FACTS))
+
+
+def vaccine_updated(vaccine_id: int, vaccine: Any, previous: Any) -> Event:
+    was = {"previous_doses": previous.doses, "previous_min_interval_days": previous.min_interval_days}
+    return Event(VACCINE_UPDATED, BROADCAST, vaccine_id, {**_facts(vaccine, VACCINE_FACTS), **was})
+
+
+def waitlist_joined(entry: Any) -> Event:
+    return Event(WAITLIST_JOINED, entry.user, entry.id, _facts(entry, WAITLIST_FACTS))
+
+
+def waitlist_left(entry: Any) -> Event:
+    return Event(WAITLIST_LEFT, entry.user, entry.id, _facts(entry, WAITLIST_FACTS))
+
+
 def _facts(record: Any, facts: tuple) -> dict[str, Any]:
     payload = {}
     for key, attribute, _column in facts:
         value = getattr(record, attribute)
-        payload[key] = value.isoformat() if isinstance(value, dt.date) else value
+        if isinstance(value, dt.date):
+            value = value.isoformat()
+        elif isinstance(value, tuple):
+            value = list(value)
+        payload[key] = value
     return payload
 
 
 _INSERT = insert(outbox_table)
-_COLUMNS = ("event", "recipient", "payload", "correlation_id", "created_at", "status", "attempts", "next_attempt_at")
+_COLUMNS = (
+    "event", "recipient", "payload", "correlation_id", "created_at", "status", "attempts", "next_attempt_at", "actor",
+)
+_ACTOR = "outbox_actor"  # the bound parameter of the bulk statements below
+
+
+def actor_of(conn: Connection) -> str | None:
+    """Who makes the changes of the connection's transaction (vaxres.db.store sets it at BEGIN)."""
+    return conn.get_execution_options().get(ACTOR_OPTION)
 
 
 def write(conn: Connection, events: Sequence[Event], now: dt.datetime) -> None:
-    """Write the events' messages, pending and due now, in the caller's transaction."""
+    """Write the events' messages, pending and due now, signed by the transaction's actor, in the
+    caller's transaction."""
+    actor = actor_of(conn)
     conn.execute(
         _INSERT,
         [
@@ -126,6 +195,7 @@ def write(conn: Connection, events: Sequence[Event], now: dt.datetime) -> None:
                 "status": OutboxStatus.PENDING,
                 "attempts": 0,
                 "next_attempt_at": now,
+                "actor": actor,
             }
             for event in events
         ],
@@ -165,8 +235,15 @@ def reservation_reminder_rows(dialect: str, *, days_before: int, today: dt.date,
 
 
 def write_selected(rows: Select) -> Insert:
-    """INSERT INTO outbox ... SELECT: the rows of one of the *_rows() builders above."""
+    """INSERT INTO outbox ... SELECT: the rows of one of the *_rows() builders above; run it with
+    execute_selected()."""
     return insert(outbox_table).from_select(_COLUMNS, rows)
+
+
+def execute_selected(conn: Connection, statement: Insert, params: dict[str, Any] | None = None) -> CursorResult:
+    """Run a write_selected() statement in the caller's transaction: its messages are signed by
+    the transaction's actor, one bound parameter for all of them."""
+    return conn.execute(statement, {**(params or {}), _ACTOR: actor_of(conn)})
 
 
 def _rows(dialect: str, name: str, recipient, correlation_id, created_at, facts: tuple, extra: tuple = ()) -> Select:
@@ -179,6 +256,7 @@ def _rows(dialect: str, name: str, recipient, correlation_id, created_at, facts:
         literal(OutboxStatus.PENDING),
         literal(0),
         created_at,
+        bindparam(_ACTOR, type_=String),
     )
 
 

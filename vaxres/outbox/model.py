@@ -28,6 +28,7 @@ class OutboxRecord:
     next_attempt_at: dt.datetime | None = None
     last_error: str | None = None
     delivered_at: dt.datetime | None = None
+    actor: str | None = None  # who made the change; None for messages older than the audit trail
 
     @classmethod
     def from_row(cls, row: Row, lang: str = DEFAULT_LANGUAGE) -> OutboxRecord:
@@ -44,6 +45,7 @@ class OutboxRecord:
             next_attempt_at=row.next_attempt_at,
             last_error=row.last_error,
             delivered_at=row.delivered_at,
+            actor=row.actor,
         )
 
     def as_json(self) -> dict[str, Any]:
@@ -59,10 +61,12 @@ class OutboxRecord:
             "next_attempt_at": iso_utc(self.next_attempt_at) if self.status == OutboxStatus.PENDING else None,
             "last_error": self.last_error,
             "delivered_at": iso_utc(self.delivered_at),
+            "actor": self.actor,
         }
 
     def body(self) -> dict[str, Any]:
-        """What a delivery target receives: the message without its delivery bookkeeping."""
+        """What a delivery target receives: the message without its delivery bookkeeping, and
+        without its actor (who in the office made a change is the store's audit, not the citizen's)."""
         listed = self.as_json()
         return {key: listed[key] for key in BODY_KEYS}
 

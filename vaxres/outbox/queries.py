@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Row, Select, func, select
+from sqlalchemy import ColumnElement, Connection, Row, Select, func, select
 
 from vaxres import validate
 from vaxres.db.listing import Hide, ListQuery, Page, as_is, read_all, read_page
-from vaxres.db.clock import read_zone
+from vaxres.db.clock import read_zone, start_of_day
 from vaxres.db.language import message_language
 from vaxres.db.store import Store
 from vaxres.db.tables import OutboxStatus, outbox_table
@@ -73,18 +73,15 @@ class OutboxFilter:
         )
 
 
-def _midnight(day: dt.date, zone) -> dt.datetime:
-    """The start of a day of the store's calendar, as the UTC time the rows are stored in."""
-    return dt.datetime.combine(day, dt.time(), tzinfo=zone).astimezone(dt.UTC)
-
-
-def _outbox_query(conn: Connection, f: OutboxFilter) -> ListQuery:
+def outbox_query(conn: Connection, f: OutboxFilter, about: Sequence[ColumnElement] = ()) -> ListQuery:
+    """The messages `f` matches, in id order; `about`: further conditions (`vaxres log`'s
+    reservation, slot and actor), served by indexes of their own."""
     if f.after is not None and conn.execute(select(outbox.id).where(outbox.id == f.after)).first() is None:
         raise MessageNotFound(f.after)
     zone = read_zone(conn) if f.date_from is not None or f.date_to is not None else None
 
     def filters(hide: Hide) -> list:
-        where = []
+        where = list(about)
         if f.status is not None:
             where.append(outbox.status == f.status)
         if f.event is not None:
@@ -92,9 +89,9 @@ def _outbox_query(conn: Connection, f: OutboxFilter) -> ListQuery:
         if f.recipient is not None:
             where.append(hide(outbox.recipient) == f.recipient)  # its index is ordered by status first
         if f.date_from is not None:
-            where.append(hide(outbox.created_at) >= _midnight(f.date_from, zone))
+            where.append(hide(outbox.created_at) >= start_of_day(f.date_from, zone))
         if f.date_to is not None:
-            where.append(hide(outbox.created_at) < _midnight(f.date_to + dt.timedelta(days=1), zone))
+            where.append(hide(outbox.created_at) < start_of_day(f.date_to + dt.timedelta(days=1), zone))
         return where
 
     def rows(hide: Hide) -> Select:
@@ -104,11 +101,11 @@ def _outbox_query(conn: Connection, f: OutboxFilter) -> ListQuery:
     return ListQuery(
         rows,
         select(func.count()).select_from(outbox_table).where(*filters(as_is)),
-        indexed_filters=f.recipient is not None or f.date_from is not None or f.date_to is not None,
+        indexed_filters=bool(about) or f.recipient is not None or f.date_from is not None or f.date_to is not None,
     )
 
 
-def _reader(conn: Connection, lang: str | None) -> Callable[[Row], OutboxRecord]:
+def record_reader(conn: Connection, lang: str | None) -> Callable[[Row], OutboxRecord]:
     """Rows as records with their message in `lang` (--lang or VAXRES_LANG), else the store's language."""
     lang = message_language(conn, lang)
     return lambda row: OutboxRecord.from_row(row, lang)
@@ -118,7 +115,7 @@ def outbox_page(store: Store, *, limit: str | int, lang: str | None = None, **fi
     """One page of `outbox list`, oldest first, and the number of messages the filters match."""
     f, limit = OutboxFilter.parse(**filters), validate.parse_limit(limit)
     with store.read() as conn:
-        return read_page(conn, _outbox_query(conn, f), _reader(conn, lang), limit)
+        return read_page(conn, outbox_query(conn, f), record_reader(conn, lang), limit)
 
 
 @contextmanager
@@ -129,7 +126,7 @@ def stream_outbox(
     f = OutboxFilter.parse(**filters)
     limit = None if limit is None else validate.parse_limit(limit)
     with store.read() as conn:
-        yield read_all(conn, _outbox_query(conn, f), _reader(conn, lang), limit)
+        yield read_all(conn, outbox_query(conn, f), record_reader(conn, lang), limit)
 
 
 def list_outbox(
@@ -146,4 +143,4 @@ def show_message(store: Store, message_id: str | int, *, lang: str | None = None
         row = conn.execute(select(outbox_table).where(outbox.id == number)).one_or_none()
         if row is None:
             raise MessageNotFound(number)
-        return _reader(conn, lang)(row)
+        return record_reader(conn, lang)(row)

@@ -27,6 +27,10 @@ from vaxres.outbox.events import (
     SLOT_REGISTERED,
     SLOT_UPDATED,
     VACCINATION_RECORDED,
+    VACCINE_ADDED,
+    VACCINE_UPDATED,
+    WAITLIST_JOINED,
+    WAITLIST_LEFT,
 )
 
 Template = Callable[[dict[str, Any]], str]
@@ -66,6 +70,35 @@ def _ko_reminder(p: dict[str, Any]) -> str:
     days = p["days_left"]
     when = "오늘" if days == 0 else f"{days}일 후"
     return f"알림: 예약 {p['reservation_id']}번 접종이 {when}입니다: {_ko_booking(p)}."
+
+
+def _en_series(doses_given: int, interval: int) -> str:
+    return doses(doses_given) + (f", at least {interval} days apart" if doses_given > 1 else "")
+
+
+def _ko_series(doses_given: int, interval: int) -> str:
+    return f"{doses_given}회 접종" + (f", 접종 간격 최소 {interval}일" if doses_given > 1 else "")
+
+
+def _en_aliases(p: dict[str, Any]) -> str:
+    return f" (also called {', '.join(p['aliases'])})" if p.get("aliases") else ""
+
+
+def _ko_aliases(p: dict[str, Any]) -> str:
+    return f"(다른 이름: {', '.join(p['aliases'])})" if p.get("aliases") else ""
+
+
+def _en_wait(p: dict[str, Any]) -> str:
+    """'Pfizer (dose 1) at any hospital, from 2026-12-01 to 2026-12-31': what a waitlist entry waits for."""
+    where = f"at a hospital matching {p['hospital']}" if p.get("hospital") else "at any hospital"
+    until = f" to {p['to']}" if p.get("to") else " on"
+    return f"{p['vaccine']} (dose {p['dose']}) {where}, from {p['from']}{until}"
+
+
+def _ko_wait(p: dict[str, Any]) -> str:
+    where = f"'{p['hospital']}' 포함 병원" if p.get("hospital") else "모든 병원"
+    until = f"부터 {korean_date(p['to'])}까지" if p.get("to") else " 이후"
+    return f"{p['vaccine']} {p['dose']}차 접종, {where}, {korean_date(p['from'])}{until}"
 
 
 TEMPLATES: dict[str, dict[str, Template]] = {
@@ -112,6 +145,40 @@ TEMPLATES: dict[str, dict[str, Template]] = {
         ),
     },
     RESERVATION_REMINDER: {"en": _reminder, "ko": _ko_reminder},
+    VACCINE_ADDED: {
+        "en": lambda p: (
+            f"Vaccine added to the catalog: {p['vaccine']}, {_en_series(p['doses'], p['min_interval_days'])}{_en_aliases(p)}."
+        ),
+        "ko": lambda p: (
+            f"백신이 등록되었습니다: {p['vaccine']}, {_ko_series(p['doses'], p['min_interval_days'])}{_ko_aliases(p)}."
+        ),
+    },
+    VACCINE_UPDATED: {
+        "en": lambda p: (
+            f"Vaccine changed: {p['vaccine']} is now {_en_series(p['doses'], p['min_interval_days'])} "
+            f"(was {_en_series(p['previous_doses'], p['previous_min_interval_days'])})"
+            + (f"; also called {', '.join(p['aliases'])}." if p.get("aliases") else ".")
+        ),
+        "ko": lambda p: (
+            f"백신 정보가 변경되었습니다: {p['vaccine']}, {_ko_series(p['doses'], p['min_interval_days'])}"
+            f"(변경 전: {_ko_series(p['previous_doses'], p['previous_min_interval_days'])})"
+            + (f", 다른 이름: {', '.join(p['aliases'])}." if p.get("aliases") else ".")
+        ),
+    },
+    WAITLIST_JOINED: {
+        "en": lambda p: (
+            f"You are on the waitlist (entry {p['entry_id']}) for {_en_wait(p)}: "
+            f"a matching dose that frees up is booked for you."
+        ),
+        "ko": lambda p: (
+            f"대기 명단에 등록되었습니다(대기 {p['entry_id']}번): {_ko_wait(p)}. "
+            f"조건에 맞는 접종분이 생기면 자동으로 예약됩니다."
+        ),
+    },
+    WAITLIST_LEFT: {
+        "en": lambda p: f"You left the waitlist (entry {p['entry_id']}) for {_en_wait(p)}.",
+        "ko": lambda p: f"대기 명단에서 나왔습니다(대기 {p['entry_id']}번): {_ko_wait(p)}.",
+    },
 }
 
 
