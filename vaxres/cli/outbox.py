@@ -44,7 +44,7 @@ def list_(
     json_out: JsonOption = False,
     jsonl: JsonlOption = False,
 ) -> None:
-    """List notification messages, oldest first (days of --from/--to in UTC).
+    """List notification messages, oldest first (--from/--to are days of the store's time zone: `vaxres db info`).
 
     One line each, the message cut to fit: `vaxres outbox show ID` prints one whole.
     """
