@@ -7,7 +7,7 @@ import typer
 import typer.core
 
 from vaxres import __version__
-from vaxres.cli import booking, db, demo, imports, lifecycle, outbox, remind, slot, vaccine, waitlist
+from vaxres.cli import booking, db, demo, imports, lifecycle, outbox, remind, report, slot, vaccine, waitlist
 from vaxres.cli.output import print_json, print_line
 
 
@@ -104,6 +104,7 @@ app.add_typer(db.app, name="db")
 booking.register(app)
 lifecycle.register(app)
 remind.register(app)
+report.register(app)
 demo.register(app)
 
 
