@@ -94,14 +94,15 @@ def title(result) -> str:
 
 COLUMNS = ("Capacity", "Reserved", "Given", "No-show", "Cancelled", "Left", "Waiting")
 DAY_WIDTH = 10
-NAME_WIDTH = 20  # a name wraps between words when its column is narrower, inside them past this
-BAR_WIDTH = (6, 20)  # the bar's fewest and most cells
+NAME_WIDTH = 10  # the narrowest a hospital's or vaccine's column gets before the bar gives way
+BAR_WIDTH = (6, 20)  # the bar's cells: at least (while a name has room), at most
 
 
 def report_table(result) -> None:
     """One line per group, then the total under a rule, each with its fill rate as a bar. The
     numbers keep their width; in a narrow terminal the gaps are one space, the bar gives way
-    down to BAR_WIDTH[0] cells, then a name wraps (between words while it can)."""
+    down to BAR_WIDTH[0] cells, then a name wraps (between words while it can), then the bar
+    again, down to one cell."""
     import sys
 
     from rich import box
@@ -116,9 +117,15 @@ def report_table(result) -> None:
     rows = [_numbers(line.figures) for line in result.lines]
     total = _numbers(result.total)
     widths = [max(len(header), *(len(row[i]) for row in [*rows, total])) for i, header in enumerate(COLUMNS)]
-    label = DAY_WIDTH if result.scope.by == "day" else max(cell_len(name) for name in names)
-    room = width - sum(widths) - len("100% ") - gap * (len(COLUMNS) + 1) - label
-    bar = max(BAR_WIDTH[0], min(BAR_WIDTH[1], room))
+    room = width - sum(widths) - len("100% ") - gap * (len(COLUMNS) + 1)  # for the name and the bar
+    if result.scope.by == "day":
+        label = DAY_WIDTH
+        bar = max(1, min(BAR_WIDTH[1], room - label))
+    else:
+        longest = max(cell_len(name) for name in names)
+        bar = max(BAR_WIDTH[0], min(BAR_WIDTH[1], room - longest))
+        label = max(NAME_WIDTH, min(longest, room - bar))
+        bar = max(1, min(bar, room - label))
     table = Table(
         title=Text(shown(title(result))),
         title_justify="left",
@@ -131,12 +138,12 @@ def report_table(result) -> None:
     )
     words = max((cell_len(word) for name in names for word in name.split()), default=1)
     table.add_column(
-        result.scope.by.capitalize(), footer="Total", min_width=min(words, NAME_WIDTH), overflow="fold",
+        result.scope.by.capitalize(), footer="Total", min_width=min(words, label), max_width=label, overflow="fold",
         no_wrap=result.scope.by == "day",
     )
-    for header, cell in zip(COLUMNS, total):
-        table.add_column(header, footer=cell, justify="right", no_wrap=True)
-    table.add_column("Fill", footer=_fill(result.total.fill_rate, bar), no_wrap=True)
+    for header, cell, cells in zip(COLUMNS, total, widths):
+        table.add_column(header, footer=cell, justify="right", no_wrap=True, min_width=cells)
+    table.add_column("Fill", footer=_fill(result.total.fill_rate, bar), no_wrap=True, min_width=len("100% ") + bar)
     for name, numbers, line in zip(names, rows, result.lines):
         table.add_row(Text(name), *numbers, _fill(line.figures.fill_rate, bar))
     Console(file=sys.stdout).print(table)

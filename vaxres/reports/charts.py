@@ -113,7 +113,7 @@ def fill_by_hospital(names: Sequence[str], rates: Sequence[float]) -> str:
     import matplotlib
     from matplotlib.ticker import PercentFormatter
 
-    shown, _ = chosen_hospitals(names, rates)
+    shown, cut = chosen_hospitals(names, rates)
     figure, axes = _figure("vaxres-hospital", (10, 0.8 + 0.3 * len(shown)))
     with matplotlib.rc_context(_settings("vaxres-hospital")):
         labels = [_short(name) for name, _ in shown]
@@ -129,6 +129,8 @@ def fill_by_hospital(names: Sequence[str], rates: Sequence[float]) -> str:
         axes.grid(axis="x", color="#dddddd")
         axes.set_axisbelow(True)
         axes.bar_label(bars, labels=[f"{p:.0f}%" for p in percents], padding=3, fontsize=9)
+        if cut:  # between the fullest and the emptiest
+            axes.axhline(MAX_HOSPITALS // 2 - 0.5, color="#888888", linestyle=(0, (4, 3)), linewidth=1)
         axes.set_xlabel("fill rate")
     return _svg(figure, "vaxres-hospital")
 
@@ -136,10 +138,15 @@ def fill_by_hospital(names: Sequence[str], rates: Sequence[float]) -> str:
 _SPACES = re.compile(r"\s+")
 
 
+def visible(text: str) -> str:
+    """Control and format characters (a store edited by hand may hold what vaxres refuses) written
+    as escapes, so that U+202E cannot turn a name around nor an escape code reach a terminal."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
+
+
 def _short(name: str) -> str:
-    """A name cut to LABEL_CHARS for an axis (the table has it whole); control characters, which
-    the store refuses but a hand-edited one may hold, as escapes."""
-    text = _SPACES.sub(" ", name)
-    if not text.isprintable():
-        text = "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
+    """A name on one line, cut to LABEL_CHARS for an axis (the table has it whole)."""
+    text = visible(_SPACES.sub(" ", name))
     return text if len(text) <= LABEL_CHARS else text[: LABEL_CHARS - 1] + "…"

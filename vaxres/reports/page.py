@@ -20,6 +20,7 @@ from vaxres.db.store import Store
 from vaxres.db.tables import utcnow
 from vaxres.errors import InvalidInput
 from vaxres.files import OutputExists
+from vaxres.reports.charts import visible
 from vaxres.reports.figures import Figures, Report, Scope, read_report
 
 STYLE = """
@@ -77,12 +78,12 @@ def render(reports: dict[str, Report], by: str, *, made: dt.datetime, store: str
         '<meta charset="utf-8">',
         f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{e(_heading(main.scope))}</title>",
+        f"<title>{e(visible(_heading(main.scope)))}</title>",
         f"<style>{STYLE}</style>",
         "</head>",
         "<body>",
-        f"<h1>{e(_heading(main.scope))}</h1>",
-        f'<p class="made">Made {e(made.strftime("%Y-%m-%d %H:%M %Z"))} from the store <code>{e(store)}</code>.</p>',
+        f"<h1>{e(visible(_heading(main.scope)))}</h1>",
+        f'<p class="made">Made {e(made.strftime("%Y-%m-%d %H:%M %Z"))} from the store <code>{e(visible(store))}</code>.</p>',
     ]
     if not main.lines:
         parts.append("<p>No slots match.</p>")
@@ -142,7 +143,7 @@ def _table(report: Report) -> list[str]:
     by = report.scope.by
     head = "".join(f'<th class="n" scope="col">{h}</th>' for h in HEADERS)
     rows = [
-        f'<tr><th scope="row">{e(line.name)}</th>{_cells(line.figures)}</tr>'
+        f'<tr><th scope="row">{e(visible(line.name))}</th>{_cells(line.figures)}</tr>'
         for line in report.lines
     ]
     parts = [
