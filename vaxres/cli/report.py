@@ -32,7 +32,8 @@ def report(
         typer.Option(
             "--html",
             metavar="FILE",
-            help="Also write one self-contained HTML page: fill rate charts by day and by hospital, and the table.",
+            help="Write the report as one self-contained HTML page (charts of the fill rate by day and by "
+            "hospital, and the table) instead of printing the table; never over a file without --force.",
         ),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace the --html file if it exists.")] = False,
@@ -46,7 +47,7 @@ def report(
     entries a freed dose of the line would be offered to: by vaccine, the entry's vaccine; by
     day, entries whose days include it; by hospital, entries whose hospital text the hospital's
     name contains (entries naming no hospital are counted apart). The total counts each entry
-    once. Days are the store's days.
+    once. Days are the store's days. The table calls administered "Given" and remaining "Left".
     """
     options = dict(by=by, date_from=date_from, date_to=date_to, hospital=hospital, vaccine=vaccine)
     if html is not None:

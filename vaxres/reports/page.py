@@ -36,12 +36,14 @@ table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
 th, td { padding: .3rem .6rem; border-bottom: 1px solid #ddd; }
 th { text-align: left; }
 thead th, td[data-field] { white-space: nowrap; }
+tbody th { min-width: 12rem; }
 td.n, th.n { text-align: right; }
 tfoot td { font-weight: bold; border-top: 2px solid #888; }
 .bar { display: inline-block; width: 6rem; height: .7rem; background: #e8e8e8; vertical-align: middle;
        margin-right: .4rem; }
 .bar span { display: block; height: 100%; background: #2f6fae; }
 """
+LEGEND = "Grey: the capacity; blue: booked; red: full (no dose left)."
 CSP = "default-src 'none'; style-src 'unsafe-inline'"
 HEADERS = ("Capacity", "Reserved", "Administered", "No-show", "Cancelled", "Remaining", "Booked", "Waiting")
 FIELDS = ("capacity", "reserved", "administered", "no_show", "cancelled", "remaining", "booked", "waiting")
@@ -126,10 +128,12 @@ def _charts(by_day: Report, by_hospital: Report) -> list[str]:
         if cut
         else f"{len(names):,} hospital{'s' if len(names) != 1 else ''}, fullest first."
     )
+    caption = f"{caption} {LEGEND}"
     return [
         '<section id="by-day">',
         "<h2>Fill rate by day</h2>",
-        f'<figure>{charts.fill_by_day(days, [line.figures.fill_rate or 0.0 for line in by_day.lines])}</figure>',
+        f"<figure>{charts.fill_by_day(days, [line.figures.fill_rate or 0.0 for line in by_day.lines])}"
+        f"<figcaption>{LEGEND}</figcaption></figure>",
         "</section>",
         '<section id="by-hospital">',
         "<h2>Fill rate by hospital</h2>",
