@@ -119,5 +119,124 @@ def build_store(path: Path) -> None:
     conn.close()
 
 
-if __name__ == "__main__" and "--build-only" in sys.argv:
-    build_store(Path(sys.argv[-1]))
+def report_sql(db: Path, by: str) -> str:
+    """The statement `vaxres report --by BY` runs on this store, with its values written in."""
+    from vaxres.db.opening import open_store
+    from vaxres.reports.figures import Scope, report_statement
+
+    store = open_store(str(db))
+    try:
+        with store.read() as conn:
+            statement = report_statement(conn, Scope.parse(by=by))
+            return str(statement.compile(conn, compile_kwargs={"literal_binds": True})) + ";\n"
+    finally:
+        store.dispose()
+
+
+def run(cmd: list[str], stdin: str | None = None) -> tuple[float, float, bytes]:
+    """Wall seconds, peak RSS in MB and stdout of one process, its rusage from os.wait4."""
+    import threading
+
+    begun = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    chunks: dict[str, bytes] = {}
+    readers = [
+        threading.Thread(target=lambda name=name, f=f: chunks.__setitem__(name, f.read()))
+        for name, f in (("out", proc.stdout), ("err", proc.stderr))
+    ]
+    for reader in readers:
+        reader.start()
+    if stdin:
+        proc.stdin.write(stdin.encode())
+    proc.stdin.close()
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - begun
+    for reader in readers:
+        reader.join()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"{cmd[0]} failed ({proc.returncode}): {chunks['err'].decode()[-2000:]}")
+    return wall, usage.ru_maxrss / 1024, chunks["out"]
+
+
+def disk(folder: Path) -> str:
+    free = shutil.disk_usage(folder).free / 1e9
+    return f"{free:.1f} GB free"
+
+
+def main() -> None:
+    compile_installed()
+    sqlite3_shell = shutil.which("sqlite3")
+    if sqlite3_shell is None:
+        raise SystemExit("the sqlite3 command-line shell is needed for the baseline (apt-get install sqlite3)")
+    version = subprocess.run([sqlite3_shell, "--version"], capture_output=True, text=True).stdout.split()[0]
+    results: dict[str, dict[str, list[tuple[float, float]]]] = {}
+    with tempfile.TemporaryDirectory(prefix="vaxres-bench-report-", dir=tempfile.gettempdir()) as tmp:
+        db = Path(tmp) / "report.db"
+        print(f"building {db} ({disk(Path(tmp))})", file=sys.stderr)
+        begun = time.perf_counter()
+        build_store(db)
+        built, size = time.perf_counter() - begun, db.stat().st_size / 1e9
+        print(f"built in {built:.0f} s, {size:.2f} GB ({disk(Path(tmp))})", file=sys.stderr)
+        for by in ("hospital", "day"):
+            sql = report_sql(db, by)
+            runs = results[by] = {"vaxres": [], "sqlite3": []}
+            for _ in range(REPEAT):  # interleaved: the machine is shared and noisy
+                wall, rss, out = run([VAXRES, "--db", str(db), "report", "--by", by, "--json"])
+                report = json.loads(out)
+                assert report["total"]["booked"] + report["total"]["cancelled"] == RESERVATIONS, report["total"]
+                runs["vaxres"].append((wall, rss))
+                wall, rss, out = run([sqlite3_shell, "-bail", str(db)], sql)
+                assert len(out.splitlines()) == len(report["groups"]) + 1
+                runs["sqlite3"].append((wall, rss))
+            print(by, {k: [f"{w:.2f}" for w, _ in v] for k, v in runs.items()}, file=sys.stderr)
+    write(results, version, built, size)
+
+
+def write(results, version: str, built: float, size: float) -> None:
+    def median(runs) -> float:
+        return statistics.median(w for w, _ in runs)
+
+    def peak(runs) -> float:
+        return max(r for _, r in runs)
+
+    hospital, by_day = results["hospital"], results["day"]
+    ratio = median(hospital["vaxres"]) / median(hospital["sqlite3"])
+    memory = peak(hospital["vaxres"])
+    spread = {
+        by: {name: ", ".join(f"{w:.2f}" for w, _ in runs) for name, runs in results[by].items()} for by in results
+    }
+    body = f"""
+## Reports (issue 14)
+
+Measured {dt.date.today().isoformat()} on {machine()} by `uv run python benchmarks/bench_report.py`
+{"" if (SLOTS, RESERVATIONS) == (1_000_000, 5_000_000) else f"--slots {SLOTS} --reservations {RESERVATIONS} "}on a SQLite store of
+{SLOTS:,} slots (1,000 hospitals x 5 vaccines x {-(-SLOTS // 5000)} days) and {RESERVATIONS:,} reservations (60% reserved, 20%
+administered, 5% no-show, 15% cancelled) and {WAITING:,} people waiting, built by bulk SQL in {built:.0f} s
+({size:.2f} GB) and deleted afterwards. Whole processes, medians of {REPEAT} runs, interleaved; the
+baseline is the `sqlite3` shell ({version}) running the very statement vaxres runs, on the same
+file in the same run.
+
+| command | vaxres | `sqlite3` shell, same statement | ratio | peak memory (vaxres) | goal |
+|---|---|---|---|---|---|
+| `vaxres report --by hospital --json` | {median(hospital["vaxres"]):.2f} s | {median(hospital["sqlite3"]):.2f} s | {ratio:.2f}x | {memory:.0f} MB | within 2x and under 200 MB: {"met" if ratio <= 2 and memory < 200 else "**missed**"} |
+| `vaxres report --by day --json` | {median(by_day["vaxres"]):.2f} s | {median(by_day["sqlite3"]):.2f} s | {median(by_day["vaxres"]) / median(by_day["sqlite3"]):.2f}x | {peak(by_day["vaxres"]):.0f} MB | — |
+
+All runs (s): by hospital: vaxres {spread["hospital"]["vaxres"]}; sqlite3 {spread["hospital"]["sqlite3"]}. By day: vaxres
+{spread["day"]["vaxres"]}; sqlite3 {spread["day"]["sqlite3"]}.
+
+How: one statement (`reports/figures.py` `report_statement`): the bookings counted per slot by
+status in one pass over the reservations (`count(*) FILTER (WHERE status = ...) ... GROUP BY
+slot_id`), joined to the slots and summed per line, the waitlist grouped by what a line matches
+on, and the total row. What vaxres adds to the shell's time is its start-up, opening the store
+and writing the JSON (1,000 groups by hospital, {-(-SLOTS // 5000)} by day).
+"""
+    print(body)
+    write_section("report", body)
+
+
+if __name__ == "__main__":
+    if "--build-only" in sys.argv:
+        build_store(Path(sys.argv[-1]))
+    else:
+        main()

@@ -178,7 +178,9 @@ def report_statement(conn: Connection, scope: Scope) -> Select:
     """The report as one set-based statement: the bookings counted per slot (one pass over the
     reservations), joined to the slots and summed per line; the waitlist entries grouped by what
     a line matches on, then joined to the lines; a total row from the lines."""
-    where = _slot_conditions(conn, scope)
+    hospitals = None if scope.hospital is None else hospital_keys(conn, scope.hospital)
+    vaccines = None if scope.vaccine is None else vaccine_keys(conn, scope.vaccine)
+    where = _slot_conditions(scope, hospitals, vaccines)
     key, label = _grouping(conn, scope.by)
     per_slot = select(
         booking.slot_id, *(func.count().filter(booking.status == STATUS_OF[n]).label(n) for n in COUNTS)
@@ -199,7 +201,7 @@ def report_statement(conn: Connection, scope: Scope) -> Select:
         .group_by(key)
         .cte("lines")
     )
-    entries = _entry_conditions(conn, scope)
+    entries = _entry_conditions(conn, scope, hospitals, vaccines)
     waiting = _waiting_per_line(conn, scope.by, lines, entries).cte("waiting")
     per_line = select(
         literal_column("0").label("is_total"),
@@ -222,16 +224,17 @@ def report_statement(conn: Connection, scope: Scope) -> Select:
     return report.order_by(literal_column("is_total"), literal_column("key"))
 
 
-def _slot_conditions(conn: Connection, scope: Scope) -> list:
+def _slot_conditions(scope: Scope, hospitals: list[str] | None, vaccines: list[str] | None) -> list:
+    """`hospitals`, `vaccines`: the stored keys --hospital and --vaccine matched, as for `slot list`."""
     where = []
     if scope.date_from is not None:
         where.append(slot.date >= scope.date_from)
     if scope.date_to is not None:
         where.append(slot.date <= scope.date_to)
-    if scope.hospital is not None:
-        where.append(named(slot.hospital_key, hospital_keys(conn, scope.hospital), validate.name_key(scope.hospital)))
-    if scope.vaccine is not None:
-        where.append(slot.vaccine_key.in_(vaccine_keys(conn, scope.vaccine)))
+    if hospitals is not None:
+        where.append(named(slot.hospital_key, hospitals, validate.name_key(scope.hospital)))
+    if vaccines is not None:
+        where.append(slot.vaccine_key.in_(vaccines))
     return where
 
 
@@ -253,23 +256,22 @@ def _grouping(conn: Connection, by: str) -> tuple:
     return case(aliases, value=slot.vaccine_key, else_=slot.vaccine_key), slot.vaccine
 
 
-def _entry_conditions(conn: Connection, scope: Scope) -> list:
+def _entry_conditions(conn: Connection, scope: Scope, hospitals: list[str] | None, vaccines: list[str] | None) -> list:
     where = []
-    if scope.vaccine is not None:
-        where.append(w.vaccine_key.in_(vaccine_keys(conn, scope.vaccine)))
+    if vaccines is not None:
+        where.append(w.vaccine_key.in_(vaccines))
     if scope.date_to is not None:
         where.append(w.date_from <= scope.date_to)
     if scope.date_from is not None:
         where.append(or_(w.date_to.is_(None), w.date_to >= scope.date_from))
-    if scope.hospital is not None:
-        found = hospital_keys(conn, scope.hospital)
-        hospitals = (
+    if hospitals is not None:
+        matched = (
             select(slot.hospital_key.label("key"))
-            .where(named(slot.hospital_key, found, validate.name_key(scope.hospital)))
+            .where(named(slot.hospital_key, hospitals, validate.name_key(scope.hospital)))
             .group_by(slot.hospital_key)
             .cte("hospitals")
         )
-        serves = exists().where(_contains(conn, hospitals.c.key, w.hospital_key))
+        serves = exists().where(_contains(conn, matched.c.key, w.hospital_key))
         where.append(or_(w.hospital_key.is_(None), serves))
     return where
 
