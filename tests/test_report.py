@@ -10,6 +10,8 @@ import sys
 from html.parser import HTMLParser
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.helpers import VAXRES, query
 
@@ -412,3 +414,50 @@ def test_the_terminal_report_does_not_load_matplotlib(tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout == "No slots match.\n"
     assert subprocess.run([VAXRES, "report", "--help"], capture_output=True, text=True).returncode == 0
+
+
+def _report_of(names, by="hospital"):
+    from vaxres.reports.figures import Figures, Line, Report, Scope
+
+    lines = [Line(name, Figures(10 + n, n, 1, 0, 2, 9 - n, n % 3)) for n, name in enumerate(names)]
+    total = Figures(*(sum(getattr(line.figures, f) for line in lines) for f in (
+        "capacity", "reserved", "administered", "no_show", "cancelled", "remaining", "waiting")))
+    return Report(Scope(by), lines, total, 1 if by == "hospital" else None)
+
+
+NAMES = st.lists(st.text(min_size=1, max_size=60), min_size=1, max_size=4)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(names=NAMES)
+def test_any_name_stays_text_in_the_page(names, monkeypatch):
+    """Whatever a name holds, the page's table gives it back as text (control and direction
+    characters escaped), and adds no element. The charts' SVG text is matplotlib's to escape
+    (checked with a real chart above); here they are stubbed, for speed."""
+    from vaxres.reports import charts, page
+    from vaxres.reports.charts import visible
+
+    monkeypatch.setattr(charts, "fill_by_day", lambda *_: "<svg></svg>")
+    monkeypatch.setattr(charts, "fill_by_hospital", lambda *_: "<svg></svg>")
+    report = _report_of(names)
+    day_report = _report_of(["2026-12-01"], by="day")
+    source = page.render({"hospital": report, "day": day_report}, "hospital", made=dt.datetime.now(dt.UTC), store="s")
+    parsed = Page(source)
+    assert [row["name"] for row in parsed.rows] == [visible(name).strip() for name in names] + ["Total"]
+    assert parsed.tags == {"html", "head", "meta", "title", "style", "body", "h1", "p", "code", "section", "h2",
+                           "figure", "svg", "figcaption", "table", "thead", "tr", "th", "tbody", "tfoot", "td", "span"}
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(names=NAMES)
+def test_any_name_keeps_the_table_in_80_columns(names, capsys, monkeypatch):
+    from rich.cells import cell_len
+
+    from vaxres.cli.report import report_table
+
+    monkeypatch.setenv("COLUMNS", "80")
+    report_table(_report_of(names))
+    out = capsys.readouterr().out
+    assert all(cell_len(line) <= 80 for line in out.splitlines())
+    assert "\x1b" not in out and "\u202e" not in out
+    assert out.splitlines()[-1] == "Fill = (reserved + given + no-show) ÷ capacity; left = doses not booked."
