@@ -8,6 +8,7 @@ e-mail or an intranet. Every name is escaped (`html.escape`; the charts' SVG tex
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import errno
 import html
@@ -58,16 +59,13 @@ def write_page(store: Store, path: str, *, force: bool = False, **options: Any) 
         with store.read() as conn:
             if conn.dialect.name == "postgresql":  # the three reports see one snapshot
                 conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-            reports = {by: read_report(conn, Scope(by, *_filters(scope))) for by in dict.fromkeys((scope.by, "day", "hospital"))}
+            groupings = dict.fromkeys((scope.by, "day", "hospital"))  # the table's, then the charts'
+            reports = {by: read_report(conn, dataclasses.replace(scope, by=by)) for by in groupings}
         made = utcnow()
         target.write(render(reports, scope.by, made=made.astimezone(store.zone), store=store.display).encode("utf-8"))
     finally:
         target.discard()
     return reports[scope.by]
-
-
-def _filters(scope: Scope) -> tuple:
-    return scope.date_from, scope.date_to, scope.hospital, scope.vaccine
 
 
 def render(reports: dict[str, Report], by: str, *, made: dt.datetime, store: str) -> str:
