@@ -340,6 +340,12 @@ def test_an_unwritable_page_is_one_line_exit_2(cli, tmp_path):
     assert (missing.exit_code, missing.stderr) == (
         2, f"Error: cannot write --html {tmp_path / 'no' / 'r.html'}: the folder {tmp_path / 'no'} does not exist\n",
     )
+    assert cli("report", "--html", "").stderr == "Error: --html needs a file name, got ''\n"
+    link = tmp_path / "link.html"
+    link.symlink_to(tmp_path / "elsewhere.html")
+    linked = cli("report", "--html", str(link), "--force")
+    assert (linked.exit_code, linked.stderr) == (2, f"Error: --html {link} is a symbolic link; name the file itself\n")
+    assert not (tmp_path / "elsewhere.html").exists()
     folder = cli("report", "--html", str(tmp_path))
     assert (folder.exit_code, folder.stderr) == (2, f"Error: --html {tmp_path} is a folder; name a file in it\n")
     if os.geteuid() != 0:

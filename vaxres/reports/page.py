@@ -181,6 +181,8 @@ class _Target:
 
     def __init__(self, path: str, *, force: bool):
         self.path, self.force, self.temporary = Path(path), force, None
+        if not str(path).strip():
+            raise InvalidInput("--html needs a file name, got ''")
         if self.path.is_symlink():
             raise InvalidInput(f"--html {path} is a symbolic link; name the file itself")
         if self.path.is_dir():
