@@ -11,7 +11,7 @@ The baseline runs, in one `sqlite3` process, the very statements `vaxres report`
 (`vaxres.reports.figures.statements`, compiled with their values), so the difference is what
 vaxres adds around the SQL: start-up, opening the store, turning rows into JSON.
 
-Run: uv run python benchmarks/bench_report.py [--slots N] [--reservations M] [--repeat R]
+Run: uv run python benchmarks/bench_report.py [--slots N] [--reservations M] [--repeat R (default 5)]
 (writes the report section of docs/benchmarks.md; smaller figures run it smaller)
 """
 
@@ -39,7 +39,7 @@ def option(name: str, default: int) -> int:
 
 SLOTS = option("--slots", 1_000_000)
 RESERVATIONS = option("--reservations", 5_000_000)
-REPEAT = option("--repeat", 3)
+REPEAT = option("--repeat", 5)
 HOSPITALS = 1_000
 VACCINES = ("Pfizer", "Moderna", "AstraZeneca", "Janssen", "Novavax")  # the catalog of a new store
 WAITING = 10_000
@@ -186,14 +186,18 @@ def main() -> None:
                 [sys.executable, __file__, "--sql-only", by, str(db)], check=True, capture_output=True, text=True
             ).stdout
             runs = results[by] = {"vaxres": [], "sqlite3": []}
-            for _ in range(REPEAT):  # interleaved: the machine is shared and noisy
-                wall, rss, out = run([VAXRES, "--db", str(db), "report", "--by", by, "--json"])
-                report = json.loads(out)
-                assert report["total"]["booked"] + report["total"]["cancelled"] == RESERVATIONS, report["total"]
-                runs["vaxres"].append((wall, rss))
-                wall, rss, out = run([sqlite3_shell, "-bail", str(db)], sql)
-                assert len(out.splitlines()) == len(report["groups"]) + 1
-                runs["sqlite3"].append((wall, rss))
+            for n in range(REPEAT):  # interleaved, each first in turn: the machine is shared and noisy
+                for name in ("vaxres", "sqlite3") if n % 2 == 0 else ("sqlite3", "vaxres"):
+                    if name == "vaxres":
+                        wall, rss, out = run([VAXRES, "--db", str(db), "report", "--by", by, "--json"])
+                        report = json.loads(out)
+                        assert report["total"]["booked"] + report["total"]["cancelled"] == RESERVATIONS, report["total"]
+                        groups = len(report["groups"])
+                    else:
+                        wall, rss, out = run([sqlite3_shell, "-bail", str(db)], sql)
+                        rows = len(out.splitlines())
+                    runs[name].append((wall, rss))
+                assert rows == groups + 1
             print(by, {k: [f"{w:.2f}" for w, _ in v] for k, v in runs.items()}, file=sys.stderr)
     write(results, version, built, size, (start_load, os.getloadavg()[0]))
 
