@@ -451,7 +451,7 @@ def test_any_name_stays_text_in_the_page(names, monkeypatch):
     parsed = Page(source)
     assert [row["name"] for row in parsed.rows] == [visible(name).strip() for name in names] + ["Total"]
     assert parsed.tags == {"html", "head", "meta", "title", "style", "body", "h1", "p", "code", "section", "h2",
-                           "figure", "svg", "figcaption", "table", "thead", "tr", "th", "tbody", "tfoot", "td", "span"}
+                           "figure", "svg", "figcaption", "div", "table", "thead", "tr", "th", "tbody", "tfoot", "td", "span"}
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -123,7 +123,7 @@ def fill_by_hospital(names: Sequence[str], rates: Sequence[float]) -> str:
         axes.barh(positions, [100] * len(positions), color=TRACK_COLOUR, height=0.7)
         bars = axes.barh(positions, percents, color=colours, height=0.7)
         axes.set_yticks(positions, labels)
-        axes.invert_yaxis()
+        axes.set_ylim(len(shown) - 0.4, -0.6)  # the fullest at the top, no empty band above it
         axes.set_xlim(0, 100)
         axes.xaxis.set_major_formatter(PercentFormatter(100))
         axes.grid(axis="x", color="#dddddd")

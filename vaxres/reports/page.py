@@ -33,14 +33,15 @@ h2 { font-size: 1.15rem; margin-top: 2rem; }
 figure { margin: 0; }
 figure svg { max-width: 100%; height: auto; }
 figcaption, .note { color: #555; font-size: .9rem; }
-table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
-th, td { padding: .3rem .6rem; border-bottom: 1px solid #ddd; }
+.scroll { overflow-x: auto; }
+table { border-collapse: collapse; font-variant-numeric: tabular-nums; font-size: .9rem; }
+th, td { padding: .25rem .5rem; border-bottom: 1px solid #ddd; }
 th { text-align: left; }
 thead th, td[data-field] { white-space: nowrap; }
-tbody th { min-width: 12rem; }
+tbody th { min-width: 10rem; }
 td.n, th.n { text-align: right; }
 tfoot td { font-weight: bold; border-top: 2px solid #888; }
-.bar { display: inline-block; width: 6rem; height: .7rem; background: #e8e8e8; vertical-align: middle;
+.bar { display: inline-block; width: 4rem; height: .7rem; background: #e8e8e8; vertical-align: middle;
        margin-right: .4rem; }
 .bar span { display: block; height: 100%; background: #2f6fae; }
 """
@@ -151,6 +152,7 @@ def _table(report: Report) -> list[str]:
     parts = [
         '<section id="table">',
         f"<h2>By {by}</h2>",
+        '<div class="scroll">',
         f'<table id="figures" data-by="{by}">',
         f'<thead><tr><th scope="col">{by.capitalize()}</th>{head}<th scope="col">Fill rate</th></tr></thead>',
         "<tbody>",
@@ -158,6 +160,7 @@ def _table(report: Report) -> list[str]:
         "</tbody>",
         f'<tfoot><tr><td>Total</td>{_cells(report.total)}</tr></tfoot>',
         "</table>",
+        "</div>",
     ]
     if report.any_hospital:
         parts.append(f'<p class="note" id="any-hospital">Also waiting, for any hospital: {report.any_hospital:,} (in the total).</p>')
