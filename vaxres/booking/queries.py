@@ -142,10 +142,10 @@ def _slot_query(conn: Connection, f: SlotFilter, today: dt.date) -> ListQuery:
     names: list = []  # (the keys a name filter matched, its condition given `hide`)
     if f.hospital is not None:
         needle = validate.name_key(f.hospital)
-        found = [key for key in conn.execute(select(hospital_table.c.name_key)).scalars() if needle in key]
+        found = hospital_keys(conn, f.hospital)
         names.append((found, lambda hide: named(hide(slot.hospital_key), found, needle)))
     if f.vaccine is not None:
-        keys = _vaccine_keys(conn, f.vaccine)
+        keys = vaccine_keys(conn, f.vaccine)
         names.append((keys, lambda hide: hide(slot.vaccine_key).in_(keys)))
     after = None
     if f.after is not None:
@@ -176,7 +176,13 @@ def _slot_query(conn: Connection, f: SlotFilter, today: dt.date) -> ListQuery:
     return ListQuery(rows, count, indexed_filters=bool(names), empty=any(not keys for keys, _condition in names))
 
 
-def _vaccine_keys(conn: Connection, text: str) -> list[str]:
+def hospital_keys(conn: Connection, text: str) -> list[str]:
+    """The stored hospital keys `--hospital` means: every one that contains the text (any case)."""
+    needle = validate.name_key(text)
+    return [key for key in conn.execute(select(hospital_table.c.name_key)).scalars() if needle in key]
+
+
+def vaccine_keys(conn: Connection, text: str) -> list[str]:
     """The stored vaccine keys `--vaccine` means: every catalog vaccine whose name or an alias
     contains the text (화이 → Pfizer), with each one's aliases (a slot may keep an alias as its
     name, see migration 0004), and the text itself (a name outside the catalog, as stored)."""

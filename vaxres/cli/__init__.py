@@ -7,7 +7,7 @@ import typer
 import typer.core
 
 from vaxres import __version__
-from vaxres.cli import booking, db, demo, imports, lifecycle, log, outbox, remind, slot, vaccine, waitlist
+from vaxres.cli import booking, db, demo, imports, lifecycle, log, outbox, remind, report, slot, vaccine, waitlist
 from vaxres.cli.output import print_json, print_line
 
 
@@ -115,6 +115,7 @@ booking.register(app)
 lifecycle.register(app)
 remind.register(app)
 log.register(app)
+report.register(app)
 demo.register(app)
 
 

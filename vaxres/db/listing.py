@@ -73,7 +73,7 @@ def _hide_when(conn: Connection, total: int) -> Hide:
     list's order and skipping non-matches finds a page at once, where looking up every match and
     sorting them costs a second at a million. PostgreSQL's planner decides this from statistics."""
     if total > MANY and conn.dialect.name == "sqlite":
-        return _unindexed
+        return unindexed
     return as_is
 
 
@@ -81,7 +81,8 @@ def as_is(column: ColumnElement) -> ColumnElement:
     return column
 
 
-def _unindexed(column: ColumnElement) -> ColumnElement:
+def unindexed(column: ColumnElement) -> ColumnElement:
+    """`+column` (SQLite): the same value, but no index of the column serves the query."""
     return UnaryExpression(column, operator=operators.custom_op("+"), type_=column.type)
 
 
