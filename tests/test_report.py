@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.helpers import VAXRES, query
+from tests.helpers import VAXRES, future, query
 
 START = dt.date.today()
 
@@ -467,3 +467,33 @@ def test_any_name_keeps_the_table_in_80_columns(names, capsys, monkeypatch):
     assert all(cell_len(line) <= 80 for line in out.splitlines())
     assert "\x1b" not in out and "\u202e" not in out
     assert out.splitlines()[-1] == "Fill = (reserved + given + no-show) ÷ capacity; left = doses not booked."
+
+
+def _stderr_on_a_terminal(*args: str) -> tuple[int, str, str]:
+    """Run vaxres with its stderr on a pseudo-terminal (stdout a pipe, as in `| less`)."""
+    import pty
+
+    reader, terminal = pty.openpty()
+    proc = subprocess.run([VAXRES, *args], stdout=subprocess.PIPE, stderr=terminal, text=True, timeout=120)
+    os.close(terminal)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(reader, 65536)
+        except OSError:  # the terminal's other end is closed and everything was read
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(reader)
+    return proc.returncode, proc.stdout, seen.decode(errors="replace")
+
+
+def test_a_report_in_a_terminal_shows_a_spinner_on_stderr_and_none_with_json(cli):
+    assert cli("slot", "add", "--date", future(3), "--hospital", "Seoul", "--vaccine", "Pfizer", "--quantity", "5").exit_code == 0
+    code, out, err = _stderr_on_a_terminal("report")
+    assert code == 0 and "Total" in out
+    assert "Counting the slots and bookings" in err
+    code, out, err = _stderr_on_a_terminal("report", "--json")
+    assert code == 0 and json.loads(out)["total"]["capacity"] == 5
+    assert err == ""

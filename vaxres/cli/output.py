@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import functools
 import sys
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import typer
@@ -181,3 +182,22 @@ def shown(text: str) -> str:
 
 _NO_WRAP = {"Event", "Status", "Date", "Created", "Next attempt", "When", "From", "To"}
 _NUMERIC = {"ID", "No.", "Entry", "Line", "Capacity", "Remaining", "Left", "Booked", "Dose", "Doses", "Ref", "Attempts", "rows"}
+
+
+@contextmanager
+def working(description: str, *, quiet: bool = False) -> Iterator[None]:
+    """A spinner with the time spent, on stderr while a long read runs (a report over millions
+    of bookings is one statement: there is no count to show progress against). Only on a
+    terminal, and never with --json (`quiet`), as the imports' progress bars."""
+    if quiet or not sys.stderr.isatty():
+        yield
+        return
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        SpinnerColumn(), TextColumn(description), TimeElapsedColumn(), console=Console(stderr=True), transient=True
+    ) as spinner:
+        spinner.add_task(description, total=None)
+        yield
+

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from vaxres.cli.common import FromOption, JsonOption, ToOption, open_store
-from vaxres.cli.output import console_width, handles_errors, print_json, print_line, shown
+from vaxres.cli.output import console_width, handles_errors, print_json, print_line, shown, working
 
 WIDE = 100  # columns from which the table has room for wider gaps and a longer bar
 
@@ -54,7 +54,8 @@ def report(
         from vaxres.reports.page import write_page
 
         store = open_store(ctx)
-        result = write_page(store, html, force=force, **options)
+        with working("Reading the store and drawing the charts", quiet=json_out):
+            result = write_page(store, html, force=force, **options)
         if json_out:
             print_json(result.as_json())
         else:
@@ -62,7 +63,8 @@ def report(
         return
     from vaxres.reports.figures import utilisation
 
-    result = utilisation(open_store(ctx), **options)
+    with working("Counting the slots and bookings", quiet=json_out):
+        result = utilisation(open_store(ctx), **options)
     if json_out:
         print_json(result.as_json())
     elif not result.lines:
