@@ -8,6 +8,7 @@ import json
 import os
 import pty
 import shutil
+import stat
 import subprocess
 import uuid
 
@@ -92,18 +93,24 @@ def test_an_existing_file_is_replaced_only_with_force(cli, tmp_path):
     assert _leftovers(tmp_path) == ["out.csv"]
 
 
-def test_links_folders_and_missing_folders_are_refused(cli, tmp_path):
+def test_links_folders_pipes_and_missing_folders_are_refused(cli, tmp_path):
+    """Only a regular file is replaced: a device or a pipe would be renamed over, not written to
+    (a FIFO stands for /dev/null here, which a bug must never get to replace)."""
     target = tmp_path / "target.csv"
     target.write_text("theirs\n")
     (tmp_path / "link.csv").symlink_to(target)
+    os.mkfifo(tmp_path / "pipe")
     for options, message in [
+        (["--output", str(tmp_path / "pipe"), "--force"],
+         f"--output {tmp_path / 'pipe'} is not a regular file; name a file, or give --output - and redirect standard output"),
         (["--output", str(tmp_path / "link.csv"), "--force"], f"--output {tmp_path / 'link.csv'} is a symbolic link; name the file itself"),
         (["--output", str(tmp_path)], f"cannot write --output {tmp_path}: it is a folder; name a file"),
         (["--output", str(tmp_path / "no" / "x.csv")], f"cannot write --output {tmp_path / 'no' / 'x.csv'}: No such file or directory"),
     ]:
         result = cli("export", "slots", *options)
         assert (result.exit_code, result.stderr) == (2, f"Error: {message}\n")
-    assert target.read_text() == "theirs\n"
+    assert target.read_text() == "theirs\n" and stat.S_ISFIFO((tmp_path / "pipe").lstat().st_mode)
+    assert _leftovers(tmp_path) == []
 
 
 def _leftovers(folder) -> list[str]:
@@ -164,13 +171,13 @@ def test_a_reader_that_leaves_early_gets_no_traceback(cli, tmp_path):
     assert proc.stderr.read() == b""
 
 
-def test_the_use_case_reports_progress_against_the_count(store, cli):
+def test_the_use_case_reports_progress_against_the_count(store, cli, tmp_path):
     from vaxres.exports import run
 
     for n in range(7):
         slot(cli, f"Hospital {n}")
     seen = []
-    options = run.ExportOptions.parse(output=os.devnull, force=True, progress=lambda rows, total: seen.append((rows, total)))
+    options = run.ExportOptions.parse(output=str(tmp_path / "out.csv"), progress=lambda rows, total: seen.append((rows, total)))
     summary = run.export(store, "slots", options)
     assert summary.rows == 7 and seen[0] == (0, 7) and seen[-1] == (7, 7)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -66,11 +67,23 @@ def replaced_at_end(path: str, *, option: str, force: bool = False) -> Iterator[
 
 
 def _refuse_existing(path: str, *, option: str, force: bool) -> None:
+    """Only a regular file is ever replaced: a device or a pipe (/dev/null, a FIFO) would be
+    renamed over, not written to, so it is refused even with --force."""
     if os.path.islink(path):
         raise InvalidInput(f"{option} {path} is a symbolic link; name the file itself")
-    if os.path.isdir(path):
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise InvalidInput(f"cannot write {option} {path}: {exc.strerror}") from None
+    if stat.S_ISDIR(mode):
         raise InvalidInput(f"cannot write {option} {path}: it is a folder; name a file")
-    if not force and os.path.lexists(path):
+    if not stat.S_ISREG(mode):
+        raise InvalidInput(
+            f"{option} {path} is not a regular file; name a file, or give {option} - and redirect standard output"
+        )
+    if not force:
         raise _exists(path, option)
 
 

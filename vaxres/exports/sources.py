@@ -169,20 +169,27 @@ def waitlist_sql(sql: _Sql, f: ExportFilter) -> tuple[str, str, str]:
     )
 
 
+def statement(store: Store, build: Callable[[_Sql, ExportFilter], tuple[str, str, str]], f: ExportFilter) -> tuple[str, str, dict]:
+    """(the SELECT of the rows, the SELECT count(*) of them, their parameters) on this store's
+    backend; the benchmark hands the very same SELECT to the sqlite3 shell."""
+    sql = _Sql(store)
+    columns, source, order = build(sql, f)
+    return f"SELECT {columns} {source} {order}", f"SELECT count(*) {source}", sql.params
+
+
 def _sql_reader(build: Callable[[_Sql, ExportFilter], tuple[str, str, str]]):
     @contextmanager
     def read(store: Store, f: ExportFilter, batch: int, counting: bool) -> Iterator[Reading]:
-        sql = _Sql(store)
-        columns, source, order = build(sql, f)
+        rows, count, params = statement(store, build, f)
         with store.read() as conn:
             driver = conn.connection.driver_connection
             total = None
             if counting:
                 cursor = driver.cursor()
-                cursor.execute(f"SELECT count(*) {source}", sql.params)
+                cursor.execute(count, params)
                 total = cursor.fetchone()[0]
                 cursor.close()
-            yield Reading(total, _batches(driver, f"SELECT {columns} {source} {order}", sql.params, batch, sql.postgres))
+            yield Reading(total, _batches(driver, rows, params, batch, not store.is_sqlite))
 
     return read
 
