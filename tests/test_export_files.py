@@ -290,3 +290,26 @@ def test_a_missing_store_is_not_found_and_not_created(cli, tmp_path):
     result = cli("export", "slots")
     assert result.exit_code == 3 and "there is no store" in result.stderr
     assert not (tmp_path / "vaxres.db").exists()
+
+
+def test_a_killed_export_leaves_no_file(tmp_path, db_path):
+    """SIGTERM (`kill`) ends the export through the same clean-up as Ctrl-C: no file, no .part."""
+    import sqlite3
+    import time
+
+    with sqlite3.connect(db_path) as conn:
+        conn.execute(
+            "INSERT INTO slot (date, hospital, vaccine, hospital_key, vaccine_key, capacity, remaining, created_at, updated_at) "
+            "WITH RECURSIVE c(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM c WHERE i < 399999) "
+            f"SELECT '{future(3)}', 'Hospital ' || i, 'Pfizer', 'hospital ' || i, 'pfizer', 5, 5, '2026-01-01 00:00:00', '2026-01-01 00:00:00' FROM c"
+        )
+    folder = tmp_path / "out"
+    folder.mkdir()
+    proc = subprocess.Popen([VAXRES, "export", "slots", "--format", "jsonl", "--output", str(folder / "out.jsonl")], stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 30
+    while not any(name.endswith(".part") for name in os.listdir(folder)):
+        assert proc.poll() is None and time.monotonic() < deadline, "the export ended before it could be killed"
+        time.sleep(0.01)
+    proc.terminate()
+    assert proc.wait(timeout=30) == 143
+    assert os.listdir(folder) == [] and proc.stderr.read() == b""

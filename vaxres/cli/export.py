@@ -1,6 +1,7 @@
 """vaxres export slots | reservations | outbox | waitlist"""
 
 import gc
+import signal
 import sys
 from typing import Annotated
 
@@ -50,10 +51,14 @@ def _run(ctx, kind, *, format, output, excel, force, date_from, date_to, statuse
     # Data on a terminal and a bar on the same terminal would mix: the bar only when the rows go elsewhere.
     bar = _progress_bar() if sys.stderr.isatty() and not (options.to_stdout and sys.stdout.isatty()) else None
     gc.freeze()  # see cli/imports.py: the collector stops rescanning start-up objects per batch
+    # A `kill` (SIGTERM) ends the export as Ctrl-C does, through the clean-up that removes the
+    # temporary file, rather than leaving it behind.
+    previous = signal.signal(signal.SIGTERM, _terminated)
     try:
         with _quiet_when_the_reader_leaves():
             summary = export(store, kind, replace(options, progress=bar), f)
     finally:
+        signal.signal(signal.SIGTERM, previous)
         gc.unfreeze()
         if bar is not None:
             bar.stop()
@@ -65,6 +70,10 @@ def _run(ctx, kind, *, format, output, excel, force, date_from, date_to, statuse
             f"(narrow it with --from/--to)",
             to_stderr=True,
         )
+
+
+def _terminated(signum, _frame) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _progress_bar():
