@@ -32,7 +32,7 @@ ExcelOption = Annotated[
     typer.Option(
         "--excel",
         help="For Excel: UTF-8 with a byte-order mark, CRLF line ends, and a ' before any cell "
-        "starting with = + - @ (so that no formula runs); such a file is for reading, not for import.",
+        "starting with = + - @ so that no formula runs (such a cell no longer imports as stored).",
     ),
 ]
 ForceOption = Annotated[bool, typer.Option("--force", help="Replace the --output file if it exists.")]
