@@ -110,6 +110,16 @@ def baseline_sql(db: Path) -> str:
     return rows
 
 
+# How long Python's sqlite3 module alone takes to hand over the same rows, formatting nothing:
+# the part of vaxres's time no Python code of its own can remove.
+FETCH_ONLY = """
+import sqlite3, sys
+cursor = sqlite3.connect(sys.argv[1]).execute(sys.argv[2])
+while cursor.fetchmany(int(sys.argv[3])):
+    pass
+"""
+
+
 def measure(cmd: list[str], out: Path | None = None, env: dict | None = None) -> tuple[float, float]:
     """Wall seconds and peak RSS in MB of one process; its stdout into `out` when given."""
     target = open(out, "wb") if out is not None else subprocess.DEVNULL
@@ -149,7 +159,9 @@ def disk(label: str) -> None:
 
 def main() -> None:
     compile_installed()
-    runs: dict[str, list[tuple[float, float]]] = {"vaxres": [], "sqlite3": []}
+    from vaxres.exports.run import BATCH
+
+    runs: dict[str, list[tuple[float, float]]] = {"vaxres": [], "sqlite3": [], "fetch": []}
     disk("before")
     with tempfile.TemporaryDirectory(prefix="vaxres-bench-export-") as tmp:
         folder = Path(tmp)
@@ -167,16 +179,18 @@ def main() -> None:
             ours.unlink(missing_ok=True)
             runs["vaxres"].append(measure([VAXRES, "export", "reservations", "--format", "csv", "--output", str(ours)], env=env))
             runs["sqlite3"].append(measure([SQLITE3, "-csv", "-header", str(db), sql], out=theirs))
-            print(f"vaxres {runs['vaxres'][-1][0]:.1f} s, sqlite3 {runs['sqlite3'][-1][0]:.1f} s", flush=True)
+            runs["fetch"].append(measure([sys.executable, "-c", FETCH_ONLY, str(db), sql, str(BATCH)]))
+            print(", ".join(f"{name} {measured[-1][0]:.1f} s" for name, measured in runs.items()), flush=True)
         disk("exported")
         rows = same_rows(ours, theirs)
         sizes = ours.stat().st_size / 1e6, theirs.stat().st_size / 1e6
-    report(runs, rows, sizes, sql)
+    report(runs, rows, sizes, sql, BATCH)
 
 
-def report(runs: dict, rows: int, sizes: tuple[float, float], sql: str) -> None:
+def report(runs: dict, rows: int, sizes: tuple[float, float], sql: str, batch: int) -> None:
     vaxres = statistics.median(t for t, _ in runs["vaxres"])
     shell = statistics.median(t for t, _ in runs["sqlite3"])
+    fetch = statistics.median(t for t, _ in runs["fetch"])
     memory = max(m for _, m in runs["vaxres"])
     ratio = vaxres / shell
     spread = {name: ", ".join(f"{t:.1f}" for t, _ in measured) for name, measured in runs.items()}
@@ -187,7 +201,7 @@ Measured {dt.date.today().isoformat()} on {machine()} by `uv run python benchmar
 store of {SLOTS:,} slots and {RESERVATIONS:,} reservations built by SQL into a store `vaxres db upgrade`
 made. Each figure is the wall time of one whole process (interpreter start included); vaxres and the
 sqlite3 shell ran {REPEAT} times each, interleaved, from a warm page cache, and the table shows the
-medians (vaxres: {spread["vaxres"]} s; sqlite3: {spread["sqlite3"]} s).
+medians (vaxres: {spread["vaxres"]} s; sqlite3: {spread["sqlite3"]} s; fetch only: {spread["fetch"]} s).
 
 | goal | vaxres | baseline in the same run | verdict |
 |---|---|---|---|
@@ -203,7 +217,7 @@ SELECT vaxres runs, taken from `vaxres.exports.sources.statement`:
 {sql}
 ```
 
-vaxres reads it from the driver's own cursor {5_000:,} rows at a time (`fetchmany`), formats each batch
+vaxres reads it from the driver's own cursor {batch:,} rows at a time (`fetchmany`), formats each batch
 with `csv.writer.writerows` into one string and writes it encoded once; days and times leave SQLite as
 the text the file holds. It also writes to a temporary file beside the target, syncs it to disk and
 renames it (the shell writes to its redirection and syncs nothing).

@@ -101,6 +101,7 @@ def test_links_folders_pipes_and_missing_folders_are_refused(cli, tmp_path):
     (tmp_path / "link.csv").symlink_to(target)
     os.mkfifo(tmp_path / "pipe")
     for options, message in [
+        (["--output", str(tmp_path / "vaxres.db"), "--force"], f"--output {tmp_path / 'vaxres.db'} is the store itself; name another file"),
         (["--output", str(tmp_path / "pipe"), "--force"],
          f"--output {tmp_path / 'pipe'} is not a regular file; name a file, or give --output - and redirect standard output"),
         (["--output", str(tmp_path / "link.csv"), "--force"], f"--output {tmp_path / 'link.csv'} is a symbolic link; name the file itself"),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -76,9 +77,18 @@ def export(store: Store, kind: str, options: ExportOptions, f: ExportFilter | No
     consistent picture of the store."""
     source = source_of(kind)
     f = ExportFilter() if f is None else f
+    if not options.to_stdout and store.path is not None and _same_file(options.output, store.path):
+        raise InvalidInput(f"--output {options.output} is the store itself; name another file")
     with _destination(options) as out, source.read(store, f, BATCH, options.progress is not None) as reading:
         rows = _write(out, source, reading.batches, options, reading.total)
-    return ExportSummary(kind, rows, source.count(rows), options.output, options.format, options.excel)
+    return ExportSummary(kind, rows, source.describe(rows), options.output, options.format, options.excel)
+
+
+def _same_file(first: str, second) -> bool:
+    try:
+        return os.path.samefile(first, second)
+    except OSError:  # one of them does not exist
+        return False
 
 
 @contextmanager

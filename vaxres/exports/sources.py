@@ -91,7 +91,7 @@ class Source:
         value = self.json_value
         return {key: value(key, row[index]) for key, index in self.json_keys}
 
-    def count(self, rows: int) -> str:
+    def describe(self, rows: int) -> str:
         return f"{rows:,} {self.noun[0] if rows == 1 else self.noun[1]}"
 
 
