@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from tests.helpers import VAXRES, future
+from tests.helpers import VAXRES, future, mounted_tmpfs
 
 HOSTILE = "=cmd|' /C calc'!A0"
 
@@ -120,28 +120,32 @@ def _leftovers(folder) -> list[str]:
 
 @pytest.mark.parametrize("failure", [KeyboardInterrupt, OSError])
 def test_an_interrupted_or_failed_export_leaves_no_file(cli, tmp_path, monkeypatch, failure):
-    from vaxres.exports import run
+    from vaxres.exports import query
 
     for n in range(5):
         slot(cli, f"Hospital {n}")
-    monkeypatch.setattr(run, "BATCH", 2)
-    formatter = run._csv_formatter
+    batches = query._batches
 
-    def failing(excel):
-        formatted, calls = formatter(excel), []
+    def failing_after_one(*args, **kwargs):
+        rows = batches(*args, **kwargs)
+        yield next(rows)
+        raise failure("the disk is full")
 
-        def once_then_fail(batch):
-            calls.append(batch)
-            if len(calls) == 3:  # the header, a first batch, then the failure
-                raise failure("no space left on device")
-            return formatted(batch)
-
-        return once_then_fail
-
-    monkeypatch.setattr(run, "_csv_formatter", failing)
+    monkeypatch.setattr(query, "_batches", failing_after_one)
     result = cli("export", "slots", "--output", str(tmp_path / "out.csv"))
-    assert result.exit_code != 0
+    assert result.exit_code == (130 if failure is KeyboardInterrupt else 75)
     assert _leftovers(tmp_path) == []
+
+
+def test_a_full_disk_is_one_line_and_leaves_nothing(cli, tmp_path):
+    plan = tmp_path / "plan.csv"
+    plan.write_text("date,hospital,vaccine,quantity\n" + "".join(f"{future(3)},Hospital {n:05d},Pfizer,1\n" for n in range(5_000)))
+    assert cli("import", "slots", str(plan)).exit_code == 0
+    with mounted_tmpfs(tmp_path / "small", "64k", otherwise="; the failure injected above covers the clean-up") as folder:
+        result = cli("export", "slots", "--output", str(folder / "out.csv"))
+        assert (result.exit_code, result.stdout) == (75, "")
+        assert result.stderr == f"Error: cannot write --output {folder / 'out.csv'}: No space left on device; nothing was written\n"
+        assert os.listdir(folder) == []
 
 
 def test_a_file_made_meanwhile_is_not_replaced(cli, tmp_path, monkeypatch):
@@ -314,3 +318,36 @@ def test_a_killed_export_leaves_no_file(tmp_path, db_path):
     proc.terminate()
     assert proc.wait(timeout=30) == 143
     assert os.listdir(folder) == [] and proc.stderr.read() == b""
+
+
+VALUE = st.text(alphabet=st.sampled_from(list('Aa가 ,";\'=\\n\r') + ["\u00e9", "\U0001f600"]), max_size=8)
+
+
+@settings(max_examples=200, deadline=None)
+@given(rows=st.lists(st.lists(VALUE, min_size=4, max_size=4), min_size=1, max_size=6), as_bytes=st.booleans())
+def test_rows_joined_by_the_database_are_written_as_csv_writer_writes_them(rows, as_bytes):
+    """The fast path (rows joined by the database, made CSV by a look at the whole batch) writes
+    csv.writer's very bytes, whatever the values hold; on SQLite the rows come as bytes."""
+    from vaxres.exports import run
+    from vaxres.exports.query import SEPARATOR
+
+    joined = [(SEPARATOR.join(row).encode() if as_bytes else SEPARATOR.join(row),) for row in rows]
+    expected = io.StringIO()
+    csv.writer(expected, lineterminator="\n").writerows(rows)
+    assert run._csv_formatter(False, 4)(joined) == expected.getvalue().encode()
+
+
+def test_a_separator_in_a_stored_name_is_one_line_and_excel_still_works(cli, db_path, tmp_path):
+    import sqlite3
+
+    slot(cli, "Seoul")
+    with sqlite3.connect(db_path) as conn:
+        conn.execute("UPDATE slot SET hospital = 'Se\x1foul'")
+    plain = cli("export", "slots", "--output", str(tmp_path / "out.csv"))
+    assert (plain.exit_code, plain.stdout, _leftovers(tmp_path)) == (2, "", [])
+    assert plain.stderr == (
+        "Error: a name in the store holds the control character U+001F, which vaxres refuses in names "
+        "and uses to read rows fast; export with --excel or --format jsonl, or fix the name\n"
+    )
+    assert "Se\x1foul" in cli("export", "slots", "--excel").stdout_bytes.decode("utf-8-sig")
+    assert json.loads(cli("export", "slots", "--format", "jsonl").stdout)["hospital"] == "Se\x1foul"

@@ -12,11 +12,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import IO
 
-from vaxres.errors import InvalidInput
+from vaxres.errors import InvalidInput, Unavailable
 
 
 class OutputExists(InvalidInput):
     code = "file_exists"
+
+
+class OutputFailed(Unavailable):
+    """Writing the file failed midway (a full disk, say): nothing was left, try again (75)."""
+
+    code = "output_failed"
 
 
 def open_private(path: str, *, option: str, force: bool = False) -> IO[bytes]:
@@ -56,9 +62,12 @@ def replaced_at_end(path: str, *, option: str, force: bool = False) -> Iterator[
     try:
         os.fchmod(fd, 0o600)
         with os.fdopen(fd, "wb") as file:
-            yield file
-            file.flush()
-            os.fsync(file.fileno())
+            try:
+                yield file
+                file.flush()
+                os.fsync(file.fileno())
+            except OSError as exc:
+                raise OutputFailed(f"cannot write {option} {path}: {exc.strerror or exc}; nothing was written") from None
         _put_in_place(temporary, path, option=option, force=force)
     except BaseException:
         with suppress(OSError):

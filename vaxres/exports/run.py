@@ -12,15 +12,17 @@ from __future__ import annotations
 import csv
 import io
 import json
+import operator
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO
 
 from vaxres.db.store import Store
 from vaxres.errors import InvalidInput, InvalidValue
+from vaxres.exports.query import SEPARATOR, Reading
 from vaxres.exports.sources import ExportFilter, Source, source_of
 from vaxres.files import FORMULA_STARTS, replaced_at_end
 
@@ -79,8 +81,9 @@ def export(store: Store, kind: str, options: ExportOptions, f: ExportFilter | No
     f = ExportFilter() if f is None else f
     if not options.to_stdout and store.path is not None and _same_file(options.output, store.path):
         raise InvalidInput(f"--output {options.output} is the store itself; name another file")
-    with _destination(options) as out, source.read(store, f, BATCH, options.progress is not None) as reading:
-        rows = _write(out, source, reading.batches, options, reading.total)
+    joined = options.format == "csv" and not options.excel  # see exports.query: rows joined by the database
+    with _destination(options) as out, source.read(store, f, BATCH, options.progress is not None, joined) as reading:
+        rows = _write(out, source, reading, options)
     return ExportSummary(kind, rows, source.describe(rows), options.output, options.format, options.excel)
 
 
@@ -103,44 +106,77 @@ def _destination(options: ExportOptions) -> Iterator[IO[bytes]]:
         yield out
 
 
-def _write(out: IO[bytes], source: Source, batches: Iterator[list[tuple]], options: ExportOptions, total: int | None) -> int:
+def _write(out: IO[bytes], source: Source, reading: Reading, options: ExportOptions) -> int:
     """Each batch is formatted into one string, encoded once and written once: the csv module,
     the JSON encoder and the UTF-8 codec work at C speed, Python only steps from batch to batch."""
-    progress = options.progress
+    progress, total = options.progress, reading.total
     if progress is not None:
         progress(0, total)
     if options.format == "csv":
-        formatted = _csv_formatter(options.excel)
-        out.write((BOM if options.excel else b"") + formatted([source.header]).encode("utf-8"))
+        out.write((BOM if options.excel else b"") + _csv_formatter(options.excel)([source.header]))
+        formatted = _csv_formatter(options.excel, reading.joined)
     else:
         formatted = _jsonl_formatter(source)
     rows = 0
-    for batch in batches:
-        out.write(formatted(batch).encode("utf-8"))
+    for batch in reading.batches:
+        out.write(formatted(batch))
         rows += len(batch)
         if progress is not None:
             progress(rows, total)
     return rows
 
 
-def _csv_formatter(excel: bool) -> Callable[[list[tuple]], str]:
+def _csv_formatter(excel: bool, joined: int | None = None) -> Callable[[list[tuple]], bytes]:
+    """csv.writer's text for a batch of rows, encoded; for rows joined by the database, see _lines."""
     text = io.StringIO()
     write = csv.writer(text, lineterminator="\r\n" if excel else "\n").writerows
 
-    def formatted(batch: list[tuple]) -> str:
+    def formatted(batch: Iterable) -> bytes:
         write(_defused(batch) if excel else batch)
         value = text.getvalue()
         text.seek(0)
         text.truncate()
-        return value
+        return value.encode("utf-8")
+
+    return formatted if joined is None else _lines(joined, formatted)
+
+
+def _lines(width: int, by_csv: Callable[[Iterable], bytes]) -> Callable[[list[tuple]], bytes]:
+    """A batch of rows, each one text of `width` values joined by SEPARATOR (exports.query), as
+    UTF-8 bytes (SQLite) or text (PostgreSQL): the rows joined by line breaks and the separators
+    made commas, in C. That is csv.writer's very text when no value holds a comma, a quote or a
+    line break, which a look at the whole batch proves; a batch that holds one goes through
+    csv.writer, each row split at its separators. A separator inside a value (only a store
+    edited by hand can have one) shows in their count."""
+    separators, separator = width - 1, SEPARATOR.encode()
+    first = operator.itemgetter(0)
+
+    def formatted(batch: list[tuple]) -> bytes:
+        rows = list(map(first, batch))
+        data = b"\n".join(rows) if rows[0].__class__ is bytes else "\n".join(rows).encode("utf-8")
+        if data.count(separator) != separators * len(rows):
+            raise StoreValueUnsplittable()
+        if b"," in data or b'"' in data or b"\r" in data or data.count(b"\n") != len(rows) - 1:
+            return by_csv([(row.decode("utf-8") if row.__class__ is bytes else row).split(SEPARATOR) for row in rows])
+        return data.replace(separator, b",") + b"\n"
 
     return formatted
 
 
-def _jsonl_formatter(source: Source) -> Callable[[list[tuple]], str]:
+class StoreValueUnsplittable(InvalidInput):
+    code = "store_value_unsplittable"
+
+    def __init__(self):
+        super().__init__(
+            "a name in the store holds the control character U+001F, which vaxres refuses in names "
+            "and uses to read rows fast; export with --excel or --format jsonl, or fix the name"
+        )
+
+
+def _jsonl_formatter(source: Source) -> Callable[[list[tuple]], bytes]:
     encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
     as_json = source.as_json
-    return lambda batch: "".join([encode(as_json(row)) + "\n" for row in batch])
+    return lambda batch: "".join([encode(as_json(row)) + "\n" for row in batch]).encode("utf-8")
 
 
 def _defused(batch: list[tuple]) -> Iterator[list]:

@@ -1,11 +1,7 @@
 """What each export reads: its columns (CSV and JSON), the rows its filters select, its order.
 
-Slots, reservations and the waitlist are read with SQL written here and run on the driver's own
-cursor (a server-side cursor on PostgreSQL), a batch of plain tuples at a time: no Row object or
-type conversion per value, because every value leaves the database as the text or number the
-file holds (days as YYYY-MM-DD, times as ISO 8601 UTC, formatted by the database). That is what
-lets `export reservations` keep up with the sqlite3 shell. Outbox messages are few and need
-their readable message (outbox.templates), so they come from outbox.queries.stream_outbox.
+Slots, reservations and the waitlist are SQL (exports.query runs it); outbox messages are few and
+need their readable message (outbox.templates), so they come from outbox.queries.stream_outbox.
 """
 
 from __future__ import annotations
@@ -21,6 +17,8 @@ from vaxres import validate
 from vaxres.db.store import Store
 from vaxres.db.tables import ReservationStatus
 from vaxres.errors import InvalidInput, InvalidValue
+from vaxres.exports import query
+from vaxres.exports.query import DAY, NAME, TIME, Column, Query, Reading, Sql
 
 
 @dataclass(frozen=True)
@@ -69,22 +67,17 @@ def parse_statuses(values: Iterable[str] | None) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True)
-class Reading:
-    total: int | None  # the rows to come, when counting was asked for
-    batches: Iterator[list[tuple]]
-
-
-@dataclass(frozen=True)
 class Source:
     """One kind of export. `header`: the CSV columns, the import's own first; `json_keys`: the
     JSON object's keys, each with the index of its value in a row (the objects are those of
-    `slot list --json`, `mypage --json`, `outbox list --json`, `waitlist list --json`)."""
+    `slot list --json`, `mypage --json`, `outbox list --json`, `waitlist list --json`).
+    `read(store, f, batch, counting, joined)` is a context manager over a query.Reading."""
 
     kind: str
     noun: tuple[str, str]  # one, many
     header: tuple[str, ...]
     json_keys: tuple[tuple[str, int], ...]
-    read: Callable[[Store, ExportFilter, int, bool], Any]  # a context manager over a Reading
+    read: Callable[..., Any]
     json_value: Callable[[str, Any], Any] = lambda key, value: value
 
     def as_json(self, row: tuple) -> dict[str, Any]:
@@ -95,46 +88,37 @@ class Source:
         return f"{rows:,} {self.noun[0] if rows == 1 else self.noun[1]}"
 
 
-class _Sql:
-    """The few places SQLite and PostgreSQL are spelled differently, and the parameters."""
-
-    def __init__(self, store: Store):
-        self.postgres = not store.is_sqlite
-        self.params: dict[str, Any] = {}
-
-    def day(self, column: str) -> str:
-        return f"to_char({column}, 'YYYY-MM-DD')" if self.postgres else column
-
-    def utc(self, column: str) -> str:
-        if self.postgres:
-            return f"""to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')"""
-        return f"strftime('%Y-%m-%dT%H:%M:%SZ', {column})"  # stored as UTC text
-
-    def param(self, name: str, value: Any) -> str:
-        if isinstance(value, dt.date) and not self.postgres:
-            value = value.isoformat()  # days are stored as ISO text
-        self.params[name] = value
-        return f"%({name})s" if self.postgres else f":{name}"
-
-    def where(self, conditions: list[str]) -> str:
-        return f" WHERE {' AND '.join(conditions)}" if conditions else ""
+# The columns of each kind, in CSV order: the import's first (imports/csvfile.py ALIASES).
+SLOT_COLUMNS = (
+    Column("date", "date", DAY), Column("hospital", "hospital", NAME), Column("vaccine", "vaccine", NAME),
+    Column("quantity", "capacity"), Column("remaining", "remaining"), Column("id", "id"),
+)  # fmt: skip
+RESERVATION_COLUMNS = (
+    Column("user", "r.user_id", NAME), Column("date", "s.date", DAY),
+    Column("hospital", "s.hospital", NAME), Column("vaccine", "s.vaccine", NAME),
+    Column("dose", "r.dose"), Column("status", "r.status"), Column("id", "r.id"), Column("slot_id", "r.slot_id"),
+    Column("reserved_at", "r.reserved_at", TIME), Column("cancelled_at", "r.cancelled_at", TIME),
+    Column("administered_at", "r.administered_at", TIME), Column("lot", "r.lot", NAME),
+)  # fmt: skip
+WAITLIST_COLUMNS = (
+    Column("id", "id"), Column("user", "user_id", NAME), Column("dose", "dose"), Column("vaccine", "vaccine", NAME),
+    Column("hospital", "hospital", NAME), Column("from", "date_from", DAY),
+    Column("to", "date_to", DAY), Column("joined_at", "joined_at", TIME),
+    Column("position", "queue_position"),
+)  # fmt: skip
 
 
-def slots_sql(sql: _Sql, f: ExportFilter) -> tuple[str, str, str]:
-    """(columns, FROM ... WHERE ..., ORDER BY ...): the slots in the order of `slot list`."""
+def slots_query(sql: Sql, f: ExportFilter) -> Query:
+    """The slots in the order of `slot list`."""
     where = []
     if f.date_from is not None:
         where.append(f"date >= {sql.param('date_from', f.date_from)}")
     if f.date_to is not None:
         where.append(f"date <= {sql.param('date_to', f.date_to)}")
-    return (
-        f"{sql.day('date')}, hospital, vaccine, capacity, remaining, id",
-        f"FROM slot{sql.where(where)}",
-        "ORDER BY date, hospital_key, vaccine_key",
-    )
+    return Query(SLOT_COLUMNS, f"FROM slot{sql.where(where)}", "ORDER BY date, hospital_key, vaccine_key")
 
 
-def reservations_sql(sql: _Sql, f: ExportFilter) -> tuple[str, str, str]:
+def reservations_query(sql: Sql, f: ExportFilter) -> Query:
     """The bookings in the order they were made: a person's dose N-1 comes before their dose N,
     so the import books the file's rows in order as `reserve` booked them."""
     where = []
@@ -144,15 +128,10 @@ def reservations_sql(sql: _Sql, f: ExportFilter) -> tuple[str, str, str]:
         where.append(f"s.date >= {sql.param('date_from', f.date_from)}")
     if f.date_to is not None:
         where.append(f"s.date <= {sql.param('date_to', f.date_to)}")
-    times = ", ".join(sql.utc(f"r.{column}") for column in ("reserved_at", "cancelled_at", "administered_at"))
-    return (
-        f"r.user_id, {sql.day('s.date')}, s.hospital, s.vaccine, r.dose, r.status, r.id, r.slot_id, {times}, r.lot",
-        f"FROM reservation AS r JOIN slot AS s ON s.id = r.slot_id{sql.where(where)}",
-        "ORDER BY r.id",
-    )
+    return Query(RESERVATION_COLUMNS, f"FROM reservation AS r JOIN slot AS s ON s.id = r.slot_id{sql.where(where)}", "ORDER BY r.id")
 
 
-def waitlist_sql(sql: _Sql, f: ExportFilter) -> tuple[str, str, str]:
+def waitlist_query(sql: Sql, f: ExportFilter) -> Query:
     """The entries in join order, each with its place in its vaccine's queue (counted among all
     entries, whatever the filter); the days select the entries whose range overlaps them."""
     where = []
@@ -161,49 +140,15 @@ def waitlist_sql(sql: _Sql, f: ExportFilter) -> tuple[str, str, str]:
     if f.date_from is not None:
         where.append(f"(date_to IS NULL OR date_to >= {sql.param('date_from', f.date_from)})")
     queue = "SELECT waitlist.*, row_number() OVER (PARTITION BY vaccine_key ORDER BY id) AS queue_position FROM waitlist"
-    return (
-        f"id, user_id, dose, vaccine, hospital, {sql.day('date_from')}, {sql.day('date_to')}, "
-        f"{sql.utc('joined_at')}, queue_position",
-        f"FROM ({queue}) AS w{sql.where(where)}",
-        "ORDER BY id",
-    )
+    return Query(WAITLIST_COLUMNS, f"FROM ({queue}) AS w{sql.where(where)}", "ORDER BY id")
 
 
-def statement(store: Store, build: Callable[[_Sql, ExportFilter], tuple[str, str, str]], f: ExportFilter) -> tuple[str, str, dict]:
-    """(the SELECT of the rows, the SELECT count(*) of them, their parameters) on this store's
-    backend; the benchmark hands the very same SELECT to the sqlite3 shell."""
-    sql = _Sql(store)
-    columns, source, order = build(sql, f)
-    return f"SELECT {columns} {source} {order}", f"SELECT count(*) {source}", sql.params
-
-
-def _sql_reader(build: Callable[[_Sql, ExportFilter], tuple[str, str, str]]):
-    @contextmanager
-    def read(store: Store, f: ExportFilter, batch: int, counting: bool) -> Iterator[Reading]:
-        rows, count, params = statement(store, build, f)
-        with store.read() as conn:
-            driver = conn.connection.driver_connection
-            total = None
-            if counting:
-                cursor = driver.cursor()
-                cursor.execute(count, params)
-                total = cursor.fetchone()[0]
-                cursor.close()
-            yield Reading(total, _batches(driver, rows, params, batch, not store.is_sqlite))
+def _sql_reader(build: Callable[[Sql, ExportFilter], Query]):
+    def read(store: Store, f: ExportFilter, batch: int, counting: bool, joined: bool = False):
+        sql = Sql(store)
+        return query.read(store, query.statement(store, build(sql, f), sql, joined=joined), batch, counting)
 
     return read
-
-
-def _batches(driver: Any, statement: str, params: dict, batch: int, postgres: bool) -> Iterator[list[tuple]]:
-    """The rows `batch` at a time, as the driver's tuples; on PostgreSQL from a server-side
-    cursor, so the server hands them over as they are fetched, never all at once."""
-    cursor = driver.cursor(name="vaxres_export") if postgres else driver.cursor()
-    try:
-        cursor.execute(statement, params)
-        while rows := cursor.fetchmany(batch):
-            yield rows
-    finally:
-        cursor.close()
 
 
 OUTBOX_KEYS = (
@@ -213,7 +158,7 @@ OUTBOX_KEYS = (
 
 
 @contextmanager
-def _read_outbox(store: Store, f: ExportFilter, batch: int, counting: bool) -> Iterator[Reading]:
+def _read_outbox(store: Store, f: ExportFilter, batch: int, counting: bool, joined: bool = False) -> Iterator[Reading]:
     """Messages oldest first, each with its readable message; the payload as JSON text."""
     from vaxres.outbox.queries import outbox_page, stream_outbox
 
@@ -247,12 +192,9 @@ def _keys(*names: str, header: tuple[str, ...], renamed: dict[str, str] | None =
     return tuple((name, header.index(renamed.get(name, name))) for name in names)
 
 
-SLOT_HEADER = ("date", "hospital", "vaccine", "quantity", "remaining", "id")
-RESERVATION_HEADER = (
-    "user", "date", "hospital", "vaccine", "dose", "status", "id", "slot_id",
-    "reserved_at", "cancelled_at", "administered_at", "lot",
-)  # fmt: skip
-WAITLIST_HEADER = ("id", "user", "dose", "vaccine", "hospital", "from", "to", "joined_at", "position")
+SLOT_HEADER = tuple(column.header for column in SLOT_COLUMNS)
+RESERVATION_HEADER = tuple(column.header for column in RESERVATION_COLUMNS)
+WAITLIST_HEADER = tuple(column.header for column in WAITLIST_COLUMNS)
 
 SOURCES = {
     "slots": Source(
@@ -260,7 +202,7 @@ SOURCES = {
         ("slot", "slots"),
         SLOT_HEADER,
         _keys("id", "date", "hospital", "vaccine", "capacity", "remaining", header=SLOT_HEADER, renamed={"capacity": "quantity"}),
-        _sql_reader(slots_sql),
+        _sql_reader(slots_query),
     ),
     "reservations": Source(
         "reservations",
@@ -270,7 +212,7 @@ SOURCES = {
             "id", "user", "dose", "status", "slot_id", "date", "hospital", "vaccine",
             "reserved_at", "cancelled_at", "administered_at", "lot", header=RESERVATION_HEADER,
         ),  # fmt: skip
-        _sql_reader(reservations_sql),
+        _sql_reader(reservations_query),
     ),
     "outbox": Source(
         "outbox",
@@ -288,7 +230,7 @@ SOURCES = {
         ("waitlist entry", "waitlist entries"),
         WAITLIST_HEADER,
         _keys(*WAITLIST_HEADER, header=WAITLIST_HEADER, renamed={}),
-        _sql_reader(waitlist_sql),
+        _sql_reader(waitlist_query),
     ),
 }
 
