@@ -87,7 +87,7 @@ def export(store: Store, kind: str, options: ExportOptions, f: ExportFilter | No
     return ExportSummary(kind, rows, source.describe(rows), options.output, options.format, options.excel)
 
 
-def _same_file(first: str, second) -> bool:
+def _same_file(first: str, second: os.PathLike) -> bool:
     try:
         return os.path.samefile(first, second)
     except OSError:  # one of them does not exist
@@ -107,8 +107,8 @@ def _destination(options: ExportOptions) -> Iterator[IO[bytes]]:
 
 
 def _write(out: IO[bytes], source: Source, reading: Reading, options: ExportOptions) -> int:
-    """Each batch is formatted into one string, encoded once and written once: the csv module,
-    the JSON encoder and the UTF-8 codec work at C speed, Python only steps from batch to batch."""
+    """Each batch becomes the bytes of its lines and is written at once: the csv module, the JSON
+    encoder, str.join and the UTF-8 codec work at C speed, Python only steps from batch to batch."""
     progress, total = options.progress, reading.total
     if progress is not None:
         progress(0, total)
