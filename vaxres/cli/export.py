@@ -117,9 +117,10 @@ def slots(
     date_to: ToOption = None,
     force: ForceOption = False,
 ) -> None:
-    """Slots in the order of `slot list`: date, hospital, vaccine, quantity (the capacity), remaining, id.
+    """Write the slots, as `vaxres import slots` reads them back.
 
-    `vaxres import slots` of the CSV registers the same slots (--from/--to: the slot's day).
+    In the order of `slot list`: date, hospital, vaccine, quantity (the capacity), remaining, id.
+    --from/--to: the slot's day.
     """
     _run(ctx, "slots", format=format, output=output, excel=excel, force=force, date_from=date_from, date_to=date_to)
 
@@ -144,10 +145,10 @@ def reservations(
     date_to: ToOption = None,
     force: ForceOption = False,
 ) -> None:
-    """Bookings in the order they were made: user, date, hospital, vaccine, dose, status, id,
-    slot_id, reserved_at, cancelled_at, administered_at, lot.
+    """Write the bookings, as `vaxres import reservations` books them again.
 
-    `vaxres import reservations` of the CSV books the same doses again (--from/--to: the slot's day).
+    In the order they were made: user, date, hospital, vaccine, dose, status, id, slot_id,
+    reserved_at, cancelled_at, administered_at, lot. --from/--to: the slot's day.
     """
     _run(
         ctx, "reservations", format=format, output=output, excel=excel, force=force,
@@ -167,10 +168,11 @@ def outbox(
     lang: LangOption = None,
     force: ForceOption = False,
 ) -> None:
-    """Notification messages, oldest first: id, created_at, event, recipient, correlation_id,
-    status, attempts, next_attempt_at, delivered_at, last_error, message, payload (JSON).
+    """Write the notification messages, oldest first.
 
-    --from/--to: the day a message was written, in the store's time zone.
+    id, created_at, event, recipient, correlation_id, status, attempts, next_attempt_at,
+    delivered_at, last_error, message, payload (JSON). --from/--to: the day a message was
+    written, in the store's time zone.
     """
     _run(ctx, "outbox", format=format, output=output, excel=excel, force=force, date_from=date_from, date_to=date_to, lang=lang)
 
@@ -186,8 +188,9 @@ def waitlist(
     date_to: ToOption = None,
     force: ForceOption = False,
 ) -> None:
-    """People waiting, in join order: id, user, dose, vaccine, hospital, from, to, joined_at, position.
+    """Write the people waiting, in join order.
 
+    id, user, dose, vaccine, hospital, from, to, joined_at, position (in the vaccine's queue).
     --from/--to: the entries whose range of days overlaps them.
     """
     _run(ctx, "waitlist", format=format, output=output, excel=excel, force=force, date_from=date_from, date_to=date_to)
