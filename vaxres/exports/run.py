@@ -27,7 +27,7 @@ from vaxres.exports.sources import ExportFilter, Source, source_of
 from vaxres.files import FORMULA_STARTS, replaced_at_end
 
 FORMATS = ("csv", "jsonl")
-BATCH = 5_000  # rows fetched, formatted and written at a time
+BATCH = 1_000  # rows a batch: a batch's text (about 100 kB) stays below malloc's mmap threshold
 EXCEL_ROWS = 1_048_576  # the most a sheet holds, its header row included
 BOM = "\ufeff".encode()
 
