@@ -1,18 +1,28 @@
-"""Files vaxres writes for people (rejected rows today, exports later): they hold user ids, so
-they are created readable by their owner only, never through a symbolic link, and an existing
-file is replaced only when asked."""
+"""Files vaxres writes for people (rejected rows, exports): they hold user ids, so they are
+created readable by their owner only, never through a symbolic link, and an existing file is
+replaced only when asked."""
 
 from __future__ import annotations
 
 import errno
 import os
+import stat
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from typing import IO
 
-from vaxres.errors import InvalidInput
+from vaxres.errors import InvalidInput, Unavailable
 
 
 class OutputExists(InvalidInput):
     code = "file_exists"
+
+
+class OutputFailed(Unavailable):
+    """Writing the file failed midway (a full disk, say): nothing was left, try again (75)."""
+
+    code = "output_failed"
 
 
 def open_private(path: str, *, option: str, force: bool = False) -> IO[bytes]:
@@ -24,10 +34,83 @@ def open_private(path: str, *, option: str, force: bool = False) -> IO[bytes]:
     try:
         fd = os.open(path, flags, 0o600)
     except FileExistsError:
-        raise OutputExists(f"{option} {path} already exists; name a new file, or pass --force to replace it") from None
+        raise _exists(path, option) from None
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             raise InvalidInput(f"{option} {path} is a symbolic link; name the file itself") from None
         raise InvalidInput(f"cannot write {option} {path}: {exc.strerror}") from None
     os.fchmod(fd, 0o600)
     return os.fdopen(fd, "wb")
+
+
+# A cell starting with one of these is run as a formula by spreadsheets (OWASP, "CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+@contextmanager
+def replaced_at_end(path: str, *, option: str, force: bool = False) -> Iterator[IO[bytes]]:
+    """A new binary file, mode 0600, that appears at `path` only once the block ends well: it is
+    written to a hidden temporary file beside it, then renamed, so an interrupted or failed
+    write leaves nothing, never half a file. Without `force` an existing file is refused, both
+    before the block runs and at the rename (a file made meanwhile is not replaced either)."""
+    _refuse_existing(path, option=option, force=force)
+    folder, name = os.path.split(os.path.abspath(path))
+    try:
+        fd, temporary = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".part")
+    except OSError as exc:
+        raise InvalidInput(f"cannot write {option} {path}: {exc.strerror}") from None
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "wb") as file:
+            try:
+                yield file
+                file.flush()
+                os.fsync(file.fileno())
+            except OSError as exc:
+                raise OutputFailed(f"cannot write {option} {path}: {exc.strerror or exc}; nothing was written") from None
+        _put_in_place(temporary, path, option=option, force=force)
+    except BaseException:
+        with suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def _refuse_existing(path: str, *, option: str, force: bool) -> None:
+    """Only a regular file is ever replaced: a device or a pipe (/dev/null, a FIFO) would be
+    renamed over, not written to, so it is refused even with --force."""
+    if os.path.islink(path):
+        raise InvalidInput(f"{option} {path} is a symbolic link; name the file itself")
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise InvalidInput(f"cannot write {option} {path}: {exc.strerror}") from None
+    if stat.S_ISDIR(mode):
+        raise InvalidInput(f"cannot write {option} {path}: it is a folder; name a file")
+    if not stat.S_ISREG(mode):
+        raise InvalidInput(
+            f"{option} {path} is not a regular file; name a file, or give {option} - and redirect standard output"
+        )
+    if not force:
+        raise _exists(path, option)
+
+
+def _put_in_place(temporary: str, path: str, *, option: str, force: bool) -> None:
+    if force:
+        _refuse_existing(path, option=option, force=True)
+        os.replace(temporary, path)
+        return
+    try:
+        os.link(temporary, path)  # unlike a rename, a link never replaces a file made meanwhile
+    except FileExistsError:
+        raise _exists(path, option) from None
+    except OSError:  # a file system without hard links
+        _refuse_existing(path, option=option, force=False)
+        os.rename(temporary, path)
+        return
+    os.unlink(temporary)
+
+
+def _exists(path: str, option: str) -> OutputExists:
+    return OutputExists(f"{option} {path} already exists; name a new file, or pass --force to replace it")

@@ -7,7 +7,7 @@ import typer
 import typer.core
 
 from vaxres import __version__
-from vaxres.cli import booking, db, demo, imports, lifecycle, log, outbox, remind, report, slot, vaccine, waitlist
+from vaxres.cli import booking, db, demo, export, imports, lifecycle, log, outbox, remind, report, slot, vaccine, waitlist
 from vaxres.cli.output import print_json, print_line
 
 
@@ -111,6 +111,7 @@ app.add_typer(imports.app, name="import")
 app.add_typer(outbox.app, name="outbox")
 app.add_typer(waitlist.app, name="waitlist")
 app.add_typer(db.app, name="db")
+app.add_typer(export.app, name="export")
 booking.register(app)
 lifecycle.register(app)
 remind.register(app)

@@ -18,11 +18,10 @@ import struct
 import tempfile
 from typing import IO
 
-from vaxres.files import open_private
+from vaxres.files import FORMULA_STARTS, open_private
 from vaxres.imports.charset import Encoding
 from vaxres.imports.rows import RowError
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _RECORD = struct.Struct("<qI")  # a spooled row: its line, then the length of its text in bytes
 
 

@@ -1,0 +1,196 @@
+"""vaxres export slots | reservations | outbox | waitlist"""
+
+import gc
+import signal
+import sys
+from typing import Annotated
+
+import typer
+
+from vaxres.cli.common import FromOption, LangOption, ToOption, open_store
+from vaxres.cli.output import _quiet_when_the_reader_leaves, handles_errors, print_line
+
+app = typer.Typer(
+    help="Write slots, reservations, messages or the waitlist as CSV or JSONL; the CSV of slots and "
+    "reservations imports again as it is.",
+    no_args_is_help=True,
+)
+
+FormatOption = Annotated[
+    str, typer.Option("--format", metavar="csv|jsonl", help="CSV with the import's headers, or one JSON object a line.")
+]
+OutputOption = Annotated[
+    str,
+    typer.Option(
+        "--output",
+        metavar="FILE",
+        help="The file to write, created readable by you only, whole or not at all; - for standard output.",
+    ),
+]
+ExcelOption = Annotated[
+    bool,
+    typer.Option(
+        "--excel",
+        help="For Excel: UTF-8 with a byte-order mark, CRLF line ends, and a ' before any cell "
+        "starting with = + - @ so that no formula runs (such a cell no longer imports as stored).",
+    ),
+]
+ForceOption = Annotated[bool, typer.Option("--force", help="Replace the --output file if it exists.")]
+
+
+def _run(ctx, kind, *, format, output, excel, force, date_from, date_to, statuses=None, lang=None) -> None:
+    from dataclasses import replace
+
+    from vaxres.exports.run import ExportOptions, export
+    from vaxres.exports.sources import ExportFilter
+    from vaxres.settings import chosen_language
+
+    options = ExportOptions.parse(format=format, output=output, excel=excel, force=force)
+    f = ExportFilter.parse(kind, date_from=date_from, date_to=date_to, statuses=statuses, lang=chosen_language(lang))
+    store = open_store(ctx)
+    # Data on a terminal and a bar on the same terminal would mix: the bar only when the rows go elsewhere.
+    bar = _progress_bar() if sys.stderr.isatty() and not (options.to_stdout and sys.stdout.isatty()) else None
+    gc.freeze()  # see cli/imports.py: the collector stops rescanning start-up objects per batch
+    # A `kill` (SIGTERM) ends the export as Ctrl-C does, through the clean-up that removes the
+    # temporary file, rather than leaving it behind.
+    previous = signal.signal(signal.SIGTERM, _terminated)
+    try:
+        with _quiet_when_the_reader_leaves():
+            summary = export(store, kind, replace(options, progress=bar), f)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        gc.unfreeze()
+        if bar is not None:
+            bar.stop()
+    if not options.to_stdout:
+        print_line(f"Exported {summary.described} to {summary.output}.")
+    if summary.beyond_excel:
+        print_line(
+            f"Note: Excel shows the first 1,048,575 rows of a sheet; this file has {summary.rows:,} "
+            f"(narrow it with --from/--to)",
+            to_stderr=True,
+        )
+
+
+def _terminated(signum, _frame) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _progress_bar():
+    """Rows written, rows/s and the time left, on stderr; gone when the export ends."""
+    import time
+
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    bar = Progress(
+        TextColumn("Exporting"),
+        BarColumn(),
+        TextColumn("{task.fields[rows]:,} rows"),
+        TextColumn("{task.fields[rate]:,.0f} rows/s"),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+    task = bar.add_task("export", total=None, rows=0, rate=0.0)
+    started = time.monotonic()
+
+    def update(rows: int, total: int | None) -> None:
+        if rows == 0:
+            bar.start()
+        rate = rows / max(time.monotonic() - started, 1e-6)
+        bar.update(task, completed=rows, total=total, rows=rows, rate=rate)
+
+    update.stop = bar.stop  # type: ignore[attr-defined]
+    return update
+
+
+@app.command("slots")
+@handles_errors
+def slots(
+    ctx: typer.Context,
+    format: FormatOption = "csv",
+    output: OutputOption = "-",
+    excel: ExcelOption = False,
+    date_from: FromOption = None,
+    date_to: ToOption = None,
+    force: ForceOption = False,
+) -> None:
+    """Write the slots, as `vaxres import slots` reads them back.
+
+    In the order of `slot list`: date, hospital, vaccine, quantity (the capacity), remaining, id.
+    --from/--to: the slot's day.
+    """
+    _run(ctx, "slots", format=format, output=output, excel=excel, force=force, date_from=date_from, date_to=date_to)
+
+
+@app.command("reservations")
+@handles_errors
+def reservations(
+    ctx: typer.Context,
+    status: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--status",
+            metavar="STATUS",
+            help="reserved, administered, cancelled, no_show or all; repeat it or separate with commas "
+            "(default: reserved,administered: the bookings an import of the file books again).",
+        ),
+    ] = None,
+    format: FormatOption = "csv",
+    output: OutputOption = "-",
+    excel: ExcelOption = False,
+    date_from: FromOption = None,
+    date_to: ToOption = None,
+    force: ForceOption = False,
+) -> None:
+    """Write the bookings, as `vaxres import reservations` books them again.
+
+    In the order they were made: user, date, hospital, vaccine, dose, status, id, slot_id,
+    reserved_at, cancelled_at, administered_at, lot. --from/--to: the slot's day.
+    """
+    _run(
+        ctx, "reservations", format=format, output=output, excel=excel, force=force,
+        date_from=date_from, date_to=date_to, statuses=status,
+    )  # fmt: skip
+
+
+@app.command("outbox")
+@handles_errors
+def outbox(
+    ctx: typer.Context,
+    format: FormatOption = "csv",
+    output: OutputOption = "-",
+    excel: ExcelOption = False,
+    date_from: FromOption = None,
+    date_to: ToOption = None,
+    lang: LangOption = None,
+    force: ForceOption = False,
+) -> None:
+    """Write the notification messages, oldest first.
+
+    id, created_at, event, recipient, correlation_id, status, attempts, next_attempt_at,
+    delivered_at, last_error, actor, message, payload (JSON). --from/--to: the day a message was
+    written, in the store's time zone.
+    """
+    _run(ctx, "outbox", format=format, output=output, excel=excel, force=force, date_from=date_from, date_to=date_to, lang=lang)
+
+
+@app.command("waitlist")
+@handles_errors
+def waitlist(
+    ctx: typer.Context,
+    format: FormatOption = "csv",
+    output: OutputOption = "-",
+    excel: ExcelOption = False,
+    date_from: FromOption = None,
+    date_to: ToOption = None,
+    force: ForceOption = False,
+) -> None:
+    """Write the people waiting, in join order.
+
+    id, user, dose, vaccine, hospital, from, to, joined_at, position (in the vaccine's queue).
+    --from/--to: the entries whose range of days overlaps them.
+    """
+    _run(ctx, "waitlist", format=format, output=output, excel=excel, force=force, date_from=date_from, date_to=date_to)
