@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from vaxres.cli.common import FromOption, LangOption, ToOption, open_store
-from vaxres.cli.output import _quiet_when_the_reader_leaves, handles_errors, print_line
+from vaxres.cli.output import handles_errors, print_line, quiet_when_the_reader_leaves, rows_progress
 
 app = typer.Typer(
     help="Write slots, reservations, messages or the waitlist as CSV or JSONL; the CSV of slots and "
@@ -55,7 +55,7 @@ def _run(ctx, kind, *, format, output, excel, force, date_from, date_to, statuse
     # temporary file, rather than leaving it behind.
     previous = signal.signal(signal.SIGTERM, _terminated)
     try:
-        with _quiet_when_the_reader_leaves():
+        with quiet_when_the_reader_leaves():
             summary = export(store, kind, replace(options, progress=bar), f)
     finally:
         signal.signal(signal.SIGTERM, previous)
@@ -78,29 +78,10 @@ def _terminated(signum, _frame) -> None:
 
 def _progress_bar():
     """Rows written, rows/s and the time left, on stderr; gone when the export ends."""
-    import time
-
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-
-    bar = Progress(
-        TextColumn("Exporting"),
-        BarColumn(),
-        TextColumn("{task.fields[rows]:,} rows"),
-        TextColumn("{task.fields[rate]:,.0f} rows/s"),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    )
-    task = bar.add_task("export", total=None, rows=0, rate=0.0)
-    started = time.monotonic()
+    bar = rows_progress({"export": "Exporting"})
 
     def update(rows: int, total: int | None) -> None:
-        if rows == 0:
-            bar.start()
-        rate = rows / max(time.monotonic() - started, 1e-6)
-        bar.update(task, completed=rows, total=total, rows=rows, rate=rate)
+        bar("export", rows, rows, total)
 
     update.stop = bar.stop  # type: ignore[attr-defined]
     return update

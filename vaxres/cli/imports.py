@@ -13,6 +13,7 @@ from vaxres.cli.output import (
     print_line,
     print_table,
     report_error,
+    rows_progress,
 )
 
 app = typer.Typer(help="Load slots or reservations from CSV files.", no_args_is_help=True)
@@ -54,42 +55,8 @@ def _options(encoding, delimiter, dry_run, skip_invalid, rejects, force, json_ou
         skip_invalid=skip_invalid,
         rejects=rejects,
         force=force,
-        progress=_progress_bar() if show_progress else None,
+        progress=rows_progress({"check": "Checking", "load": "Loading "}) if show_progress else None,
     )
-
-
-def _progress_bar():
-    """A Rich progress bar on stderr: rows, rows/s, and the time left (by bytes while checking)."""
-    import time
-
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-
-    bar = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.fields[rows]:,} rows"),
-        TextColumn("{task.fields[rate]:,.0f} rows/s"),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    )
-    tasks: dict[str, object] = {}
-    started: dict[str, float] = {}
-
-    def update(phase: str, rows: int, completed: int, total: int | None) -> None:
-        if not tasks:
-            bar.start()
-        if phase not in tasks:
-            label = "Checking" if phase == "check" else "Loading "
-            tasks[phase] = bar.add_task(label, total=total, rows=0, rate=0.0)
-            started[phase] = time.monotonic()
-        elapsed = max(time.monotonic() - started[phase], 1e-6)
-        bar.update(tasks[phase], completed=completed, total=total, rows=rows, rate=rows / elapsed)
-
-    update.stop = bar.stop  # type: ignore[attr-defined]
-    return update
 
 
 def _run(kind, ctx, file, encoding, delimiter, dry_run, skip_invalid, rejects, force, json_out):

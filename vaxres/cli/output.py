@@ -35,7 +35,7 @@ def print_json_stream(items: Iterable[Any]) -> None:
     million rows is never held in memory."""
     import json
 
-    with _quiet_when_the_reader_leaves():
+    with quiet_when_the_reader_leaves():
         write, opened = sys.stdout.write, False
         for item in items:
             write(",\n  " if opened else "[\n  ")
@@ -49,13 +49,13 @@ def print_jsonl(items: Iterable[Any]) -> None:
     import json
 
     encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-    with _quiet_when_the_reader_leaves():
+    with quiet_when_the_reader_leaves():
         write = sys.stdout.write
         for item in items:
             write(encode(item) + "\n")
 
 
-class _quiet_when_the_reader_leaves:
+class quiet_when_the_reader_leaves:
     """`vaxres slot list --jsonl | head` closes the pipe early: stop writing, no traceback, exit 1
     (as the command line does for the tables)."""
 
@@ -200,4 +200,39 @@ def working(description: str, *, quiet: bool = False) -> Iterator[None]:
     ) as spinner:
         spinner.add_task(description, total=None)
         yield
+
+
+def rows_progress(labels: dict[str, str]) -> Callable[[str, int, int, int | None], None]:
+    """A Rich progress bar on stderr for each phase of a long job (`labels`: phase → what it
+    says): rows, rows per second and the time left; gone when the job ends. Call it with
+    (phase, rows, completed, total), completed and total in rows or bytes; `.stop()` at the end."""
+    import time
+
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[rows]:,} rows"),
+        TextColumn("{task.fields[rate]:,.0f} rows/s"),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+    tasks: dict[str, Any] = {}
+    started: dict[str, float] = {}
+
+    def update(phase: str, rows: int, completed: int, total: int | None) -> None:
+        if not tasks:
+            bar.start()
+        if phase not in tasks:
+            tasks[phase] = bar.add_task(labels[phase], total=total, rows=0, rate=0.0)
+            started[phase] = time.monotonic()
+        elapsed = max(time.monotonic() - started[phase], 1e-6)
+        bar.update(tasks[phase], completed=completed, total=total, rows=rows, rate=rows / elapsed)
+
+    update.stop = bar.stop  # type: ignore[attr-defined]
+    return update
 
