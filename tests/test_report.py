@@ -181,17 +181,29 @@ def test_the_table_fits_80_columns(cli, monkeypatch):
     )
 
 
+def test_a_long_korean_name_is_not_cut_inside_a_word_in_80_columns(cli, monkeypatch):
+    """The name column is never narrower than the longest word (up to 20 cells) while the bar can
+    give way: 부산대학교병원 is one 14-cell word."""
+    monkeypatch.setenv("COLUMNS", "80")
+    for hospital, quantity in (("부산대학교병원", "2"), ("서울대학교병원 본원", "3")):
+        ok(cli("slot", "add", "--date", future(3), "--hospital", hospital, "--vaccine", "Pfizer", "--quantity", quantity))
+    lines = ok(cli("report", "--by", "hospital")).stdout.splitlines()
+    assert lines[3] == "부산대학교병원        2        0     0       0         0    2       0   0% ·····"
+    assert lines[4].startswith("서울대학교병원        3 ") and lines[5].rstrip() == "본원"
+    assert all(len(line) <= 80 for line in lines)
+
+
 def test_names_are_shown_as_typed(cli, db_path, monkeypatch):
     monkeypatch.setenv("COLUMNS", "80")
     ok(cli("slot", "add", "--date", day(3), "--hospital", "[bold]x[/bold] <script>", "--vaccine", "Pfizer", "--quantity", "2"))
     assert ok(cli("report", "--by", "hospital", "--hospital", "[bold]")).stdout == (
         "Report by hospital, hospitals matching '[bold]'                                 \n"
-        "Hospital      Capacity Reserved Given No-show Cancelled Left Waiting Fill       \n"
+        "Hospital       Capacity Reserved Given No-show Cancelled Left Waiting Fill      \n"
         "────────────────────────────────────────────────────────────────────────────────\n"
-        "[bold]x[/bold        2        0     0       0         0    2       0   0% ······\n"
-        "] <script>                                                                      \n"
+        "[bold]x[/bold]        2        0     0       0         0    2       0   0% ·····\n"
+        "<script>                                                                        \n"
         "────────────────────────────────────────────────────────────────────────────────\n"
-        "Total                2        0     0       0         0    2       0   0% ······\n"
+        "Total                 2        0     0       0         0    2       0   0% ·····\n"
         "Fill = (reserved + given + no-show) ÷ capacity; left = doses not booked.\n"
     )
     # A store edited by hand may hold what vaxres refuses: escapes reach the terminal, not the codes.

@@ -130,7 +130,7 @@ def print_table(
     ]
     wraps = [not short and column not in _NO_WRAP and not cut for column, short in zip(columns, one_line)]
     widths = [
-        _longest_word(row[index] for row in cells) if wraps[index] else max([len(column)] + [row[index].cell_len for row in cells])
+        longest_word(row[index].plain for row in cells) if wraps[index] else max([len(column)] + [row[index].cell_len for row in cells])
         for index, column in enumerate(columns)
     ]
     gaps = 2 * len(columns) if compact else 3 * len(columns) + 1
@@ -153,12 +153,14 @@ def print_table(
 WORD_LIMIT = 20
 
 
-def _longest_word(texts: Iterable[Any]) -> int:
+def longest_word(texts: Iterable[str]) -> int:
+    """The cells of the longest word in the texts, at most WORD_LIMIT: the narrowest a column of
+    names gets, so that a name wraps between words and never inside one (a Korean name too)."""
     from rich.cells import cell_len
 
     longest = 0
     for text in texts:
-        for word in text.plain.split():
+        for word in text.split():
             longest = max(longest, min(cell_len(word), WORD_LIMIT))
             if longest == WORD_LIMIT:
                 return longest

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from vaxres.cli.common import FromOption, JsonOption, ToOption, open_store
-from vaxres.cli.output import console_width, handles_errors, print_json, print_line, shown, working
+from vaxres.cli.output import console_width, handles_errors, longest_word, print_json, print_line, shown, working
 
 WIDE = 100  # columns from which the table has room for wider gaps and a longer bar
 
@@ -104,8 +104,8 @@ BAR_WIDTH = (6, 20)  # the bar's cells: at least (while a name has room), at mos
 def report_table(result) -> None:
     """One line per group, then the total under a rule, each with its fill rate as a bar. The
     numbers keep their width; in a narrow terminal the gaps are one space, the bar gives way
-    down to BAR_WIDTH[0] cells, then a name wraps (between words while it can), then the bar
-    again, down to one cell."""
+    down to BAR_WIDTH[0] cells, then a name wraps between words, then the bar again, down to one
+    cell, before a word (of up to 20 cells, output.WORD_LIMIT) would be cut."""
     import sys
 
     from rich import box
@@ -117,6 +117,7 @@ def report_table(result) -> None:
     width = console_width()
     gap = 2 if width >= WIDE else 1
     names = [shown(line.name) for line in result.lines]
+    words = max(1, longest_word(names))
     rows = [_numbers(line.figures) for line in result.lines]
     total = _numbers(result.total)
     widths = [max(len(header), *(len(row[i]) for row in [*rows, total])) for i, header in enumerate(COLUMNS)]
@@ -127,7 +128,8 @@ def report_table(result) -> None:
     else:
         longest = max(cell_len(name) for name in names)
         bar = max(BAR_WIDTH[0], min(BAR_WIDTH[1], room - longest))
-        label = max(NAME_WIDTH, min(longest, room - bar))
+        # Never narrower than the longest word while the bar can give way down to one cell.
+        label = max(NAME_WIDTH, min(words, room - 1), min(longest, room - bar))
         bar = max(1, min(bar, room - label))
     table = Table(
         title=Text(shown(title(result))),
@@ -139,7 +141,6 @@ def report_table(result) -> None:
         collapse_padding=True,
         padding=(0, gap - 1),
     )
-    words = max((cell_len(word) for name in names for word in name.split()), default=1)
     table.add_column(
         result.scope.by.capitalize(), footer="Total", min_width=min(words, label), max_width=label, overflow="fold",
         no_wrap=result.scope.by == "day",
