@@ -21,6 +21,14 @@ AfterOption = Annotated[
 ]
 FromOption = Annotated[str | None, typer.Option("--from", metavar="YYYY-MM-DD", help="From this day on.")]
 ToOption = Annotated[str | None, typer.Option("--to", metavar="YYYY-MM-DD", help="Up to this day, included.")]
+# Matched as `slot list` matches them (booking/queries.py: hospital_keys, vaccine_keys).
+HospitalTextOption = Annotated[
+    str | None, typer.Option("--hospital", metavar="TEXT", help="Hospitals whose name contains TEXT (any case).")
+]
+VaccineTextOption = Annotated[
+    str | None,
+    typer.Option("--vaccine", metavar="TEXT", help="Vaccines whose name or an alias contains TEXT (any case)."),
+]
 JsonlOption = Annotated[bool, typer.Option("--jsonl", help="Print one JSON object a line, as each row is read.")]
 # The commands that show or send notification messages; vaxres.settings.chosen_language reads it.
 LangOption = Annotated[

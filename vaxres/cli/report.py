@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from vaxres.cli.common import FromOption, JsonOption, ToOption, open_store
+from vaxres.cli.common import FromOption, HospitalTextOption, JsonOption, ToOption, VaccineTextOption, open_store
 from vaxres.cli.output import console_width, handles_errors, longest_word, print_json, print_line, shown, working
 
 WIDE = 100  # columns from which the table has room for wider gaps and a longer bar
@@ -20,13 +20,8 @@ def report(
     by: Annotated[
         str, typer.Option("--by", metavar="day|hospital|vaccine", help="One line per day (the default), hospital or vaccine.")
     ] = "day",
-    hospital: Annotated[
-        str | None, typer.Option("--hospital", metavar="TEXT", help="Hospitals whose name contains TEXT (any case).")
-    ] = None,
-    vaccine: Annotated[
-        str | None,
-        typer.Option("--vaccine", metavar="TEXT", help="Vaccines whose name or an alias contains TEXT (any case)."),
-    ] = None,
+    hospital: HospitalTextOption = None,
+    vaccine: VaccineTextOption = None,
     html: Annotated[
         str | None,
         typer.Option(
@@ -77,22 +72,8 @@ def _extent(result) -> str:
     count = len(result.lines)
     if not count:
         return "no slots match"
-    unit = {"day": "day", "hospital": "hospital", "vaccine": "vaccine"}[result.scope.by]
+    unit = result.scope.by
     return f"{count:,} {unit}{'s' if count != 1 else ''}"
-
-
-def title(result) -> str:
-    scope = result.scope
-    parts = [f"Report by {scope.by}"]
-    if scope.date_from is not None or scope.date_to is not None:
-        first = scope.date_from.isoformat() if scope.date_from else "the first day"
-        last = scope.date_to.isoformat() if scope.date_to else "the last"
-        parts.append(f"{first} to {last}")
-    if scope.hospital is not None:
-        parts.append(f"hospitals matching {scope.hospital!r}")
-    if scope.vaccine is not None:
-        parts.append(f"vaccines matching {scope.vaccine!r}")
-    return ", ".join(parts)
 
 
 COLUMNS = ("Capacity", "Reserved", "Given", "No-show", "Cancelled", "Left", "Waiting")
@@ -132,7 +113,7 @@ def report_table(result) -> None:
         label = max(NAME_WIDTH, min(words, room - 1), min(longest, room - bar))
         bar = max(1, min(bar, room - label))
     table = Table(
-        title=Text(shown(title(result))),
+        title=Text(shown(result.scope.describe("Report"))),
         title_justify="left",
         box=box.SIMPLE,
         show_edge=False,

@@ -8,10 +8,12 @@ from vaxres.cli import render
 from vaxres.cli.common import (
     AfterOption,
     FromOption,
+    HospitalTextOption,
     JsonlOption,
     JsonOption,
     LimitOption,
     ToOption,
+    VaccineTextOption,
     open_store,
     print_list,
 )
@@ -46,13 +48,8 @@ def list_(
     date: Annotated[str | None, typer.Option("--date", metavar="YYYY-MM-DD", help="Only this day.")] = None,
     date_from: FromOption = None,
     date_to: ToOption = None,
-    hospital: Annotated[
-        str | None, typer.Option("--hospital", metavar="TEXT", help="Hospitals whose name contains TEXT (any case).")
-    ] = None,
-    vaccine: Annotated[
-        str | None,
-        typer.Option("--vaccine", metavar="TEXT", help="Vaccines whose name or an alias contains TEXT (any case)."),
-    ] = None,
+    hospital: HospitalTextOption = None,
+    vaccine: VaccineTextOption = None,
     available: Annotated[bool, typer.Option("--available", help="Only slots of today or later with doses left.")] = False,
     after: AfterOption = None,
     limit: LimitOption = None,

@@ -114,6 +114,19 @@ class Scope:
             None if vaccine is None else validate.normalize_name(vaccine, field="vaccine"),
         )
 
+    def describe(self, subject: str) -> str:
+        """'{subject} by hospital, 2026-12-01 to the last, hospitals matching 'seoul'': the
+        terminal table's title and the page's heading."""
+        parts = [f"{subject} by {self.by}"]
+        if self.date_from is not None or self.date_to is not None:
+            first = self.date_from.isoformat() if self.date_from else "the first day"
+            parts.append(f"{first} to {self.date_to.isoformat() if self.date_to else 'the last'}")
+        if self.hospital is not None:
+            parts.append(f"hospitals matching {self.hospital!r}")
+        if self.vaccine is not None:
+            parts.append(f"vaccines matching {self.vaccine!r}")
+        return ", ".join(parts)
+
     def as_json(self) -> dict[str, Any]:
         return {
             "by": self.by,

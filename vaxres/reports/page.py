@@ -72,6 +72,7 @@ def write_page(store: Store, path: str, *, force: bool = False, **options: Any) 
 def render(reports: dict[str, Report], by: str, *, made: dt.datetime, store: str) -> str:
     main = reports[by]
     e = html.escape
+    heading = e(visible(main.scope.describe("Slot utilisation")))
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en">',
@@ -79,11 +80,11 @@ def render(reports: dict[str, Report], by: str, *, made: dt.datetime, store: str
         '<meta charset="utf-8">',
         f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{e(visible(_heading(main.scope)))}</title>",
+        f"<title>{heading}</title>",
         f"<style>{STYLE}</style>",
         "</head>",
         "<body>",
-        f"<h1>{e(visible(_heading(main.scope)))}</h1>",
+        f"<h1>{heading}</h1>",
         f'<p class="made">Made {e(made.strftime("%Y-%m-%d %H:%M %Z"))} from the store <code>{e(visible(store))}</code>.</p>',
     ]
     if not main.lines:
@@ -100,18 +101,6 @@ def render(reports: dict[str, Report], by: str, *, made: dt.datetime, store: str
         "",
     ]
     return "\n".join(parts)
-
-
-def _heading(scope: Scope) -> str:
-    parts = [f"Slot utilisation by {scope.by}"]
-    if scope.date_from is not None or scope.date_to is not None:
-        first = scope.date_from.isoformat() if scope.date_from else "the first day"
-        parts.append(f"{first} to {scope.date_to.isoformat() if scope.date_to else 'the last'}")
-    if scope.hospital is not None:
-        parts.append(f"hospitals matching {scope.hospital!r}")
-    if scope.vaccine is not None:
-        parts.append(f"vaccines matching {scope.vaccine!r}")
-    return ", ".join(parts)
 
 
 def _charts(by_day: Report, by_hospital: Report) -> list[str]:
