@@ -108,14 +108,19 @@ WAITLIST_COLUMNS = (
 )  # fmt: skip
 
 
-def slots_query(sql: Sql, f: ExportFilter) -> Query:
-    """The slots in the order of `slot list`."""
+def _within(sql: Sql, day: str, f: ExportFilter) -> list[str]:
+    """The conditions that keep the `day` column within --from/--to."""
     where = []
     if f.date_from is not None:
-        where.append(f"date >= {sql.param('date_from', f.date_from)}")
+        where.append(f"{day} >= {sql.param('date_from', f.date_from)}")
     if f.date_to is not None:
-        where.append(f"date <= {sql.param('date_to', f.date_to)}")
-    return Query(SLOT_COLUMNS, f"FROM slot{sql.where(where)}", "ORDER BY date, hospital_key, vaccine_key")
+        where.append(f"{day} <= {sql.param('date_to', f.date_to)}")
+    return where
+
+
+def slots_query(sql: Sql, f: ExportFilter) -> Query:
+    """The slots in the order of `slot list`."""
+    return Query(SLOT_COLUMNS, f"FROM slot{sql.where(_within(sql, 'date', f))}", "ORDER BY date, hospital_key, vaccine_key")
 
 
 def reservations_query(sql: Sql, f: ExportFilter) -> Query:
@@ -124,10 +129,7 @@ def reservations_query(sql: Sql, f: ExportFilter) -> Query:
     where = []
     if f.statuses != ReservationStatus.ALL:
         where.append(f"r.status IN ({', '.join(sql.param(f'status{n}', s) for n, s in enumerate(f.statuses))})")
-    if f.date_from is not None:
-        where.append(f"s.date >= {sql.param('date_from', f.date_from)}")
-    if f.date_to is not None:
-        where.append(f"s.date <= {sql.param('date_to', f.date_to)}")
+    where += _within(sql, "s.date", f)
     return Query(RESERVATION_COLUMNS, f"FROM reservation AS r JOIN slot AS s ON s.id = r.slot_id{sql.where(where)}", "ORDER BY r.id")
 
 
