@@ -1,5 +1,6 @@
 """Taking a dose from a slot and giving one back: the conditional statements every booking
-path shares (reserve, reschedule, the waitlist), so the capacity rules live in one place.
+path shares (reserve, reschedule, the waitlist, and in bulk the imports), so the capacity
+rules live in one place.
 
 `remaining > 0` is re-checked by the store itself in the UPDATE, so two bookings can never take
 the last dose twice.
@@ -9,11 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Connection, bindparam, insert, update
+from collections import Counter
+
+from sqlalchemy import Connection, Insert, bindparam, func, insert, select, update
 
 from vaxres.booking import rules, series
 from vaxres.booking.model import SLOT_FIELDS, ReservationRecord, SlotRecord
 from vaxres.db.tables import ReservationStatus, reservation_table, slot_table
+from vaxres.outbox import events
 
 slot = slot_table.c
 reservation = reservation_table.c
@@ -31,6 +35,30 @@ RETURN_DOSE = (
     .returning(*SLOT_FIELDS)
 )
 _INSERT_RESERVATION = insert(reservation_table).returning(reservation.id)
+TAKE_DOSES = (
+    update(slot_table)
+    .where(slot.id == bindparam("b_slot"), slot.remaining >= bindparam("b_taken"))
+    .values(remaining=slot.remaining - bindparam("b_taken"), updated_at=bindparam("b_now"))
+)
+
+
+def confirmations(dialect: str, *, from_waitlist: bool = False) -> Insert:
+    """The ReservationConfirmed messages of the reservations book_many() has just made (numbered
+    after `after`, made at `now`), for its `announce`."""
+    booked = reservation.id > bindparam("after"), reservation.reserved_at == bindparam("now", type_=reservation.reserved_at.type)
+    return events.write_selected(
+        events.reservation_confirmed_rows(dialect, from_waitlist=from_waitlist).where(*booked).order_by(reservation.id)
+    )
+
+
+def book_many(conn: Connection, bookings: list[dict], now: dt.datetime, announce: Insert) -> None:
+    """Bookings the rules have already allowed, in bulk: one UPDATE takes each slot's doses, one
+    INSERT makes the reservations, `announce` (a confirmations() statement) their messages."""
+    taken = Counter(booking["slot_id"] for booking in bookings)
+    conn.execute(TAKE_DOSES, [{"b_slot": slot_id, "b_taken": count, "b_now": now} for slot_id, count in taken.items()])
+    after = conn.execute(select(func.coalesce(func.max(reservation.id), 0))).scalar_one()
+    conn.execute(insert(reservation_table), bookings)
+    events.execute_selected(conn, announce, {"after": after, "now": now})
 
 
 def take_dose(

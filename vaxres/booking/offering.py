@@ -15,14 +15,14 @@ from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, Connection, bindparam, delete, false, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, bindparam, delete, false, func, select
 
 from vaxres.booking import rules, waitlist
+from vaxres.booking.doses import book_many, confirmations
 from vaxres.booking.model import HeldDose, SlotRecord, VaccineRecord
 from vaxres.booking.series import HELD_DOSES, held_dose
 from vaxres.db.tables import ReservationStatus, hospital_table, reservation_table, slot_table, vaccine_table, waitlist_table
 from vaxres.errors import Refused
-from vaxres.outbox import events
 
 w = waitlist_table.c
 s = slot_table.c
@@ -185,21 +185,9 @@ def _place(doses: _Doses, entry, held: dict[int, HeldDose], today: dt.date) -> t
 
 
 def _write(conn: Connection, booked: list[tuple[int, str, int, int]], now: dt.datetime) -> None:
-    taken: dict[int, int] = {}
-    for slot_id, _user, _dose, _entry in booked:
-        taken[slot_id] = taken.get(slot_id, 0) + 1
-    conn.execute(
-        update(slot_table)
-        .where(s.id == bindparam("b_id"), s.remaining >= bindparam("b_taken"))
-        .values(remaining=s.remaining - bindparam("b_taken"), updated_at=now),
-        [{"b_id": slot_id, "b_taken": count} for slot_id, count in taken.items()],
-    )
-    after = conn.execute(select(func.coalesce(func.max(r.id), 0))).scalar_one()
-    conn.execute(
-        insert(reservation_table),
-        [{"slot_id": slot_id, "user_id": user, "dose": dose, "status": RESERVED, "reserved_at": now}
-         for slot_id, user, dose, _entry in booked],
-    )
+    bookings = [
+        {"slot_id": slot_id, "user_id": user, "dose": dose, "status": RESERVED, "reserved_at": now}
+        for slot_id, user, dose, _entry in booked
+    ]
+    book_many(conn, bookings, now, confirmations(conn.dialect.name, from_waitlist=True))
     conn.execute(delete(waitlist_table).where(w.id == bindparam("b_entry")), [{"b_entry": e} for *_, e in booked])
-    confirmed = events.reservation_confirmed_rows(conn.dialect.name, from_waitlist=True)
-    events.execute_selected(conn, events.write_selected(confirmed.where(r.id > after, r.reserved_at == now).order_by(r.id)))

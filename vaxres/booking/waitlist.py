@@ -297,7 +297,7 @@ def _candidates(dialect: str):
 
 
 def anyone_waits(conn: Connection) -> bool:
-    """Cheap enough to ask once per imported chunk."""
+    """One indexed look-up: an offer of freed doses asks it before reading any slot."""
     return conn.execute(select(w.id).limit(1)).first() is not None
 
 

@@ -7,10 +7,10 @@ messages."""
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, bindparam, func, insert, select, tuple_, update
+from sqlalchemy import Connection, select, tuple_
 
-from vaxres import validate
 from vaxres.booking import rules, series
+from vaxres.booking.doses import book_many, confirmations
 from vaxres.booking.model import HeldDose, SlotRecord, VaccineRecord
 from vaxres.db.store import Store, parameter_batches
 from vaxres.db.tables import ReservationStatus, reservation_table, slot_table, utcnow
@@ -18,7 +18,6 @@ from vaxres.errors import NotFound, Refused, VaxresError
 from vaxres.imports.report import ImportSummary
 from vaxres.imports.rows import RowError, split_cells
 from vaxres.imports.staging import Staging
-from vaxres.outbox import events
 
 s = slot_table.c
 r = reservation_table.c
@@ -43,11 +42,7 @@ class BookingLoader:
         # them) and how many doses it would have taken from each slot.
         self._would_hold: dict[str, int | tuple[int, ...]] = {}
         self._would_take: dict[int, int] = {}
-        self._announce = events.write_selected(
-            events.reservation_confirmed_rows(store.engine.dialect.name)
-            .where(r.id > bindparam("after"), r.reserved_at == bindparam("now", type_=r.reserved_at.type))
-            .order_by(r.id)
-        )
+        self._announce = confirmations(store.engine.dialect.name)
 
     def load(self, conn: Connection, low: int, high: int, *, dry_run: bool) -> list[RowError]:
         now = utcnow()
@@ -102,15 +97,7 @@ class BookingLoader:
             self._remember(bookings, taken)
         if dry_run or not bookings:
             return errors
-        after = conn.execute(select(func.coalesce(func.max(r.id), 0))).scalar_one()
-        conn.execute(
-            update(slot_table)
-            .where(s.id == bindparam("b_id"), s.remaining >= bindparam("b_taken"))
-            .values(remaining=s.remaining - bindparam("b_taken"), updated_at=now),
-            [{"b_id": slot_id, "b_taken": count} for slot_id, count in taken.items()],
-        )
-        conn.execute(insert(reservation_table), bookings)
-        events.execute_selected(conn, self._announce, {"after": after, "now": now})
+        book_many(conn, bookings, now, self._announce)
         return errors
 
     def _resolve_slots(self, conn: Connection, rows) -> list[int | None]:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, Row, and_, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from vaxres.booking import offering, rules, slots, waitlist
+from vaxres.booking import offering, rules, slots
 from vaxres.db.store import Store, parameter_batches
 from vaxres.db.tables import slot_table, utcnow
 from vaxres.errors import Refused
@@ -129,10 +129,9 @@ class SlotLoader:
             self._hospital_names = {}
 
     def _offer(self, conn: Connection, after: int, now: dt.datetime) -> None:
-        """The doses this chunk added go to people waiting, in its transaction (earliest days first)."""
+        """The doses this chunk added (new slots, raised capacities) go to people waiting, in its
+        transaction: booking/offering.py."""
         raised, self._raised = self._raised, []
-        if not waitlist.anyone_waits(conn):
-            return
         added = [and_(s.id > after, s.created_at == now)]
         if raised:
             # Written into the statement (integers only): a chunk may raise more slots than
