@@ -19,16 +19,17 @@ from sqlalchemy import ColumnElement, Connection, bindparam, delete, false, func
 
 from vaxres.booking import rules, waitlist
 from vaxres.booking.doses import book_many, confirmations
+from vaxres.booking.queries import hospital_keys
 from vaxres.booking.model import HeldDose, SlotRecord, VaccineRecord
 from vaxres.booking.series import HELD_DOSES, held_dose
-from vaxres.db.tables import ReservationStatus, hospital_table, reservation_table, slot_table, vaccine_table, waitlist_table
+from vaxres.db.tables import ReservationStatus, reservation_table, slot_table, vaccine_table, waitlist_table
 from vaxres.errors import Refused
 
 w = waitlist_table.c
 s = slot_table.c
 r = reservation_table.c
 RESERVED = ReservationStatus.RESERVED
-NARROW_HOSPITALS = 100  # distinct hospital texts matched against the hospital table in Python
+NARROW_HOSPITALS = 100  # distinct hospital texts matched against the hospital table (queries.hospital_keys)
 WRITE_BATCH = 10_000  # bookings written at a time: bounds the memory of their parameters
 NO_DOSES: dict[int, HeldDose] = {}
 
@@ -118,8 +119,7 @@ def _narrowing(conn: Connection, keys: list[str], today: dt.date) -> list[Column
     if named == entries:
         texts = conn.execute(select(w.hospital_key).distinct().where(waiting).limit(NARROW_HOSPITALS + 1)).scalars().all()
         if len(texts) <= NARROW_HOSPITALS:
-            names = conn.execute(select(hospital_table.c.name_key)).scalars()
-            where.append(s.hospital_key.in_([name for name in names if any(text in name for text in texts)]))
+            where.append(s.hospital_key.in_(hospital_keys(conn, *texts)))
     return where
 
 

@@ -176,10 +176,12 @@ def _slot_query(conn: Connection, f: SlotFilter, today: dt.date) -> ListQuery:
     return ListQuery(rows, count, indexed_filters=bool(names), empty=any(not keys for keys, _condition in names))
 
 
-def hospital_keys(conn: Connection, text: str) -> list[str]:
-    """The stored hospital keys `--hospital` means: every one that contains the text (any case)."""
-    needle = validate.name_key(text)
-    return [key for key in conn.execute(select(hospital_table.c.name_key)).scalars() if needle in key]
+def hospital_keys(conn: Connection, *texts: str) -> list[str]:
+    """The stored hospital keys `--hospital` means: every one that contains the text (any case),
+    or one of the texts (the hospitals people on the waitlist named)."""
+    needles = {validate.name_key(text) for text in texts}
+    names = conn.execute(select(hospital_table.c.name_key)).scalars()
+    return [key for key in names if any(needle in key for needle in needles)]
 
 
 def vaccine_keys(conn: Connection, text: str) -> list[str]:
