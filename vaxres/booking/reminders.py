@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Integer, bindparam, func, literal, select, text
 
 from vaxres import validate
-from vaxres.db.store import Store
+from vaxres.db.store import Store, insert_on_conflict
 from vaxres.db.tables import ReservationStatus, reminder_table, reservation_table, slot_table, utcnow
 from vaxres.outbox import events
 
@@ -71,10 +71,6 @@ def remind(store: Store, days_before: str | int = 1) -> Reminded:
 
 def _add_reminders(dialect: str, days_before: int, today: dt.date, up_to: dt.date, now: dt.datetime):
     """INSERT INTO reminder ... SELECT the due bookings ... ON CONFLICT DO NOTHING."""
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
     due = (
         select(reservation.id, slot.date, literal(days_before, Integer), bindparam("now", now, type_=reminder.created_at.type))
         .select_from(reservation_table.join(slot_table, slot.id == reservation.slot_id))
@@ -86,7 +82,7 @@ def _add_reminders(dialect: str, days_before: int, today: dt.date, up_to: dt.dat
         .order_by(slot.date, reservation.id)
     )
     return (
-        insert(reminder_table)
+        insert_on_conflict(dialect, reminder_table)
         .from_select(["reservation_id", "date", "days_before", "created_at"], due)
         .on_conflict_do_nothing(index_elements=["reservation_id", "date", "days_before"])
     )

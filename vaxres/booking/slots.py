@@ -13,7 +13,7 @@ from vaxres import validate
 from vaxres.booking import rules, waitlist
 from vaxres.booking.model import SLOT_FIELDS, SlotChange, SlotRecord
 from vaxres.booking.vaccines import resolve_name
-from vaxres.db.store import Store
+from vaxres.db.store import Store, insert_on_conflict
 from vaxres.db.tables import hospital_table, slot_table, utcnow
 from vaxres.outbox import events
 
@@ -33,11 +33,7 @@ def find_slot_id(conn: Connection, date: dt.date, hospital: str, vaccine: str) -
 def remember_hospitals(conn: Connection, names: Mapping[str, str] | Select) -> None:
     """Add the hospitals the hospital table lacks: {key: spelling}, or a SELECT of such pairs.
     Whatever adds slots calls it in its transaction, so `slot list --hospital` finds them."""
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    statement = dialect_insert(hospital_table)
+    statement = insert_on_conflict(conn.dialect.name, hospital_table)
     if isinstance(names, Select):
         conn.execute(statement.from_select(["name_key", "name"], names).on_conflict_do_nothing(index_elements=["name_key"]))
     elif names:

@@ -226,6 +226,16 @@ class Store:
         self.engine.dispose()
 
 
+def insert_on_conflict(dialect: str, table):
+    """The dialect's own INSERT into `table`, the one with ON CONFLICT (SQLite and PostgreSQL
+    spell it alike); PostgreSQL's module is loaded only when used."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table)
+
+
 def parameter_batches(items: list, size: int = 5000):
     """A long IN list in pieces: SQLite allows at most 32,766 parameters in one statement."""
     for start in range(0, len(items), size):

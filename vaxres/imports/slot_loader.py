@@ -11,7 +11,7 @@ from sqlalchemy import Connection, Row, and_, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from vaxres.booking import offering, rules, slots
-from vaxres.db.store import Store, parameter_batches
+from vaxres.db.store import Store, insert_on_conflict, parameter_batches
 from vaxres.db.tables import slot_table, utcnow
 from vaxres.errors import Refused
 from vaxres.imports.report import ImportSummary
@@ -48,14 +48,9 @@ class SlotLoader:
             st.date, st.hospital, st.vaccine, st.hospital_key, st.vaccine_key, st.number, st.number,
             self._created_at, self._created_at,
         ).where(st.n.between(bindparam("low"), bindparam("high"))).order_by(st.n)
-        # The dialect's own INSERT for ON CONFLICT; PostgreSQL's module is loaded only when used.
-        if dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as dialect_insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert as dialect_insert
         columns = ["date", "hospital", "vaccine", "hospital_key", "vaccine_key", "capacity", "remaining", "created_at", "updated_at"]
         # SQLAlchemy keeps an INSERT's row count only when asked.
-        self._insert_plain = dialect_insert(slot_table).from_select(columns, new_slots).execution_options(preserve_rowcount=True)
+        self._insert_plain = insert_on_conflict(dialect, slot_table).from_select(columns, new_slots).execution_options(preserve_rowcount=True)
         if dialect == "postgresql":
             # PostgreSQL draws an id from the sequence for every row offered to ON CONFLICT, kept
             # or not: without this filter each re-import of a plan would use up as many ids as
@@ -63,7 +58,7 @@ class SlotLoader:
             known = select(s.id).where(s.date == st.date, s.hospital_key == st.hospital_key, s.vaccine_key == st.vaccine_key)
             new_slots = new_slots.where(~known.exists())
         self._insert_new = (
-            dialect_insert(slot_table)
+            insert_on_conflict(dialect, slot_table)
             .from_select(columns, new_slots)
             .on_conflict_do_nothing(index_elements=["date", "hospital_key", "vaccine_key"])
             .execution_options(preserve_rowcount=True)
