@@ -14,7 +14,7 @@ from collections import Counter
 
 from sqlalchemy import Connection, Insert, bindparam, func, insert, select, update
 
-from vaxres.booking import rules, series
+from vaxres.booking import locks, rules, series
 from vaxres.booking.model import SLOT_FIELDS, ReservationRecord, SlotRecord
 from vaxres.db.tables import ReservationStatus, reservation_table, slot_table
 from vaxres.outbox import events
@@ -65,7 +65,9 @@ def take_dose(
     conn: Connection, slot_id: int, user: str, dose: int, *, today: dt.date, now: dt.datetime, moving: int | None = None
 ) -> SlotRecord:
     """Check the slot and the person's series, then take one dose of the slot; the slot as it is
-    after. A refusal is raised before anything is written."""
+    after. A refusal is raised before anything is written. The caller holds the person's lock
+    (booking/locks.py)."""
+    locks.share_vaccines_of_slots(conn, [slot_id])
     found = series.slot_and_vaccine(conn, slot_id)
     if found is None:
         raise rules.SlotNotFound(slot_id, to_book=True)

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import bindparam, select, update
 
 from vaxres import validate
-from vaxres.booking import rules, series
+from vaxres.booking import locks, rules, series
 from vaxres.booking.model import ReservationRecord
 from vaxres.booking.reservations import load_reservation
 from vaxres.db.store import Store, parameter_batches
@@ -37,6 +37,7 @@ def administer(store: Store, reservation_id: str | int, *, lot: str | None = Non
     today = store.today()
     now = utcnow()
     with store.write() as conn:
+        locks.lock_owner(conn, reservation_id)
         booking = load_reservation(conn, reservation_id, None)
         if booking.status != RESERVED:
             raise rules.NotReserved(booking.id, booking.status)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import ColumnElement, Connection, bindparam, delete, false, func, select
 
-from vaxres.booking import rules, waitlist
+from vaxres.booking import locks, rules, waitlist
 from vaxres.booking.doses import book_many, confirmations
 from vaxres.booking.queries import hospital_keys
 from vaxres.booking.model import HeldDose, SlotRecord, VaccineRecord
@@ -88,6 +88,8 @@ def offer_added(conn: Connection, added: Sequence[ColumnElement[bool]], *, today
         .order_by(w.id)
         .with_for_update(skip_locked=True)  # an entry being left meanwhile is not booked
     ).all()
+    free = locks.try_lock_people(conn, {entry.user_id for entry in entries})  # the others change their series now
+    entries = [entry for entry in entries if entry.user_id in free]
     held = _held_doses(conn, list(doses))
     booked: list[tuple[int, str, int, int]] = []  # slot id, person, dose, entry id
     for entry in entries:
@@ -129,7 +131,7 @@ def _doses(
     """The slots with a dose left of the vaccines people wait for, by vaccine key."""
     catalog = {
         row.name_key: VaccineRecord(row.name, (), row.doses, row.min_interval_days)
-        for row in conn.execute(select(vaccine_table).where(vaccine_table.c.name_key.in_(keys)))
+        for row in conn.execute(select(vaccine_table).where(vaccine_table.c.name_key.in_(keys)).with_for_update(read=True))
     }
     columns = (s.date, s.id, s.hospital_key, s.vaccine_key, s.remaining)
     rows = sorted(

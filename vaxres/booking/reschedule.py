@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import bindparam, update
 
 from vaxres import validate
-from vaxres.booking import rules
+from vaxres.booking import locks, rules
 from vaxres.booking.model import ReservationRecord, SlotRecord
 from vaxres.booking import waitlist
 from vaxres.booking.doses import RETURN_DOSE, take_dose
@@ -70,6 +70,7 @@ def reschedule(
         vaccine = None if vaccine is None else validate.normalize_name(vaccine, field="vaccine")
     now = utcnow()
     with store.write() as conn:
+        locks.lock_owner(conn, reservation_id)
         booking = load_reservation(conn, reservation_id, user)
         rules.check_changeable(booking, today, "moved")
         if slot_id is None:

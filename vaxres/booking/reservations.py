@@ -15,7 +15,7 @@ from sqlalchemy import Connection, String, bindparam, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from vaxres import validate
-from vaxres.booking import rules, waitlist
+from vaxres.booking import locks, rules, waitlist
 from vaxres.booking.doses import RETURN_DOSE, book_taken, take_dose
 from vaxres.booking.model import ReservationRecord, SlotRecord
 from vaxres.booking.slots import find_slot_id
@@ -104,6 +104,7 @@ def reserve(
     now = utcnow()
     try:
         with store.write() as conn:
+            locks.lock_people(conn, [user])
             if slot_id is None:
                 slot_id = find_slot_id(conn, date, hospital, resolve_name(conn, vaccine).name)
                 if slot_id is None:
@@ -134,6 +135,7 @@ def cancel(store: Store, reservation_id: str | int, *, user: str | None = None) 
     today = store.today()
     now = utcnow()
     with store.write() as conn:
+        locks.lock_owner(conn, reservation_id)
         row = conn.execute(
             _CANCEL_IF_ALLOWED, {"b_id": reservation_id, "b_user": user, "b_today": today, "b_now": now}
         ).one_or_none()

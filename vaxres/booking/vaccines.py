@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from sqlalchemy import Connection, distinct, func, insert, select, update
 
 from vaxres import validate
-from vaxres.booking import rules
+from vaxres.booking import locks, rules
 from vaxres.booking.model import VaccineRecord
 from vaxres.db.store import Store
 from vaxres.db.tables import (
@@ -140,6 +140,7 @@ def update_vaccine(
         raise InvalidInput("give what changes: --doses N, --min-interval DAYS or --alias NAME")
     now = utcnow()
     with store.write() as conn:
+        locks.lock_catalog(conn)
         catalog = load_catalog(conn)
         current = catalog.find(name)
         if current is None:

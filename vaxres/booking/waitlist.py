@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, delete, func, insert, or_, select, text
 
 from vaxres import validate
-from vaxres.booking import rules, series
+from vaxres.booking import locks, rules, series
 from vaxres.booking.doses import book_taken, take_dose
 from vaxres.booking.model import ReservationRecord, SlotRecord
 from vaxres.booking.vaccines import key_of, resolve_name
@@ -124,6 +124,7 @@ def join(
         raise InvalidInput(f"--to {last.isoformat()} is before --from {first.isoformat()}; give a range of days")
     now = utcnow()
     with store.write() as conn:
+        locks.lock_people(conn, [user])
         found = resolve_name(conn, vaccine)
         lock_vaccines(conn, [key_of(found.name)])
         held = series.held_doses(conn, user)
@@ -239,7 +240,10 @@ def offer_freed(conn: Connection, slot_ids: Iterable[int], *, today: dt.date, no
 
 def _book(conn, slot_id, user, dose, entry_id, today, now) -> ReservationRecord | None:
     """Book a waiting person into the slot if the rules let them, and end their wait; None when
-    the rules refuse (they keep waiting) or the dose went meanwhile."""
+    the rules refuse (they keep waiting), the dose went meanwhile, or the person's own change is
+    under way in another transaction (they keep waiting: waiting for it here could deadlock)."""
+    if not locks.try_lock_people(conn, [user]):
+        return None
     try:
         taken = take_dose(conn, slot_id, user, dose, today=today, now=now)  # refuses before writing
     except Refused:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, select, tuple_
 
-from vaxres.booking import rules, series
+from vaxres.booking import locks, rules, series
 from vaxres.booking.doses import book_many, confirmations
 from vaxres.booking.model import HeldDose, SlotRecord, VaccineRecord
 from vaxres.db.store import Store, parameter_batches
@@ -50,6 +50,8 @@ class BookingLoader:
         rows = conn.execute(self.staging.rows(low, high)).all()
         slot_ids = self._resolve_slots(conn, rows)
         users = list({row.user_id for row in rows})
+        if not dry_run:
+            locks.lock_people(conn, users)  # before the chunk's first row lock (booking/locks.py)
         held, where = self._held_doses(conn, users)
         if dry_run:
             self._recall(users, held, where)
@@ -138,6 +140,7 @@ class BookingLoader:
         for batch in parameter_batches(list({slot_id for slot_id in slot_ids if slot_id is not None})):
             lookup = series.SLOTS_AND_VACCINES.where(s.id.in_(batch))
             if lock:
+                locks.share_vaccines_of_slots(conn, batch)
                 lookup = lookup.with_for_update(of=slot_table)
             for row in conn.execute(lookup):
                 slots[row.id], vaccines[row.id] = series.slot_and_vaccine_of(row)

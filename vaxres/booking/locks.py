@@ -1,0 +1,79 @@
+"""PostgreSQL: one change at a time to a person's series, and no series change of a vaccine while
+a dose of it is being booked. SQLite needs none of this: BEGIN IMMEDIATE runs writers one at a
+time.
+
+A booking reads the doses a person holds, checks the series rules, then writes. Under READ
+COMMITTED two transactions could each check before the other wrote (a dose 2 booked while dose 1
+is cancelled). So every path that reads a series and writes (reserve, cancel, reschedule,
+administer, waitlist join, the booking import) first takes the person's transaction-scoped
+advisory lock; a statement after it sees what the person's previous change committed.
+
+People are spread over PERSON_LOCKS locks (a hash of the id), so that a bulk path takes a bounded
+number of them (the server's lock table is small), always in ascending order and before any row
+lock, so two of them never wait for each other in a circle. Two people sharing a lock only wait for
+each other. The waitlist's offers book other people from inside a transaction that already holds
+locks: they only try a person's lock and leave a busy person waiting for the next dose.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterable
+
+from sqlalchemy import Connection, bindparam, select, text
+
+from vaxres.db.tables import reservation_table, slot_table, vaccine_table
+
+PERSON_LOCKS = 1024
+_SPACE = 0x76787273  # the first key of vaxres's two-key advisory locks: "vxrs"
+_LOCK = text("SELECT count(pg_advisory_xact_lock(:space, b)) FROM unnest(CAST(:buckets AS integer[])) AS b")
+_TRY = text("SELECT b FROM unnest(CAST(:buckets AS integer[])) AS b WHERE pg_try_advisory_xact_lock(:space, b)")
+_OWNER = select(reservation_table.c.user_id).where(reservation_table.c.id == bindparam("b_id"))
+
+
+def bucket(user: str) -> int:
+    """The person's lock: the same in every process (unlike hash())."""
+    return zlib.crc32(user.encode("utf-8", "surrogatepass")) % PERSON_LOCKS
+
+
+def lock_people(conn: Connection, users: Iterable[str]) -> None:
+    """Wait for these people's locks, held until the transaction ends. Take them before any row
+    lock of the transaction."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(_LOCK, {"space": _SPACE, "buckets": sorted({bucket(user) for user in users})})
+
+
+def lock_owner(conn: Connection, reservation_id: int) -> None:
+    """The lock of the person a reservation belongs to (it never changes hands); nothing when
+    there is no such reservation (the caller says so)."""
+    if conn.dialect.name == "postgresql":
+        user = conn.execute(_OWNER, {"b_id": reservation_id}).scalar()
+        if user is not None:
+            lock_people(conn, [user])
+
+
+def try_lock_people(conn: Connection, users: Iterable[str]) -> set[str]:
+    """The people among these whose lock this transaction holds now (all of them on SQLite); a
+    lock another transaction holds is not waited for."""
+    users = set(users)
+    if conn.dialect.name != "postgresql" or not users:
+        return users
+    wanted = sorted({bucket(user) for user in users})
+    held = set(conn.execute(_TRY, {"space": _SPACE, "buckets": wanted}).scalars())
+    return {user for user in users if bucket(user) in held}
+
+
+def share_vaccines_of_slots(conn: Connection, slot_ids: list[int]) -> None:
+    """Keep the series of these slots' vaccines as they are until the transaction ends (a FOR
+    SHARE lock on their catalog rows: `vaccine update` waits, bookings do not wait for each other).
+    Read the vaccines after it."""
+    if conn.dialect.name == "postgresql" and slot_ids:
+        vaccine = vaccine_table.c
+        of_slots = select(slot_table.c.vaccine_key).where(slot_table.c.id.in_(slot_ids))
+        conn.execute(select(vaccine.id).where(vaccine.name_key.in_(of_slots)).with_for_update(read=True))
+
+
+def lock_catalog(conn: Connection) -> None:
+    """Change the catalog alone: wait for the bookings that read a series, then keep them waiting."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(select(vaccine_table.c.id).with_for_update())
