@@ -23,6 +23,7 @@ def pytest_configure(config):
     config.addinivalue_line(
         "markers", "no_store: VAXRES_DB names a file that does not exist yet (the default: an empty store there)"
     )
+    config.addinivalue_line("markers", "real_database_clock: close-day reads PostgreSQL's own now()")
     config.addinivalue_line("markers", "slow: many real processes at once (deselect with -m 'not slow')")
 
 
@@ -67,6 +68,20 @@ def backend(request, monkeypatch):
 
         upgrade(open_store(url, migrate=False))
         yield "postgresql"
+
+
+@pytest.fixture(autouse=True)
+def database_clock_follows_the_machine(monkeypatch, request):
+    """Tests move this process's clock with time_machine, but PostgreSQL's now() stays put: close-day
+    would refuse the moved machine's days as a clock disagreement (as it must in use). So the
+    database's clock is read as this process's, unless a test is marked real_database_clock."""
+    if request.node.get_closest_marker("real_database_clock") is not None:
+        return
+    import datetime as dt
+
+    from vaxres.db import clock
+
+    monkeypatch.setattr(clock, "database_now", lambda conn: dt.datetime.now(dt.UTC) if conn.dialect.name == "postgresql" else None)
 
 
 @pytest.fixture

@@ -215,3 +215,31 @@ def test_outbox_days_are_the_stores_days(cli, db_path, backend, time_machine):
     cli("db", "set-timezone", "UTC")
     assert len(cli.json("outbox", "list", "--from", "2026-12-01", "--to", "2026-12-01")) == 1
     assert "2026-12-01 20:00 UTC" in cli("outbox", "show", "1").stdout
+
+
+@pytest.mark.real_database_clock
+def test_close_day_refuses_a_day_the_database_clock_has_not_ended(cli, db_path, backend, time_machine):
+    """A client whose clock runs a day ahead would mark today's bookings as no-shows (issue 26).
+    PostgreSQL's clock decides; SQLite has only this machine's clock (docs/lifecycle.md)."""
+    real_now = dt.datetime.now(dt.UTC)
+    today = real_now.date().isoformat()  # the store's zone is UTC: the template store's default
+    cli("db", "set-timezone", "UTC")
+    cli.json("slot", "add", "--date", today, "--hospital", "H", "--vaccine", "Janssen", "--quantity", "2")
+    cli.json("reserve", "--user", "kim", "--slot", "1")
+    time_machine.move_to(real_now + dt.timedelta(days=1, minutes=2), tick=False)
+    result = cli("close-day", "--json")
+    if backend == "sqlite":
+        assert result.exit_code == 0 and json.loads(result.stdout)["no_shows"] == 1
+        return
+    assert result.exit_code == 1, result.stderr
+    error = json.loads(result.stderr)
+    assert error["code"] == "clock_disagrees"
+    assert error["error"].startswith(f"{today} is not over by the database's clock (")
+    assert error["error"].endswith(
+        "and this machine's clock is 24 h 1 min ahead of it; nothing was closed: "
+        "set this machine's clock right (NTP) and run close-day again"
+    )
+    assert count_rows(db_path, "reservation", "status = 'reserved'") == 1
+    # A small difference is not a disagreement: a day over by both clocks closes.
+    time_machine.move_to(real_now + dt.timedelta(minutes=2), tick=False)
+    assert cli("close-day", "--json").exit_code == 0

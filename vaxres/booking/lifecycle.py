@@ -15,7 +15,8 @@ from vaxres.booking.model import ReservationRecord
 from vaxres.booking.reservations import load_reservation
 from vaxres.db.store import Store, parameter_batches
 from vaxres.db.tables import ReservationStatus, reservation_table, reservation_view, slot_table, utcnow
-from vaxres.errors import InvalidInput
+from vaxres.db import clock
+from vaxres.errors import InvalidInput, Refused
 from vaxres.outbox import events
 
 reservation = reservation_table.c
@@ -54,6 +55,38 @@ def administer(store: Store, reservation_id: str | int, *, lot: str | None = Non
     return given
 
 
+CLOCK_TOLERANCE = dt.timedelta(minutes=5)
+
+
+class ClockDisagrees(Refused):
+    """A machine whose clock runs ahead would close a day that is still going on."""
+
+    code = "clock_disagrees"
+
+    def __init__(self, day: dt.date, machine: dt.datetime, database: dt.datetime, zone):
+        ahead = machine - database
+        shown = database.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+        super().__init__(
+            f"{day.isoformat()} is not over by the database's clock ({shown}), and this machine's clock is "
+            f"{_duration(abs(ahead))} {'ahead of' if ahead > dt.timedelta(0) else 'behind'} it; nothing was "
+            f"closed: set this machine's clock right (NTP) and run close-day again"
+        )
+
+
+def _duration(gap: dt.timedelta) -> str:
+    hours, seconds = divmod(int(gap.total_seconds()), 3600)
+    return f"{hours} h {seconds // 60} min" if hours else f"{seconds // 60} min"
+
+
+def _check_clock(conn, day: dt.date, zone, machine: dt.datetime) -> None:
+    """PostgreSQL: the day is over by the database's clock too, when the two clocks disagree."""
+    database = clock.database_now(conn)
+    if database is None or abs(machine - database) <= CLOCK_TOLERANCE:
+        return
+    if day >= database.astimezone(zone).date():
+        raise ClockDisagrees(day, machine, database, zone)
+
+
 @dataclass(frozen=True)
 class ClosedDay:
     date: dt.date
@@ -74,6 +107,7 @@ def close_day(store: Store, date: str | dt.date | None = None) -> ClosedDay:
         )
     now = utcnow()
     with store.write() as conn:
+        _check_clock(conn, day, store.zone, now)
         # Lock the bookings first (PostgreSQL; SQLite's BEGIN IMMEDIATE holds the store), then read them.
         due = select(reservation.id).select_from(reservation_table.join(slot_table, slot.id == reservation.slot_id))
         ids = list(

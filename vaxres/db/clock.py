@@ -59,6 +59,16 @@ def today_in(zone: ZoneInfo) -> dt.date:
     return dt.datetime.now(zone).date()
 
 
+def database_now(conn: Connection) -> dt.datetime | None:
+    """The database server's clock (PostgreSQL's now(): the start of the transaction); None for
+    SQLite, whose clock is this machine's."""
+    if conn.dialect.name != "postgresql":
+        return None
+    from sqlalchemy import func, select
+
+    return conn.execute(select(func.now())).scalar_one()
+
+
 def start_of_day(day: dt.date, zone: ZoneInfo) -> dt.datetime:
     """The start of a day of the store's calendar, as the UTC time rows are stored in."""
     return dt.datetime.combine(day, dt.time(), tzinfo=zone).astimezone(dt.UTC)
