@@ -236,7 +236,7 @@ def test_close_day_refuses_a_day_the_database_clock_has_not_ended(cli, db_path, 
     assert error["code"] == "clock_disagrees"
     assert error["error"].startswith(f"{today} is not over by the database's clock (")
     assert error["error"].endswith(
-        "and this machine's clock is 24 h 1 min ahead of it; nothing was closed: "
+        "and this machine's clock is 24 h 2 min ahead of it; nothing was closed: "
         "set this machine's clock right (NTP) and run close-day again"
     )
     assert count_rows(db_path, "reservation", "status = 'reserved'") == 1

@@ -74,8 +74,8 @@ class ClockDisagrees(Refused):
 
 
 def _duration(gap: dt.timedelta) -> str:
-    hours, seconds = divmod(int(gap.total_seconds()), 3600)
-    return f"{hours} h {seconds // 60} min" if hours else f"{seconds // 60} min"
+    hours, minutes = divmod(round(gap.total_seconds() / 60), 60)
+    return f"{hours} h {minutes} min" if hours else f"{minutes} min"
 
 
 def _check_clock(conn, day: dt.date, zone, machine: dt.datetime) -> None:
