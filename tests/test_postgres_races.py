@@ -81,19 +81,39 @@ def _later_dose_without_the_earlier(db: str) -> list[tuple]:
     )
 
 
+def _dose_gaps(db: str) -> list[tuple]:
+    """Each person holding doses 1 and 2: the days between them."""
+    return query(
+        db,
+        """
+        SELECT d2.user_id, s2.date - s1.date FROM reservation d1 JOIN slot s1 ON s1.id = d1.slot_id,
+               reservation d2 JOIN slot s2 ON s2.id = d2.slot_id
+        WHERE d1.user_id = d2.user_id AND d1.dose = 1 AND d2.dose = 2
+          AND d1.status = 'reserved' AND d2.status = 'reserved'
+        """,
+    )
+
+
+def _while_dose_2_bookings_wait(db: str, dose_2_slot: int, others: list[tuple[str, ...]]) -> list[tuple[int, str, str]]:
+    """PEOPLE dose-2 bookings into the held slot, each stopped after its series check; then the
+    `others` commands, until they end or wait; then the slot let go. Every process's outcome, the
+    bookings first."""
+    held = HeldSlot(db, dose_2_slot)
+    try:
+        bookings = [_start(db, "reserve", "--user", f"p{n}", "--slot", str(dose_2_slot), "--dose", "2") for n in range(PEOPLE)]
+        _settle(db, bookings, PEOPLE)
+        started = [_start(db, *command) for command in others]
+        _settle(db, bookings + started, PEOPLE + len(started))
+    finally:
+        held.release()
+    return [_finish(p) for p in bookings + started]
+
+
 def test_cancelling_dose_1_while_dose_2_is_booked_leaves_no_dose_2_alone(cli, empty_postgres):
     db = empty_postgres
     today = dt.date.today()
     dose_1s, dose_2_slot = _series_store(cli, db, dose_1_day=today + dt.timedelta(days=3), dose_2_day=today + dt.timedelta(days=30))
-    held = HeldSlot(db, dose_2_slot)
-    try:
-        bookings = [_start(db, "reserve", "--user", f"p{n}", "--slot", str(dose_2_slot), "--dose", "2") for n in range(PEOPLE)]
-        _settle(db, bookings, PEOPLE)  # each has checked the series and waits to take its dose
-        cancels = [_start(db, "cancel", str(reservation)) for reservation in dose_1s]
-        _settle(db, bookings + cancels, 2 * PEOPLE)
-    finally:
-        held.release()
-    outcomes = [_finish(p) for p in bookings + cancels]
+    outcomes = _while_dose_2_bookings_wait(db, dose_2_slot, [("cancel", str(reservation)) for reservation in dose_1s])
     assert [code for code, _, _ in outcomes] == [0] * (2 * PEOPLE), outcomes
     # Each cancel came after its person's dose 2 was booked, so it cancelled that dose too.
     for _code, out, _err in outcomes[PEOPLE:]:
@@ -107,27 +127,12 @@ def test_moving_dose_1_later_while_dose_2_is_booked_keeps_the_interval(cli, empt
     today = dt.date.today()
     dose_1s, dose_2_slot = _series_store(cli, db, dose_1_day=today + dt.timedelta(days=3), dose_2_day=today + dt.timedelta(days=30))
     later = cli.json("--db", db, "slot", "add", "--date", (today + dt.timedelta(days=20)).isoformat(), "--hospital", "H", "--vaccine", "Pfizer", "--quantity", "50")
-    held = HeldSlot(db, dose_2_slot)
-    try:
-        bookings = [_start(db, "reserve", "--user", f"p{n}", "--slot", str(dose_2_slot), "--dose", "2") for n in range(PEOPLE)]
-        _settle(db, bookings, PEOPLE)
-        moves = [_start(db, "reschedule", str(reservation), "--slot", str(later["id"])) for reservation in dose_1s]
-        _settle(db, bookings + moves, 2 * PEOPLE)
-    finally:
-        held.release()
-    outcomes = [_finish(p) for p in bookings + moves]
+    moves = [("reschedule", str(reservation), "--slot", str(later["id"])) for reservation in dose_1s]
+    outcomes = _while_dose_2_bookings_wait(db, dose_2_slot, moves)
     assert [code for code, _, _ in outcomes[:PEOPLE]] == [0] * PEOPLE, outcomes
     for code, _out, err in outcomes[PEOPLE:]:
         assert code == 1 and json.loads(err)["code"] == "dose_interval", outcomes
-    gaps = query(
-        db,
-        """
-        SELECT d2.user_id, s2.date - s1.date FROM reservation d1 JOIN slot s1 ON s1.id = d1.slot_id,
-               reservation d2 JOIN slot s2 ON s2.id = d2.slot_id
-        WHERE d1.user_id = d2.user_id AND d1.dose = 1 AND d2.dose = 2
-          AND d1.status = 'reserved' AND d2.status = 'reserved'
-        """,
-    )
+    gaps = _dose_gaps(db)
     assert len(gaps) == PEOPLE and all(days >= 21 for _user, days in gaps), gaps
 
 
@@ -135,15 +140,7 @@ def test_shortening_the_series_while_dose_2_is_booked_is_refused(cli, empty_post
     db = empty_postgres
     today = dt.date.today()
     _dose_1s, dose_2_slot = _series_store(cli, db, dose_1_day=today + dt.timedelta(days=3), dose_2_day=today + dt.timedelta(days=30))
-    held = HeldSlot(db, dose_2_slot)
-    try:
-        bookings = [_start(db, "reserve", "--user", f"p{n}", "--slot", str(dose_2_slot), "--dose", "2") for n in range(PEOPLE)]
-        _settle(db, bookings, PEOPLE)
-        shorten = _start(db, "vaccine", "update", "Pfizer", "--doses", "1")
-        _settle(db, [*bookings, shorten], PEOPLE + 1)
-    finally:
-        held.release()
-    outcomes = [_finish(p) for p in [*bookings, shorten]]
+    outcomes = _while_dose_2_bookings_wait(db, dose_2_slot, [("vaccine", "update", "Pfizer", "--doses", "1")])
     assert [code for code, _, _ in outcomes[:PEOPLE]] == [0] * PEOPLE, outcomes
     code, _out, err = outcomes[-1]
     assert code == 1 and json.loads(err)["code"] == "doses_in_use", outcomes
@@ -177,15 +174,7 @@ def test_a_storm_of_series_changes_leaves_every_series_whole(cli, empty_postgres
     for command, code, _out, err in outcomes:
         assert code == 0 or (code == 1 and json.loads(err)["code"] in refusals), (command, code, err)
     assert _later_dose_without_the_earlier(db) == []
-    gaps = query(
-        db,
-        """
-        SELECT d2.user_id, s2.date - s1.date FROM reservation d1 JOIN slot s1 ON s1.id = d1.slot_id,
-               reservation d2 JOIN slot s2 ON s2.id = d2.slot_id
-        WHERE d1.user_id = d2.user_id AND d1.dose = 1 AND d2.dose = 2
-          AND d1.status = 'reserved' AND d2.status = 'reserved'
-        """,
-    )
+    gaps = _dose_gaps(db)
     assert all(days >= 21 for _user, days in gaps), gaps
     doses = query(db, "SELECT doses FROM vaccine WHERE name = 'Pfizer'")[0][0]
     if doses == 1:
