@@ -13,6 +13,9 @@ number of them (the server's lock table is small), always in ascending order and
 lock, so two of them never wait for each other in a circle. Two people sharing a lock only wait for
 each other. The waitlist's offers book other people from inside a transaction that already holds
 locks: they only try a person's lock and leave a busy person waiting for the next dose.
+
+The waitlist also takes one lock per vaccine (lock_vaccines), so a join never misses a dose freed
+at the same moment.
 """
 
 from __future__ import annotations
@@ -77,3 +80,10 @@ def lock_catalog(conn: Connection) -> None:
     """Change the catalog alone: wait for the bookings that read a series, then keep them waiting."""
     if conn.dialect.name == "postgresql":
         conn.execute(select(vaccine_table.c.id).with_for_update())
+
+
+def lock_vaccines(conn: Connection, vaccine_keys: list[str]) -> None:
+    """PostgreSQL: one offer or join at a time per vaccine (SQLite has one writer anyway)."""
+    if conn.dialect.name == "postgresql":
+        for key in vaccine_keys:
+            conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"vaxres-waitlist:{key}"})

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import ColumnElement, Connection, bindparam, delete, false, func, select
 
-from vaxres.booking import locks, rules, waitlist
+from vaxres.booking import locks, rules
 from vaxres.booking.doses import book_many, confirmations
 from vaxres.booking.queries import hospital_keys
 from vaxres.booking.model import HeldDose, SlotRecord, VaccineRecord
@@ -78,7 +78,7 @@ def offer_added(conn: Connection, added: Sequence[ColumnElement[bool]], *, today
     keys = sorted(conn.execute(select(w.vaccine_key).distinct()).scalars())
     if not keys:
         return 0
-    waitlist.lock_vaccines(conn, keys)
+    locks.lock_vaccines(conn, keys)
     doses = _doses(conn, added, _narrowing(conn, keys, today), keys)
     if not doses:
         return 0

@@ -4,8 +4,8 @@ new slot), so nothing is offered twice and no freed dose sits unused while someo
 
 A booking made for a waiting person is exactly one `vaxres reserve` could have made: it goes
 through take_dose, the same rules (not past, the series, a dose left). On PostgreSQL, joining
-and offering take one advisory lock per vaccine, so a join never misses a dose freed at the
-same moment; SQLite's BEGIN IMMEDIATE already runs them one at a time.
+and offering take one advisory lock per vaccine (locks.lock_vaccines), so a join never misses a
+dose freed at the same moment; SQLite's BEGIN IMMEDIATE already runs them one at a time.
 """
 
 from __future__ import annotations
@@ -126,7 +126,7 @@ def join(
     with store.write() as conn:
         locks.lock_people(conn, [user])
         found = resolve_name(conn, vaccine)
-        lock_vaccines(conn, [key_of(found.name)])
+        locks.lock_vaccines(conn, [key_of(found.name)])
         held = series.held_doses(conn, user)
         waiting = conn.execute(select(w.id).where(w.user_id == user, w.dose == dose)).scalar()
         if waiting is not None and dose not in held:
@@ -211,7 +211,7 @@ def offer_freed(conn: Connection, slot_ids: Iterable[int], *, today: dt.date, no
     targets = [(s, v) for s, v in targets if s.remaining > 0 and s.date >= today]
     if not targets:
         return []
-    lock_vaccines(conn, sorted({key_of(v.name) for _s, v in targets}))
+    locks.lock_vaccines(conn, sorted({key_of(v.name) for _s, v in targets}))
     candidates_of = _candidates(conn.dialect.name)
     booked: list[ReservationRecord] = []
     for target, vaccine in targets:
@@ -303,13 +303,6 @@ def _candidates(dialect: str):
 def anyone_waits(conn: Connection) -> bool:
     """One indexed look-up: an offer of freed doses asks it before reading any slot."""
     return conn.execute(select(w.id).limit(1)).first() is not None
-
-
-def lock_vaccines(conn: Connection, vaccine_keys: list[str]) -> None:
-    """PostgreSQL: one offer or join at a time per vaccine (SQLite has one writer anyway)."""
-    if conn.dialect.name == "postgresql":
-        for key in vaccine_keys:
-            conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"vaxres-waitlist:{key}"})
 
 
 def _entries(conn: Connection, *, where: list) -> list[WaitlistRecord]:
