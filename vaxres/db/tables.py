@@ -169,6 +169,8 @@ class OutboxMessage(SQLModel, table=True):
         Index("ix_outbox_created_at", "created_at"),
         # `vaxres log --reservation/--slot` (issue 14).
         Index(ABOUT_INDEX, "correlation_id", "id", sqlite_where=ABOUT),
+        # A pruned message's number (its webhook-id) is never given again (migration 0011).
+        {"sqlite_autoincrement": True},
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -197,6 +199,8 @@ class WaitlistEntry(SQLModel, table=True):
         CheckConstraint("dose >= 1", name="dose_positive"),
         # A freed dose looks for the longest-waiting entries of its vaccine.
         Index("ix_waitlist_vaccine_key_id", "vaccine_key", "id"),
+        # A left or booked entry's number is never given to another person (migration 0011).
+        {"sqlite_autoincrement": True},
     )
 
     id: int | None = Field(default=None, primary_key=True)
