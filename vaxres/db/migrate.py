@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import sqlite3
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 
+from vaxres.db.backup import backup_sqlite
 from vaxres.db.store import Store
 
 
@@ -28,17 +27,6 @@ def alembic_config(store: Store | None = None) -> Config:
     return config
 
 
-def backup_sqlite(store: Store, revision: str) -> Path:
-    """Copy the file (consistently, through SQLite's backup API) before changing its schema."""
-    assert store.path is not None
-    stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
-    target = store.path.with_name(f"{store.path.name}.{revision}.{stamp}.bak")
-    with sqlite3.connect(store.path) as source, sqlite3.connect(target) as copy:
-        source.backup(copy)
-    target.chmod(0o600)
-    return target
-
-
 def upgrade(store: Store, revision: str = "head") -> tuple[str | None, str, Path | None, list[str]]:
     """Upgrade in one write transaction; return (from, to, backup path, what the migrations noted
     about the data they changed)."""
@@ -46,7 +34,8 @@ def upgrade(store: Store, revision: str = "head") -> tuple[str | None, str, Path
     before = state.current
     backup = None
     if store.is_sqlite and before is not None and state.behind:
-        backup = backup_sqlite(store, before)
+        assert store.path is not None
+        backup = backup_sqlite(store.path, before)
     config = alembic_config(store)
     with store.write() as conn:
         config.attributes["connection"] = conn
