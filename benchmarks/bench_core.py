@@ -5,7 +5,7 @@
 3. reserve + cancel through the service layer: at least 1/4 of the throughput of plain sqlite3
    running the same statements with the same pragmas.
 
-Run: uv run python benchmarks/bench_core.py [--quick]   (writes the core section of docs/benchmarks.md)
+Run: uv run --group bench python benchmarks/bench_core.py [--quick]   (writes the core section of docs/benchmarks.md)
 """
 
 import datetime as dt

@@ -5,12 +5,11 @@ SQLite) in config.attributes["connection"]; the alembic command line gets one fr
 """
 
 from alembic import context
-from sqlmodel import SQLModel
 
-from vaxres.db.tables import add_postgresql_predicates  # (importing the models registers the tables)
+from vaxres.db.tables import add_postgresql_predicates, metadata
 
 config = context.config
-target_metadata = SQLModel.metadata
+target_metadata = metadata
 
 
 def _run(connection) -> None:

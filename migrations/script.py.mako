@@ -4,13 +4,13 @@ Revision ID: ${up_revision}
 Revises: ${down_revision | comma,n}
 Create Date: ${create_date}
 
-Remember to add the revision to vaxres/schema.py REVISIONS. A batch operation on `slot` or
+Remember to add the revision to vaxres/db/revisions.py REVISIONS. A batch operation on `slot` or
 `reservation` must drop and recreate `reservation_view` around it.
 """
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel.sql.sqltypes  # noqa: F401  (autogenerate renders str columns as AutoString)
+import vaxres.db.tables  # noqa: F401  (autogenerate renders timestamps as vaxres.db.tables.UTCDateTime())
 from alembic import op
 ${imports if imports else ""}
 

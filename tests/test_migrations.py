@@ -10,7 +10,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlmodel import SQLModel
+from vaxres.db.tables import metadata
 
 import vaxres.db.tables  # noqa: F401
 from tests.helpers import future
@@ -32,7 +32,7 @@ def test_upgrade_from_empty_matches_the_models(db_path):
     store = open_store(str(db_path))
     with store.engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
-        assert compare_metadata(context, SQLModel.metadata) == []
+        assert compare_metadata(context, metadata) == []
 
 
 def test_the_active_booking_index_is_partial_on_postgresql_too():

@@ -37,3 +37,13 @@ def test_reserve_on_a_current_store_does_not_import_alembic():
 def test_a_sqlite_command_does_not_load_postgresql_support():
     assert run_vaxres("slot", "add", "--date", future(), "--hospital", "H", "--vaccine", "Janssen", "--quantity", "3").returncode == 0
     assert loaded("reserve", "--user", "a", "--slot", "1", modules=("sqlalchemy.dialects.postgresql",)) == []
+
+
+def test_store_commands_load_neither_sqlmodel_nor_the_orm():
+    """The tables are SQLAlchemy Core: XX
+    model machinery and sqlalchemy.orm), for nothing the commands use."""
+    assert run_vaxres("slot", "add", "--date", future(), "--hospital", "H", "--vaccine", "Janssen", "--quantity", "3").returncode == 0
+    heavy = ("sqlmodel", "sqlalchemy.orm")
+    assert loaded("reserve", "--user", "a", "--slot", "1", modules=heavy) == []
+    assert loaded("mypage", "a", modules=heavy) == []
+    assert loaded("slot", "list", modules=heavy) == []

@@ -3,6 +3,10 @@ administrators query the file.
 
 Names are stored as typed (trimmed, whitespace collapsed); `*_key` columns hold the casefolded
 form that uniqueness and look-ups use, so 'PFIZER' and 'Pfizer' are one vaccine on every backend.
+
+Declared in SQLAlchemy Core, the layer SQLModel builds on: SQLModel's classes brought pydantic's
+model machinery and the ORM into every command's start-up (80 ms of a 0.36 s bare start, see
+docs/architecture.md "Start-up") and vaxres used only their tables.
 """
 
 import datetime as dt
@@ -13,6 +17,8 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     Date,
+    Float,
+    ForeignKey,
     Index,
     Integer,
     MetaData,
@@ -21,18 +27,62 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     text,
+    types,
 )
-from sqlmodel import Field, SQLModel
-from sqlmodel.sql.sqltypes import UTCDateTime
 
-SQLModel.metadata.naming_convention = {
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
 
+
+class UTCDateTime(types.TypeDecorator[dt.datetime]):
+    """Aware datetimes in, UTC out: SQLite keeps no offset, so what it returns is read as UTC."""
+
+    impl = types.DateTime
+    cache_ok = True
+
+    def __init__(self) -> None:
+        super().__init__(timezone=True)
+
+    def __repr__(self) -> str:
+        return "UTCDateTime()"
+
+    def coerce_compared_value(self, op: Any, value: Any) -> Any:
+        return types.Interval() if isinstance(value, dt.timedelta) else self
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.utcoffset() is None:
+            raise ValueError("a naive datetime reached the store; vaxres writes aware UTC times only")
+        return value.astimezone(dt.UTC)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.utcoffset() is None else value.astimezone(dt.UTC)
+
+
+def _id() -> Column:
+    return Column("id", Integer, primary_key=True)
+
+
+def _text(name: str, length: int, *, null: bool = False, **kwargs: Any) -> Column:
+    return Column(name, String(length), nullable=null, **kwargs)
+
+
+def _when(name: str, *, null: bool = False) -> Column:
+    return Column(name, UTCDateTime(), nullable=null)
+
+
+def _int(name: str, *args: Any, **kwargs: Any) -> Column:
+    return Column(name, Integer, *args, nullable=False, **kwargs)
 
 
 class ReservationStatus:
@@ -72,200 +122,168 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-class Slot(SQLModel, table=True):
-    __tablename__ = "slot"
-    __table_args__ = (
-        UniqueConstraint("date", "hospital_key", "vaccine_key"),
-        CheckConstraint("remaining >= 0 AND remaining <= capacity", name="remaining_within_capacity"),
-        # `slot list --available` counts the slots of its days minus the few sold out.
-        Index(SOLD_OUT_INDEX, "date", sqlite_where=SOLD_OUT),
-    )
+slot_table = Table(
+    "slot",
+    metadata,
+    _id(),
+    Column("date", Date, nullable=False),
+    _text("hospital", 200),
+    _text("vaccine", 200),
+    _text("hospital_key", 200),
+    _text("vaccine_key", 200),
+    _int("capacity"),
+    _int("remaining"),
+    _when("created_at"),
+    _when("updated_at"),
+    UniqueConstraint("date", "hospital_key", "vaccine_key"),
+    CheckConstraint("remaining >= 0 AND remaining <= capacity", name="remaining_within_capacity"),
+    # `slot list --available` counts the slots of its days minus the few sold out.
+    Index(SOLD_OUT_INDEX, "date", sqlite_where=SOLD_OUT),
+)
 
-    id: int | None = Field(default=None, primary_key=True)
-    date: dt.date
-    hospital: str = Field(sa_type=String(200))
-    vaccine: str = Field(sa_type=String(200))
-    hospital_key: str = Field(sa_type=String(200))
-    vaccine_key: str = Field(sa_type=String(200))
-    capacity: int
-    remaining: int
-    created_at: dt.datetime
-    updated_at: dt.datetime
+# Each hospital a slot has named (its key, and the first spelling seen): `slot list --hospital`
+# finds the keys containing its text here, among thousands of rows instead of millions of slots.
+# Kept by whatever adds slots, in the same transaction; never removed (a name without slots
+# matches nothing). An index on slot.hospital_key would serve the same lists but cost an import
+# of a million slots ~10% more (migration 0009).
+hospital_table = Table(
+    "hospital",
+    metadata,
+    _text("name_key", 200, primary_key=True),
+    _text("name", 200),
+)
 
+# The catalog: a slot names one of these (by name; input may use an alias).
+vaccine_table = Table(
+    "vaccine",
+    metadata,
+    _id(),
+    _text("name", 200),
+    _text("name_key", 200),
+    _int("doses"),
+    _int("min_interval_days"),
+    _when("created_at"),
+    _when("updated_at"),
+    UniqueConstraint("name_key"),
+    CheckConstraint("doses >= 1 AND doses <= 10", name="doses_in_range"),
+    CheckConstraint("min_interval_days >= 0", name="interval_not_negative"),
+)
 
-class Hospital(SQLModel, table=True):
-    """Each hospital a slot has named (its key, and the first spelling seen): `slot list
-    --hospital` finds the keys containing its text here, among thousands of rows instead of
-    millions of slots. Kept by whatever adds slots, in the same transaction; never removed (a
-    name without slots matches nothing). An index on slot.hospital_key would serve the same
-    lists but cost an import of a million slots ~10% more (migration 0009)."""
+# Other names of a vaccine (화이자, Comirnaty → Pfizer); the key is unique, so an alias names one vaccine.
+alias_table = Table(
+    "vaccine_alias",
+    metadata,
+    _text("key", 200, primary_key=True),
+    _text("alias", 200),
+    _int("vaccine_id", ForeignKey("vaccine.id"), index=True),
+)
 
-    __tablename__ = "hospital"
+reservation_table = Table(
+    "reservation",
+    metadata,
+    _id(),
+    _int("slot_id", ForeignKey("slot.id"), index=True),
+    _text("user_id", 200, index=True),
+    _int("dose", default=1),
+    _text("status", 16, default=ReservationStatus.RESERVED),
+    _when("reserved_at"),
+    _when("cancelled_at", null=True),
+    _when("administered_at", null=True),
+    _text("lot", 200, null=True),
+    CheckConstraint(_one_of("status", ReservationStatus.ALL), name="status_known"),
+    CheckConstraint("dose >= 1", name="dose_positive"),
+    # One booking per person and dose that holds or has given it, guarded by the store itself. PostgreSQL's
+    # spelling of the predicate is added by add_postgresql_predicates() below.
+    Index(ACTIVE_BOOKING_INDEX, "user_id", "dose", unique=True, sqlite_where=ACTIVE_BOOKING),
+)
 
-    name_key: str = Field(sa_type=String(200), primary_key=True)
-    name: str = Field(sa_type=String(200))
+outbox_table = Table(
+    "outbox",
+    metadata,
+    _id(),
+    _text("event", 64),
+    _text("recipient", 200),
+    Column("payload", JSON, nullable=False),
+    _int("correlation_id"),
+    _when("created_at"),
+    _text("status", 16, default=OutboxStatus.PENDING),
+    _int("attempts", default=0),
+    _when("next_attempt_at", null=True),
+    _when("delivered_at", null=True),
+    Column("last_error", Text, nullable=True),
+    _text("lease_owner", 64, null=True),
+    _when("lease_until", null=True),
+    _text("actor", 64, null=True),  # who made the change; NULL before migration 0010
+    CheckConstraint(_one_of("status", OutboxStatus.ALL), name="status_known"),
+    # The dispatcher reads pending messages in id order.
+    Index("ix_outbox_status_id", "status", "id"),
+    # Per-recipient order: "is an earlier message of this recipient still undelivered?"
+    Index("ix_outbox_recipient_status_id", "recipient", "status", "id"),
+    # `outbox list --event` and `--from/--to` (issue 12).
+    Index("ix_outbox_event_id", "event", "id"),
+    Index("ix_outbox_created_at", "created_at"),
+    # `vaxres log --reservation/--slot` (issue 14).
+    Index(ABOUT_INDEX, "correlation_id", "id", sqlite_where=ABOUT),
+    # A pruned message's number (its webhook-id) is never given again (migration 0011).
+    sqlite_autoincrement=True,
+)
 
+# A person waiting for a dose of a vaccine (at a hospital, within days): booked, in join order,
+# in the transaction that frees a matching dose; the row goes when booked or left.
+waitlist_table = Table(
+    "waitlist",
+    metadata,
+    _id(),
+    _text("user_id", 200),
+    _int("dose", default=1),
+    _text("vaccine", 200),
+    _text("vaccine_key", 200),
+    _text("hospital", 200, null=True),
+    _text("hospital_key", 200, null=True),
+    Column("date_from", Date, nullable=False),
+    Column("date_to", Date, nullable=True),
+    _when("joined_at"),
+    UniqueConstraint("user_id", "dose"),
+    CheckConstraint("dose >= 1", name="dose_positive"),
+    # A freed dose looks for the longest-waiting entries of its vaccine.
+    Index("ix_waitlist_vaccine_key_id", "vaccine_key", "id"),
+    # A left or booked entry's number is never given to another person (migration 0011).
+    sqlite_autoincrement=True,
+)
 
-class Vaccine(SQLModel, table=True):
-    """The catalog: a slot names one of these (by name; input may use an alias)."""
+# One reminder written for a booking: its key makes `vaxres remind` write each one once, however
+# often it runs; a booking moved to another day is reminded again for the new day.
+reminder_table = Table(
+    "reminder",
+    metadata,
+    _id(),
+    _int("reservation_id", ForeignKey("reservation.id")),
+    Column("date", Date, nullable=False),  # the slot's day the reminder was for
+    _int("days_before"),  # the window it was written for (`--days-before`)
+    _when("created_at"),
+    UniqueConstraint("reservation_id", "date", "days_before"),
+    CheckConstraint("days_before >= 0 AND days_before <= 30", name="days_before_in_range"),
+)
 
-    __tablename__ = "vaccine"
-    __table_args__ = (
-        UniqueConstraint("name_key"),
-        CheckConstraint("doses >= 1 AND doses <= 10", name="doses_in_range"),
-        CheckConstraint("min_interval_days >= 0", name="interval_not_negative"),
-    )
+# The store's own settings (its time zone, its language), shared by every machine that uses the store.
+setting_table = Table(
+    "store_setting",
+    metadata,
+    _text("key", 64, primary_key=True),
+    Column("value", Text, nullable=False),
+)
 
-    id: int | None = Field(default=None, primary_key=True)
-    name: str = Field(sa_type=String(200))
-    name_key: str = Field(sa_type=String(200))
-    doses: int
-    min_interval_days: int
-    created_at: dt.datetime
-    updated_at: dt.datetime
-
-
-class VaccineAlias(SQLModel, table=True):
-    """Other names of a vaccine (화이자, Comirnaty → Pfizer); the key is unique, so an alias names one vaccine."""
-
-    __tablename__ = "vaccine_alias"
-
-    key: str = Field(sa_type=String(200), primary_key=True)
-    alias: str = Field(sa_type=String(200))
-    vaccine_id: int = Field(foreign_key="vaccine.id", index=True)
-
-
-class Reservation(SQLModel, table=True):
-    __tablename__ = "reservation"
-    __table_args__ = (
-        CheckConstraint(_one_of("status", ReservationStatus.ALL), name="status_known"),
-        CheckConstraint("dose >= 1", name="dose_positive"),
-        # One booking per person and dose that holds or has given it, guarded by the store itself. PostgreSQL's
-        # spelling of the predicate is added by add_postgresql_predicates() below.
-        Index(ACTIVE_BOOKING_INDEX, "user_id", "dose", unique=True, sqlite_where=ACTIVE_BOOKING),
-    )
-
-    id: int | None = Field(default=None, primary_key=True)
-    slot_id: int = Field(foreign_key="slot.id", index=True)
-    user_id: str = Field(sa_type=String(200), index=True)
-    dose: int = 1
-    status: str = Field(sa_type=String(16), default=ReservationStatus.RESERVED)
-    reserved_at: dt.datetime
-    cancelled_at: dt.datetime | None = None
-    administered_at: dt.datetime | None = None
-    lot: str | None = Field(default=None, sa_type=String(200))
-
-
-class OutboxMessage(SQLModel, table=True):
-    __tablename__ = "outbox"
-    __table_args__ = (
-        CheckConstraint(_one_of("status", OutboxStatus.ALL), name="status_known"),
-        # The dispatcher reads pending messages in id order.
-        Index("ix_outbox_status_id", "status", "id"),
-        # Per-recipient order: "is an earlier message of this recipient still undelivered?"
-        Index("ix_outbox_recipient_status_id", "recipient", "status", "id"),
-        # `outbox list --event` and `--from/--to` (issue 12).
-        Index("ix_outbox_event_id", "event", "id"),
-        Index("ix_outbox_created_at", "created_at"),
-        # `vaxres log --reservation/--slot` (issue 14).
-        Index(ABOUT_INDEX, "correlation_id", "id", sqlite_where=ABOUT),
-        # A pruned message's number (its webhook-id) is never given again (migration 0011).
-        {"sqlite_autoincrement": True},
-    )
-
-    id: int | None = Field(default=None, primary_key=True)
-    event: str = Field(sa_type=String(64))
-    recipient: str = Field(sa_type=String(200))
-    payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
-    correlation_id: int
-    created_at: dt.datetime
-    status: str = Field(sa_type=String(16), default=OutboxStatus.PENDING)
-    attempts: int = 0
-    next_attempt_at: dt.datetime | None = None
-    delivered_at: dt.datetime | None = None
-    last_error: str | None = Field(default=None, sa_type=Text)
-    lease_owner: str | None = Field(default=None, sa_type=String(64))
-    lease_until: dt.datetime | None = None
-    actor: str | None = Field(default=None, sa_type=String(64))  # who made the change; NULL before migration 0010
-
-
-class WaitlistEntry(SQLModel, table=True):
-    """A person waiting for a dose of a vaccine (at a hospital, within days): booked, in join
-    order, in the transaction that frees a matching dose; the row goes when booked or left."""
-
-    __tablename__ = "waitlist"
-    __table_args__ = (
-        UniqueConstraint("user_id", "dose"),
-        CheckConstraint("dose >= 1", name="dose_positive"),
-        # A freed dose looks for the longest-waiting entries of its vaccine.
-        Index("ix_waitlist_vaccine_key_id", "vaccine_key", "id"),
-        # A left or booked entry's number is never given to another person (migration 0011).
-        {"sqlite_autoincrement": True},
-    )
-
-    id: int | None = Field(default=None, primary_key=True)
-    user_id: str = Field(sa_type=String(200))
-    dose: int = 1
-    vaccine: str = Field(sa_type=String(200))
-    vaccine_key: str = Field(sa_type=String(200))
-    hospital: str | None = Field(default=None, sa_type=String(200))
-    hospital_key: str | None = Field(default=None, sa_type=String(200))
-    date_from: dt.date
-    date_to: dt.date | None = None
-    joined_at: dt.datetime
-
-
-class Reminder(SQLModel, table=True):
-    """One reminder written for a booking: its key makes `vaxres remind` write each one once,
-    however often it runs; a booking moved to another day is reminded again for the new day."""
-
-    __tablename__ = "reminder"
-    __table_args__ = (
-        UniqueConstraint("reservation_id", "date", "days_before"),
-        CheckConstraint("days_before >= 0 AND days_before <= 30", name="days_before_in_range"),
-    )
-
-    id: int | None = Field(default=None, primary_key=True)
-    reservation_id: int = Field(foreign_key="reservation.id")
-    date: dt.date  # the slot's day the reminder was for
-    days_before: int  # the window it was written for (`--days-before`)
-    created_at: dt.datetime
-
-
-class StoreSetting(SQLModel, table=True):
-    """The store's own settings (its time zone, its language), shared by every machine that uses the store."""
-
-    __tablename__ = "store_setting"
-
-    key: str = Field(sa_type=String(64), primary_key=True)
-    value: str = Field(sa_type=Text)
-
-
-class DeliveryTarget(SQLModel, table=True):
-    """A circuit breaker per delivery target, in the store so that separate runs share it."""
-
-    __tablename__ = "delivery_target"
-
-    target: str = Field(sa_type=String(500), primary_key=True)
-    consecutive_failures: int = 0
-    open_until: dt.datetime | None = None
-    cooldown: float
-    last_error: str | None = Field(default=None, sa_type=Text)
-    updated_at: dt.datetime
-
-
-slot_table = Slot.__table__
-hospital_table = Hospital.__table__
-reservation_table = Reservation.__table__
-outbox_table = OutboxMessage.__table__
-target_table = DeliveryTarget.__table__
-vaccine_table = Vaccine.__table__
-alias_table = VaccineAlias.__table__
-setting_table = StoreSetting.__table__
-waitlist_table = WaitlistEntry.__table__
-
-
-reminder_table = Reminder.__table__
+# A circuit breaker per delivery target, in the store so that separate runs share it.
+target_table = Table(
+    "delivery_target",
+    metadata,
+    _text("target", 500, primary_key=True),
+    _int("consecutive_failures", default=0),
+    _when("open_until", null=True),
+    Column("cooldown", Float, nullable=False),
+    Column("last_error", Text, nullable=True),
+    _when("updated_at"),
+)
 
 # The view is created by migration 0002; it lives on its own metadata so that autogenerate and
 # create_all never mistake it for a table.
