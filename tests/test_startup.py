@@ -47,3 +47,29 @@ def test_store_commands_load_neither_sqlmodel_nor_the_orm():
     assert loaded("reserve", "--user", "a", "--slot", "1", modules=heavy) == []
     assert loaded("mypage", "a", modules=heavy) == []
     assert loaded("slot", "list", modules=heavy) == []
+
+
+def test_a_command_builds_only_itself_and_finds_every_command():
+    import typer
+
+    from vaxres import cli
+
+    every = typer.main.get_command(cli.build_app()).commands
+    assert set(every) == set(cli.COMMANDS) | set(cli.GROUPS)  # a new command must be listed to be found
+    for name in every:
+        built = set(typer.main.get_command(cli.build_app(name)).commands)
+        assert name in built and len(built) <= 4  # itself, and the commands its module registers with it
+    assert cli.invoked_command(["--db", "x.db", "--actor", "desk", "reserve", "--user", "a"]) == "reserve"
+    assert cli.invoked_command(["--db=x.db", "slot", "list"]) == "slot"
+    assert cli.invoked_command(["--help"]) is None
+    assert cli.invoked_command(["--version"]) is None
+    assert cli.invoked_command([]) is None
+    assert cli.invoked_command(["nosuch"]) == "nosuch"  # the whole app is built, and says no such command
+
+
+def test_the_lean_app_answers_as_the_whole_one():
+    listed = run_vaxres("--db", "x.db", "mypage", "--help")
+    assert listed.returncode == 0 and "Show a person's reservations" in listed.stdout
+    unknown = run_vaxres("nosuch")
+    assert (unknown.returncode, unknown.stderr) == (2, "Error: no such command 'nosuch'; see `vaxres --help`\n")
+    assert "Commands:" in run_vaxres("--help").stdout and "export" in run_vaxres("--help").stdout

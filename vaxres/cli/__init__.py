@@ -1,5 +1,6 @@
 """The `vaxres` command: parse, call one service function, render. No SQL and no rules here."""
 
+import importlib
 import sys
 from typing import Annotated
 
@@ -7,7 +8,6 @@ import typer
 import typer.core
 
 from vaxres import __version__
-from vaxres.cli import booking, db, demo, export, imports, lifecycle, log, outbox, remind, report, slot, vaccine, waitlist
 from vaxres.cli.output import print_json, print_line
 
 
@@ -49,16 +49,17 @@ def usage_message(error) -> str:
     return f"{text}; see `{ctx.command_path} --help`" if ctx is not None else text
 
 
-app = typer.Typer(
-    name="vaxres",
-    cls=OneLineUsageErrors,
-    help="Vaccine slots, reservations and their notifications.\n\n"
-    "Exit codes: 0 done, 1 refused by a rule, 2 invalid input, 3 not found, 75 busy (try again).",
-    no_args_is_help=True,
-    rich_markup_mode=None,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-)
+def new_app() -> typer.Typer:
+    return typer.Typer(
+        name="vaxres",
+        cls=OneLineUsageErrors,
+        help="Vaccine slots, reservations and their notifications.\n\n"
+        "Exit codes: 0 done, 1 refused by a rule, 2 invalid input, 3 not found, 75 busy (try again).",
+        no_args_is_help=True,
+        rich_markup_mode=None,
+        pretty_exceptions_enable=False,
+        add_completion=False,
+    )
 
 
 class Settings:
@@ -77,7 +78,6 @@ def _show_version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
 def root(
     ctx: typer.Context,
     db_target: Annotated[
@@ -105,21 +105,61 @@ def root(
     ctx.obj = Settings(db=db_target, actor=actor)
 
 
-app.add_typer(vaccine.app, name="vaccine")
-app.add_typer(slot.app, name="slot")
-app.add_typer(imports.app, name="import")
-app.add_typer(outbox.app, name="outbox")
-app.add_typer(waitlist.app, name="waitlist")
-app.add_typer(db.app, name="db")
-app.add_typer(export.app, name="export")
-booking.register(app)
-lifecycle.register(app)
-remind.register(app)
-log.register(app)
-report.register(app)
-demo.register(app)
+# Each command's module, in the order `vaxres --help` lists them: groups (a Typer app of their
+# own) by their name, single commands through the module's register().
+GROUPS = {"vaccine": "vaccine", "slot": "slot", "import": "imports", "outbox": "outbox", "waitlist": "waitlist",
+          "db": "db", "export": "export"}
+COMMANDS = {
+    "reserve": "booking", "cancel": "booking", "mypage": "booking",
+    "reschedule": "lifecycle", "administer": "lifecycle", "close-day": "lifecycle", "show": "lifecycle",
+    "remind": "remind", "log": "log", "report": "report", "demo": "demo",
+}
+ROOT_OPTIONS_WITH_VALUE = ("--db", "--actor")
+
+
+def build_app(command: str | None = None) -> typer.Typer:
+    """The app with every command, or with only `command` when one is named: a command's process
+    never builds the other forty (their options, their help) it will not run."""
+    built = new_app()
+    built.callback()(root)
+    if command in GROUPS:
+        built.add_typer(importlib.import_module(f"vaxres.cli.{GROUPS[command]}").app, name=command)
+    elif command in COMMANDS:
+        importlib.import_module(f"vaxres.cli.{COMMANDS[command]}").register(built)
+    else:
+        for name, module in GROUPS.items():
+            built.add_typer(importlib.import_module(f"vaxres.cli.{module}").app, name=name)
+        for module in dict.fromkeys(COMMANDS.values()):
+            importlib.import_module(f"vaxres.cli.{module}").register(built)
+    return built
+
+
+def invoked_command(args: list[str]) -> str | None:
+    """The command named on the command line, past the root options; None for `--help`, `--version`, nothing."""
+    given = iter(args)
+    for arg in given:
+        if arg in ROOT_OPTIONS_WITH_VALUE:
+            next(given, None)
+        elif arg.startswith("-"):
+            if arg.split("=", 1)[0] not in ROOT_OPTIONS_WITH_VALUE:
+                return None
+        else:
+            return arg
+    return None
+
+
+def __getattr__(name: str):
+    """`vaxres.cli.app`: the whole app, for the tests' CliRunner and `typer vaxres.cli utils docs`."""
+    if name == "app":
+        globals()["app"] = built = build_app()
+        return built
+    raise AttributeError(name)
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), "app"})  # so that `typer vaxres.cli utils docs` finds the app
 
 
 def main() -> None:
     """The console script."""
-    app(prog_name="vaxres")
+    build_app(invoked_command(sys.argv[1:]))(prog_name="vaxres")
