@@ -117,3 +117,51 @@ def test_a_watching_dispatcher_waits_out_a_busy_store(store, db_path, receiver, 
     watcher.send_signal(signal.SIGTERM)
     _, err = watcher.communicate(timeout=30)
     assert watcher.returncode == 0, err
+
+
+LOG_LINE = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ vaxres outbox: "
+
+
+def test_a_watching_dispatcher_says_when_a_circuit_opens_and_closes(store, db_path, receiver):
+    import re
+
+    messages(store, 7)  # one slot and six bookings: seven recipients, one message each
+    receiver.answer = lambda n, wid: (503, {}, 0.0) if n <= 5 else (204, {}, 0.0)
+    watcher = start("--to", receiver.url, "--watch", "--cooldown", "0.5", "--backoff", "0.1", "--workers", "1")
+    wait_for(lambda: count_rows(db_path, "outbox", "status = 'delivered'") == 7)
+    watcher.send_signal(signal.SIGTERM)
+    out, err = watcher.communicate(timeout=30)
+    assert watcher.returncode == 0, err
+    lines = err.splitlines()
+    target = re.escape(receiver.url)
+    assert len(lines) == 2, (out, err)
+    assert re.fullmatch(
+        LOG_LINE + f"circuit to {target} open for 0.5s after 5 failures in a row \\(last: .+\\); one message will probe it then",
+        lines[0],
+    ), lines[0]
+    assert re.fullmatch(LOG_LINE + f"circuit to {target} closed: the probe went through", lines[1]), lines[1]
+
+
+def test_a_dispatcher_run_once_logs_nothing(store, receiver):
+    messages(store, 2)
+    receiver.answer = lambda n, wid: (503, {}, 0.0)
+    once = subprocess.run([VAXRES, "outbox", "deliver", "--to", receiver.url], capture_output=True, text=True)
+    assert (once.returncode, once.stderr) == (0, "")
+
+
+def test_the_log_shows_a_targets_text_escaped_on_one_line(capsys):
+    import logging
+
+    from vaxres.cli.outbox import _log_to_stderr
+
+    logger = logging.getLogger("vaxres.outbox")
+    before = list(logger.handlers)
+    _log_to_stderr()
+    try:
+        logger.warning("%s takes nothing now (%s)", "file:/x", "\x1b[2J\u202eevil\nsecond line")
+    finally:
+        logger.handlers[:] = before
+        logger.setLevel(logging.NOTSET)
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.endswith("vaxres outbox: file:/x takes nothing now (\\x1b[2J\\u202eevil\\nsecond line)\n")

@@ -165,6 +165,8 @@ def deliver(
     except BaseException:
         sink.close()
         raise
+    if watch:
+        _log_to_stderr()
     with _stop_on_signals() as stop:
         report = deliver_messages(store, options, stop=stop, sink=sink)
     summary_to_stderr = to == "-"  # stdout carries the messages themselves
@@ -265,3 +267,25 @@ class _stop_on_signals:
 
         for sig, handler in self.previous.items():
             signal.signal(sig, handler)
+
+
+def _log_to_stderr() -> None:
+    """A watching dispatcher runs for hours: what it lives through goes to stderr, one line each,
+    in UTC. A target's answer is the target's text: escaped like any text from outside."""
+    import logging
+    import time
+
+    from vaxres.cli.output import shown
+
+    class OneLine(logging.Formatter):
+        converter = time.gmtime
+
+        def formatMessage(self, record: logging.LogRecord) -> str:
+            record.message = shown(record.message).replace("\n", "\\n")
+            return super().formatMessage(record)
+
+    handler = logging.StreamHandler()
+    handler.setFormatter(OneLine("%(asctime)s vaxres outbox: %(message)s", datefmt="%Y-%m-%dT%H:%M:%SZ"))
+    logger = logging.getLogger("vaxres.outbox")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)

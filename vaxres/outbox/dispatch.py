@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 import random
 import threading
 import time
@@ -33,6 +34,10 @@ from vaxres.outbox.sinks import DELIVERED, FAILED, RETRY, UNAVAILABLE, Outcome, 
 
 o = outbox_table.c
 PENDING, IN_FLIGHT = OutboxStatus.PENDING, OutboxStatus.IN_FLIGHT
+# What a long-running dispatcher lives through (a circuit opening or closing, a busy store, a
+# target that takes nothing): silent unless the CLI gives it a handler (`outbox deliver --watch`).
+log = logging.getLogger("vaxres.outbox")
+log.addHandler(logging.NullHandler())
 
 
 @dataclass
@@ -111,6 +116,7 @@ class Dispatcher:
                     # sent but could not record stays leased and goes out again after the lease.
                     if not self.options.watch:
                         raise
+                    log.warning("the store is busy (another command holds it); trying again in %gs", self.options.poll)
                     self.stop.wait(self.options.poll)
         self.report.due = self._due_count()  # what a --limit, a stop or an open circuit left due
         return self.report
@@ -149,6 +155,7 @@ class Dispatcher:
             if not self.options.watch:
                 self.report.unavailable = halt.error
                 return False
+            log.warning("%s takes nothing now (%s); trying again in %gs", self.sink.name, halt.error, self.options.cooldown)
             self.stop.wait(self.options.cooldown)
         return self.options.limit is None or self._sent < self.options.limit
 
@@ -283,6 +290,7 @@ class Dispatcher:
             if isinstance(self._halt, Outcome):
                 after = dataclasses.replace(after, last_error=self._halt.error)
             breaker.save(conn, self.sink.name, after, now)
+        _log_circuit(self.sink.name, state, after, now)
         self.report.delivered += len(delivered)
         self.report.retried += len(retried)
         self.report.failed += len(failed)
@@ -294,6 +302,20 @@ class Dispatcher:
         if outcome.retry_after is not None:
             seconds = max(outcome.retry_after, 0.0)
         return dt.timedelta(seconds=min(seconds, 7 * 86_400))
+
+
+def _log_circuit(target: str, before: BreakerState, after: BreakerState, now: dt.datetime) -> None:
+    if after.is_open(now) and before.probing:
+        log.warning(
+            "the probe of %s failed (%s); circuit open again for %gs", target, after.last_error, after.cooldown,
+        )
+    elif after.is_open(now):
+        log.warning(
+            "circuit to %s open for %gs after %d failures in a row (last: %s); one message will probe it then",
+            target, after.cooldown, after.consecutive_failures, after.last_error,
+        )
+    elif before.probing and after.consecutive_failures == 0:
+        log.info("circuit to %s closed: the probe went through", target)
 
 
 def _due(now: dt.datetime):
