@@ -36,8 +36,10 @@ def test_a_cyrillic_look_alike_of_a_name_is_refused_and_names_the_vaccine(cli, d
     catalog, before = cli.json("vaccine", "list"), snapshot(db_path)
     assert one_error(cli, "vaccine", "add", CYRILLIC_PFIZER, "--doses", "1") == (
         1,
-        f"Error: vaccine '{CYRILLIC_PFIZER}' looks like the existing vaccine Pfizer (U+0435 CYRILLIC SMALL LETTER IE); "
-        "use Pfizer, or choose a distinct name\n",
+        (
+            f"Error: vaccine '{CYRILLIC_PFIZER}' looks like the existing vaccine Pfizer (U+0435 CYRILLIC SMALL LETTER IE); "
+            "use Pfizer, or choose a distinct name\n"
+        ),
     )
     code, error = refused(cli, "vaccine", "add", CYRILLIC_PFIZER, "--doses", "1")
     assert (code, error["code"]) == (1, "looks_like_vaccine")
@@ -49,8 +51,10 @@ def test_a_full_width_look_alike_is_refused(cli):
     catalog = cli.json("vaccine", "list")
     assert one_error(cli, "vaccine", "add", FULL_WIDTH_PFIZER, "--doses", "1") == (
         1,
-        f"Error: vaccine '{FULL_WIDTH_PFIZER}' looks like the existing vaccine Pfizer (U+FF30 FULLWIDTH LATIN CAPITAL "
-        "LETTER P, U+FF46 FULLWIDTH LATIN SMALL LETTER F and 4 more); use Pfizer, or choose a distinct name\n",
+        (
+            f"Error: vaccine '{FULL_WIDTH_PFIZER}' looks like the existing vaccine Pfizer (U+FF30 FULLWIDTH LATIN CAPITAL "
+            "LETTER P, U+FF46 FULLWIDTH LATIN SMALL LETTER F and 4 more); use Pfizer, or choose a distinct name\n"
+        ),
     )
     assert cli.json("vaccine", "list") == catalog
 
@@ -62,9 +66,11 @@ def test_look_alikes_made_of_ascii_and_of_an_alias_are_refused(cli):
     )
     assert one_error(cli, "vaccine", "add", "Ｃｏｍｉｒｎａｔｙ", "--doses", "1") == (
         1,
-        "Error: vaccine 'Ｃｏｍｉｒｎａｔｙ' looks like 'Comirnaty', an alias of the existing vaccine Pfizer (U+FF23 "
-        "FULLWIDTH LATIN CAPITAL LETTER C, U+FF4F FULLWIDTH LATIN SMALL LETTER O and 7 more); use Pfizer, "
-        "or choose a distinct name\n",
+        (
+            "Error: vaccine 'Ｃｏｍｉｒｎａｔｙ' looks like 'Comirnaty', an alias of the existing vaccine Pfizer (U+FF23 "
+            "FULLWIDTH LATIN CAPITAL LETTER C, U+FF4F FULLWIDTH LATIN SMALL LETTER O and 7 more); use Pfizer, "
+            "or choose a distinct name\n"
+        ),
     )
 
 
@@ -115,13 +121,17 @@ def test_look_alike_aliases_are_refused(cli, db_path):
     before = snapshot(db_path)
     assert one_error(cli, "vaccine", "add", "New", "--doses", "1", "--alias", "C\u043emirnaty") == (
         1,
-        "Error: alias 'C\u043emirnaty' looks like 'Comirnaty', an alias of the existing vaccine Pfizer "
-        "(U+043E CYRILLIC SMALL LETTER O); use Pfizer, or choose a distinct name\n",
+        (
+            "Error: alias 'C\u043emirnaty' looks like 'Comirnaty', an alias of the existing vaccine Pfizer "
+            "(U+043E CYRILLIC SMALL LETTER O); use Pfizer, or choose a distinct name\n"
+        ),
     )
     assert one_error(cli, "vaccine", "update", "Moderna", "--alias", CYRILLIC_PFIZER) == (
         1,
-        f"Error: alias '{CYRILLIC_PFIZER}' looks like the existing vaccine Pfizer (U+0435 CYRILLIC SMALL LETTER IE); "
-        "use Pfizer, or choose a distinct name\n",
+        (
+            f"Error: alias '{CYRILLIC_PFIZER}' looks like the existing vaccine Pfizer (U+0435 CYRILLIC SMALL LETTER IE); "
+            "use Pfizer, or choose a distinct name\n"
+        ),
     )
     code, error = refused(cli, "vaccine", "update", "Moderna", "--alias", "Ｐｆｉｚｅｒ")
     assert (code, error["code"]) == (1, "looks_like_vaccine")
@@ -148,8 +158,10 @@ def test_slot_add_with_a_look_alike_points_to_the_vaccine(cli, db_path):
     args = ("slot", "add", "--date", future(), "--hospital", "Seoul", "--quantity", "2", "--vaccine")
     assert one_error(cli, *args, CYRILLIC_PFIZER) == (
         2,
-        f"Error: vaccine '{CYRILLIC_PFIZER}' is not in the catalog, but looks like the existing vaccine Pfizer "
-        "(U+0435 CYRILLIC SMALL LETTER IE); did you mean Pfizer?\n",
+        (
+            f"Error: vaccine '{CYRILLIC_PFIZER}' is not in the catalog, but looks like the existing vaccine Pfizer "
+            "(U+0435 CYRILLIC SMALL LETTER IE); did you mean Pfizer?\n"
+        ),
     )
     code, error = refused(cli, *args, "C\u043emirnaty")
     assert (code, error["code"]) == (2, "unknown_vaccine")
@@ -184,8 +196,10 @@ def test_an_import_row_with_a_look_alike_gets_the_same_hint(cli, tmp_path, db_pa
     assert (error["line"], error["code"], error["reason"]) == (
         3,
         "unknown_vaccine",
-        "is not in the catalog, but looks like the existing vaccine Pfizer (U+0435 CYRILLIC SMALL LETTER IE); "
-        "did you mean Pfizer?",
+        (
+            "is not in the catalog, but looks like the existing vaccine Pfizer (U+0435 CYRILLIC SMALL LETTER IE); "
+            "did you mean Pfizer?"
+        ),
     )
     assert snapshot(db_path) == before
 

@@ -47,9 +47,7 @@ def _prototypes() -> dict[str, str]:
         if len(char) != 1 or len(others) != 1:
             continue
         other = others[0]
-        if len(other) > 1 or len(partners.get(other, ())) > 1:
-            table[char] = other
-        elif other < char:
+        if len(other) > 1 or len(partners.get(other, ())) > 1 or other < char:
             table[char] = other
     return table
 
