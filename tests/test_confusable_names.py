@@ -208,13 +208,15 @@ LATIN_NAME = st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=3, max_size
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(name=LATIN_NAME, data=st.data())
-def test_any_accepted_name_with_one_letter_swapped_for_a_homoglyph_is_refused(cli, name, data):
+@given(name=LATIN_NAME, pick=st.integers(min_value=0, max_value=11))
+def test_any_accepted_name_with_one_letter_swapped_for_a_homoglyph_is_refused(cli, name, pick):
+    """Everything is drawn before the store is asked: the store outlives the examples, so a name
+    added by one is a duplicate in the next (skipped), never a different draw."""
     swappable = [i for i, letter in enumerate(name) if letter in HOMOGLYPHS]
     assume(swappable)
     added = cli("vaccine", "add", name, "--doses", "1", "--json")
     assume(added.exit_code == 0)  # a name the catalog already has, or one that reads as one of its names
-    at = data.draw(st.sampled_from(swappable))
+    at = swappable[pick % len(swappable)]
     look_alike = name[:at] + HOMOGLYPHS[name[at]] + name[at + 1:]
     code, error = refused(cli, "vaccine", "add", look_alike, "--doses", "1")
     assert (code, error["code"]) == (1, "looks_like_vaccine")
