@@ -109,6 +109,7 @@ def add_vaccine(
     count, interval = _series(doses, min_interval)
     now = utcnow()
     with store.write() as conn:
+        locks.lock_catalog(conn)  # PostgreSQL: two look-alikes added at once are compared in turn
         catalog = load_catalog(conn)
         existing = catalog.find(name)
         if existing is not None:
