@@ -40,7 +40,7 @@ def test_a_sqlite_command_does_not_load_postgresql_support():
 
 
 def test_store_commands_load_neither_sqlmodel_nor_the_orm():
-    """The tables are SQLAlchemy Core: XX
+    """The tables are SQLAlchemy Core: SQLModel's classes cost 80 ms of every start (pydantic's
     model machinery and sqlalchemy.orm), for nothing the commands use."""
     assert run_vaxres("slot", "add", "--date", future(), "--hospital", "H", "--vaccine", "Janssen", "--quantity", "3").returncode == 0
     heavy = ("sqlmodel", "sqlalchemy.orm")
@@ -73,3 +73,16 @@ def test_the_lean_app_answers_as_the_whole_one():
     unknown = run_vaxres("nosuch")
     assert (unknown.returncode, unknown.stderr) == (2, "Error: no such command 'nosuch'; see `vaxres --help`\n")
     assert "Commands:" in run_vaxres("--help").stdout and "export" in run_vaxres("--help").stdout
+
+
+def test_the_confusables_data_loads_only_when_a_name_is_checked(tmp_path):
+    """confusable_homoglyphs reads 0.9 MB of JSON: not for --help, nor for a known vaccine (slot add,
+    import), only for a new name or one the catalog does not have."""
+    modules = ("confusable_homoglyphs",)
+    assert loaded("--help", modules=modules) == loaded("vaccine", "add", "--help", modules=modules) == []
+    assert loaded("slot", "add", "--date", future(), "--hospital", "H", "--vaccine", "Janssen", "--quantity", "3", modules=modules) == []
+    plan = tmp_path / "plan.csv"
+    plan.write_text(f"date,hospital,vaccine,quantity\n{future()},H,Pfizer,3\n{future()},I,화이자,3\n", encoding="utf-8")
+    assert loaded("import", "slots", str(plan), modules=modules) == []
+    assert loaded("slot", "add", "--date", future(), "--hospital", "H", "--vaccine", "Janssem", "--quantity", "3", modules=modules) == list(modules)
+    assert loaded("vaccine", "add", "Sputnik", "--doses", "1", modules=modules) == list(modules)

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from sqlalchemy import Connection, distinct, func, insert, select, update
 
 from vaxres import validate
-from vaxres.booking import locks, rules
+from vaxres.booking import locks, names, rules
 from vaxres.booking.model import VaccineRecord
 from vaxres.db.store import Store
 from vaxres.db.tables import (
@@ -42,6 +42,7 @@ class Catalog:
         for record in self.vaccines:
             for spelling in (record.name, *record.aliases):
                 self._by_key[key_of(spelling)] = record
+        self.look_alikes = names.LookAlikes(self.vaccines)
 
     def find(self, name: str) -> VaccineRecord | None:
         return self._by_key.get(key_of(name))
@@ -50,7 +51,7 @@ class Catalog:
         """The vaccine a user's text names, or UnknownVaccine (exit 2) naming the known ones."""
         found = self.find(name)
         if found is None:
-            raise rules.UnknownVaccine(name, self.names())
+            raise self.look_alikes.unknown(name, self.names())
         return found
 
     def names(self) -> list[str]:
@@ -87,7 +88,8 @@ def _series(doses, min_interval, *, current: VaccineRecord | None = None) -> tup
 
 
 def _new_aliases(catalog: Catalog, owner: str, aliases: Iterable[str]) -> list[str]:
-    """The aliases to add to `owner`: normalised, not its name or already its own, not another vaccine's."""
+    """The aliases to add to `owner`: normalised, not its name or already its own, not another
+    vaccine's, nor reading as another vaccine's name or alias, each word in one script."""
     added: dict[str, str] = {}
     for text in aliases:
         spelling = validate.normalize_name(text, field="alias")
@@ -95,6 +97,7 @@ def _new_aliases(catalog: Catalog, owner: str, aliases: Iterable[str]) -> list[s
         if found is not None and found.name != owner:
             raise rules.AliasTaken(spelling, found.name)
         if found is None and key_of(spelling) != key_of(owner):
+            catalog.look_alikes.check_new(spelling, field="alias", owner=owner)
             added.setdefault(key_of(spelling), spelling)
     return list(added.values())
 
@@ -106,10 +109,12 @@ def add_vaccine(
     count, interval = _series(doses, min_interval)
     now = utcnow()
     with store.write() as conn:
+        locks.lock_catalog(conn)  # PostgreSQL: two look-alikes added at once are compared in turn
         catalog = load_catalog(conn)
         existing = catalog.find(name)
         if existing is not None:
             raise rules.DuplicateVaccine(name, existing.name)
+        catalog.look_alikes.check_new(name, field="vaccine")
         new_aliases = _new_aliases(catalog, name, aliases)
         vaccine_id = conn.execute(
             insert(vaccine_table)
@@ -144,7 +149,7 @@ def update_vaccine(
         catalog = load_catalog(conn)
         current = catalog.find(name)
         if current is None:
-            raise rules.VaccineNotFound(name)
+            raise catalog.look_alikes.not_found(name)
         count, interval = _series(doses, min_interval, current=current)
         if count < current.doses:
             people = conn.execute(
@@ -176,12 +181,14 @@ def update_vaccine(
 
 def resolve_name(conn: Connection, name: str) -> VaccineRecord:
     """The catalog vaccine a name or alias names, in one query; UnknownVaccine (exit 2) when none."""
-    key = key_of(validate.normalize_name(name, field="vaccine"))
+    normalized = validate.normalize_name(name, field="vaccine")
+    key = key_of(normalized)
     columns = (vaccine.name, vaccine.doses, vaccine.min_interval_days)
     by_alias = select(*columns).select_from(alias_table.join(vaccine_table, vaccine.id == alias.vaccine_id))
     row = conn.execute(
         select(*columns).where(vaccine.name_key == key).union_all(by_alias.where(alias.key == key))
     ).first()
     if row is None:
-        raise rules.UnknownVaccine(name, load_catalog(conn).names())
+        catalog = load_catalog(conn)
+        raise catalog.look_alikes.unknown(name, catalog.names(), normalized)
     return VaccineRecord(row.name, (), row.doses, row.min_interval_days)
