@@ -8,6 +8,7 @@ through, and each failed probe doubles the cool-down (up to MAX_COOLDOWN).
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -21,6 +22,10 @@ THRESHOLD = 5
 MAX_COOLDOWN = 3600.0
 
 t = target_table.c
+# What a long-running dispatcher lives through (a circuit opening or closing, a busy store, a
+# target that takes nothing): silent unless the CLI gives it a handler (`outbox deliver --watch`).
+log = logging.getLogger("vaxres.outbox")
+log.addHandler(logging.NullHandler())
 
 
 @dataclass(frozen=True)
@@ -88,3 +93,17 @@ def save(conn: Connection, target: str, state: BreakerState, now: dt.datetime) -
             set_={key: statement.excluded[key] for key in values if key != "target"},
         )
     )
+
+
+def log_change(target: str, before: BreakerState, after: BreakerState, now: dt.datetime) -> None:
+    if after.is_open(now) and before.probing:
+        log.warning(
+            "the probe of %s failed (%s); circuit open again for %gs", target, after.last_error, after.cooldown,
+        )
+    elif after.is_open(now):
+        log.warning(
+            "circuit to %s open for %gs after %d failures in a row (last: %s); one message will probe it then",
+            target, after.cooldown, after.consecutive_failures, after.last_error,
+        )
+    elif before.probing and after.consecutive_failures == 0:
+        log.info("circuit to %s closed: the probe went through", target)

@@ -11,78 +11,26 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import logging
 import random
 import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import bindparam, func, or_, select, update
 
 from vaxres.db.language import message_language
 from vaxres.db.store import Store
 from vaxres.db.tables import OutboxStatus, outbox_table, utcnow
-from vaxres.errors import InvalidInput, StoreBusy
-from vaxres.formats import iso_utc
+from vaxres.errors import StoreBusy
 from vaxres.outbox import breaker
 from vaxres.outbox.breaker import BreakerState
-from vaxres.outbox.model import OutboxRecord
+from vaxres.outbox.model import DeliverOptions, DeliveryReport, OutboxRecord
 from vaxres.outbox.sinks import DELIVERED, FAILED, RETRY, UNAVAILABLE, Outcome, Sink, open_sink
 
 o = outbox_table.c
 PENDING, IN_FLIGHT = OutboxStatus.PENDING, OutboxStatus.IN_FLIGHT
-# What a long-running dispatcher lives through (a circuit opening or closing, a busy store, a
-# target that takes nothing): silent unless the CLI gives it a handler (`outbox deliver --watch`).
-log = logging.getLogger("vaxres.outbox")
-log.addHandler(logging.NullHandler())
-
-
-@dataclass
-class DeliverOptions:
-    target: str
-    watch: bool = False
-    limit: int | None = None
-    max_attempts: int = 5
-    backoff: float = 10.0
-    cooldown: float = 30.0
-    lease: float = 60.0
-    poll: float = 1.0
-    batch: int = 500
-    workers: int = 2
-    connect_timeout: float = 3.0
-    read_timeout: float = 10.0
-    lang: str | None = None  # the messages' language (--lang, VAXRES_LANG); None: the store's, read each round
-
-    def validate(self) -> None:
-        if self.limit is not None and self.limit < 1:
-            raise InvalidInput(f"--limit must be at least 1, got {self.limit}")
-        if not 1 <= self.workers <= 64:
-            raise InvalidInput(f"--workers must be from 1 to 64, got {self.workers}")
-        if not 1 <= self.max_attempts <= 100:
-            raise InvalidInput(f"--max-attempts must be from 1 to 100, got {self.max_attempts}")
-        seconds = {"--backoff": self.backoff, "--cooldown": self.cooldown, "--lease": self.lease}
-        seconds |= {"--connect-timeout": self.connect_timeout, "--read-timeout": self.read_timeout}
-        for name, value in seconds.items():
-            if not 0 < value <= 86_400:
-                raise InvalidInput(f"{name} must be a number of seconds above 0 and at most 86,400, got {value:g}")
-
-
-@dataclass
-class DeliveryReport:
-    target: str
-    delivered: int = 0
-    retried: int = 0
-    failed: int = 0
-    circuit_open_until: dt.datetime | None = None
-    due: int = 0
-    unavailable: str | None = None  # why the target could take nothing more (not in the JSON summary)
-
-    def as_json(self) -> dict[str, Any]:
-        keys = ("target", "delivered", "retried", "failed", "circuit_open_until", "due")
-        return {key: getattr(self, key) for key in keys} | {"circuit_open_until": iso_utc(self.circuit_open_until)}
 
 
 @dataclass
@@ -116,7 +64,7 @@ class Dispatcher:
                     # sent but could not record stays leased and goes out again after the lease.
                     if not self.options.watch:
                         raise
-                    log.warning("the store is busy (another command holds it); trying again in %gs", self.options.poll)
+                    breaker.log.warning("the store is busy (another command holds it); trying again in %gs", self.options.poll)
                     self.stop.wait(self.options.poll)
         self.report.due = self._due_count()  # what a --limit, a stop or an open circuit left due
         return self.report
@@ -155,7 +103,7 @@ class Dispatcher:
             if not self.options.watch:
                 self.report.unavailable = halt.error
                 return False
-            log.warning("%s takes nothing now (%s); trying again in %gs", self.sink.name, halt.error, self.options.cooldown)
+            breaker.log.warning("%s takes nothing now (%s); trying again in %gs", self.sink.name, halt.error, self.options.cooldown)
             self.stop.wait(self.options.cooldown)
         return self.options.limit is None or self._sent < self.options.limit
 
@@ -290,7 +238,7 @@ class Dispatcher:
             if isinstance(self._halt, Outcome):
                 after = dataclasses.replace(after, last_error=self._halt.error)
             breaker.save(conn, self.sink.name, after, now)
-        _log_circuit(self.sink.name, state, after, now)
+        breaker.log_change(self.sink.name, state, after, now)
         self.report.delivered += len(delivered)
         self.report.retried += len(retried)
         self.report.failed += len(failed)
@@ -302,20 +250,6 @@ class Dispatcher:
         if outcome.retry_after is not None:
             seconds = max(outcome.retry_after, 0.0)
         return dt.timedelta(seconds=min(seconds, 7 * 86_400))
-
-
-def _log_circuit(target: str, before: BreakerState, after: BreakerState, now: dt.datetime) -> None:
-    if after.is_open(now) and before.probing:
-        log.warning(
-            "the probe of %s failed (%s); circuit open again for %gs", target, after.last_error, after.cooldown,
-        )
-    elif after.is_open(now):
-        log.warning(
-            "circuit to %s open for %gs after %d failures in a row (last: %s); one message will probe it then",
-            target, after.cooldown, after.consecutive_failures, after.last_error,
-        )
-    elif before.probing and after.consecutive_failures == 0:
-        log.info("circuit to %s closed: the probe went through", target)
 
 
 def _due(now: dt.datetime):

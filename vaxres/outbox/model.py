@@ -1,5 +1,6 @@
 """A message of the outbox as it is listed and delivered: the stored row, its payload with the
-readable message added, and its JSON shape (part of the interface)."""
+readable message added, and its JSON shape (part of the interface); and what a delivery run is
+asked (DeliverOptions) and reports (DeliveryReport)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 from sqlalchemy import Row
 
 from vaxres.db.tables import OutboxStatus
+from vaxres.errors import InvalidInput
 from vaxres.formats import iso_utc
 from vaxres.outbox.templates import with_message
 from vaxres.validate import DEFAULT_LANGUAGE
@@ -72,3 +74,48 @@ class OutboxRecord:
 
 
 BODY_KEYS = ("id", "event", "recipient", "correlation_id", "created_at", "payload")
+
+
+@dataclass
+class DeliverOptions:
+    target: str
+    watch: bool = False
+    limit: int | None = None
+    max_attempts: int = 5
+    backoff: float = 10.0
+    cooldown: float = 30.0
+    lease: float = 60.0
+    poll: float = 1.0
+    batch: int = 500
+    workers: int = 2
+    connect_timeout: float = 3.0
+    read_timeout: float = 10.0
+    lang: str | None = None  # the messages' language (--lang, VAXRES_LANG); None: the store's, read each round
+
+    def validate(self) -> None:
+        if self.limit is not None and self.limit < 1:
+            raise InvalidInput(f"--limit must be at least 1, got {self.limit}")
+        if not 1 <= self.workers <= 64:
+            raise InvalidInput(f"--workers must be from 1 to 64, got {self.workers}")
+        if not 1 <= self.max_attempts <= 100:
+            raise InvalidInput(f"--max-attempts must be from 1 to 100, got {self.max_attempts}")
+        seconds = {"--backoff": self.backoff, "--cooldown": self.cooldown, "--lease": self.lease}
+        seconds |= {"--connect-timeout": self.connect_timeout, "--read-timeout": self.read_timeout}
+        for name, value in seconds.items():
+            if not 0 < value <= 86_400:
+                raise InvalidInput(f"{name} must be a number of seconds above 0 and at most 86,400, got {value:g}")
+
+
+@dataclass
+class DeliveryReport:
+    target: str
+    delivered: int = 0
+    retried: int = 0
+    failed: int = 0
+    circuit_open_until: dt.datetime | None = None
+    due: int = 0
+    unavailable: str | None = None  # why the target could take nothing more (not in the JSON summary)
+
+    def as_json(self) -> dict[str, Any]:
+        keys = ("target", "delivered", "retried", "failed", "circuit_open_until", "due")
+        return {key: getattr(self, key) for key in keys} | {"circuit_open_until": iso_utc(self.circuit_open_until)}
