@@ -230,3 +230,30 @@ def test_layers_import_only_downwards():
     )
     assert {_layer(module) for module in graph} == set(LAYERS)
     assert not wrong, "imports against the layering (docs/architecture.md):\n" + "\n".join(wrong)
+
+
+def test_architecture_md_names_files_and_functions_that_exist():
+    """docs/architecture.md is the map: every file it names exists, and every `function` it names
+    right after a file (`outbox/dispatch.py` `Dispatcher._claim`) is defined in that file."""
+    import re
+
+    root = Path(__file__).resolve().parent.parent
+    text = (root / "docs" / "architecture.md").read_text()
+    every_file = {path.name for folder in ("vaxres", "migrations", "tests", "benchmarks", "docs") for path in (root / folder).rglob("*")}
+    stale = []
+    for ref in sorted(set(re.findall(r"`((?:[a-z_]+/)*[A-Za-z_.-]+\.(?:py|md|mako|toml))`", text))):
+        if "/" in ref:
+            if not any((base / ref).exists() for base in (root, root / "vaxres", root / "docs")):
+                stale.append(ref)
+        elif ref not in every_file and not (root / ref).exists():
+            stale.append(ref)
+    for ref, names in re.findall(r"`((?:[a-z_]+/)+[a-z_]+\.py)` ((?:`[A-Za-z_.]+`(?:,? (?:and )?)?)+)", text):
+        source = next((base / ref for base in (root, root / "vaxres") if (base / ref).exists()), None)
+        if source is None:
+            continue
+        code = source.read_text()
+        for name in re.findall(r"`([A-Za-z_.]+)`", names):
+            last = name.split(".")[-1]
+            if not re.search(rf"(def|class) {re.escape(last)}\b|^{re.escape(last)}\b.*=", code, re.M):
+                stale.append(f"{ref} {name}")
+    assert stale == []
