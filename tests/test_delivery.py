@@ -44,6 +44,11 @@ def make_messages(store, people=("alice", "bob")):
     return slot, [reservations.reserve(store, user=person, slot_id=slot.id) for person in people]
 
 
+def later(time_machine, seconds: float) -> None:
+    """Move this process's clock (what the dispatcher reads) instead of sleeping."""
+    time_machine.move_to(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=seconds))
+
+
 def deliver(cli, target, *extra):
     return cli("outbox", "deliver", "--to", target, "--backoff", "0.05", "--cooldown", "0.3", *extra)
 
@@ -85,7 +90,7 @@ def test_delivers_every_due_message_with_standard_webhook_headers(cli, store, db
     assert SECRET not in result.stdout + result.stderr
 
 
-def test_failures_retry_with_backoff_then_recover(cli, store, db_path, receiver):
+def test_failures_retry_with_backoff_then_recover(cli, store, db_path, receiver, time_machine):
     make_messages(store, people=())
     receiver.answer = lambda n, wid: (503, {}, 0.0) if n == 1 else (204, {}, 0.0)
     first = deliver(cli, receiver.url, "--json")
@@ -96,7 +101,7 @@ def test_failures_retry_with_backoff_then_recover(cli, store, db_path, receiver)
     [message] = outbox(db_path)
     assert (message["status"], message["attempts"]) == ("pending", 1)
     assert message["last_error"] == "HTTP 503 Service Unavailable"
-    time.sleep(0.2)
+    later(time_machine, 0.2)
     second = deliver(cli, receiver.url)
     assert second.exit_code == 0
     [message] = outbox(db_path)
@@ -166,33 +171,34 @@ def test_redirects_are_not_followed(cli, store, db_path, receiver):
     assert "redirects are not followed" in message["last_error"]
 
 
-def test_max_attempts_then_failed_with_the_last_error(cli, store, db_path, receiver):
+def test_max_attempts_then_failed_with_the_last_error(cli, store, db_path, receiver, time_machine):
     make_messages(store, people=())
     receiver.answer = lambda n, wid: (502, {}, 0.0)
     for _ in range(2):
         deliver(cli, receiver.url, "--max-attempts", "2")
-        time.sleep(0.15)
+        later(time_machine, 0.15)
     [message] = outbox(db_path)
     assert (message["status"], message["attempts"], message["last_error"]) == ("failed", 2, "HTTP 502 Bad Gateway")
 
 
-def test_per_recipient_order_holds_through_a_failure(cli, store, db_path, receiver):
+def test_per_recipient_order_holds_through_a_failure(cli, store, db_path, receiver, time_machine):
     _, (held,) = make_messages(store, people=("alice",))
     reservations.cancel(store, held.id)  # messages: 1 broadcast, 2 confirmed, 3 cancelled (alice)
     receiver.answer = lambda n, wid: (500, {}, 0.0) if wid == "msg_vaxres_2" and n <= 2 else (204, {}, 0.0)
     deliver(cli, receiver.url)
     assert "msg_vaxres_3" not in [r.webhook_id for r in receiver.received]
     assert [m["status"] for m in outbox(db_path)] == ["delivered", "pending", "pending"]
-    time.sleep(0.2)
+    later(time_machine, 0.2)
     deliver(cli, receiver.url)
     alice = [r.webhook_id for r in receiver.received if r.body["recipient"] == "alice" and r.status == 204]
     assert alice == ["msg_vaxres_2", "msg_vaxres_3"]
 
 
-def test_circuit_opens_after_five_failures_and_probes_after_the_cooldown(cli, store, db_path, receiver):
+def test_circuit_opens_after_five_failures_and_probes_after_the_cooldown(cli, store, db_path, receiver, time_machine):
     make_messages(store, people=[f"p{n}" for n in range(19)])  # 20 messages, 20 recipients
     receiver.answer = lambda n, wid: (503, {}, 0.0)
-    slow = ("--cooldown", "1.5")  # long enough that a loaded machine still sees the circuit open
+    time_machine.move_to(dt.datetime.now(dt.UTC), tick=False)  # the clock moves only when the test says
+    slow = ("--cooldown", "1.5")
     first = deliver(cli, receiver.url, *slow)
     assert first.exit_code == 75
     assert "keeps failing, so its circuit is open until" in first.stderr
@@ -204,19 +210,19 @@ def test_circuit_opens_after_five_failures_and_probes_after_the_cooldown(cli, st
     assert len(receiver.received) == sent  # nothing sent while open
     assert query(db_path, "SELECT consecutive_failures, cooldown FROM delivery_target") == [(sent, 1.5)]
 
-    time.sleep(1.7)
+    later(time_machine, 1.7)
     probe = deliver(cli, receiver.url, *slow)  # one probe, fails: open again, cool-down doubled
     assert probe.exit_code == 75
     assert len(receiver.received) == sent + 1
     assert query(db_path, "SELECT cooldown FROM delivery_target") == [(3.0,)]
 
     receiver.answer = lambda n, wid: (204, {}, 0.0)
-    time.sleep(3.2)
+    later(time_machine, 3.2)
     for _ in range(20):  # the probe closes the circuit; what became due since goes out
         result = deliver(cli, receiver.url, *slow)
         if count_rows(db_path, "outbox", "status = 'delivered'") == 20:
             break
-        time.sleep(0.1)
+        later(time_machine, 0.1)
     assert result.exit_code == 0
     assert sorted(set(receiver.delivered_ids())) == sorted(f"msg_vaxres_{n}" for n in range(1, 21))
     assert query(db_path, "SELECT consecutive_failures, open_until FROM delivery_target") == [(0, None)]
