@@ -33,6 +33,7 @@ from vaxres.outbox.credentials import (
     url_secrets,
 )
 from vaxres.outbox.webhook import Deadline, exception_text, install, parse_retry_after, read_some
+from vaxres.paths import check_length
 
 try:
     import fcntl
@@ -223,6 +224,7 @@ class FileSink:
     def __init__(self, path: Path):
         self._path = path.expanduser()
         self.name = f"file:{self._path.absolute()}"
+        check_length(self._path, option="--to")
         if self._path.is_symlink():  # appended to by design, but never through a link
             raise InvalidInput(f"--to {path} is a symbolic link; give the file itself")
         if self._path.is_dir():
