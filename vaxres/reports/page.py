@@ -21,7 +21,7 @@ from vaxres.db.store import Store
 from vaxres.db.tables import utcnow
 from vaxres.errors import InvalidInput
 from vaxres.files import OutputExists, is_special, not_regular
-from vaxres.paths import check_length, too_long
+from vaxres.paths import check_length, length_checked, too_long
 from vaxres.reports.charts import visible
 from vaxres.reports.figures import Figures, Report, Scope, read_report
 
@@ -177,20 +177,25 @@ class _Target:
         if not str(path).strip():
             raise InvalidInput("--html needs a file name, got ''")
         check_length(path, option="--html")
-        if self.path.is_symlink():
-            raise InvalidInput(f"--html {path} is a symbolic link; name the file itself")
-        if self.path.is_dir():
-            raise InvalidInput(f"--html {path} is a folder; name a file in it")
-        if is_special(self.path):  # a pipe or a device: renamed over, even with --force, it would be lost
-            raise not_regular(self.path, "--html", dash=False)
-        if self.path.exists() and not force:
-            raise OutputExists(f"--html {path} already exists; name a new file, or pass --force to replace it")
+        with length_checked("--html"):
+            self._check()
         try:
             fd, name = tempfile.mkstemp(prefix=".vaxres-report-", suffix=".tmp", dir=self.path.parent)
         except OSError as exc:
             raise too_long(exc, option="--html") or InvalidInput(f"cannot write --html {path}: {_reason(exc, self.path.parent)}") from None
         os.close(fd)
         self.temporary = Path(name)
+
+    def _check(self) -> None:
+        path = self.path
+        if path.is_symlink():
+            raise InvalidInput(f"--html {path} is a symbolic link; name the file itself")
+        if path.is_dir():
+            raise InvalidInput(f"--html {path} is a folder; name a file in it")
+        if is_special(path):  # a pipe or a device: renamed over, even with --force, it would be lost
+            raise not_regular(path, "--html", dash=False)
+        if path.exists() and not self.force:
+            raise OutputExists(f"--html {path} already exists; name a new file, or pass --force to replace it")
 
     def write(self, data: bytes) -> None:
         try:
