@@ -115,6 +115,29 @@ def test_the_rejects_file_is_private_new_and_never_a_link(cli, tmp_path):
     assert target.read_text() == "not yours"
 
 
+@pytest.mark.parametrize("kind", ["slots", "reservations"])
+def test_a_pipe_is_never_the_rejects_file_even_with_force(tmp_path, kind):
+    """Only a regular file is replaced, as export --output: --force on a FIFO used to wait for a
+    reader forever (or, with one, write into it). Real processes: a hang fails on the timeout."""
+    import os
+    import stat
+
+    plan = tmp_path / "plan.csv"
+    if kind == "slots":
+        plan.write_text(f"date,hospital,vaccine,quantity\n{future()},Seoul,Janssen,none\n")
+    else:
+        plan.write_text(f"user,date,hospital,vaccine\nkim,someday,Seoul,Pfizer\n")
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    for extra in (["--force"], ["--force", "--skip-invalid"], []):
+        result = run_vaxres("import", kind, str(plan), "--rejects", str(pipe), *extra, timeout=20)
+        assert (result.returncode, result.stdout) == (2, "")
+        assert result.stderr == f"Error: --rejects {pipe} is not a regular file; name a file\n"
+        assert stat.S_ISFIFO(pipe.lstat().st_mode)
+    device = run_vaxres("import", kind, str(plan), "--rejects", "/dev/null", "--force", timeout=20)
+    assert (device.returncode, device.stderr) == (2, "Error: --rejects /dev/null is not a regular file; name a file\n")
+
+
 @pytest.fixture
 def read_only_folder(tmp_path):
     """A tmpfs to remount read-only, when the tests run as root (root ignores permission bits)."""

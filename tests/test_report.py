@@ -367,6 +367,41 @@ def test_an_unwritable_page_is_one_line_exit_2(cli, tmp_path):
         assert (denied.exit_code, denied.stderr) == (2, f"Error: cannot write --html {locked / 'r.html'}: permission denied\n")
 
 
+def test_a_pipe_or_a_device_is_never_replaced_even_with_force(cli, tmp_path):
+    """Only a regular file is replaced, as export --output: a FIFO (standing for /dev/null here)
+    renamed over would be gone."""
+    import stat
+
+    ok(cli("slot", "add", "--date", day(3), "--hospital", "Seoul", "--vaccine", "Pfizer", "--quantity", "2"))
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    for extra in ([], ["--force"]):
+        refused = cli("report", "--html", str(pipe), *extra)
+        assert (refused.exit_code, refused.stdout, refused.stderr) == (2, "", f"Error: --html {pipe} is not a regular file; name a file\n")
+        assert stat.S_ISFIFO(pipe.lstat().st_mode)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".vaxres-report-")]
+
+
+def test_a_pipe_made_while_the_page_is_drawn_is_not_replaced(cli, tmp_path, monkeypatch):
+    import stat
+
+    from vaxres.reports import page as page_module
+
+    ok(cli("slot", "add", "--date", day(3), "--hospital", "Seoul", "--vaccine", "Pfizer", "--quantity", "2"))
+    target = tmp_path / "r.html"
+    render = page_module.render
+
+    def racing(*args, **kwargs):
+        os.mkfifo(target)
+        return render(*args, **kwargs)
+
+    monkeypatch.setattr(page_module, "render", racing)
+    refused = cli("report", "--html", str(target), "--force")
+    assert (refused.exit_code, refused.stderr) == (2, f"Error: --html {target} is not a regular file; name a file\n")
+    assert stat.S_ISFIFO(target.lstat().st_mode)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".vaxres-report-")]
+
+
 @pytest.mark.parametrize(
     ("options", "message"),
     [

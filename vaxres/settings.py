@@ -29,6 +29,15 @@ def named_target(target: str | None) -> str | None:
     return target or os.environ.get(DB_ENV) or None
 
 
+def target_option(target: str | None) -> str:
+    """How to name the store's path in an error: the option or variable that gave it."""
+    if target:
+        return "--db"
+    if os.environ.get(DB_ENV):
+        return DB_ENV
+    return "the default store path (XDG_DATA_HOME)"
+
+
 def resolve_target(target: str | None, *, create_folder: bool = False) -> str:
     """A SQLAlchemy URL for --db TARGET, else VAXRES_DB, else the default file (whose folder is
     made only for a command that creates the store)."""

@@ -48,13 +48,16 @@ def db_target(ctx: typer.Context) -> str | None:
     return ctx.find_root().obj.db
 
 
-def open_store(ctx: typer.Context, *, target: str | None = None, create: bool = False, migrate: bool = True):
-    """The store named by --db (or `target`, for a command that names a second store), opened
+def open_store(
+    ctx: typer.Context, *, target: str | None = None, create: bool = False, migrate: bool = True, option: str | None = None
+):
+    """The store named by --db (or `target`, for a command that names a second store, which
+    errors call `option`), opened
     by vaxres.db.opening and upgraded when behind, its changes made by --actor (or VAXRES_ACTOR,
     or the login name). Only commands that write pass create=True: a
     mistyped path given to a command that reads is "not found", never a new empty store."""
     from vaxres.db.opening import open_store as open_named_store
-    from vaxres.settings import chosen_actor
+    from vaxres.settings import chosen_actor, target_option
 
     actor = chosen_actor(ctx.find_root().obj.actor)  # checked before a store is made
     store = open_named_store(
@@ -63,6 +66,7 @@ def open_store(ctx: typer.Context, *, target: str | None = None, create: bool = 
         migrate=migrate,
         on_created=_say_created,
         actor=actor,
+        option=option or target_option(db_target(ctx)),
     )
     for note in store.upgrade_notes:
         print_line(f"Note: {note}", to_stderr=True)

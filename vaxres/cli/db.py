@@ -149,7 +149,7 @@ def copy(
     """
     from vaxres.admin.copy import copy as copy_store
 
-    report = copy_store(open_store(ctx), open_store(ctx, target=target, create=True))
+    report = copy_store(open_store(ctx), open_store(ctx, target=target, create=True, option="TARGET"))
     if json_out:
         print_json(report.as_json())
     else:

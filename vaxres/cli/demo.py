@@ -60,7 +60,8 @@ def demo(ctx: typer.Context, lang: LangOption = None, json_out: JsonOption = Fal
 
     chosen = chosen_language(lang)
     target, temporary = demo_target(db_target(ctx))
-    report = run_demo(open_store(ctx, target=target, create=True), temporary=temporary, lang=chosen)
+    store = open_store(ctx, target=target, create=True, option="TMPDIR" if temporary else None)
+    report = run_demo(store, temporary=temporary, lang=chosen)
     program = invoked_as()
     prefix = [*program, "--db", report.store.display]
     if json_out:

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from vaxres.db.store import Store
 from vaxres.errors import InvalidInput, StoreNotFound, StoreUnusable
-from vaxres.settings import resolve_target
+from vaxres.paths import check_length, length_checked, too_long
+from vaxres.settings import resolve_target, target_option
 
 
 def open_store(
@@ -23,18 +24,28 @@ def open_store(
     migrate: bool = True,
     on_created: Callable[[Store], None] | None = None,
     actor: str | None = None,
+    option: str | None = None,
 ) -> Store:
     """Open the store named by --db, VAXRES_DB or the default, and migrate it as needed.
 
     A missing SQLite file is StoreNotFound, unless `create`: then it is made (mode 0600, at the
     head revision) when the store is first used, and `on_created` is told. A SQLite store behind
     the code is upgraded (after a backup copy); any other backend must be upgraded with
-    `vaxres db upgrade`. `actor`: who makes the changes (see Store.actor).
+    `vaxres db upgrade`. `actor`: who makes the changes (see Store.actor). `option`: how errors
+    name the path (default: --db, VAXRES_DB or the default path, whichever gave it).
+
+    A path too long for the file system is refused (vaxres.paths), leaving room for SQLite's
+    `-journal` beside the file.
     """
-    url = resolve_target(target, create_folder=create)
+    option = option or target_option(target)
+    with length_checked(option):
+        url = resolve_target(target, create_folder=create)
     store = Store(url, actor=actor)
     if store.is_sqlite and store.path is not None and str(store.path) != ":memory:":
-        if not _exists(store.path):
+        check_length(store.path, option=option, room=len("-journal"))
+        with length_checked(option):
+            missing = not _exists(store.path)
+        if missing:
             if not create:
                 raise StoreNotFound(
                     f"there is no store at {store.path}; check --db or VAXRES_DB (`vaxres db path` shows "
@@ -44,21 +55,21 @@ def open_store(
                 raise InvalidInput(
                     f"the folder {store.path.parent} does not exist; create it or name another --db path"
                 )
-            store.before_first_use(lambda: _create(store, migrate=migrate, on_created=on_created))
+            store.before_first_use(lambda: _create(store, migrate=migrate, on_created=on_created, option=option))
             return store
     if migrate:
         _upgrade_if_behind(store)
     return store
 
 
-def _create(store: Store, *, migrate: bool, on_created: Callable[[Store], None] | None) -> None:
+def _create(store: Store, *, migrate: bool, on_created: Callable[[Store], None] | None, option: str) -> None:
     assert store.path is not None
     try:
         fd = os.open(store.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
     except FileExistsError:  # another process made it meanwhile
         fd = None
     except OSError as exc:
-        raise InvalidInput(f"cannot create the store {store.path}: {exc.strerror}") from None
+        raise too_long(exc, option=option) or InvalidInput(f"cannot create the store {store.path}: {exc.strerror}") from None
     if fd is not None:
         os.close(fd)
         store.created = True

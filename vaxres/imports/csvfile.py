@@ -24,6 +24,7 @@ from typing import IO, Any
 
 from vaxres.errors import InvalidInput
 from vaxres.imports.charset import Encoding, not_decodable
+from vaxres.paths import check_length, too_long
 
 ALIASES: dict[str, tuple[str, ...]] = {
     "date": ("date", "접종일자", "접종일", "날짜"),
@@ -53,6 +54,7 @@ def open_source(name: str) -> tuple[IO[bytes], int | None]:
     """The file's binary stream and size (None for stdin and pipes)."""
     if name == "-":
         return sys.stdin.buffer, None
+    check_length(name, option="FILE")
     path = Path(name)
     try:
         stream = path.open("rb")
@@ -61,7 +63,7 @@ def open_source(name: str) -> tuple[IO[bytes], int | None]:
     except IsADirectoryError:
         raise InvalidInput(f"cannot read {name}: it is a folder; give a CSV file") from None
     except OSError as exc:
-        raise InvalidInput(f"cannot read {name}: {exc.strerror}") from None
+        raise too_long(exc, option="FILE") or InvalidInput(f"cannot read {name}: {exc.strerror}") from None
     return stream, path.stat().st_size if stream.seekable() else None
 
 

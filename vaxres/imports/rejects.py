@@ -18,7 +18,7 @@ import struct
 import tempfile
 from typing import IO
 
-from vaxres.files import FORMULA_STARTS, open_private
+from vaxres.files import FORMULA_STARTS, check_output, open_private
 from vaxres.imports.charset import Encoding
 from vaxres.imports.rows import RowError
 
@@ -35,6 +35,8 @@ class _Text:
 
 class RejectsWriter:
     def __init__(self, path: str | None, *, force: bool = False):
+        if path is not None:  # refused before the store is touched; open_private looks again
+            check_output(path, option="--rejects", force=force, dash=False)
         self._path = path
         self._force = force
         self._file: IO[bytes] | None = None

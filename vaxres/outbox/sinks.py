@@ -33,6 +33,7 @@ from vaxres.outbox.credentials import (
     url_secrets,
 )
 from vaxres.outbox.webhook import Deadline, exception_text, install, parse_retry_after, read_some
+from vaxres.paths import check_length, length_checked
 
 try:
     import fcntl
@@ -223,6 +224,13 @@ class FileSink:
     def __init__(self, path: Path):
         self._path = path.expanduser()
         self.name = f"file:{self._path.absolute()}"
+        check_length(self._path, option="--to")
+        with length_checked("--to"):
+            self._check(path)
+        self._fd: int | None = None
+        self._lock = threading.Lock()
+
+    def _check(self, path: Path) -> None:
         if self._path.is_symlink():  # appended to by design, but never through a link
             raise InvalidInput(f"--to {path} is a symbolic link; give the file itself")
         if self._path.is_dir():
@@ -233,8 +241,6 @@ class FileSink:
             raise InvalidInput(f"--to {path}: the file cannot be read and written")
         if not self._path.exists() and not os.access(self._path.parent, os.W_OK):
             raise InvalidInput(f"--to {path}: the folder {self._path.parent} cannot be written")
-        self._fd: int | None = None
-        self._lock = threading.Lock()
 
     def send(self, message: OutboxRecord) -> Outcome:
         line = message_body(message) + b"\n"

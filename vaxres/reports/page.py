@@ -20,7 +20,8 @@ from typing import Any
 from vaxres.db.store import Store
 from vaxres.db.tables import utcnow
 from vaxres.errors import InvalidInput
-from vaxres.files import OutputExists
+from vaxres.files import OutputExists, is_special, not_regular
+from vaxres.paths import check_length, length_checked, too_long
 from vaxres.reports.charts import visible
 from vaxres.reports.figures import Figures, Report, Scope, read_report
 
@@ -175,18 +176,26 @@ class _Target:
         self.path, self.force, self.temporary = Path(path), force, None
         if not str(path).strip():
             raise InvalidInput("--html needs a file name, got ''")
-        if self.path.is_symlink():
-            raise InvalidInput(f"--html {path} is a symbolic link; name the file itself")
-        if self.path.is_dir():
-            raise InvalidInput(f"--html {path} is a folder; name a file in it")
-        if self.path.exists() and not force:
-            raise OutputExists(f"--html {path} already exists; name a new file, or pass --force to replace it")
+        check_length(path, option="--html")
+        with length_checked("--html"):
+            self._check()
         try:
             fd, name = tempfile.mkstemp(prefix=".vaxres-report-", suffix=".tmp", dir=self.path.parent)
         except OSError as exc:
-            raise InvalidInput(f"cannot write --html {path}: {_reason(exc, self.path.parent)}") from None
+            raise too_long(exc, option="--html") or InvalidInput(f"cannot write --html {path}: {_reason(exc, self.path.parent)}") from None
         os.close(fd)
         self.temporary = Path(name)
+
+    def _check(self) -> None:
+        path = self.path
+        if path.is_symlink():
+            raise InvalidInput(f"--html {path} is a symbolic link; name the file itself")
+        if path.is_dir():
+            raise InvalidInput(f"--html {path} is a folder; name a file in it")
+        if is_special(path):  # a pipe or a device: renamed over, even with --force, it would be lost
+            raise not_regular(path, "--html", dash=False)
+        if path.exists() and not self.force:
+            raise OutputExists(f"--html {path} already exists; name a new file, or pass --force to replace it")
 
     def write(self, data: bytes) -> None:
         try:
@@ -198,13 +207,15 @@ class _Target:
             os.umask(umask)
             os.chmod(self.temporary, 0o666 & ~umask)  # as any file the user writes: it holds no personal data
             if self.force:
+                if is_special(self.path):  # made meanwhile
+                    raise not_regular(self.path, "--html", dash=False)
                 os.replace(self.temporary, self.path)
             else:
                 self._link()
         except FileExistsError:
             raise OutputExists(f"--html {self.path} already exists; name a new file, or pass --force to replace it") from None
         except OSError as exc:
-            raise InvalidInput(f"cannot write --html {self.path}: {_reason(exc, self.path.parent)}") from None
+            raise too_long(exc, option="--html") or InvalidInput(f"cannot write --html {self.path}: {_reason(exc, self.path.parent)}") from None
 
     def _link(self) -> None:
         """Into place only if no file took the name meanwhile; a file system without hard links
