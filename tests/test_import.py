@@ -503,11 +503,9 @@ def test_dose_1_and_dose_2_rows_for_the_same_people_book_both_in_one_import(cli,
     assert tuple(again[k] for k in counts) == (0, 6, 0, 0)
 
 
-def test_the_slot_memo_emptied_midway_still_finds_every_rows_slot(cli, tmp_path, monkeypatch):
-    from vaxres.imports import booking_loader
+def test_every_chunk_finds_its_rows_slots(cli, tmp_path, monkeypatch):
     from vaxres.imports import run as imports
 
-    monkeypatch.setattr(booking_loader.BookingLoader, "SLOT_MEMO_LIMIT", 1)
     monkeypatch.setattr(imports, "BOOKING_CHUNK", 3)
     pfizer_slots(cli, tmp_path, 7, 8, 9)
     rows = "".join(f"p{n},{future(7 + n % 3)},Seoul,Pfizer\n" for n in range(7))

@@ -16,7 +16,9 @@ from sqlalchemy import Connection, Insert, bindparam, func, insert, select, upda
 
 from vaxres.booking import locks, rules, series
 from vaxres.booking.model import SLOT_FIELDS, ReservationRecord, SlotRecord
+from vaxres.db import bulk
 from vaxres.db.tables import ReservationStatus, reservation_table, slot_table
+from vaxres.errors import StoreBusy
 from vaxres.outbox import events
 
 slot = slot_table.c
@@ -51,13 +53,28 @@ def confirmations(dialect: str, *, from_waitlist: bool = False) -> Insert:
     )
 
 
+class SlotsChangedMeanwhile(StoreBusy):
+    """A slot had fewer doses left than the bookings decided from it: another writer took some in
+    between (its caller did not hold the slots). Nothing is booked; trying again decides afresh."""
+
+    code = "changed_meanwhile"
+
+    def __init__(self) -> None:
+        super().__init__("the slots changed while these bookings were decided; nothing was booked: try again")
+
+
 def book_many(conn: Connection, bookings: list[dict], now: dt.datetime, announce: Insert) -> None:
-    """Bookings the rules have already allowed, in bulk: one UPDATE takes each slot's doses, one
-    INSERT makes the reservations, `announce` (a confirmations() statement) their messages."""
+    """Bookings the rules have already allowed, in bulk: one UPDATE takes each slot's doses (each
+    must still have them, else SlotsChangedMeanwhile), one INSERT makes the reservations,
+    `announce` (a confirmations() statement) their messages."""
     taken = Counter(booking["slot_id"] for booking in bookings)
-    conn.execute(TAKE_DOSES, [{"b_slot": slot_id, "b_taken": count, "b_now": now} for slot_id, count in taken.items()])
+    updated = bulk.bound(conn, slot.updated_at, now)
+    takes = [{"b_slot": slot_id, "b_taken": count, "b_now": updated} for slot_id, count in taken.items()]
+    if bulk.executemany(conn, TAKE_DOSES, takes) != len(takes):
+        raise SlotsChangedMeanwhile()  # the caller's transaction rolls back: nothing is booked
     after = conn.execute(select(func.coalesce(func.max(reservation.id), 0))).scalar_one()
-    conn.execute(insert(reservation_table), bookings)
+    reserved_at = bulk.bound(conn, reservation.reserved_at, now)
+    bulk.executemany(conn, insert(reservation_table), [{**booking, "reserved_at": reserved_at} for booking in bookings])
     events.execute_selected(conn, announce, {"after": after, "now": now})
 
 

@@ -7,13 +7,13 @@ messages."""
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, select, tuple_
+from sqlalchemy import Connection, and_, select
 
 from vaxres.booking import locks, rules, series
 from vaxres.booking.doses import book_many, confirmations
 from vaxres.booking.model import HeldDose, SlotRecord, VaccineRecord
 from vaxres.db.store import Store, parameter_batches
-from vaxres.db.tables import ReservationStatus, reservation_table, slot_table, utcnow
+from vaxres.db.tables import ReservationStatus, reservation_table, slot_table, utcnow, vaccine_table
 from vaxres.errors import NotFound, Refused, VaxresError
 from vaxres.imports.report import ImportSummary
 from vaxres.imports.rows import RowError, split_cells
@@ -21,19 +21,24 @@ from vaxres.imports.staging import Staging
 
 s = slot_table.c
 r = reservation_table.c
+v = vaccine_table.c
+# What _chunk adds to each staged row: its slot (all NULL when no slot has the row's key) and the
+# slot's catalog entry (NULL when the slot's vaccine is not in the catalog).
+SLOT_COLUMNS = (
+    s.id.label("slot_id"), s.date.label("slot_date"), s.hospital.label("slot_hospital"), s.vaccine.label("slot_vaccine"),
+    s.capacity, s.remaining, v.name.label("catalog_name"), v.doses, v.min_interval_days,
+)
 RESERVED = ReservationStatus.RESERVED
 NO_DOSES: dict[int, HeldDose] = {}
 
 
 
 class BookingLoader:
-    SLOT_MEMO_LIMIT = 500_000
-
     def __init__(self, store: Store, summary: ImportSummary, staging: Staging):
         self.summary = summary
         self.staging = staging
         self._today = store.today()
-        self._slots: dict[tuple, int] = {}
+        self._sqlite = store.is_sqlite
         # A booking this import makes, as the person's series sees it: one HeldDose per slot and
         # dose (slot id * 16 + dose), shared by everyone booked there.
         self._booked: dict[int, HeldDose] = {}
@@ -47,25 +52,29 @@ class BookingLoader:
     def load(self, conn: Connection, low: int, high: int, *, dry_run: bool) -> list[RowError]:
         now = utcnow()
         today = self._today
-        rows = conn.execute(self.staging.rows(low, high)).all()
-        slot_ids = self._resolve_slots(conn, rows)
+        rows = conn.execute(self._chunk(low, high)).all()
         users = list({row.user_id for row in rows})
         if not dry_run:
             locks.lock_people(conn, users)  # before the chunk's first row lock (booking/locks.py)
-        held, where = self._held_doses(conn, users)
+        held, where = self._held_doses(conn, low, high)
         if dry_run:
             self._recall(users, held, where)
         else:
             self._booked.clear()  # committed with the chunk: later chunks read them from the store
-        slots, vaccines = self._read_slots(conn, slot_ids, lock=not dry_run)
+        if self._sqlite or dry_run:
+            # SQLite: the chunk's transaction holds the write lock, so the slots as the join read them
+            # are the slots as they are. A dry run locks nothing anywhere.
+            slots, vaccines = _slots_of(rows)
+        else:  # PostgreSQL: lock the chunk's slots, then read them again as they are now
+            slots, vaccines = self._read_slots(conn, [row.slot_id for row in rows], lock=True)
         take = self._would_take
         remaining = {slot_id: slot.remaining - take.get(slot_id, 0) for slot_id, slot in slots.items()}
         booked = self._booked
         errors: list[RowError] = []
         taken: dict[int, int] = {}
         bookings = []
-        for row, slot_id in zip(rows, slot_ids):
-            user, dose = row.user_id, row.number
+        for row in rows:
+            user, dose, slot_id = row.user_id, row.number, row.slot_id
             mine = held.get(user)
             try:
                 if slot_id is None:
@@ -102,34 +111,24 @@ class BookingLoader:
         book_many(conn, bookings, now, self._announce)
         return errors
 
-    def _resolve_slots(self, conn: Connection, rows) -> list[int | None]:
-        """Each row's slot id (None: no such slot), the ids memoised across chunks."""
-        keys = [(row.date, row.hospital_key, row.vaccine_key) for row in rows]
-        unknown = set(keys) - self._slots.keys()
-        if len(self._slots) + len(unknown) > self.SLOT_MEMO_LIMIT:
-            # Emptied before the look-ups, never between them: every key of the chunk stays found.
-            self._slots.clear()
-            unknown = set(keys)
-        for batch in parameter_batches(list(unknown)):
-            found = conn.execute(
-                select(s.date, s.hospital_key, s.vaccine_key, s.id).where(
-                    tuple_(s.date, s.hospital_key, s.vaccine_key).in_(batch)
-                )
-            )
-            for day, hospital_key, vaccine_key, slot_id in found:
-                self._slots[(day, hospital_key, vaccine_key)] = slot_id
-        get = self._slots.get
-        return [get(key) for key in keys]
+    def _chunk(self, low: int, high: int):
+        """The staged rows low..high, each joined to its slot by the slot's key (the store's unique
+        index) and to the slot's catalog entry: one statement a chunk, no list of keys sent."""
+        st = self.staging.table.c
+        joined = self.staging.table.outerjoin(
+            slot_table, and_(s.date == st.date, s.hospital_key == st.hospital_key, s.vaccine_key == st.vaccine_key)
+        ).outerjoin(vaccine_table, v.name_key == s.vaccine_key)
+        return self.staging.rows(low, high, *SLOT_COLUMNS, join=joined)
 
-    @staticmethod
-    def _held_doses(conn: Connection, users: list[str]) -> tuple[dict, dict]:
+    def _held_doses(self, conn: Connection, low: int, high: int) -> tuple[dict, dict]:
         """Each person's held doses by number, and the slot of each (person, dose)."""
+        st = self.staging.table.c
+        people = select(st.user_id).where(st.n.between(low, high))
         held: dict[str, dict[int, HeldDose]] = {}
         where: dict[tuple[str, int], int] = {}
-        for batch in parameter_batches(users):
-            for row in conn.execute(series.HELD_DOSES.where(r.user_id.in_(batch))):
-                held.setdefault(row.user_id, {})[row.dose] = series.held_dose(row)
-                where[(row.user_id, row.dose)] = row.slot_id
+        for row in conn.execute(series.HELD_DOSES.where(r.user_id.in_(people))):
+            held.setdefault(row.user_id, {})[row.dose] = series.held_dose(row)
+            where[(row.user_id, row.dose)] = row.slot_id
         return held, where
 
     @staticmethod
@@ -170,6 +169,23 @@ class BookingLoader:
                 would_hold[user] = (*codes, code) if type(codes) is tuple else (codes, code)
         for slot_id, count in taken.items():
             self._would_take[slot_id] = self._would_take.get(slot_id, 0) + count
+
+
+def _slots_of(rows) -> tuple[dict, dict]:
+    """The chunk's slots and their vaccines, as the join of _chunk read them."""
+    slots: dict[int, SlotRecord] = {}
+    vaccines: dict[int, VaccineRecord] = {}
+    for row in rows:
+        slot_id = row.slot_id
+        if slot_id is None or slot_id in slots:
+            continue
+        found = SlotRecord(slot_id, row.slot_date, row.slot_hospital, row.slot_vaccine, row.capacity, row.remaining)
+        slots[slot_id] = found
+        if row.catalog_name is None:
+            vaccines[slot_id] = VaccineRecord(row.slot_vaccine, (), 1, 0)
+        else:
+            vaccines[slot_id] = VaccineRecord(row.catalog_name, (), row.doses, row.min_interval_days)
+    return slots, vaccines
 
 
 def _blamed(refusal: VaxresError, row) -> dict:

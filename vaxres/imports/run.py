@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
+from vaxres.booking.doses import SlotsChangedMeanwhile
 from vaxres.booking.vaccines import load_catalog
 from vaxres.db.store import Store
 from vaxres.errors import InvalidInput, StoreBusy
@@ -143,6 +144,8 @@ class _Import:
             try:
                 with store.transaction(conn, write=not options.dry_run):
                     errors = loader.load(conn, low, high, dry_run=options.dry_run)
+            except SlotsChangedMeanwhile:
+                raise _stopped("another vaxres took doses of these slots while this import ran", low, label) from None
             except StoreBusy:
                 if low == 1 or options.dry_run:
                     raise

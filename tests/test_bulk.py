@@ -1,0 +1,38 @@
+"""The bulk path of booking (imports, the waitlist's bulk offer): one UPDATE takes each slot's doses,
+and a slot that no longer has them stops everything, nothing written (issue 25)."""
+
+import pytest
+
+from tests.helpers import count_rows, future, query
+from vaxres.booking import slots
+from vaxres.booking.doses import SlotsChangedMeanwhile, book_many, confirmations
+from vaxres.db.tables import utcnow
+
+pytestmark = pytest.mark.usefixtures("backend")
+
+
+def test_a_slot_short_of_doses_stops_the_bulk_booking_with_nothing_written(store, db_path):
+    roomy = slots.add_slot(store, date=future(), hospital="Seoul", vaccine="Janssen", quantity=5)
+    tight = slots.add_slot(store, date=future(), hospital="Busan", vaccine="Janssen", quantity=1)
+    now = utcnow()
+    bookings = [
+        {"slot_id": roomy.id, "user_id": "a", "dose": 1, "status": "reserved", "reserved_at": now},
+        {"slot_id": tight.id, "user_id": "b", "dose": 1, "status": "reserved", "reserved_at": now},
+        {"slot_id": tight.id, "user_id": "c", "dose": 1, "status": "reserved", "reserved_at": now},  # one too many
+    ]
+    messages = count_rows(db_path, "outbox")
+    with pytest.raises(SlotsChangedMeanwhile), store.write() as conn:
+        book_many(conn, bookings, now, confirmations(conn.dialect.name))
+    assert query(db_path, "SELECT id, remaining FROM slot ORDER BY id") == [(roomy.id, 5), (tight.id, 1)]
+    assert count_rows(db_path, "reservation") == 0 and count_rows(db_path, "outbox") == messages
+
+
+def test_the_bulk_booking_takes_the_doses_and_writes_one_message_each(store, db_path):
+    slot = slots.add_slot(store, date=future(), hospital="Seoul", vaccine="Janssen", quantity=3)
+    now = utcnow()
+    bookings = [{"slot_id": slot.id, "user_id": user, "dose": 1, "status": "reserved", "reserved_at": now} for user in "ab"]
+    with store.write() as conn:
+        book_many(conn, bookings, now, confirmations(conn.dialect.name))
+    assert query(db_path, "SELECT remaining FROM slot") == [(1,)]
+    assert query(db_path, "SELECT user_id FROM reservation ORDER BY id") == [("a",), ("b",)]
+    assert count_rows(db_path, "outbox", "event = 'ReservationConfirmed'") == 2
