@@ -15,11 +15,7 @@ def test_a_slot_short_of_doses_stops_the_bulk_booking_with_nothing_written(store
     roomy = slots.add_slot(store, date=future(), hospital="Seoul", vaccine="Janssen", quantity=5)
     tight = slots.add_slot(store, date=future(), hospital="Busan", vaccine="Janssen", quantity=1)
     now = utcnow()
-    bookings = [
-        {"slot_id": roomy.id, "user_id": "a", "dose": 1, "status": "reserved", "reserved_at": now},
-        {"slot_id": tight.id, "user_id": "b", "dose": 1, "status": "reserved", "reserved_at": now},
-        {"slot_id": tight.id, "user_id": "c", "dose": 1, "status": "reserved", "reserved_at": now},  # one too many
-    ]
+    bookings = [(roomy.id, "a", 1), (tight.id, "b", 1), (tight.id, "c", 1)]  # one too many for the tight slot
     messages = count_rows(db_path, "outbox")
     with pytest.raises(SlotsChangedMeanwhile), store.write() as conn:
         book_many(conn, bookings, now, confirmations(conn.dialect.name))
@@ -30,7 +26,7 @@ def test_a_slot_short_of_doses_stops_the_bulk_booking_with_nothing_written(store
 def test_the_bulk_booking_takes_the_doses_and_writes_one_message_each(store, db_path):
     slot = slots.add_slot(store, date=future(), hospital="Seoul", vaccine="Janssen", quantity=3)
     now = utcnow()
-    bookings = [{"slot_id": slot.id, "user_id": user, "dose": 1, "status": "reserved", "reserved_at": now} for user in "ab"]
+    bookings = [(slot.id, user, 1) for user in "ab"]
     with store.write() as conn:
         book_many(conn, bookings, now, confirmations(conn.dialect.name))
     assert query(db_path, "SELECT remaining FROM slot") == [(1,)]

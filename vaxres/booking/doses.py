@@ -37,6 +37,8 @@ RETURN_DOSE = (
     .returning(*SLOT_FIELDS)
 )
 _INSERT_RESERVATION = insert(reservation_table).returning(reservation.id)
+_INSERT_RESERVATIONS = insert(reservation_table)
+RESERVED = ReservationStatus.RESERVED
 TAKE_DOSES = (
     update(slot_table)
     .where(slot.id == bindparam("b_slot"), slot.remaining >= bindparam("b_taken"))
@@ -63,18 +65,19 @@ class SlotsChangedMeanwhile(StoreBusy):
         super().__init__("the slots changed while these bookings were decided; nothing was booked: try again")
 
 
-def book_many(conn: Connection, bookings: list[dict], now: dt.datetime, announce: Insert) -> None:
-    """Bookings the rules have already allowed, in bulk: one UPDATE takes each slot's doses (each
-    must still have them, else SlotsChangedMeanwhile), one INSERT makes the reservations,
-    `announce` (a confirmations() statement) their messages."""
-    taken = Counter(booking["slot_id"] for booking in bookings)
+def book_many(conn: Connection, bookings: list[tuple[int, str, int]], now: dt.datetime, announce: Insert) -> None:
+    """Bookings (slot id, person, dose) the rules have already allowed, in bulk: one UPDATE takes
+    each slot's doses (each must still have them, else SlotsChangedMeanwhile), one INSERT makes
+    the reservations, `announce` (a confirmations() statement) their messages."""
+    taken = Counter(slot_id for slot_id, _user, _dose in bookings)
     updated = bulk.bound(conn, slot.updated_at, now)
-    takes = [{"b_slot": slot_id, "b_taken": count, "b_now": updated} for slot_id, count in taken.items()]
-    if bulk.executemany(conn, TAKE_DOSES, takes) != len(takes):
+    takes = [(slot_id, count, updated) for slot_id, count in taken.items()]
+    if bulk.executemany_tuples(conn, TAKE_DOSES, ["b_slot", "b_taken", "b_now"], takes) != len(takes):
         raise SlotsChangedMeanwhile()  # the caller's transaction rolls back: nothing is booked
     after = conn.execute(select(func.coalesce(func.max(reservation.id), 0))).scalar_one()
     reserved_at = bulk.bound(conn, reservation.reserved_at, now)
-    bulk.executemany(conn, insert(reservation_table), [{**booking, "reserved_at": reserved_at} for booking in bookings])
+    rows = [(slot_id, user, dose, RESERVED, reserved_at) for slot_id, user, dose in bookings]
+    bulk.executemany_tuples(conn, _INSERT_RESERVATIONS, ["slot_id", "user_id", "dose", "status", "reserved_at"], rows)
     events.execute_selected(conn, announce, {"after": after, "now": now})
 
 

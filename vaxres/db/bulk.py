@@ -23,8 +23,30 @@ def executemany(conn: Connection, statement: Executable, rows: list[dict[str, An
     return how many rows it changed in all."""
     if not rows:
         return 0
-    compiled = statement.compile(dialect=conn.dialect, column_keys=list(rows[0]))
+    return executemany_tuples(conn, statement, list(rows[0]), [tuple(row.values()) for row in rows])
+
+
+def executemany_tuples(conn: Connection, statement: Executable, keys: list[str], rows: list[tuple]) -> int:
+    """executemany() for rows given as tuples of the values of `keys`, in that order."""
+    if not rows:
+        return 0
+    compiled = statement.compile(dialect=conn.dialect, column_keys=keys)
+    sql = str(compiled)
+    if not compiled.positional:
+        return conn.exec_driver_sql(sql, [dict(zip(keys, row)) for row in rows]).rowcount
+    order = compiled.positiontup
+    if order != keys:
+        where = [keys.index(key) for key in order]
+        rows = [tuple(row[i] for i in where) for row in rows]
+    return conn.exec_driver_sql(sql, rows).rowcount
+
+
+def fetch(conn: Connection, statement: Executable, params: dict[str, Any]) -> list[tuple]:
+    """All rows of `statement` as the driver returns them (tuples; on SQLite dates as ISO text):
+    for tens of thousands of rows read once and looked at once, without a Row and a type
+    conversion per value."""
+    compiled = statement.compile(dialect=conn.dialect)
+    values = compiled.construct_params(params)
     if compiled.positional:
-        order = compiled.positiontup
-        return conn.exec_driver_sql(str(compiled), [tuple(row[key] for key in order) for row in rows]).rowcount
-    return conn.exec_driver_sql(str(compiled), rows).rowcount
+        values = tuple(values[key] for key in compiled.positiontup)
+    return conn.exec_driver_sql(str(compiled), values).cursor.fetchall()

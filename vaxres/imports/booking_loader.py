@@ -7,11 +7,16 @@ messages."""
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, and_, select
+import datetime as dt
+import functools
+from typing import NamedTuple
+
+from sqlalchemy import Connection, Select, and_, bindparam, select
 
 from vaxres.booking import locks, rules, series
 from vaxres.booking.doses import book_many, confirmations
 from vaxres.booking.model import HeldDose, SlotRecord, VaccineRecord
+from vaxres.db import bulk
 from vaxres.db.store import Store, parameter_batches
 from vaxres.db.tables import ReservationStatus, reservation_table, slot_table, utcnow, vaccine_table
 from vaxres.errors import NotFound, Refused, VaxresError
@@ -33,6 +38,29 @@ NO_DOSES: dict[int, HeldDose] = {}
 
 
 
+class ChunkRow(NamedTuple):
+    """A staged row (StagedRow's fields) with what _chunk joins to it."""
+
+    line: int
+    user_id: str
+    date: dt.date | str
+    hospital: str
+    vaccine: str
+    hospital_key: str
+    vaccine_key: str
+    number: int
+    cells: str
+    slot_id: int | None
+    slot_date: dt.date | str | None
+    slot_hospital: str | None
+    slot_vaccine: str | None
+    capacity: int | None
+    remaining: int | None
+    catalog_name: str | None
+    doses: int | None
+    min_interval_days: int | None
+
+
 class BookingLoader:
     def __init__(self, store: Store, summary: ImportSummary, staging: Staging):
         self.summary = summary
@@ -52,7 +80,7 @@ class BookingLoader:
     def load(self, conn: Connection, low: int, high: int, *, dry_run: bool) -> list[RowError]:
         now = utcnow()
         today = self._today
-        rows = conn.execute(self._chunk(low, high)).all()
+        rows = list(map(ChunkRow._make, bulk.fetch(conn, self._chunk, {"low": low, "high": high})))
         users = list({row.user_id for row in rows})
         if not dry_run:
             locks.lock_people(conn, users)  # before the chunk's first row lock (booking/locks.py)
@@ -78,7 +106,7 @@ class BookingLoader:
             mine = held.get(user)
             try:
                 if slot_id is None:
-                    raise rules.NoSlotNamed(row.date, row.hospital, row.vaccine)
+                    raise rules.NoSlotNamed(_day(row.date), row.hospital, row.vaccine)
                 if mine is not None and dose in mine and where[(user, dose)] == slot_id:
                     self.summary.already += 1  # this very booking exists: a file imported again
                     continue
@@ -102,7 +130,7 @@ class BookingLoader:
             else:
                 mine[dose] = dose_held
             where[(user, dose)] = slot_id
-            bookings.append({"slot_id": slot_id, "user_id": user, "dose": dose, "status": RESERVED, "reserved_at": now})
+            bookings.append((slot_id, user, dose))
         self.summary.booked += len(bookings)
         if dry_run:
             self._remember(bookings, taken)
@@ -111,14 +139,15 @@ class BookingLoader:
         book_many(conn, bookings, now, self._announce)
         return errors
 
-    def _chunk(self, low: int, high: int):
-        """The staged rows low..high, each joined to its slot by the slot's key (the store's unique
+    @functools.cached_property
+    def _chunk(self) -> Select:
+        """The staged rows :low..:high, each joined to its slot by the slot's key (the store's unique
         index) and to the slot's catalog entry: one statement a chunk, no list of keys sent."""
         st = self.staging.table.c
         joined = self.staging.table.outerjoin(
             slot_table, and_(s.date == st.date, s.hospital_key == st.hospital_key, s.vaccine_key == st.vaccine_key)
         ).outerjoin(vaccine_table, v.name_key == s.vaccine_key)
-        return self.staging.rows(low, high, *SLOT_COLUMNS, join=joined)
+        return self.staging.rows(bindparam("low"), bindparam("high"), *SLOT_COLUMNS, join=joined)
 
     def _held_doses(self, conn: Connection, low: int, high: int) -> tuple[dict, dict]:
         """Each person's held doses by number, and the slot of each (person, dose)."""
@@ -157,11 +186,11 @@ class BookingLoader:
                 held.setdefault(user, {})[dose_held.dose] = dose_held
                 where[(user, dose_held.dose)] = code >> 4
 
-    def _remember(self, bookings: list[dict], taken: dict[int, int]) -> None:
+    def _remember(self, bookings: list[tuple[int, str, int]], taken: dict[int, int]) -> None:
         """Dry run: keep this chunk's would-be bookings for the chunks after it."""
         would_hold = self._would_hold
-        for booking in bookings:
-            user, code = booking["user_id"], booking["slot_id"] * 16 + booking["dose"]
+        for slot_id, user, dose in bookings:
+            code = slot_id * 16 + dose
             codes = would_hold.get(user)
             if codes is None:
                 would_hold[user] = code
@@ -171,21 +200,27 @@ class BookingLoader:
             self._would_take[slot_id] = self._would_take.get(slot_id, 0) + count
 
 
-def _slots_of(rows) -> tuple[dict, dict]:
+def _slots_of(rows: list[ChunkRow]) -> tuple[dict, dict]:
     """The chunk's slots and their vaccines, as the join of _chunk read them."""
     slots: dict[int, SlotRecord] = {}
     vaccines: dict[int, VaccineRecord] = {}
+    series_of: dict[tuple, VaccineRecord] = {}
     for row in rows:
         slot_id = row.slot_id
         if slot_id is None or slot_id in slots:
             continue
-        found = SlotRecord(slot_id, row.slot_date, row.slot_hospital, row.slot_vaccine, row.capacity, row.remaining)
-        slots[slot_id] = found
-        if row.catalog_name is None:
-            vaccines[slot_id] = VaccineRecord(row.slot_vaccine, (), 1, 0)
-        else:
-            vaccines[slot_id] = VaccineRecord(row.catalog_name, (), row.doses, row.min_interval_days)
+        slots[slot_id] = SlotRecord(slot_id, _day(row.slot_date), row.slot_hospital, row.slot_vaccine, row.capacity, row.remaining)
+        key = (row.catalog_name or row.slot_vaccine, row.doses or 1, row.min_interval_days or 0)  # outside the catalog: 1 dose
+        vaccine = series_of.get(key)
+        if vaccine is None:
+            vaccine = series_of[key] = VaccineRecord(key[0], (), key[1], key[2])
+        vaccines[slot_id] = vaccine
     return slots, vaccines
+
+
+def _day(value: dt.date | str) -> dt.date:
+    """A date as the driver returned it (SQLite: ISO text)."""
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
 
 
 def _blamed(refusal: VaxresError, row) -> dict:
