@@ -17,8 +17,12 @@ def held(dose: int, days: int, *, vaccine: str = "Pfizer", status: str = "reserv
     return HeldDose(number, dose, status, DAY + dt.timedelta(days=days), vaccine)
 
 
-def slot_on(days: int, vaccine: str = "Pfizer") -> SlotRecord:
-    return SlotRecord(3, DAY + dt.timedelta(days=days), "Seoul", vaccine, 10, 10)
+def on(days: int) -> dt.date:
+    return DAY + dt.timedelta(days=days)
+
+
+def slot_on(days: int) -> SlotRecord:
+    return SlotRecord(3, on(days), "Seoul", "Pfizer", 10, 10)
 
 
 @pytest.mark.parametrize(
@@ -43,32 +47,35 @@ def slot_on(days: int, vaccine: str = "Pfizer") -> SlotRecord:
 def test_check_series(dose, days, vaccine, holding, refusal):
     holdings = {h.dose: h for h in holding}
     if refusal is None:
-        rules.check_series("kim", dose, slot_on(days), vaccine, holdings)
+        rules.check_series("kim", dose, on(days), vaccine, holdings)
     else:
         with pytest.raises(refusal) as raised:
-            rules.check_series("kim", dose, slot_on(days), vaccine, holdings)
+            rules.check_series("kim", dose, on(days), vaccine, holdings)
         assert raised.value.code == refusal.code and raised.value.exit_code == 1
 
 
 def test_moving_a_booking_leaves_it_out_of_its_own_series():
     """reschedule: the dose 1 being moved does not stop its own new day."""
     holdings = {1: held(1, 0, number=7), 2: held(2, 30, number=8)}
-    rules.check_series("kim", 1, slot_on(5), PFIZER, holdings, moving=7)
+    rules.check_series("kim", 1, on(5), PFIZER, holdings, moving=7)
     with pytest.raises(rules.DoseInterval):
-        rules.check_series("kim", 1, slot_on(15), PFIZER, holdings, moving=7)  # 15 days before dose 2
+        rules.check_series("kim", 1, on(15), PFIZER, holdings, moving=7)  # 15 days before dose 2
 
 
 def test_the_interval_refusal_names_the_earliest_day():
     with pytest.raises(rules.DoseInterval) as raised:
-        rules.check_series("kim", 2, slot_on(10), PFIZER, {1: held(1, 0)})
+        rules.check_series("kim", 2, on(10), PFIZER, {1: held(1, 0)})
     assert "2027-03-22" in raised.value.message
 
 
-def test_past_and_sold_out():
-    with pytest.raises(rules.SlotInPast):
-        rules.check_not_past(slot_on(-1), DAY)
-    rules.check_not_past(slot_on(0), DAY)
+def test_the_booking_decision_checks_the_day_then_the_series_then_a_dose_left():
+    """check_booking: what every path that takes a dose decides, in `reserve`'s order."""
+    with pytest.raises(rules.SlotInPast):  # past before anything else, even a series refusal
+        rules.check_booking("kim", 2, slot_on(-1), PFIZER, {}, today=DAY, remaining=0)
+    with pytest.raises(rules.DoseOrder):  # the series before a dose left
+        rules.check_booking("kim", 2, slot_on(0), PFIZER, {}, today=DAY, remaining=0)
     with pytest.raises(rules.SoldOut) as raised:
-        rules.check_dose_left(slot_on(0), 0, "kim", 1)
+        rules.check_booking("kim", 1, slot_on(0), PFIZER, {}, today=DAY, remaining=0)
     assert "waitlist join --user kim" in raised.value.message
-    rules.check_dose_left(slot_on(0), 1, "kim", 1)
+    rules.check_booking("kim", 1, slot_on(0), PFIZER, {}, today=DAY, remaining=1)
+    rules.check_booking("kim", 1, slot_on(0), PFIZER, {}, today=DAY)  # None: the store's UPDATE checks

@@ -92,8 +92,7 @@ def take_dose(
     if found is None:
         raise rules.SlotNotFound(slot_id, to_book=True)
     target, vaccine = found
-    rules.check_not_past(target, today)
-    rules.check_series(user, dose, target, vaccine, series.held_doses(conn, user), moving=moving)
+    rules.check_booking(user, dose, target, vaccine, series.held_doses(conn, user), today=today, moving=moving)
     row = conn.execute(TAKE_DOSE, {"b_slot": slot_id, "b_today": today, "b_now": now}).one_or_none()
     if row is None:
         raise rules.SoldOut(target) if moving is not None else rules.SoldOut(target, user, dose)

@@ -20,7 +20,7 @@ from sqlalchemy import ColumnElement, Connection, bindparam, delete, false, func
 from vaxres.booking import locks, rules
 from vaxres.booking.doses import book_many, confirmations
 from vaxres.booking.queries import hospital_keys
-from vaxres.booking.model import HeldDose, SlotRecord, VaccineRecord
+from vaxres.booking.model import HeldDose, VaccineRecord
 from vaxres.booking.series import HELD_DOSES, held_dose
 from vaxres.db.tables import ReservationStatus, reservation_table, slot_table, vaccine_table, waitlist_table
 from vaxres.errors import Refused
@@ -173,7 +173,7 @@ def _place(doses: _Doses, entry, held: dict[int, HeldDose], today: dt.date) -> t
             return None
         n += 1
         try:
-            rules.check_series(entry.user_id, entry.dose, SlotRecord(0, day, "", vaccine.name, 1, 1), vaccine, held)
+            rules.check_series(entry.user_id, entry.dose, day, vaccine, held)
         except rules.DoseInterval as too_soon:
             if too_soon.earliest is None:
                 return None  # too late before the dose after: later days only more so

@@ -270,22 +270,23 @@ def check_capacity(slot_id: int, booked: int, quantity: int) -> None:
         raise CapacityBelowBooked(slot_id, booked, quantity)
 
 
-def check_not_past(slot: SlotRecord, today: dt.date) -> None:
-    """A dose is booked from a slot of today or later (checked before the series)..."""
+def check_booking(
+    user: str, dose: int, slot: SlotRecord, vaccine: VaccineRecord, held: dict[int, HeldDose], *,
+    today: dt.date, remaining: int | None = None, moving: int | None = None,
+) -> None:
+    """The one booking decision, in `reserve`'s order: a slot of today or later, the person's
+    series on its day, a dose left (`remaining`; None: the store's conditional UPDATE checks it)."""
     if slot.date < today:
         raise SlotInPast.of_slot(slot)
-
-
-def check_dose_left(slot: SlotRecord, remaining: int, user: str, dose: int) -> None:
-    """... that has a dose left (checked last; `reserve` lets the store check it in its UPDATE)."""
-    if remaining <= 0:
+    check_series(user, dose, slot.date, vaccine, held, moving=moving)
+    if remaining is not None and remaining <= 0:
         raise SoldOut(slot, user, dose)
 
 
 def check_series(
-    user: str, dose: int, slot: SlotRecord, vaccine: VaccineRecord, held: dict[int, HeldDose], *, moving: int | None = None
+    user: str, dose: int, day: dt.date, vaccine: VaccineRecord, held: dict[int, HeldDose], *, moving: int | None = None
 ) -> None:
-    """Dose `dose` of `vaccine` in `slot` fits the person's series: the doses they hold or have
+    """Dose `dose` of `vaccine` on `day` fits the person's series: the doses they hold or have
     received (`held`, by dose number; `moving` is a reservation being rescheduled, left out).
 
     Raises AlreadyReserved, SeriesComplete, VaccineMismatch, DoseOrder or DoseInterval.
@@ -305,10 +306,10 @@ def check_series(
         previous = held.get(dose - 1)
         if previous is None:
             raise DoseOrder(user, dose)
-        if slot.date < previous.date + gap:
+        if day < previous.date + gap:
             raise DoseInterval(user, dose, vaccine, previous, earliest=previous.date + gap)
     following = held.get(dose + 1)
-    if following is not None and following.active and slot.date > following.date - gap:
+    if following is not None and following.active and day > following.date - gap:
         raise DoseInterval(user, dose, vaccine, following, latest=following.date - gap)
 
 

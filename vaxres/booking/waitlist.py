@@ -20,7 +20,7 @@ from sqlalchemy import Connection, bindparam, delete, func, insert, or_, select,
 from vaxres import validate
 from vaxres.booking import locks, rules, series
 from vaxres.booking.doses import book_taken, take_dose
-from vaxres.booking.model import ReservationRecord, SlotRecord
+from vaxres.booking.model import ReservationRecord
 from vaxres.booking.vaccines import key_of, resolve_name
 from vaxres.db.store import Store
 from vaxres.db.tables import slot_table, utcnow, waitlist_table
@@ -153,7 +153,7 @@ def _check_series_in_range(user, dose, vaccine, held, first: dt.date, last: dt.d
     another vaccine, an earlier dose missing, or each day too soon after the dose before (its
     last day, for an open range none, is too soon) or too late before the dose after (its first)."""
     def on(day: dt.date) -> None:
-        rules.check_series(user, dose, SlotRecord(0, day, "", vaccine.name, 1, 1), vaccine, held)  # only its date is read
+        rules.check_series(user, dose, day, vaccine, held)
 
     try:
         on(dt.date.max if last is None else last)

@@ -113,9 +113,7 @@ class BookingLoader:
                 slot = slots.get(slot_id)
                 if slot is None:  # the slot went away since this import looked it up
                     raise rules.SlotNotFound(slot_id, to_book=True)
-                rules.check_not_past(slot, today)
-                rules.check_series(user, dose, slot, vaccines[slot_id], mine or NO_DOSES)
-                rules.check_dose_left(slot, remaining[slot_id], user, dose)
+                rules.check_booking(user, dose, slot, vaccines[slot_id], mine or NO_DOSES, today=today, remaining=remaining[slot_id])
             except (Refused, NotFound) as refusal:
                 errors.append(RowError.refused(row.line, refusal, split_cells(row.cells), **_blamed(refusal, row)))
                 continue
