@@ -18,7 +18,7 @@ def test_a_slot_short_of_doses_stops_the_bulk_booking_with_nothing_written(store
     bookings = [(roomy.id, "a", 1), (tight.id, "b", 1), (tight.id, "c", 1)]  # one too many for the tight slot
     messages = count_rows(db_path, "outbox")
     with pytest.raises(SlotsChangedMeanwhile), store.write() as conn:
-        book_many(conn, bookings, now, confirmations(conn.dialect.name))
+        book_many(conn, bookings, now, confirmations())
     assert query(db_path, "SELECT id, remaining FROM slot ORDER BY id") == [(roomy.id, 5), (tight.id, 1)]
     assert count_rows(db_path, "reservation") == 0 and count_rows(db_path, "outbox") == messages
 
@@ -28,7 +28,7 @@ def test_the_bulk_booking_takes_the_doses_and_writes_one_message_each(store, db_
     now = utcnow()
     bookings = [(slot.id, user, 1) for user in "ab"]
     with store.write() as conn:
-        book_many(conn, bookings, now, confirmations(conn.dialect.name))
+        book_many(conn, bookings, now, confirmations())
     assert query(db_path, "SELECT remaining FROM slot") == [(1,)]
     assert query(db_path, "SELECT user_id FROM reservation ORDER BY id") == [("a",), ("b",)]
     assert count_rows(db_path, "outbox", "event = 'ReservationConfirmed'") == 2

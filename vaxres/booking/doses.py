@@ -46,12 +46,12 @@ TAKE_DOSES = (
 )
 
 
-def confirmations(dialect: str, *, from_waitlist: bool = False) -> Insert:
+def confirmations(*, from_waitlist: bool = False) -> Insert:
     """The ReservationConfirmed messages of the reservations book_many() has just made (numbered
     after `after`, made at `now`), for its `announce`."""
     booked = reservation.id > bindparam("after"), reservation.reserved_at == bindparam("now", type_=reservation.reserved_at.type)
     return events.write_selected(
-        events.reservation_confirmed_rows(dialect, from_waitlist=from_waitlist).where(*booked).order_by(reservation.id)
+        events.reservation_confirmed_rows(from_waitlist=from_waitlist).where(*booked).order_by(reservation.id)
     )
 
 

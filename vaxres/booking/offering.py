@@ -188,5 +188,5 @@ def _place(doses: _Doses, entry, held: dict[int, HeldDose], today: dt.date) -> t
 
 def _write(conn: Connection, booked: list[tuple[int, str, int, int]], now: dt.datetime) -> None:
     bookings = [(slot_id, user, dose) for slot_id, user, dose, _entry in booked]
-    book_many(conn, bookings, now, confirmations(conn.dialect.name, from_waitlist=True))
+    book_many(conn, bookings, now, confirmations(from_waitlist=True))
     conn.execute(delete(waitlist_table).where(w.id == bindparam("b_entry")), [{"b_entry": e} for *_, e in booked])

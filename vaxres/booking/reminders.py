@@ -60,7 +60,7 @@ def remind(store: Store, days_before: str | int = 1) -> Reminded:
             conn.execute(text("LOCK TABLE reminder IN EXCLUSIVE MODE"))
         before = conn.execute(select(func.coalesce(func.max(reminder.id), 0))).scalar_one()
         conn.execute(_add_reminders(dialect, days_before, today, up_to, now))
-        rows = events.reservation_reminder_rows(dialect, days_before=days_before, today=today, now=now)
+        rows = events.reservation_reminder_rows(days_before=days_before, today=today, now=now)
         added = rows.join(reminder_table, reminder.reservation_id == reservation.id).where(
             reminder.id > before, reminder.date == slot.date, reminder.days_before == days_before
         )

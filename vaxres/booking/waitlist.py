@@ -22,6 +22,7 @@ from vaxres.booking import locks, rules, series
 from vaxres.booking.doses import book_taken, take_dose
 from vaxres.booking.model import ReservationRecord
 from vaxres.booking.vaccines import key_of, resolve_name
+from vaxres.db import sql
 from vaxres.db.store import Store
 from vaxres.db.tables import slot_table, utcnow, waitlist_table
 from vaxres.errors import InvalidInput, NotFound, Refused
@@ -212,14 +213,13 @@ def offer_freed(conn: Connection, slot_ids: Iterable[int], *, today: dt.date, no
     if not targets:
         return []
     locks.lock_vaccines(conn, sorted({key_of(v.name) for _s, v in targets}))
-    candidates_of = _candidates(conn.dialect.name)
     booked: list[ReservationRecord] = []
     for target, vaccine in targets:
         after = 0
         remaining = target.remaining
         while remaining > 0:
             candidates = conn.execute(
-                candidates_of,
+                CANDIDATES,
                 {"b_key": key_of(vaccine.name), "b_date": target.date, "b_hospital": validate.name_key(target.hospital),
                  "b_after": after},
             ).all()
@@ -268,7 +268,7 @@ def _book_free_dose(conn, user, dose, vaccine_key, hospital, first, last, today,
     if last is not None:
         query = query.where(slot.date <= last)
     if hospital is not None:
-        query = query.where(_contains(conn.dialect.name, slot.hospital_key, validate.name_key(hospital)))
+        query = query.where(sql.contains(slot.hospital_key, validate.name_key(hospital)))
     for slot_id in conn.execute(query).scalars().all():
         try:
             taken = take_dose(conn, slot_id, user, dose, today=today, now=now)  # refuses before writing
@@ -280,24 +280,21 @@ def _book_free_dose(conn, user, dose, vaccine_key, hospital, first, last, today,
     return None
 
 
-def _contains(dialect: str, haystack, needle):
-    return (func.instr(haystack, needle) if dialect == "sqlite" else func.strpos(haystack, needle)) > 0
-
-
-def _candidates(dialect: str):
-    return (
-        select(w.id, w.user_id, w.dose)
-        .where(
-            w.vaccine_key == bindparam("b_key"),
-            w.id > bindparam("b_after"),
-            w.date_from <= bindparam("b_date"),
-            or_(w.date_to.is_(None), w.date_to >= bindparam("b_date")),
-            or_(w.hospital_key.is_(None), _contains(dialect, bindparam("b_hospital"), w.hospital_key)),
-        )
-        .order_by(w.id)
-        .limit(BATCH)
-        .with_for_update(skip_locked=True)  # an entry being left meanwhile is not booked
+# The longest-waiting entries a freed dose of a slot suits: its vaccine, its day within theirs,
+# its hospital containing their text (when they gave one).
+CANDIDATES = (
+    select(w.id, w.user_id, w.dose)
+    .where(
+        w.vaccine_key == bindparam("b_key"),
+        w.id > bindparam("b_after"),
+        w.date_from <= bindparam("b_date"),
+        or_(w.date_to.is_(None), w.date_to >= bindparam("b_date")),
+        or_(w.hospital_key.is_(None), sql.contains(bindparam("b_hospital"), w.hospital_key)),
     )
+    .order_by(w.id)
+    .limit(BATCH)
+    .with_for_update(skip_locked=True)  # an entry being left meanwhile is not booked
+)
 
 
 def anyone_waits(conn: Connection) -> bool:

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from sqlalchemy import ColumnElement, Connection, Row, Select
-from sqlalchemy.sql import operators
-from sqlalchemy.sql.elements import UnaryExpression
+
+from vaxres.db.sql import unindexed
 
 T = TypeVar("T")
 Hide = Callable[[ColumnElement], ColumnElement]
@@ -52,7 +52,7 @@ def read_page(conn: Connection, query: ListQuery, convert: Callable[[Row], T], l
     total = 0 if query.empty else conn.execute(query.count).scalar_one()
     if not total:
         return Page([], 0, False)
-    rows = [convert(row) for row in conn.execute(query.rows(_hide_when(conn, total)).limit(limit + 1))]
+    rows = [convert(row) for row in conn.execute(query.rows(_hide_when(total)).limit(limit + 1))]
     return Page(rows[:limit], total, len(rows) > limit)
 
 
@@ -62,28 +62,21 @@ def read_all(conn: Connection, query: ListQuery, convert: Callable[[Row], T], li
     if query.empty:
         return iter(())
     total = conn.execute(query.count).scalar_one() if query.indexed_filters else 0
-    statement = query.rows(_hide_when(conn, total))
+    statement = query.rows(_hide_when(total))
     if limit is not None:
         statement = statement.limit(limit)
     return (convert(row) for row in conn.execute(statement.execution_options(yield_per=BATCH)))
 
 
-def _hide_when(conn: Connection, total: int) -> Hide:
+def _hide_when(total: int) -> Hide:
     """When many rows match, a filter's own index is hidden from SQLite (`+column`): reading the
     list's order and skipping non-matches finds a page at once, where looking up every match and
     sorting them costs a second at a million. PostgreSQL's planner decides this from statistics."""
-    if total > MANY and conn.dialect.name == "sqlite":
-        return unindexed
-    return as_is
+    return unindexed if total > MANY else as_is
 
 
 def as_is(column: ColumnElement) -> ColumnElement:
     return column
-
-
-def unindexed(column: ColumnElement) -> ColumnElement:
-    """`+column` (SQLite): the same value, but no index of the column serves the query."""
-    return UnaryExpression(column, operator=operators.custom_op("+"), type_=column.type)
 
 
 def named(column: ColumnElement, found: Sequence[str], needle: str) -> ColumnElement:

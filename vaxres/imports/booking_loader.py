@@ -75,7 +75,7 @@ class BookingLoader:
         # them) and how many doses it would have taken from each slot.
         self._would_hold: dict[str, int | tuple[int, ...]] = {}
         self._would_take: dict[int, int] = {}
-        self._announce = confirmations(store.engine.dialect.name)
+        self._announce = confirmations()
 
     def load(self, conn: Connection, low: int, high: int, *, dry_run: bool) -> list[RowError]:
         now = utcnow()

@@ -67,7 +67,7 @@ class SlotLoader:
         # insertion each); SQLite's costs nothing extra.
         self._try_plain = dialect == "postgresql"
         self._announce_new = events.write_selected(
-            events.slot_registered_rows(dialect).where(
+            events.slot_registered_rows().where(
                 s.id > bindparam("after"), s.created_at == bindparam("now", type_=s.created_at.type)
             )
         )

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
-    Connection, CursorResult, Date, Insert, Integer, Select, String, bindparam, cast, func, insert, literal, select, true,
+    Connection, CursorResult, Date, Insert, Integer, Select, String, bindparam, insert, literal, select,
 )
 
+from vaxres.db import sql
 from vaxres.db.store import ACTOR_OPTION
 from vaxres.db.tables import OutboxStatus, outbox_table, reservation_table, slot_table
 
@@ -205,21 +206,21 @@ def write(conn: Connection, events: Sequence[Event], now: dt.datetime) -> None:
 # The SQL twins of the above, for INSERT ... SELECT over many rows at once.
 
 
-def slot_registered_rows(dialect: str) -> Select:
+def slot_registered_rows() -> Select:
     """The SlotRegistered rows of the slots a query selects (add its WHERE)."""
-    return _rows(dialect, SLOT_REGISTERED, literal(BROADCAST), slot.id, slot.created_at, SLOT_FACTS)
+    return _rows(SLOT_REGISTERED, literal(BROADCAST), slot.id, slot.created_at, SLOT_FACTS)
 
 
-def reservation_confirmed_rows(dialect: str, *, from_waitlist: bool = False) -> Select:
+def reservation_confirmed_rows(*, from_waitlist: bool = False) -> Select:
     """The ReservationConfirmed rows of the reservations a query selects (add its WHERE)."""
-    extra = (("from_waitlist", true() if dialect == "postgresql" else func.json("true")),) if from_waitlist else ()
+    extra = (("from_waitlist", sql.json_true()),) if from_waitlist else ()
     return _rows(
-        dialect, RESERVATION_CONFIRMED, reservation.user_id, reservation.id, reservation.reserved_at, RESERVATION_FACTS,
+        RESERVATION_CONFIRMED, reservation.user_id, reservation.id, reservation.reserved_at, RESERVATION_FACTS,
         extra,
     ).select_from(reservation_table.join(slot_table, slot.id == reservation.slot_id))
 
 
-def reservation_reminder_rows(dialect: str, *, days_before: int, today: dt.date, now: dt.datetime) -> Select:
+def reservation_reminder_rows(*, days_before: int, today: dt.date, now: dt.datetime) -> Select:
     """The ReservationReminder rows of the reservations a query selects (add its WHERE): their
     facts, the window they were reminded for (days_before) and the days left from `today`.
 
@@ -227,10 +228,9 @@ def reservation_reminder_rows(dialect: str, *, days_before: int, today: dt.date,
     """
     written_at = bindparam("reminded_at", now, type_=outbox_table.c.created_at.type)
     day = bindparam("reminded_on", today, type_=Date)
-    days_left = slot.date - day if dialect == "postgresql" else cast(func.julianday(slot.date) - func.julianday(day), Integer)
-    extra = (("days_before", literal(days_before, Integer)), ("days_left", days_left))
+    extra = (("days_before", literal(days_before, Integer)), ("days_left", sql.days_between(slot.date, day)))
     return _rows(
-        dialect, RESERVATION_REMINDER, reservation.user_id, reservation.id, written_at, RESERVATION_FACTS, extra
+        RESERVATION_REMINDER, reservation.user_id, reservation.id, written_at, RESERVATION_FACTS, extra
     ).select_from(reservation_table.join(slot_table, slot.id == reservation.slot_id))
 
 
@@ -246,11 +246,11 @@ def execute_selected(conn: Connection, statement: Insert, params: dict[str, Any]
     return conn.execute(statement, {**(params or {}), _ACTOR: actor_of(conn)})
 
 
-def _rows(dialect: str, name: str, recipient, correlation_id, created_at, facts: tuple, extra: tuple = ()) -> Select:
+def _rows(name: str, recipient, correlation_id, created_at, facts: tuple, extra: tuple = ()) -> Select:
     return select(
         literal(name),
         recipient,
-        _facts_sql(dialect, facts, extra),
+        _facts_sql(facts, extra),
         correlation_id,
         created_at,
         literal(OutboxStatus.PENDING),
@@ -260,13 +260,11 @@ def _rows(dialect: str, name: str, recipient, correlation_id, created_at, facts:
     )
 
 
-def _facts_sql(dialect: str, facts: tuple, extra: tuple = ()):
-    """json_object() on SQLite, json_build_object() on PostgreSQL; dates as `YYYY-MM-DD` on both."""
+def _facts_sql(facts: tuple, extra: tuple = ()):
+    """A JSON object of the facts (db/sql.json_object); dates as `YYYY-MM-DD` on both backends."""
     args = []
     for key, _attribute, column in facts:
-        if isinstance(column.type, Date) and dialect != "postgresql":
-            column = cast(column, String)
-        args += [literal(key), column]
+        args += [literal(key), sql.date_text(column) if isinstance(column.type, Date) else column]
     for key, expression in extra:
         args += [literal(key), expression]
-    return func.json_build_object(*args) if dialect == "postgresql" else func.json_object(*args)
+    return sql.json_object(*args)

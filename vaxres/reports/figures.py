@@ -24,7 +24,8 @@ from sqlalchemy import Connection, Select, case, exists, func, literal_column, n
 from vaxres import validate
 from vaxres.booking.queries import hospital_keys, vaccine_keys
 from vaxres.booking.vaccines import key_of, load_catalog
-from vaxres.db.listing import named, unindexed
+from vaxres.db import sql
+from vaxres.db.listing import named
 from vaxres.db.store import Store
 from vaxres.db.tables import ReservationStatus, reservation_table, slot_table, waitlist_table
 from vaxres.errors import InvalidValue
@@ -258,7 +259,7 @@ def _grouping(conn: Connection, by: str) -> tuple:
         column = slot.date if by == "day" else slot.hospital_key
         # SQLite would walk an index of the column to group without sorting and read every slot
         # in its order, at random; scanning the table and sorting its 1,000,000 keys costs less.
-        key = unindexed(column) if conn.dialect.name == "sqlite" else column
+        key = sql.unindexed(column)
         return key, (slot.date if by == "day" else slot.hospital)
     aliases = {
         key_of(spelling): key_of(vaccine.name)
@@ -286,7 +287,7 @@ def _entry_conditions(conn: Connection, scope: Scope, hospitals: list[str] | Non
             .group_by(slot.hospital_key)
             .cte("hospitals")
         )
-        serves = exists().where(_contains(conn, matched.c.key, w.hospital_key))
+        serves = exists().where(sql.contains(matched.c.key, w.hospital_key))
         where.append(or_(w.hospital_key.is_(None), serves))
     return where
 
@@ -300,7 +301,7 @@ def _waiting_per_line(conn: Connection, by: str, lines, entries: list) -> Select
     elif by == "hospital":
         wanted = select(w.hospital_key.label("k"), func.count().label("n"))
         wanted = wanted.where(*entries, w.hospital_key.is_not(None)).group_by(w.hospital_key).cte("wanted")
-        matches = _contains(conn, lines.c.key, wanted.c.k)
+        matches = sql.contains(lines.c.key, wanted.c.k)
     else:
         wanted = select(w.date_from, w.date_to, func.count().label("n")).where(*entries)
         wanted = wanted.group_by(w.date_from, w.date_to).cte("wanted")
@@ -311,8 +312,3 @@ def _waiting_per_line(conn: Connection, by: str, lines, entries: list) -> Select
         .group_by(lines.c.key)
     )
 
-
-def _contains(conn: Connection, haystack, needle):
-    """`needle` occurs in `haystack` as typed (no LIKE wildcards), on either backend."""
-    found = func.instr(haystack, needle) if conn.dialect.name == "sqlite" else func.strpos(haystack, needle)
-    return found > 0
