@@ -84,7 +84,7 @@ def build_store(path: Path) -> None:
         """
     )
     conn.execute(
-        f"""
+        """
         INSERT INTO outbox (event, recipient, payload, correlation_id, created_at, status, attempts, next_attempt_at,
                             delivered_at, actor)
         SELECT 'SlotRegistered', '*',

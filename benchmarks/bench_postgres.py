@@ -8,7 +8,7 @@
 Also measured, as context for the import goal, two floors: the server's own time for the two
 statements that write what vaxres writes (the slot rows, then one SlotRegistered outbox row
 each), run by psql in one transaction from a table that already holds the file; and psql
-`\copy` of ready-made slot and outbox files straight into those tables (PostgreSQL's fastest
+`\\copy` of ready-made slot and outbox files straight into those tables (PostgreSQL's fastest
 way in, nothing validated, nothing looked up). No client can store the same rows faster.
 
 Run: uv run python benchmarks/bench_postgres.py [--rows N] [--server URL]

@@ -30,8 +30,8 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    from vaxres.settings import resolve_target
     from vaxres.db.store import Store
+    from vaxres.settings import resolve_target
 
     store = Store(config.get_main_option("sqlalchemy.url") or resolve_target(None))
     with store.write() as connection:

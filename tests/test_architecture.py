@@ -77,19 +77,18 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
         for start in sorted(members):
             # Cycles through `start` using only members after it, so each cycle is found once.
             allowed = {m for m in members if m > start} | {start}
-            path = [start]
-
-            def walk(node):
-                for nxt in sorted(graph.get(node, ())):
-                    if nxt == start:
-                        found.append([*path, start])
-                    elif nxt in allowed and nxt not in path:
-                        path.append(nxt)
-                        walk(nxt)
-                        path.pop()
-
-            walk(start)
+            _walk(graph, start, start, allowed, [start], found)
     return sorted(found)
+
+
+def _walk(graph: dict[str, set[str]], node: str, start: str, allowed: set[str], path: list[str], found: list) -> None:
+    for nxt in sorted(graph.get(node, ())):
+        if nxt == start:
+            found.append([*path, start])
+        elif nxt in allowed and nxt not in path:
+            path.append(nxt)
+            _walk(graph, nxt, start, allowed, path, found)
+            path.pop()
 
 
 def _strongly_connected(graph: dict[str, set[str]], nodes: list[str]) -> list[list[str]]:

@@ -2,10 +2,10 @@
 
 import json
 import sqlite3
-
-import pytest
 import subprocess
 import time
+
+import pytest
 
 from tests.helpers import VAXRES, count_rows, future, invariant_violations, query, run_vaxres
 

@@ -126,7 +126,7 @@ def test_a_pipe_is_never_the_rejects_file_even_with_force(tmp_path, kind):
     if kind == "slots":
         plan.write_text(f"date,hospital,vaccine,quantity\n{future()},Seoul,Janssen,none\n")
     else:
-        plan.write_text(f"user,date,hospital,vaccine\nkim,someday,Seoul,Pfizer\n")
+        plan.write_text("user,date,hospital,vaccine\nkim,someday,Seoul,Pfizer\n")
     pipe = tmp_path / "pipe"
     os.mkfifo(pipe)
     for extra in (["--force"], ["--force", "--skip-invalid"], []):

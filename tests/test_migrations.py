@@ -10,12 +10,12 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from vaxres.db.tables import metadata
 
 import vaxres.db.tables  # noqa: F401
 from tests.helpers import future
 from vaxres.db import migrate, revisions
 from vaxres.db.opening import open_store
+from vaxres.db.tables import metadata
 
 ROOT = Path(__file__).resolve().parent.parent
 

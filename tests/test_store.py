@@ -7,10 +7,10 @@ import stat
 import pytest
 
 from tests.helpers import count_rows, future
-from vaxres.db import migrate, revisions
-from vaxres.errors import StoreUnusable
 from vaxres.booking import reservations, slots
+from vaxres.db import migrate, revisions
 from vaxres.db.opening import open_store
+from vaxres.errors import StoreUnusable
 
 
 @pytest.mark.no_store

@@ -10,13 +10,13 @@ from vaxres.db.store import Store
 from vaxres.db.tables import (
     ReservationStatus,
     alias_table,
+    hospital_table,
     outbox_table,
     reminder_table,
-    hospital_table,
     reservation_table,
+    setting_table,
     slot_table,
     target_table,
-    setting_table,
     vaccine_table,
     waitlist_table,
 )

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vaxres import validate
 from vaxres.booking.lifecycle import administer, close_day
 from vaxres.booking.model import SlotRecord
 from vaxres.booking.queries import MyPage, list_slots, my_page

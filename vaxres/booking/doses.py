@@ -9,7 +9,6 @@ the last dose twice.
 from __future__ import annotations
 
 import datetime as dt
-
 from collections import Counter
 
 from sqlalchemy import Connection, Insert, bindparam, func, insert, select, update

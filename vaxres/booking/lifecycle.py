@@ -13,9 +13,9 @@ from vaxres import validate
 from vaxres.booking import locks, rules, series
 from vaxres.booking.model import ReservationRecord
 from vaxres.booking.reservations import load_reservation
+from vaxres.db import clock
 from vaxres.db.store import Store, parameter_batches
 from vaxres.db.tables import ReservationStatus, reservation_table, reservation_view, slot_table, utcnow
-from vaxres.db import clock
 from vaxres.errors import InvalidInput, Refused
 from vaxres.outbox import events
 

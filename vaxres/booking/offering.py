@@ -19,8 +19,8 @@ from sqlalchemy import ColumnElement, Connection, bindparam, delete, false, func
 
 from vaxres.booking import locks, rules
 from vaxres.booking.doses import book_many, confirmations
-from vaxres.booking.queries import hospital_keys
 from vaxres.booking.model import HeldDose, VaccineRecord
+from vaxres.booking.queries import hospital_keys
 from vaxres.booking.series import HELD_DOSES, held_dose
 from vaxres.db.tables import ReservationStatus, reservation_table, slot_table, vaccine_table, waitlist_table
 from vaxres.errors import Refused

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,8 +14,8 @@ from vaxres import validate
 from vaxres.booking import rules, series, waitlist
 from vaxres.booking.model import SLOT_FIELDS, NextDose, ReservationRecord, SlotRecord
 from vaxres.booking.vaccines import key_of, load_catalog
-from vaxres.db.listing import Hide, ListQuery, Page, as_is, named, read_all, read_page
 from vaxres.db.language import message_language
+from vaxres.db.listing import Hide, ListQuery, Page, as_is, named, read_all, read_page
 from vaxres.db.store import Store
 from vaxres.db.tables import SOLD_OUT, hospital_table, outbox_table, reservation_view, slot_table
 from vaxres.errors import InvalidInput

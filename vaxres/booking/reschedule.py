@@ -10,10 +10,9 @@ from typing import Any
 from sqlalchemy import bindparam, update
 
 from vaxres import validate
-from vaxres.booking import locks, rules
-from vaxres.booking.model import ReservationRecord, SlotRecord
-from vaxres.booking import waitlist
+from vaxres.booking import locks, rules, waitlist
 from vaxres.booking.doses import RETURN_DOSE, take_dose
+from vaxres.booking.model import ReservationRecord, SlotRecord
 from vaxres.booking.reservations import load_reservation
 from vaxres.booking.slots import find_slot_id
 from vaxres.booking.vaccines import resolve_name

@@ -6,13 +6,13 @@ import typer
 
 from vaxres.cli import render
 from vaxres.cli.common import (
+    NUMBER_ARGUMENTS,
     AfterOption,
     FromOption,
     JsonlOption,
     JsonOption,
     LangOption,
     LimitOption,
-    NUMBER_ARGUMENTS,
     ToOption,
     open_store,
     print_list,

@@ -46,7 +46,7 @@ def _split(url: str) -> tuple[str, str, str, str]:
     if not sep:
         return "", "", "", url
     try:
-        urlsplit(url).port
+        _ = urlsplit(url).port  # a port that is not a number raises ValueError
         stops = "/?#"
     except ValueError:
         stops = "?#"

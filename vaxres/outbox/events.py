@@ -15,7 +15,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
-    Connection, CursorResult, Date, Insert, Integer, Select, String, bindparam, insert, literal, select,
+    Connection,
+    CursorResult,
+    Date,
+    Insert,
+    Integer,
+    Select,
+    String,
+    bindparam,
+    insert,
+    literal,
+    select,
 )
 
 from vaxres.db import sql

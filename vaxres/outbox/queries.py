@@ -11,9 +11,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, Row, Select, func, select
 
 from vaxres import validate
-from vaxres.db.listing import Hide, ListQuery, Page, as_is, read_all, read_page
 from vaxres.db.clock import read_zone, start_of_day
 from vaxres.db.language import message_language
+from vaxres.db.listing import Hide, ListQuery, Page, as_is, read_all, read_page
 from vaxres.db.store import Store
 from vaxres.db.tables import OutboxStatus, outbox_table
 from vaxres.errors import InvalidInput, InvalidValue

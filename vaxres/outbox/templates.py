@@ -17,7 +17,6 @@ from collections.abc import Callable
 from typing import Any
 
 from vaxres.formats import doses, korean_date
-from vaxres.validate import DEFAULT_LANGUAGE
 from vaxres.outbox.events import (
     RESERVATION_CANCELLED,
     RESERVATION_CONFIRMED,
@@ -32,6 +31,7 @@ from vaxres.outbox.events import (
     WAITLIST_JOINED,
     WAITLIST_LEFT,
 )
+from vaxres.validate import DEFAULT_LANGUAGE
 
 Template = Callable[[dict[str, Any]], str]
 
