@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, or_, select, union, union_all
+from sqlalchemy import ColumnElement, CompoundSelect, Connection, or_, select, union, union_all
 
 from vaxres import validate
 from vaxres.booking import rules
@@ -95,7 +95,7 @@ class LogFilter:
         )
 
     def about(self, conn: Connection) -> list[ColumnElement]:
-        where: list[ColumnElement] = []
+        where: list[Any] = []
         if self.reservation is not None:
             if conn.execute(select(reservation.id).where(reservation.id == self.reservation)).first() is None:
                 raise rules.ReservationNotFound(self.reservation)
@@ -109,7 +109,7 @@ class LogFilter:
         return where
 
 
-def slot_messages(dialect: str, slot_id: int) -> Select:
+def slot_messages(dialect: str, slot_id: int) -> CompoundSelect:
     """The ids of the messages about a slot: its registration and updates, and every event of a
     booking in it (booked, moved in or out, cancelled, given, missed, reminded)."""
     m = outbox_table.alias("about")

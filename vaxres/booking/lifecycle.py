@@ -7,7 +7,7 @@ import datetime as dt
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Row, bindparam, select, update
 
 from vaxres import validate
 from vaxres.booking import locks, rules, series
@@ -115,7 +115,7 @@ def close_day(store: Store, date: str | dt.date | None = None) -> ClosedDay:
                 due.where(reservation.status == RESERVED, slot.date <= day).with_for_update(of=reservation_table)
             ).scalars()
         )
-        rows = []
+        rows: list[Row] = []
         for batch in parameter_batches(ids):
             rows += conn.execute(select(reservation_view).where(view.id.in_(batch))).all()
         rows.sort(key=lambda row: row.id)

@@ -57,6 +57,7 @@ def reschedule(
     reservation_id = validate.parse_id(reservation_id, field="reservation id")
     user = None if user is None else validate.parse_user(user)
     today = store.today()
+    day: dt.date | None = None
     if slot_id is not None:
         if any(part is not None for part in (date, hospital, vaccine)):
             raise InvalidInput("give either --slot or --date (with --hospital and --vaccine if they change), not both")
@@ -64,7 +65,7 @@ def reschedule(
     elif date is None:
         raise InvalidInput("give the new slot: --slot ID, or --date YYYY-MM-DD (with --hospital, --vaccine to change them)")
     else:
-        date = validate.parse_date(date)
+        day = validate.parse_date(date)
         hospital = None if hospital is None else validate.normalize_name(hospital, field="hospital")
         vaccine = None if vaccine is None else validate.normalize_name(vaccine, field="vaccine")
     now = utcnow()
@@ -73,13 +74,14 @@ def reschedule(
         booking = load_reservation(conn, reservation_id, user)
         rules.check_changeable(booking, today, "moved")
         if slot_id is None:
-            if date < today:
-                raise rules.SlotInPast.of_date(date)
+            assert day is not None  # --date was given
+            if day < today:
+                raise rules.SlotInPast.of_date(day)
             hospital = hospital or booking.hospital
             vaccine_name = booking.vaccine if vaccine is None else resolve_name(conn, vaccine).name
-            slot_id = find_slot_id(conn, date, hospital, vaccine_name)
+            slot_id = find_slot_id(conn, day, hospital, vaccine_name)
             if slot_id is None:
-                raise rules.NoSlotNamed(date, hospital, vaccine_name)
+                raise rules.NoSlotNamed(day, hospital, vaccine_name)
         if slot_id == booking.slot_id:
             raise InvalidInput(f"reservation {booking.id} is already in slot {slot_id}; name another slot")
         taken = take_dose(conn, slot_id, booking.user, booking.dose, today=today, now=now, moving=booking.id)

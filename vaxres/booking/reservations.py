@@ -88,6 +88,7 @@ def reserve(
     dose = validate.parse_dose(dose)
     today = store.today()
     by_name = (date, hospital, vaccine)
+    day: dt.date | None = None
     if slot_id is not None:
         if any(part is not None for part in by_name):
             raise InvalidInput("give either a slot id or a date, hospital and vaccine, not both")
@@ -95,20 +96,22 @@ def reserve(
     elif any(part is None for part in by_name):
         raise InvalidInput("give a slot id, or all three of date, hospital and vaccine")
     else:
-        date = validate.parse_date(date)
+        assert date is not None and hospital is not None and vaccine is not None  # all three given
+        day = validate.parse_date(date)
         hospital = validate.normalize_name(hospital, field="hospital")
         vaccine = validate.normalize_name(vaccine, field="vaccine")
-        if date < today:
-            raise rules.SlotInPast.of_date(date)
+        if day < today:
+            raise rules.SlotInPast.of_date(day)
 
     now = utcnow()
     try:
         with store.write() as conn:
             locks.lock_people(conn, [user])
             if slot_id is None:
-                slot_id = find_slot_id(conn, date, hospital, resolve_name(conn, vaccine).name)
+                assert day is not None and hospital is not None and vaccine is not None  # all three were given
+                slot_id = find_slot_id(conn, day, hospital, resolve_name(conn, vaccine).name)
                 if slot_id is None:
-                    raise rules.NoSlotNamed(date, hospital, vaccine)
+                    raise rules.NoSlotNamed(day, hospital, vaccine)
             booking = book_taken(conn, take_dose(conn, slot_id, user, dose, today=today, now=now), user, dose, now)
             waitlist.stop_waiting(conn, user, dose)
             events.write(conn, [events.reservation_confirmed(booking)], now)

@@ -27,7 +27,7 @@ class DuplicateSlot(Refused):
 class CapacityBelowBooked(Refused):
     code = "capacity_below_booked"
 
-    def __init__(self, slot_id: int, booked: int, quantity: int):
+    def __init__(self, slot_id: int | None, booked: int, quantity: int):
         super().__init__(
             f"slot {slot_id} has {booked} doses booked, so its quantity cannot drop to {quantity}; "
             f"give at least {booked}, or cancel reservations first"
@@ -264,7 +264,7 @@ class ReservationNotFound(NotFound):
         )
 
 
-def check_capacity(slot_id: int, booked: int, quantity: int) -> None:
+def check_capacity(slot_id: int | None, booked: int, quantity: int) -> None:
     """A slot's capacity never drops below the doses booked from it."""
     if quantity < booked:
         raise CapacityBelowBooked(slot_id, booked, quantity)

@@ -74,7 +74,12 @@ def list_vaccines(store: Store) -> list[VaccineRecord]:
 
 
 def _series(doses, min_interval, *, current: VaccineRecord | None = None) -> tuple[int, int]:
-    count = current.doses if doses is None else validate.parse_dose(doses, field="doses")
+    """A new vaccine always gives --doses; an update without it keeps the vaccine's."""
+    if doses is None:
+        assert current is not None
+        count = current.doses
+    else:
+        count = validate.parse_dose(doses, field="doses")
     if min_interval is not None:
         interval = validate.parse_whole_number(min_interval, field="min interval", low=0, high=MAX_INTERVAL_DAYS)
     else:

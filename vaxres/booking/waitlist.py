@@ -230,7 +230,7 @@ def offer_freed(conn: Connection, slot_ids: Iterable[int], *, today: dt.date, no
                 booking = _book(conn, target.id, candidate.user_id, candidate.dose, candidate.id, today, now)
                 if booking is not None:
                     booked.append(booking)
-                    remaining = booking.slot_remaining
+                    remaining = booking.slot_remaining or 0  # _book returns the slot as it left it
                     if remaining <= 0:
                         break
     if booked:

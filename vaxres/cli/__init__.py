@@ -15,7 +15,7 @@ class OneLineUsageErrors(typer.core.TyperGroup):
     """A usage error is one line on stderr like every other error ("Error: missing option
     '--user'; see `vaxres reserve --help`"), or one JSON object with --json, exit 2."""
 
-    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):  # type: ignore[override]
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         given = list(sys.argv[1:] if args is None else args)
@@ -29,7 +29,7 @@ class OneLineUsageErrors(typer.core.TyperGroup):
             if not (hasattr(error, "format_message") and hasattr(error, "exit_code")):
                 raise
             if type(error).__name__ == "NoArgsIsHelpError":
-                error.show()
+                error.show()  # type: ignore[attr-defined]
                 sys.exit(error.exit_code)
             message = usage_message(error)
             if "--json" in given:

@@ -62,6 +62,8 @@ def demo(ctx: typer.Context, lang: LangOption = None, json_out: JsonOption = Fal
     target, temporary = demo_target(db_target(ctx))
     store = open_store(ctx, target=target, create=True, option="TMPDIR" if temporary else None)
     report = run_demo(store, temporary=temporary, lang=chosen)
+    my_page = report.my_page
+    assert my_page is not None  # the demo always books alice
     program = invoked_as()
     prefix = [*program, "--db", report.store.display]
     if json_out:
@@ -72,7 +74,7 @@ def demo(ctx: typer.Context, lang: LangOption = None, json_out: JsonOption = Fal
                     {"command": shlex.join(prefix + s.command), "result": _outcome_json(s.outcome)}
                     for s in report.steps
                 ],
-                "mypage": report.my_page.as_json(),
+                "mypage": my_page.as_json(),
                 "slots": [s.as_json() for s in report.slots],
                 "outbox": [m.as_json() for m in report.outbox],
             }
@@ -84,12 +86,12 @@ def demo(ctx: typer.Context, lang: LangOption = None, json_out: JsonOption = Fal
         print_line(f"$ {shlex.join(prefix + s.command)}")
         print_line(f"  {_outcome_line(s.outcome)}")
     print_line(f"\n$ {shlex.join(prefix + ['mypage', report.my_page_user])}")
-    render.mypage_table(report.my_page.reservations, report.store.zone)
-    if report.my_page.next_dose is not None:
-        print_line(f"Next: {report.my_page.next_dose.describe()}.")
+    render.mypage_table(my_page.reservations, report.store.zone)
+    if my_page.next_dose is not None:
+        print_line(f"Next: {my_page.next_dose.describe()}.")
     print_line(f"\n$ {shlex.join(prefix + ['slot', 'list'])}")
     render.slots_table(report.slots)
-    print_line(f"\n$ {shlex.join(prefix + ['outbox', 'list'] + ([] if lang is None else ['--lang', chosen]))}")
+    print_line(f"\n$ {shlex.join(prefix + ['outbox', 'list'] + ([] if lang is None or chosen is None else ['--lang', chosen]))}")
     render.outbox_table(report.outbox)
     print_line(
         "\nEvery change above wrote its notification to the outbox in the same transaction; "

@@ -278,7 +278,7 @@ def _log_to_stderr() -> None:
     from vaxres.cli.output import shown
 
     class OneLine(logging.Formatter):
-        converter = time.gmtime
+        converter = time.gmtime  # type: ignore[assignment]
 
         def formatMessage(self, record: logging.LogRecord) -> str:
             record.message = shown(record.message).replace("\n", "\\n")

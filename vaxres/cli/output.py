@@ -62,9 +62,9 @@ class quiet_when_the_reader_leaves:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, kind, error, traceback) -> bool:
+    def __exit__(self, kind, error, traceback) -> None:
         if kind is None or not issubclass(kind, BrokenPipeError):
-            return False
+            return
         import os
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # what is left in the buffer goes nowhere
@@ -135,7 +135,7 @@ def print_table(
     ]
     gaps = 2 * len(columns) if compact else 3 * len(columns) + 1
     keep_words = sum(widths) + gaps <= console.width  # else fold, rather than cut the table off
-    style = dict(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True) if compact else {}
+    style: dict[str, Any] = dict(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True) if compact else {}
     table = Table(title=None if title is None else Text(shown(title)), title_justify="left", **style)
     for index, column in enumerate(columns):
         table.add_column(

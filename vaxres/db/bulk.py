@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Column, Connection
-from sqlalchemy.sql import Executable
+from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
 
 
 def bound(conn: Connection, column: Column, value: Any) -> Any:
@@ -18,7 +19,7 @@ def bound(conn: Connection, column: Column, value: Any) -> Any:
     return value if process is None else process(value)
 
 
-def executemany(conn: Connection, statement: Executable, rows: list[dict[str, Any]]) -> int:
+def executemany(conn: Connection, statement: ClauseElement, rows: list[dict[str, Any]]) -> int:
     """Run `statement` once per row, every value already in the driver's form (see bound());
     return how many rows it changed in all."""
     if not rows:
@@ -26,27 +27,32 @@ def executemany(conn: Connection, statement: Executable, rows: list[dict[str, An
     return executemany_tuples(conn, statement, list(rows[0]), [tuple(row.values()) for row in rows])
 
 
-def executemany_tuples(conn: Connection, statement: Executable, keys: list[str], rows: list[tuple]) -> int:
+def executemany_tuples(conn: Connection, statement: ClauseElement, keys: list[str], rows: list[tuple]) -> int:
     """executemany() for rows given as tuples of the values of `keys`, in that order."""
     if not rows:
         return 0
-    compiled = statement.compile(dialect=conn.dialect, column_keys=keys)
+    compiled = _compiled(conn, statement, column_keys=keys)
     sql = str(compiled)
     if not compiled.positional:
         return conn.exec_driver_sql(sql, [dict(zip(keys, row)) for row in rows]).rowcount
-    order = compiled.positiontup
+    order = compiled.positiontup or []
     if order != keys:
         where = [keys.index(key) for key in order]
         rows = [tuple(row[i] for i in where) for row in rows]
     return conn.exec_driver_sql(sql, rows).rowcount
 
 
-def fetch(conn: Connection, statement: Executable, params: dict[str, Any]) -> list[tuple]:
+def fetch(conn: Connection, statement: ClauseElement, params: dict[str, Any]) -> list[tuple]:
     """All rows of `statement` as the driver returns them (tuples; on SQLite dates as ISO text):
     for tens of thousands of rows read once and looked at once, without a Row and a type
     conversion per value."""
-    compiled = statement.compile(dialect=conn.dialect)
-    values = compiled.construct_params(params)
-    if compiled.positional:
-        values = tuple(values[key] for key in compiled.positiontup)
-    return conn.exec_driver_sql(str(compiled), values).cursor.fetchall()
+    compiled = _compiled(conn, statement)
+    named = compiled.construct_params(params)
+    values = tuple(named[key] for key in compiled.positiontup or ()) if compiled.positional else named
+    return list(conn.exec_driver_sql(str(compiled), values).cursor.fetchall())
+
+
+def _compiled(conn: Connection, statement: ClauseElement, **options: Any) -> SQLCompiler:
+    compiled = statement.compile(dialect=conn.dialect, **options)
+    assert isinstance(compiled, SQLCompiler)
+    return compiled

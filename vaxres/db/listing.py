@@ -7,13 +7,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from sqlalchemy import ColumnElement, Connection, Row, Select
 
 from vaxres.db.sql import unindexed
 
-T = TypeVar("T")
+
+class Numbered(Protocol):
+    @property
+    def id(self) -> int: ...
+
+
+T = TypeVar("T", bound=Numbered)  # a listed row: --after takes its number
 Hide = Callable[[ColumnElement], ColumnElement]
 
 # Past this many matching rows, SQLite walks the list's order and skips what does not match,

@@ -41,7 +41,9 @@ def upgrade(store: Store, revision: str = "head") -> tuple[str | None, str, Path
         config.attributes["connection"] = conn
         command.upgrade(config, revision)
     notes = list(config.attributes.get("notes", [])) if before is not None else []  # a new store has no history
-    return before, store.schema_state().current, backup, notes
+    after = store.schema_state().current
+    assert after is not None, "an upgraded store has a revision"
+    return before, after, backup, notes
 
 
 def downgrade(store: Store, revision: str) -> None:

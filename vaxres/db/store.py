@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, create_engine, event, exists, select, text
 from sqlalchemy.engine import make_url
@@ -25,6 +26,9 @@ from vaxres.db.failures import BUSY_SQLSTATES, Target, translate
 from vaxres.errors import InvalidInput, StoreBusy, StoreUnusable, Unavailable
 from vaxres.settings import busy_timeout, hide_password
 from vaxres.validate import parse_actor
+
+if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
 
 _BEGIN_MODE = "vaxres_begin"
 # Who makes the changes of a transaction: vaxres.outbox.events writes it into every message.
@@ -52,7 +56,7 @@ class Store:
         self.timeout = busy_timeout() if timeout is None else timeout
         self.upgrade_notes: list[str] = []  # what an upgrade on opening changed in the data, for the user
         self.created = False  # made by this opening: the CLI says so once
-        self._zone = None
+        self._zone: ZoneInfo | None = None
         self._actor: str | None = None if actor is None else parse_actor(actor)
         self._first_use: Callable[[], None] | None = None
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
@@ -197,7 +201,7 @@ class Store:
         return SchemaState(current, revisions.HEAD)
 
     @property
-    def zone(self):
+    def zone(self) -> ZoneInfo:
         """The store's time zone (a ZoneInfo), read once per Store."""
         if self._zone is None:
             from vaxres.db.clock import read_zone
@@ -230,10 +234,12 @@ def insert_on_conflict(dialect: str, table):
     """The dialect's own INSERT into `table`, the one with ON CONFLICT (SQLite and PostgreSQL
     spell it alike); PostgreSQL's module is loaded only when used."""
     if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(table)
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert(table)
+    from sqlalchemy.dialects import sqlite
+
+    return sqlite.insert(table)
 
 
 def parameter_batches(items: list, size: int = 5000):
@@ -259,6 +265,14 @@ def _postgres_connect_args(url, timeout: float) -> dict:
     if "connect_timeout" not in url.query and not os.environ.get("PGCONNECT_TIMEOUT"):
         args["connect_timeout"] = 10
     return args
+
+
+def driver_of(conn: Connection) -> Any:
+    """The DBAPI connection under `conn` (sqlite3 or psycopg), for what only the driver does:
+    pragmas, ATTACH, COPY, a raw cursor."""
+    driver = conn.connection.driver_connection
+    assert driver is not None, "a live connection has its driver's"
+    return driver
 
 
 def _table_names(conn: Connection, is_sqlite: bool) -> list[str]:

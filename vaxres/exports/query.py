@@ -15,12 +15,12 @@ decoded, nothing encoded again.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from vaxres.db.store import Store
+from vaxres.db.store import Store, driver_of
 
 NAME, PLAIN, DAY, TIME = "name", "plain", "day", "time"
 SEPARATOR = "\x1f"
@@ -104,7 +104,7 @@ def statement(store: Store, query: Query, sql: Sql, *, joined: bool = False) -> 
 def read(store: Store, found: Statement, batch: int, counting: bool) -> Iterator[Reading]:
     """The rows in one read transaction, `batch` at a time, counted first when asked."""
     with store.read() as conn:
-        driver = conn.connection.driver_connection
+        driver = driver_of(conn)
         total = None
         if counting:
             cursor = driver.cursor()
@@ -123,7 +123,7 @@ def read(store: Store, found: Statement, batch: int, counting: bool) -> Iterator
                 driver.text_factory = str  # the pooled connection goes back as it came
 
 
-def _batches(driver: Any, found: Statement, batch: int, postgres: bool) -> Iterator[list[tuple]]:
+def _batches(driver: Any, found: Statement, batch: int, postgres: bool) -> Generator[list[tuple], None, None]:
     """The rows as the driver's tuples; on PostgreSQL from a server-side cursor, so the server
     hands them over as they are fetched, never all at once."""
     cursor = driver.cursor(name="vaxres_export") if postgres else driver.cursor()

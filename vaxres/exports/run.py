@@ -179,7 +179,7 @@ def _jsonl_formatter(source: Source) -> Callable[[list[tuple]], bytes]:
     return lambda batch: "".join([encode(as_json(row)) + "\n" for row in batch]).encode("utf-8")
 
 
-def _defused(batch: list[tuple]) -> Iterator[list]:
+def _defused(batch: Iterable[tuple]) -> Iterator[list]:
     """Cells a spreadsheet would run as a formula (=, +, -, @ first) start with an apostrophe,
     which Excel shows and does not run (OWASP's advice for CSV injection)."""
     starts = FORMULA_STARTS

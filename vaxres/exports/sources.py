@@ -164,7 +164,7 @@ def _read_outbox(store: Store, f: ExportFilter, batch: int, counting: bool, join
     """Messages oldest first, each with its readable message; the payload as JSON text."""
     from vaxres.outbox.queries import outbox_page, stream_outbox
 
-    days = dict(date_from=f.date_from, date_to=f.date_to)
+    days: dict[str, Any] = dict(date_from=f.date_from, date_to=f.date_to)
     total = outbox_page(store, limit=1, **days).total if counting else None
     encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 

@@ -179,7 +179,7 @@ class BookingLoader:
             codes = would_hold.get(user)
             if codes is None:
                 continue
-            for code in codes if type(codes) is tuple else (codes,):
+            for code in codes if isinstance(codes, tuple) else (codes,):
                 dose_held = self._booked[code]
                 held.setdefault(user, {})[dose_held.dose] = dose_held
                 where[(user, dose_held.dose)] = code >> 4
@@ -193,7 +193,7 @@ class BookingLoader:
             if codes is None:
                 would_hold[user] = code
             else:
-                would_hold[user] = (*codes, code) if type(codes) is tuple else (codes, code)
+                would_hold[user] = (*codes, code) if isinstance(codes, tuple) else (codes, code)
         for slot_id, count in taken.items():
             self._would_take[slot_id] = self._would_take.get(slot_id, 0) + count
 
@@ -207,8 +207,11 @@ def _slots_of(rows: list[ChunkRow]) -> tuple[dict, dict]:
         slot_id = row.slot_id
         if slot_id is None or slot_id in slots:
             continue
-        slots[slot_id] = SlotRecord(slot_id, _day(row.slot_date), row.slot_hospital, row.slot_vaccine, row.capacity, row.remaining)
-        key = (row.catalog_name or row.slot_vaccine, row.doses or 1, row.min_interval_days or 0)  # outside the catalog: 1 dose
+        # A row joined to a slot has every slot column; only the catalog's may be NULL.
+        slots[slot_id] = SlotRecord(
+            slot_id, _day(row.slot_date), row.slot_hospital, row.slot_vaccine, row.capacity, row.remaining  # type: ignore[arg-type]
+        )
+        key = (row.catalog_name or row.slot_vaccine or "", row.doses or 1, row.min_interval_days or 0)  # outside the catalog: 1 dose
         vaccine = series_of.get(key)
         if vaccine is None:
             vaccine = series_of[key] = VaccineRecord(key[0], (), key[1], key[2])

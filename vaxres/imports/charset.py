@@ -170,12 +170,13 @@ class _Replay(io.RawIOBase):
 
     def readinto(self, buffer: Any) -> int:
         kept = self._kept
+        data: bytes | bytearray
         if self._at < len(kept):
             data = kept[self._at : self._at + len(buffer)]
         else:
             data = self._read(min(len(buffer), _CHUNK))
             if self.keeping and len(kept) + len(data) <= REPLAY:
-                kept += data
+                kept.extend(data)
             elif kept or self.keeping:  # past the bound, or replayed and settled: let it go
                 self.keeping = False
                 self._kept = bytearray()

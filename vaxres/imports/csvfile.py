@@ -20,7 +20,7 @@ import sys
 import unicodedata
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from vaxres.errors import InvalidInput
 from vaxres.imports.charset import Encoding, not_decodable
@@ -106,7 +106,7 @@ def decoded_lines(stream: IO[bytes], encoding: Encoding) -> Iterator[str]:
 def _wide_lines(stream: IO[bytes], encoding: str) -> Iterator[str]:
     """UTF-16 and UTF-32: newlines are not single bytes, so the text layer splits the lines; its
     readline(size) decodes a chunk at a time and stops at size characters."""
-    readline = io.TextIOWrapper(_Chunks(stream), encoding=encoding, newline="").readline
+    readline = io.TextIOWrapper(cast(Any, _Chunks(stream)), encoding=encoding, newline="").readline
     number = 0
     try:
         while line := readline(MAX_LINE + 1):

@@ -16,7 +16,7 @@ import codecs
 import csv
 import struct
 import tempfile
-from typing import IO
+from typing import IO, Any
 
 from vaxres.files import FORMULA_STARTS, check_output, open_private
 from vaxres.imports.charset import Encoding
@@ -39,9 +39,10 @@ class RejectsWriter:
             check_output(path, option="--rejects", force=force, dash=False)
         self._path = path
         self._force = force
-        self._file: IO[bytes] | None = None
-        self._spool: IO[bytes] | None = None
-        self._encode = None  # set when writing to PATH begins, after the first pass
+        # Any: opened at the first begin() when there is a PATH; never touched without one.
+        self._file: IO[bytes] | Any = None
+        self._spool: IO[bytes] | Any = None
+        self._encode: Any = None  # set when writing to PATH begins, after the first pass
         self._next: tuple[int, str] | None = None  # the next spooled row to write
 
     def begin(self, header: list[str], encoding: Encoding, delimiter: str) -> None:
@@ -92,7 +93,7 @@ class RejectsWriter:
         if len(cells) != self._width:
             cells = (cells + [""] * self._width)[: self._width]
         starts = FORMULA_STARTS
-        row = ["'" + cell if cell.startswith(starts) else cell for cell in (*cells, error.describe())]
+        row: list[Any] = ["'" + cell if cell.startswith(starts) else cell for cell in (*cells, error.describe())]
         row.insert(len(cells), error.line)
         return self._render(row)
 

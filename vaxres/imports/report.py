@@ -47,6 +47,7 @@ class ImportSummary:
         return "" if self.encoding in ("utf-8", "utf-8-sig") else f" (read as {self.encoding})"
 
     def counts(self) -> dict[str, int]:
+        names: tuple[str, ...]
         if self.kind == "slots":
             names = ("rows", "created", "updated", "unchanged", "refused", "invalid")
         else:

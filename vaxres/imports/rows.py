@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from vaxres import validate
 from vaxres.booking.vaccines import Catalog, key_of
@@ -91,7 +91,7 @@ class RowParser:
         self._quantities: dict[str, int] = {}
         self._date_as_text = date_as_text
         self._width = max(positions.values()) + 1
-        get = positions.get
+        get: Any = positions.get  # a column this kind of file lacks is None, and never read
         self._date_at, self._hospital_at, self._vaccine_at = get("date"), get("hospital"), get("vaccine")
         self._quantity_at, self._user_at, self._dose_at = get("quantity"), get("user"), get("dose")
 

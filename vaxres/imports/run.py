@@ -73,6 +73,7 @@ class _Import:
 
     def __init__(self, store: Store, options: ImportOptions, kind: str, label: str, size: int | None):
         self.store, self.options, self.kind, self.label, self.size = store, options, kind, label, size
+        self.optional: tuple[str, ...]
         if kind == "slots":
             self.required, self.optional, self.chunk_size = csvfile.SLOT_HEADERS, (), SLOT_CHUNK
         else:
@@ -135,6 +136,8 @@ class _Import:
     def _load(self, conn: Connection, summary: ImportSummary, valid: int, rejects: RejectsWriter) -> None:
         """Second pass: the staged rows in chunks of one transaction each."""
         store, options, chunk_size, label = self.store, self.options, self.chunk_size, self.label
+        assert self.staging is not None  # filled by the first pass
+        loader: SlotLoader | BookingLoader
         if self.kind == "slots":
             loader = SlotLoader(store, summary, self.staging, self.hospital_names)
         else:
@@ -201,6 +204,6 @@ def _valid_rows(
             summary.note(row)
             rejects.invalid(row)
         else:
-            yield row
+            yield row  # type: ignore[misc]  # (a RowError went the other way: `type() is` is the faster test)
         if progress and summary.rows % 20_000 == 0:
             progress("check", summary.rows, position(), size)

@@ -5,6 +5,7 @@ classified in file order as unchanged, updated or refused by the rules of `slot 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, Row, and_, bindparam, func, select, update
@@ -149,7 +150,7 @@ class SlotLoader:
                 self._try_plain = False
         return conn.execute(self._insert_new, params).rowcount
 
-    def _classify(self, conn, rows: list[Row], current, new, *, now, write) -> list[RowError]:
+    def _classify(self, conn, rows: Sequence[Row], current, new, *, now, write) -> list[RowError]:
         """Rows the insert did not create a slot for: unchanged, updated or refused, in file order."""
         state: dict[object, _Slot] = {}
         errors: list[RowError] = []

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from itertools import chain
+from typing import Any
 
 from sqlalchemy import Column, Connection, Date, Integer, MetaData, Select, String, Table, Text, insert, select
 
-from vaxres.db.store import Store
+from vaxres.db.store import Store, driver_of
 from vaxres.imports.rows import StagedRow
 
 IMPORT_CACHE_KIB = 49_152  # SQLite page cache of the import's connection: keeps the slot index hot
@@ -29,7 +30,7 @@ class Staging:
         self.sqlite = store.is_sqlite
         self._store = store
         if self.sqlite:
-            driver = conn.connection.driver_connection
+            driver = driver_of(conn)
             driver.execute(f"PRAGMA main.cache_size = -{IMPORT_CACHE_KIB}")
             driver.execute(f"PRAGMA main.wal_autocheckpoint = {IMPORT_CHECKPOINT_PAGES}")
             self._attach()
@@ -52,7 +53,7 @@ class Staging:
         self._create()
 
     def _attach(self) -> None:
-        driver = self.conn.connection.driver_connection
+        driver = driver_of(self.conn)
         driver.execute("ATTACH DATABASE '' AS vaxres_staging")
         driver.execute("PRAGMA vaxres_staging.journal_mode = OFF")
         driver.execute("PRAGMA vaxres_staging.synchronous = OFF")
@@ -75,7 +76,7 @@ class Staging:
         attached database: the first reading's has no journal, so the rollback that ended that
         reading left it in an undefined state."""
         if self.sqlite:
-            self.conn.connection.driver_connection.execute("DETACH DATABASE vaxres_staging")
+            driver_of(self.conn).execute("DETACH DATABASE vaxres_staging")
             self._attach()
         self._create()
 
@@ -106,7 +107,7 @@ class Staging:
                 self.conn.exec_driver_sql(sql + row_marks, batch[whole:])
         elif self.conn.dialect.name == "postgresql":
             # COPY: PostgreSQL's bulk path, on the import's own connection and transaction.
-            driver = self.conn.connection.driver_connection
+            driver = driver_of(self.conn)
             with driver.cursor() as cursor, cursor.copy(
                 f"COPY pg_temp.import_rows ({', '.join(self.columns)}) FROM STDIN"
             ) as copy:
@@ -116,7 +117,7 @@ class Staging:
             self.conn.execute(insert(self.table), [dict(zip(self.columns, values)) for values in batch])
         return len(batch)
 
-    def rows(self, low: int, high: int, *extra, join=None) -> Select:
+    def rows(self, low: Any, high: Any, *extra, join=None) -> Select:
         """The staged rows low..high in file order, as StagedRow's fields plus `extra` columns."""
         st = self.table.c
         query = select(*(st[name] for name in self.columns), *extra)
@@ -127,7 +128,7 @@ class Staging:
     def drop(self) -> None:
         try:
             if self.sqlite:
-                driver = self.conn.connection.driver_connection
+                driver = driver_of(self.conn)
                 driver.execute("DETACH DATABASE vaxres_staging")
                 driver.execute("PRAGMA main.wal_autocheckpoint = 1000")
             else:

@@ -78,6 +78,7 @@ class Dispatcher:
             if not self.options.watch:
                 self.report.circuit_open_until = state.open_until
                 return False
+            assert state.open_until is not None  # is_open
             self.stop.wait(min(self.options.poll, (state.open_until - now).total_seconds()))
             return True
         size = 1 if state.probing else self.options.batch

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Connection, Row, Select, func, select
 
@@ -78,7 +79,7 @@ def outbox_query(conn: Connection, f: OutboxFilter, about: Sequence[ColumnElemen
     reservation, slot and actor), served by indexes of their own."""
     if f.after is not None and conn.execute(select(outbox.id).where(outbox.id == f.after)).first() is None:
         raise MessageNotFound(f.after)
-    zone = read_zone(conn) if f.date_from is not None or f.date_to is not None else None
+    days = [] if f.date_from is None and f.date_to is None else _days(f, read_zone(conn))
 
     def filters(hide: Hide) -> list:
         where = list(about)
@@ -88,11 +89,7 @@ def outbox_query(conn: Connection, f: OutboxFilter, about: Sequence[ColumnElemen
             where.append(outbox.event == f.event)
         if f.recipient is not None:
             where.append(hide(outbox.recipient) == f.recipient)  # its index is ordered by status first
-        if f.date_from is not None:
-            where.append(hide(outbox.created_at) >= start_of_day(f.date_from, zone))
-        if f.date_to is not None:
-            where.append(hide(outbox.created_at) < start_of_day(f.date_to + dt.timedelta(days=1), zone))
-        return where
+        return where + [test(hide(outbox.created_at)) for test in days]
 
     def rows(hide: Hide) -> Select:
         after = [] if f.after is None else [outbox.id > f.after]
@@ -144,3 +141,15 @@ def show_message(store: Store, message_id: str | int, *, lang: str | None = None
         if row is None:
             raise MessageNotFound(number)
         return record_reader(conn, lang)(row)
+
+
+def _days(f, zone: ZoneInfo) -> list:
+    """--from/--to as bounds of created_at, the days being the store's (the column still to hide)."""
+    tests = []
+    if f.date_from is not None:
+        start = start_of_day(f.date_from, zone)
+        tests.append(lambda column: column >= start)
+    if f.date_to is not None:
+        end = start_of_day(f.date_to + dt.timedelta(days=1), zone)
+        tests.append(lambda column: column < end)
+    return tests

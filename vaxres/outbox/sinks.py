@@ -38,7 +38,7 @@ from vaxres.paths import check_length, length_checked
 try:
     import fcntl
 except ImportError:  # Windows: one dispatcher per file, unlocked
-    fcntl = None
+    fcntl = None  # type: ignore[assignment]
 
 if TYPE_CHECKING:
     from vaxres.outbox.model import OutboxRecord

@@ -19,7 +19,19 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Select, case, exists, func, literal_column, null, or_, select, union_all
+from sqlalchemy import (
+    CompoundSelect,
+    Connection,
+    Select,
+    case,
+    exists,
+    func,
+    literal_column,
+    null,
+    or_,
+    select,
+    union_all,
+)
 
 from vaxres import validate
 from vaxres.booking.queries import hospital_keys, vaccine_keys
@@ -188,7 +200,7 @@ def read_report(conn: Connection, scope: Scope) -> Report:
     )
 
 
-def report_statement(conn: Connection, scope: Scope) -> Select:
+def report_statement(conn: Connection, scope: Scope) -> CompoundSelect:
     """The report as one set-based statement: the bookings counted per slot (one pass over the
     reservations), joined to the slots and summed per line; the waitlist entries grouped by what
     a line matches on, then joined to the lines; a total row from the lines."""
@@ -240,13 +252,13 @@ def report_statement(conn: Connection, scope: Scope) -> Select:
 
 def _slot_conditions(scope: Scope, hospitals: list[str] | None, vaccines: list[str] | None) -> list:
     """`hospitals`, `vaccines`: the stored keys --hospital and --vaccine matched, as for `slot list`."""
-    where = []
+    where: list[Any] = []
     if scope.date_from is not None:
         where.append(slot.date >= scope.date_from)
     if scope.date_to is not None:
         where.append(slot.date <= scope.date_to)
     if hospitals is not None:
-        where.append(named(slot.hospital_key, hospitals, validate.name_key(scope.hospital)))
+        where.append(named(slot.hospital_key, hospitals, validate.name_key(scope.hospital or "")))
     if vaccines is not None:
         where.append(slot.vaccine_key.in_(vaccines))
     return where
@@ -273,7 +285,7 @@ def _grouping(conn: Connection, by: str) -> tuple:
 
 
 def _entry_conditions(conn: Connection, scope: Scope, hospitals: list[str] | None, vaccines: list[str] | None) -> list:
-    where = []
+    where: list[Any] = []
     if vaccines is not None:
         where.append(w.vaccine_key.in_(vaccines))
     if scope.date_to is not None:
@@ -283,7 +295,7 @@ def _entry_conditions(conn: Connection, scope: Scope, hospitals: list[str] | Non
     if hospitals is not None:
         matched = (
             select(slot.hospital_key.label("key"))
-            .where(named(slot.hospital_key, hospitals, validate.name_key(scope.hospital)))
+            .where(named(slot.hospital_key, hospitals, validate.name_key(scope.hospital or "")))
             .group_by(slot.hospital_key)
             .cte("hospitals")
         )
@@ -294,6 +306,7 @@ def _entry_conditions(conn: Connection, scope: Scope, hospitals: list[str] | Non
 
 def _waiting_per_line(conn: Connection, by: str, lines, entries: list) -> Select:
     """The entries in scope, grouped by what a line is matched on, then summed per line."""
+    wanted: Any
     if by == "vaccine":
         wanted = select(w.vaccine_key.label("k"), func.count().label("n")).where(*entries).group_by(w.vaccine_key)
         wanted = wanted.cte("wanted")

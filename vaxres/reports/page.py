@@ -173,7 +173,8 @@ class _Target:
     the page goes into a temporary file beside it, renamed into place once whole."""
 
     def __init__(self, path: str, *, force: bool):
-        self.path, self.force, self.temporary = Path(path), force, None
+        self.path, self.force = Path(path), force
+        self.temporary: Path | None = None  # made below, after the checks: removed if anything fails
         if not str(path).strip():
             raise InvalidInput("--html needs a file name, got ''")
         check_length(path, option="--html")
@@ -198,6 +199,7 @@ class _Target:
             raise OutputExists(f"--html {path} already exists; name a new file, or pass --force to replace it")
 
     def write(self, data: bytes) -> None:
+        assert self.temporary is not None  # __init__ made it
         try:
             with open(self.temporary, "wb") as out:
                 out.write(data)
@@ -220,6 +222,7 @@ class _Target:
     def _link(self) -> None:
         """Into place only if no file took the name meanwhile; a file system without hard links
         (FAT, some network shares) gets a last look and a rename."""
+        assert self.temporary is not None  # __init__ made it
         try:
             os.link(self.temporary, self.path)
         except OSError as exc:
