@@ -14,7 +14,7 @@ import functools
 import unicodedata
 from collections.abc import Iterable
 
-from vaxres.booking import rules
+from vaxres.booking import catalog_rules
 from vaxres.booking.model import VaccineRecord
 from vaxres.errors import InvalidValue, NotFound, Refused
 
@@ -113,7 +113,7 @@ class MixedScripts(InvalidValue):
         super().__init__(field, name, reason, f"{field} {name!r} {reason}")
 
 
-class UnknownLookalike(rules.UnknownVaccine):
+class UnknownLookalike(catalog_rules.UnknownVaccine):
     """An unknown vaccine that reads as a catalog one: the hint names it (exit 2, as before)."""
 
     def __init__(self, name: str, spelling: str, vaccine: VaccineRecord):
@@ -161,17 +161,17 @@ class LookAlikes:
         if mixed is not None:
             raise MixedScripts(field, name, *mixed)
 
-    def unknown(self, name: str, known: list[str], normalized: str | None = None) -> rules.UnknownVaccine:
+    def unknown(self, name: str, known: list[str], normalized: str | None = None) -> catalog_rules.UnknownVaccine:
         """The refusal of a name the catalog does not have: with a hint when it reads as one it has."""
         found = self.find(name if normalized is None else normalized)
-        return rules.UnknownVaccine(name, known) if found is None else UnknownLookalike(name, *found)
+        return catalog_rules.UnknownVaccine(name, known) if found is None else UnknownLookalike(name, *found)
 
     def not_found(self, name: str) -> NotFound:
         found = self.find(name)
         if found is None:
-            return rules.VaccineNotFound(name)
+            return catalog_rules.VaccineNotFound(name)
         return NotFound(
             f"there is no vaccine {name!r}, but it looks like {_described(found[0], found[1])}"
             f"{_unusual(name, found[0])}; did you mean {found[1].name}?",
-            code=rules.VaccineNotFound.code,
+            code=catalog_rules.VaccineNotFound.code,
         )

@@ -1,6 +1,7 @@
 """Every refusal of the booking rules, each built here once: its code, its exit code and its
-sentence. The single commands raise them; the CSV import reports the same error for a row,
-with the row's line number added.
+sentence (the vaccine catalog's own refusals are in booking/catalog_rules.py). The single
+commands raise them; the CSV import reports the same error for a row, with the row's line
+number added.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ import datetime as dt
 
 from vaxres.booking.model import HeldDose, ReservationRecord, SlotRecord, VaccineRecord
 from vaxres.db.tables import ReservationStatus
-from vaxres.errors import InvalidValue, NotFound, Refused
+from vaxres.errors import NotFound, Refused
 
 
 class DuplicateSlot(Refused):
@@ -117,39 +118,6 @@ class NoSlotNamed(SlotNotFound):
         )
 
 
-class UnknownVaccine(InvalidValue):
-    code = "unknown_vaccine"
-
-    def __init__(self, name: str, known: list[str]):
-        listed = ", ".join(known) if known else "none yet"
-        reason = f"is not in the catalog (known: {listed}); add it with `vaxres vaccine add NAME --doses N`"
-        super().__init__("vaccine", name, reason, f"vaccine {name!r} {reason}")
-
-
-class VaccineNotFound(NotFound):
-    code = "vaccine_not_found"
-
-    def __init__(self, name: str):
-        super().__init__(f"there is no vaccine {name!r}; see `vaxres vaccine list`")
-
-
-class DuplicateVaccine(Refused):
-    code = "duplicate_vaccine"
-
-    def __init__(self, name: str, existing: str):
-        super().__init__(
-            f"{name!r} already names the vaccine {existing} (names and aliases are compared ignoring case); "
-            f"change it with `vaxres vaccine update {existing}`"
-        )
-
-
-class AliasTaken(Refused):
-    code = "alias_taken"
-
-    def __init__(self, alias: str, owner: str):
-        super().__init__(f"the alias {alias!r} already names the vaccine {owner}; an alias belongs to one vaccine only")
-
-
 class DoseOrder(Refused):
     code = "dose_order"
 
@@ -214,16 +182,6 @@ class EarlierDoseNotGiven(Refused):
         super().__init__(
             f"{booking.user}'s dose {booking.dose - 1} has not been recorded as given, so dose {booking.dose} "
             f"(reservation {booking.id}) cannot be; record dose {booking.dose - 1} first, or book it again"
-        )
-
-
-class DosesInUse(Refused):
-    code = "doses_in_use"
-
-    def __init__(self, vaccine: str, doses: int, people: int):
-        super().__init__(
-            f"{people} {'person holds' if people == 1 else 'people hold'} a dose of {vaccine} above {doses}; "
-            f"cancel those bookings first, or keep the series at its length"
         )
 
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from sqlalchemy import Connection, distinct, func, insert, select, update
 
 from vaxres import validate
-from vaxres.booking import locks, names, rules
+from vaxres.booking import catalog_rules, locks, names
 from vaxres.booking.model import VaccineRecord
 from vaxres.db.store import Store
 from vaxres.db.tables import (
@@ -100,7 +100,7 @@ def _new_aliases(catalog: Catalog, owner: str, aliases: Iterable[str]) -> list[s
         spelling = validate.normalize_name(text, field="alias")
         found = catalog.find(spelling)
         if found is not None and found.name != owner:
-            raise rules.AliasTaken(spelling, found.name)
+            raise catalog_rules.AliasTaken(spelling, found.name)
         if found is None and key_of(spelling) != key_of(owner):
             catalog.look_alikes.check_new(spelling, field="alias", owner=owner)
             added.setdefault(key_of(spelling), spelling)
@@ -118,7 +118,7 @@ def add_vaccine(
         catalog = load_catalog(conn)
         existing = catalog.find(name)
         if existing is not None:
-            raise rules.DuplicateVaccine(name, existing.name)
+            raise catalog_rules.DuplicateVaccine(name, existing.name)
         catalog.look_alikes.check_new(name, field="vaccine")
         new_aliases = _new_aliases(catalog, name, aliases)
         vaccine_id = conn.execute(
@@ -167,7 +167,7 @@ def update_vaccine(
                 )
             ).scalar_one()
             if people:
-                raise rules.DosesInUse(current.name, count, people)
+                raise catalog_rules.DosesInUse(current.name, count, people)
         new_aliases = _new_aliases(catalog, current.name, aliases)
         vaccine_id = conn.execute(select(vaccine.id).where(vaccine.name_key == key_of(current.name))).scalar_one()
         conn.execute(
