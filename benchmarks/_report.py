@@ -41,7 +41,9 @@ def median(values: list[float]) -> float:
 def machine() -> str:
     import os
 
-    return f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} CPUs, {platform.machine()}"
+    return (
+        f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} CPUs, {platform.machine()}"
+    )
 
 
 def write_section(name: str, body: str) -> None:

@@ -187,7 +187,10 @@ def log_timings(db: Path) -> tuple[list[tuple[str, float, int]], float]:
         ("`log --user user0123456 --json`", ["log", "--user", "user0123456", "--json"]),
         ("`log` (the first page of 50, the total)", ["log"]),
         ("`log --actor desk07` (a page of 50, the total)", ["log", "--actor", "desk07"]),
-        ("`log --from 2026-11-03 --to 2026-11-03` (a page, the total)", ["log", "--from", "2026-11-03", "--to", "2026-11-03"]),
+        (
+            "`log --from 2026-11-03 --to 2026-11-03` (a page, the total)",
+            ["log", "--from", "2026-11-03", "--to", "2026-11-03"],
+        ),
     ]
     base = [VAXRES, "--db", str(db)]
     walls: dict[str, list[float]] = {label: [] for label, _ in cases}
@@ -213,7 +216,9 @@ def prune_timings(store: Path, folder: Path) -> dict:
     begun = time.perf_counter()
     pruning = subprocess.Popen(
         [VAXRES, "--db", str(db), "outbox", "prune", "--before", TODAY, "--json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     time.sleep(2)
     during, _ = timed([*reserve[:5], "someone-else", "--slot", "999998"])
@@ -221,7 +226,14 @@ def prune_timings(store: Path, folder: Path) -> dict:
     wall = time.perf_counter() - begun
     if pruning.returncode != 0:
         raise SystemExit(f"prune failed: {err}")
-    return {"dry": dry, "would": would, "wall": wall, "pruned": json.loads(out)["pruned"], "quiet": quiet, "during": during}
+    return {
+        "dry": dry,
+        "would": would,
+        "wall": wall,
+        "pruned": json.loads(out)["pruned"],
+        "quiet": quiet,
+        "during": during,
+    }
 
 
 def import_timings(folder: Path) -> dict | None:
@@ -271,7 +283,7 @@ def main() -> None:
 store, {RUNS} runs with each tree, interleaved: before the audit trail (`--before {BEFORE.name}`,
 the parent commit) {before:.2f} s, with it {after:.2f} s (median), {after / before:.3f}x
 ({(after - before) / IMPORT_ROWS * 1e6:+.2f} µs a row). All runs: before
-{', '.join(f'{w:.2f}' for w in imports['before'])} s; after {', '.join(f'{w:.2f}' for w in imports['after'])} s.
+{", ".join(f"{w:.2f}" for w in imports["before"])} s; after {", ".join(f"{w:.2f}" for w in imports["after"])} s.
 The actor is one bound parameter of the chunk's `INSERT INTO outbox ... SELECT` (the same short
 text in every row), and SlotRegistered rows are left out of the new index.
 """
@@ -279,7 +291,7 @@ text in every row), and SlotRegistered rows are left out of the new index.
 ## Audit trail (issue 14): `vaxres log` and `vaxres outbox prune`
 
 Measured {dt.date.today().isoformat()} on {machine()} by `uv run python benchmarks/bench_audit.py`
-{'--quick ' if QUICK else ''}on a SQLite store of {messages:,} messages ({size:.2f} GB): {SLOTS:,} slots with their
+{"--quick " if QUICK else ""}on a SQLite store of {messages:,} messages ({size:.2f} GB): {SLOTS:,} slots with their
 SlotRegistered, {BOOKINGS:,} bookings with their ReservationConfirmed, 200,000 cancelled, 100,000
 rescheduled, 300,000 reminded; half of each delivered. Whole processes, medians of {RUNS},
 interleaved with `vaxres outbox show 1 --json` on the same store ({baseline:.3f} s: the start-up
@@ -295,9 +307,9 @@ and one indexed read every store command pays).
 `ix_outbox_event_id`) for bookings moved out of it; `--user` the recipient index. `--actor` has
 no index of its own: the page is found at once, the total counts every message.
 
-`vaxres outbox prune --before {TODAY}` (every message is older) removed {prune['pruned']:,} delivered messages in
-{prune['wall']:.1f} s (`--dry-run` counted {prune['would']:,} in {prune['dry']:.2f} s); a `vaxres reserve` started
-2 s into the prune took {prune['during']:.2f} s (on a quiet copy {prune['quiet']:.2f} s): the prune
+`vaxres outbox prune --before {TODAY}` (every message is older) removed {prune["pruned"]:,} delivered messages in
+{prune["wall"]:.1f} s (`--dry-run` counted {prune["would"]:,} in {prune["dry"]:.2f} s); a `vaxres reserve` started
+2 s into the prune took {prune["during"]:.2f} s (on a quiet copy {prune["quiet"]:.2f} s): the prune
 commits every 5,000 messages, so a writer waits for one chunk, not for the prune.
 {import_part}"""
     print(body)

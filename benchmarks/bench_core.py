@@ -43,7 +43,9 @@ def bench_reserve_process(folder: Path) -> dict:
     env = {**os.environ, "VAXRES_DB": str(folder / "process.db")}
     subprocess.run(
         [VAXRES, "slot", "add", "--date", DAY, "--hospital", "H", "--vaccine", "Janssen", "--quantity", "100000"],
-        check=True, env=env, capture_output=True,
+        check=True,
+        env=env,
+        capture_output=True,
     )
     baseline, reserve = [], []
     for n in range(PROCESS_RUNS):  # interleaved, so noise hits both alike
@@ -146,14 +148,14 @@ def main() -> None:
     body = f"""
 ## Core (issue 2): start-up and booking throughput
 
-Measured {dt.date.today().isoformat()} on {machine()} by `uv run python benchmarks/bench_core.py`{' --quick' if QUICK else ''}.
+Measured {dt.date.today().isoformat()} on {machine()} by `uv run python benchmarks/bench_core.py`{" --quick" if QUICK else ""}.
 Process times are medians of {PROCESS_RUNS}+ runs, baseline and subject interleaved.
 
 | goal | measured | baseline in the same run | verdict |
 |---|---|---|---|
-| `vaxres --help` at most 0.15 s, no SQLAlchemy | {help_['median']:.3f} s median ({help_['min']:.3f} s min); SQLAlchemy imported: {help_['sqlalchemy']} | — | {verdict(help_['median'] <= 0.15 and not help_['sqlalchemy'])} |
-| `vaxres reserve` process at most 1.3x `python -c "import sqlmodel, typer"` | {process['reserve']:.3f} s | {process['baseline']:.3f} s | {process['ratio']:.2f}x, {verdict(process['ratio'] <= 1.3)} |
-| reserve + cancel via the service layer at least 1/4 of plain sqlite3 | {throughput['service']:.0f} pairs/s | {throughput['plain']:.0f} pairs/s | {throughput['ratio']:.2f}, {verdict(throughput['ratio'] >= 0.25)} |
+| `vaxres --help` at most 0.15 s, no SQLAlchemy | {help_["median"]:.3f} s median ({help_["min"]:.3f} s min); SQLAlchemy imported: {help_["sqlalchemy"]} | — | {verdict(help_["median"] <= 0.15 and not help_["sqlalchemy"])} |
+| `vaxres reserve` process at most 1.3x `python -c "import sqlmodel, typer"` | {process["reserve"]:.3f} s | {process["baseline"]:.3f} s | {process["ratio"]:.2f}x, {verdict(process["ratio"] <= 1.3)} |
+| reserve + cancel via the service layer at least 1/4 of plain sqlite3 | {throughput["service"]:.0f} pairs/s | {throughput["plain"]:.0f} pairs/s | {throughput["ratio"]:.2f}, {verdict(throughput["ratio"] >= 0.25)} |
 
 Both throughput sides run WAL with synchronous=FULL (an fsync per commit), two transactions per
 pair, the same statements; the service side adds SQLAlchemy, validation and record building.

@@ -61,7 +61,9 @@ def seed(db: Path, count: int) -> None:
             [
                 (
                     f"person{n}",
-                    json.dumps({"reservation_id": n, "user": f"person{n}", "message": f"Your reservation {n} is confirmed."}),
+                    json.dumps(
+                        {"reservation_id": n, "user": f"person{n}", "message": f"Your reservation {n} is confirmed."}
+                    ),
                     n,
                     now,
                     now,
@@ -116,7 +118,7 @@ Measured {dt.date.today().isoformat()} on {machine()} by `uv run python benchmar
 
 | goal | vaxres | ceiling in the same run | verdict |
 |---|---|---|---|
-| at least 1,000 messages/s | {rate:,.0f} messages/s ({delivered:,} in {elapsed:.1f} s, the whole `vaxres outbox deliver` process) | bare loop of httpx POSTs on one keep-alive connection: {ceiling:,.0f}/s | {'met' if rate >= 1000 else '**missed**'} |
+| at least 1,000 messages/s | {rate:,.0f} messages/s ({delivered:,} in {elapsed:.1f} s, the whole `vaxres outbox deliver` process) | bare loop of httpx POSTs on one keep-alive connection: {ceiling:,.0f}/s | {"met" if rate >= 1000 else "**missed**"} |
 
 The process time includes about {startup:.1f} s of interpreter and library start-up. vaxres sends
 on 2 keep-alive connections (`--workers`, the default; recipients in parallel, each recipient's

@@ -64,9 +64,13 @@ def build_store(path: Path) -> None:
         conn.execute(f"DROP INDEX {name}")
     hospitals = -(-SLOTS // (DAYS * len(VACCINES)))
     conn.execute("CREATE TEMP TABLE hospital (n INTEGER PRIMARY KEY, name TEXT, key TEXT)")
-    conn.executemany("INSERT INTO hospital VALUES (?, ?, ?)", [(n, hospital(n), hospital(n).casefold()) for n in range(hospitals)])
+    conn.executemany(
+        "INSERT INTO hospital VALUES (?, ?, ?)", [(n, hospital(n), hospital(n).casefold()) for n in range(hospitals)]
+    )
     conn.execute("CREATE TEMP TABLE vaccine_name (n INTEGER PRIMARY KEY, name TEXT, key TEXT)")
-    conn.executemany("INSERT INTO vaccine_name VALUES (?, ?, ?)", [(n, v, v.casefold()) for n, v in enumerate(VACCINES)])
+    conn.executemany(
+        "INSERT INTO vaccine_name VALUES (?, ?, ?)", [(n, v, v.casefold()) for n, v in enumerate(VACCINES)]
+    )
     counter = "WITH RECURSIVE c(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM c WHERE i < {last})"
     conn.execute("BEGIN")
     conn.execute(f"""
@@ -199,7 +203,9 @@ def main() -> None:
         subprocess.run(["cat", str(db)], stdout=subprocess.DEVNULL, check=True)  # both start from a warm page cache
         for _ in range(REPEAT):
             ours.unlink(missing_ok=True)
-            runs["vaxres"].append(measure([VAXRES, "export", "reservations", "--format", "csv", "--output", str(ours)], env=env))
+            runs["vaxres"].append(
+                measure([VAXRES, "export", "reservations", "--format", "csv", "--output", str(ours)], env=env)
+            )
             runs["sqlite3"].append(measure([SQLITE3, "-csv", "-header", str(db), sql], out=theirs))
             runs["fetch"].append(measure([sys.executable, "-c", FETCH_ONLY, str(db), sql, str(batch)]))
             print(", ".join(f"{name} {measured[-1][0]:.1f} s" for name, measured in runs.items()), flush=True)
@@ -230,8 +236,8 @@ The machine is shared: the load average was {others:.1f} on its 2 CPUs at the en
 
 | goal | vaxres | baseline in the same run | verdict |
 |---|---|---|---|
-| `vaxres export reservations --format csv --output FILE` within 1.5x `sqlite3 -csv` of the same rows | {wall["vaxres"]:.1f} s ({cpu["vaxres"]:.1f} s CPU) | {wall["sqlite3"]:.1f} s ({cpu["sqlite3"]:.1f} s CPU) | {ratio:.2f}x ({cpu["vaxres"] / cpu["sqlite3"]:.2f}x in CPU), {'met' if ratio <= 1.5 else '**missed**'} |
-| peak memory of the export under 200 MB | {memory["vaxres"]:.0f} MB | sqlite3 {memory["sqlite3"]:.0f} MB | {'met' if memory["vaxres"] < 200 else '**missed**'} |
+| `vaxres export reservations --format csv --output FILE` within 1.5x `sqlite3 -csv` of the same rows | {wall["vaxres"]:.1f} s ({cpu["vaxres"]:.1f} s CPU) | {wall["sqlite3"]:.1f} s ({cpu["sqlite3"]:.1f} s CPU) | {ratio:.2f}x ({cpu["vaxres"] / cpu["sqlite3"]:.2f}x in CPU), {"met" if ratio <= 1.5 else "**missed**"} |
+| peak memory of the export under 200 MB | {memory["vaxres"]:.0f} MB | sqlite3 {memory["sqlite3"]:.0f} MB | {"met" if memory["vaxres"] < 200 else "**missed**"} |
 
 Both wrote the same {rows:,} rows (the held bookings, the export's default: reserved and
 administered), checked cell by cell after the runs; vaxres's file is {sizes[0]:.0f} MB, the shell's

@@ -128,7 +128,17 @@ def main() -> None:
             subprocess.run([VAXRES, "db", "upgrade"], env=env, check=True, capture_output=True)
             runs["vaxres"].append(measure([VAXRES, "import", "slots", str(plan)], env))
             runs["baseline"].append(
-                measure([sys.executable, "-c", BASELINE, str(plan), str(folder / f"plain{n}.db"), str(SLOT_CHUNK), str(IMPORT_CACHE_KIB)])
+                measure(
+                    [
+                        sys.executable,
+                        "-c",
+                        BASELINE,
+                        str(plan),
+                        str(folder / f"plain{n}.db"),
+                        str(SLOT_CHUNK),
+                        str(IMPORT_CACHE_KIB),
+                    ]
+                )
             )
             for stale in folder.glob("*.db*"):
                 stale.unlink()  # keep the disk from filling with a gigabyte per round
@@ -136,7 +146,9 @@ def main() -> None:
             results[name] = (statistics.median(m[0] for m in measured), max(m[1] for m in measured), 0)
         sqlite_utils = BIN / "sqlite-utils"
         if sqlite_utils.exists():
-            results["sqlite-utils"] = measure([str(sqlite_utils), "insert", str(folder / "su.db"), "slot", str(plan), "--csv"])
+            results["sqlite-utils"] = measure(
+                [str(sqlite_utils), "insert", str(folder / "su.db"), "slot", str(plan), "--csv"]
+            )
         slots, bookings = generate_bookings(folder, ROWS)
         env = {**os.environ, "VAXRES_DB": str(folder / "bookings.db")}
         subprocess.run([VAXRES, "import", "slots", str(slots)], env=env, check=True, capture_output=True)
@@ -170,10 +182,10 @@ vaxres and the sqlite3 baseline ran {REPEAT} times each, interleaved, and the ta
 
 | goal | vaxres | baseline in the same run | verdict |
 |---|---|---|---|
-| `vaxres import slots` into a fresh store at most 2x plain sqlite3 executemany upsert | {vaxres[0]:.1f} s | {baseline[0]:.1f} s | {ratio:.2f}x, {'met' if ratio <= 2 else '**missed**'} |
+| `vaxres import slots` into a fresh store at most 2x plain sqlite3 executemany upsert | {vaxres[0]:.1f} s | {baseline[0]:.1f} s | {ratio:.2f}x, {"met" if ratio <= 2 else "**missed**"} |
 {su_row}
-| peak memory of `vaxres import slots` under 200 MB | {vaxres[1]:.0f} MB | — | {'met' if vaxres[1] < 200 else '**missed**'} |
-| `vaxres import reservations` of {ROWS:,} rows, half of them dose 2, under 90 s | {res[0]:.1f} s ({res[1]:.0f} MB) | — | {'met' if res[0] < 90 else '**missed**'} |
+| peak memory of `vaxres import slots` under 200 MB | {vaxres[1]:.0f} MB | — | {"met" if vaxres[1] < 200 else "**missed**"} |
+| `vaxres import reservations` of {ROWS:,} rows, half of them dose 2, under 90 s | {res[0]:.1f} s ({res[1]:.0f} MB) | — | {"met" if res[0] < 90 else "**missed**"} |
 
 The baseline is a short Python script: `csv.reader`, casefolded key columns, `executemany` of an
 `INSERT ... ON CONFLICT DO UPDATE` into a table with the same columns and unique key, with the

@@ -31,7 +31,7 @@ MILLION = 1_000_000
 
 # The naive loop: per row a keyed SELECT, a conditional UPDATE, two INSERTs; one transaction,
 # vaxres's pragmas. What any import must do at the least, written the obvious way.
-NAIVE = r'''
+NAIVE = r"""
 import csv, datetime as dt, json, sqlite3, sys
 path, db, cache, checkpoint = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 conn = sqlite3.connect(db, isolation_level=None)
@@ -68,7 +68,7 @@ with open(path, newline="", encoding="utf-8") as f:
             (user, payload, reservation, now),
         )
 conn.execute("COMMIT")
-'''
+"""
 
 
 def generate_dose_ones(folder: Path, rows: int) -> tuple[Path, Path]:
@@ -89,6 +89,7 @@ def generate_dose_ones(folder: Path, rows: int) -> tuple[Path, Path]:
 def main() -> None:
     compile_installed()
     from vaxres.imports.staging import IMPORT_CACHE_KIB, IMPORT_CHECKPOINT_PAGES
+
     runs: dict[str, list[tuple[float, float, int]]] = {"vaxres": [], "naive": []}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -128,15 +129,18 @@ def main() -> None:
             f"| `vaxres import reservations` of {MILLION:,} rows, half of them dose 2, under 60 s and 200 MB | "
             f"{million[0]:.1f} s ({million[1]:.0f} MB) | — | {'met' if ok else '**missed**'} |"
         )
-    body = f"""## Booking imports (issue 19)
+    body = (
+        f"""## Booking imports (issue 19)
 
 Measured {dt.date.today().isoformat()} on {machine()} by `uv run --group bench python benchmarks/bench_import_bookings.py`.
 Whole processes on copies of one prepared store, {REPEAT} rounds interleaved, medians (vaxres:
-{spread['vaxres']} s; naive loop: {spread['naive']} s).
+{spread["vaxres"]} s; naive loop: {spread["naive"]} s).
 
 | goal | vaxres | baseline in the same run | verdict |
 |---|---|---|---|
-""" + "\n".join(rows) + """
+"""
+        + "\n".join(rows)
+        + """
 
 The naive loop (in the script) reads the CSV with `csv.reader` and, per row in one transaction
 with vaxres's pragmas (WAL, synchronous=FULL, the import's page cache and checkpoint interval), finds the slot by its key, takes a dose with a conditional UPDATE and
@@ -144,6 +148,7 @@ inserts the reservation and its message (payload by `json.dumps`). vaxres does m
 every row first (staging), applies the series rules and the past-day rule, and reports line by
 line. The 1,000,000-row file is bench_import.py's (blocks of people, dose 1 then dose 2).
 """
+    )
     print(body)
     write_section("import-bookings", body)
 

@@ -41,7 +41,9 @@ WRITTEN_FROM = dt.datetime(2026, 6, 1)
 
 def hospital_names() -> list[str]:
     """1,000 hospitals: 'city + kind + number', a tenth of them in each city (서울 is a tenth)."""
-    return [f"{CITIES[n % len(CITIES)]}{KINDS[n // len(CITIES) % len(KINDS)]} {n // 50 + 1}호" for n in range(HOSPITALS)]
+    return [
+        f"{CITIES[n % len(CITIES)]}{KINDS[n // len(CITIES) % len(KINDS)]} {n // 50 + 1}호" for n in range(HOSPITALS)
+    ]
 
 
 def store_path(cache: Path) -> Path:
@@ -71,11 +73,14 @@ def build_store(path: Path) -> None:
         conn.execute(f"DROP INDEX {name}")
     conn.execute("CREATE TEMP TABLE hospital_name (n INTEGER PRIMARY KEY, name TEXT, key TEXT)")
     conn.executemany(
-        "INSERT INTO temp.hospital_name VALUES (?, ?, ?)", [(n, name, name.casefold()) for n, name in enumerate(hospital_names())]
+        "INSERT INTO temp.hospital_name VALUES (?, ?, ?)",
+        [(n, name, name.casefold()) for n, name in enumerate(hospital_names())],
     )
     conn.execute("INSERT INTO main.hospital (name_key, name) SELECT key, name FROM temp.hospital_name")
     conn.execute("CREATE TEMP TABLE vaccine_name (n INTEGER PRIMARY KEY, name TEXT, key TEXT)")
-    conn.executemany("INSERT INTO temp.vaccine_name VALUES (?, ?, ?)", [(n, v, v.casefold()) for n, v in enumerate(VACCINES)])
+    conn.executemany(
+        "INSERT INTO temp.vaccine_name VALUES (?, ?, ?)", [(n, v, v.casefold()) for n, v in enumerate(VACCINES)]
+    )
     created = f"{WRITTEN_FROM:%Y-%m-%d %H:%M:%S}.000000"
     at = f"strftime('%Y-%m-%d %H:%M:%f000', '{WRITTEN_FROM.isoformat()}', '+' || (i * {MESSAGE_SECONDS}) || ' seconds')"
     conn.execute("BEGIN")
@@ -141,18 +146,30 @@ def cases() -> list[tuple[str, list[str]]]:
     return [
         ("slot list (first page of 1,000,000)", ["slot", "list"]),
         ("slot list --hospital 서울 (a substring: 100 names, 100,000 slots)", ["slot", "list", "--hospital", "서울"]),
-        ("slot list --hospital '서울대병원 7호' (one name, 1,000 slots)", ["slot", "list", "--hospital", "서울대병원 7호"]),
+        (
+            "slot list --hospital '서울대병원 7호' (one name, 1,000 slots)",
+            ["slot", "list", "--hospital", "서울대병원 7호"],
+        ),
         ("slot list --vaccine 화이 (part of an alias: 500,000 slots)", ["slot", "list", "--vaccine", "화이"]),
         ("slot list --after 500000 (a page in the middle)", ["slot", "list", "--after", "500000"]),
-        (f"slot list --from {third_day} --to {week_on} (14,000 slots)", ["slot", "list", "--from", third_day, "--to", week_on]),
+        (
+            f"slot list --from {third_day} --to {week_on} (14,000 slots)",
+            ["slot", "list", "--from", third_day, "--to", week_on],
+        ),
         ("slot list --available", ["slot", "list", "--available"]),
         ("outbox list (first page of 2,000,000)", ["outbox", "list"]),
         ("outbox list --recipient user0500000", ["outbox", "list", "--recipient", "user0500000"]),
-        ("outbox list --recipient '*' --status delivered (990,000)", ["outbox", "list", "--recipient", "*", "--status", "delivered"]),
+        (
+            "outbox list --recipient '*' --status delivered (990,000)",
+            ["outbox", "list", "--recipient", "*", "--status", "delivered"],
+        ),
         ("outbox list --status failed (20,000)", ["outbox", "list", "--status", "failed"]),
         ("outbox list --event ReservationConfirmed (1,000,000)", ["outbox", "list", "--event", "ReservationConfirmed"]),
         ("outbox list --after 1500000", ["outbox", "list", "--after", "1500000"]),
-        ("outbox list --from 2026-09-01 --to 2026-09-07 (70,000)", ["outbox", "list", "--from", "2026-09-01", "--to", "2026-09-07"]),
+        (
+            "outbox list --from 2026-09-01 --to 2026-09-07 (70,000)",
+            ["outbox", "list", "--from", "2026-09-01", "--to", "2026-09-07"],
+        ),
     ]
 
 
@@ -223,7 +240,9 @@ def main() -> None:
         worst = max(worst, total - open_cost)
         command, _, note = label.partition(" (")
         note = f" ({note}" if note else ""
-        rows.append(f"| `vaxres {command}`{note} | {total:.3f} s | {total - start_up:.3f} s | {total - open_cost:.3f} s |")
+        rows.append(
+            f"| `vaxres {command}`{note} | {total:.3f} s | {total - start_up:.3f} s | {total - open_cost:.3f} s |"
+        )
     stream_time, stream_rss = peak([VAXRES, "slot", "list", "--jsonl"], env)
     json_time, json_rss = peak([VAXRES, "slot", "list", "--json"], env)
     outbox_time, outbox_rss = peak([VAXRES, "outbox", "list", "--jsonl"], env)
@@ -236,7 +255,7 @@ def main() -> None:
     body = f"""
 ## Long lists (issue 12): `slot list` and `outbox list` on 1,000,000 slots and 2,000,000 messages
 
-Measured {dt.date.today().isoformat()} on {machine()} by `uv run python benchmarks/bench_lists.py`{' --quick' if QUICK else ''},
+Measured {dt.date.today().isoformat()} on {machine()} by `uv run python benchmarks/bench_lists.py`{" --quick" if QUICK else ""},
 on a SQLite store of {SLOTS:,} slots (1,000 Korean and English hospital names x 500 days x 2
 vaccines) and {MESSAGES:,} outbox messages ({size:.1f} GB), built once by bulk SQL and cached. Each
 figure is the median wall time of {RUNS} whole processes (human output, 80 columns, to /dev/null),
@@ -250,7 +269,7 @@ every command that reads the store pays).
 {chr(10).join(rows)}
 
 Goal: each list under 0.3 s. **Beyond the start-up of a store command** (the last column) the
-worst is {worst:.3f} s: {'met' if worst < 0.3 else '**missed**'}. As a **total** it is {'met' if max(median(v) for v in measured.values()) < 0.3 else '**not met**, and cannot be by the lists'}:
+worst is {worst:.3f} s: {"met" if worst < 0.3 else "**missed**"}. As a **total** it is {"met" if max(median(v) for v in measured.values()) < 0.3 else "**not met**, and cannot be by the lists"}:
 a command that reads the store costs {open_cost:.3f} s here before its own work (interpreter,
 Typer, SQLAlchemy and the models; see the core section for that start-up against its own goal).
 The last column includes drawing the table (Rich is imported only then, about 0.07 s).

@@ -33,7 +33,11 @@ from bench_import import generate_slots  # noqa: E402
 
 VAXRES = str(Path(sys.executable).with_name("vaxres"))
 ROWS = int(sys.argv[sys.argv.index("--rows") + 1]) if "--rows" in sys.argv else 1_000_000
-SERVER = sys.argv[sys.argv.index("--server") + 1] if "--server" in sys.argv else "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+SERVER = (
+    sys.argv[sys.argv.index("--server") + 1]
+    if "--server" in sys.argv
+    else "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 WORKERS = 8
 PAIRS_PER_WORKER = 150
 
@@ -55,7 +59,18 @@ def psql_args(url: str) -> list[str]:
     from sqlalchemy.engine import make_url
 
     parsed = make_url(url)
-    return ["psql", "-h", parsed.host or "127.0.0.1", "-p", str(parsed.port or 5432), "-U", parsed.username or "postgres", "-d", parsed.database, "-q"]
+    return [
+        "psql",
+        "-h",
+        parsed.host or "127.0.0.1",
+        "-p",
+        str(parsed.port or 5432),
+        "-U",
+        parsed.username or "postgres",
+        "-d",
+        parsed.database,
+        "-q",
+    ]
 
 
 def timed(cmd: list[str], env: dict | None = None) -> float:
@@ -82,9 +97,14 @@ def server_floor(plan: Path, tag: str) -> float:
         subprocess.run([VAXRES, "--db", url, "db", "upgrade"], check=True, capture_output=True)
         subprocess.run(
             psql_args(url)
-            + ["-c", "CREATE UNLOGGED TABLE staged (n serial PRIMARY KEY, date date, hospital text, vaccine text, quantity integer)",
-               "-c", f"\\copy staged (date, hospital, vaccine, quantity) FROM '{plan}' CSV HEADER"],
-            check=True, capture_output=True,
+            + [
+                "-c",
+                "CREATE UNLOGGED TABLE staged (n serial PRIMARY KEY, date date, hospital text, vaccine text, quantity integer)",
+                "-c",
+                f"\\copy staged (date, hospital, vaccine, quantity) FROM '{plan}' CSV HEADER",
+            ],
+            check=True,
+            capture_output=True,
         )
         return timed(psql_args(url) + ["-c", FLOOR_SQL])
     finally:
@@ -100,16 +120,24 @@ def copy_floor(folder: Path, tag: str) -> float:
         for n in range(ROWS):
             day = (start + dt.timedelta(days=n % 365)).isoformat()
             hospital, vaccine, doses = f"Hospital {n // 1825:04d}", f"Vaccine {(n // 365) % 5}", 1 + n % 500
-            slot_out.write(f"{n + 1},{day},{hospital},{vaccine},{hospital.lower()},{vaccine.lower()},{doses},{doses},{now},{now}\n")
-            payload = json.dumps({"slot_id": n + 1, "date": day, "hospital": hospital, "vaccine": vaccine, "doses": doses})
+            slot_out.write(
+                f"{n + 1},{day},{hospital},{vaccine},{hospital.lower()},{vaccine.lower()},{doses},{doses},{now},{now}\n"
+            )
+            payload = json.dumps(
+                {"slot_id": n + 1, "date": day, "hospital": hospital, "vaccine": vaccine, "doses": doses}
+            )
             outbox_out.write(f"SlotRegistered\t*\t{payload}\t{n + 1}\t{now}\tpending\t0\t{now}\n")
     url = database(f"vaxres_bench_{tag}_copy", create=True)
     try:
         subprocess.run([VAXRES, "--db", url, "db", "upgrade"], check=True, capture_output=True)
         return timed(
             psql_args(url)
-            + ["-c", f"\\copy slot (id, date, hospital, vaccine, hospital_key, vaccine_key, capacity, remaining, created_at, updated_at) FROM '{slots}' CSV",
-               "-c", f"\\copy outbox (event, recipient, payload, correlation_id, created_at, status, attempts, next_attempt_at) FROM '{messages}'"]
+            + [
+                "-c",
+                f"\\copy slot (id, date, hospital, vaccine, hospital_key, vaccine_key, capacity, remaining, created_at, updated_at) FROM '{slots}' CSV",
+                "-c",
+                f"\\copy outbox (event, recipient, payload, correlation_id, created_at, status, attempts, next_attempt_at) FROM '{messages}'",
+            ]
         )
     finally:
         database(f"vaxres_bench_{tag}_copy", create=False)
@@ -164,10 +192,16 @@ def main() -> None:
             vaxres_import = timed([VAXRES, "import", "slots", str(plan)], env)
             subprocess.run(
                 psql_args(url)
-                + ["-c", "CREATE TABLE plain (date date, hospital varchar(200), vaccine varchar(200), quantity integer, UNIQUE (date, hospital, vaccine))"],
-                check=True, capture_output=True,
+                + [
+                    "-c",
+                    "CREATE TABLE plain (date date, hospital varchar(200), vaccine varchar(200), quantity integer, UNIQUE (date, hospital, vaccine))",
+                ],
+                check=True,
+                capture_output=True,
             )
-            psql_copy = timed(psql_args(url) + ["-c", f"\\copy plain (date, hospital, vaccine, quantity) FROM '{plan}' CSV HEADER"])
+            psql_copy = timed(
+                psql_args(url) + ["-c", f"\\copy plain (date, hospital, vaccine, quantity) FROM '{plan}' CSV HEADER"]
+            )
         finally:
             database(f"vaxres_bench_{tag}", create=False)
         floor = server_floor(plan, tag)
@@ -190,8 +224,8 @@ Measured {dt.date.today().isoformat()} on {machine()} against the local PostgreS
 
 | goal | vaxres | baseline in the same run | verdict |
 |---|---|---|---|
-| `vaxres import slots` into PostgreSQL at most 2x `psql \\copy` into an equivalent table | {vaxres_import:.1f} s | {psql_copy:.1f} s | {ratio:.1f}x, {'met' if ratio <= 2 else '**missed**'} |
-| (context) the server alone: psql's `INSERT ... SELECT` of the slot rows and their outbox rows from a table already holding the file | {floor:.1f} s | {psql_copy:.1f} s | {floor / psql_copy:.1f}x: {'the 2x goal is less than the server alone needs' if floor / psql_copy > 2 else 'the server alone fits in 2x'} |
+| `vaxres import slots` into PostgreSQL at most 2x `psql \\copy` into an equivalent table | {vaxres_import:.1f} s | {psql_copy:.1f} s | {ratio:.1f}x, {"met" if ratio <= 2 else "**missed**"} |
+| (context) the server alone: psql's `INSERT ... SELECT` of the slot rows and their outbox rows from a table already holding the file | {floor:.1f} s | {psql_copy:.1f} s | {floor / psql_copy:.1f}x: {"the 2x goal is less than the server alone needs" if floor / psql_copy > 2 else "the server alone fits in 2x"} |
 | (context) `psql \\copy` of ready-made slot rows and outbox rows into the real tables | {copied:.1f} s | {psql_copy:.1f} s | {copied / psql_copy:.1f}x |
 | booking throughput, {WORKERS} worker processes, reserve + cancel pairs via the service layer | PostgreSQL: {pg_rate:,.0f} pairs/s | SQLite: {sqlite_rate:,.0f} pairs/s | reported |
 

@@ -67,7 +67,10 @@ def build_store(path: Path) -> None:
     for name, _sql in indexes:
         conn.execute(f"DROP INDEX {name}")
     slots = HOSPITALS * DAYS
-    start, booked_at = today().isoformat(), (dt.datetime.now(dt.UTC) - dt.timedelta(days=5)).strftime("%Y-%m-%d %H:%M:%S.000000")
+    start, booked_at = (
+        today().isoformat(),
+        (dt.datetime.now(dt.UTC) - dt.timedelta(days=5)).strftime("%Y-%m-%d %H:%M:%S.000000"),
+    )
     conn.execute("BEGIN")
     conn.execute(
         f"""
@@ -165,7 +168,7 @@ def main() -> None:
     body = f"""
 ## Reminders (issue 13): `vaxres remind` over 1,000,000 bookings
 
-Measured {today().isoformat()} on {machine()} by `uv run python benchmarks/bench_remind.py`{' --quick' if QUICK else ''},
+Measured {today().isoformat()} on {machine()} by `uv run python benchmarks/bench_remind.py`{" --quick" if QUICK else ""},
 on a SQLite store of {BOOKINGS:,} reserved bookings (1,000 hospitals x the next {DAYS} days, 33 or 34
 people a slot) and their {BOOKINGS:,} delivered ReservationConfirmed messages ({size:.2f} GB), built
 by bulk SQL. Each run starts from a fresh copy of the store; whole processes, medians of {RUNS}
@@ -174,12 +177,12 @@ store command pays).
 
 | command | wall time | reminders written | goal |
 |---|---|---|---|
-| `vaxres remind` (first run of the day: about 1/{DAYS} due tomorrow) | {first:.2f} s | {written:,} | under 10 s: {'met' if first < 10 else '**missed**'} |
-| `vaxres remind` again (nothing left to write) | {second:.2f} s | 0 | under 10 s: {'met' if second < 10 else '**missed**'} |
+| `vaxres remind` (first run of the day: about 1/{DAYS} due tomorrow) | {first:.2f} s | {written:,} | under 10 s: {"met" if first < 10 else "**missed**"} |
+| `vaxres remind` again (nothing left to write) | {second:.2f} s | 0 | under 10 s: {"met" if second < 10 else "**missed**"} |
 | `vaxres remind --days-before 7` (one run) | {week_wall:.2f} s | {week_written:,} | — |
 | `vaxres remind --days-before 7` again (one run) | {week_again:.2f} s | 0 | — |
 
-All runs: first {', '.join(f'{w:.2f}' for w, _ in firsts)} s; second {', '.join(f'{w:.2f}' for w, _ in seconds)} s.
+All runs: first {", ".join(f"{w:.2f}" for w, _ in firsts)} s; second {", ".join(f"{w:.2f}" for w, _ in seconds)} s.
 
 How: one transaction, two statements. `INSERT INTO reminder ... SELECT` the bookings whose slot
 is dated today to today + N (the slot's unique index leads with the date; the bookings come by

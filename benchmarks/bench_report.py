@@ -104,7 +104,7 @@ def build_store(path: Path) -> None:
         f"""
         WITH RECURSIVE counter(k) AS (SELECT 0 UNION ALL SELECT k + 1 FROM counter WHERE k < {WAITING - 1})
         INSERT INTO waitlist (id, user_id, dose, vaccine, vaccine_key, hospital, hospital_key, date_from, date_to, joined_at)
-        SELECT k + 1, printf('waiting%06d', k), 1, {vaccine.replace('i % 5', 'k % 5')}, lower({vaccine.replace('i % 5', 'k % 5')}),
+        SELECT k + 1, printf('waiting%06d', k), 1, {vaccine.replace("i % 5", "k % 5")}, lower({vaccine.replace("i % 5", "k % 5")}),
                CASE WHEN k % 10 = 0 THEN NULL ELSE printf('Hospital %04d', k % {HOSPITALS}) END,
                CASE WHEN k % 10 = 0 THEN NULL ELSE printf('hospital %04d', k % {HOSPITALS}) END,
                date('now'), CASE WHEN k % 2 = 0 THEN NULL ELSE date('now', '+30 days') END, '{now}'
@@ -203,7 +203,10 @@ def main() -> None:
 
 
 def write(results, version: str, built: float, size: float, load: tuple[float, float]) -> None:
-    options = "" if (SLOTS, RESERVATIONS) == (1_000_000, 5_000_000) else f" --slots {SLOTS} --reservations {RESERVATIONS}"
+    options = (
+        "" if (SLOTS, RESERVATIONS) == (1_000_000, 5_000_000) else f" --slots {SLOTS} --reservations {RESERVATIONS}"
+    )
+
     def median(runs) -> float:
         return statistics.median(w for w, _ in runs)
 

@@ -34,8 +34,22 @@ def small_store(folder: Path) -> dict:
     for n in range(20):
         day = (dt.date.today() + dt.timedelta(days=30 + n)).isoformat()
         subprocess.run(
-            [VAXRES, "slot", "add", "--date", day, "--hospital", f"Hospital {n % 4}", "--vaccine", "Janssen", "--quantity", "100000"],
-            check=True, env=env, capture_output=True,
+            [
+                VAXRES,
+                "slot",
+                "add",
+                "--date",
+                day,
+                "--hospital",
+                f"Hospital {n % 4}",
+                "--vaccine",
+                "Janssen",
+                "--quantity",
+                "100000",
+            ],
+            check=True,
+            env=env,
+            capture_output=True,
         )
     subprocess.run([VAXRES, "reserve", "--user", "u1", "--slot", "1"], check=True, env=env, capture_output=True)
     return env
@@ -49,7 +63,9 @@ def main() -> None:
         for n in range(ROUNDS):
             times["baseline"] += wall_times(BASELINE, 1)
             times["help"] += wall_times([VAXRES, "--help"], 1)
-            times["reserve"] += wall_times([VAXRES, "reserve", "--user", f"p{n}", "--slot", str(2 + n % 19)], 1, env=env)
+            times["reserve"] += wall_times(
+                [VAXRES, "reserve", "--user", f"p{n}", "--slot", str(2 + n % 19)], 1, env=env
+            )
             times["mypage"] += wall_times([VAXRES, "mypage", "u1"], 1, env=env)
             times["slot list"] += wall_times([VAXRES, "slot", "list"], 1, env=env)
     medians = {name: median(values) for name, values in times.items()}
@@ -58,18 +74,24 @@ def main() -> None:
     for command in ("reserve", "mypage", "slot list"):
         ratio = medians[command] / base
         verdict = "met" if ratio <= GOAL else "**missed**"
-        rows.append(f"| `vaxres {command}` at most {GOAL}x the bare import | {medians[command]:.3f} s | {base:.3f} s | {ratio:.2f}x, {verdict} |")
+        rows.append(
+            f"| `vaxres {command}` at most {GOAL}x the bare import | {medians[command]:.3f} s | {base:.3f} s | {ratio:.2f}x, {verdict} |"
+        )
     help_verdict = "met" if medians["help"] <= HELP_GOAL else "**missed**"
     rows.append(f"| `vaxres --help` at most {HELP_GOAL} s | {medians['help']:.3f} s | — | {help_verdict} |")
-    body = f"""## Start-up (issue 19)
+    body = (
+        f"""## Start-up (issue 19)
 
-Measured {dt.date.today().isoformat()} on {machine()} by `uv run --group bench python benchmarks/bench_startup.py`{' --quick' if QUICK else ''}.
+Measured {dt.date.today().isoformat()} on {machine()} by `uv run --group bench python benchmarks/bench_startup.py`{" --quick" if QUICK else ""}.
 Whole processes, {ROUNDS} rounds of baseline and commands interleaved, medians; the baseline is
 `python -c "import sqlmodel, typer"`; the store holds 20 slots.
 
 | goal | measured | baseline in the same run | verdict |
 |---|---|---|---|
-""" + "\n".join(rows) + "\n"
+"""
+        + "\n".join(rows)
+        + "\n"
+    )
     print(body)
     write_section("startup", body)
 

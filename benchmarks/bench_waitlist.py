@@ -37,7 +37,18 @@ def build(path: Path, waiting: int) -> None:
     now = dt.datetime.now(dt.UTC).isoformat(sep=" ")
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("BEGIN")
-    slots = [(1, day, "Seoul National University Hospital", "Pfizer", "seoul national university hospital", "pfizer", HOLDERS, 0)]
+    slots = [
+        (
+            1,
+            day,
+            "Seoul National University Hospital",
+            "Pfizer",
+            "seoul national university hospital",
+            "pfizer",
+            HOLDERS,
+            0,
+        )
+    ]
     for n in range(2, 2_002):
         other_day = (dt.date.fromisoformat(day) + dt.timedelta(days=n % 60)).isoformat()
         slots.append((n, other_day, f"Hospital {n}", "Pfizer", f"hospital {n}", "pfizer", 10, 10))
@@ -91,9 +102,11 @@ def main() -> None:
         for round_ in range(ROUNDS):
             for name in ("plain", "waiting") if round_ % 2 == 0 else ("waiting", "plain"):
                 times[name].append(cancel_round(stores[name], 1 + round_ * PER_ROUND))
-        booked = sqlite3.connect(waiting).execute(
-            "SELECT COUNT(*) FROM reservation WHERE user_id LIKE 'waiter%' AND status = 'reserved'"
-        ).fetchone()[0]
+        booked = (
+            sqlite3.connect(waiting)
+            .execute("SELECT COUNT(*) FROM reservation WHERE user_id LIKE 'waiter%' AND status = 'reserved'")
+            .fetchone()[0]
+        )
         left = sqlite3.connect(waiting).execute("SELECT COUNT(*) FROM waitlist").fetchone()[0]
     plain_ms, waiting_ms = median(times["plain"]) * 1000, median(times["waiting"]) * 1000
     ratio = waiting_ms / plain_ms

@@ -42,8 +42,11 @@ def entry(n: int, today: dt.date, now: str) -> tuple:
     """(user, vaccine, key, hospital, hospital key, from) of the n-th person waiting."""
     kind = n % 20
     vaccine = ("Moderna", "moderna") if kind == 5 else ("Pfizer", "pfizer")
-    hospital = {1: ("Hospital 0100", "hospital 0100"), 2: ("Hospital 0200", "hospital 0200"),
-                9: ("Nowhere", "nowhere")}.get(kind, (None, None))
+    hospital = {
+        1: ("Hospital 0100", "hospital 0100"),
+        2: ("Hospital 0200", "hospital 0200"),
+        9: ("Nowhere", "nowhere"),
+    }.get(kind, (None, None))
     start = today + dt.timedelta(days=200) if kind in (3, 4) else today
     return (f"person{n:07d}", *vaccine, *hospital, start.isoformat(), now)
 
@@ -69,8 +72,9 @@ def fresh_store(path: Path, waiting: int) -> None:
 def measure(db: Path, plan: Path) -> tuple[float, float, float]:
     """Wall seconds, CPU seconds and peak RSS in MB of one import."""
     start = time.perf_counter()
-    proc = subprocess.Popen([VAXRES, "--db", str(db), "import", "slots", str(plan)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [VAXRES, "--db", str(db), "import", "slots", str(plan)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:

@@ -10,7 +10,9 @@ def pytest_sessionfinish(session, exitstatus):
     """One style for every error a test made vaxres print (see tests/helpers.error_style_problem)."""
     from tests.helpers import ERRORS_SEEN, error_style_problem
 
-    problems = [(test, message, problem) for message, test in ERRORS_SEEN.items() if (problem := error_style_problem(message))]
+    problems = [
+        (test, message, problem) for message, test in ERRORS_SEEN.items() if (problem := error_style_problem(message))
+    ]
     if problems:
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         reporter.write_line(f"\n{len(problems)} error messages break the house style:", red=True)
@@ -81,7 +83,9 @@ def database_clock_follows_the_machine(monkeypatch, request):
 
     from vaxres.db import clock
 
-    monkeypatch.setattr(clock, "database_now", lambda conn: dt.datetime.now(dt.UTC) if conn.dialect.name == "postgresql" else None)
+    monkeypatch.setattr(
+        clock, "database_now", lambda conn: dt.datetime.now(dt.UTC) if conn.dialect.name == "postgresql" else None
+    )
 
 
 @pytest.fixture

@@ -91,15 +91,35 @@ ERRORS_SEEN: dict[str, str] = {}
 # Ordinary words that would start a message capitalised ("There is no ..."): errors read as one
 # style, "Error: there is no slot 42; see ...", lower case and without a final period.
 _WORDS = {
-    "a", "an", "another", "cannot", "copy", "could", "error", "give", "invalid", "it", "line", "missing", "no",
-    "not", "nothing", "please", "store", "that", "the", "there", "this", "unknown",
+    "a",
+    "an",
+    "another",
+    "cannot",
+    "copy",
+    "could",
+    "error",
+    "give",
+    "invalid",
+    "it",
+    "line",
+    "missing",
+    "no",
+    "not",
+    "nothing",
+    "please",
+    "store",
+    "that",
+    "the",
+    "there",
+    "this",
+    "unknown",
 }
 
 
 def note_errors(stderr: str, test: str) -> None:
     for line in stderr.splitlines():
         if line.startswith("Error: "):
-            ERRORS_SEEN.setdefault(line[len("Error: "):], test)
+            ERRORS_SEEN.setdefault(line[len("Error: ") :], test)
         elif line.startswith('{"error": '):
             try:
                 ERRORS_SEEN.setdefault(json.loads(line)["error"], test)

@@ -27,7 +27,12 @@ def package_files(package_dir: Path) -> dict[str, Path]:
 def _is_type_checking(test: ast.expr) -> bool:
     if isinstance(test, ast.Name):
         return test.id == "TYPE_CHECKING"
-    return isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING" and isinstance(test.value, ast.Name) and test.value.id == "typing"
+    return (
+        isinstance(test, ast.Attribute)
+        and test.attr == "TYPE_CHECKING"
+        and isinstance(test.value, ast.Name)
+        and test.value.id == "typing"
+    )
 
 
 def _runtime_imports(tree: ast.AST):
@@ -155,18 +160,26 @@ def test_the_import_graph_reads_lazy_relative_and_from_imports(tmp_path):
         "pkg.cli": {"pkg.db.store", "pkg.db.tables", "pkg.errors", "pkg.db"},
         "pkg.errors": set(),
     }
-    assert cycles(import_graph(pkg)) == [["pkg.cli", "pkg.db", "pkg.db.store", "pkg.cli"], ["pkg.cli", "pkg.db.store", "pkg.cli"]]
+    assert cycles(import_graph(pkg)) == [
+        ["pkg.cli", "pkg.db", "pkg.db.store", "pkg.cli"],
+        ["pkg.cli", "pkg.db.store", "pkg.cli"],
+    ]
 
 
 def test_no_import_cycles_between_vaxres_modules():
     graph = import_graph(PACKAGE_DIR)
     assert len(graph) >= 10, f"found only {sorted(graph)} under {PACKAGE_DIR}"
     found = cycles(graph)
-    assert not found, f"{len(found)} import cycle(s) between vaxres modules:\n" + "\n".join(" -> ".join(c) for c in found)
+    assert not found, f"{len(found)} import cycle(s) between vaxres modules:\n" + "\n".join(
+        " -> ".join(c) for c in found
+    )
 
 
 def test_no_module_is_much_over_300_lines():
-    lengths = {module: len(path.read_text(encoding="utf-8").splitlines()) for module, path in package_files(PACKAGE_DIR).items()}
+    lengths = {
+        module: len(path.read_text(encoding="utf-8").splitlines())
+        for module, path in package_files(PACKAGE_DIR).items()
+    }
     assert len(lengths) >= 10, f"found only {sorted(lengths)} under {PACKAGE_DIR}"
     long = {module: n for module, n in sorted(lengths.items()) if n > MAX_LINES}
     assert not long, f"modules over {MAX_LINES} lines:\n" + "\n".join(f"{m}: {n} lines" for m, n in long.items())
@@ -238,7 +251,11 @@ def test_architecture_md_names_files_and_functions_that_exist():
 
     root = Path(__file__).resolve().parent.parent
     text = (root / "docs" / "architecture.md").read_text()
-    every_file = {path.name for folder in ("vaxres", "migrations", "tests", "benchmarks", "docs") for path in (root / folder).rglob("*")}
+    every_file = {
+        path.name
+        for folder in ("vaxres", "migrations", "tests", "benchmarks", "docs")
+        for path in (root / folder).rglob("*")
+    }
     stale = []
     for ref in sorted(set(re.findall(r"`((?:[a-z_]+/)*[A-Za-z_.-]+\.(?:py|md|mako|toml))`", text))):
         if "/" in ref:

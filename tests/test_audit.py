@@ -78,21 +78,32 @@ def test_every_kind_of_change_records_who_made_it(acting, cli, db_path, tmp_path
         return str(next(s["id"] for s in cli.json("slot", "list") if s["hospital"] == hospital))
 
     steps = [
-        (["slot", "add", "--date", day(0), "--hospital", "Seoul", "--vaccine", "Pfizer", "--quantity", "1"], [R.SLOT_REGISTERED]),
+        (
+            ["slot", "add", "--date", day(0), "--hospital", "Seoul", "--vaccine", "Pfizer", "--quantity", "1"],
+            [R.SLOT_REGISTERED],
+        ),
         (["reserve", "--user", "kim", "--slot", "1"], [R.RESERVATION_CONFIRMED]),
         (["waitlist", "join", "--user", "lee", "--vaccine", "Pfizer"], [R.WAITLIST_JOINED]),
         (["waitlist", "join", "--user", "park", "--vaccine", "Pfizer"], [R.WAITLIST_JOINED]),
         (lambda: ["waitlist", "leave", entry("park")], [R.WAITLIST_LEFT]),
-        (["slot", "update", "1", "--quantity", "2"], [R.SLOT_UPDATED, R.RESERVATION_CONFIRMED]),  # lee, from the waitlist
+        (
+            ["slot", "update", "1", "--quantity", "2"],
+            [R.SLOT_UPDATED, R.RESERVATION_CONFIRMED],
+        ),  # lee, from the waitlist
         (["import", "slots", str(slots_file)], [R.SLOT_REGISTERED, R.SLOT_UPDATED]),
         (["import", "reservations", str(bookings_file)], [R.RESERVATION_CONFIRMED]),
         (["waitlist", "join", "--user", "yoon", "--vaccine", "Pfizer"], [R.RESERVATION_CONFIRMED]),  # a dose is free
         (["waitlist", "join", "--user", "han", "--vaccine", "Pfizer"], [R.WAITLIST_JOINED]),
         (["waitlist", "join", "--user", "seo", "--vaccine", "Pfizer"], [R.WAITLIST_JOINED]),
-        (["slot", "add", "--date", day(2), "--hospital", "Daegu", "--vaccine", "Pfizer", "--quantity", "1"],
-         [R.SLOT_REGISTERED, R.RESERVATION_CONFIRMED]),  # han, from the waitlist
+        (
+            ["slot", "add", "--date", day(2), "--hospital", "Daegu", "--vaccine", "Pfizer", "--quantity", "1"],
+            [R.SLOT_REGISTERED, R.RESERVATION_CONFIRMED],
+        ),  # han, from the waitlist
         (lambda: ["cancel", booking("choi")], [R.RESERVATION_CANCELLED, R.RESERVATION_CONFIRMED]),  # seo takes it
-        (["slot", "add", "--date", day(2), "--hospital", "Jeju", "--vaccine", "Pfizer", "--quantity", "5"], [R.SLOT_REGISTERED]),
+        (
+            ["slot", "add", "--date", day(2), "--hospital", "Jeju", "--vaccine", "Pfizer", "--quantity", "5"],
+            [R.SLOT_REGISTERED],
+        ),
         (lambda: ["reschedule", booking("seo"), "--slot", slot("Jeju")], [R.RESERVATION_RESCHEDULED]),
         (lambda: ["administer", booking("kim"), "--lot", "FK1"], [R.VACCINATION_RECORDED]),
         (["remind", "--days-before", "2"], [R.RESERVATION_REMINDER] * 4),  # lee, yoon, han, seo
@@ -159,15 +170,25 @@ def _no_login():
     [
         (["--actor", ""], None, "Error: --actor must not be empty\n"),
         (["--actor", "a\nb"], None, "Error: --actor must not contain control characters or line breaks, got 'a\\nb'\n"),
-        (["--actor", "x" * (MAX_ACTOR_LENGTH + 1)], None, f"Error: --actor must be at most {MAX_ACTOR_LENGTH} characters, got 65\n"),
-        ([], "a\u202eb", "Error: VAXRES_ACTOR must not contain invisible or text-direction characters (such as U+200B or "
-         "U+202E), got 'a\\u202eb'\n"),
+        (
+            ["--actor", "x" * (MAX_ACTOR_LENGTH + 1)],
+            None,
+            f"Error: --actor must be at most {MAX_ACTOR_LENGTH} characters, got 65\n",
+        ),
+        (
+            [],
+            "a\u202eb",
+            "Error: VAXRES_ACTOR must not contain invisible or text-direction characters (such as U+200B or "
+            "U+202E), got 'a\\u202eb'\n",
+        ),
     ],
 )
 def test_an_invalid_actor_is_refused_before_the_store_is_touched(cli, db_path, monkeypatch, args, env, message):
     if env is not None:
         monkeypatch.setenv("VAXRES_ACTOR", env)
-    result = cli(*args, "slot", "add", "--date", day(1), "--hospital", "Seoul", "--vaccine", "Pfizer", "--quantity", "1")
+    result = cli(
+        *args, "slot", "add", "--date", day(1), "--hospital", "Seoul", "--vaccine", "Pfizer", "--quantity", "1"
+    )
     assert (result.exit_code, result.stdout, result.stderr) == (2, "", message)
     assert not db_path.exists()
     as_json = cli(*args, "slot", "list", "--json")
@@ -194,7 +215,22 @@ def history(cli, time_machine, tmp_path) -> dict:
     cancelled, slot 1 raised."""
     plan = tmp_path / "plan.csv"
     plan.write_text(f"date,hospital,vaccine,quantity\n{day(8)},Busan,Pfizer,4\n")
-    ok(cli("--actor", "admin", "slot", "add", "--date", day(7), "--hospital", "Seoul", "--vaccine", "Pfizer", "--quantity", "2"))
+    ok(
+        cli(
+            "--actor",
+            "admin",
+            "slot",
+            "add",
+            "--date",
+            day(7),
+            "--hospital",
+            "Seoul",
+            "--vaccine",
+            "Pfizer",
+            "--quantity",
+            "2",
+        )
+    )
     ok(cli("--actor", "importer", "import", "slots", str(plan)))
     kim = cli.json("--actor", "desk1", "reserve", "--user", "kim", "--slot", "1")["id"]
     lee = cli.json("--actor", "desk2", "reserve", "--user", "lee", "--slot", "1")["id"]
@@ -222,9 +258,14 @@ def test_log_filters_and_order(cli, time_machine, tmp_path):
     h = history(cli, time_machine, tmp_path)
     kim, lee = h["kim"], h["lee"]
     everything = [
-        ("SlotRegistered", "admin", 1), ("SlotRegistered", "importer", 2), ("ReservationConfirmed", "desk1", kim),
-        ("ReservationConfirmed", "desk2", lee), ("ReservationRescheduled", "desk1", kim), ("WaitlistJoined", "desk2", 1),
-        ("ReservationCancelled", "desk2", kim), ("SlotUpdated", "admin", 1),
+        ("SlotRegistered", "admin", 1),
+        ("SlotRegistered", "importer", 2),
+        ("ReservationConfirmed", "desk1", kim),
+        ("ReservationConfirmed", "desk2", lee),
+        ("ReservationRescheduled", "desk1", kim),
+        ("WaitlistJoined", "desk2", 1),
+        ("ReservationCancelled", "desk2", kim),
+        ("SlotUpdated", "admin", 1),
     ]
     assert logged(cli) == everything
     listed = cli.json("log")
@@ -245,8 +286,13 @@ def test_log_filters_and_order(cli, time_machine, tmp_path):
     assert cli("log", "--actor", "nobody").stdout == "No changes match.\n"
 
     page = cli("log", "--limit", "3")
-    assert page.stdout.splitlines()[-1] == f"Showing 3 of 8; use --limit, --after {listed[2]['id']} or filters for more."
-    assert [e["id"] for e in cli.json("log", "--after", str(listed[2]["id"]), "--limit", "2")] == [listed[3]["id"], listed[4]["id"]]
+    assert (
+        page.stdout.splitlines()[-1] == f"Showing 3 of 8; use --limit, --after {listed[2]['id']} or filters for more."
+    )
+    assert [e["id"] for e in cli.json("log", "--after", str(listed[2]["id"]), "--limit", "2")] == [
+        listed[3]["id"],
+        listed[4]["id"],
+    ]
     jsonl = cli("log", "--jsonl", "--slot", "2")
     assert [json.loads(line) for line in jsonl.stdout.splitlines()] == cli.json("log", "--slot", "2")
 
@@ -257,11 +303,24 @@ def test_a_log_entry_says_when_who_and_what(cli, time_machine, tmp_path):
     [cancelled] = cli.json("log", "--reservation", str(h["kim"]), "--from", h["second"])
     message = f"Your reservation {h['kim']} is cancelled: Pfizer (dose 1) at Busan on {day(8)}."
     assert cancelled == {
-        "id": cancelled["id"], "created_at": cancelled["created_at"], "actor": "desk2", "event": "ReservationCancelled",
-        "about": {"kind": "reservation", "id": h["kim"]}, "recipient": "kim", "message": message, "status": "pending",
+        "id": cancelled["id"],
+        "created_at": cancelled["created_at"],
+        "actor": "desk2",
+        "event": "ReservationCancelled",
+        "about": {"kind": "reservation", "id": h["kim"]},
+        "recipient": "kim",
+        "message": message,
+        "status": "pending",
         "payload": {
-            "reservation_id": h["kim"], "user": "kim", "dose": 1, "slot_id": 2, "date": day(8), "hospital": "Busan",
-            "vaccine": "Pfizer", "message": message, "lang": "en",
+            "reservation_id": h["kim"],
+            "user": "kim",
+            "dose": 1,
+            "slot_id": 2,
+            "date": day(8),
+            "hospital": "Busan",
+            "vaccine": "Pfizer",
+            "message": message,
+            "lang": "en",
         },
     }
     assert cancelled["created_at"].startswith(h["second"]) and cancelled["created_at"].endswith("Z")
@@ -274,11 +333,28 @@ def test_a_log_entry_says_when_who_and_what(cli, time_machine, tmp_path):
 @pytest.mark.usefixtures("backend")
 def test_the_log_table_shows_store_times_and_unknown_actors(cli, db_path, monkeypatch):
     ok(cli("db", "set-timezone", "Asia/Seoul"))
-    ok(cli("--actor", "[bold]desk[/]", "slot", "add", "--date", day(3), "--hospital", "Seoul", "--vaccine", "Pfizer", "--quantity", "2"))
+    ok(
+        cli(
+            "--actor",
+            "[bold]desk[/]",
+            "slot",
+            "add",
+            "--date",
+            day(3),
+            "--hospital",
+            "Seoul",
+            "--vaccine",
+            "Pfizer",
+            "--quantity",
+            "2",
+        )
+    )
     ok(cli("reserve", "--user", "kim", "--slot", "1"))
     query(db_path, "UPDATE outbox SET actor = NULL WHERE id = 2")  # as a message from before the audit trail
     [first, second] = cli.json("log")
-    stamp = dt.datetime.fromisoformat(first["created_at"].replace("Z", "+00:00")).astimezone(dt.timezone(dt.timedelta(hours=9)))
+    stamp = dt.datetime.fromisoformat(first["created_at"].replace("Z", "+00:00")).astimezone(
+        dt.timezone(dt.timedelta(hours=9))
+    )
     monkeypatch.setenv("COLUMNS", "80")
     out = cli("log").stdout.splitlines()
     assert out[0].rstrip() == "Log" and out[1].split() == ["ID", "When", "Who", "What"]
@@ -307,7 +383,10 @@ def test_log_refusals(cli):
         result = cli("log", *args)
         assert (result.exit_code, result.stderr) == (code, f"Error: {message}\n"), args
     both = cli("log", "--json", "--jsonl")
-    assert (both.exit_code, json.loads(both.stderr)) == (2, {"error": "give --json or --jsonl, not both", "code": "invalid_input"})
+    assert (both.exit_code, json.loads(both.stderr)) == (
+        2,
+        {"error": "give --json or --jsonl, not both", "code": "invalid_input"},
+    )
 
 
 # --- vaxres outbox prune --------------------------------------------------------------------
@@ -326,14 +405,25 @@ def test_prune_removes_old_delivered_messages_only(cli, db_path, tmp_path, time_
     ok(cli("slot", "add", "--date", day(20), "--hospital", "Seoul", "--vaccine", "Pfizer", "--quantity", "1"))
     ok(cli("outbox", "deliver", "--to", str(tmp_path / "sent.jsonl")))  # 6 and 7 delivered today
     statuses = dict(query(db_path, "SELECT id, status FROM outbox"))
-    assert statuses == {1: "delivered", 2: "delivered", 3: "delivered", 4: "failed", 5: "in_flight", 6: "delivered",
-                        7: "delivered"}
+    assert statuses == {
+        1: "delivered",
+        2: "delivered",
+        3: "delivered",
+        4: "failed",
+        5: "in_flight",
+        6: "delivered",
+        7: "delivered",
+    }
 
     today = day(2)
     dry = cli("outbox", "prune", "--before", today, "--dry-run")
     kept = "pending, in-flight and failed ones are kept.\n"
     assert (dry.exit_code, dry.stdout) == (0, f"Would prune 4 delivered messages created before {today}; {kept}")
-    assert cli.json("outbox", "prune", "--before", today, "--dry-run") == {"would_prune": 4, "before": today, "dry_run": True}
+    assert cli.json("outbox", "prune", "--before", today, "--dry-run") == {
+        "would_prune": 4,
+        "before": today,
+        "dry_run": True,
+    }
     assert count_rows(db_path, "outbox") == 7
     assert cli("outbox", "prune", "--before", TODAY.isoformat()).stdout == (
         f"Pruned 0 delivered messages created before {TODAY.isoformat()}; {kept}"
@@ -341,14 +431,18 @@ def test_prune_removes_old_delivered_messages_only(cli, db_path, tmp_path, time_
     assert cli.json("outbox", "prune", "--before", today) == {"pruned": 4, "before": today, "dry_run": False}
     assert dict(query(db_path, "SELECT id, status FROM outbox")) == {4: "failed", 5: "in_flight", 7: "delivered"}
     assert [e["id"] for e in cli.json("log")] == [4, 5, 7]
-    assert cli("outbox", "prune", "--before", today).stdout == f"Pruned 0 delivered messages created before {today}; {kept}"
+    assert (
+        cli("outbox", "prune", "--before", today).stdout
+        == f"Pruned 0 delivered messages created before {today}; {kept}"
+    )
     query(db_path, "UPDATE outbox SET status = 'pending' WHERE id = 4")
     assert cli.json("outbox", "prune", "--before", today)["pruned"] == 0  # pending is kept too
 
     future_day = day(3)
     refused = cli("outbox", "prune", "--before", future_day)
     assert (refused.exit_code, refused.stderr) == (
-        2, f"Error: --before {future_day} is after today ({today}); give today or an earlier day (today's messages "
+        2,
+        f"Error: --before {future_day} is after today ({today}); give today or an earlier day (today's messages "
         f"are always kept)\n",
     )
     assert cli("outbox", "prune").exit_code == 2  # --before is required
@@ -379,7 +473,8 @@ def test_a_prune_the_store_stops_midway_says_how_many_went(cli, db_path, tmp_pat
     monkeypatch.setattr(Store, "write", busy_after_one)
     result = cli("outbox", "prune", "--before", day(1))
     assert (result.exit_code, result.stderr) == (
-        75, f"Error: store busy after pruning 1 delivered message created before {day(1)}; run the same command again "
+        75,
+        f"Error: store busy after pruning 1 delivered message created before {day(1)}; run the same command again "
         f"for the rest\n",
     )
     monkeypatch.setattr(Store, "write", real_write)
@@ -402,28 +497,44 @@ def test_migration_0010_keeps_older_messages_and_names_nobody_for_them(cli, db_p
     assert store.schema_state().current == "0009"
     at = "2026-11-01 00:00:00+00:00"
     with store.write() as conn:
-        conn.execute(text(
-            "INSERT INTO slot (id, date, hospital, vaccine, hospital_key, vaccine_key, capacity, remaining, created_at, "
-            "updated_at) VALUES (1, :d, 'Seoul', 'Pfizer', 'seoul', 'pfizer', 2, 1, :at, :at)"
-        ), {"d": future(), "at": at})
-        conn.execute(text(
-            "INSERT INTO reservation (id, slot_id, user_id, dose, status, reserved_at) VALUES (1, 1, 'kim', 1, 'reserved', :at)"
-        ), {"at": at})
-        for number, (event, recipient) in enumerate([("SlotRegistered", "*"), ("ReservationConfirmed", "kim")], start=1):
+        conn.execute(
+            text(
+                "INSERT INTO slot (id, date, hospital, vaccine, hospital_key, vaccine_key, capacity, remaining, created_at, "
+                "updated_at) VALUES (1, :d, 'Seoul', 'Pfizer', 'seoul', 'pfizer', 2, 1, :at, :at)"
+            ),
+            {"d": future(), "at": at},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO reservation (id, slot_id, user_id, dose, status, reserved_at) VALUES (1, 1, 'kim', 1, 'reserved', :at)"
+            ),
+            {"at": at},
+        )
+        for number, (event, recipient) in enumerate(
+            [("SlotRegistered", "*"), ("ReservationConfirmed", "kim")], start=1
+        ):
             facts = {"slot_id": 1, "date": future(), "hospital": "Seoul", "vaccine": "Pfizer", "doses": 2}
             if recipient == "kim":
                 facts = {**facts, "reservation_id": 1, "user": "kim", "dose": 1}
-            conn.execute(text(
-                "INSERT INTO outbox (id, event, recipient, payload, correlation_id, created_at, status, attempts) "
-                "VALUES (:id, :event, :recipient, :payload, 1, :at, 'delivered', 1)"
-            ), {"id": number, "event": event, "recipient": recipient, "payload": json.dumps(facts), "at": at})
+            conn.execute(
+                text(
+                    "INSERT INTO outbox (id, event, recipient, payload, correlation_id, created_at, status, attempts) "
+                    "VALUES (:id, :event, :recipient, :payload, 1, :at, 'delivered', 1)"
+                ),
+                {"id": number, "event": event, "recipient": recipient, "payload": json.dumps(facts), "at": at},
+            )
         if conn.dialect.name == "postgresql":
             for table in ("slot", "reservation", "outbox"):
                 conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), 2)"))
     store.dispose()
     upgraded = cli("db", "upgrade")
-    assert upgraded.exit_code == 0 and f"from 0009 to {revisions.HEAD}" in upgraded.stdout, upgraded.stdout + upgraded.stderr
-    assert [(e["event"], e["actor"]) for e in cli.json("log")] == [("SlotRegistered", None), ("ReservationConfirmed", None)]
+    assert upgraded.exit_code == 0 and f"from 0009 to {revisions.HEAD}" in upgraded.stdout, (
+        upgraded.stdout + upgraded.stderr
+    )
+    assert [(e["event"], e["actor"]) for e in cli.json("log")] == [
+        ("SlotRegistered", None),
+        ("ReservationConfirmed", None),
+    ]
     assert [e["event"] for e in cli.json("log", "--reservation", "1")] == ["ReservationConfirmed"]
     assert [e["event"] for e in cli.json("log", "--slot", "1")] == ["SlotRegistered", "ReservationConfirmed"]
     ok(cli("--actor", "desk", "cancel", "1"))
@@ -448,7 +559,22 @@ def test_db_copy_keeps_the_actors_and_the_demo_records_its_own(cli, tmp_path):
 
 
 def test_a_delivered_message_does_not_carry_its_actor(cli, tmp_path):
-    ok(cli("--actor", "desk", "slot", "add", "--date", day(3), "--hospital", "Seoul", "--vaccine", "Pfizer", "--quantity", "2"))
+    ok(
+        cli(
+            "--actor",
+            "desk",
+            "slot",
+            "add",
+            "--date",
+            day(3),
+            "--hospital",
+            "Seoul",
+            "--vaccine",
+            "Pfizer",
+            "--quantity",
+            "2",
+        )
+    )
     sent = tmp_path / "sent.jsonl"
     ok(cli("outbox", "deliver", "--to", str(sent)))
     [body] = [json.loads(line) for line in sent.read_text().splitlines()]

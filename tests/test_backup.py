@@ -29,7 +29,20 @@ def ok(result):
 
 def store_at_old_revision(cli, path, junk_mb: int = 0) -> None:
     """A store with a booking, written by the vaxres of revision 0010; `junk_mb` of padding makes its copy slow."""
-    slot = cli.json("--db", str(path), "slot", "add", "--date", future(), "--hospital", "Seoul", "--vaccine", "Pfizer", "--quantity", "2")
+    slot = cli.json(
+        "--db",
+        str(path),
+        "slot",
+        "add",
+        "--date",
+        future(),
+        "--hospital",
+        "Seoul",
+        "--vaccine",
+        "Pfizer",
+        "--quantity",
+        "2",
+    )
     ok(cli("--db", str(path), "reserve", "--user", "kim", "--slot", str(slot["id"])))
     store = open_store(str(path))
     migrate.downgrade(store, OLD)
@@ -81,7 +94,9 @@ def test_the_backup_is_private_from_its_first_byte(cli, tmp_path, monkeypatch):
 def test_a_copy_killed_midway_is_private_never_final_and_cleared_by_the_next_upgrade(cli, tmp_path):
     path = tmp_path / "vaxres.db"
     store_at_old_revision(cli, path, junk_mb=300)
-    proc = subprocess.Popen([VAXRES, "--db", str(path), "db", "upgrade"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [VAXRES, "--db", str(path), "db", "upgrade"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     partial = None
     deadline = time.monotonic() + 60
     while partial is None and proc.poll() is None and time.monotonic() < deadline:

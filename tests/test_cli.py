@@ -13,21 +13,45 @@ pytestmark = pytest.mark.usefixtures("backend")
 
 SLOT_KEYS = {"id", "date", "hospital", "vaccine", "capacity", "remaining"}
 RESERVATION_KEYS = {
-    "id", "user", "dose", "status", "slot_id", "date", "hospital", "vaccine", "reserved_at", "cancelled_at",
-    "administered_at", "lot",
+    "id",
+    "user",
+    "dose",
+    "status",
+    "slot_id",
+    "date",
+    "hospital",
+    "vaccine",
+    "reserved_at",
+    "cancelled_at",
+    "administered_at",
+    "lot",
 }
 OUTBOX_KEYS = {
-    "id", "event", "recipient", "correlation_id", "status", "attempts", "created_at", "payload",
-    "next_attempt_at", "last_error", "delivered_at", "actor",
+    "id",
+    "event",
+    "recipient",
+    "correlation_id",
+    "status",
+    "attempts",
+    "created_at",
+    "payload",
+    "next_attempt_at",
+    "last_error",
+    "delivered_at",
+    "actor",
 }
 
 
 def add(cli, date=None, hospital="Seoul Hospital", vaccine="Pfizer", quantity="2"):
-    return cli.json("slot", "add", "--date", date or future(), "--hospital", hospital, "--vaccine", vaccine, "--quantity", quantity)
+    return cli.json(
+        "slot", "add", "--date", date or future(), "--hospital", hospital, "--vaccine", vaccine, "--quantity", quantity
+    )
 
 
 def test_slot_add_prints_one_line(cli):
-    result = cli("slot", "add", "--date", future(), "--hospital", "Seoul Hospital", "--vaccine", "Pfizer", "--quantity", "3")
+    result = cli(
+        "slot", "add", "--date", future(), "--hospital", "Seoul Hospital", "--vaccine", "Pfizer", "--quantity", "3"
+    )
     assert result.exit_code == 0
     assert result.stdout == f"Registered slot 1: {future()}, Seoul Hospital, Pfizer, 3 doses.\n"
     assert result.stderr == ""
@@ -35,12 +59,21 @@ def test_slot_add_prints_one_line(cli):
 
 def test_slot_add_json_shape(cli):
     slot = add(cli, hospital=" Seoul   Hospital ")
-    assert slot == {"id": 1, "date": future(), "hospital": "Seoul Hospital", "vaccine": "Pfizer", "capacity": 2, "remaining": 2}
+    assert slot == {
+        "id": 1,
+        "date": future(),
+        "hospital": "Seoul Hospital",
+        "vaccine": "Pfizer",
+        "capacity": 2,
+        "remaining": 2,
+    }
 
 
 def test_duplicate_slot_exits_1_and_points_to_slot_update(cli):
     add(cli)
-    result = cli("slot", "add", "--date", future(), "--hospital", "SEOUL HOSPITAL", "--vaccine", "pfizer", "--quantity", "5")
+    result = cli(
+        "slot", "add", "--date", future(), "--hospital", "SEOUL HOSPITAL", "--vaccine", "pfizer", "--quantity", "5"
+    )
     assert result.exit_code == 1
     assert result.stdout == ""
     assert result.stderr == (
@@ -73,10 +106,15 @@ def test_invalid_slot_input_exits_2_and_writes_nothing(cli, db_path, option, val
 
 
 def test_json_errors_are_a_json_object_on_stderr(cli):
-    result = cli("slot", "add", "--date", "nope", "--hospital", "H", "--vaccine", "Janssen", "--quantity", "1", "--json")
+    result = cli(
+        "slot", "add", "--date", "nope", "--hospital", "H", "--vaccine", "Janssen", "--quantity", "1", "--json"
+    )
     assert result.exit_code == 2
     assert result.stdout == ""
-    assert json.loads(result.stderr) == {"error": "date must be a date as YYYY-MM-DD (or year first as spreadsheets write it: 2026/12/01, 2026.12.01, 2026. 12. 1., 20261201), got 'nope'", "code": "invalid_input"}
+    assert json.loads(result.stderr) == {
+        "error": "date must be a date as YYYY-MM-DD (or year first as spreadsheets write it: 2026/12/01, 2026.12.01, 2026. 12. 1., 20261201), got 'nope'",
+        "code": "invalid_input",
+    }
 
 
 def test_reserve_cancel_and_mypage(cli):
@@ -86,7 +124,9 @@ def test_reserve_cancel_and_mypage(cli):
     assert result.stdout == (
         f"Reserved 1 for alice: Pfizer (dose 1) at Seoul Hospital on {future()}. Slot 1 has 1 dose left.\n"
     )
-    booked = cli.json("reserve", "--user", "bob", "--date", future(), "--hospital", "seoul hospital", "--vaccine", "PFIZER")
+    booked = cli.json(
+        "reserve", "--user", "bob", "--date", future(), "--hospital", "seoul hospital", "--vaccine", "PFIZER"
+    )
     assert set(booked) == RESERVATION_KEYS
     assert (booked["user"], booked["status"], booked["slot_id"], booked["cancelled_at"]) == ("bob", "reserved", 1, None)
 
@@ -102,7 +142,18 @@ def test_reserve_cancel_and_mypage(cli):
 
     table = cli("mypage", "alice")
     assert table.exit_code == 0
-    for text in ("Reservations of alice", "No.", "Status", "Date", "Hospital", "Vaccine", "cancelled", future(), "Seoul Hospital", "Pfizer"):
+    for text in (
+        "Reservations of alice",
+        "No.",
+        "Status",
+        "Date",
+        "Hospital",
+        "Vaccine",
+        "cancelled",
+        future(),
+        "Seoul Hospital",
+        "Pfizer",
+    ):
         assert text in table.stdout
 
 
@@ -163,20 +214,47 @@ def test_second_active_booking_for_the_same_dose_exits_1(cli):
     cli.json("reserve", "--user", "a", "--slot", str(slot["id"]))
     result = cli("reserve", "--user", "a", "--slot", str(slot["id"]))
     assert result.exit_code == 1
-    assert result.stderr == "Error: a already holds reservation 1 for dose 1; cancel it first with `vaxres cancel 1` to book another\n"
+    assert (
+        result.stderr
+        == "Error: a already holds reservation 1 for dose 1; cancel it first with `vaxres cancel 1` to book another\n"
+    )
 
 
 @pytest.mark.parametrize(
     "args, code, message",
     [
-        (["reserve", "--user", "a", "--slot", "42"], 3, "Error: there is no slot 42; see `vaxres slot list --available` for open slots\n"),
-        (["cancel", "42"], 3, "Error: there is no reservation 42; see `vaxres mypage USER` for a person's reservations\n"),
-        (["slot", "update", "42", "--quantity", "3"], 3, "Error: there is no slot 42; see `vaxres slot list` for the slots that exist\n"),
-        (["cancel", "abc"], 2, "Error: reservation id must be a whole number from 1 to 9,223,372,036,854,775,807, got 'abc'\n"),
+        (
+            ["reserve", "--user", "a", "--slot", "42"],
+            3,
+            "Error: there is no slot 42; see `vaxres slot list --available` for open slots\n",
+        ),
+        (
+            ["cancel", "42"],
+            3,
+            "Error: there is no reservation 42; see `vaxres mypage USER` for a person's reservations\n",
+        ),
+        (
+            ["slot", "update", "42", "--quantity", "3"],
+            3,
+            "Error: there is no slot 42; see `vaxres slot list` for the slots that exist\n",
+        ),
+        (
+            ["cancel", "abc"],
+            2,
+            "Error: reservation id must be a whole number from 1 to 9,223,372,036,854,775,807, got 'abc'\n",
+        ),
         (["reserve", "--user", "a"], 2, "Error: give a slot id, or all three of date, hospital and vaccine\n"),
-        (["reserve", "--user", "a", "--slot", "1", "--dose", "0"], 2, "Error: dose must be a whole number from 1 to 10, got 0\n"),
+        (
+            ["reserve", "--user", "a", "--slot", "1", "--dose", "0"],
+            2,
+            "Error: dose must be a whole number from 1 to 10, got 0\n",
+        ),
         (["reserve", "--user", " ", "--slot", "1"], 2, "Error: user must not be empty\n"),
-        (["outbox", "list", "--status", "lost"], 2, "Error: status must be one of pending, in_flight, delivered, failed, got 'lost'\n"),
+        (
+            ["outbox", "list", "--status", "lost"],
+            2,
+            "Error: status must be one of pending, in_flight, delivered, failed, got 'lost'\n",
+        ),
     ],
 )
 def test_not_found_and_invalid(cli, args, code, message):
@@ -274,7 +352,10 @@ def test_a_database_that_is_not_a_vaxres_store_is_refused(cli, tmp_path):
         conn.execute("CREATE TABLE notes (x)")
     result = cli("--db", str(foreign), "slot", "list")
     assert result.exit_code == 2
-    assert result.stderr == f"Error: {foreign} holds tables but is not a vaxres store; name another file with --db or VAXRES_DB\n"
+    assert (
+        result.stderr
+        == f"Error: {foreign} holds tables but is not a vaxres store; name another file with --db or VAXRES_DB\n"
+    )
 
 
 @pytest.mark.usefixtures("sqlite_only")
@@ -286,7 +367,20 @@ def test_db_in_a_missing_folder_is_not_found_to_read_and_invalid_to_write(cli, t
         f"Error: there is no store at {missing}; check --db or VAXRES_DB (`vaxres db path` shows the store "
         f"in use), or register a slot to create one\n",
     )
-    result = cli("--db", str(missing), "slot", "add", "--date", future(), "--hospital", "A", "--vaccine", "Janssen", "--quantity", "1")
+    result = cli(
+        "--db",
+        str(missing),
+        "slot",
+        "add",
+        "--date",
+        future(),
+        "--hospital",
+        "A",
+        "--vaccine",
+        "Janssen",
+        "--quantity",
+        "1",
+    )
     assert result.exit_code == 2
     assert result.stderr == f"Error: the folder {missing.parent} does not exist; create it or name another --db path\n"
     assert not (tmp_path / "no").exists()
@@ -296,7 +390,10 @@ def test_db_in_a_missing_folder_is_not_found_to_read_and_invalid_to_write(cli, t
 @pytest.mark.parametrize(
     "target, message",
     [
-        ("foo://x/y", "Error: --db foo://x/y is not a database vaxres can use: Can't load plugin: sqlalchemy.dialects:foo\n"),
+        (
+            "foo://x/y",
+            "Error: --db foo://x/y is not a database vaxres can use: Can't load plugin: sqlalchemy.dialects:foo\n",
+        ),
         ("not a url://x", "Error: --db 'not a url://x' is neither a file path nor a database URL\n"),
     ],
 )
@@ -326,10 +423,15 @@ def test_busy_timeout_must_be_a_number(cli, monkeypatch):
 def test_usage_errors_exit_2(cli):
     result = cli("reserve", "--slot", "1")
     assert (result.exit_code, result.stdout, result.stderr) == (
-        2, "", "Error: missing option '--user'; see `vaxres reserve --help`\n"
+        2,
+        "",
+        "Error: missing option '--user'; see `vaxres reserve --help`\n",
     )
     extra = cli("cancel", "1", "2")
-    assert (extra.exit_code, extra.stderr) == (2, "Error: got unexpected extra argument(s) (2); see `vaxres cancel --help`\n")
+    assert (extra.exit_code, extra.stderr) == (
+        2,
+        "Error: got unexpected extra argument(s) (2); see `vaxres cancel --help`\n",
+    )
 
 
 @pytest.mark.usefixtures("sqlite_only")
@@ -339,7 +441,10 @@ def test_usage_errors_with_json_are_a_json_object_on_stderr():
     result = run_vaxres("reserve", "--slot", "1", "--json")
     assert result.returncode == 2
     assert result.stdout == ""
-    assert json.loads(result.stderr) == {"error": "missing option '--user'; see `vaxres reserve --help`", "code": "usage"}
+    assert json.loads(result.stderr) == {
+        "error": "missing option '--user'; see `vaxres reserve --help`",
+        "code": "usage",
+    }
     unknown = run_vaxres("slot", "list", "--json", "--bogus")
     assert unknown.returncode == 2
     assert json.loads(unknown.stderr)["error"] == "no such option: --bogus; see `vaxres slot list --help`"
@@ -356,12 +461,27 @@ def test_demo_runs_on_a_fresh_store_and_refuses_one_with_data(cli, db_path):
     out = result.stdout
     assert f"Demo store: {db_path}" in out
     for text in (
-        "Registered slot 3: ", ", Busan Medical Center, Pfizer, 2 doses.",  # added as 화이자
-        "is sold out", "already holds reservation", "refused (exit 1, dose_interval)", "Reserved 3 for alice: Pfizer (dose 2)",
-        "Moved 3 for alice", "Recorded dose 1 of Pfizer for alice", "refused (exit 1, not_owner)", "Cancelled 2 for bob",
-        "carol waits for dose 1 of Moderna", "From the waitlist: Reserved 4 for carol: Moderna (dose 1)",
-        "No bookings left open", "Reservations of alice", "administered", "FK1234", "Slots", "Outbox",
-        "ReservationRescheduled", "VaccinationRecorded", f"export VAXRES_DB={db_path}",
+        "Registered slot 3: ",
+        ", Busan Medical Center, Pfizer, 2 doses.",  # added as 화이자
+        "is sold out",
+        "already holds reservation",
+        "refused (exit 1, dose_interval)",
+        "Reserved 3 for alice: Pfizer (dose 2)",
+        "Moved 3 for alice",
+        "Recorded dose 1 of Pfizer for alice",
+        "refused (exit 1, not_owner)",
+        "Cancelled 2 for bob",
+        "carol waits for dose 1 of Moderna",
+        "From the waitlist: Reserved 4 for carol: Moderna (dose 1)",
+        "No bookings left open",
+        "Reservations of alice",
+        "administered",
+        "FK1234",
+        "Slots",
+        "Outbox",
+        "ReservationRescheduled",
+        "VaccinationRecorded",
+        f"export VAXRES_DB={db_path}",
     ):
         assert text in out
     again = cli("demo")
@@ -376,9 +496,15 @@ def test_demo_without_a_named_store_uses_a_temporary_folder(cli, monkeypatch):
     store = report["store"]
     assert "vaxres-demo-" in store
     events = [m["event"] for m in report["outbox"]]
-    assert [events.count(e) for e in ("ReservationConfirmed", "ReservationRescheduled", "VaccinationRecorded", "ReservationCancelled")] == [4, 1, 1, 1]
+    assert [
+        events.count(e)
+        for e in ("ReservationConfirmed", "ReservationRescheduled", "VaccinationRecorded", "ReservationCancelled")
+    ] == [4, 1, 1, 1]
     assert [m["payload"].get("from_waitlist") for m in report["outbox"] if m["event"] == "ReservationConfirmed"] == [
-        None, None, None, True,
+        None,
+        None,
+        None,
+        True,
     ]
     assert cli.json("--db", store, "mypage", "alice") == report["mypage"]
     assert [r["status"] for r in report["mypage"]["reservations"]] == ["reserved", "administered"]

@@ -15,7 +15,19 @@ CAPACITY = 17
 
 @pytest.mark.usefixtures("backend")
 def test_fifty_processes_booking_one_slot_never_oversell(db_path, tmp_path):
-    added = run_vaxres("slot", "add", "--date", future(), "--hospital", "H", "--vaccine", "Janssen", "--quantity", str(CAPACITY), "--json")
+    added = run_vaxres(
+        "slot",
+        "add",
+        "--date",
+        future(),
+        "--hospital",
+        "H",
+        "--vaccine",
+        "Janssen",
+        "--quantity",
+        str(CAPACITY),
+        "--json",
+    )
     assert added.returncode == 0, added.stderr
     slot_id = json.loads(added.stdout)["id"]
 
@@ -90,8 +102,24 @@ def test_processes_opening_a_new_store_at_once_all_succeed(tmp_path):
     env = {**os.environ, "VAXRES_DB": str(fresh)}
     procs = [
         subprocess.Popen(
-            [VAXRES, "slot", "add", "--date", future(), "--hospital", f"H{n}", "--vaccine", "Janssen", "--quantity", "1", "--json"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+            [
+                VAXRES,
+                "slot",
+                "add",
+                "--date",
+                future(),
+                "--hospital",
+                f"H{n}",
+                "--vaccine",
+                "Janssen",
+                "--quantity",
+                "1",
+                "--json",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
         )
         for n in range(6)
     ]
@@ -147,7 +175,9 @@ def test_fifty_reschedules_into_one_slot_racing_cancels_keep_the_invariant(db_pa
     overlaps = set(random.Random(10).sample(movers, CANCEL_OVERLAPS))
     cancelled_ids = [b.id for b in booked[RESCHEDULERS:]] + sorted(overlaps)
 
-    commands = [("reschedule", rid, [VAXRES, "reschedule", str(rid), "--slot", str(target), "--json"]) for rid in movers]
+    commands = [
+        ("reschedule", rid, [VAXRES, "reschedule", str(rid), "--slot", str(target), "--json"]) for rid in movers
+    ]
     commands += [("cancel", rid, [VAXRES, "cancel", str(rid), "--json"]) for rid in cancelled_ids]
     random.Random(75).shuffle(commands)
 
@@ -171,7 +201,9 @@ def test_fifty_reschedules_into_one_slot_racing_cancels_keep_the_invariant(db_pa
         elif kind == "reschedule" and code == 0:
             assert err == "", (rid, err)
             result = json.loads(out)
-            assert (result["id"], result["slot_id"], result["previous_slot_id"]) == (rid, target, source_of[rid]), result
+            assert (result["id"], result["slot_id"], result["previous_slot_id"]) == (rid, target, source_of[rid]), (
+                result
+            )
             assert result["status"] == "reserved", result
             moved.add(rid)
         elif kind == "reschedule":
@@ -183,10 +215,14 @@ def test_fifty_reschedules_into_one_slot_racing_cancels_keep_the_invariant(db_pa
             assert (result["id"], result["status"], result["also_cancelled"]) == (rid, "cancelled", []), result
             assert result["slot_id"] in (source_of[rid], target), result
     for rid, code in refused.items():
-        assert code == "sold_out" or (rid in overlaps and code in ("already_cancelled", "not_reserved", "changed_meanwhile")), (rid, code)
+        assert code == "sold_out" or (
+            rid in overlaps and code in ("already_cancelled", "not_reserved", "changed_meanwhile")
+        ), (rid, code)
 
     # Every reservation still exists, in the state its processes left it.
-    rows = {rid: (slot_id, status) for rid, slot_id, status in query(db_path, "SELECT id, slot_id, status FROM reservation")}
+    rows = {
+        rid: (slot_id, status) for rid, slot_id, status in query(db_path, "SELECT id, slot_id, status FROM reservation")
+    }
     assert len(rows) == people
     cancel_ok = {rid for kind, rid, code, _, _ in outcomes if kind == "cancel" and code == 0}
     for rid, (slot_id, status) in rows.items():
@@ -194,8 +230,10 @@ def test_fifty_reschedules_into_one_slot_racing_cancels_keep_the_invariant(db_pa
         assert slot_id == (target if rid in moved else source_of[rid]), (rid, slot_id, status, rid in moved)
 
     # The target: never below zero, and exactly its capacity less the doses held in it.
-    (capacity, remaining), = query(db_path, "SELECT capacity, remaining FROM slot WHERE id = :id", {"id": target})
-    held = query(db_path, f"SELECT COUNT(*) FROM reservation WHERE slot_id = :id AND status IN {TAKES_A_DOSE}", {"id": target})
+    ((capacity, remaining),) = query(db_path, "SELECT capacity, remaining FROM slot WHERE id = :id", {"id": target})
+    held = query(
+        db_path, f"SELECT COUNT(*) FROM reservation WHERE slot_id = :id AND status IN {TAKES_A_DOSE}", {"id": target}
+    )
     assert remaining >= 0
     assert remaining == capacity - held[0][0]
     # The first ten moves always fit; beyond them, only doses freed by a cancel in the target.
@@ -204,11 +242,14 @@ def test_fifty_reschedules_into_one_slot_racing_cancels_keep_the_invariant(db_pa
     if not busy:
         assert len(moved) >= TARGET_DOSES
     assert _dose_invariant_violations(db_path) == []
-    assert query(
-        db_path,
-        "SELECT user_id, dose, COUNT(*) FROM reservation WHERE status IN ('reserved', 'administered') "
-        "GROUP BY user_id, dose HAVING COUNT(*) > 1",
-    ) == []
+    assert (
+        query(
+            db_path,
+            "SELECT user_id, dose, COUNT(*) FROM reservation WHERE status IN ('reserved', 'administered') "
+            "GROUP BY user_id, dose HAVING COUNT(*) > 1",
+        )
+        == []
+    )
 
     # The outbox: one message per change that happened, in the order the changes committed.
     events = query(
@@ -216,8 +257,12 @@ def test_fifty_reschedules_into_one_slot_racing_cancels_keep_the_invariant(db_pa
         "SELECT id, event, correlation_id, payload FROM outbox "
         "WHERE event IN ('ReservationRescheduled', 'ReservationCancelled') ORDER BY id",
     )
-    rescheduled = [(rid, json.loads(p) if isinstance(p, str) else p) for _, e, rid, p in events if e == "ReservationRescheduled"]
-    cancelled = [(rid, json.loads(p) if isinstance(p, str) else p) for _, e, rid, p in events if e == "ReservationCancelled"]
+    rescheduled = [
+        (rid, json.loads(p) if isinstance(p, str) else p) for _, e, rid, p in events if e == "ReservationRescheduled"
+    ]
+    cancelled = [
+        (rid, json.loads(p) if isinstance(p, str) else p) for _, e, rid, p in events if e == "ReservationCancelled"
+    ]
     assert sorted(rid for rid, _ in rescheduled) == sorted(moved)
     assert sorted(rid for rid, _ in cancelled) == sorted(cancel_ok)
     assert len(cancelled) == sum(1 for _, status in rows.values() if status == "cancelled")

@@ -149,7 +149,9 @@ def test_a_look_alike_of_the_vaccines_own_name_may_be_its_alias(cli):
     spreadsheet written in full-width letters name Pfizer."""
     changed = cli.json("vaccine", "update", "Pfizer", "--alias", FULL_WIDTH_PFIZER)
     assert changed["aliases"] == ["Comirnaty", "화이자", FULL_WIDTH_PFIZER]
-    slot = cli.json("slot", "add", "--date", future(), "--hospital", "Seoul", "--vaccine", "ｐｆｉｚｅｒ", "--quantity", "1")
+    slot = cli.json(
+        "slot", "add", "--date", future(), "--hospital", "Seoul", "--vaccine", "ｐｆｉｚｅｒ", "--quantity", "1"
+    )
     assert slot["vaccine"] == "Pfizer"
 
 
@@ -170,9 +172,14 @@ def test_slot_add_with_a_look_alike_points_to_the_vaccine(cli, db_path):
         "Pfizer (U+043E CYRILLIC SMALL LETTER O); did you mean Pfizer?"
     )
     assert "vaccine add" not in error["error"]
-    code, error = refused(cli, "reserve", "--user", "kim", "--date", future(), "--hospital", "Seoul", "--vaccine", "Modema")
+    code, error = refused(
+        cli, "reserve", "--user", "kim", "--date", future(), "--hospital", "Seoul", "--vaccine", "Modema"
+    )
     assert (code, error["code"]) == (2, "unknown_vaccine")
-    assert error["error"] == "vaccine 'Modema' is not in the catalog, but looks like the existing vaccine Moderna; did you mean Moderna?"
+    assert (
+        error["error"]
+        == "vaccine 'Modema' is not in the catalog, but looks like the existing vaccine Moderna; did you mean Moderna?"
+    )
     assert snapshot(db_path) == before
 
 
@@ -189,7 +196,10 @@ def test_an_import_row_with_a_look_alike_gets_the_same_hint(cli, tmp_path, db_pa
     cli.json("vaccine", "list")  # the store, with its catalog
     before = snapshot(db_path)
     plan = tmp_path / "plan.csv"
-    plan.write_text(f"date,hospital,vaccine,quantity\n{future()},Seoul,Pfizer,3\n{future()},Seoul,{CYRILLIC_PFIZER},3\n", encoding="utf-8")
+    plan.write_text(
+        f"date,hospital,vaccine,quantity\n{future()},Seoul,Pfizer,3\n{future()},Seoul,{CYRILLIC_PFIZER},3\n",
+        encoding="utf-8",
+    )
     result = cli("import", "slots", str(plan), "--json")
     assert result.exit_code == 2
     [error] = json.loads(result.stdout)["errors"]
@@ -217,7 +227,7 @@ def test_any_accepted_name_with_one_letter_swapped_for_a_homoglyph_is_refused(cl
     added = cli("vaccine", "add", name, "--doses", "1", "--json")
     assume(added.exit_code == 0)  # a name the catalog already has, or one that reads as one of its names
     at = swappable[pick % len(swappable)]
-    look_alike = name[:at] + HOMOGLYPHS[name[at]] + name[at + 1:]
+    look_alike = name[:at] + HOMOGLYPHS[name[at]] + name[at + 1 :]
     code, error = refused(cli, "vaccine", "add", look_alike, "--doses", "1")
     assert (code, error["code"]) == (1, "looks_like_vaccine")
     assert f"looks like the existing vaccine {name} (U+" in error["error"]

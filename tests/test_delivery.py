@@ -85,7 +85,9 @@ def test_delivers_every_due_message_with_standard_webhook_headers(cli, store, db
     # The secret never lands in the store or the output.
     if isinstance(db_path, Path):
         assert SECRET not in db_path.read_bytes().decode("latin-1")
-    stored = query(db_path, "SELECT payload, last_error FROM outbox") + query(db_path, "SELECT target, last_error FROM delivery_target")
+    stored = query(db_path, "SELECT payload, last_error FROM outbox") + query(
+        db_path, "SELECT target, last_error FROM delivery_target"
+    )
     assert SECRET not in repr(stored)
     assert SECRET not in result.stdout + result.stderr
 
@@ -96,7 +98,12 @@ def test_failures_retry_with_backoff_then_recover(cli, store, db_path, receiver,
     first = deliver(cli, receiver.url, "--json")
     assert first.exit_code == 0
     assert json.loads(first.stdout) | {"target": None} == {
-        "target": None, "delivered": 0, "retried": 1, "failed": 0, "circuit_open_until": None, "due": 0,
+        "target": None,
+        "delivered": 0,
+        "retried": 1,
+        "failed": 0,
+        "circuit_open_until": None,
+        "due": 0,
     }
     [message] = outbox(db_path)
     assert (message["status"], message["attempts"]) == ("pending", 1)
@@ -266,7 +273,10 @@ def test_stdout_target_prints_json_lines_and_the_summary_on_stderr(cli, store):
     make_messages(store, people=("alice",))
     result = cli("outbox", "deliver", "--to", "-")
     assert result.exit_code == 0
-    assert [json.loads(line)["event"] for line in result.stdout.splitlines()] == ["SlotRegistered", "ReservationConfirmed"]
+    assert [json.loads(line)["event"] for line in result.stdout.splitlines()] == [
+        "SlotRegistered",
+        "ReservationConfirmed",
+    ]
     assert result.stderr == "Delivered 2 to -; 0 will be retried later; 0 failed for good.\n"
 
 

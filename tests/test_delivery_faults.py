@@ -300,9 +300,11 @@ ECHOES = {
     # the reason phrase is the receiver's own text
     "reason phrase": lambda head: b"HTTP/1.1 503 " + head.replace(b"\r\n", b" | ") + b"\r\ncontent-length: 0\r\n\r\n",
     # h11 quotes the first header line it cannot read: the Authorization line, without its colon
-    "bad header": lambda head: b"HTTP/1.1 200 OK\r\n"
-    + b"".join(line.replace(b":", b"") + b"\r\n" for line in head.split(b"\r\n") if b"uthorization" in line)
-    + b"\r\n",
+    "bad header": lambda head: (
+        b"HTTP/1.1 200 OK\r\n"
+        + b"".join(line.replace(b":", b"") + b"\r\n" for line in head.split(b"\r\n") if b"uthorization" in line)
+        + b"\r\n"
+    ),
     "closed": lambda head: b"",
 }
 
@@ -397,7 +399,9 @@ def test_a_malformed_signing_secret_is_refused_without_echoing_it(cli, store, db
     monkeypatch.setenv("VAXRES_WEBHOOK_SECRET", "whsec_c2VjcmV0LWtleS1ieXRlcw==\r")
     result = deliver(cli, "http://127.0.0.1:9/hook")
     assert result.exit_code == 2
-    assert result.stderr == "Error: VAXRES_WEBHOOK_SECRET must be a Standard Webhooks secret: whsec_ followed by base64\n"
+    assert (
+        result.stderr == "Error: VAXRES_WEBHOOK_SECRET must be a Standard Webhooks secret: whsec_ followed by base64\n"
+    )
     assert "c2VjcmV0" not in result.stdout + result.stderr
     assert outbox(db_path)[0]["status"] == "pending" and targets(db_path) == []
 
@@ -444,4 +448,3 @@ def test_not_a_target_is_shown_without_its_secrets(cli):
     result = cli("outbox", "deliver", "--to", f"ftp://kim:{PASSWORD}@example.org/x?key={QUERY_TOKEN}")
     assert result.exit_code == 2
     assert result.stderr.startswith("Error: --to 'ftp://example.org/x?key=***' is not a target")
-

@@ -30,7 +30,13 @@ def messages(store, count: int) -> None:
 
 
 def start(*args: str) -> subprocess.Popen:
-    return subprocess.Popen([VAXRES, "outbox", "deliver", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy())
+    return subprocess.Popen(
+        [VAXRES, "outbox", "deliver", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=os.environ.copy(),
+    )
 
 
 def wait_for(condition, timeout: float = 60) -> None:
@@ -104,7 +110,9 @@ def test_a_watching_dispatcher_waits_out_a_busy_store(store, db_path, receiver, 
     holder = sqlite3.connect(db_path, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
     try:
-        once = subprocess.run([VAXRES, "outbox", "deliver", "--to", receiver.url], capture_output=True, text=True, env=os.environ.copy())
+        once = subprocess.run(
+            [VAXRES, "outbox", "deliver", "--to", receiver.url], capture_output=True, text=True, env=os.environ.copy()
+        )
         assert once.returncode == 75
         assert once.stderr.startswith("Error: store busy, try again shortly")
         watcher = start("--to", receiver.url, "--watch")
@@ -136,7 +144,8 @@ def test_a_watching_dispatcher_says_when_a_circuit_opens_and_closes(store, db_pa
     target = re.escape(receiver.url)
     assert len(lines) == 2, (out, err)
     assert re.fullmatch(
-        LOG_LINE + f"circuit to {target} open for 0.5s after 5 failures in a row \\(last: .+\\); one message will probe it then",
+        LOG_LINE
+        + f"circuit to {target} open for 0.5s after 5 failures in a row \\(last: .+\\); one message will probe it then",
         lines[0],
     ), lines[0]
     assert re.fullmatch(LOG_LINE + f"circuit to {target} closed: the probe went through", lines[1]), lines[1]

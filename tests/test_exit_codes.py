@@ -19,7 +19,18 @@ def test_a_past_slot_is_refused_the_same_way_by_id_and_by_date(cli, db_path):
     cli.json("slot", "add", "--date", future(), "--hospital", "Seoul", "--vaccine", "Janssen", "--quantity", "2")
     query(db_path, "UPDATE slot SET date = '2020-01-01'")
     assert error(cli("reserve", "--user", "kim", "--slot", "1", "--json")) == (1, "slot_in_past")
-    by_date = ["reserve", "--user", "kim", "--date", "2020-01-01", "--hospital", "Seoul", "--vaccine", "Janssen", "--json"]
+    by_date = [
+        "reserve",
+        "--user",
+        "kim",
+        "--date",
+        "2020-01-01",
+        "--hospital",
+        "Seoul",
+        "--vaccine",
+        "Janssen",
+        "--json",
+    ]
     assert error(cli(*by_date)) == (1, "slot_in_past")
 
 
@@ -29,7 +40,9 @@ def test_an_unknown_slot_is_not_found_before_any_rule(cli):
     assert error(cli("reserve", "--user", "kim", "--slot", "999", "--json")) == (3, "slot_not_found")
 
 
-@pytest.mark.parametrize("command", [["cancel", "-1"], ["show", "-1"], ["administer", "-7"], ["reschedule", "-1", "--slot", "2"]])
+@pytest.mark.parametrize(
+    "command", [["cancel", "-1"], ["show", "-1"], ["administer", "-7"], ["reschedule", "-1", "--slot", "2"]]
+)
 def test_a_negative_reservation_number_is_an_invalid_id(cli, command):
     result = cli(*command, "--json")
     assert error(result) == (2, "invalid_input")

@@ -20,7 +20,9 @@ MARKUP = "[bold]Busan[/bold]"
 
 
 def slot(cli, date, hospital, vaccine, quantity) -> int:
-    return cli.json("slot", "add", "--date", date, "--hospital", hospital, "--vaccine", vaccine, "--quantity", str(quantity))["id"]
+    return cli.json(
+        "slot", "add", "--date", date, "--hospital", hospital, "--vaccine", vaccine, "--quantity", str(quantity)
+    )["id"]
 
 
 def reserve(cli, user, slot_id, dose=1) -> int:
@@ -104,7 +106,10 @@ def held(cli, users, db=None) -> list[tuple]:
 def test_csv_round_trip_gives_the_same_slots_and_bookings(cli, known, fresh, tmp_path):
     slots_file, bookings_file = tmp_path / "slots.csv", tmp_path / "bookings.csv"
     assert cli("export", "slots", "--output", str(slots_file)).stdout == f"Exported 7 slots to {slots_file}.\n"
-    assert cli("export", "reservations", "--output", str(bookings_file)).stdout == f"Exported 7 reservations to {bookings_file}.\n"
+    assert (
+        cli("export", "reservations", "--output", str(bookings_file)).stdout
+        == f"Exported 7 reservations to {bookings_file}.\n"
+    )
     imported = cli("--db", fresh, "import", "slots", str(slots_file))
     assert imported.exit_code == 0, imported.stderr
     booked = cli.json("--db", fresh, "import", "reservations", str(bookings_file))
@@ -147,7 +152,10 @@ def test_reservations_default_to_the_held_ones_and_status_chooses(cli, known):
     assert statuses("--status", "Cancelled,administered") == ["administered", "cancelled"]
     assert statuses("--status", "cancelled", "--status", "reserved") == ["cancelled"] + ["reserved"] * 6
     bad = cli("export", "reservations", "--status", "gone")
-    assert (bad.exit_code, bad.stderr) == (2, "Error: status must be reserved, cancelled, administered, no_show or all, got 'gone'\n")
+    assert (bad.exit_code, bad.stderr) == (
+        2,
+        "Error: status must be reserved, cancelled, administered, no_show or all, got 'gone'\n",
+    )
 
 
 def test_jsonl_objects_are_those_the_list_commands_print(cli, known, fresh, tmp_path):
@@ -157,7 +165,9 @@ def test_jsonl_objects_are_those_the_list_commands_print(cli, known, fresh, tmp_
     assert everyone == sorted(pages, key=lambda b: b["id"])
     assert jsonl(exported(cli, "waitlist", "--format", "jsonl")) == cli.json("waitlist", "list")
     assert jsonl(exported(cli, "outbox", "--format", "jsonl")) == cli.json("outbox", "list")
-    assert jsonl(exported(cli, "outbox", "--format", "jsonl", "--lang", "ko")) == cli.json("outbox", "list", "--lang", "ko")
+    assert jsonl(exported(cli, "outbox", "--format", "jsonl", "--lang", "ko")) == cli.json(
+        "outbox", "list", "--lang", "ko"
+    )
     # And through the CSV round trip the objects stay the same but for ids and times.
     for kind in ("slots", "reservations"):
         (tmp_path / f"{kind}.csv").write_text(exported(cli, kind))
@@ -165,7 +175,9 @@ def test_jsonl_objects_are_those_the_list_commands_print(cli, known, fresh, tmp_
     keep = ("user", "dose", "date", "hospital", "vaccine", "capacity", "remaining")
     for kind in ("slots", "reservations"):
         ours = [{k: v for k, v in o.items() if k in keep} for o in jsonl(exported(cli, kind, "--format", "jsonl"))]
-        theirs = [{k: v for k, v in o.items() if k in keep} for o in jsonl(exported(cli, kind, "--format", "jsonl", db=fresh))]
+        theirs = [
+            {k: v for k, v in o.items() if k in keep} for o in jsonl(exported(cli, kind, "--format", "jsonl", db=fresh))
+        ]
         assert theirs == ours
 
 

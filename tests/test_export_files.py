@@ -22,7 +22,9 @@ HOSTILE = "=cmd|' /C calc'!A0"
 
 
 def slot(cli, hospital, quantity=3, days=5, vaccine="Pfizer") -> int:
-    return cli.json("slot", "add", "--date", future(days), "--hospital", hospital, "--vaccine", vaccine, "--quantity", str(quantity))["id"]
+    return cli.json(
+        "slot", "add", "--date", future(days), "--hospital", hospital, "--vaccine", vaccine, "--quantity", str(quantity)
+    )["id"]
 
 
 @pytest.fixture
@@ -43,7 +45,11 @@ def test_excel_gets_a_bom_crlf_and_no_formula(cli):
     assert [row[0] for row in rows] == ["user", "'@lee", "kim"]
     assert {row[2] for row in rows[1:]} == {"'" + HOSTILE}
     slots = cli("export", "slots", "--excel").stdout_bytes.decode("utf-8-sig")
-    assert [row[1] for row in csv.reader(io.StringIO(slots, newline=""))][1:] == ["'" + HOSTILE, "'+Plus Clinic", "서울대병원"]
+    assert [row[1] for row in csv.reader(io.StringIO(slots, newline=""))][1:] == [
+        "'" + HOSTILE,
+        "'+Plus Clinic",
+        "서울대병원",
+    ]
 
 
 @pytest.mark.usefixtures("spreadsheet_names")
@@ -101,12 +107,23 @@ def test_links_folders_pipes_and_missing_folders_are_refused(cli, tmp_path):
     (tmp_path / "link.csv").symlink_to(target)
     os.mkfifo(tmp_path / "pipe")
     for options, message in [
-        (["--output", str(tmp_path / "vaxres.db"), "--force"], f"--output {tmp_path / 'vaxres.db'} is the store itself; name another file"),
-        (["--output", str(tmp_path / "pipe"), "--force"],
-         f"--output {tmp_path / 'pipe'} is not a regular file; name a file, or give --output - and redirect standard output"),
-        (["--output", str(tmp_path / "link.csv"), "--force"], f"--output {tmp_path / 'link.csv'} is a symbolic link; name the file itself"),
+        (
+            ["--output", str(tmp_path / "vaxres.db"), "--force"],
+            f"--output {tmp_path / 'vaxres.db'} is the store itself; name another file",
+        ),
+        (
+            ["--output", str(tmp_path / "pipe"), "--force"],
+            f"--output {tmp_path / 'pipe'} is not a regular file; name a file, or give --output - and redirect standard output",
+        ),
+        (
+            ["--output", str(tmp_path / "link.csv"), "--force"],
+            f"--output {tmp_path / 'link.csv'} is a symbolic link; name the file itself",
+        ),
         (["--output", str(tmp_path)], f"cannot write --output {tmp_path}: it is a folder; name a file"),
-        (["--output", str(tmp_path / "no" / "x.csv")], f"cannot write --output {tmp_path / 'no' / 'x.csv'}: No such file or directory"),
+        (
+            ["--output", str(tmp_path / "no" / "x.csv")],
+            f"cannot write --output {tmp_path / 'no' / 'x.csv'}: No such file or directory",
+        ),
     ]:
         result = cli("export", "slots", *options)
         assert (result.exit_code, result.stderr) == (2, f"Error: {message}\n")
@@ -139,12 +156,19 @@ def test_an_interrupted_or_failed_export_leaves_no_file(cli, tmp_path, monkeypat
 
 def test_a_full_disk_is_one_line_and_leaves_nothing(cli, tmp_path):
     plan = tmp_path / "plan.csv"
-    plan.write_text("date,hospital,vaccine,quantity\n" + "".join(f"{future(3)},Hospital {n:05d},Pfizer,1\n" for n in range(5_000)))
+    plan.write_text(
+        "date,hospital,vaccine,quantity\n" + "".join(f"{future(3)},Hospital {n:05d},Pfizer,1\n" for n in range(5_000))
+    )
     assert cli("import", "slots", str(plan)).exit_code == 0
-    with mounted_tmpfs(tmp_path / "small", "64k", otherwise="; the failure injected above covers the clean-up") as folder:
+    with mounted_tmpfs(
+        tmp_path / "small", "64k", otherwise="; the failure injected above covers the clean-up"
+    ) as folder:
         result = cli("export", "slots", "--output", str(folder / "out.csv"))
         assert (result.exit_code, result.stdout) == (75, "")
-        assert result.stderr == f"Error: cannot write --output {folder / 'out.csv'}: No space left on device; nothing was written\n"
+        assert (
+            result.stderr
+            == f"Error: cannot write --output {folder / 'out.csv'}: No space left on device; nothing was written\n"
+        )
         assert os.listdir(folder) == []
 
 
@@ -161,13 +185,18 @@ def test_a_file_made_meanwhile_is_not_replaced(cli, tmp_path, monkeypatch):
 
     monkeypatch.setattr(run, "_write", racing)
     result = cli("export", "slots", "--output", str(out))
-    assert (result.exit_code, result.stderr) == (2, f"Error: --output {out} already exists; name a new file, or pass --force to replace it\n")
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f"Error: --output {out} already exists; name a new file, or pass --force to replace it\n",
+    )
     assert out.read_text() == "someone else's\n" and _leftovers(tmp_path) == ["out.csv"]
 
 
 def test_a_reader_that_leaves_early_gets_no_traceback(cli, tmp_path):
     plan = tmp_path / "plan.csv"
-    plan.write_text("date,hospital,vaccine,quantity\n" + "".join(f"{future(3)},Hospital {n:05d},Pfizer,1\n" for n in range(40_000)))
+    plan.write_text(
+        "date,hospital,vaccine,quantity\n" + "".join(f"{future(3)},Hospital {n:05d},Pfizer,1\n" for n in range(40_000))
+    )
     assert cli("import", "slots", str(plan)).exit_code == 0
     proc = subprocess.Popen([VAXRES, "export", "slots"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stdout.readline() == b"date,hospital,vaccine,quantity,remaining,id\n"
@@ -182,7 +211,9 @@ def test_the_use_case_reports_progress_against_the_count(store, cli, tmp_path):
     for n in range(7):
         slot(cli, f"Hospital {n}")
     seen = []
-    options = run.ExportOptions.parse(output=str(tmp_path / "out.csv"), progress=lambda rows, total: seen.append((rows, total)))
+    options = run.ExportOptions.parse(
+        output=str(tmp_path / "out.csv"), progress=lambda rows, total: seen.append((rows, total))
+    )
     summary = run.export(store, "slots", options)
     assert summary.rows == 7 and seen[0] == (0, 7) and seen[-1] == (7, 7)
 
@@ -224,7 +255,9 @@ def test_a_note_when_excel_cannot_show_every_row(cli, tmp_path, monkeypatch):
     for n in range(3):
         slot(cli, f"Hospital {n}")
     result = cli("export", "slots", "--excel", "--output", str(tmp_path / "out.csv"))
-    assert result.exit_code == 0 and result.stderr.startswith("Note: Excel shows the first 1,048,575 rows of a sheet; this file has 3")
+    assert result.exit_code == 0 and result.stderr.startswith(
+        "Note: Excel shows the first 1,048,575 rows of a sheet; this file has 3"
+    )
     assert cli("export", "slots", "--output", str(tmp_path / "plain.csv")).stderr == ""
 
 
@@ -251,7 +284,23 @@ def test_hostile_names_survive_export_and_import(cli, tmp_path, empty_store_file
     folder.mkdir()
     source, fresh = str(folder / "source.db"), str(folder / "fresh.db")
     shutil.copyfile(empty_store_file, source)
-    ids = [cli.json("--db", source, "slot", "add", "--date", future(3), "--hospital", h, "--vaccine", "Pfizer", "--quantity", "5")["id"] for h in hospitals]
+    ids = [
+        cli.json(
+            "--db",
+            source,
+            "slot",
+            "add",
+            "--date",
+            future(3),
+            "--hospital",
+            h,
+            "--vaccine",
+            "Pfizer",
+            "--quantity",
+            "5",
+        )["id"]
+        for h in hospitals
+    ]
     for n, user in enumerate(users):
         booked = cli("--db", source, "reserve", "--slot", str(ids[n % len(ids)]), "--json", "--user", user)
         assert booked.exit_code == 0, booked.stderr
@@ -276,10 +325,19 @@ def _picked(text: str, keep: tuple[str, ...]) -> list[dict]:
         (["export", "tables"], "no such command 'tables'; see `vaxres export --help`"),
         (["export", "slots", "--format", "xlsx"], "--format must be csv or jsonl, got 'xlsx'"),
         (["export", "slots", "--from", "2026-02-30"], "from '2026-02-30' is not a real calendar date"),
-        (["export", "slots", "--to", "soon"], "to must be a date as YYYY-MM-DD (or year first as spreadsheets write it: "
-         "2026/12/01, 2026.12.01, 2026. 12. 1., 20261201), got 'soon'"),
-        (["export", "slots", "--from", "2031-01-02", "--to", "2031-01-01"], "--from 2031-01-02 is after --to 2031-01-01"),
-        (["export", "slots", "--format", "jsonl", "--excel"], "--excel is for --format csv (a spreadsheet does not read JSONL)"),
+        (
+            ["export", "slots", "--to", "soon"],
+            "to must be a date as YYYY-MM-DD (or year first as spreadsheets write it: "
+            "2026/12/01, 2026.12.01, 2026. 12. 1., 20261201), got 'soon'",
+        ),
+        (
+            ["export", "slots", "--from", "2031-01-02", "--to", "2031-01-01"],
+            "--from 2031-01-02 is after --to 2031-01-01",
+        ),
+        (
+            ["export", "slots", "--format", "jsonl", "--excel"],
+            "--excel is for --format csv (a spreadsheet does not read JSONL)",
+        ),
         (["export", "slots", "--output", " "], "--output needs a file name, or - for standard output"),
         (["export", "outbox", "--lang", "fr"], "--lang must be en or ko, got 'fr'"),
         (["export", "waitlist", "--status", "all"], "no such option: --status; see `vaxres export waitlist --help`"),
@@ -310,7 +368,9 @@ def test_a_killed_export_leaves_no_file(tmp_path, db_path):
         )
     folder = tmp_path / "out"
     folder.mkdir()
-    proc = subprocess.Popen([VAXRES, "export", "slots", "--format", "jsonl", "--output", str(folder / "out.jsonl")], stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [VAXRES, "export", "slots", "--format", "jsonl", "--output", str(folder / "out.jsonl")], stderr=subprocess.PIPE
+    )
     deadline = time.monotonic() + 30
     while not any(name.endswith(".part") for name in os.listdir(folder)):
         assert proc.poll() is None and time.monotonic() < deadline, "the export ended before it could be killed"
@@ -320,7 +380,7 @@ def test_a_killed_export_leaves_no_file(tmp_path, db_path):
     assert os.listdir(folder) == [] and proc.stderr.read() == b""
 
 
-VALUE = st.text(alphabet=st.sampled_from(list('Aa가 ,";\'=\\n\r') + ["\u00e9", "\U0001f600"]), max_size=8)
+VALUE = st.text(alphabet=st.sampled_from(list("Aa가 ,\";'=\\n\r") + ["\u00e9", "\U0001f600"]), max_size=8)
 
 
 @settings(max_examples=200, deadline=None)

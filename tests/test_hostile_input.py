@@ -72,12 +72,12 @@ def test_formulas_in_rejected_rows_do_not_run_in_a_spreadsheet(cli, tmp_path):
         "date,hospital,vaccine,quantity\n"
         f"{future()},=cmd|' /C calc'!A0,Janssen,many\n"
         f"{future()},@SUM(1+1),Janssen,-3\n"
-        f"{future()},+HYPERLINK(\"http://evil.example\"),Janssen,x\n"
+        f'{future()},+HYPERLINK("http://evil.example"),Janssen,x\n'
     )
     rejects = tmp_path / "rejects.csv"
     assert cli("import", "slots", str(plan), "--rejects", str(rejects)).exit_code == 2
     rows = list(csv.reader(rejects.open()))
-    assert [row[1] for row in rows[1:]] == ["'=cmd|' /C calc'!A0", "'@SUM(1+1)", "'+HYPERLINK(\"http://evil.example\")"]
+    assert [row[1] for row in rows[1:]] == ["'=cmd|' /C calc'!A0", "'@SUM(1+1)", '\'+HYPERLINK("http://evil.example")']
     assert [row[3] for row in rows[1:]] == ["many", "'-3", "x"]
     assert all(not cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row)
 
@@ -151,7 +151,20 @@ def test_a_store_in_a_read_only_folder_is_unusable_not_busy(read_only_folder):
     store = read_only_folder / "v.db"
     assert run_vaxres("--db", str(store), "db", "upgrade").returncode == 0
     subprocess.run(["mount", "-o", "remount,ro", str(read_only_folder)], check=True)
-    result = run_vaxres("--db", str(store), "slot", "add", "--date", future(), "--hospital", "H", "--vaccine", "Janssen", "--quantity", "1")
+    result = run_vaxres(
+        "--db",
+        str(store),
+        "slot",
+        "add",
+        "--date",
+        future(),
+        "--hospital",
+        "H",
+        "--vaccine",
+        "Janssen",
+        "--quantity",
+        "1",
+    )
     assert result.returncode == 2, result.stderr
     assert result.stderr.startswith(f"Error: {store} cannot be opened for writing (")
     assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1

@@ -25,7 +25,9 @@ def ok(result):
 
 
 def add_slot(cli, days: int = 9) -> int:
-    return cli.json("slot", "add", "--date", future(days), "--hospital", "Seoul", "--vaccine", "Pfizer", "--quantity", "1")["id"]
+    return cli.json(
+        "slot", "add", "--date", future(days), "--hospital", "Seoul", "--vaccine", "Pfizer", "--quantity", "1"
+    )["id"]
 
 
 def message_ids(db) -> list[int]:
@@ -60,10 +62,19 @@ def test_a_stale_waitlist_leave_never_removes_a_strangers_entry(cli, db_path):
     second = cli.json("waitlist", "join", "--user", "lee", "--vaccine", "Moderna")["waiting"]["id"]
     assert second > first
     stale = cli("waitlist", "leave", str(first))
-    assert (stale.exit_code, stale.stderr) == (3, f"Error: there is no waitlist entry {first}; see `vaxres waitlist list`\n")
+    assert (stale.exit_code, stale.stderr) == (
+        3,
+        f"Error: there is no waitlist entry {first}; see `vaxres waitlist list`\n",
+    )
     assert [(entry["id"], entry["user"]) for entry in cli.json("waitlist", "list")] == [(second, "lee")]
-    entries = [(e["event"], e["about"]["id"], e["recipient"]) for e in cli.json("log") if e["event"].startswith("Waitlist")]
-    assert entries == [("WaitlistJoined", first, "kim"), ("WaitlistLeft", first, "kim"), ("WaitlistJoined", second, "lee")]
+    entries = [
+        (e["event"], e["about"]["id"], e["recipient"]) for e in cli.json("log") if e["event"].startswith("Waitlist")
+    ]
+    assert entries == [
+        ("WaitlistJoined", first, "kim"),
+        ("WaitlistLeft", first, "kim"),
+        ("WaitlistJoined", second, "lee"),
+    ]
 
 
 @pytest.mark.usefixtures("sqlite_only")
@@ -90,7 +101,9 @@ def test_an_upgrade_from_0010_starts_the_counters_above_every_number_still_known
     assert message_ids(db_path) == [highest_message + 2]  # park's WaitlistJoined took highest + 1
 
 
-def test_db_copy_keeps_the_counters_of_the_store_it_copies(cli, db_path, tmp_path, time_machine, empty_postgres, backend):
+def test_db_copy_keeps_the_counters_of_the_store_it_copies(
+    cli, db_path, tmp_path, time_machine, empty_postgres, backend
+):
     """SQLite to PostgreSQL, or PostgreSQL to SQLite: the new store goes on numbering where the old one
     stopped, even when the rows with the highest numbers are gone."""
     entry = cli.json("waitlist", "join", "--user", "kim", "--vaccine", "Moderna")["waiting"]["id"]
@@ -108,7 +121,10 @@ def test_db_copy_keeps_the_counters_of_the_store_it_copies(cli, db_path, tmp_pat
     with copied.read() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM waitlist")).scalar() == 0
     copied.dispose()
-    assert cli.json("--db", target, "waitlist", "join", "--user", "lee", "--vaccine", "Moderna")["waiting"]["id"] == entry + 1
+    assert (
+        cli.json("--db", target, "waitlist", "join", "--user", "lee", "--vaccine", "Moderna")["waiting"]["id"]
+        == entry + 1
+    )
     assert message_ids(target if backend == "sqlite" else tmp_path / "copy.db") == [highest_message + 1]
 
 
@@ -123,6 +139,8 @@ def test_slots_reservations_and_vaccines_are_never_deleted():
     pattern = re.compile(r"delete\((slot|reservation|vaccine)_table|DELETE FROM (slot|reservation|vaccine)\b", re.I)
     package = Path(vaxres.__file__).parent
     deleting = sorted(
-        str(path.relative_to(package)) for path in package.rglob("*.py") if pattern.search(path.read_text(encoding="utf-8"))
+        str(path.relative_to(package))
+        for path in package.rglob("*.py")
+        if pattern.search(path.read_text(encoding="utf-8"))
     )
     assert deleting == ["admin/copy.py"]

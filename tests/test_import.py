@@ -29,16 +29,21 @@ def store_ready(cli):
 def test_bom_crlf_blank_lines_extra_columns_and_quoted_commas(cli, tmp_path):
     text = (
         "\ufeff Date ,HOSPITAL,Vaccine,Qty,note\r\n"
-        f"{future(1)},\"Seoul, Gangnam Clinic\",Pfizer,3,first\r\n"
+        f'{future(1)},"Seoul, Gangnam Clinic",Pfizer,3,first\r\n'
         "\r\n"
         "  \r\n"
-        f"{future(2)},Busan  Medical   Center,Moderna,2,\"with, comma\"\r\n"
+        f'{future(2)},Busan  Medical   Center,Moderna,2,"with, comma"\r\n'
     )
     result = cli("import", "slots", write(tmp_path / "plan.csv", text), "--json")
     assert result.exit_code == 0, result.stderr
     summary = json.loads(result.stdout)
     assert {k: summary[k] for k in ("rows", "created", "updated", "unchanged", "refused", "invalid")} == {
-        "rows": 2, "created": 2, "updated": 0, "unchanged": 0, "refused": 0, "invalid": 0,
+        "rows": 2,
+        "created": 2,
+        "updated": 0,
+        "unchanged": 0,
+        "refused": 0,
+        "invalid": 0,
     }
     assert slots_of(cli) == [
         (future(1), "Seoul, Gangnam Clinic", "Pfizer", 3, 3),
@@ -73,9 +78,16 @@ def test_a_decoding_error_names_its_line(cli, tmp_path, db_path, store_ready):
     assert count_rows(db_path, "slot") == 0
 
 
-@pytest.mark.parametrize("delimiter, options", [(";", []), ("\t", []), (";", ["--delimiter", ";"]), ("\t", ["--delimiter", "\\t"])])
+@pytest.mark.parametrize(
+    "delimiter, options", [(";", []), ("\t", []), (";", ["--delimiter", ";"]), ("\t", ["--delimiter", "\\t"])]
+)
 def test_delimiters_are_sniffed_or_given(cli, tmp_path, delimiter, options):
-    text = delimiter.join(["date", "hospital", "vaccine", "doses"]) + "\n" + delimiter.join([future(), "H, Q", "Janssen", "4"]) + "\n"
+    text = (
+        delimiter.join(["date", "hospital", "vaccine", "doses"])
+        + "\n"
+        + delimiter.join([future(), "H, Q", "Janssen", "4"])
+        + "\n"
+    )
     result = cli("import", "slots", write(tmp_path / "plan.csv", text), *options)
     assert result.exit_code == 0, result.stderr
     assert slots_of(cli) == [(future(), "H, Q", "Janssen", 4, 4)]
@@ -108,7 +120,7 @@ def test_every_invalid_value_kind_stops_the_import_and_writes_nothing(cli, tmp_p
         f"{future()},,Janssen,1",
         f"{future()},H,,1",
         f"{future()},{'x' * 201},Janssen,1",
-        f"{future()},\"bad\x07name\",Janssen,1",
+        f'{future()},"bad\x07name",Janssen,1',
         f"{future()},H,Janssen,0",
         f"{future()},H,Janssen,1000001",
         f"{future()},H,Janssen,ten",
@@ -160,12 +172,22 @@ def test_skip_invalid_loads_the_rest_and_writes_rejects(cli, tmp_path):
         rows = list(csv.reader(handle))
     assert rows == [
         ["date", "hospital", "vaccine", "quantity", "note", "line", "reason"],
-        [future(), "B", "Janssen", "zero", "bad", "3", "line 3, quantity 'zero': must be a whole number from 1 to 1,000,000"],
+        [
+            future(),
+            "B",
+            "Janssen",
+            "zero",
+            "bad",
+            "3",
+            "line 3, quantity 'zero': must be a whole number from 1 to 1,000,000",
+        ],
     ]
 
 
 def test_reimport_changes_nothing_and_updates_capacity(cli, tmp_path, db_path):
-    path = write(tmp_path / "plan.csv", f"date,hospital,vaccine,quantity\n{future()},A,Janssen,3\n{future()},B,Janssen,2\n")
+    path = write(
+        tmp_path / "plan.csv", f"date,hospital,vaccine,quantity\n{future()},A,Janssen,3\n{future()},B,Janssen,2\n"
+    )
     assert cli("import", "slots", path).exit_code == 0
     before = snapshot(db_path)
     again = cli.json("import", "slots", path)
@@ -174,15 +196,23 @@ def test_reimport_changes_nothing_and_updates_capacity(cli, tmp_path, db_path):
 
     cli.json("reserve", "--user", "u1", "--slot", "1")
     cli.json("reserve", "--user", "u2", "--slot", "1")
-    changed = write(tmp_path / "changed.csv", f"date,hospital,vaccine,quantity\n{future()},a,janssen,5\n{future()},B,Janssen,2\n")
+    changed = write(
+        tmp_path / "changed.csv", f"date,hospital,vaccine,quantity\n{future()},a,janssen,5\n{future()},B,Janssen,2\n"
+    )
     summary = cli.json("import", "slots", changed)
     assert (summary["updated"], summary["unchanged"]) == (1, 1)
     assert slots_of(cli)[0] == (future(), "A", "Janssen", 5, 3)
     last = cli.json("outbox", "list")[-1]
     assert (last["event"], last["correlation_id"], last["payload"]["doses"], last["payload"]["previous_doses"]) == (
-        "SlotUpdated", 1, 5, 3,
+        "SlotUpdated",
+        1,
+        5,
+        3,
     )
-    assert (last["payload"]["hospital"], last["payload"]["vaccine"]) == ("A", "Janssen")  # as stored, as `slot update` says
+    assert (last["payload"]["hospital"], last["payload"]["vaccine"]) == (
+        "A",
+        "Janssen",
+    )  # as stored, as `slot update` says
 
     below = write(tmp_path / "below.csv", f"date,hospital,vaccine,quantity\n{future()},A,Janssen,1\n")
     result = cli("import", "slots", below)
@@ -213,7 +243,9 @@ def test_a_slot_another_writer_adds_during_a_chunk_counts_as_existing(cli, tmp_p
         return real_create(self, conn, params)
 
     monkeypatch.setattr(slot_loader.SlotLoader, "_create", create_after_another_writer)
-    path = write(tmp_path / "plan.csv", f"date,hospital,vaccine,quantity\n{future()},A,Janssen,5\n{future()},B,Janssen,1\n")
+    path = write(
+        tmp_path / "plan.csv", f"date,hospital,vaccine,quantity\n{future()},A,Janssen,5\n{future()},B,Janssen,1\n"
+    )
     summary = cli.json("import", "slots", path)
     assert {k: summary[k] for k in ("created", "updated", "unchanged")} == {"created": 1, "updated": 1, "unchanged": 0}
     assert [(s[1], s[3]) for s in slots_of(cli)] == [("A", 5), ("B", 1)]
@@ -233,13 +265,18 @@ def test_re_importing_a_plan_does_not_use_up_slot_ids(cli, tmp_path):
 def test_the_import_command_leaves_the_garbage_collector_as_it_found_it(cli, tmp_path):
     import gc
 
-    cli.json("import", "slots", write(tmp_path / "plan.csv", f"date,hospital,vaccine,quantity\n{future()},A,Janssen,5\n"))
+    cli.json(
+        "import", "slots", write(tmp_path / "plan.csv", f"date,hospital,vaccine,quantity\n{future()},A,Janssen,5\n")
+    )
     assert gc.get_freeze_count() == 0
 
 
 def test_a_dry_run_counts_rows_for_existing_slots_as_the_import_would(cli, tmp_path):
     cli.json("slot", "add", "--date", future(), "--hospital", "A", "--vaccine", "Janssen", "--quantity", "3")
-    path = write(tmp_path / "plan.csv", f"date,hospital,vaccine,quantity\n{future()},A,Janssen,5\n{future()},B,Janssen,1\n{future()},a,janssen,5\n")
+    path = write(
+        tmp_path / "plan.csv",
+        f"date,hospital,vaccine,quantity\n{future()},A,Janssen,5\n{future()},B,Janssen,1\n{future()},a,janssen,5\n",
+    )
     counts = ("created", "updated", "unchanged", "refused")
     dry = cli.json("import", "slots", "--dry-run", path)
     real = cli.json("import", "slots", path)
@@ -248,12 +285,18 @@ def test_a_dry_run_counts_rows_for_existing_slots_as_the_import_would(cli, tmp_p
 
 def test_a_slot_given_two_quantities_ends_at_the_last_on_every_import(cli, tmp_path):
     """Documented in docs/import.md: such a file is not idempotent; each import sets both values in turn."""
-    path = write(tmp_path / "plan.csv", f"date,hospital,vaccine,quantity\n{future()},A,Janssen,3\n{future()},A,Janssen,4\n")
+    path = write(
+        tmp_path / "plan.csv", f"date,hospital,vaccine,quantity\n{future()},A,Janssen,3\n{future()},A,Janssen,4\n"
+    )
     first = cli.json("import", "slots", path)
     again = cli.json("import", "slots", path)
     assert [(s["created"], s["updated"], s["unchanged"]) for s in (first, again)] == [(1, 1, 0), (0, 2, 0)]
     assert [s[3] for s in slots_of(cli)] == [4]
-    updates = [(m["payload"]["previous_doses"], m["payload"]["doses"]) for m in cli.json("outbox", "list") if m["event"] == "SlotUpdated"]
+    updates = [
+        (m["payload"]["previous_doses"], m["payload"]["doses"])
+        for m in cli.json("outbox", "list")
+        if m["event"] == "SlotUpdated"
+    ]
     assert updates == [(3, 4), (4, 3), (3, 4)]
 
 
@@ -278,26 +321,52 @@ def test_chunks_after_one_with_an_existing_slot_still_load_every_new_slot(cli, t
 
     monkeypatch.setattr(imports, "SLOT_CHUNK", 2)
     cli.json("slot", "add", "--date", future(), "--hospital", "Old", "--vaccine", "Janssen", "--quantity", "5")
-    rows = "".join(f"{future()},{name},Janssen,{n}\n" for n, name in enumerate(["old", "N1", "N2", "N3", "N4", "N5"], start=5))
+    rows = "".join(
+        f"{future()},{name},Janssen,{n}\n" for n, name in enumerate(["old", "N1", "N2", "N3", "N4", "N5"], start=5)
+    )
     summary = cli.json("import", "slots", write(tmp_path / "plan.csv", "date,hospital,vaccine,quantity\n" + rows))
     assert {k: summary[k] for k in ("created", "updated", "unchanged", "refused")} == {
-        "created": 5, "updated": 0, "unchanged": 1, "refused": 0,
+        "created": 5,
+        "updated": 0,
+        "unchanged": 1,
+        "refused": 0,
     }
     listed = sorted(cli.json("slot", "list"), key=lambda s: s["id"])  # ids may skip numbers on PostgreSQL
-    assert [(s["hospital"], s["capacity"]) for s in listed] == [("Old", 5), ("N1", 6), ("N2", 7), ("N3", 8), ("N4", 9), ("N5", 10)]
+    assert [(s["hospital"], s["capacity"]) for s in listed] == [
+        ("Old", 5),
+        ("N1", 6),
+        ("N2", 7),
+        ("N3", 8),
+        ("N4", 9),
+        ("N5", 10),
+    ]
     announced = [(m["event"], m["correlation_id"]) for m in cli.json("outbox", "list")]
     assert announced == [("SlotRegistered", s["id"]) for s in listed]
 
 
 def test_imported_slots_announce_themselves_like_slot_add(cli, tmp_path):
     cli.json("slot", "add", "--date", future(), "--hospital", "One", "--vaccine", "Janssen", "--quantity", "1")
-    cli.json("import", "slots", write(tmp_path / "p.csv", f"date,hospital,vaccine,quantity\n{future()},Two,Janssen,1\n{future()},Three,Janssen,7\n"))
+    cli.json(
+        "import",
+        "slots",
+        write(
+            tmp_path / "p.csv",
+            f"date,hospital,vaccine,quantity\n{future()},Two,Janssen,1\n{future()},Three,Janssen,7\n",
+        ),
+    )
     single, imported, plural = cli.json("outbox", "list")
     assert imported["event"] == single["event"] == "SlotRegistered"
     assert imported["recipient"] == "*" and imported["correlation_id"] == 2
-    assert imported["payload"] == {**single["payload"], "slot_id": 2, "hospital": "Two",
-                                   "message": single["payload"]["message"].replace("One", "Two")}
-    assert plural["payload"]["message"] == f"New vaccination slot: Janssen at Three on {future()}, 7 doses open for booking."
+    assert imported["payload"] == {
+        **single["payload"],
+        "slot_id": 2,
+        "hospital": "Two",
+        "message": single["payload"]["message"].replace("One", "Two"),
+    }
+    assert (
+        plural["payload"]["message"]
+        == f"New vaccination slot: Janssen at Three on {future()}, 7 doses open for booking."
+    )
 
 
 def test_dry_run_reports_and_writes_nothing(cli, tmp_path, db_path, store_ready):
@@ -330,7 +399,10 @@ def test_unreadable_inputs(cli, tmp_path):
     missing = cli("import", "slots", str(tmp_path / "nope.csv"))
     assert (missing.exit_code, missing.stderr) == (2, f"Error: cannot read {tmp_path / 'nope.csv'}: no such file\n")
     bad_encoding = cli("import", "slots", "-", "--encoding", "klingon", input="x")
-    assert (bad_encoding.exit_code, bad_encoding.stderr) == (2, "Error: unknown encoding 'klingon'; try utf-8 or cp949\n")
+    assert (bad_encoding.exit_code, bad_encoding.stderr) == (
+        2,
+        "Error: unknown encoding 'klingon'; try utf-8 or cp949\n",
+    )
     bad_delimiter = cli("import", "slots", "-", "--delimiter", "|", input="date|hospital\n")
     assert bad_delimiter.exit_code == 2
     assert "--delimiter must be ',', ';' or a tab" in bad_delimiter.stderr
@@ -341,7 +413,14 @@ def test_unreadable_inputs(cli, tmp_path):
 
 @pytest.fixture
 def two_slots(cli, tmp_path):
-    cli.json("import", "slots", write(tmp_path / "slots.csv", f"date,hospital,vaccine,quantity\n{future()},Seoul,Pfizer,2\n{future()},Busan,Moderna,5\n"))
+    cli.json(
+        "import",
+        "slots",
+        write(
+            tmp_path / "slots.csv",
+            f"date,hospital,vaccine,quantity\n{future()},Seoul,Pfizer,2\n{future()},Busan,Moderna,5\n",
+        ),
+    )
 
 
 def test_reservations_book_row_by_row_with_refusals(cli, tmp_path, db_path, two_slots):
@@ -362,25 +441,51 @@ def test_reservations_book_row_by_row_with_refusals(cli, tmp_path, db_path, two_
     assert result.exit_code == 1
     summary = json.loads(result.stdout)
     assert {k: summary[k] for k in ("rows", "booked", "already", "refused", "invalid")} == {
-        "rows": 7, "booked": 3, "already": 1, "refused": 3, "invalid": 0,
+        "rows": 7,
+        "booked": 3,
+        "already": 1,
+        "refused": 3,
+        "invalid": 0,
     }
     assert [(e["line"], e["code"], e["column"], e["reason"]) for e in summary["errors"]] == [
-        (4, "sold_out", None,
-         f"slot 1 ({future()}, Seoul, Pfizer) is sold out; see `vaxres slot list --available` for slots with doses left; "
-         f"or wait for a freed dose: `vaxres waitlist join --user carol --vaccine Pfizer --hospital Seoul --from {future()} "
-         f"--to {future()}`"),
-        (5, "already_reserved", "user", "alice already holds an active reservation for dose 1; see `vaxres mypage alice`"),
-        (7, "slot_not_found", None,
-         f"there is no slot for {future()}, Daegu, Pfizer; see `vaxres slot list --date {future()}`"),
+        (
+            4,
+            "sold_out",
+            None,
+            f"slot 1 ({future()}, Seoul, Pfizer) is sold out; see `vaxres slot list --available` for slots with doses left; "
+            f"or wait for a freed dose: `vaxres waitlist join --user carol --vaccine Pfizer --hospital Seoul --from {future()} "
+            f"--to {future()}`",
+        ),
+        (
+            5,
+            "already_reserved",
+            "user",
+            "alice already holds an active reservation for dose 1; see `vaxres mypage alice`",
+        ),
+        (
+            7,
+            "slot_not_found",
+            None,
+            f"there is no slot for {future()}, Daegu, Pfizer; see `vaxres slot list --date {future()}`",
+        ),
     ]
-    assert [(r["user"], r["dose"], r["hospital"], r["vaccine"]) for r in cli.json("mypage", "alice")["reservations"]] == [
-        ("alice", 2, "Busan", "Pfizer"), ("alice", 1, "Seoul", "Pfizer"),
+    assert [
+        (r["user"], r["dose"], r["hospital"], r["vaccine"]) for r in cli.json("mypage", "alice")["reservations"]
+    ] == [
+        ("alice", 2, "Busan", "Pfizer"),
+        ("alice", 1, "Seoul", "Pfizer"),
     ]
     confirmations = [m for m in cli.json("outbox", "list") if m["event"] == "ReservationConfirmed"]
     assert [(m["recipient"], m["correlation_id"]) for m in confirmations] == [("alice", 1), ("bob", 2), ("alice", 3)]
     assert confirmations[0]["payload"] == {
-        "reservation_id": 1, "user": "alice", "dose": 1, "slot_id": 1, "date": future(), "hospital": "Seoul",
-        "vaccine": "Pfizer", "message": f"Your reservation 1 is confirmed: Pfizer (dose 1) at Seoul on {future()}.",
+        "reservation_id": 1,
+        "user": "alice",
+        "dose": 1,
+        "slot_id": 1,
+        "date": future(),
+        "hospital": "Seoul",
+        "vaccine": "Pfizer",
+        "message": f"Your reservation 1 is confirmed: Pfizer (dose 1) at Seoul on {future()}.",
         "lang": "en",
     }
     assert len(list(csv.reader(rejects.open()))) == 1 + 3
@@ -393,7 +498,9 @@ def test_reservations_book_row_by_row_with_refusals(cli, tmp_path, db_path, two_
 
 
 def test_reservation_import_exits_0_when_every_row_is_booked_or_held(cli, tmp_path, two_slots):
-    path = write(tmp_path / "b.csv", f"user,date,hospital,vaccine\nkim,{future()},Busan,Moderna\nlee,{future()},Busan,Moderna\n")
+    path = write(
+        tmp_path / "b.csv", f"user,date,hospital,vaccine\nkim,{future()},Busan,Moderna\nlee,{future()},Busan,Moderna\n"
+    )
     assert cli("import", "reservations", path).exit_code == 0
     again = cli("import", "reservations", path)
     assert again.exit_code == 0
@@ -413,7 +520,10 @@ def test_reservation_import_refuses_a_second_booking_held_elsewhere(cli, tmp_pat
 
 def test_invalid_reservation_rows_stop_the_import(cli, tmp_path, db_path, two_slots):
     before = snapshot(db_path)
-    path = write(tmp_path / "b.csv", f"user,date,hospital,vaccine,dose\n*,{future()},Seoul,Pfizer,1\nkim,{future()},Seoul,Pfizer,11\n")
+    path = write(
+        tmp_path / "b.csv",
+        f"user,date,hospital,vaccine,dose\n*,{future()},Seoul,Pfizer,1\nkim,{future()},Seoul,Pfizer,11\n",
+    )
     result = cli("import", "reservations", path)
     assert result.exit_code == 2
     assert "  line 2, user '*': is reserved for broadcast notifications" in result.stderr
@@ -494,7 +604,8 @@ def test_dose_1_and_dose_2_rows_for_the_same_people_book_both_in_one_import(cli,
     assert [tuple(s[k] for k in counts) for s in (dry, real)] == [(6, 0, 0, 0), (6, 0, 0, 0)]
     page = cli.json("mypage", "ben")
     assert [(r["dose"], r["date"], r["vaccine"]) for r in page["reservations"]] == [
-        (2, future(28), "Pfizer"), (1, future(7), "Pfizer"),
+        (2, future(28), "Pfizer"),
+        (1, future(7), "Pfizer"),
     ]
     assert page["next_dose"] is None
     assert [s[4] for s in slots_of(cli)] == [7, 7]
@@ -545,7 +656,9 @@ def test_series_rules_see_the_rows_booked_earlier_in_the_same_file(cli, tmp_path
         f"ann,{future(28)},seoul,COMIRNATY,2\n"  # booked
         f"ann,{future(28)},Seoul,Pfizer,2\n"  # the booking just made: already
     )
-    result = cli("import", "reservations", write(tmp_path / "b.csv", "user,date,hospital,vaccine,dose\n" + rows), "--json")
+    result = cli(
+        "import", "reservations", write(tmp_path / "b.csv", "user,date,hospital,vaccine,dose\n" + rows), "--json"
+    )
     assert result.exit_code == 1
     summary = json.loads(result.stdout)
     assert (summary["booked"], summary["already"], summary["refused"]) == (2, 1, 3)
@@ -570,15 +683,24 @@ def test_vaccine_aliases_in_reservation_rows_book_the_catalogs_slots(cli, tmp_pa
 
 def test_a_reservation_row_naming_no_slot_by_alias_repeats_the_name_as_written(cli, tmp_path):
     """As `reserve --vaccine 화이자` does when there is no such slot."""
-    result = cli("import", "reservations", write(tmp_path / "b.csv", f"user,date,hospital,vaccine\nkim,{future()},Seoul,화이자\n"))
+    result = cli(
+        "import",
+        "reservations",
+        write(tmp_path / "b.csv", f"user,date,hospital,vaccine\nkim,{future()},Seoul,화이자\n"),
+    )
     assert result.exit_code == 1
     single = cli("reserve", "--user", "kim", "--date", future(), "--hospital", "Seoul", "--vaccine", "화이자")
-    assert single.stderr == f"Error: there is no slot for {future()}, Seoul, 화이자; see `vaxres slot list --date {future()}`\n"
+    assert (
+        single.stderr
+        == f"Error: there is no slot for {future()}, Seoul, 화이자; see `vaxres slot list --date {future()}`\n"
+    )
     assert result.stderr == "  line 2: " + single.stderr.removeprefix("Error: ")
 
 
 def test_slot_rows_name_vaccines_by_alias_and_store_the_catalogs_name(cli, tmp_path):
-    path = write(tmp_path / "plan.csv", f"date,hospital,vaccine,quantity\n{future()},Seoul,화이자,3\n{future()},seoul,pfizer,3\n")
+    path = write(
+        tmp_path / "plan.csv", f"date,hospital,vaccine,quantity\n{future()},Seoul,화이자,3\n{future()},seoul,pfizer,3\n"
+    )
     summary = cli.json("import", "slots", path)
     assert (summary["created"], summary["unchanged"]) == (1, 1)
     assert slots_of(cli) == [(future(), "Seoul", "Pfizer", 3, 3)]
@@ -604,40 +726,61 @@ def test_an_unknown_vaccine_makes_a_slot_row_invalid(cli, tmp_path, db_path, sto
         (4, "vaccine", "sputnik v", "unknown_vaccine", reason),
     ]
     assert snapshot(db_path) == before
-    single = cli("slot", "add", "--date", future(), "--hospital", "Seoul", "--vaccine", "Sputnik V", "--quantity", "3", "--json")
+    single = cli(
+        "slot", "add", "--date", future(), "--hospital", "Seoul", "--vaccine", "Sputnik V", "--quantity", "3", "--json"
+    )
     assert (single.exit_code, json.loads(single.stderr)) == (
-        2, {"error": f"vaccine 'Sputnik V' {reason}", "code": "unknown_vaccine"},
+        2,
+        {"error": f"vaccine 'Sputnik V' {reason}", "code": "unknown_vaccine"},
     )
 
 
 REFUSALS = {
     # name: (the single command, the import kind, the import row that meets the same rule)
-    "capacity_below_booked": (["slot", "update", "1", "--quantity", "1"], "slots", "date,hospital,vaccine,quantity\n{day},seoul,PFIZER,1\n"),
-    "sold_out": (["reserve", "--user", "carol", "--slot", "1"], "reservations", "user,date,hospital,vaccine\ncarol,{day},Seoul,Pfizer\n"),
-    "already_reserved": (["reserve", "--user", "kim", "--slot", "1"], "reservations", "user,date,hospital,vaccine\nkim,{day},Seoul,Pfizer\n"),
+    "capacity_below_booked": (
+        ["slot", "update", "1", "--quantity", "1"],
+        "slots",
+        "date,hospital,vaccine,quantity\n{day},seoul,PFIZER,1\n",
+    ),
+    "sold_out": (
+        ["reserve", "--user", "carol", "--slot", "1"],
+        "reservations",
+        "user,date,hospital,vaccine\ncarol,{day},Seoul,Pfizer\n",
+    ),
+    "already_reserved": (
+        ["reserve", "--user", "kim", "--slot", "1"],
+        "reservations",
+        "user,date,hospital,vaccine\nkim,{day},Seoul,Pfizer\n",
+    ),
     "slot_not_found": (
         ["reserve", "--user", "lee", "--date", "{day}", "--hospital", "Daegu", "--vaccine", "Pfizer"],
-        "reservations", "user,date,hospital,vaccine\nlee,{day},Daegu,Pfizer\n",
+        "reservations",
+        "user,date,hospital,vaccine\nlee,{day},Daegu,Pfizer\n",
     ),
     "dose_order": (
-        ["reserve", "--user", "lee", "--slot", "4", "--dose", "2"], "reservations",
+        ["reserve", "--user", "lee", "--slot", "4", "--dose", "2"],
+        "reservations",
         "user,date,hospital,vaccine,dose\nlee,{later},Busan,Moderna,2\n",
     ),
     "vaccine_mismatch": (
-        ["reserve", "--user", "kim", "--slot", "3", "--dose", "2"], "reservations",
+        ["reserve", "--user", "kim", "--slot", "3", "--dose", "2"],
+        "reservations",
         "user,date,hospital,vaccine,dose\nkim,{later},Seoul,Pfizer,2\n",
     ),
     "dose_interval": (
-        ["reserve", "--user", "kim", "--slot", "4", "--dose", "2"], "reservations",
+        ["reserve", "--user", "kim", "--slot", "4", "--dose", "2"],
+        "reservations",
         "user,date,hospital,vaccine,dose\nkim,{later},Busan,모더나,2\n",
     ),
     "series_complete": (
-        ["reserve", "--user", "kim", "--slot", "4", "--dose", "3"], "reservations",
+        ["reserve", "--user", "kim", "--slot", "4", "--dose", "3"],
+        "reservations",
         "user,date,hospital,vaccine,dose\nkim,{later},Busan,Moderna,3\n",
     ),
     "unknown_vaccine": (
         ["reserve", "--user", "lee", "--date", "{day}", "--hospital", "Seoul", "--vaccine", "Sputnik V"],
-        "reservations", "user,date,hospital,vaccine\nlee,{day},Seoul,Sputnik V\n",
+        "reservations",
+        "user,date,hospital,vaccine\nlee,{day},Seoul,Sputnik V\n",
     ),
 }
 INVALID_VALUES = {"unknown_vaccine"}  # exit 2 on both: the import row is invalid, the import stops before writing
@@ -677,7 +820,9 @@ def test_every_row_error_in_a_json_report_has_a_code(cli, tmp_path):
     assert result.exit_code == 2
     errors = json.loads(result.stdout)["errors"]
     assert [(e["line"], e["column"], e["code"]) for e in errors] == [
-        (2, "quantity", "invalid_input"), (3, "date", "invalid_input"), (4, "hospital", "invalid_input"),
+        (2, "quantity", "invalid_input"),
+        (3, "date", "invalid_input"),
+        (4, "hospital", "invalid_input"),
     ]
 
 
@@ -694,5 +839,7 @@ def test_a_plan_as_korean_excel_writes_it(cli, tmp_path):
     summary = cli.json("import", "slots", path, "--encoding", "cp949")
     assert summary["created"] == 3
     assert sorted((s["hospital"], s["vaccine"], s["capacity"]) for s in cli.json("slot", "list")) == [
-        ("대구병원", "Janssen", 3), ("부산의료원", "Moderna", 20), ("서울대병원", "Pfizer", 1000),
+        ("대구병원", "Janssen", 3),
+        ("부산의료원", "Moderna", 20),
+        ("서울대병원", "Pfizer", 1000),
     ]

@@ -43,7 +43,12 @@ def kill_when(db_path, table: str, at_least: int, proc: subprocess.Popen, deadli
 def test_killed_slot_import_is_consistent_and_a_rerun_completes_it(tmp_path, db_path):
     plan = tmp_path / "plan.csv"
     write_slots(plan, SLOT_ROWS)
-    proc = subprocess.Popen([VAXRES, "import", "slots", str(plan)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=os.environ.copy())
+    proc = subprocess.Popen(
+        [VAXRES, "import", "slots", str(plan)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=os.environ.copy(),
+    )
     kill_when(db_path, "slot", 5_000, proc)
 
     slots = count_rows(db_path, "slot")
@@ -63,7 +68,9 @@ def test_killed_reservation_import_is_consistent_and_a_rerun_completes_it(tmp_pa
     their dose 1 rows, then their dose 2 rows 21 days later), so a kill can fall between them."""
     for day in (future(), future(28)):
         for hospital in ("A", "B", "C"):
-            added = run_vaxres("slot", "add", "--date", day, "--hospital", hospital, "--vaccine", "Pfizer", "--quantity", "30000")
+            added = run_vaxres(
+                "slot", "add", "--date", day, "--hospital", hospital, "--vaccine", "Pfizer", "--quantity", "30000"
+            )
             assert added.returncode == 0
     people = BOOKING_ROWS // 2
     bookings = tmp_path / "bookings.csv"
@@ -73,7 +80,12 @@ def test_killed_reservation_import_is_consistent_and_a_rerun_completes_it(tmp_pa
             for dose, day in ((1, future()), (2, future(28))):
                 for n in range(block, min(block + 1_000, people)):
                     out.write(f"user{n},{day},{'ABC'[n % 3]},Pfizer,{dose}\n")
-    proc = subprocess.Popen([VAXRES, "import", "reservations", str(bookings)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=os.environ.copy())
+    proc = subprocess.Popen(
+        [VAXRES, "import", "reservations", str(bookings)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=os.environ.copy(),
+    )
     kill_when(db_path, "reservation", 2_000, proc)
 
     booked = count_rows(db_path, "reservation")

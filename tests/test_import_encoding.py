@@ -80,28 +80,43 @@ def test_rejects_keep_the_input_encoding_and_the_file_order(cli, tmp_path, booke
     summary = json.loads(result.stdout)
     assert summary["encoding"] == reported
     assert [(e["line"], e["code"]) for e in summary["errors"]] == [
-        (3, "invalid_input"), (4, "capacity_below_booked"), (6, "unknown_vaccine"),
-        (7, "capacity_below_booked"), (8, "invalid_input"),
+        (3, "invalid_input"),
+        (4, "capacity_below_booked"),
+        (6, "unknown_vaccine"),
+        (7, "capacity_below_booked"),
+        (8, "invalid_input"),
     ]
     below = "slot 1 has 2 doses booked, so its quantity cannot drop to 1; give at least 2, or cancel reservations first"
     assert read_rejects(rejects, codec, bom, delimiter) == [
         [*SLOT_HEADER, "line", "reason"],
         ["대구병원", "얀센", day, "영", "3", "line 3, quantity '영': must be a whole number from 1 to 1,000,000"],
         ["부산의료원", "모더나", day, "1", "4", f"line 4, quantity '1': {below}"],
-        ["광주병원", "스푸트니크", day, "2", "6",
-         "line 6, vaccine '스푸트니크': is not in the catalog (known: AstraZeneca, Janssen, Moderna, Novavax, "
-         "Pfizer); add it with `vaxres vaccine add NAME --doses N`"],
+        [
+            "광주병원",
+            "스푸트니크",
+            day,
+            "2",
+            "6",
+            "line 6, vaccine '스푸트니크': is not in the catalog (known: AstraZeneca, Janssen, Moderna, Novavax, "
+            "Pfizer); add it with `vaxres vaccine add NAME --doses N`",
+        ],
         ["부산의료원", "Moderna", day, "1", "7", f"line 7, quantity '1': {below}"],
         ["'=SUM(A1)", "얀센", "2026-02-30", "2", "8", "line 8, date '2026-02-30': is not a real calendar date"],
     ]
-    assert slots_of(cli) == [("광주병원", "Janssen", 2, 2), ("부산의료원", "Moderna", 3, 1), ("서울대학교병원", "Pfizer", 5, 5)]
+    assert slots_of(cli) == [
+        ("광주병원", "Janssen", 2, 2),
+        ("부산의료원", "Moderna", 3, 1),
+        ("서울대학교병원", "Pfizer", 5, 5),
+    ]
 
 
 @pytest.mark.parametrize("chunk", [None, 2])
 def test_reservation_rejects_are_in_file_order_across_chunks(cli, tmp_path, db_path, monkeypatch, chunk):
     if chunk:
         monkeypatch.setattr("vaxres.imports.run.BOOKING_CHUNK", chunk)
-    cli.json("slot", "add", "--date", future(), "--hospital", "서울대학교병원", "--vaccine", "Pfizer", "--quantity", "2")
+    cli.json(
+        "slot", "add", "--date", future(), "--hospital", "서울대학교병원", "--vaccine", "Pfizer", "--quantity", "2"
+    )
     day = future()
     rows = [
         BOOKING_HEADER,
@@ -120,7 +135,12 @@ def test_reservation_rejects_are_in_file_order_across_chunks(cli, tmp_path, db_p
     assert result.exit_code == 1, result.stderr
     summary = json.loads(result.stdout)
     assert {k: summary[k] for k in ("encoding", "rows", "booked", "already", "refused", "invalid")} == {
-        "encoding": "cp949", "rows": 7, "booked": 2, "already": 1, "refused": 2, "invalid": 2,
+        "encoding": "cp949",
+        "rows": 7,
+        "booked": 2,
+        "already": 1,
+        "refused": 2,
+        "invalid": 2,
     }
     written = read_rejects(rejects, "cp949", b"")
     assert [(row[0], row[4]) for row in written[1:]] == [("lee", "3"), ("park", "4"), ("jung", "6"), ("han", "7")]
@@ -139,8 +159,10 @@ def test_a_long_file_of_rejects_merges_in_line_order(cli, tmp_path, monkeypatch)
     rows = [["date", "hospital", "vaccine", "quantity"]]
     for line in range(2, 92):
         rows.append(
-            [future(), f"병원 {line}", "Janssen", "잘못"] if line % 3 == 0  # invalid
-            else [future(), "Busan", "Moderna", "1"] if line % 3 == 1  # refused: 2 doses booked
+            [future(), f"병원 {line}", "Janssen", "잘못"]
+            if line % 3 == 0  # invalid
+            else [future(), "Busan", "Moderna", "1"]
+            if line % 3 == 1  # refused: 2 doses booked
             else [future(), f"병원 {line}", "Janssen", "1"]  # created
         )
     path = tmp_path / "plan.csv"
@@ -155,7 +177,9 @@ def test_cp949_found_past_the_header_reads_the_file_again(cli, tmp_path):
     """English headers and rows, Korean CP949 names further down: the first reading stops at the
     first Korean line, the second stages every row once."""
     head = ["date,hospital,vaccine,quantity"] + [f"{future()},Clinic {n},Janssen,1" for n in range(30)]
-    body = ("\n".join(head) + f"\n{future()},Clinic x,Janssen,zero\n{future()},서울대학교병원,화이자,4\n").encode("cp949")
+    body = ("\n".join(head) + f"\n{future()},Clinic x,Janssen,zero\n{future()},서울대학교병원,화이자,4\n").encode(
+        "cp949"
+    )
     path = tmp_path / "plan.csv"
     path.write_bytes(body)
     rejects = tmp_path / "rejects.csv"
@@ -211,13 +235,18 @@ def pipe(args: list[str], data: bytes) -> subprocess.CompletedProcess:
 
 
 def test_standard_input_is_read_again_as_cp949_from_what_was_kept(tmp_path):
-    data = csv_bytes([SLOT_HEADER, ["서울대학교병원", "화이자", future(), "5"], ["대구", "얀센", future(), "영"]], "cp949")
+    data = csv_bytes(
+        [SLOT_HEADER, ["서울대학교병원", "화이자", future(), "5"], ["대구", "얀센", future(), "영"]], "cp949"
+    )
     rejects = tmp_path / "rejects.csv"
     result = pipe(["import", "slots", "-", "--skip-invalid", "--rejects", str(rejects), "--json"], data)
     assert result.returncode == 1, result.stderr
     assert json.loads(result.stdout)["encoding"] == "cp949"
     assert [row[4] for row in read_rejects(rejects, "cp949", b"")[1:]] == ["3"]
-    utf16 = pipe(["import", "slots", "-", "--json"], csv_bytes([SLOT_HEADER, ["부산", "얀센", future(), "1"]], "utf-16-le", codecs.BOM_UTF16_LE))
+    utf16 = pipe(
+        ["import", "slots", "-", "--json"],
+        csv_bytes([SLOT_HEADER, ["부산", "얀센", future(), "1"]], "utf-16-le", codecs.BOM_UTF16_LE),
+    )
     assert utf16.returncode == 0, utf16.stderr
     assert json.loads(utf16.stdout)["encoding"] == "utf-16"
 
@@ -226,7 +255,9 @@ def test_standard_input_past_what_is_kept_asks_for_the_encoding(db_path):
     """4 MiB of UTF-8 rows, then a CP949 line: standard input cannot be read again; exit 2."""
     note = "x" * 9_000
     rows = [f"{future()},Clinic {n},Janssen,1,{note}" for n in range(480)]
-    data = ("date,hospital,vaccine,quantity,note\n" + "\n".join(rows) + "\n").encode() + f"{future()},서울,얀센,1,\n".encode("cp949")
+    data = (
+        "date,hospital,vaccine,quantity,note\n" + "\n".join(rows) + "\n"
+    ).encode() + f"{future()},서울,얀센,1,\n".encode("cp949")
     assert len(data) > 4 << 20
     result = pipe(["import", "slots", "-"], data)
     assert (result.returncode, result.stdout) == (2, b"")
@@ -280,7 +311,9 @@ def test_odd_encodings_given_are_refused_or_read_without_a_traceback(cli, tmp_pa
     assert (rot13.exit_code, rot13.stderr) == (2, "Error: unknown encoding 'rot13'; try utf-8 or cp949\n")
     # UTF-7 '+2AA-' is a lone surrogate, which no store holds: an invalid name like a control character.
     rejects = tmp_path / "rejects.csv"
-    utf7 = cli("import", "slots", str(path), "--encoding", "utf-7", "--skip-invalid", "--rejects", str(rejects), "--json")
+    utf7 = cli(
+        "import", "slots", str(path), "--encoding", "utf-7", "--skip-invalid", "--rejects", str(rejects), "--json"
+    )
     assert utf7.exit_code == 1, utf7.stderr
     assert [(e["line"], e["column"]) for e in json.loads(utf7.stdout)["errors"]] == [(3, "hospital")]
     assert read_rejects(rejects, "utf-7", b"")[1][:2] == [future(), "\ud800"]

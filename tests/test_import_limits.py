@@ -113,9 +113,7 @@ def test_dev_zero_stops_at_the_first_line_in_bounded_memory(tmp_path, db_path, e
     assert nothing_written(db_path)
 
 
-@pytest.mark.parametrize(
-    ("encoding", "unit"), [("utf-8", "bytes"), ("utf-16", "characters")]
-)
+@pytest.mark.parametrize(("encoding", "unit"), [("utf-8", "bytes"), ("utf-16", "characters")])
 def test_standard_input_with_an_endless_line_stops_in_bounded_memory(tmp_path, db_path, encoding, unit):
     def endless_line():
         yield HEADER.encode(encoding)  # utf-16: with its byte-order mark

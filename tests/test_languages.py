@@ -16,102 +16,138 @@ from vaxres.validate import LANGUAGES
 
 SLOT = {"slot_id": 4, "date": "2026-12-01", "hospital": "서울대학교병원", "vaccine": "화이자", "doses": 5}
 BOOKING = {
-    "reservation_id": 1, "user": "kim", "dose": 1, "slot_id": 4,
-    "date": "2026-12-01", "hospital": "서울대학교병원", "vaccine": "화이자",
+    "reservation_id": 1,
+    "user": "kim",
+    "dose": 1,
+    "slot_id": 4,
+    "date": "2026-12-01",
+    "hospital": "서울대학교병원",
+    "vaccine": "화이자",
 }
 VACCINE = {"vaccine": "노바백스", "doses": 2, "min_interval_days": 21, "aliases": ["Nuvaxovid"]}
-WAITING = {"entry_id": 3, "user": "kim", "dose": 2, "vaccine": "화이자", "hospital": "서울", "from": "2026-12-01", "to": "2026-12-31"}
-MOVED = {**BOOKING, "dose": 2, "previous_slot_id": 3, "previous_date": "2026-11-09", "previous_hospital": "부산대학교병원"}
+WAITING = {
+    "entry_id": 3,
+    "user": "kim",
+    "dose": 2,
+    "vaccine": "화이자",
+    "hospital": "서울",
+    "from": "2026-12-01",
+    "to": "2026-12-31",
+}
+MOVED = {
+    **BOOKING,
+    "dose": 2,
+    "previous_slot_id": 3,
+    "previous_date": "2026-11-09",
+    "previous_hospital": "부산대학교병원",
+}
 
 SENTENCES = [
     (
-        "SlotRegistered", SLOT,
+        "SlotRegistered",
+        SLOT,
         "New vaccination slot: 화이자 at 서울대학교병원 on 2026-12-01, 5 doses open for booking.",
         "새 접종 일정이 등록되었습니다: 서울대학교병원, 2026년 12월 1일, 화이자 5회분 예약 가능.",
     ),
     (
-        "SlotRegistered", {**SLOT, "doses": 1},
+        "SlotRegistered",
+        {**SLOT, "doses": 1},
         "New vaccination slot: 화이자 at 서울대학교병원 on 2026-12-01, 1 dose open for booking.",
         "새 접종 일정이 등록되었습니다: 서울대학교병원, 2026년 12월 1일, 화이자 1회분 예약 가능.",
     ),
     (
-        "SlotUpdated", {**SLOT, "previous_doses": 1},
+        "SlotUpdated",
+        {**SLOT, "previous_doses": 1},
         "Vaccination slot changed: 화이자 at 서울대학교병원 on 2026-12-01 now has 5 doses (was 1).",
         "접종 일정이 변경되었습니다: 서울대학교병원, 2026년 12월 1일, 화이자 5회분(변경 전 1회분).",
     ),
     (
-        "ReservationConfirmed", BOOKING,
+        "ReservationConfirmed",
+        BOOKING,
         "Your reservation 1 is confirmed: 화이자 (dose 1) at 서울대학교병원 on 2026-12-01.",
         "예약 1번이 확정되었습니다: 서울대학교병원, 2026년 12월 1일, 화이자 1차 접종.",
     ),
     (
-        "ReservationCancelled", BOOKING,
+        "ReservationCancelled",
+        BOOKING,
         "Your reservation 1 is cancelled: 화이자 (dose 1) at 서울대학교병원 on 2026-12-01.",
         "예약 1번이 취소되었습니다: 서울대학교병원, 2026년 12월 1일, 화이자 1차 접종.",
     ),
     (
-        "ReservationRescheduled", MOVED,
+        "ReservationRescheduled",
+        MOVED,
         "Your reservation 1 has moved: 화이자 (dose 2) at 서울대학교병원 on 2026-12-01 (was 부산대학교병원 on 2026-11-09).",
         "예약 1번이 변경되었습니다: 서울대학교병원, 2026년 12월 1일, 화이자 2차 접종(변경 전: 부산대학교병원, 2026년 11월 9일).",
     ),
     (
-        "VaccinationRecorded", {**BOOKING, "lot": "FK1234"},
+        "VaccinationRecorded",
+        {**BOOKING, "lot": "FK1234"},
         "Vaccination recorded: 화이자 (dose 1) at 서울대학교병원 on 2026-12-01, lot FK1234.",
         "접종이 완료되었습니다: 서울대학교병원, 2026년 12월 1일, 화이자 1차 접종(제조번호 FK1234).",
     ),
     (
-        "VaccinationRecorded", {**BOOKING, "lot": None},
+        "VaccinationRecorded",
+        {**BOOKING, "lot": None},
         "Vaccination recorded: 화이자 (dose 1) at 서울대학교병원 on 2026-12-01.",
         "접종이 완료되었습니다: 서울대학교병원, 2026년 12월 1일, 화이자 1차 접종.",
     ),
     (
-        "ReservationMissed", BOOKING,
+        "ReservationMissed",
+        BOOKING,
         "You missed reservation 1: 화이자 (dose 1) at 서울대학교병원 on 2026-12-01. Please book again.",
         "예약 1번에 방문하지 않으셨습니다: 서울대학교병원, 2026년 12월 1일, 화이자 1차 접종. 다시 예약해 주시기 바랍니다.",
     ),
     (
-        "ReservationReminder", {**BOOKING, "days_before": 1, "days_left": 1},
+        "ReservationReminder",
+        {**BOOKING, "days_before": 1, "days_left": 1},
         "Reminder: your reservation 1 is in 1 day: 화이자 (dose 1) at 서울대학교병원 on 2026-12-01.",
         "알림: 예약 1번 접종이 1일 후입니다: 서울대학교병원, 2026년 12월 1일, 화이자 1차 접종.",
     ),
     (
-        "ReservationReminder", {**BOOKING, "days_before": 1, "days_left": 0},
+        "ReservationReminder",
+        {**BOOKING, "days_before": 1, "days_left": 0},
         "Reminder: your reservation 1 is today: 화이자 (dose 1) at 서울대학교병원 on 2026-12-01.",
         "알림: 예약 1번 접종이 오늘입니다: 서울대학교병원, 2026년 12월 1일, 화이자 1차 접종.",
     ),
     (
-        "VaccineAdded", VACCINE,
+        "VaccineAdded",
+        VACCINE,
         "Vaccine added to the catalog: 노바백스, 2 doses, at least 21 days apart (also called Nuvaxovid).",
         "백신이 등록되었습니다: 노바백스, 2회 접종, 접종 간격 최소 21일(다른 이름: Nuvaxovid).",
     ),
     (
-        "VaccineAdded", {**VACCINE, "doses": 1, "min_interval_days": 0, "aliases": []},
+        "VaccineAdded",
+        {**VACCINE, "doses": 1, "min_interval_days": 0, "aliases": []},
         "Vaccine added to the catalog: 노바백스, 1 dose.",
         "백신이 등록되었습니다: 노바백스, 1회 접종.",
     ),
     (
-        "VaccineUpdated", {**VACCINE, "doses": 3, "previous_doses": 2, "previous_min_interval_days": 28},
+        "VaccineUpdated",
+        {**VACCINE, "doses": 3, "previous_doses": 2, "previous_min_interval_days": 28},
         "Vaccine changed: 노바백스 is now 3 doses, at least 21 days apart (was 2 doses, at least 28 days apart); "
         "also called Nuvaxovid.",
         "백신 정보가 변경되었습니다: 노바백스, 3회 접종, 접종 간격 최소 21일(변경 전: 2회 접종, 접종 간격 최소 28일), "
         "다른 이름: Nuvaxovid.",
     ),
     (
-        "WaitlistJoined", WAITING,
+        "WaitlistJoined",
+        WAITING,
         "You are on the waitlist (entry 3) for 화이자 (dose 2) at a hospital matching 서울, from 2026-12-01 to "
         "2026-12-31: a matching dose that frees up is booked for you.",
         "대기 명단에 등록되었습니다(대기 3번): 화이자 2차 접종, '서울' 포함 병원, 2026년 12월 1일부터 2026년 12월 31일까지. "
         "조건에 맞는 접종분이 생기면 자동으로 예약됩니다.",
     ),
     (
-        "WaitlistJoined", {**WAITING, "hospital": None, "to": None},
+        "WaitlistJoined",
+        {**WAITING, "hospital": None, "to": None},
         "You are on the waitlist (entry 3) for 화이자 (dose 2) at any hospital, from 2026-12-01 on: "
         "a matching dose that frees up is booked for you.",
         "대기 명단에 등록되었습니다(대기 3번): 화이자 2차 접종, 모든 병원, 2026년 12월 1일 이후. "
         "조건에 맞는 접종분이 생기면 자동으로 예약됩니다.",
     ),
     (
-        "WaitlistLeft", WAITING,
+        "WaitlistLeft",
+        WAITING,
         "You left the waitlist (entry 3) for 화이자 (dose 2) at a hospital matching 서울, from 2026-12-01 to 2026-12-31.",
         "대기 명단에서 나왔습니다(대기 3번): 화이자 2차 접종, '서울' 포함 병원, 2026년 12월 1일부터 2026년 12월 31일까지.",
     ),
@@ -146,8 +182,12 @@ def test_each_event_reads_in_english_and_korean(event, facts, english, korean_te
 
 @pytest.mark.parametrize(
     ("day", "written"),
-    [("2026-12-01", "2026년 12월 1일"), ("2027-01-09", "2027년 1월 9일"), ("2026-10-31", "2026년 10월 31일"),
-     (dt.date(2030, 2, 3), "2030년 2월 3일")],
+    [
+        ("2026-12-01", "2026년 12월 1일"),
+        ("2027-01-09", "2027년 1월 9일"),
+        ("2026-10-31", "2026년 10월 31일"),
+        (dt.date(2030, 2, 3), "2030년 2월 3일"),
+    ],
 )
 def test_korean_dates_read_as_people_write_them(day, written):
     assert korean_date(day) == written
@@ -169,7 +209,9 @@ def test_an_event_without_a_korean_template_reads_in_english_and_says_so(monkeyp
 
 
 def add_and_book(cli) -> None:
-    cli.json("slot", "add", "--date", future(), "--hospital", "서울대학교병원", "--vaccine", "Pfizer", "--quantity", "2")
+    cli.json(
+        "slot", "add", "--date", future(), "--hospital", "서울대학교병원", "--vaccine", "Pfizer", "--quantity", "2"
+    )
     cli.json("reserve", "--user", "kim", "--slot", "1")
 
 
@@ -230,7 +272,8 @@ def test_outbox_show_and_the_reservation_history_in_korean(cli, monkeypatch):
     monkeypatch.setenv("VAXRES_LANG", "ko_KR.UTF-8")
     history = cli.json("show", "1")["history"]
     assert [h["message"] for h in history] == [
-        confirmed_ko(future()), f"예약 1번이 취소되었습니다: 서울대학교병원, {korean(future())}, Pfizer 1차 접종."
+        confirmed_ko(future()),
+        f"예약 1번이 취소되었습니다: 서울대학교병원, {korean(future())}, Pfizer 1차 접종.",
     ]
     table = cli("show", "1", "--lang", "en").stdout
     assert confirmed_en(future()) in table and "예약" not in table
@@ -239,15 +282,20 @@ def test_outbox_show_and_the_reservation_history_in_korean(cli, monkeypatch):
 @pytest.mark.usefixtures("backend")
 def test_deliver_to_a_file_in_korean(cli, tmp_path, db_path):
     add_and_book(cli)
-    stored = [json.loads(p) if isinstance(p, str) else p for (p,) in query(db_path, "SELECT payload FROM outbox ORDER BY id")]
+    stored = [
+        json.loads(p) if isinstance(p, str) else p for (p,) in query(db_path, "SELECT payload FROM outbox ORDER BY id")
+    ]
     cli("db", "set-language", "ko")
     out = tmp_path / "out.jsonl"
     result = cli("outbox", "deliver", "--to", str(out))
     assert (result.exit_code, result.stderr) == (0, "")
     lines = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert [line["payload"] for line in lines] == [
-        {**stored[0], "message": f"새 접종 일정이 등록되었습니다: 서울대학교병원, {korean(future())}, Pfizer 2회분 예약 가능.",
-         "lang": "ko"},
+        {
+            **stored[0],
+            "message": f"새 접종 일정이 등록되었습니다: 서울대학교병원, {korean(future())}, Pfizer 2회분 예약 가능.",
+            "lang": "ko",
+        },
         {**stored[1], "message": confirmed_ko(future()), "lang": "ko"},
     ]
     assert "새 접종" in out.read_text(encoding="utf-8")  # written as UTF-8, not \u escapes
@@ -324,10 +372,13 @@ def test_a_bad_vaxres_lang_exits_2_naming_it(cli, monkeypatch, db_path, args):
     monkeypatch.setenv("VAXRES_LANG", "de_DE.UTF-8")
     result = cli(*args)
     assert (result.exit_code, result.stdout, result.stderr) == (
-        2, "", "Error: VAXRES_LANG must be en or ko, got 'de_DE.UTF-8'\n"
+        2,
+        "",
+        "Error: VAXRES_LANG must be en or ko, got 'de_DE.UTF-8'\n",
     )
     assert json.loads(cli(*args, "--json").stderr) == {
-        "error": "VAXRES_LANG must be en or ko, got 'de_DE.UTF-8'", "code": "invalid_input"
+        "error": "VAXRES_LANG must be en or ko, got 'de_DE.UTF-8'",
+        "code": "invalid_input",
     }
     assert count_rows(db_path, "outbox", "status = 'pending'") == 2
     assert cli("outbox", "list", "--lang", "en").exit_code == 0  # --lang wins over a bad VAXRES_LANG

@@ -13,7 +13,9 @@ pytestmark = pytest.mark.usefixtures("backend")
 
 
 def add_slot(cli, days: int, vaccine: str = "Pfizer", hospital: str = "Seoul", quantity: int = 5) -> int:
-    return cli.json("slot", "add", "--date", future(days), "--hospital", hospital, "--vaccine", vaccine, "--quantity", str(quantity))["id"]
+    return cli.json(
+        "slot", "add", "--date", future(days), "--hospital", hospital, "--vaccine", vaccine, "--quantity", str(quantity)
+    )["id"]
 
 
 def refused(cli, *args: str) -> tuple[int, dict]:
@@ -45,7 +47,12 @@ def test_reschedule_moves_the_dose_and_keeps_the_number(cli, db_path):
     old, new = add_slot(cli, 3), add_slot(cli, 4, hospital="Busan")
     booking = cli.json("reserve", "--user", "kim", "--slot", str(old))
     moved = cli.json("reschedule", str(booking["id"]), "--slot", str(new))
-    assert (moved["id"], moved["status"], moved["slot_id"], moved["previous_slot_id"]) == (booking["id"], "reserved", new, old)
+    assert (moved["id"], moved["status"], moved["slot_id"], moved["previous_slot_id"]) == (
+        booking["id"],
+        "reserved",
+        new,
+        old,
+    )
     assert (moved["hospital"], moved["date"]) == ("Busan", future(4))
     assert remaining(cli) == {old: 5, new: 4}
     [message] = [m for m in cli.json("outbox", "list") if m["event"] == "ReservationRescheduled"]
@@ -63,7 +70,9 @@ def test_reschedule_by_date_keeps_hospital_and_vaccine_unless_given(cli):
     elsewhere = add_slot(cli, 6, hospital="Busan", vaccine="Moderna")
     booking = cli.json("reserve", "--user", "kim", "--slot", str(old))
     assert cli.json("reschedule", str(booking["id"]), "--date", future(5))["slot_id"] == same_place
-    line = cli("reschedule", str(booking["id"]), "--date", future(6), "--hospital", "busan", "--vaccine", "spikevax").stdout
+    line = cli(
+        "reschedule", str(booking["id"]), "--date", future(6), "--hospital", "busan", "--vaccine", "spikevax"
+    ).stdout
     assert line == (
         f"Moved {booking['id']} for kim: Moderna (dose 1) to Busan on {future(6)} (slot {elsewhere}, 4 doses left), "
         f"from slot {same_place} on {future(5)} (5 doses left).\n"
@@ -109,7 +118,10 @@ def test_reschedule_needs_a_reserved_booking_and_its_owner(cli, db_path):
     before = snapshot(db_path)
     code, error = refused(cli, "reschedule", str(booking["id"]), "--slot", str(new), "--user", "lee")
     assert (code, error["code"]) == (1, "not_owner")
-    assert error["error"] == f"reservation {booking['id']} is not lee's; nothing changed (check the number with `vaxres mypage lee`)"
+    assert (
+        error["error"]
+        == f"reservation {booking['id']} is not lee's; nothing changed (check the number with `vaxres mypage lee`)"
+    )
     assert snapshot(db_path) == before
     assert cli.json("reschedule", str(booking["id"]), "--slot", str(new), "--user", "kim")["slot_id"] == new
     cli.json("cancel", str(booking["id"]))
@@ -153,7 +165,11 @@ def test_an_administered_dose_1_lets_dose_2_be_booked_and_not_dose_1_again(cli, 
     code, error = refused(cli, "reserve", "--user", "kim", "--slot", str(other))
     assert (code, error["code"]) == (1, "already_reserved")
     assert error["error"] == f"kim already received dose 1 (reservation {dose_1['id']}); see `vaxres mypage kim`"
-    assert cli.json("mypage", "kim")["next_dose"] == {"dose": 2, "vaccine": "Pfizer", "earliest": days_later(22).isoformat()}
+    assert cli.json("mypage", "kim")["next_dose"] == {
+        "dose": 2,
+        "vaccine": "Pfizer",
+        "earliest": days_later(22).isoformat(),
+    }
     assert cli.json("reserve", "--user", "kim", "--slot", str(second), "--dose", "2")["dose"] == 2
 
 
@@ -171,11 +187,19 @@ def test_close_day_marks_no_shows_once_and_keeps_their_doses(cli, db_path, time_
     assert (closed["date"], closed["no_shows"]) == (days_later(2).isoformat(), 2)
     assert [b["id"] for b in closed["missed"]] == [missed["id"], later["id"]]
     statuses = dict(query(db_path, "SELECT id, status FROM reservation"))
-    assert statuses == {missed["id"]: "no_show", given["id"]: "administered", later["id"]: "no_show", future_one["id"]: "reserved"}
+    assert statuses == {
+        missed["id"]: "no_show",
+        given["id"]: "administered",
+        later["id"]: "no_show",
+        future_one["id"]: "reserved",
+    }
     assert remaining(cli) == before
     assert events(cli).count("ReservationMissed") == 2
     again = cli("close-day")
-    assert (again.exit_code, again.stdout) == (0, f"No bookings left open up to {days_later(2).isoformat()}; nothing changed.\n")
+    assert (again.exit_code, again.stdout) == (
+        0,
+        f"No bookings left open up to {days_later(2).isoformat()}; nothing changed.\n",
+    )
     assert events(cli).count("ReservationMissed") == 2
     assert invariant_violations(db_path) == []
     assert cli.json("reserve", "--user", "kim", "--slot", str(day_5))["dose"] == 1  # a no-show may book again
@@ -229,8 +253,15 @@ def test_show_tells_a_reservations_history(cli, time_machine):
     cli.json("administer", str(booking["id"]), "--lot", "AB12")
     shown = cli.json("show", str(booking["id"]))
     assert (shown["id"], shown["status"], shown["lot"]) == (booking["id"], "administered", "AB12")
-    assert [h["event"] for h in shown["history"]] == ["ReservationConfirmed", "ReservationRescheduled", "VaccinationRecorded"]
-    assert shown["history"][-1]["message"] == f"Vaccination recorded: Pfizer (dose 1) at Busan on {days_later(2).isoformat()}, lot AB12."
+    assert [h["event"] for h in shown["history"]] == [
+        "ReservationConfirmed",
+        "ReservationRescheduled",
+        "VaccinationRecorded",
+    ]
+    assert (
+        shown["history"][-1]["message"]
+        == f"Vaccination recorded: Pfizer (dose 1) at Busan on {days_later(2).isoformat()}, lot AB12."
+    )
     table = cli("show", str(booking["id"])).stdout
     assert f"Reservation {booking['id']}: kim, Pfizer (dose 1) at Busan" in table and "ReservationRescheduled" in table
     code, error = refused(cli, "show", "99")
@@ -286,4 +317,7 @@ def test_dose_2_is_not_recorded_while_dose_1_was_missed(cli, db_path, time_machi
     assert snapshot(db_path) == before
     code, error = refused(cli, "administer", str(dose_1["id"]))
     assert (code, error["code"]) == (1, "not_reserved")
-    assert error["error"] == f"reservation {dose_1['id']} is no_show: only a reserved booking can be cancelled, moved or recorded"
+    assert (
+        error["error"]
+        == f"reservation {dose_1['id']} is no_show: only a reserved booking can be cancelled, moved or recorded"
+    )

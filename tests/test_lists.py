@@ -13,11 +13,22 @@ from vaxres.imports import run
 from vaxres.imports.rows import RowParser
 from vaxres.settings import login_name
 
-HOSPITALS = ["서울대병원", "서울아산병원", "부산대병원", "Seoul National", "Straße Klinik", "A_B Clinic", "AXB Clinic", "100% Care"]
+HOSPITALS = [
+    "서울대병원",
+    "서울아산병원",
+    "부산대병원",
+    "Seoul National",
+    "Straße Klinik",
+    "A_B Clinic",
+    "AXB Clinic",
+    "100% Care",
+]
 
 
 def add(cli, hospital, vaccine="Pfizer", days=7, quantity="3"):
-    result = cli("slot", "add", "--date", future(days), "--hospital", hospital, "--vaccine", vaccine, "--quantity", quantity)
+    result = cli(
+        "slot", "add", "--date", future(days), "--hospital", hospital, "--vaccine", vaccine, "--quantity", quantity
+    )
     assert result.exit_code == 0, result.stderr
     return result
 
@@ -115,7 +126,11 @@ def test_days_available_and_date_keep_working(cli, db_path):
 def _grid(cli, tmp_path, days=3, per_day=7):
     """days x per_day slots, imported in an order unlike the list's, so ids and order differ."""
     plan = tmp_path / "grid.csv"
-    rows = [f"{future(3 + d)},병원 {h:02d},{'Pfizer' if h % 2 else 'Moderna'},5" for h in range(per_day) for d in range(days)]
+    rows = [
+        f"{future(3 + d)},병원 {h:02d},{'Pfizer' if h % 2 else 'Moderna'},5"
+        for h in range(per_day)
+        for d in range(days)
+    ]
     plan.write_text("date,hospital,vaccine,quantity\n" + "\n".join(reversed(rows)) + "\n")
     assert cli("import", "slots", str(plan)).exit_code == 0
 
@@ -124,7 +139,10 @@ def _chain(cli, *options, limit="4"):
     """Follow --after from page to page as a script would, with --jsonl."""
     seen, after = [], []
     while True:
-        page = [json.loads(line) for line in cli("slot", "list", "--jsonl", "--limit", limit, *options, *after).stdout.splitlines()]
+        page = [
+            json.loads(line)
+            for line in cli("slot", "list", "--jsonl", "--limit", limit, *options, *after).stdout.splitlines()
+        ]
         seen += [s["id"] for s in page]
         if len(page) < int(limit):
             return seen
@@ -156,7 +174,9 @@ def test_pages_chained_with_after_cover_every_row_once_in_order(cli, tmp_path):
 @pytest.mark.usefixtures("backend")
 def test_the_footer_says_how_many_and_how_to_see_more(cli, tmp_path):
     plan = tmp_path / "many.csv"
-    plan.write_text("date,hospital,vaccine,quantity\n" + "".join(f"{future(3)},H{n:04d},Pfizer,1\n" for n in range(1200)))
+    plan.write_text(
+        "date,hospital,vaccine,quantity\n" + "".join(f"{future(3)},H{n:04d},Pfizer,1\n" for n in range(1200))
+    )
     assert cli("import", "slots", str(plan)).exit_code == 0
     first = cli.json("slot", "list", "--limit", "50")
     out = cli("slot", "list").stdout.splitlines()
@@ -182,7 +202,8 @@ def test_limit_is_a_number_from_1_to_10000(cli, value):
 def test_an_unknown_after_is_not_found(cli):
     add(cli, "Seoul")
     assert (cli("slot", "list", "--after", "9").exit_code, cli("slot", "list", "--after", "9").stderr) == (
-        3, "Error: there is no slot 9; see `vaxres slot list` for the slots that exist\n",
+        3,
+        "Error: there is no slot 9; see `vaxres slot list` for the slots that exist\n",
     )
     missing = cli("outbox", "list", "--after", "9")
     assert (missing.exit_code, missing.stderr) == (3, "Error: there is no outbox message 9; see `vaxres outbox list`\n")
@@ -201,11 +222,16 @@ def test_json_is_streamed_as_the_same_text_and_jsonl_is_one_object_a_line(cli, s
     assert lines == [json.dumps(s, ensure_ascii=False, separators=(",", ":")) for s in json.loads(whole)]
     messages = json.dumps([m.as_json() for m in list_outbox(store)], ensure_ascii=False, indent=2) + "\n"
     assert cli("outbox", "list", "--json").stdout == messages
-    assert [json.loads(line) for line in cli("outbox", "list", "--jsonl", "--limit", "2").stdout.splitlines()] == json.loads(messages)[:2]
+    assert [
+        json.loads(line) for line in cli("outbox", "list", "--jsonl", "--limit", "2").stdout.splitlines()
+    ] == json.loads(messages)[:2]
     assert cli("slot", "list", "--json", "--hospital", "nowhere").stdout == "[]\n"
     assert cli("slot", "list", "--jsonl", "--hospital", "nowhere").stdout == ""
     both = cli("slot", "list", "--json", "--jsonl")
-    assert (both.exit_code, json.loads(both.stderr)) == (2, {"error": "give --json or --jsonl, not both", "code": "invalid_input"})
+    assert (both.exit_code, json.loads(both.stderr)) == (
+        2,
+        {"error": "give --json or --jsonl, not both", "code": "invalid_input"},
+    )
     assert cli("outbox", "list", "--jsonl", "--json").exit_code == 2
 
 
@@ -257,7 +283,10 @@ def _messages_with_an_attempt(cli, db_path):
     add(cli, "서울대학교병원 강남센터", quantity="5")
     cli.json("reserve", "--user", "김철수", "--slot", "1")
     cli.json("reserve", "--user", "a-person-with-a-long-identifier", "--slot", "1")
-    query(db_path, "UPDATE outbox SET status = 'failed', attempts = 5, last_error = 'HTTP 503 Service Unavailable' WHERE id = 2")
+    query(
+        db_path,
+        "UPDATE outbox SET status = 'failed', attempts = 5, last_error = 'HTTP 503 Service Unavailable' WHERE id = 2",
+    )
     query(db_path, "UPDATE outbox SET status = 'delivered', attempts = 1 WHERE id = 1")
 
 
@@ -276,7 +305,9 @@ def test_the_outbox_table_keeps_one_line_a_message_in_80_columns(cli, db_path, m
     )
     monkeypatch.setenv("COLUMNS", "200")
     wide = cli("outbox", "list").stdout.splitlines()
-    assert len(wide) == 6 and wide[-1].rstrip().endswith(f"Your reservation 2 is confirmed: Pfizer (dose 1) at 서울대학교병원 강남센터 on {future()}.")
+    assert len(wide) == 6 and wide[-1].rstrip().endswith(
+        f"Your reservation 2 is confirmed: Pfizer (dose 1) at 서울대학교병원 강남센터 on {future()}."
+    )
 
 
 @pytest.mark.usefixtures("backend")
@@ -300,14 +331,15 @@ def test_outbox_show_prints_one_message_whole(cli, db_path):
         "Delivered:    -\n"
         "Last error:   HTTP 503 Service Unavailable\n"
         f"Message:      {message}\n"
-        "Payload:\n"
-        + json.dumps(listed["payload"], ensure_ascii=False, indent=2)
-        + "\n"
+        "Payload:\n" + json.dumps(listed["payload"], ensure_ascii=False, indent=2) + "\n"
     )
     assert cli.json("outbox", "show", "2") == listed
     assert "Ref:          slot 1\n" in cli("outbox", "show", "1").stdout
     missing = cli("outbox", "show", "42")
-    assert (missing.exit_code, missing.stderr) == (3, "Error: there is no outbox message 42; see `vaxres outbox list`\n")
+    assert (missing.exit_code, missing.stderr) == (
+        3,
+        "Error: there is no outbox message 42; see `vaxres outbox list`\n",
+    )
     assert json.loads(cli("outbox", "show", "42", "--json").stderr)["code"] == "message_not_found"
     assert cli("outbox", "show", "-1").exit_code == 2
 

@@ -27,9 +27,29 @@ def _bookings(tmp_path):
 # (the option the error names, the command line with {long} where the long path goes, environment)
 PATH_OPTIONS = [
     ("--db", ["--db", "{long}/x.db", "slot", "list"], {}),
-    ("--db", ["--db", "{long}.db", "slot", "add", "--date", future(), "--hospital", "H", "--vaccine", "Pfizer", "--quantity", "1"], {}),
-    ("VAXRES_DB", ["slot", "add", "--date", future(), "--hospital", "H", "--vaccine", "Pfizer", "--quantity", "1"],
-     {"VAXRES_DB": "{long}.db"}),
+    (
+        "--db",
+        [
+            "--db",
+            "{long}.db",
+            "slot",
+            "add",
+            "--date",
+            future(),
+            "--hospital",
+            "H",
+            "--vaccine",
+            "Pfizer",
+            "--quantity",
+            "1",
+        ],
+        {},
+    ),
+    (
+        "VAXRES_DB",
+        ["slot", "add", "--date", future(), "--hospital", "H", "--vaccine", "Pfizer", "--quantity", "1"],
+        {"VAXRES_DB": "{long}.db"},
+    ),
     ("the default store path (XDG_DATA_HOME)", ["slot", "list"], {"VAXRES_DB": None, "XDG_DATA_HOME": "{long}"}),
     ("FILE", ["import", "slots", "{long}.csv"], {}),
     ("FILE", ["import", "reservations", "{long}.csv"], {}),
@@ -129,7 +149,20 @@ def test_names_up_to_the_limit_still_work(cli, tmp_path):
     assert cli("export", "slots", "--output", str(tmp_path / name)).exit_code == 0
     assert (tmp_path / name).read_text().startswith("date,hospital,vaccine,quantity")
     store = tmp_path / ("s" * 247)
-    result = cli("--db", str(store), "slot", "add", "--date", future(), "--hospital", "H", "--vaccine", "Pfizer", "--quantity", "1")
+    result = cli(
+        "--db",
+        str(store),
+        "slot",
+        "add",
+        "--date",
+        future(),
+        "--hospital",
+        "H",
+        "--vaccine",
+        "Pfizer",
+        "--quantity",
+        "1",
+    )
     assert result.exit_code == 0, result.stderr
     assert store.exists()
 

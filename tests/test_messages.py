@@ -16,7 +16,15 @@ def stored_payloads(db) -> list[dict]:
 
 def test_each_event_reads_as_a_sentence():
     slot = {"slot_id": 4, "date": "2030-01-02", "hospital": "Seoul", "vaccine": "Pfizer", "doses": 1}
-    booked = {"reservation_id": 9, "user": "kim", "dose": 2, "slot_id": 4, "date": "2030-01-02", "hospital": "Seoul", "vaccine": "Pfizer"}
+    booked = {
+        "reservation_id": 9,
+        "user": "kim",
+        "dose": 2,
+        "slot_id": 4,
+        "date": "2030-01-02",
+        "hospital": "Seoul",
+        "vaccine": "Pfizer",
+    }
     rendered = {
         event: templates.with_message(event, payload)["message"]
         for event, payload in [
@@ -50,6 +58,14 @@ def test_the_store_keeps_facts_and_the_listing_adds_the_message(store, db_path):
     assert "message" not in confirmed and confirmed["reservation_id"] == booked.id
     listed = [m.payload for m in outbox_queries.list_outbox(store)]
     assert listed == [
-        {**registered, "message": f"New vaccination slot: Pfizer at Seoul on {future()}, 2 doses open for booking.", "lang": "en"},
-        {**confirmed, "message": f"Your reservation {booked.id} is confirmed: Pfizer (dose 1) at Seoul on {future()}.", "lang": "en"},
+        {
+            **registered,
+            "message": f"New vaccination slot: Pfizer at Seoul on {future()}, 2 doses open for booking.",
+            "lang": "en",
+        },
+        {
+            **confirmed,
+            "message": f"Your reservation {booked.id} is confirmed: Pfizer (dose 1) at Seoul on {future()}.",
+            "lang": "en",
+        },
     ]

@@ -51,7 +51,9 @@ def test_downgrade_to_base_and_up_again(db_path):
     store = open_store(str(db_path))
     migrate.downgrade(store, "base")
     with store.engine.connect() as conn:
-        names = {row[0] for row in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")}
+        names = {
+            row[0] for row in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")
+        }
     assert names == {"alembic_version", "sqlite_sequence"}  # SQLite's own table of AUTOINCREMENT counters stays
     assert store.schema_state().current is None
     before, after, backup, notes = migrate.upgrade(store)
@@ -75,7 +77,10 @@ def test_a_wheel_install_creates_and_migrates_a_store(tmp_path):
 
     located = subprocess.run(
         [str(venv / "bin" / "python"), "-c", "import vaxres.db.migrate as m; print(m.migrations_dir())"],
-        capture_output=True, text=True, env=env, cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
     )
     assert "site-packages/vaxres/_migrations" in located.stdout
     upgraded = run("db", "upgrade")
@@ -99,8 +104,14 @@ def test_upgrading_a_store_with_slots_puts_their_vaccines_in_the_catalog_and_say
         migrate.downgrade(store, "0003")
     day = future()
     rows = [
-        (1, "Seoul", "화이자"), (2, "Busan", "COMIRNATY"), (3, "Daegu", "Sputnik"), (4, "Ulsan", "sputnik"),
-        (5, "Jeju", "Pfizer"), (6, "Jeju", "화이자"), (7, "Ulsan", "PFIZER"), (8, "Mokpo", "pfizer"),
+        (1, "Seoul", "화이자"),
+        (2, "Busan", "COMIRNATY"),
+        (3, "Daegu", "Sputnik"),
+        (4, "Ulsan", "sputnik"),
+        (5, "Jeju", "Pfizer"),
+        (6, "Jeju", "화이자"),
+        (7, "Ulsan", "PFIZER"),
+        (8, "Mokpo", "pfizer"),
     ]
     with store.write() as conn:
         for slot_id, hospital, vaccine in rows:
@@ -109,8 +120,15 @@ def test_upgrading_a_store_with_slots_puts_their_vaccines_in_the_catalog_and_say
                     "INSERT INTO slot (id, date, hospital, vaccine, hospital_key, vaccine_key, capacity, remaining, "
                     "created_at, updated_at) VALUES (:id, :date, :h, :v, :hk, :vk, 5, 5, :now, :now)"
                 ),
-                {"id": slot_id, "date": day, "h": hospital, "v": vaccine, "hk": hospital.casefold(),
-                 "vk": vaccine.casefold(), "now": "2026-11-01 00:00:00+00:00"},
+                {
+                    "id": slot_id,
+                    "date": day,
+                    "h": hospital,
+                    "v": vaccine,
+                    "hk": hospital.casefold(),
+                    "vk": vaccine.casefold(),
+                    "now": "2026-11-01 00:00:00+00:00",
+                },
             )
         if conn.dialect.name == "postgresql":  # the ids above were given by hand
             conn.execute(text("SELECT setval(pg_get_serial_sequence('slot', 'id'), :n)"), {"n": len(rows)})
@@ -118,15 +136,17 @@ def test_upgrading_a_store_with_slots_puts_their_vaccines_in_the_catalog_and_say
     upgraded = cli("db", "upgrade")
     assert upgraded.exit_code == 0, upgraded.stderr
     notes = upgraded.stdout.splitlines()[1:]
-    assert sorted(notes) == sorted([
-        "  1 slot named '화이자' now names the catalog vaccine Pfizer",
-        "  1 slot named '화이자' kept that name: a Pfizer slot exists on the same day at the same hospital; "
-        "it books as a 1-dose vaccine until you move its bookings",
-        "  1 slot named 'COMIRNATY' now names the catalog vaccine Pfizer",
-        "  added vaccine Sputnik (used by slots; 1 dose: change it with `vaxres vaccine update`)",
-        "  2 slots spelling Pfizer in another case now name it as the catalog does",
-        "  the store's time zone is now Etc/UTC (this machine's); `vaxres db set-timezone ZONE` changes it",
-    ])
+    assert sorted(notes) == sorted(
+        [
+            "  1 slot named '화이자' now names the catalog vaccine Pfizer",
+            "  1 slot named '화이자' kept that name: a Pfizer slot exists on the same day at the same hospital; "
+            "it books as a 1-dose vaccine until you move its bookings",
+            "  1 slot named 'COMIRNATY' now names the catalog vaccine Pfizer",
+            "  added vaccine Sputnik (used by slots; 1 dose: change it with `vaxres vaccine update`)",
+            "  2 slots spelling Pfizer in another case now name it as the catalog does",
+            "  the store's time zone is now Etc/UTC (this machine's); `vaxres db set-timezone ZONE` changes it",
+        ]
+    )
     names = {s["id"]: s["vaccine"] for s in cli.json("slot", "list")}
     assert names[1] == names[2] == names[5] == names[7] == names[8] == "Pfizer" and names[3] == names[4] == "Sputnik"
     assert names[6] == "화이자"  # Jeju already has a Pfizer slot that day: left as it was
@@ -134,7 +154,9 @@ def test_upgrading_a_store_with_slots_puts_their_vaccines_in_the_catalog_and_say
     assert catalog["Sputnik"]["doses"] == 1 and catalog["Pfizer"]["doses"] == 2
     assert cli.json("reserve", "--user", "kim", "--slot", "3")["vaccine"] == "Sputnik"
     cli.json("reserve", "--user", "lee", "--slot", "7")
-    later = cli.json("slot", "add", "--date", future(40), "--hospital", "Seoul", "--vaccine", "Pfizer", "--quantity", "1")
+    later = cli.json(
+        "slot", "add", "--date", future(40), "--hospital", "Seoul", "--vaccine", "Pfizer", "--quantity", "1"
+    )
     assert cli.json("reserve", "--user", "lee", "--slot", str(later["id"]), "--dose", "2")["dose"] == 2
 
 
@@ -160,6 +182,9 @@ def test_upgrading_to_0009_lists_the_hospitals_of_existing_slots(cli, db_path):
             )
     store.dispose()
     assert cli("db", "upgrade").exit_code == 0
-    assert sorted(s["hospital"] for s in cli.json("slot", "list", "--hospital", "seoul")) == ["SEOUL NATIONAL", "Seoul National"]
+    assert sorted(s["hospital"] for s in cli.json("slot", "list", "--hospital", "seoul")) == [
+        "SEOUL NATIONAL",
+        "Seoul National",
+    ]
     assert [s["hospital"] for s in cli.json("slot", "list", "--hospital", "서울")] == ["서울대병원"]
     assert cli("db", "upgrade", "--help").exit_code == 0

@@ -11,7 +11,14 @@ from tests.helpers import future
 
 pytestmark = pytest.mark.usefixtures("backend")
 
-MARKUP = ["x[/]", "Good [link=http://evil.example/]Hosp[/link]", "[bold red]Seoul[/]", "[/", ":smile: clinic", "\\[escaped]"]
+MARKUP = [
+    "x[/]",
+    "Good [link=http://evil.example/]Hosp[/link]",
+    "[bold red]Seoul[/]",
+    "[/",
+    ":smile: clinic",
+    "\\[escaped]",
+]
 OSC = "\x1b]8;"  # the start of a terminal hyperlink
 ESC = "\x1b"
 

@@ -16,11 +16,26 @@ def test_reserve_exits_75_while_another_session_holds_the_slot_table(cli, empty_
     from sqlalchemy import create_engine, text
 
     assert cli("--db", empty_postgres, "db", "upgrade").exit_code == 0
-    cli.json("--db", empty_postgres, "slot", "add", "--date", future(), "--hospital", "H", "--vaccine", "Janssen", "--quantity", "3")
+    cli.json(
+        "--db",
+        empty_postgres,
+        "slot",
+        "add",
+        "--date",
+        future(),
+        "--hospital",
+        "H",
+        "--vaccine",
+        "Janssen",
+        "--quantity",
+        "3",
+    )
     engine = create_engine(empty_postgres)
     with engine.connect() as holder:
         holder.execute(text("LOCK TABLE slot IN ACCESS EXCLUSIVE MODE"))
-        result = run_vaxres("--db", empty_postgres, "reserve", "--user", "a", "--slot", "1", env={"VAXRES_BUSY_TIMEOUT": "1"})
+        result = run_vaxres(
+            "--db", empty_postgres, "reserve", "--user", "a", "--slot", "1", env={"VAXRES_BUSY_TIMEOUT": "1"}
+        )
         holder.rollback()
     engine.dispose()
     assert result.returncode == 75, result.stderr
@@ -39,7 +54,18 @@ def test_copy_sqlite_to_postgres_and_back_answers_the_same(cli, tmp_path, empty_
     cli("db", "set-timezone", "Africa/Abidjan")  # UTC all year, as the demo's days expect, but not this machine's name
     copied = cli.json("db", "copy", empty_postgres)
     assert cli.json("--db", empty_postgres, "db", "info")["timezone"] == "Africa/Abidjan"
-    tables = ("store_setting", "vaccine", "vaccine_alias", "slot", "hospital", "reservation", "reminder", "waitlist", "outbox", "delivery_target")
+    tables = (
+        "store_setting",
+        "vaccine",
+        "vaccine_alias",
+        "slot",
+        "hospital",
+        "reservation",
+        "reminder",
+        "waitlist",
+        "outbox",
+        "delivery_target",
+    )
     assert copied["copied"] == {table: count_rows(db_path, table) for table in tables}
     assert copied["copied"]["vaccine"] == 5 and copied["copied"]["delivery_target"] == 1
     for args in (["mypage", "alice"], ["slot", "list"], ["outbox", "list"], ["vaccine", "list"], ["show", "1"]):

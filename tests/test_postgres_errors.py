@@ -58,7 +58,9 @@ def check(url: str, exit_code: int, code: str, message: str, *args: str) -> None
 def test_a_database_that_does_not_exist_is_not_found(command):
     url = server_url(database="vaxres_no_such_db")
     check(
-        url, 3, "store_not_found",
+        url,
+        3,
+        "store_not_found",
         "the database vaxres_no_such_db does not exist on 127.0.0.1:5432; "
         "create it (createdb vaxres_no_such_db) or name another --db",
         *command,
@@ -67,7 +69,9 @@ def test_a_database_that_does_not_exist_is_not_found(command):
 
 def test_a_role_that_does_not_exist_is_refused_for_good():
     check(
-        server_url(username="vaxres_nobody"), 2, "store_login_refused",
+        server_url(username="vaxres_nobody"),
+        2,
+        "store_login_refused",
         'PostgreSQL on 127.0.0.1:5432 refused the login of vaxres_nobody: role "vaxres_nobody" does not exist; '
         "check the user and password (in --db, ~/.pgpass or PGPASSWORD) and the server's pg_hba.conf",
     )
@@ -76,7 +80,9 @@ def test_a_role_that_does_not_exist_is_refused_for_good():
 def test_the_urls_options_reach_the_server_and_a_bad_one_is_invalid_input():
     url = server_url() + "?options=-c%20vaxres_nosuch%3D1"
     check(
-        url, 2, "invalid_input",
+        url,
+        2,
+        "invalid_input",
         "--db postgresql+psycopg://postgres:***@127.0.0.1:5432/postgres?options=-c+vaxres_nosuch%3D1 "
         'has a bad connection setting: unrecognized configuration parameter "vaxres_nosuch"',
     )
@@ -85,7 +91,9 @@ def test_the_urls_options_reach_the_server_and_a_bad_one_is_invalid_input():
 def test_a_port_nothing_listens_on_is_worth_retrying():
     port = closed_port()
     check(
-        f"{NO_SERVER}:{port}/vaxres", 75, "store_unavailable",
+        f"{NO_SERVER}:{port}/vaxres",
+        75,
+        "store_unavailable",
         f"PostgreSQL on 127.0.0.1:{port} is not available now (Connection refused); try again shortly",
     )
 
@@ -96,7 +104,9 @@ def test_a_server_that_never_answers_times_out_as_the_url_says():
         silent.listen(8)  # the kernel accepts the connection; nothing ever answers
         port = silent.getsockname()[1]
         check(
-            f"{NO_SERVER}:{port}/vaxres?connect_timeout=2", 75, "store_unavailable",
+            f"{NO_SERVER}:{port}/vaxres?connect_timeout=2",
+            75,
+            "store_unavailable",
             f"PostgreSQL on 127.0.0.1:{port} is not available now (connection timeout expired); try again shortly",
         )
 
@@ -202,29 +212,41 @@ REFUSALS = {
     "wrong-password": (
         'connection failed: connection to server at "127.0.0.1", port 5432 failed: '
         'FATAL:  password authentication failed for user "kim"',
-        2, "store_login_refused", 'refused the login of kim: password authentication failed for user "kim"; ',
+        2,
+        "store_login_refused",
+        'refused the login of kim: password authentication failed for user "kim"; ',
     ),
     "no-password": (
         'connection failed: connection to server at "127.0.0.1", port 5432 failed: fe_sendauth: no password supplied',
-        2, "store_login_refused", "refused the login of kim: fe_sendauth: no password supplied; ",
+        2,
+        "store_login_refused",
+        "refused the login of kim: fe_sendauth: no password supplied; ",
     ),
     "pg_hba": (
         'connection failed: connection to server at "127.0.0.1", port 5432 failed: FATAL:  no pg_hba.conf entry '
         'for host "127.0.0.1", user "kim", database "vaxres", no encryption',
-        2, "store_login_refused", 'refused the login of kim: no pg_hba.conf entry for host "127.0.0.1", ',
+        2,
+        "store_login_refused",
+        'refused the login of kim: no pg_hba.conf entry for host "127.0.0.1", ',
     ),
     "too-many-clients": (
         'connection failed: connection to server at "127.0.0.1", port 5432 failed: FATAL:  sorry, too many clients already',
-        75, "store_unavailable", "is not available now (sorry, too many clients already); try again shortly",
+        75,
+        "store_unavailable",
+        "is not available now (sorry, too many clients already); try again shortly",
     ),
     "starting-up": (
         'connection failed: connection to server at "127.0.0.1", port 5432 failed: '
         "FATAL:  the database system is starting up",
-        75, "store_unavailable", "is not available now (the database system is starting up); try again shortly",
+        75,
+        "store_unavailable",
+        "is not available now (the database system is starting up); try again shortly",
     ),
     "name-server-down": (
         "failed to resolve host 'db.internal': [Errno -3] Temporary failure in name resolution",
-        75, "store_unavailable", "Temporary failure in name resolution); try again shortly",
+        75,
+        "store_unavailable",
+        "Temporary failure in name resolution); try again shortly",
     ),
     "several-addresses": (
         'connection failed: connection to server at "::1", port 5432 failed: FATAL:  password authentication failed '
@@ -233,12 +255,16 @@ REFUSALS = {
         '"127.0.0.1", port 5432 failed: Connection refused\n\tIs the server running on that host and accepting '
         "TCP/IP connections?\n- host: 'localhost', port: '5432', hostaddr: '::1': connection failed: connection to "
         'server at "::1", port 5432 failed: FATAL:  password authentication failed for user "kim"',
-        2, "store_login_refused", 'refused the login of kim: password authentication failed for user "kim"; ',
+        2,
+        "store_login_refused",
+        'refused the login of kim: password authentication failed for user "kim"; ',
     ),
     "echoed-password": (
         f'connection failed: connection to server at "127.0.0.1", port 5432 failed: FATAL:  password '
         f'authentication failed for user "kim" (password {PASSWORD})',
-        2, "store_login_refused", "(password ***); ",
+        2,
+        "store_login_refused",
+        "(password ***); ",
     ),
 }
 

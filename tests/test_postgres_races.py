@@ -19,7 +19,9 @@ ENV = {**os.environ, "VAXRES_BUSY_TIMEOUT": "120"}
 
 
 def _start(db: str, *args: str) -> subprocess.Popen:
-    return subprocess.Popen([VAXRES, "--db", db, *args, "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+    return subprocess.Popen(
+        [VAXRES, "--db", db, *args, "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV
+    )
 
 
 def _finish(proc: subprocess.Popen) -> tuple[int, str, str]:
@@ -63,9 +65,37 @@ class HeldSlot:
 def _series_store(cli, db: str, *, dose_1_day: dt.date, dose_2_day: dt.date) -> tuple[list[int], int]:
     """PEOPLE people holding Pfizer dose 1 on dose_1_day; the dose-2 slot's id."""
     assert cli("--db", db, "db", "upgrade").exit_code == 0
-    first = cli.json("--db", db, "slot", "add", "--date", dose_1_day.isoformat(), "--hospital", "H", "--vaccine", "Pfizer", "--quantity", "50")
-    second = cli.json("--db", db, "slot", "add", "--date", dose_2_day.isoformat(), "--hospital", "H", "--vaccine", "Pfizer", "--quantity", "50")
-    booked = [cli.json("--db", db, "reserve", "--user", f"p{n}", "--slot", str(first["id"]))["id"] for n in range(PEOPLE)]
+    first = cli.json(
+        "--db",
+        db,
+        "slot",
+        "add",
+        "--date",
+        dose_1_day.isoformat(),
+        "--hospital",
+        "H",
+        "--vaccine",
+        "Pfizer",
+        "--quantity",
+        "50",
+    )
+    second = cli.json(
+        "--db",
+        db,
+        "slot",
+        "add",
+        "--date",
+        dose_2_day.isoformat(),
+        "--hospital",
+        "H",
+        "--vaccine",
+        "Pfizer",
+        "--quantity",
+        "50",
+    )
+    booked = [
+        cli.json("--db", db, "reserve", "--user", f"p{n}", "--slot", str(first["id"]))["id"] for n in range(PEOPLE)
+    ]
     return booked, second["id"]
 
 
@@ -100,7 +130,9 @@ def _while_dose_2_bookings_wait(db: str, dose_2_slot: int, others: list[tuple[st
     bookings first."""
     held = HeldSlot(db, dose_2_slot)
     try:
-        bookings = [_start(db, "reserve", "--user", f"p{n}", "--slot", str(dose_2_slot), "--dose", "2") for n in range(PEOPLE)]
+        bookings = [
+            _start(db, "reserve", "--user", f"p{n}", "--slot", str(dose_2_slot), "--dose", "2") for n in range(PEOPLE)
+        ]
         _settle(db, bookings, PEOPLE)
         started = [_start(db, *command) for command in others]
         _settle(db, bookings + started, PEOPLE + len(started))
@@ -112,7 +144,9 @@ def _while_dose_2_bookings_wait(db: str, dose_2_slot: int, others: list[tuple[st
 def test_cancelling_dose_1_while_dose_2_is_booked_leaves_no_dose_2_alone(cli, empty_postgres):
     db = empty_postgres
     today = dt.date.today()
-    dose_1s, dose_2_slot = _series_store(cli, db, dose_1_day=today + dt.timedelta(days=3), dose_2_day=today + dt.timedelta(days=30))
+    dose_1s, dose_2_slot = _series_store(
+        cli, db, dose_1_day=today + dt.timedelta(days=3), dose_2_day=today + dt.timedelta(days=30)
+    )
     outcomes = _while_dose_2_bookings_wait(db, dose_2_slot, [("cancel", str(reservation)) for reservation in dose_1s])
     assert [code for code, _, _ in outcomes] == [0] * (2 * PEOPLE), outcomes
     # Each cancel came after its person's dose 2 was booked, so it cancelled that dose too.
@@ -125,8 +159,23 @@ def test_cancelling_dose_1_while_dose_2_is_booked_leaves_no_dose_2_alone(cli, em
 def test_moving_dose_1_later_while_dose_2_is_booked_keeps_the_interval(cli, empty_postgres):
     db = empty_postgres
     today = dt.date.today()
-    dose_1s, dose_2_slot = _series_store(cli, db, dose_1_day=today + dt.timedelta(days=3), dose_2_day=today + dt.timedelta(days=30))
-    later = cli.json("--db", db, "slot", "add", "--date", (today + dt.timedelta(days=20)).isoformat(), "--hospital", "H", "--vaccine", "Pfizer", "--quantity", "50")
+    dose_1s, dose_2_slot = _series_store(
+        cli, db, dose_1_day=today + dt.timedelta(days=3), dose_2_day=today + dt.timedelta(days=30)
+    )
+    later = cli.json(
+        "--db",
+        db,
+        "slot",
+        "add",
+        "--date",
+        (today + dt.timedelta(days=20)).isoformat(),
+        "--hospital",
+        "H",
+        "--vaccine",
+        "Pfizer",
+        "--quantity",
+        "50",
+    )
     moves = [("reschedule", str(reservation), "--slot", str(later["id"])) for reservation in dose_1s]
     outcomes = _while_dose_2_bookings_wait(db, dose_2_slot, moves)
     assert [code for code, _, _ in outcomes[:PEOPLE]] == [0] * PEOPLE, outcomes
@@ -139,7 +188,9 @@ def test_moving_dose_1_later_while_dose_2_is_booked_keeps_the_interval(cli, empt
 def test_shortening_the_series_while_dose_2_is_booked_is_refused(cli, empty_postgres):
     db = empty_postgres
     today = dt.date.today()
-    _dose_1s, dose_2_slot = _series_store(cli, db, dose_1_day=today + dt.timedelta(days=3), dose_2_day=today + dt.timedelta(days=30))
+    _dose_1s, dose_2_slot = _series_store(
+        cli, db, dose_1_day=today + dt.timedelta(days=3), dose_2_day=today + dt.timedelta(days=30)
+    )
     outcomes = _while_dose_2_bookings_wait(db, dose_2_slot, [("vaccine", "update", "Pfizer", "--doses", "1")])
     assert [code for code, _, _ in outcomes[:PEOPLE]] == [0] * PEOPLE, outcomes
     code, _out, err = outcomes[-1]
@@ -185,7 +236,9 @@ def test_a_storm_of_series_changes_leaves_every_series_whole(cli, empty_postgres
 def test_cancelling_dose_1_while_an_import_books_dose_2_leaves_no_dose_2_alone(cli, empty_postgres, tmp_path):
     db = empty_postgres
     today = dt.date.today()
-    dose_1s, dose_2_slot = _series_store(cli, db, dose_1_day=today + dt.timedelta(days=3), dose_2_day=today + dt.timedelta(days=30))
+    dose_1s, dose_2_slot = _series_store(
+        cli, db, dose_1_day=today + dt.timedelta(days=3), dose_2_day=today + dt.timedelta(days=30)
+    )
     plan = tmp_path / "dose2.csv"
     day = (today + dt.timedelta(days=30)).isoformat()
     plan.write_text("date,hospital,vaccine,user,dose\n" + "".join(f"{day},H,Pfizer,p{n},2\n" for n in range(PEOPLE)))
@@ -214,7 +267,9 @@ class HeldPerson:
 
         self.engine = create_engine(db)
         self.conn = self.engine.connect()
-        self.conn.execute(text("SELECT pg_advisory_xact_lock(:space, :bucket)"), {"space": _SPACE, "bucket": bucket(user)})
+        self.conn.execute(
+            text("SELECT pg_advisory_xact_lock(:space, :bucket)"), {"space": _SPACE, "bucket": bucket(user)}
+        )
 
     def release(self) -> None:
         self.conn.rollback()
@@ -248,7 +303,10 @@ def test_a_freed_dose_skips_a_waiting_person_whose_change_is_under_way(cli, empt
     assert [entry["user"] for entry in cli.json("--db", db, "waitlist", "list")] == ["w"]
     # The next dose freed goes to w.
     cli.json("--db", db, "slot", "update", "2", "--quantity", "2")
-    assert sorted((b["dose"], b["status"]) for b in cli.json("--db", db, "mypage", "w")["reservations"]) == [(1, "reserved"), (2, "reserved")]
+    assert sorted((b["dose"], b["status"]) for b in cli.json("--db", db, "mypage", "w")["reservations"]) == [
+        (1, "reserved"),
+        (2, "reserved"),
+    ]
     assert cli.json("--db", db, "waitlist", "list") == []
 
 

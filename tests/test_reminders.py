@@ -22,7 +22,9 @@ def day(days: int) -> str:
 
 
 def add_slot(cli, days: int, hospital: str = "Seoul", vaccine: str = "Pfizer") -> int:
-    return cli.json("slot", "add", "--date", future(days), "--hospital", hospital, "--vaccine", vaccine, "--quantity", "9")["id"]
+    return cli.json(
+        "slot", "add", "--date", future(days), "--hospital", hospital, "--vaccine", vaccine, "--quantity", "9"
+    )["id"]
 
 
 def book(cli, user: str, slot: int) -> int:
@@ -53,11 +55,21 @@ def test_only_reserved_bookings_within_the_window_are_reminded_once(cli, db_path
     assert sorted(reminded(cli)) == [(kim, day(1), 1), (lee, day(0), 0)]
     by_user = {p["user"]: p for p in reminders(cli)}
     assert by_user["kim"] == {
-        "reservation_id": kim, "user": "kim", "dose": 1, "slot_id": tomorrow, "date": day(1), "hospital": "Seoul",
-        "vaccine": "Pfizer", "days_before": 1, "days_left": 1,
-        "message": f"Reminder: your reservation {kim} is in 1 day: Pfizer (dose 1) at Seoul on {day(1)}.", "lang": "en",
+        "reservation_id": kim,
+        "user": "kim",
+        "dose": 1,
+        "slot_id": tomorrow,
+        "date": day(1),
+        "hospital": "Seoul",
+        "vaccine": "Pfizer",
+        "days_before": 1,
+        "days_left": 1,
+        "message": f"Reminder: your reservation {kim} is in 1 day: Pfizer (dose 1) at Seoul on {day(1)}.",
+        "lang": "en",
     }
-    assert by_user["lee"]["message"] == f"Reminder: your reservation {lee} is today: Pfizer (dose 1) at Seoul on {day(0)}."
+    assert (
+        by_user["lee"]["message"] == f"Reminder: your reservation {lee} is today: Pfizer (dose 1) at Seoul on {day(0)}."
+    )
     [message] = [m for m in cli.json("outbox", "list", "--recipient", "kim") if m["event"] == "ReservationReminder"]
     assert (message["correlation_id"], message["status"]) == (kim, "pending")
     stored = query(db_path, "SELECT reservation_id, date, days_before FROM reminder ORDER BY reservation_id")
@@ -81,7 +93,12 @@ def test_the_next_days_run_reminds_the_next_days_bookings_and_never_past_ones(cl
     time_machine.move_to(START + dt.timedelta(days=3))  # day 2 passed unreminded by a run of its own; closed now
     assert cli.json("close-day")["no_shows"] == 3
     assert cli.json("remind") == {"written": 1, "days_before": 1, "today": day(3), "up_to": day(4)}
-    assert reminded(cli) == [(bookings[0], day(0), 0), (bookings[1], day(1), 1), (bookings[2], day(2), 1), (bookings[3], day(3), 0)]
+    assert reminded(cli) == [
+        (bookings[0], day(0), 0),
+        (bookings[1], day(1), 1),
+        (bookings[2], day(2), 1),
+        (bookings[3], day(3), 0),
+    ]
     time_machine.move_to(START + dt.timedelta(days=5))
     assert cli("remind").stdout == f"No bookings to remind up to {day(6)}; nothing written.\n"
     assert count_rows(db_path, "outbox", "event = 'ReservationReminder'") == 4
@@ -115,14 +132,25 @@ def test_days_before_0_is_today_only_and_3_reaches_three_days_ahead(cli):
     assert three == {"written": 3, "days_before": 3, "today": day(0), "up_to": day(3)}
     # Each window is its own reminder: "3 days before" and "on the day" from two cron lines.
     assert [(p["reservation_id"], p["days_before"], p["days_left"]) for p in reminders(cli)] == [
-        (bookings[0], 0, 0), (bookings[0], 3, 0), (bookings[1], 3, 1), (bookings[3], 3, 3),
+        (bookings[0], 0, 0),
+        (bookings[0], 3, 0),
+        (bookings[1], 3, 1),
+        (bookings[3], 3, 3),
     ]
     assert reminders(cli)[-1]["message"].startswith(f"Reminder: your reservation {bookings[3]} is in 3 days: ")
     assert cli.json("remind", "--days-before", "30")["written"] == 4
 
 
 @pytest.mark.parametrize(
-    ("value", "shown"), [("31", "31"), ("-1", "'-1'"), ("x", "'x'"), ("1.5", "'1.5'"), ("", "''"), ("99999999999999999999999", "'99999999999999999999999'")]
+    ("value", "shown"),
+    [
+        ("31", "31"),
+        ("-1", "'-1'"),
+        ("x", "'x'"),
+        ("1.5", "'1.5'"),
+        ("", "''"),
+        ("99999999999999999999999", "'99999999999999999999999'"),
+    ],
 )
 def test_bad_days_before_exits_2_and_writes_nothing(cli, db_path, value, shown):
     book(cli, "kim", add_slot(cli, 0))
@@ -135,7 +163,10 @@ def test_bad_days_before_exits_2_and_writes_nothing(cli, db_path, value, shown):
 
 def test_eight_processes_at_once_write_each_reminder_once(db_path, tmp_path):
     slots = tmp_path / "slots.csv"
-    slots.write_text("date,hospital,vaccine,quantity\n" + "".join(f"{future(d)},H{h},Pfizer,40\n" for d in range(3) for h in range(5)))
+    slots.write_text(
+        "date,hospital,vaccine,quantity\n"
+        + "".join(f"{future(d)},H{h},Pfizer,40\n" for d in range(3) for h in range(5))
+    )
     bookings = tmp_path / "bookings.csv"
     bookings.write_text(
         "date,hospital,vaccine,user\n" + "".join(f"{future(n % 3)},H{n % 5},Pfizer,user{n}\n" for n in range(300))
@@ -148,7 +179,9 @@ def test_eight_processes_at_once_write_each_reminder_once(db_path, tmp_path):
 
     env = {**os.environ, "VAXRES_BUSY_TIMEOUT": "60"}  # 8 interpreters start at once on 2 cores
     procs = [
-        subprocess.Popen([VAXRES, "remind", "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        subprocess.Popen(
+            [VAXRES, "remind", "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+        )
         for _ in range(8)
     ]
     outcomes = []
@@ -159,7 +192,10 @@ def test_eight_processes_at_once_write_each_reminder_once(db_path, tmp_path):
     assert sum(json.loads(out)["written"] for _code, out, _err in outcomes) == due
     assert count_rows(db_path, "reminder") == due
     assert count_rows(db_path, "outbox", "event = 'ReservationReminder'") == due
-    per_booking = query(db_path, "SELECT correlation_id, COUNT(*) FROM outbox WHERE event = 'ReservationReminder' GROUP BY correlation_id")
+    per_booking = query(
+        db_path,
+        "SELECT correlation_id, COUNT(*) FROM outbox WHERE event = 'ReservationReminder' GROUP BY correlation_id",
+    )
     assert len(per_booking) == due and {count for _id, count in per_booking} == {1}
 
 

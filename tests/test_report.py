@@ -46,8 +46,30 @@ def campaign(cli, time_machine):
         (2, "Busan Medical Center", "Moderna", 5),
         (3, "Busan Medical Center", "Pfizer", 1),
     ):
-        ok(cli("slot", "add", "--date", day(days), "--hospital", hospital, "--vaccine", vaccine, "--quantity", str(quantity)))
-    for user, slot in (("kim", 1), ("lee", 1), ("park", 1), ("choi", 2), ("jung", 3), ("han", 4), ("kang", 5), ("seo", 4)):
+        ok(
+            cli(
+                "slot",
+                "add",
+                "--date",
+                day(days),
+                "--hospital",
+                hospital,
+                "--vaccine",
+                vaccine,
+                "--quantity",
+                str(quantity),
+            )
+        )
+    for user, slot in (
+        ("kim", 1),
+        ("lee", 1),
+        ("park", 1),
+        ("choi", 2),
+        ("jung", 3),
+        ("han", 4),
+        ("kang", 5),
+        ("seo", 4),
+    ):
         ok(cli("reserve", "--user", user, "--slot", str(slot)))
     ok(cli("cancel", "3"))
     ok(cli("cancel", "8"))
@@ -67,9 +89,15 @@ def campaign(cli, time_machine):
 def figures(capacity, reserved, administered, no_show, cancelled, remaining, waiting):
     booked = reserved + administered + no_show
     return {
-        "capacity": capacity, "reserved": reserved, "administered": administered, "no_show": no_show,
-        "cancelled": cancelled, "remaining": remaining, "booked": booked,
-        "fill_rate": round(booked / capacity, 4) if capacity else None, "waiting": waiting,
+        "capacity": capacity,
+        "reserved": reserved,
+        "administered": administered,
+        "no_show": no_show,
+        "cancelled": cancelled,
+        "remaining": remaining,
+        "booked": booked,
+        "fill_rate": round(booked / capacity, 4) if capacity else None,
+        "waiting": waiting,
     }
 
 
@@ -79,21 +107,30 @@ NO_FILTER = {"from": None, "to": None, "hospital": None, "vaccine": None}
 @pytest.mark.usefixtures("backend", "campaign")
 def test_figures_per_day_hospital_and_vaccine(cli, db_path):
     assert {status for (status,) in query(db_path, "SELECT DISTINCT status FROM reservation")} == {
-        "reserved", "administered", "no_show", "cancelled",
+        "reserved",
+        "administered",
+        "no_show",
+        "cancelled",
     }
     total = figures(13, 3, 2, 1, 2, 7, 3)
-    assert cli.json("report") == cli.json("report", "--by", "day") == {
-        "by": "day", **NO_FILTER,
-        "groups": [
-            {"day": day(1), **figures(5, 0, 2, 1, 1, 2, 2)},
-            {"day": day(2), **figures(7, 2, 0, 0, 1, 5, 1)},
-            {"day": day(3), **figures(1, 1, 0, 0, 0, 0, 1)},
-        ],
-        "total": total,
-    }
+    assert (
+        cli.json("report")
+        == cli.json("report", "--by", "day")
+        == {
+            "by": "day",
+            **NO_FILTER,
+            "groups": [
+                {"day": day(1), **figures(5, 0, 2, 1, 1, 2, 2)},
+                {"day": day(2), **figures(7, 2, 0, 0, 1, 5, 1)},
+                {"day": day(3), **figures(1, 1, 0, 0, 0, 0, 1)},
+            ],
+            "total": total,
+        }
+    )
     assert total["fill_rate"] == 0.4615
     assert cli.json("report", "--by", "hospital") == {
-        "by": "hospital", **NO_FILTER,
+        "by": "hospital",
+        **NO_FILTER,
         "groups": [
             {"hospital": "Busan Medical Center", **figures(6, 2, 0, 0, 1, 4, 1)},
             {"hospital": "Seoul National University Hospital", **figures(6, 1, 1, 1, 1, 3, 0)},
@@ -103,7 +140,8 @@ def test_figures_per_day_hospital_and_vaccine(cli, db_path):
         "waiting_any_hospital": 1,
     }
     assert cli.json("report", "--by", "VACCINE") == {
-        "by": "vaccine", **NO_FILTER,
+        "by": "vaccine",
+        **NO_FILTER,
         "groups": [
             {"vaccine": "Moderna", **figures(6, 1, 1, 0, 1, 4, 1)},
             {"vaccine": "Pfizer", **figures(7, 2, 1, 1, 1, 3, 2)},
@@ -120,7 +158,8 @@ def test_filters_narrow_the_slots_and_the_people_waiting(cli):
 
     # Substring, any case; the entries counted name no hospital or one the matched hospitals contain.
     assert report("--hospital", "SEOUL") == (
-        [(day(1), 4, 2, 0), (day(2), 2, 1, 0)], figures(6, 1, 1, 1, 1, 3, 1),
+        [(day(1), 4, 2, 0), (day(2), 2, 1, 0)],
+        figures(6, 1, 1, 1, 1, 3, 1),
     )
     assert report("--hospital", "서울", "--by", "hospital") == ([("서울대병원", 1, 1, 1)], figures(1, 0, 1, 0, 0, 0, 2))
     # A vaccine by part of an alias, as `slot list --vaccine` finds it.
@@ -129,7 +168,8 @@ def test_filters_narrow_the_slots_and_the_people_waiting(cli):
     assert (total["capacity"], total["waiting"]) == (7, 2)
     assert report("--from", day(2), "--to", day(2)) == ([(day(2), 7, 2, 1)], figures(7, 2, 0, 0, 1, 5, 1))
     assert report("--from", day(3), "--by", "vaccine", "--vaccine", "pfizer", "--hospital", "busan") == (
-        [("Pfizer", 1, 1, 2)], figures(1, 1, 0, 0, 0, 0, 2),
+        [("Pfizer", 1, 1, 2)],
+        figures(1, 1, 0, 0, 0, 0, 2),
     )
     empty = cli.json("report", "--from", day(4))
     assert (empty["groups"], empty["total"]) == ([], figures(0, 0, 0, 0, 0, 0, 2))
@@ -186,7 +226,20 @@ def test_a_long_korean_name_is_not_cut_inside_a_word_in_80_columns(cli, monkeypa
     give way: 부산대학교병원 is one 14-cell word."""
     monkeypatch.setenv("COLUMNS", "80")
     for hospital, quantity in (("부산대학교병원", "2"), ("서울대학교병원 본원", "3")):
-        ok(cli("slot", "add", "--date", future(3), "--hospital", hospital, "--vaccine", "Pfizer", "--quantity", quantity))
+        ok(
+            cli(
+                "slot",
+                "add",
+                "--date",
+                future(3),
+                "--hospital",
+                hospital,
+                "--vaccine",
+                "Pfizer",
+                "--quantity",
+                quantity,
+            )
+        )
     lines = ok(cli("report", "--by", "hospital")).stdout.splitlines()
     assert lines[3] == "부산대학교병원        2        0     0       0         0    2       0   0% ·····"
     assert lines[4].startswith("서울대학교병원        3 ") and lines[5].rstrip() == "본원"
@@ -195,7 +248,20 @@ def test_a_long_korean_name_is_not_cut_inside_a_word_in_80_columns(cli, monkeypa
 
 def test_names_are_shown_as_typed(cli, db_path, monkeypatch):
     monkeypatch.setenv("COLUMNS", "80")
-    ok(cli("slot", "add", "--date", day(3), "--hospital", "[bold]x[/bold] <script>", "--vaccine", "Pfizer", "--quantity", "2"))
+    ok(
+        cli(
+            "slot",
+            "add",
+            "--date",
+            day(3),
+            "--hospital",
+            "[bold]x[/bold] <script>",
+            "--vaccine",
+            "Pfizer",
+            "--quantity",
+            "2",
+        )
+    )
     assert ok(cli("report", "--by", "hospital", "--hospital", "[bold]")).stdout == (
         "Report by hospital, hospitals matching '[bold]'                                 \n"
         "Hospital       Capacity Reserved Given No-show Cancelled Left Waiting Fill      \n"
@@ -227,7 +293,9 @@ class Page(HTMLParser):
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
         self.tags.add(tag)
-        self.references += [value for name, value in attrs.items() if name in ("src", "href", "xlink:href", "action") and value]
+        self.references += [
+            value for name, value in attrs.items() if name in ("src", "href", "xlink:href", "action") and value
+        ]
         if tag == "table" and attrs.get("id") == "figures":
             self._in_table = True
         elif self._in_table and tag == "tr":
@@ -321,7 +389,8 @@ def test_the_page_is_not_written_over_without_force(cli, tmp_path):
     page.write_text("keep me")
     refused = cli("report", "--html", str(page))
     assert (refused.exit_code, refused.stderr) == (
-        2, f"Error: --html {page} already exists; name a new file, or pass --force to replace it\n",
+        2,
+        f"Error: --html {page} already exists; name a new file, or pass --force to replace it\n",
     )
     assert json.loads(cli("report", "--html", str(page), "--json").stderr)["code"] == "file_exists"
     assert page.read_text() == "keep me"
@@ -342,7 +411,11 @@ def test_a_failure_leaves_no_file_behind(cli, tmp_path, monkeypatch):
 
     monkeypatch.setattr(charts, "fill_by_hospital", broken)
     with pytest.raises(RuntimeError):
-        cli.runner.invoke(__import__("vaxres.cli", fromlist=["app"]).app, ["report", "--html", str(out / "r.html")], catch_exceptions=False)
+        cli.runner.invoke(
+            __import__("vaxres.cli", fromlist=["app"]).app,
+            ["report", "--html", str(out / "r.html")],
+            catch_exceptions=False,
+        )
     assert list(out.iterdir()) == []
 
 
@@ -350,7 +423,8 @@ def test_an_unwritable_page_is_one_line_exit_2(cli, tmp_path):
     ok(cli("slot", "add", "--date", day(3), "--hospital", "Seoul", "--vaccine", "Pfizer", "--quantity", "2"))
     missing = cli("report", "--html", str(tmp_path / "no" / "r.html"))
     assert (missing.exit_code, missing.stderr) == (
-        2, f"Error: cannot write --html {tmp_path / 'no' / 'r.html'}: the folder {tmp_path / 'no'} does not exist\n",
+        2,
+        f"Error: cannot write --html {tmp_path / 'no' / 'r.html'}: the folder {tmp_path / 'no'} does not exist\n",
     )
     assert cli("report", "--html", "").stderr == "Error: --html needs a file name, got ''\n"
     link = tmp_path / "link.html"
@@ -364,7 +438,10 @@ def test_an_unwritable_page_is_one_line_exit_2(cli, tmp_path):
         locked = tmp_path / "locked"
         locked.mkdir(mode=0o500)
         denied = cli("report", "--html", str(locked / "r.html"))
-        assert (denied.exit_code, denied.stderr) == (2, f"Error: cannot write --html {locked / 'r.html'}: permission denied\n")
+        assert (denied.exit_code, denied.stderr) == (
+            2,
+            f"Error: cannot write --html {locked / 'r.html'}: permission denied\n",
+        )
 
 
 def test_a_pipe_or_a_device_is_never_replaced_even_with_force(cli, tmp_path):
@@ -377,7 +454,11 @@ def test_a_pipe_or_a_device_is_never_replaced_even_with_force(cli, tmp_path):
     os.mkfifo(pipe)
     for extra in ([], ["--force"]):
         refused = cli("report", "--html", str(pipe), *extra)
-        assert (refused.exit_code, refused.stdout, refused.stderr) == (2, "", f"Error: --html {pipe} is not a regular file; name a file\n")
+        assert (refused.exit_code, refused.stdout, refused.stderr) == (
+            2,
+            "",
+            f"Error: --html {pipe} is not a regular file; name a file\n",
+        )
         assert stat.S_ISFIFO(pipe.lstat().st_mode)
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".vaxres-report-")]
 
@@ -448,9 +529,15 @@ def test_the_aggregate_is_one_statement_whatever_the_number_of_slots(cli, store,
     ok(cli("slot", "add", "--date", day(3), "--hospital", "H0", "--vaccine", "Pfizer", "--quantity", "2"))
     few = {by: len(statements(by)) for by in ("day", "hospital", "vaccine")}
     plan = tmp_path / "plan.csv"
-    plan.write_text("date,hospital,vaccine,quantity\n" + "".join(f"{day(1 + n % 20)},H{n},Pfizer,3\n" for n in range(300)))
+    plan.write_text(
+        "date,hospital,vaccine,quantity\n" + "".join(f"{day(1 + n % 20)},H{n},Pfizer,3\n" for n in range(300))
+    )
     ok(cli("import", "slots", str(plan)))
-    assert {by: len(statements(by)) for by in ("day", "hospital", "vaccine")} == few == {"day": 1, "hospital": 1, "vaccine": 1}
+    assert (
+        {by: len(statements(by)) for by in ("day", "hospital", "vaccine")}
+        == few
+        == {"day": 1, "hospital": 1, "vaccine": 1}
+    )
 
 
 def test_the_terminal_report_does_not_load_matplotlib(tmp_path):
@@ -473,8 +560,12 @@ def _report_of(names, by="hospital"):
     from vaxres.reports.figures import Figures, Line, Report, Scope
 
     lines = [Line(name, Figures(10 + n, n, 1, 0, 2, 9 - n, n % 3)) for n, name in enumerate(names)]
-    total = Figures(*(sum(getattr(line.figures, f) for line in lines) for f in (
-        "capacity", "reserved", "administered", "no_show", "cancelled", "remaining", "waiting")))
+    total = Figures(
+        *(
+            sum(getattr(line.figures, f) for line in lines)
+            for f in ("capacity", "reserved", "administered", "no_show", "cancelled", "remaining", "waiting")
+        )
+    )
     return Report(Scope(by), lines, total, 1 if by == "hospital" else None)
 
 
@@ -497,8 +588,31 @@ def test_any_name_stays_text_in_the_page(names, monkeypatch):
     source = page.render({"hospital": report, "day": day_report}, "hospital", made=dt.datetime.now(dt.UTC), store="s")
     parsed = Page(source)
     assert [row["name"] for row in parsed.rows] == [visible(name).strip() for name in names] + ["Total"]
-    assert parsed.tags == {"html", "head", "meta", "title", "style", "body", "h1", "p", "code", "section", "h2",
-                           "figure", "svg", "figcaption", "div", "table", "thead", "tr", "th", "tbody", "tfoot", "td", "span"}
+    assert parsed.tags == {
+        "html",
+        "head",
+        "meta",
+        "title",
+        "style",
+        "body",
+        "h1",
+        "p",
+        "code",
+        "section",
+        "h2",
+        "figure",
+        "svg",
+        "figcaption",
+        "div",
+        "table",
+        "thead",
+        "tr",
+        "th",
+        "tbody",
+        "tfoot",
+        "td",
+        "span",
+    }
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -537,7 +651,12 @@ def _stderr_on_a_terminal(*args: str) -> tuple[int, str, str]:
 
 
 def test_a_report_in_a_terminal_shows_a_spinner_on_stderr_and_none_with_json(cli):
-    assert cli("slot", "add", "--date", future(3), "--hospital", "Seoul", "--vaccine", "Pfizer", "--quantity", "5").exit_code == 0
+    assert (
+        cli(
+            "slot", "add", "--date", future(3), "--hospital", "Seoul", "--vaccine", "Pfizer", "--quantity", "5"
+        ).exit_code
+        == 0
+    )
     code, out, err = _stderr_on_a_terminal("report")
     assert code == 0 and "Total" in out
     assert "Counting the slots and bookings" in err

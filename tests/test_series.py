@@ -21,7 +21,9 @@ DEFAULT_CATALOG = [
 
 
 def add_slot(cli, days: int, vaccine: str = "Pfizer", hospital: str = "Seoul", quantity: int = 5) -> int:
-    return cli.json("slot", "add", "--date", future(days), "--hospital", hospital, "--vaccine", vaccine, "--quantity", str(quantity))["id"]
+    return cli.json(
+        "slot", "add", "--date", future(days), "--hospital", hospital, "--vaccine", vaccine, "--quantity", str(quantity)
+    )["id"]
 
 
 def refused(cli, *args: str) -> tuple[int, dict]:
@@ -41,7 +43,9 @@ def test_a_new_store_has_the_default_catalog(cli):
 def test_a_slot_named_by_an_alias_stores_the_catalog_name(cli, spelling):
     slot = cli.json("slot", "add", "--date", future(), "--hospital", "Seoul", "--vaccine", spelling, "--quantity", "2")
     assert slot["vaccine"] == "Pfizer"
-    code, error = refused(cli, "slot", "add", "--date", future(), "--hospital", "seoul", "--vaccine", "Pfizer", "--quantity", "2")
+    code, error = refused(
+        cli, "slot", "add", "--date", future(), "--hospital", "seoul", "--vaccine", "Pfizer", "--quantity", "2"
+    )
     assert (code, error["code"]) == (1, "duplicate_slot")
     booked = cli.json("reserve", "--user", "kim", "--date", future(), "--hospital", "Seoul", "--vaccine", "comirnaty")
     assert booked["slot_id"] == slot["id"]
@@ -49,23 +53,49 @@ def test_a_slot_named_by_an_alias_stores_the_catalog_name(cli, spelling):
 
 
 def test_an_unknown_vaccine_is_invalid_and_names_the_known_ones(cli, db_path):
-    code, error = refused(cli, "slot", "add", "--date", future(), "--hospital", "Seoul", "--vaccine", "Sputnik", "--quantity", "2")
+    code, error = refused(
+        cli, "slot", "add", "--date", future(), "--hospital", "Seoul", "--vaccine", "Sputnik", "--quantity", "2"
+    )
     assert (code, error["code"]) == (2, "unknown_vaccine")
     assert error["error"] == (
         "vaccine 'Sputnik' is not in the catalog (known: AstraZeneca, Janssen, Moderna, Novavax, Pfizer); "
         "add it with `vaxres vaccine add NAME --doses N`"
     )
     assert count_rows(db_path, "slot") == 0 and count_rows(db_path, "outbox") == 0
-    code, error = refused(cli, "reserve", "--user", "kim", "--date", future(), "--hospital", "Seoul", "--vaccine", "Sputnik")
+    code, error = refused(
+        cli, "reserve", "--user", "kim", "--date", future(), "--hospital", "Seoul", "--vaccine", "Sputnik"
+    )
     assert (code, error["code"]) == (2, "unknown_vaccine")
 
 
 def test_vaccine_add_and_update(cli):
-    added = cli.json("vaccine", "add", "Sputnik V", "--doses", "2", "--min-interval", "21", "--alias", "Спутник", "--alias", "Gam-COVID-Vac")
+    added = cli.json(
+        "vaccine",
+        "add",
+        "Sputnik V",
+        "--doses",
+        "2",
+        "--min-interval",
+        "21",
+        "--alias",
+        "Спутник",
+        "--alias",
+        "Gam-COVID-Vac",
+    )
     assert added == {"name": "Sputnik V", "aliases": ["Gam-COVID-Vac", "Спутник"], "doses": 2, "min_interval_days": 21}
-    assert cli.json("slot", "add", "--date", future(), "--hospital", "Seoul", "--vaccine", "спутник", "--quantity", "1")["vaccine"] == "Sputnik V"
+    assert (
+        cli.json("slot", "add", "--date", future(), "--hospital", "Seoul", "--vaccine", "спутник", "--quantity", "1")[
+            "vaccine"
+        ]
+        == "Sputnik V"
+    )
     changed = cli.json("vaccine", "update", "gam-covid-vac", "--doses", "3", "--alias", "Sputnik")
-    assert changed == {"name": "Sputnik V", "aliases": ["Gam-COVID-Vac", "Sputnik", "Спутник"], "doses": 3, "min_interval_days": 21}
+    assert changed == {
+        "name": "Sputnik V",
+        "aliases": ["Gam-COVID-Vac", "Sputnik", "Спутник"],
+        "doses": 3,
+        "min_interval_days": 21,
+    }
     assert cli("vaccine", "add", "Single", "--doses", "1").stdout == "Added Single: 1 dose.\n"
     assert cli("vaccine", "update", "Pfizer", "--alias", "BNT162b2").stdout == (
         "Updated Pfizer: 2 doses, at least 21 days apart; also called BNT162b2, Comirnaty, 화이자.\n"
@@ -142,7 +172,11 @@ def test_no_dose_beyond_the_series(cli):
     code, error = refused(cli, "reserve", "--user", "kim", "--slot", str(later_janssen), "--dose", "2")
     assert (code, error["code"]) == (1, "series_complete")
     assert error["error"] == "Janssen's primary series has 1 dose; there is no dose 2"
-    first, second, third = add_slot(cli, 1, hospital="P"), add_slot(cli, 30, hospital="P"), add_slot(cli, 60, hospital="P")
+    first, second, third = (
+        add_slot(cli, 1, hospital="P"),
+        add_slot(cli, 30, hospital="P"),
+        add_slot(cli, 60, hospital="P"),
+    )
     cli.json("reserve", "--user", "lee", "--slot", str(first))
     cli.json("reserve", "--user", "lee", "--slot", str(second), "--dose", "2")
     code, error = refused(cli, "reserve", "--user", "lee", "--slot", str(third), "--dose", "3")
@@ -157,7 +191,9 @@ def test_cancelling_dose_1_cancels_the_later_doses_too(cli, db_path):
     assert (result["id"], result["status"]) == (dose_1["id"], "cancelled")
     assert [(b["id"], b["dose"], b["status"]) for b in result["also_cancelled"]] == [(dose_2["id"], 2, "cancelled")]
     assert {s["id"]: s["remaining"] for s in cli.json("slot", "list")} == {first: 5, second: 5}
-    cancelled = [(m["event"], m["correlation_id"]) for m in cli.json("outbox", "list") if m["event"] == "ReservationCancelled"]
+    cancelled = [
+        (m["event"], m["correlation_id"]) for m in cli.json("outbox", "list") if m["event"] == "ReservationCancelled"
+    ]
     assert cancelled == [("ReservationCancelled", dose_1["id"]), ("ReservationCancelled", dose_2["id"])]
     lines = cli("reserve", "--user", "kim", "--slot", str(first)).stdout
     assert lines.startswith("Reserved")
@@ -172,7 +208,8 @@ def test_cancelling_dose_2_keeps_dose_1(cli):
     dose_2 = cli.json("reserve", "--user", "kim", "--slot", str(second), "--dose", "2")
     assert cli.json("cancel", str(dose_2["id"]))["also_cancelled"] == []
     assert [(r["id"], r["status"]) for r in cli.json("mypage", "kim")["reservations"]] == [
-        (dose_2["id"], "cancelled"), (dose_1["id"], "reserved"),
+        (dose_2["id"], "cancelled"),
+        (dose_1["id"], "reserved"),
     ]
 
 
@@ -201,7 +238,10 @@ def test_a_series_is_not_shortened_below_a_dose_someone_holds(cli):
     dose_2 = cli.json("reserve", "--user", "kim", "--slot", str(second), "--dose", "2")
     code, error = refused(cli, "vaccine", "update", "Moderna", "--doses", "1")
     assert (code, error["code"]) == (1, "doses_in_use")
-    assert error["error"] == "1 person holds a dose of Moderna above 1; cancel those bookings first, or keep the series at its length"
+    assert (
+        error["error"]
+        == "1 person holds a dose of Moderna above 1; cancel those bookings first, or keep the series at its length"
+    )
     cli.json("cancel", str(dose_2["id"]))
     assert cli.json("vaccine", "update", "Moderna", "--doses", "1")["doses"] == 1
     code, error = refused(cli, "vaccine", "update", "Moderna")

@@ -29,20 +29,35 @@ def test_help_imports_no_sqlalchemy_alembic_or_rich():
 
 
 def test_reserve_on_a_current_store_does_not_import_alembic():
-    assert run_vaxres("slot", "add", "--date", future(), "--hospital", "H", "--vaccine", "Janssen", "--quantity", "3").returncode == 0
+    assert (
+        run_vaxres(
+            "slot", "add", "--date", future(), "--hospital", "H", "--vaccine", "Janssen", "--quantity", "3"
+        ).returncode
+        == 0
+    )
     assert "alembic" not in loaded("reserve", "--user", "a", "--slot", "1")
     assert "rich" not in loaded("reserve", "--user", "b", "--slot", "1")
 
 
 def test_a_sqlite_command_does_not_load_postgresql_support():
-    assert run_vaxres("slot", "add", "--date", future(), "--hospital", "H", "--vaccine", "Janssen", "--quantity", "3").returncode == 0
+    assert (
+        run_vaxres(
+            "slot", "add", "--date", future(), "--hospital", "H", "--vaccine", "Janssen", "--quantity", "3"
+        ).returncode
+        == 0
+    )
     assert loaded("reserve", "--user", "a", "--slot", "1", modules=("sqlalchemy.dialects.postgresql",)) == []
 
 
 def test_store_commands_load_neither_sqlmodel_nor_the_orm():
     """The tables are SQLAlchemy Core: SQLModel's classes cost 80 ms of every start (pydantic's
     model machinery and sqlalchemy.orm), for nothing the commands use."""
-    assert run_vaxres("slot", "add", "--date", future(), "--hospital", "H", "--vaccine", "Janssen", "--quantity", "3").returncode == 0
+    assert (
+        run_vaxres(
+            "slot", "add", "--date", future(), "--hospital", "H", "--vaccine", "Janssen", "--quantity", "3"
+        ).returncode
+        == 0
+    )
     heavy = ("sqlmodel", "sqlalchemy.orm")
     assert loaded("reserve", "--user", "a", "--slot", "1", modules=heavy) == []
     assert loaded("mypage", "a", modules=heavy) == []
@@ -80,9 +95,26 @@ def test_the_confusables_data_loads_only_when_a_name_is_checked(tmp_path):
     import), only for a new name or one the catalog does not have."""
     modules = ("confusable_homoglyphs",)
     assert loaded("--help", modules=modules) == loaded("vaccine", "add", "--help", modules=modules) == []
-    assert loaded("slot", "add", "--date", future(), "--hospital", "H", "--vaccine", "Janssen", "--quantity", "3", modules=modules) == []
+    assert (
+        loaded(
+            "slot",
+            "add",
+            "--date",
+            future(),
+            "--hospital",
+            "H",
+            "--vaccine",
+            "Janssen",
+            "--quantity",
+            "3",
+            modules=modules,
+        )
+        == []
+    )
     plan = tmp_path / "plan.csv"
     plan.write_text(f"date,hospital,vaccine,quantity\n{future()},H,Pfizer,3\n{future()},I,화이자,3\n", encoding="utf-8")
     assert loaded("import", "slots", str(plan), modules=modules) == []
-    assert loaded("slot", "add", "--date", future(), "--hospital", "H", "--vaccine", "Janssem", "--quantity", "3", modules=modules) == list(modules)
+    assert loaded(
+        "slot", "add", "--date", future(), "--hospital", "H", "--vaccine", "Janssem", "--quantity", "3", modules=modules
+    ) == list(modules)
     assert loaded("vaccine", "add", "Sputnik", "--doses", "1", modules=modules) == list(modules)

@@ -81,9 +81,7 @@ def test_a_command_that_writes_creates_the_store_and_says_so_once(cli, tmp_path,
     args = [str(csv) if a == "FILE" else a for a in args]
     first = cli("--db", str(path), *args)
     assert first.exit_code == 0, first.stderr
-    assert first.stderr == (
-        f"Created the store {path} (time zone Etc/UTC; `vaxres db set-timezone` changes it).\n"
-    )
+    assert first.stderr == (f"Created the store {path} (time zone Etc/UTC; `vaxres db set-timezone` changes it).\n")
     assert query(path, "SELECT value FROM store_setting WHERE key = 'timezone'") == [("Etc/UTC",)]
     assert cli("--db", str(path), "slot", "list").stderr == ""
 
@@ -111,8 +109,21 @@ def test_the_zone_comes_from_the_machine_when_the_store_is_made(cli, tmp_path, m
     import os
 
     path = tmp_path / "seoul.db"
-    made = run_vaxres("--db", str(path), "slot", "add", "--date", "2099-01-01", "--hospital", "A", "--vaccine",
-                      "Janssen", "--quantity", "1", env={**os.environ, "TZ": "Asia/Seoul"})
+    made = run_vaxres(
+        "--db",
+        str(path),
+        "slot",
+        "add",
+        "--date",
+        "2099-01-01",
+        "--hospital",
+        "A",
+        "--vaccine",
+        "Janssen",
+        "--quantity",
+        "1",
+        env={**os.environ, "TZ": "Asia/Seoul"},
+    )
     assert made.returncode == 0
     assert made.stderr == f"Created the store {path} (time zone Asia/Seoul; `vaxres db set-timezone` changes it).\n"
     assert cli.json("--db", str(path), "db", "info")["timezone"] == "Asia/Seoul"
@@ -122,7 +133,8 @@ def test_set_timezone_and_info(cli, db_path, backend, time_machine):
     time_machine.move_to(dt.datetime(2026, 12, 1, 20, 0, tzinfo=dt.UTC), tick=False)
     changed = cli("db", "set-timezone", "Asia/Seoul")
     assert (changed.exit_code, changed.stdout) == (
-        0, "The store's time zone is now Asia/Seoul (was Etc/UTC); today there is 2026-12-02.\n"
+        0,
+        "The store's time zone is now Asia/Seoul (was Etc/UTC); today there is 2026-12-02.\n",
     )
     again = cli("db", "set-timezone", " Asia/Seoul ")
     assert again.stdout == "The store's time zone is already Asia/Seoul; nothing changed.\n"
@@ -140,7 +152,9 @@ def test_an_unknown_zone_is_invalid_and_changes_nothing(cli, db_path, zone):
     result = cli("db", "set-timezone", zone)
     assert result.exit_code == 2
     assert result.stderr.startswith("Error: time zone ")
-    assert result.stderr.endswith("is not a known time zone; give an IANA name such as Asia/Seoul, Europe/Berlin or UTC\n")
+    assert result.stderr.endswith(
+        "is not a known time zone; give an IANA name such as Asia/Seoul, Europe/Berlin or UTC\n"
+    )
     assert cli.json("db", "info")["timezone"] == "Etc/UTC"
 
 
@@ -157,10 +171,14 @@ def test_today_is_the_stores_not_the_machines(cli, db_path, backend, time_machin
 
     cli("db", "set-timezone", "Asia/Seoul")
     past = _slot(cli, "2026-12-01", hospital="B")
-    assert (past.exit_code, past.stderr) == (2, "Error: date 2026-12-01 is in the past; give today (2026-12-02) or later\n")
+    assert (past.exit_code, past.stderr) == (
+        2,
+        "Error: date 2026-12-01 is in the past; give today (2026-12-02) or later\n",
+    )
     booked = cli("reserve", "--user", "lee", "--slot", "1")
     assert (booked.exit_code, json.loads(cli("reserve", "--user", "lee", "--slot", "1", "--json").stderr)["code"]) == (
-        1, "slot_in_past",
+        1,
+        "slot_in_past",
     )
     assert [s["id"] for s in cli.json("slot", "list", "--available")] == [2]
     assert cli("cancel", "1").exit_code == 1  # its day is over in Seoul

@@ -11,7 +11,9 @@ from tests.helpers import VAXRES, count_rows, future, invariant_violations, quer
 
 
 def add(cli, hospital="Seoul Hospital", vaccine="Pfizer", quantity="1", days=7):
-    result = cli.json("slot", "add", "--date", future(days), "--hospital", hospital, "--vaccine", vaccine, "--quantity", quantity)
+    result = cli.json(
+        "slot", "add", "--date", future(days), "--hospital", hospital, "--vaccine", vaccine, "--quantity", quantity
+    )
     return result["id"]
 
 
@@ -20,7 +22,10 @@ def join(cli, user, *args):
 
 
 def holders(db, slot_id):
-    return sorted(row[0] for row in query(db, f"SELECT user_id FROM reservation WHERE slot_id = {slot_id} AND status = 'reserved'"))
+    return sorted(
+        row[0]
+        for row in query(db, f"SELECT user_id FROM reservation WHERE slot_id = {slot_id} AND status = 'reserved'")
+    )
 
 
 def waiting(cli):
@@ -74,7 +79,9 @@ def test_a_new_slot_a_capacity_raise_and_a_reschedule_away_each_book_people_wait
     for user in ("u1", "u2", "u3", "u4"):
         join(cli, user, "--vaccine", "Pfizer")
     added = cli("slot", "add", "--date", future(8), "--hospital", "B", "--vaccine", "Pfizer", "--quantity", "2")
-    assert added.stdout == f"Registered slot 2: {future(8)}, B, Pfizer, 2 doses. 2 doses went at once to people waiting.\n"
+    assert (
+        added.stdout == f"Registered slot 2: {future(8)}, B, Pfizer, 2 doses. 2 doses went at once to people waiting.\n"
+    )
     assert holders(db_path, 2) == ["u1", "u2"]
     raised = cli("slot", "update", "2", "--quantity", "3")
     assert raised.stdout == "Slot 2: capacity 2 -> 3, 0 doses left (3 booked).\n"
@@ -163,8 +170,11 @@ def test_an_import_finds_the_hospitals_people_wait_at_among_its_slots(cli, db_pa
         f"{future(12)},Jeju,Pfizer,3\n{future(13)},Seoul Hospital,Pfizer,1\n"
     )
     assert cli.json("import", "slots", str(plan))["from_waitlist"] == 2
-    assert query(db_path, "SELECT r.user_id, s.hospital FROM reservation r JOIN slot s ON s.id = r.slot_id ORDER BY r.user_id") == [
-        ("amy", "Busan Central"), ("bo", "Seoul Hospital"),
+    assert query(
+        db_path, "SELECT r.user_id, s.hospital FROM reservation r JOIN slot s ON s.id = r.slot_id ORDER BY r.user_id"
+    ) == [
+        ("amy", "Busan Central"),
+        ("bo", "Seoul Hospital"),
     ]
     assert [e["user"] for e in cli.json("waitlist", "list")] == ["cat"]
 
@@ -206,11 +216,17 @@ def test_the_series_rules_decide_who_may_take_a_freed_dose(cli, db_path, time_ma
     cli("reserve", "--user", "kim", "--slot", str(later))  # kim: dose 1 of Pfizer on day 40
     cli("reserve", "--user", "lee", "--slot", str(soon))
     join(cli, "kim", "--vaccine", "Moderna", "--dose", "2")  # refused at once: another vaccine
-    assert json.loads(join(cli, "kim", "--vaccine", "Moderna", "--dose", "2", "--json").stderr)["code"] == "vaccine_mismatch"
+    assert (
+        json.loads(join(cli, "kim", "--vaccine", "Moderna", "--dose", "2", "--json").stderr)["code"]
+        == "vaccine_mismatch"
+    )
     for user, dose in (("park", "2"), ("choi", "1")):
         result = join(cli, user, "--vaccine", "Moderna", "--dose", dose)
         if user == "park":
-            assert json.loads(join(cli, user, "--vaccine", "Moderna", "--dose", dose, "--json").stderr)["code"] == "dose_order"
+            assert (
+                json.loads(join(cli, user, "--vaccine", "Moderna", "--dose", dose, "--json").stderr)["code"]
+                == "dose_order"
+            )
         else:
             assert result.exit_code == 0
     cli("cancel", "2")  # lee's Moderna dose
@@ -268,7 +284,11 @@ def test_join_refusals_change_nothing(cli, db_path, args, code, exit_code):
     before = (count_rows(db_path, "waitlist"), count_rows(db_path, "reservation"), count_rows(db_path, "outbox"))
     result = cli("waitlist", "join", *args, "--json")
     assert (result.exit_code, json.loads(result.stderr)["code"]) == (exit_code, code)
-    assert (count_rows(db_path, "waitlist"), count_rows(db_path, "reservation"), count_rows(db_path, "outbox")) == before
+    assert (
+        count_rows(db_path, "waitlist"),
+        count_rows(db_path, "reservation"),
+        count_rows(db_path, "outbox"),
+    ) == before
 
 
 def test_leave_list_and_mypage(cli, db_path):
@@ -285,9 +305,15 @@ def test_leave_list_and_mypage(cli, db_path):
     refused = cli("waitlist", "leave", "1", "--user", "kim")
     assert (refused.exit_code, refused.stderr) == (1, "Error: waitlist entry 1 is not kim's; nothing changed\n")
     missing = cli("waitlist", "leave", "7")
-    assert (missing.exit_code, missing.stderr) == (3, "Error: there is no waitlist entry 7; see `vaxres waitlist list`\n")
+    assert (missing.exit_code, missing.stderr) == (
+        3,
+        "Error: there is no waitlist entry 7; see `vaxres waitlist list`\n",
+    )
     left = cli("waitlist", "leave", "1", "--user", "lee")
-    assert left.stdout == f"lee no longer waits for dose 1 of Pfizer at a hospital matching 'Seoul', from {future(0)} to {future(30)} (entry 1).\n"
+    assert (
+        left.stdout
+        == f"lee no longer waits for dose 1 of Pfizer at a hospital matching 'Seoul', from {future(0)} to {future(30)} (entry 1).\n"
+    )
     assert cli("waitlist", "list").stdout == "Nobody is waiting.\n"
     cli("cancel", "1")
     assert holders(db_path, slot) == []
@@ -324,9 +350,13 @@ def test_cancellations_and_joins_racing_give_each_freed_dose_to_one_person(cli, 
         assert cli("reserve", "--user", f"holder{n}", "--slot", str(slot)).exit_code == 0
     env = {**os.environ, "VAXRES_DB": str(db_path), "VAXRES_BUSY_TIMEOUT": "120"}
     commands = [[VAXRES, "cancel", str(n + 1), "--json"] for n in range(40)]
-    commands += [[VAXRES, "waitlist", "join", "--user", f"waiter{n}", "--vaccine", "Pfizer", "--json"] for n in range(40)]
+    commands += [
+        [VAXRES, "waitlist", "join", "--user", f"waiter{n}", "--vaccine", "Pfizer", "--json"] for n in range(40)
+    ]
     commands = [c for pair in zip(commands[:40], commands[40:]) for c in pair]
-    processes = [subprocess.Popen(c, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env) for c in commands]
+    processes = [
+        subprocess.Popen(c, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env) for c in commands
+    ]
     results = [(p.wait(timeout=300), p.stderr.read()) for p in processes]
     assert [code for code, _ in results] == [0] * 80, [r for r in results if r[0]]
     assert holders(db_path, slot) == sorted(f"waiter{n}" for n in range(40))

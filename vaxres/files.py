@@ -87,7 +87,9 @@ def replaced_at_end(path: str, *, option: str, force: bool = False) -> Iterator[
                 file.flush()
                 os.fsync(file.fileno())
             except OSError as exc:
-                raise OutputFailed(f"cannot write {option} {path}: {exc.strerror or exc}; nothing was written") from None
+                raise OutputFailed(
+                    f"cannot write {option} {path}: {exc.strerror or exc}; nothing was written"
+                ) from None
         with length_checked(option):
             _put_in_place(temporary, path, option=option, force=force)
     except BaseException:

@@ -35,10 +35,14 @@ def check_length(path: str | os.PathLike, *, option: str, room: int = 0) -> None
         size = len(os.fsencode(name))
         if size > limit:
             unit = "characters" if size == len(name) else "bytes"
-            raise PathTooLong(f"{option}: the path is too long (a name has {size:,} {unit}, at most {limit:,} here); choose a shorter path")
+            raise PathTooLong(
+                f"{option}: the path is too long (a name has {size:,} {unit}, at most {limit:,} here); choose a shorter path"
+            )
     size = len(os.fsencode(full))
     if size >= path_max:  # PATH_MAX counts the final NUL
-        raise PathTooLong(f"{option}: the path is too long ({size:,} bytes, at most {path_max - 1:,} here); choose a shorter path")
+        raise PathTooLong(
+            f"{option}: the path is too long ({size:,} bytes, at most {path_max - 1:,} here); choose a shorter path"
+        )
 
 
 def too_long(exc: OSError, *, option: str) -> PathTooLong | None:

@@ -134,7 +134,9 @@ def parse_user(value: str) -> str:
     user = normalize_name(value, field="user")
     if user == "*":
         raise InvalidValue(
-            "user", value, "is reserved for broadcast notifications",
+            "user",
+            value,
+            "is reserved for broadcast notifications",
             "user '*' is reserved for broadcast notifications; give a person's id",
         )
     return user

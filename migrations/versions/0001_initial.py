@@ -4,6 +4,7 @@ Revision ID: 0001
 Revises:
 Create Date: 2026-11-24
 """
+
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -13,6 +14,7 @@ revision: str = "0001"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
 
 def upgrade() -> None:
     op.create_table(
@@ -27,13 +29,9 @@ def upgrade() -> None:
         sa.Column("remaining", sa.Integer(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.CheckConstraint(
-            "remaining >= 0 AND remaining <= capacity", name=op.f("ck_slot_remaining_within_capacity")
-        ),
+        sa.CheckConstraint("remaining >= 0 AND remaining <= capacity", name=op.f("ck_slot_remaining_within_capacity")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_slot")),
-        sa.UniqueConstraint(
-            "date", "hospital_key", "vaccine_key", name=op.f("uq_slot_date_hospital_key_vaccine_key")
-        ),
+        sa.UniqueConstraint("date", "hospital_key", "vaccine_key", name=op.f("uq_slot_date_hospital_key_vaccine_key")),
     )
     op.create_table(
         "reservation",
@@ -72,9 +70,7 @@ def upgrade() -> None:
         sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
-        sa.CheckConstraint(
-            "status IN ('pending', 'delivered', 'failed')", name=op.f("ck_outbox_status_known")
-        ),
+        sa.CheckConstraint("status IN ('pending', 'delivered', 'failed')", name=op.f("ck_outbox_status_known")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox")),
     )
     with op.batch_alter_table("outbox") as batch_op:

@@ -10,6 +10,7 @@ Revision ID: 0004
 Revises: 0003
 Create Date: 2026-11-24
 """
+
 import datetime as dt
 import unicodedata
 from collections.abc import Sequence
@@ -99,8 +100,13 @@ def upgrade() -> None:
     for number, (name, aliases, doses, interval) in enumerate(DEFAULT_VACCINES, start=1):
         conn.execute(
             vaccine.insert().values(
-                id=number, name=name, name_key=_key(name), doses=doses, min_interval_days=interval,
-                created_at=now, updated_at=now,
+                id=number,
+                name=name,
+                name_key=_key(name),
+                doses=doses,
+                min_interval_days=interval,
+                created_at=now,
+                updated_at=now,
             )
         )
         conn.execute(alias.insert(), [{"key": _key(a), "alias": a, "vaccine_id": number} for a in aliases])
@@ -110,8 +116,12 @@ def upgrade() -> None:
         conn.execute(sa.text("SELECT setval(pg_get_serial_sequence('vaccine', 'id'), :n)"), {"n": next_id - 1})
 
     slot = sa.table(
-        "slot", sa.column("id", sa.Integer), sa.column("date", sa.Date), sa.column("hospital_key", sa.String),
-        sa.column("vaccine", sa.String), sa.column("vaccine_key", sa.String),
+        "slot",
+        sa.column("id", sa.Integer),
+        sa.column("date", sa.Date),
+        sa.column("hospital_key", sa.String),
+        sa.column("vaccine", sa.String),
+        sa.column("vaccine_key", sa.String),
     )
     used = conn.execute(sa.select(slot.c.vaccine_key, sa.func.min(slot.c.vaccine)).group_by(slot.c.vaccine_key)).all()
     for vaccine_key, spelling in used:
@@ -119,8 +129,13 @@ def upgrade() -> None:
         if catalog_name is None:
             conn.execute(
                 vaccine.insert().values(
-                    id=next_id, name=spelling, name_key=vaccine_key, doses=1, min_interval_days=0,
-                    created_at=now, updated_at=now,
+                    id=next_id,
+                    name=spelling,
+                    name_key=vaccine_key,
+                    doses=1,
+                    min_interval_days=0,
+                    created_at=now,
+                    updated_at=now,
                 )
             )
             known[vaccine_key] = spelling
@@ -154,7 +169,9 @@ def upgrade() -> None:
             .values(vaccine=catalog_name, vaccine_key=target_key)
         ).rowcount
         if renamed:
-            notes.append(f"{_slots(renamed)} named {spelling!r} now {_verb(renamed)} the catalog vaccine {catalog_name}")
+            notes.append(
+                f"{_slots(renamed)} named {spelling!r} now {_verb(renamed)} the catalog vaccine {catalog_name}"
+            )
         kept = conn.execute(sa.select(sa.func.count()).where(slot.c.vaccine_key == vaccine_key)).scalar()
         if kept:
             notes.append(
@@ -197,7 +214,9 @@ def downgrade() -> None:
             postgresql_where=sa.text(HELD_0003),
         )
         batch_op.drop_constraint(batch_op.f("ck_reservation_status_known"), type_="check")
-        batch_op.create_check_constraint(batch_op.f("ck_reservation_status_known"), "status IN ('reserved', 'cancelled')")
+        batch_op.create_check_constraint(
+            batch_op.f("ck_reservation_status_known"), "status IN ('reserved', 'cancelled')"
+        )
         batch_op.drop_column("lot")
         batch_op.drop_column("administered_at")
     op.execute(VIEW_0002)

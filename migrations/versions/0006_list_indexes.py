@@ -8,6 +8,7 @@ Revision ID: 0006
 Revises: 0005
 Create Date: 2026-11-24
 """
+
 from collections.abc import Sequence
 
 import sqlalchemy as sa

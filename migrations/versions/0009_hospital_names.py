@@ -9,6 +9,7 @@ Revision ID: 0009
 Revises: 0008
 Create Date: 2026-11-24
 """
+
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -27,7 +28,9 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.PrimaryKeyConstraint("name_key", name=op.f("pk_hospital")),
     )
-    op.execute("INSERT INTO hospital (name_key, name) SELECT hospital_key, MIN(hospital) FROM slot GROUP BY hospital_key")
+    op.execute(
+        "INSERT INTO hospital (name_key, name) SELECT hospital_key, MIN(hospital) FROM slot GROUP BY hospital_key"
+    )
     with op.batch_alter_table("slot") as batch_op:
         batch_op.drop_index("ix_slot_hospital_key_vaccine_key")
 

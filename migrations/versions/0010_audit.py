@@ -10,6 +10,7 @@ Revision ID: 0010
 Revises: 0009
 Create Date: 2026-11-26
 """
+
 from collections.abc import Sequence
 
 import sqlalchemy as sa

@@ -13,6 +13,7 @@ Revision ID: 0011
 Revises: 0010
 Create Date: 2026-12-05
 """
+
 from collections.abc import Sequence
 
 import sqlalchemy as sa

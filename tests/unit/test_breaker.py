@@ -9,7 +9,12 @@ from vaxres.outbox.breaker import MAX_COOLDOWN, THRESHOLD, BreakerState, after_r
 from vaxres.outbox.sinks import DELIVERED, FAILED, RETRY, UNAVAILABLE, Outcome
 
 NOW = dt.datetime(2026, 12, 5, 9, 0, tzinfo=dt.UTC)
-OK, FAIL, GONE, FULL = Outcome(DELIVERED), Outcome(RETRY, "HTTP 503"), Outcome(FAILED, "HTTP 410"), Outcome(UNAVAILABLE, "disk full")
+OK, FAIL, GONE, FULL = (
+    Outcome(DELIVERED),
+    Outcome(RETRY, "HTTP 503"),
+    Outcome(FAILED, "HTTP 410"),
+    Outcome(UNAVAILABLE, "disk full"),
+)
 CLOSED = BreakerState(0, None, 30.0)
 
 

@@ -23,10 +23,25 @@ from vaxres.db.tables import (
 from vaxres.errors import InvalidInput, StoreNotEmpty, VaxresError
 
 TABLES = (
-    setting_table, vaccine_table, alias_table, slot_table, hospital_table, reservation_table, reminder_table,
-    waitlist_table, outbox_table, target_table,
+    setting_table,
+    vaccine_table,
+    alias_table,
+    slot_table,
+    hospital_table,
+    reservation_table,
+    reminder_table,
+    waitlist_table,
+    outbox_table,
+    target_table,
 )
-NUMBERED = (vaccine_table, slot_table, reservation_table, reminder_table, waitlist_table, outbox_table)  # PostgreSQL sequences
+NUMBERED = (
+    vaccine_table,
+    slot_table,
+    reservation_table,
+    reminder_table,
+    waitlist_table,
+    outbox_table,
+)  # PostgreSQL sequences
 
 
 @dataclass(frozen=True)
@@ -100,8 +115,13 @@ def _continue_numbering(conn: Connection, table: Table, highest: int | None) -> 
     name = table.name
     if conn.dialect.name == "postgresql":
         sequence = f"pg_get_serial_sequence('{name}', 'id')"
-        conn.execute(text(f"SELECT setval({sequence}, :n, :called)"), {"n": highest or 1, "called": highest is not None})
+        conn.execute(
+            text(f"SELECT setval({sequence}, :n, :called)"), {"n": highest or 1, "called": highest is not None}
+        )
     elif highest is not None and table.dialect_options["sqlite"]["autoincrement"]:
         params = {"name": name, "seq": highest}
-        if conn.execute(text("UPDATE sqlite_sequence SET seq = MAX(seq, :seq) WHERE name = :name"), params).rowcount == 0:
+        if (
+            conn.execute(text("UPDATE sqlite_sequence SET seq = MAX(seq, :seq) WHERE name = :name"), params).rowcount
+            == 0
+        ):
             conn.execute(text("INSERT INTO sqlite_sequence (name, seq) VALUES (:name, :seq)"), params)

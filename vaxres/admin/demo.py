@@ -79,24 +79,44 @@ def run_demo(store: Store, *, temporary: bool, lang: str | None = None) -> DemoR
     for date, hospital, vaccine, quantity in plan:
         created.append(
             step(
-                ["slot", "add", "--date", date, "--hospital", hospital, "--vaccine", vaccine, "--quantity", str(quantity)],
-                lambda d=date, h=hospital, v=vaccine, q=quantity: add_slot(store, date=d, hospital=h, vaccine=v, quantity=q),
+                [
+                    "slot",
+                    "add",
+                    "--date",
+                    date,
+                    "--hospital",
+                    hospital,
+                    "--vaccine",
+                    vaccine,
+                    "--quantity",
+                    str(quantity),
+                ],
+                lambda d=date, h=hospital, v=vaccine, q=quantity: add_slot(
+                    store, date=d, hospital=h, vaccine=v, quantity=q
+                ),
             )
         )
     today_slot, moderna, too_soon, second, later = created
     alice = step(
-        ["reserve", "--user", "alice", "--slot", str(today_slot.id)], lambda: reserve(store, user="alice", slot_id=today_slot.id)
+        ["reserve", "--user", "alice", "--slot", str(today_slot.id)],
+        lambda: reserve(store, user="alice", slot_id=today_slot.id),
     )
     bob = step(
         ["reserve", "--user", "bob", "--date", day(7), "--hospital", seoul, "--vaccine", "moderna"],
         lambda: reserve(store, user="bob", date=day(7), hospital=seoul, vaccine="moderna"),
     )
-    step(["reserve", "--user", "carol", "--slot", str(moderna.id)], lambda: reserve(store, user="carol", slot_id=moderna.id))
+    step(
+        ["reserve", "--user", "carol", "--slot", str(moderna.id)],
+        lambda: reserve(store, user="carol", slot_id=moderna.id),
+    )
     step(
         ["waitlist", "join", "--user", "carol", "--vaccine", "Moderna", "--hospital", "Seoul"],
         lambda: join_waitlist(store, user="carol", vaccine="Moderna", hospital="Seoul"),
     )
-    step(["reserve", "--user", "alice", "--slot", str(too_soon.id)], lambda: reserve(store, user="alice", slot_id=too_soon.id))
+    step(
+        ["reserve", "--user", "alice", "--slot", str(too_soon.id)],
+        lambda: reserve(store, user="alice", slot_id=too_soon.id),
+    )
     step(
         ["reserve", "--user", "alice", "--slot", str(too_soon.id), "--dose", "2"],
         lambda: reserve(store, user="alice", slot_id=too_soon.id, dose=2),

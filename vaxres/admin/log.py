@@ -174,6 +174,8 @@ def stream_log(
         yield read_all(conn, _query(conn, f), _reader(conn, lang), limit)
 
 
-def read_log(store: Store, *, limit: str | int | None = None, lang: str | None = None, **filters: Any) -> list[LogEntry]:
+def read_log(
+    store: Store, *, limit: str | int | None = None, lang: str | None = None, **filters: Any
+) -> list[LogEntry]:
     with stream_log(store, limit=limit, lang=lang, **filters) as entries:
         return list(entries)

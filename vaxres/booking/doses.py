@@ -48,7 +48,10 @@ TAKE_DOSES = (
 def confirmations(*, from_waitlist: bool = False) -> Insert:
     """The ReservationConfirmed messages of the reservations book_many() has just made (numbered
     after `after`, made at `now`), for its `announce`."""
-    booked = reservation.id > bindparam("after"), reservation.reserved_at == bindparam("now", type_=reservation.reserved_at.type)
+    booked = (
+        reservation.id > bindparam("after"),
+        reservation.reserved_at == bindparam("now", type_=reservation.reserved_at.type),
+    )
     return events.write_selected(
         events.reservation_confirmed_rows(from_waitlist=from_waitlist).where(*booked).order_by(reservation.id)
     )

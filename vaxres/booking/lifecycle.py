@@ -93,7 +93,11 @@ class ClosedDay:
     missed: list[ReservationRecord]
 
     def as_json(self) -> dict[str, Any]:
-        return {"date": self.date.isoformat(), "no_shows": len(self.missed), "missed": [b.as_json() for b in self.missed]}
+        return {
+            "date": self.date.isoformat(),
+            "no_shows": len(self.missed),
+            "missed": [b.as_json() for b in self.missed],
+        }
 
 
 def close_day(store: Store, date: str | dt.date | None = None) -> ClosedDay:

@@ -83,13 +83,28 @@ class ReservationRecord:
 
     @classmethod
     def in_slot(
-        cls, slot: SlotRecord, *, reservation_id: int, user: str, dose: int, status: str,
-        reserved_at: dt.datetime, cancelled_at: dt.datetime | None = None,
+        cls,
+        slot: SlotRecord,
+        *,
+        reservation_id: int,
+        user: str,
+        dose: int,
+        status: str,
+        reserved_at: dt.datetime,
+        cancelled_at: dt.datetime | None = None,
     ) -> ReservationRecord:
         """A booking as a change leaves it: in `slot`, as the slot is after the change."""
         return cls(
-            id=reservation_id, user=user, dose=dose, status=status, slot_id=slot.id, date=slot.date,
-            hospital=slot.hospital, vaccine=slot.vaccine, reserved_at=reserved_at, cancelled_at=cancelled_at,
+            id=reservation_id,
+            user=user,
+            dose=dose,
+            status=status,
+            slot_id=slot.id,
+            date=slot.date,
+            hospital=slot.hospital,
+            vaccine=slot.vaccine,
+            reserved_at=reserved_at,
+            cancelled_at=cancelled_at,
             slot_remaining=slot.remaining,
         )
 

@@ -78,7 +78,7 @@ def _unusual(name: str, existing: str) -> str:
         if not char.isascii() and char not in existing and look_key(char) != char.casefold():
             seen.append(f"U+{ord(char):04X} {unicodedata.name(char, 'an unnamed character')}")
     if len(seen) > _NOTED_CHARACTERS:
-        seen[_NOTED_CHARACTERS - 1:] = [f"{seen[_NOTED_CHARACTERS - 1]} and {len(seen) - _NOTED_CHARACTERS} more"]
+        seen[_NOTED_CHARACTERS - 1 :] = [f"{seen[_NOTED_CHARACTERS - 1]} and {len(seen) - _NOTED_CHARACTERS} more"]
     return f" ({', '.join(seen)})" if seen else ""
 
 

@@ -50,9 +50,11 @@ class _Doses:
         None), and where each position's search for a dose left goes next (see open_from)."""
         found = self.suiting.get(hospital_key)
         if found is None:
-            indexes = list(range(len(self.ids))) if hospital_key is None else [
-                n for n, key in enumerate(self.hospitals) if hospital_key in key
-            ]
+            indexes = (
+                list(range(len(self.ids)))
+                if hospital_key is None
+                else [n for n, key in enumerate(self.hospitals) if hospital_key in key]
+            )
             found = self.suiting[hospital_key] = (indexes, list(range(len(indexes) + 1)))
         return found
 
@@ -110,8 +112,9 @@ def _narrowing(conn: Connection, keys: list[str], today: dt.date) -> list[Column
     when every entry names a hospital (a few texts), at the hospitals containing one of them."""
     waiting = w.vaccine_key.in_(keys)
     first, last, entries, bounded, named = conn.execute(
-        select(func.min(w.date_from), func.max(w.date_to), func.count(), func.count(w.date_to), func.count(w.hospital_key))
-        .where(waiting)
+        select(
+            func.min(w.date_from), func.max(w.date_to), func.count(), func.count(w.date_to), func.count(w.hospital_key)
+        ).where(waiting)
     ).one()
     if not entries:
         return [false()]
@@ -119,7 +122,9 @@ def _narrowing(conn: Connection, keys: list[str], today: dt.date) -> list[Column
     if bounded == entries:
         where.append(s.date <= last)
     if named == entries:
-        texts = conn.execute(select(w.hospital_key).distinct().where(waiting).limit(NARROW_HOSPITALS + 1)).scalars().all()
+        texts = (
+            conn.execute(select(w.hospital_key).distinct().where(waiting).limit(NARROW_HOSPITALS + 1)).scalars().all()
+        )
         if len(texts) <= NARROW_HOSPITALS:
             where.append(s.hospital_key.in_(hospital_keys(conn, *texts)))
     return where
@@ -131,13 +136,17 @@ def _doses(
     """The slots with a dose left of the vaccines people wait for, by vaccine key."""
     catalog = {
         row.name_key: VaccineRecord(row.name, (), row.doses, row.min_interval_days)
-        for row in conn.execute(select(vaccine_table).where(vaccine_table.c.name_key.in_(keys)).with_for_update(read=True))
+        for row in conn.execute(
+            select(vaccine_table).where(vaccine_table.c.name_key.in_(keys)).with_for_update(read=True)
+        )
     }
     columns = (s.date, s.id, s.hospital_key, s.vaccine_key, s.remaining)
     rows = sorted(
         row
         for condition in added
-        for row in conn.execute(select(*columns).where(condition, *where, s.vaccine_key.in_(list(catalog)), s.remaining > 0))
+        for row in conn.execute(
+            select(*columns).where(condition, *where, s.vaccine_key.in_(list(catalog)), s.remaining > 0)
+        )
     )
     by_vaccine: dict[str, _Doses] = {}
     for row in rows:

@@ -66,8 +66,11 @@ class ReservationHistory:
             **self.reservation.as_json(),
             "history": [
                 {
-                    "at": iso_utc(m.created_at), "event": m.event, "message": m.payload.get("message"),
-                    "status": m.status, "actor": m.actor,
+                    "at": iso_utc(m.created_at),
+                    "event": m.event,
+                    "message": m.payload.get("message"),
+                    "status": m.status,
+                    "actor": m.actor,
                 }
                 for m in self.history
             ],

@@ -72,7 +72,12 @@ def remind(store: Store, days_before: str | int = 1) -> Reminded:
 def _add_reminders(dialect: str, days_before: int, today: dt.date, up_to: dt.date, now: dt.datetime):
     """INSERT INTO reminder ... SELECT the due bookings ... ON CONFLICT DO NOTHING."""
     due = (
-        select(reservation.id, slot.date, literal(days_before, Integer), bindparam("now", now, type_=reminder.created_at.type))
+        select(
+            reservation.id,
+            slot.date,
+            literal(days_before, Integer),
+            bindparam("now", now, type_=reminder.created_at.type),
+        )
         .select_from(reservation_table.join(slot_table, slot.id == reservation.slot_id))
         .where(
             slot.date >= bindparam("first", today, type_=slot.date.type),

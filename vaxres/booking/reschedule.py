@@ -63,7 +63,9 @@ def reschedule(
             raise InvalidInput("give either --slot or --date (with --hospital and --vaccine if they change), not both")
         slot_id = validate.parse_id(slot_id, field="slot id")
     elif date is None:
-        raise InvalidInput("give the new slot: --slot ID, or --date YYYY-MM-DD (with --hospital, --vaccine to change them)")
+        raise InvalidInput(
+            "give the new slot: --slot ID, or --date YYYY-MM-DD (with --hospital, --vaccine to change them)"
+        )
     else:
         day = validate.parse_date(date)
         hospital = None if hospital is None else validate.normalize_name(hospital, field="hospital")
@@ -89,7 +91,11 @@ def reschedule(
             raise rules.ChangedMeanwhile(booking.id)
         previous = SlotRecord.from_row(conn.execute(RETURN_DOSE, {"b_slot": booking.slot_id, "b_now": now}).one())
         moved = ReservationRecord.in_slot(
-            taken, reservation_id=booking.id, user=booking.user, dose=booking.dose, status=booking.status,
+            taken,
+            reservation_id=booking.id,
+            user=booking.user,
+            dose=booking.dose,
+            status=booking.status,
             reserved_at=booking.reserved_at,
         )
         events.write(conn, [events.reservation_rescheduled(moved, previous)], now)

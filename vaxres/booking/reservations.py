@@ -166,11 +166,22 @@ def _cancel_one(conn: Connection, booking: ReservationRecord, now: dt.datetime) 
 
 
 def _cancelled(
-    conn: Connection, reservation_id: int, user: str, dose: int, slot_id: int, reserved_at: dt.datetime, now: dt.datetime
+    conn: Connection,
+    reservation_id: int,
+    user: str,
+    dose: int,
+    slot_id: int,
+    reserved_at: dt.datetime,
+    now: dt.datetime,
 ) -> ReservationRecord:
     """Return the cancelled booking's dose to its slot; the booking as it is now."""
     returned = SlotRecord.from_row(conn.execute(RETURN_DOSE, {"b_slot": slot_id, "b_now": now}).one())
     return ReservationRecord.in_slot(
-        returned, reservation_id=reservation_id, user=user, dose=dose, status=CANCELLED,
-        reserved_at=reserved_at, cancelled_at=now,
+        returned,
+        reservation_id=reservation_id,
+        user=user,
+        dose=dose,
+        status=CANCELLED,
+        reserved_at=reserved_at,
+        cancelled_at=now,
     )

@@ -44,8 +44,21 @@ class SoldOut(Refused):
         if user is not None:
             import shlex
 
-            words = ["vaxres", "waitlist", "join", "--user", user, "--vaccine", slot.vaccine, "--hospital",
-                     slot.hospital, "--from", slot.date.isoformat(), "--to", slot.date.isoformat()]
+            words = [
+                "vaxres",
+                "waitlist",
+                "join",
+                "--user",
+                user,
+                "--vaccine",
+                slot.vaccine,
+                "--hospital",
+                slot.hospital,
+                "--from",
+                slot.date.isoformat(),
+                "--to",
+                slot.date.isoformat(),
+            ]
             wait = f"; or wait for a freed dose: `{shlex.join(words + (['--dose', str(dose)] if dose != 1 else []))}`"
         super().__init__(
             f"slot {slot.id} ({slot.describe()}) is sold out; "
@@ -105,7 +118,11 @@ class SlotNotFound(NotFound):
     code = "slot_not_found"
 
     def __init__(self, slot_id: int, *, to_book: bool = False):
-        hint = "`vaxres slot list --available` for open slots" if to_book else "`vaxres slot list` for the slots that exist"
+        hint = (
+            "`vaxres slot list --available` for open slots"
+            if to_book
+            else "`vaxres slot list` for the slots that exist"
+        )
         super().__init__(f"there is no slot {slot_id}; see {hint}")
 
 
@@ -229,8 +246,15 @@ def check_capacity(slot_id: int | None, booked: int, quantity: int) -> None:
 
 
 def check_booking(
-    user: str, dose: int, slot: SlotRecord, vaccine: VaccineRecord, held: dict[int, HeldDose], *,
-    today: dt.date, remaining: int | None = None, moving: int | None = None,
+    user: str,
+    dose: int,
+    slot: SlotRecord,
+    vaccine: VaccineRecord,
+    held: dict[int, HeldDose],
+    *,
+    today: dt.date,
+    remaining: int | None = None,
+    moving: int | None = None,
 ) -> None:
     """The one booking decision, in `reserve`'s order: a slot of today or later, the person's
     series on its day, a dose left (`remaining`; None: the store's conditional UPDATE checks it)."""

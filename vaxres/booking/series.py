@@ -16,7 +16,15 @@ vaccine = vaccine_table.c
 
 # The doses people hold or have received, with the slot of each: add the WHERE on user_id.
 HELD_DOSES = (
-    select(reservation.user_id, reservation.dose, reservation.id, reservation.status, slot.date, slot.vaccine, reservation.slot_id)
+    select(
+        reservation.user_id,
+        reservation.dose,
+        reservation.id,
+        reservation.status,
+        slot.date,
+        slot.vaccine,
+        reservation.slot_id,
+    )
     .select_from(reservation_table.join(slot_table, slot.id == reservation.slot_id))
     .where(reservation.status.in_(ReservationStatus.HELD))
 )

@@ -35,7 +35,9 @@ def remember_hospitals(conn: Connection, names: Mapping[str, str] | Select) -> N
     Whatever adds slots calls it in its transaction, so `slot list --hospital` finds them."""
     statement = insert_on_conflict(conn.dialect.name, hospital_table)
     if isinstance(names, Select):
-        conn.execute(statement.from_select(["name_key", "name"], names).on_conflict_do_nothing(index_elements=["name_key"]))
+        conn.execute(
+            statement.from_select(["name_key", "name"], names).on_conflict_do_nothing(index_elements=["name_key"])
+        )
     elif names:
         rows = [{"name_key": key, "name": name} for key, name in names.items()]
         conn.execute(statement.on_conflict_do_nothing(index_elements=["name_key"]), rows)

@@ -123,7 +123,14 @@ def add_vaccine(
         new_aliases = _new_aliases(catalog, name, aliases)
         vaccine_id = conn.execute(
             insert(vaccine_table)
-            .values(name=name, name_key=key_of(name), doses=count, min_interval_days=interval, created_at=now, updated_at=now)
+            .values(
+                name=name,
+                name_key=key_of(name),
+                doses=count,
+                min_interval_days=interval,
+                created_at=now,
+                updated_at=now,
+            )
             .returning(vaccine.id)
         ).scalar_one()
         if new_aliases:

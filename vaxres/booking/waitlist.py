@@ -139,9 +139,15 @@ def join(
         entry_id = conn.execute(
             insert(waitlist_table).returning(w.id),
             {
-                "user_id": user, "dose": dose, "vaccine": found.name, "vaccine_key": key_of(found.name),
-                "hospital": hospital, "hospital_key": None if hospital is None else validate.name_key(hospital),
-                "date_from": first, "date_to": last, "joined_at": now,
+                "user_id": user,
+                "dose": dose,
+                "vaccine": found.name,
+                "vaccine_key": key_of(found.name),
+                "hospital": hospital,
+                "hospital_key": None if hospital is None else validate.name_key(hospital),
+                "date_from": first,
+                "date_to": last,
+                "joined_at": now,
             },
         ).scalar_one()
         entry = _entries(conn, where=[w.id == entry_id])[0]
@@ -153,6 +159,7 @@ def _check_series_in_range(user, dose, vaccine, held, first: dt.date, last: dt.d
     """Refused as `reserve` would refuse every day of the range: held already, past the series,
     another vaccine, an earlier dose missing, or each day too soon after the dose before (its
     last day, for an open range none, is too soon) or too late before the dose after (its first)."""
+
     def on(day: dt.date) -> None:
         rules.check_series(user, dose, day, vaccine, held)
 
@@ -202,7 +209,9 @@ def stop_waiting(conn: Connection, user: str, dose: int) -> None:
     conn.execute(delete(waitlist_table).where(w.user_id == user, w.dose == dose))
 
 
-def offer_freed(conn: Connection, slot_ids: Iterable[int], *, today: dt.date, now: dt.datetime) -> list[ReservationRecord]:
+def offer_freed(
+    conn: Connection, slot_ids: Iterable[int], *, today: dt.date, now: dt.datetime
+) -> list[ReservationRecord]:
     """Book the doses now free in these slots for the longest-waiting people they suit; their
     entries go and each gets ReservationConfirmed with "from_waitlist": true. Call it in the
     transaction that freed the doses."""
@@ -220,8 +229,12 @@ def offer_freed(conn: Connection, slot_ids: Iterable[int], *, today: dt.date, no
         while remaining > 0:
             candidates = conn.execute(
                 CANDIDATES,
-                {"b_key": key_of(vaccine.name), "b_date": target.date, "b_hospital": validate.name_key(target.hospital),
-                 "b_after": after},
+                {
+                    "b_key": key_of(vaccine.name),
+                    "b_date": target.date,
+                    "b_hospital": validate.name_key(target.hospital),
+                    "b_after": after,
+                },
             ).all()
             if not candidates:
                 break
@@ -314,4 +327,3 @@ def _entries(conn: Connection, *, where: list) -> list[WaitlistRecord]:
         WaitlistRecord(r.id, r.user_id, r.dose, r.vaccine, r.hospital, r.date_from, r.date_to, r.joined_at, r.position)
         for r in rows
     ]
-

@@ -107,12 +107,27 @@ def root(
 
 # Each command's module, in the order `vaxres --help` lists them: groups (a Typer app of their
 # own) by their name, single commands through the module's register().
-GROUPS = {"vaccine": "vaccine", "slot": "slot", "import": "imports", "outbox": "outbox", "waitlist": "waitlist",
-          "db": "db", "export": "export"}
+GROUPS = {
+    "vaccine": "vaccine",
+    "slot": "slot",
+    "import": "imports",
+    "outbox": "outbox",
+    "waitlist": "waitlist",
+    "db": "db",
+    "export": "export",
+}
 COMMANDS = {
-    "reserve": "booking", "cancel": "booking", "mypage": "booking",
-    "reschedule": "lifecycle", "administer": "lifecycle", "close-day": "lifecycle", "show": "lifecycle",
-    "remind": "remind", "log": "log", "report": "report", "demo": "demo",
+    "reserve": "booking",
+    "cancel": "booking",
+    "mypage": "booking",
+    "reschedule": "lifecycle",
+    "administer": "lifecycle",
+    "close-day": "lifecycle",
+    "show": "lifecycle",
+    "remind": "remind",
+    "log": "log",
+    "report": "report",
+    "demo": "demo",
 }
 ROOT_OPTIONS_WITH_VALUE = ("--db", "--actor")
 

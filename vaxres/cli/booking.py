@@ -39,7 +39,9 @@ def reserve(
 
 UserCheckOption = Annotated[
     str | None,
-    typer.Option("--user", metavar="ID", help="The person it should belong to: refused (not_owner) when it is not theirs."),
+    typer.Option(
+        "--user", metavar="ID", help="The person it should belong to: refused (not_owner) when it is not theirs."
+    ),
 ]
 
 

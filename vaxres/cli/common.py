@@ -13,7 +13,9 @@ DEFAULT_LIMIT = 50
 LimitOption = Annotated[
     str | None,
     typer.Option(
-        "--limit", metavar="N", help=f"Show at most N rows, 1 to 10,000 (default {DEFAULT_LIMIT}; --json and --jsonl: all)."
+        "--limit",
+        metavar="N",
+        help=f"Show at most N rows, 1 to 10,000 (default {DEFAULT_LIMIT}; --json and --jsonl: all).",
     ),
 ]
 AfterOption = Annotated[
@@ -49,7 +51,12 @@ def db_target(ctx: typer.Context) -> str | None:
 
 
 def open_store(
-    ctx: typer.Context, *, target: str | None = None, create: bool = False, migrate: bool = True, option: str | None = None
+    ctx: typer.Context,
+    *,
+    target: str | None = None,
+    create: bool = False,
+    migrate: bool = True,
+    option: str | None = None,
 ):
     """The store named by --db (or `target`, for a command that names a second store, which
     errors call `option`), opened

@@ -7,7 +7,9 @@ import typer
 from vaxres.cli.common import JsonOption, db_target, open_store
 from vaxres.cli.output import handles_errors, print_json, print_line
 
-app = typer.Typer(help="The store: where it is, what it holds, its schema revision, time zone and language.", no_args_is_help=True)
+app = typer.Typer(
+    help="The store: where it is, what it holds, its schema revision, time zone and language.", no_args_is_help=True
+)
 
 
 @app.command("path")
@@ -33,8 +35,10 @@ def info(ctx: typer.Context, json_out: JsonOption = False) -> None:
     if json_out:
         print_json(report.as_json())
         return
-    revision = f"{report.current} (head)" if report.current == report.head else (
-        f"{report.current or 'empty'} (behind: this vaxres needs {report.head}; run `vaxres db upgrade`)"
+    revision = (
+        f"{report.current} (head)"
+        if report.current == report.head
+        else (f"{report.current or 'empty'} (behind: this vaxres needs {report.head}; run `vaxres db upgrade`)")
     )
     lines = [("Store", report.store), ("Backend", report.backend), ("Revision", revision)]
     if report.timezone is not None:

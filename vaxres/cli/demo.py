@@ -24,7 +24,8 @@ def _outcome_line(outcome) -> str:
         return render.slot_added(outcome)
     if isinstance(outcome, Cancellation):
         return "\n  ".join(
-            [render.cancelled(outcome.reservation)] + [f"From the waitlist: {render.reserved(b)}" for b in outcome.from_waitlist]
+            [render.cancelled(outcome.reservation)]
+            + [f"From the waitlist: {render.reserved(b)}" for b in outcome.from_waitlist]
         )
     if isinstance(outcome, Joined):
         return render.joined(outcome)
@@ -91,7 +92,9 @@ def demo(ctx: typer.Context, lang: LangOption = None, json_out: JsonOption = Fal
         print_line(f"Next: {my_page.next_dose.describe()}.")
     print_line(f"\n$ {shlex.join(prefix + ['slot', 'list'])}")
     render.slots_table(report.slots)
-    print_line(f"\n$ {shlex.join(prefix + ['outbox', 'list'] + ([] if lang is None or chosen is None else ['--lang', chosen]))}")
+    print_line(
+        f"\n$ {shlex.join(prefix + ['outbox', 'list'] + ([] if lang is None or chosen is None else ['--lang', chosen]))}"
+    )
     render.outbox_table(report.outbox)
     print_line(
         "\nEvery change above wrote its notification to the outbox in the same transaction; "
@@ -103,7 +106,10 @@ def demo(ctx: typer.Context, lang: LangOption = None, json_out: JsonOption = Fal
                 (["slot", "list", "--available"], ""),
                 (["reserve", "--user", "dave", "--slot", "1"], ""),
                 (["mypage", "dave"], ""),
-                (["outbox", "list", "--status", "pending"], "   # what a dispatcher will deliver (`outbox deliver` sends them)"),
+                (
+                    ["outbox", "list", "--status", "pending"],
+                    "   # what a dispatcher will deliver (`outbox deliver` sends them)",
+                ),
             )
         ).rstrip("\n")
     )

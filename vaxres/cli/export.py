@@ -155,7 +155,17 @@ def outbox(
     delivered_at, last_error, actor, message, payload (JSON). --from/--to: the day a message was
     written, in the store's time zone.
     """
-    _run(ctx, "outbox", format=format, output=output, excel=excel, force=force, date_from=date_from, date_to=date_to, lang=lang)
+    _run(
+        ctx,
+        "outbox",
+        format=format,
+        output=output,
+        excel=excel,
+        force=force,
+        date_from=date_from,
+        date_to=date_to,
+        lang=lang,
+    )
 
 
 @app.command("waitlist")

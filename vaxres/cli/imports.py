@@ -28,14 +28,20 @@ EncodingOption = Annotated[
     ),
 ]
 DelimiterOption = Annotated[
-    str | None, typer.Option("--delimiter", metavar="CHAR", help="Field separator: ',', ';' or a tab (default: sniffed).")
+    str | None,
+    typer.Option("--delimiter", metavar="CHAR", help="Field separator: ',', ';' or a tab (default: sniffed)."),
 ]
 DryRunOption = Annotated[bool, typer.Option("--dry-run", help="Validate and report what would change; write nothing.")]
 SkipInvalidOption = Annotated[
     bool, typer.Option("--skip-invalid", help="Load the valid rows even when some rows are invalid.")
 ]
 RejectsOption = Annotated[
-    str | None, typer.Option("--rejects", metavar="PATH", help="Write refused and invalid rows, with line and reason columns, as CSV: in file order, in the file's encoding.")
+    str | None,
+    typer.Option(
+        "--rejects",
+        metavar="PATH",
+        help="Write refused and invalid rows, with line and reason columns, as CSV: in file order, in the file's encoding.",
+    ),
 ]
 
 

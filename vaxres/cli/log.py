@@ -25,7 +25,9 @@ def log(
     reservation: Annotated[
         str | None, typer.Option("--reservation", metavar="ID", help="Only the changes of this reservation.")
     ] = None,
-    user: Annotated[str | None, typer.Option("--user", metavar="ID", help="Only the changes about this person.")] = None,
+    user: Annotated[
+        str | None, typer.Option("--user", metavar="ID", help="Only the changes about this person.")
+    ] = None,
     slot: Annotated[
         str | None,
         typer.Option("--slot", metavar="ID", help="Only this slot: its registration, updates and every booking in it."),

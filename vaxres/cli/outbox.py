@@ -115,15 +115,23 @@ def deliver(
     ] = 10.0,
     cooldown: Annotated[
         float,
-        typer.Option("--cooldown", metavar="SECONDS", help="How long the circuit stays open after 5 failures in a row."),
+        typer.Option(
+            "--cooldown", metavar="SECONDS", help="How long the circuit stays open after 5 failures in a row."
+        ),
     ] = 30.0,
     lease: Annotated[
         float,
-        typer.Option("--lease", metavar="SECONDS", help="How long a claimed message is ours before another dispatcher may take it."),
+        typer.Option(
+            "--lease",
+            metavar="SECONDS",
+            help="How long a claimed message is ours before another dispatcher may take it.",
+        ),
     ] = 60.0,
     workers: Annotated[
         int,
-        typer.Option("--workers", metavar="N", help="Connections used at once (more help with a distant, slow target)."),
+        typer.Option(
+            "--workers", metavar="N", help="Connections used at once (more help with a distant, slow target)."
+        ),
     ] = 2,
     connect_timeout: Annotated[
         float, typer.Option("--connect-timeout", metavar="SECONDS", help="Webhook connect timeout.")

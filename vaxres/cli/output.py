@@ -130,12 +130,16 @@ def print_table(
     ]
     wraps = [not short and column not in _NO_WRAP and not cut for column, short in zip(columns, one_line)]
     widths = [
-        longest_word(row[index].plain for row in cells) if wraps[index] else max([len(column)] + [row[index].cell_len for row in cells])
+        longest_word(row[index].plain for row in cells)
+        if wraps[index]
+        else max([len(column)] + [row[index].cell_len for row in cells])
         for index, column in enumerate(columns)
     ]
     gaps = 2 * len(columns) if compact else 3 * len(columns) + 1
     keep_words = sum(widths) + gaps <= console.width  # else fold, rather than cut the table off
-    style: dict[str, Any] = dict(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True) if compact else {}
+    style: dict[str, Any] = (
+        dict(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True) if compact else {}
+    )
     table = Table(title=None if title is None else Text(shown(title)), title_justify="left", **style)
     for index, column in enumerate(columns):
         table.add_column(
@@ -183,7 +187,21 @@ def shown(text: str) -> str:
 
 
 _NO_WRAP = {"Event", "Status", "Date", "Created", "Next attempt", "When", "From", "To"}
-_NUMERIC = {"ID", "No.", "Entry", "Line", "Capacity", "Remaining", "Left", "Booked", "Dose", "Doses", "Ref", "Attempts", "rows"}
+_NUMERIC = {
+    "ID",
+    "No.",
+    "Entry",
+    "Line",
+    "Capacity",
+    "Remaining",
+    "Left",
+    "Booked",
+    "Dose",
+    "Doses",
+    "Ref",
+    "Attempts",
+    "rows",
+}
 
 
 @contextmanager
@@ -237,4 +255,3 @@ def rows_progress(labels: dict[str, str]) -> Callable[[str, int, int, int | None
 
     update.stop = bar.stop  # type: ignore[attr-defined]
     return update
-

@@ -208,8 +208,16 @@ def waitlist_table(entries, title: str = "Waitlist") -> None:
         title,
         ("Entry", "Line", "User", "Vaccine", "Dose", "Hospital", "From", "To"),
         (
-            (e.id, e.position, e.user, e.vaccine, e.dose, e.hospital or "any", e.date_from.isoformat(),
-             e.date_to.isoformat() if e.date_to else "")
+            (
+                e.id,
+                e.position,
+                e.user,
+                e.vaccine,
+                e.dose,
+                e.hospital or "any",
+                e.date_from.isoformat(),
+                e.date_to.isoformat() if e.date_to else "",
+            )
             for e in entries
         ),
     )

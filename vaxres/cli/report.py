@@ -18,7 +18,10 @@ def report(
     date_from: FromOption = None,
     date_to: ToOption = None,
     by: Annotated[
-        str, typer.Option("--by", metavar="day|hospital|vaccine", help="One line per day (the default), hospital or vaccine.")
+        str,
+        typer.Option(
+            "--by", metavar="day|hospital|vaccine", help="One line per day (the default), hospital or vaccine."
+        ),
     ] = "day",
     hospital: HospitalTextOption = None,
     vaccine: VaccineTextOption = None,
@@ -123,7 +126,11 @@ def report_table(result) -> None:
         padding=(0, gap - 1),
     )
     table.add_column(
-        result.scope.by.capitalize(), footer="Total", min_width=min(words, label), max_width=label, overflow="fold",
+        result.scope.by.capitalize(),
+        footer="Total",
+        min_width=min(words, label),
+        max_width=label,
+        overflow="fold",
         no_wrap=result.scope.by == "day",
     )
     for header, cell, cells in zip(COLUMNS, total, widths):
@@ -138,7 +145,9 @@ def report_table(result) -> None:
 
 
 def _numbers(f) -> tuple[str, ...]:
-    return tuple(f"{n:,}" for n in (f.capacity, f.reserved, f.administered, f.no_show, f.cancelled, f.remaining, f.waiting))
+    return tuple(
+        f"{n:,}" for n in (f.capacity, f.reserved, f.administered, f.no_show, f.cancelled, f.remaining, f.waiting)
+    )
 
 
 BLOCKS = " ▏▎▍▌▋▊▉█"

@@ -21,6 +21,7 @@ from vaxres.cli.output import handles_errors, print_json, print_line
 
 app = typer.Typer(help="Register slots and see what is left.", no_args_is_help=True)
 
+
 @app.command("add")
 @handles_errors
 def add(
@@ -50,7 +51,9 @@ def list_(
     date_to: ToOption = None,
     hospital: HospitalTextOption = None,
     vaccine: VaccineTextOption = None,
-    available: Annotated[bool, typer.Option("--available", help="Only slots of today or later with doses left.")] = False,
+    available: Annotated[
+        bool, typer.Option("--available", help="Only slots of today or later with doses left.")
+    ] = False,
     after: AfterOption = None,
     limit: LimitOption = None,
     json_out: JsonOption = False,
@@ -61,7 +64,13 @@ def list_(
 
     store = open_store(ctx)
     filters = dict(
-        date=date, date_from=date_from, date_to=date_to, hospital=hospital, vaccine=vaccine, available=available, after=after
+        date=date,
+        date_from=date_from,
+        date_to=date_to,
+        hospital=hospital,
+        vaccine=vaccine,
+        available=available,
+        after=after,
     )
     print_list(
         json_out=json_out,

@@ -59,7 +59,9 @@ def add(
 def update(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(metavar="NAME", help="The vaccine, by name or alias.")],
-    doses: Annotated[str | None, typer.Option("--doses", metavar="N", help="Doses in the primary series, 1 to 10.")] = None,
+    doses: Annotated[
+        str | None, typer.Option("--doses", metavar="N", help="Doses in the primary series, 1 to 10.")
+    ] = None,
     min_interval: IntervalOption = None,
     alias: AliasOption = None,
     json_out: JsonOption = False,
@@ -67,7 +69,9 @@ def update(
     """Change a vaccine's series, or add aliases (the ones it has stay)."""
     from vaxres.booking.vaccines import update_vaccine
 
-    changed = update_vaccine(open_store(ctx, create=True), name, doses=doses, min_interval=min_interval, aliases=alias or [])
+    changed = update_vaccine(
+        open_store(ctx, create=True), name, doses=doses, min_interval=min_interval, aliases=alias or []
+    )
     if json_out:
         print_json(changed.as_json())
     else:

@@ -8,9 +8,7 @@ from vaxres.cli import render
 from vaxres.cli.common import NUMBER_ARGUMENTS, JsonOption, open_store
 from vaxres.cli.output import handles_errors, print_json, print_line
 
-app = typer.Typer(
-    help="Wait for a dose: booked in join order when a matching dose is freed.", no_args_is_help=True
-)
+app = typer.Typer(help="Wait for a dose: booked in join order when a matching dose is freed.", no_args_is_help=True)
 
 
 @app.command("join")
@@ -20,12 +18,15 @@ def join(
     user: Annotated[str, typer.Option("--user", metavar="ID", help="The person waiting.")],
     vaccine: Annotated[str, typer.Option("--vaccine", metavar="TEXT", help="Vaccine, by name or alias.")],
     hospital: Annotated[
-        str | None, typer.Option("--hospital", metavar="TEXT", help="Only hospitals whose name contains this (any case).")
+        str | None,
+        typer.Option("--hospital", metavar="TEXT", help="Only hospitals whose name contains this (any case)."),
     ] = None,
     date_from: Annotated[
         str | None, typer.Option("--from", metavar="YYYY-MM-DD", help="First day that suits (default: today).")
     ] = None,
-    date_to: Annotated[str | None, typer.Option("--to", metavar="YYYY-MM-DD", help="Last day that suits (default: any).")] = None,
+    date_to: Annotated[
+        str | None, typer.Option("--to", metavar="YYYY-MM-DD", help="Last day that suits (default: any).")
+    ] = None,
     dose: Annotated[str, typer.Option("--dose", metavar="N", help="Dose number of the series, 1 to 10.")] = "1",
     json_out: JsonOption = False,
 ) -> None:
@@ -72,7 +73,9 @@ def list_(
 def leave(
     ctx: typer.Context,
     entry_id: Annotated[str, typer.Argument(metavar="ENTRY_ID", help="The waitlist entry.")],
-    user: Annotated[str | None, typer.Option("--user", metavar="ID", help="Refuse unless the entry is this person's.")] = None,
+    user: Annotated[
+        str | None, typer.Option("--user", metavar="ID", help="Refuse unless the entry is this person's.")
+    ] = None,
     json_out: JsonOption = False,
 ) -> None:
     """Stop waiting."""

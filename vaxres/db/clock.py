@@ -41,7 +41,9 @@ def parse_zone(name: str) -> ZoneInfo:
         return ZoneInfo(text)
     except (ZoneInfoNotFoundError, ValueError, OSError):
         raise InvalidValue(
-            "time zone", name, "is not a known time zone",
+            "time zone",
+            name,
+            "is not a known time zone",
             f"time zone {text!r} is not a known time zone; give an IANA name such as Asia/Seoul, Europe/Berlin or UTC",
         ) from None
 

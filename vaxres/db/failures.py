@@ -70,7 +70,11 @@ class Target:
         host = _one(url.host or url.query.get("host") or os.environ.get("PGHOST"))
         port = _one(url.port or url.query.get("port") or os.environ.get("PGPORT") or 5432)
         user = _one(url.username or url.query.get("user") or os.environ.get("PGUSER")) or getpass.getuser()
-        given = [str(secret) for secret in (url.password, *_many(url.query.get("password")), os.environ.get("PGPASSWORD")) if secret]
+        given = [
+            str(secret)
+            for secret in (url.password, *_many(url.query.get("password")), os.environ.get("PGPASSWORD"))
+            if secret
+        ]
         secrets = {form for secret in given for form in (secret, quote(secret, safe=""), quote_plus(secret))}
         return cls(
             display=hide_password(url.render_as_string(hide_password=True)),

@@ -69,7 +69,9 @@ def _create(store: Store, *, migrate: bool, on_created: Callable[[Store], None] 
     except FileExistsError:  # another process made it meanwhile
         fd = None
     except OSError as exc:
-        raise too_long(exc, option=option) or InvalidInput(f"cannot create the store {store.path}: {exc.strerror}") from None
+        raise too_long(exc, option=option) or InvalidInput(
+            f"cannot create the store {store.path}: {exc.strerror}"
+        ) from None
     if fd is not None:
         os.close(fd)
         store.created = True

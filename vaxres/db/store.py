@@ -157,7 +157,9 @@ class Store:
     def _translated(self, exc: DBAPIError, *, connecting: bool) -> Exception | None:
         if self.target is not None:
             return translate(exc, self.target, timeout=self.timeout, connecting=connecting)
-        if not isinstance(exc, DatabaseError) or (type(exc) is not DatabaseError and not isinstance(exc, OperationalError)):
+        if not isinstance(exc, DatabaseError) or (
+            type(exc) is not DatabaseError and not isinstance(exc, OperationalError)
+        ):
             return None
         if isinstance(exc, OperationalError) and is_busy_error(exc):
             return StoreBusy(

@@ -97,7 +97,9 @@ def statement(store: Store, query: Query, sql: Sql, *, joined: bool = False) -> 
         select, width = sql.joined(query.columns), len(query.columns)
     else:
         select, width = ", ".join(sql.value(c) for c in query.columns), None
-    return Statement(f"SELECT {select} {query.source} {query.order}", f"SELECT count(*) {query.source}", sql.params, width)
+    return Statement(
+        f"SELECT {select} {query.source} {query.order}", f"SELECT count(*) {query.source}", sql.params, width
+    )
 
 
 @contextmanager

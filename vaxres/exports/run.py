@@ -47,7 +47,9 @@ class ExportOptions:
               progress: Progress | None = None) -> ExportOptions:  # fmt: skip
         chosen = str(format).strip().lower()
         if chosen not in FORMATS:
-            raise InvalidValue("format", format, "must be csv or jsonl", f"--format must be csv or jsonl, got {format!r}")
+            raise InvalidValue(
+                "format", format, "must be csv or jsonl", f"--format must be csv or jsonl, got {format!r}"
+            )
         if excel and chosen != "csv":
             raise InvalidInput("--excel is for --format csv (a spreadsheet does not read JSONL)")
         if output is None or not str(output).strip():

@@ -120,7 +120,9 @@ def _within(sql: Sql, day: str, f: ExportFilter) -> list[str]:
 
 def slots_query(sql: Sql, f: ExportFilter) -> Query:
     """The slots in the order of `slot list`."""
-    return Query(SLOT_COLUMNS, f"FROM slot{sql.where(_within(sql, 'date', f))}", "ORDER BY date, hospital_key, vaccine_key")
+    return Query(
+        SLOT_COLUMNS, f"FROM slot{sql.where(_within(sql, 'date', f))}", "ORDER BY date, hospital_key, vaccine_key"
+    )
 
 
 def reservations_query(sql: Sql, f: ExportFilter) -> Query:
@@ -130,7 +132,11 @@ def reservations_query(sql: Sql, f: ExportFilter) -> Query:
     if f.statuses != ReservationStatus.ALL:
         where.append(f"r.status IN ({', '.join(sql.param(f'status{n}', s) for n, s in enumerate(f.statuses))})")
     where += _within(sql, "s.date", f)
-    return Query(RESERVATION_COLUMNS, f"FROM reservation AS r JOIN slot AS s ON s.id = r.slot_id{sql.where(where)}", "ORDER BY r.id")
+    return Query(
+        RESERVATION_COLUMNS,
+        f"FROM reservation AS r JOIN slot AS s ON s.id = r.slot_id{sql.where(where)}",
+        "ORDER BY r.id",
+    )
 
 
 def waitlist_query(sql: Sql, f: ExportFilter) -> Query:
@@ -141,7 +147,9 @@ def waitlist_query(sql: Sql, f: ExportFilter) -> Query:
         where.append(f"date_from <= {sql.param('date_to', f.date_to)}")
     if f.date_from is not None:
         where.append(f"(date_to IS NULL OR date_to >= {sql.param('date_from', f.date_from)})")
-    queue = "SELECT waitlist.*, row_number() OVER (PARTITION BY vaccine_key ORDER BY id) AS queue_position FROM waitlist"
+    queue = (
+        "SELECT waitlist.*, row_number() OVER (PARTITION BY vaccine_key ORDER BY id) AS queue_position FROM waitlist"
+    )
     return Query(WAITLIST_COLUMNS, f"FROM ({queue}) AS w{sql.where(where)}", "ORDER BY id")
 
 
@@ -203,7 +211,16 @@ SOURCES = {
         "slots",
         ("slot", "slots"),
         SLOT_HEADER,
-        _keys("id", "date", "hospital", "vaccine", "capacity", "remaining", header=SLOT_HEADER, renamed={"capacity": "quantity"}),
+        _keys(
+            "id",
+            "date",
+            "hospital",
+            "vaccine",
+            "capacity",
+            "remaining",
+            header=SLOT_HEADER,
+            renamed={"capacity": "quantity"},
+        ),
         _sql_reader(slots_query),
     ),
     "reservations": Source(
@@ -211,8 +228,19 @@ SOURCES = {
         ("reservation", "reservations"),
         RESERVATION_HEADER,
         _keys(
-            "id", "user", "dose", "status", "slot_id", "date", "hospital", "vaccine",
-            "reserved_at", "cancelled_at", "administered_at", "lot", header=RESERVATION_HEADER,
+            "id",
+            "user",
+            "dose",
+            "status",
+            "slot_id",
+            "date",
+            "hospital",
+            "vaccine",
+            "reserved_at",
+            "cancelled_at",
+            "administered_at",
+            "lot",
+            header=RESERVATION_HEADER,
         ),  # fmt: skip
         _sql_reader(reservations_query),
     ),
@@ -221,8 +249,19 @@ SOURCES = {
         ("message", "messages"),
         OUTBOX_KEYS,
         _keys(
-            "id", "event", "recipient", "correlation_id", "status", "attempts", "created_at",
-            "payload", "next_attempt_at", "last_error", "delivered_at", "actor", header=OUTBOX_KEYS,
+            "id",
+            "event",
+            "recipient",
+            "correlation_id",
+            "status",
+            "attempts",
+            "created_at",
+            "payload",
+            "next_attempt_at",
+            "last_error",
+            "delivered_at",
+            "actor",
+            header=OUTBOX_KEYS,
         ),  # fmt: skip
         _read_outbox,
         _outbox_json,

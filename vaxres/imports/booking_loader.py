@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from typing import NamedTuple
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Connection, Select, and_, bindparam, select
 
@@ -30,12 +30,18 @@ v = vaccine_table.c
 # What _chunk adds to each staged row: its slot (all NULL when no slot has the row's key) and the
 # slot's catalog entry (NULL when the slot's vaccine is not in the catalog).
 SLOT_COLUMNS = (
-    s.id.label("slot_id"), s.date.label("slot_date"), s.hospital.label("slot_hospital"), s.vaccine.label("slot_vaccine"),
-    s.capacity, s.remaining, v.name.label("catalog_name"), v.doses, v.min_interval_days,
+    s.id.label("slot_id"),
+    s.date.label("slot_date"),
+    s.hospital.label("slot_hospital"),
+    s.vaccine.label("slot_vaccine"),
+    s.capacity,
+    s.remaining,
+    v.name.label("catalog_name"),
+    v.doses,
+    v.min_interval_days,
 )
 RESERVED = ReservationStatus.RESERVED
 NO_DOSES: dict[int, HeldDose] = {}
-
 
 
 class ChunkRow(NamedTuple):
@@ -113,7 +119,9 @@ class BookingLoader:
                 slot = slots.get(slot_id)
                 if slot is None:  # the slot went away since this import looked it up
                     raise rules.SlotNotFound(slot_id, to_book=True)
-                rules.check_booking(user, dose, slot, vaccines[slot_id], mine or NO_DOSES, today=today, remaining=remaining[slot_id])
+                rules.check_booking(
+                    user, dose, slot, vaccines[slot_id], mine or NO_DOSES, today=today, remaining=remaining[slot_id]
+                )
             except (Refused, NotFound) as refusal:
                 errors.append(RowError.refused(row.line, refusal, split_cells(row.cells), **_blamed(refusal, row)))
                 continue
@@ -208,10 +216,13 @@ def _slots_of(rows: list[ChunkRow]) -> tuple[dict, dict]:
         if slot_id is None or slot_id in slots:
             continue
         # A row joined to a slot has every slot column; only the catalog's may be NULL.
-        slots[slot_id] = SlotRecord(
-            slot_id, _day(row.slot_date), row.slot_hospital, row.slot_vaccine, row.capacity, row.remaining  # type: ignore[arg-type]
-        )
-        key = (row.catalog_name or row.slot_vaccine or "", row.doses or 1, row.min_interval_days or 0)  # outside the catalog: 1 dose
+        day, hospital, vaccine, capacity, remaining = cast(Any, row[10:15])
+        slots[slot_id] = SlotRecord(slot_id, _day(day), hospital, vaccine, capacity, remaining)
+        key = (
+            row.catalog_name or row.slot_vaccine or "",
+            row.doses or 1,
+            row.min_interval_days or 0,
+        )  # outside the catalog: 1 dose
         vaccine = series_of.get(key)
         if vaccine is None:
             vaccine = series_of[key] = VaccineRecord(key[0], (), key[1], key[2])

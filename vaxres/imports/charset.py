@@ -84,7 +84,7 @@ def detect(source: Source, given: str | None) -> Encoding:
 def not_decodable(number: int, raw: bytes, exc: UnicodeError, encoding: Encoding) -> InvalidInput:
     """The error for a line that does not decode; NotUtf8 when it may be read again as CP949."""
     if isinstance(exc, UnicodeDecodeError):
-        where = f"(byte {exc.object[exc.start:exc.start + 1]!r} at column {exc.start + 1})"
+        where = f"(byte {exc.object[exc.start : exc.start + 1]!r} at column {exc.start + 1})"
     else:  # a codec that says no more than why, such as idna
         where = f"({exc})"
     cp949 = _decodes(raw, "cp949")

@@ -160,9 +160,7 @@ class CsvTable:
                 break
             blank_lines += 1
         else:
-            raise InvalidInput(
-                f"{source} is empty: expected a header row with the columns {', '.join(required)}"
-            )
+            raise InvalidInput(f"{source} is empty: expected a header row with the columns {', '.join(required)}")
         if delimiter is None:
             delimiter = sniff_delimiter(first)
         elif delimiter not in DELIMITERS:
@@ -271,4 +269,3 @@ def table_for(
         delimiter=delimiter,
         source=source,
     )
-

@@ -112,8 +112,12 @@ class _Import:
             kind=self.kind, source=self.label, dry_run=options.dry_run, rejects=options.rejects, encoding=encoding.name
         )
         table = csvfile.table_for(
-            source.stream, encoding=encoding, delimiter=options.delimiter, required=self.required,
-            optional=self.optional, source=self.label,
+            source.stream,
+            encoding=encoding,
+            delimiter=options.delimiter,
+            required=self.required,
+            optional=self.optional,
+            source=self.label,
         )
         rejects.begin(table.header, encoding, table.delimiter)
         if self.staging is None:
@@ -191,8 +195,15 @@ def _stopped(cause: str, low: int, label: str) -> StoreBusy:
 
 
 def _valid_rows(
-    table: csvfile.CsvTable, parser: RowParser, kind: str, summary: ImportSummary, rejects: RejectsWriter,
-    progress: Progress | None, *, position: Callable[[], int], size: int | None,
+    table: csvfile.CsvTable,
+    parser: RowParser,
+    kind: str,
+    summary: ImportSummary,
+    rejects: RejectsWriter,
+    progress: Progress | None,
+    *,
+    position: Callable[[], int],
+    size: int | None,
 ) -> Iterator[StagedRow]:
     """Parse each data row; invalid ones are counted, reported and sent to --rejects."""
     parse = parser.slot if kind == "slots" else parser.booking

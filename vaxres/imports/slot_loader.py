@@ -45,18 +45,45 @@ class SlotLoader:
         dialect = store.engine.dialect.name
         st = staging.table.c
         self._created_at = bindparam("now", type_=s.created_at.type)
-        new_slots = select(
-            st.date, st.hospital, st.vaccine, st.hospital_key, st.vaccine_key, st.number, st.number,
-            self._created_at, self._created_at,
-        ).where(st.n.between(bindparam("low"), bindparam("high"))).order_by(st.n)
-        columns = ["date", "hospital", "vaccine", "hospital_key", "vaccine_key", "capacity", "remaining", "created_at", "updated_at"]
+        new_slots = (
+            select(
+                st.date,
+                st.hospital,
+                st.vaccine,
+                st.hospital_key,
+                st.vaccine_key,
+                st.number,
+                st.number,
+                self._created_at,
+                self._created_at,
+            )
+            .where(st.n.between(bindparam("low"), bindparam("high")))
+            .order_by(st.n)
+        )
+        columns = [
+            "date",
+            "hospital",
+            "vaccine",
+            "hospital_key",
+            "vaccine_key",
+            "capacity",
+            "remaining",
+            "created_at",
+            "updated_at",
+        ]
         # SQLAlchemy keeps an INSERT's row count only when asked.
-        self._insert_plain = insert_on_conflict(dialect, slot_table).from_select(columns, new_slots).execution_options(preserve_rowcount=True)
+        self._insert_plain = (
+            insert_on_conflict(dialect, slot_table)
+            .from_select(columns, new_slots)
+            .execution_options(preserve_rowcount=True)
+        )
         if dialect == "postgresql":
             # PostgreSQL draws an id from the sequence for every row offered to ON CONFLICT, kept
             # or not: without this filter each re-import of a plan would use up as many ids as
             # it has rows. ON CONFLICT still catches a slot another writer adds meanwhile.
-            known = select(s.id).where(s.date == st.date, s.hospital_key == st.hospital_key, s.vaccine_key == st.vaccine_key)
+            known = select(s.id).where(
+                s.date == st.date, s.hospital_key == st.hospital_key, s.vaccine_key == st.vaccine_key
+            )
             new_slots = new_slots.where(~known.exists())
         self._insert_new = (
             insert_on_conflict(dialect, slot_table)
@@ -91,15 +118,27 @@ class SlotLoader:
                 self._offer(conn, after, now)
                 return []
         lookup = self.staging.rows(
-            low, high, s.id.label("slot_id"), s.capacity, s.remaining, s.created_at.label("slot_created_at"), join=self._join
+            low,
+            high,
+            s.id.label("slot_id"),
+            s.capacity,
+            s.remaining,
+            s.created_at.label("slot_created_at"),
+            join=self._join,
         )
         rows = conn.execute(lookup).all()
         # The slots this chunk's INSERT made: numbered after `after` and stamped `now`. (On
         # PostgreSQL another writer may commit a slot numbered after `after` meanwhile; it
         # exists for this import like any other.)
-        new = set() if dry_run else {
-            row.slot_id for row in rows if row.slot_id is not None and row.slot_id > after and row.slot_created_at == now
-        }
+        new = (
+            set()
+            if dry_run
+            else {
+                row.slot_id
+                for row in rows
+                if row.slot_id is not None and row.slot_id > after and row.slot_created_at == now
+            }
+        )
         current: dict[int, _Slot] = {}
         if not dry_run:
             # Lock the existing slots and read them afresh (PostgreSQL cannot lock the nullable
@@ -118,7 +157,9 @@ class SlotLoader:
         """The file's hospitals, all with the first chunk when the first pass could keep them."""
         if self._hospital_names is None:
             st = self.staging.table.c
-            chunk = select(st.hospital_key, func.min(st.hospital)).where(st.n.between(low, high)).group_by(st.hospital_key)
+            chunk = (
+                select(st.hospital_key, func.min(st.hospital)).where(st.n.between(low, high)).group_by(st.hospital_key)
+            )
             slots.remember_hospitals(conn, chunk)
         elif self._hospital_names:
             slots.remember_hospitals(conn, self._hospital_names)
@@ -178,7 +219,9 @@ class SlotLoader:
                 rules.check_capacity(slot.id, slot.capacity - slot.remaining, row.number)
             except Refused as refusal:
                 errors.append(
-                    RowError.refused(row.line, refusal, split_cells(row.cells), column="quantity", value=str(row.number))
+                    RowError.refused(
+                        row.line, refusal, split_cells(row.cells), column="quantity", value=str(row.number)
+                    )
                 )
                 continue
             previous = slot.capacity

@@ -108,9 +108,10 @@ class Staging:
         elif self.conn.dialect.name == "postgresql":
             # COPY: PostgreSQL's bulk path, on the import's own connection and transaction.
             driver = driver_of(self.conn)
-            with driver.cursor() as cursor, cursor.copy(
-                f"COPY pg_temp.import_rows ({', '.join(self.columns)}) FROM STDIN"
-            ) as copy:
+            with (
+                driver.cursor() as cursor,
+                cursor.copy(f"COPY pg_temp.import_rows ({', '.join(self.columns)}) FROM STDIN") as copy,
+            ):
                 for values in batch:
                     copy.write_row(values)
         else:

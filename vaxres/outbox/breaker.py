@@ -68,9 +68,7 @@ def after_round(
 
 
 def load(conn: Connection, target: str, *, default_cooldown: float) -> BreakerState:
-    row = conn.execute(
-        select(t.consecutive_failures, t.open_until, t.cooldown).where(t.target == target)
-    ).one_or_none()
+    row = conn.execute(select(t.consecutive_failures, t.open_until, t.cooldown).where(t.target == target)).one_or_none()
     if row is None:
         return BreakerState(0, None, default_cooldown)
     return BreakerState(row.consecutive_failures, row.open_until, row.cooldown)
@@ -98,12 +96,18 @@ def save(conn: Connection, target: str, state: BreakerState, now: dt.datetime) -
 def log_change(target: str, before: BreakerState, after: BreakerState, now: dt.datetime) -> None:
     if after.is_open(now) and before.probing:
         log.warning(
-            "the probe of %s failed (%s); circuit open again for %gs", target, after.last_error, after.cooldown,
+            "the probe of %s failed (%s); circuit open again for %gs",
+            target,
+            after.last_error,
+            after.cooldown,
         )
     elif after.is_open(now):
         log.warning(
             "circuit to %s open for %gs after %d failures in a row (last: %s); one message will probe it then",
-            target, after.cooldown, after.consecutive_failures, after.last_error,
+            target,
+            after.cooldown,
+            after.consecutive_failures,
+            after.last_error,
         )
     elif before.probing and after.consecutive_failures == 0:
         log.info("circuit to %s closed: the probe went through", target)

@@ -27,9 +27,7 @@ AUTHORIZATION_ENV = "VAXRES_WEBHOOK_AUTHORIZATION"
 _SECRET_WORDS = ("token", "key", "secret", "passw", "pwd", "sig", "auth", "credential")
 _PARAM = re.compile(r"(^|[?&;#])([^=&;#?]*)=([^&;#]*)")
 # `name=value` in free text (an error quoting a URL): value up to a separator, space or quote.
-_TEXT_PARAM = re.compile(
-    r"(?i)([?&;#][^=&;#?\s'\"]*(?:" + "|".join(_SECRET_WORDS) + r")[^=&;#?\s'\"]*=)[^&;#\s'\"]+"
-)
+_TEXT_PARAM = re.compile(r"(?i)([?&;#][^=&;#?\s'\"]*(?:" + "|".join(_SECRET_WORDS) + r")[^=&;#?\s'\"]*=)[^&;#\s'\"]+")
 MASK = "***"
 
 

@@ -64,7 +64,9 @@ class Dispatcher:
                     # sent but could not record stays leased and goes out again after the lease.
                     if not self.options.watch:
                         raise
-                    breaker.log.warning("the store is busy (another command holds it); trying again in %gs", self.options.poll)
+                    breaker.log.warning(
+                        "the store is busy (another command holds it); trying again in %gs", self.options.poll
+                    )
                     self.stop.wait(self.options.poll)
         self.report.due = self._due_count()  # what a --limit, a stop or an open circuit left due
         return self.report
@@ -104,7 +106,9 @@ class Dispatcher:
             if not self.options.watch:
                 self.report.unavailable = halt.error
                 return False
-            breaker.log.warning("%s takes nothing now (%s); trying again in %gs", self.sink.name, halt.error, self.options.cooldown)
+            breaker.log.warning(
+                "%s takes nothing now (%s); trying again in %gs", self.sink.name, halt.error, self.options.cooldown
+            )
             self.stop.wait(self.options.cooldown)
         return self.options.limit is None or self._sent < self.options.limit
 
@@ -136,7 +140,9 @@ class Dispatcher:
             conn.execute(
                 update(outbox_table)
                 .where(o.id.in_(ids))
-                .values(status=IN_FLIGHT, lease_owner=self.owner, lease_until=now + dt.timedelta(seconds=self.options.lease))
+                .values(
+                    status=IN_FLIGHT, lease_owner=self.owner, lease_until=now + dt.timedelta(seconds=self.options.lease)
+                )
             )
             rows = conn.execute(select(outbox_table).where(o.id.in_(ids)).order_by(o.id)).all()
             lang = message_language(conn, self.options.lang)
@@ -212,22 +218,35 @@ class Dispatcher:
         with self.store.write() as conn:
             if delivered:
                 conn.execute(
-                    update(outbox_table).where(mine).values(
-                        status=OutboxStatus.DELIVERED, delivered_at=now, attempts=o.attempts + 1, last_error=None, **cleared
+                    update(outbox_table)
+                    .where(mine)
+                    .values(
+                        status=OutboxStatus.DELIVERED,
+                        delivered_at=now,
+                        attempts=o.attempts + 1,
+                        last_error=None,
+                        **cleared,
                     ),
                     delivered,
                 )
             if retried:
                 conn.execute(
-                    update(outbox_table).where(mine).values(
-                        status=PENDING, attempts=o.attempts + 1, next_attempt_at=bindparam("b_next"),
-                        last_error=bindparam("b_error"), **cleared
+                    update(outbox_table)
+                    .where(mine)
+                    .values(
+                        status=PENDING,
+                        attempts=o.attempts + 1,
+                        next_attempt_at=bindparam("b_next"),
+                        last_error=bindparam("b_error"),
+                        **cleared,
                     ),
                     retried,
                 )
             if failed:
                 conn.execute(
-                    update(outbox_table).where(mine).values(
+                    update(outbox_table)
+                    .where(mine)
+                    .values(
                         status=OutboxStatus.FAILED, attempts=o.attempts + 1, last_error=bindparam("b_error"), **cleared
                     ),
                     failed,
@@ -268,8 +287,11 @@ def open_target(options: DeliverOptions) -> Sink:
         # A file or stdout gains nothing from parallel writers, and keeps each recipient's order without them.
         options.workers = 1
     return open_sink(
-        options.target, connect_timeout=options.connect_timeout, read_timeout=options.read_timeout,
-        workers=options.workers, lease=options.lease,
+        options.target,
+        connect_timeout=options.connect_timeout,
+        read_timeout=options.read_timeout,
+        workers=options.workers,
+        lease=options.lease,
     )
 
 

@@ -47,7 +47,11 @@ WAITLIST_LEFT = "WaitlistLeft"
 SLOT_EVENTS = (SLOT_REGISTERED, SLOT_UPDATED)  # correlation_id is the slot's number
 # The events about one reservation (correlation_id is its number): its history.
 RESERVATION_EVENTS = (
-    RESERVATION_CONFIRMED, RESERVATION_CANCELLED, RESERVATION_RESCHEDULED, VACCINATION_RECORDED, RESERVATION_MISSED,
+    RESERVATION_CONFIRMED,
+    RESERVATION_CANCELLED,
+    RESERVATION_RESCHEDULED,
+    VACCINATION_RECORDED,
+    RESERVATION_MISSED,
     RESERVATION_REMINDER,
 )
 
@@ -125,7 +129,9 @@ def slot_updated(slot: Any, previous_capacity: int) -> Event:
 def reservation_confirmed(booking: Any, *, from_waitlist: bool = False) -> Event:
     """Booked by `reserve` or an import; or, `from_waitlist`, for a person waiting, when a dose was freed."""
     facts = _facts(booking, RESERVATION_FACTS)
-    return Event(RESERVATION_CONFIRMED, booking.user, booking.id, {**facts, "from_waitlist": True} if from_waitlist else facts)
+    return Event(
+        RESERVATION_CONFIRMED, booking.user, booking.id, {**facts, "from_waitlist": True} if from_waitlist else facts
+    )
 
 
 def reservation_cancelled(booking: Any) -> Event:
@@ -138,11 +144,15 @@ def reservation_rescheduled(booking: Any, previous_slot: Any) -> Event:
         "previous_date": previous_slot.date.isoformat(),
         "previous_hospital": previous_slot.hospital,
     }
-    return Event(RESERVATION_RESCHEDULED, booking.user, booking.id, {**_facts(booking, RESERVATION_FACTS), **moved_from})
+    return Event(
+        RESERVATION_RESCHEDULED, booking.user, booking.id, {**_facts(booking, RESERVATION_FACTS), **moved_from}
+    )
 
 
 def vaccination_recorded(booking: Any) -> Event:
-    return Event(VACCINATION_RECORDED, booking.user, booking.id, {**_facts(booking, RESERVATION_FACTS), "lot": booking.lot})
+    return Event(
+        VACCINATION_RECORDED, booking.user, booking.id, {**_facts(booking, RESERVATION_FACTS), "lot": booking.lot}
+    )
 
 
 def reservation_missed(booking: Any) -> Event:
@@ -180,7 +190,15 @@ def _facts(record: Any, facts: tuple) -> dict[str, Any]:
 
 _INSERT = insert(outbox_table)
 _COLUMNS = (
-    "event", "recipient", "payload", "correlation_id", "created_at", "status", "attempts", "next_attempt_at", "actor",
+    "event",
+    "recipient",
+    "payload",
+    "correlation_id",
+    "created_at",
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "actor",
 )
 _ACTOR = "outbox_actor"  # the bound parameter of the bulk statements below
 
@@ -225,7 +243,11 @@ def reservation_confirmed_rows(*, from_waitlist: bool = False) -> Select:
     """The ReservationConfirmed rows of the reservations a query selects (add its WHERE)."""
     extra = (("from_waitlist", sql.json_true()),) if from_waitlist else ()
     return _rows(
-        RESERVATION_CONFIRMED, reservation.user_id, reservation.id, reservation.reserved_at, RESERVATION_FACTS,
+        RESERVATION_CONFIRMED,
+        reservation.user_id,
+        reservation.id,
+        reservation.reserved_at,
+        RESERVATION_FACTS,
         extra,
     ).select_from(reservation_table.join(slot_table, slot.id == reservation.slot_id))
 

@@ -42,7 +42,9 @@ def prune(store: Store, before: str | dt.date, *, dry_run: bool = False) -> Prun
     day = validate.parse_date(before, field="--before")
     today = store.today()
     if day > today:
-        reason = f"is after today ({today.isoformat()}); give today or an earlier day (today's messages are always kept)"
+        reason = (
+            f"is after today ({today.isoformat()}); give today or an earlier day (today's messages are always kept)"
+        )
         raise InvalidValue("--before", before, reason, f"--before {day.isoformat()} {reason}")
     old_and_delivered = (o.status == OutboxStatus.DELIVERED, o.created_at < start_of_day(day, store.zone))
     if dry_run:
@@ -53,9 +55,11 @@ def prune(store: Store, before: str | dt.date, *, dry_run: bool = False) -> Prun
     try:
         while True:
             with store.write() as conn:
-                ids = conn.execute(
-                    select(o.id).where(*old_and_delivered, o.id > after).order_by(o.id).limit(CHUNK)
-                ).scalars().all()
+                ids = (
+                    conn.execute(select(o.id).where(*old_and_delivered, o.id > after).order_by(o.id).limit(CHUNK))
+                    .scalars()
+                    .all()
+                )
                 if ids:
                     pruned += conn.execute(
                         delete(outbox_table).where(o.id.in_(ids), o.status == OutboxStatus.DELIVERED)

@@ -153,7 +153,9 @@ class WebhookSink:
         self._scrub = Scrubber([*signing, *authorization_secrets(authorization or ""), *url_secrets(url)], url)
         self._read_timeout = read_timeout
         self._connect_timeout = connect_timeout
-        self.deadline = connect_timeout + read_timeout if lease is None else min(connect_timeout + read_timeout, lease / 2)
+        self.deadline = (
+            connect_timeout + read_timeout if lease is None else min(connect_timeout + read_timeout, lease / 2)
+        )
         self._deadline = Deadline()
         self._httpx = httpx
         self._client = httpx.Client(

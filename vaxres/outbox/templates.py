@@ -114,7 +114,9 @@ TEMPLATES: dict[str, dict[str, Template]] = {
             f"Vaccination slot changed: {p['vaccine']} at {p['hospital']} on {p['date']} "
             f"now has {doses(p['doses'])} (was {p['previous_doses']})."
         ),
-        "ko": lambda p: f"접종 일정이 변경되었습니다: {_ko_slot(p)} {p['doses']}회분(변경 전 {p['previous_doses']}회분).",
+        "ko": lambda p: (
+            f"접종 일정이 변경되었습니다: {_ko_slot(p)} {p['doses']}회분(변경 전 {p['previous_doses']}회분)."
+        ),
     },
     RESERVATION_CONFIRMED: {
         "en": lambda p: f"Your reservation {p['reservation_id']} is confirmed: {_en_booking(p)}.",

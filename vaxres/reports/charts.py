@@ -41,7 +41,12 @@ def _svg(figure, salt: str) -> str:
 
     out = io.StringIO()
     with matplotlib.rc_context(_settings(salt)), _quiet_fonts():
-        figure.savefig(out, format="svg", bbox_inches="tight", metadata={"Creator": None, "Date": None, "Format": None, "Type": None})
+        figure.savefig(
+            out,
+            format="svg",
+            bbox_inches="tight",
+            metadata={"Creator": None, "Date": None, "Format": None, "Type": None},
+        )
     text = out.getvalue()
     return text[text.index("<svg") :]
 

@@ -324,4 +324,3 @@ def _waiting_per_line(conn: Connection, by: str, lines, entries: list) -> Select
         .select_from(lines.join(wanted, matches))
         .group_by(lines.c.key)
     )
-

@@ -135,10 +135,7 @@ def _table(report: Report) -> list[str]:
     e = html.escape
     by = report.scope.by
     head = "".join(f'<th class="n" scope="col">{h}</th>' for h in HEADERS)
-    rows = [
-        f'<tr><th scope="row">{e(visible(line.name))}</th>{_cells(line.figures)}</tr>'
-        for line in report.lines
-    ]
+    rows = [f'<tr><th scope="row">{e(visible(line.name))}</th>{_cells(line.figures)}</tr>' for line in report.lines]
     parts = [
         '<section id="table">',
         f"<h2>By {by}</h2>",
@@ -148,12 +145,14 @@ def _table(report: Report) -> list[str]:
         "<tbody>",
         *rows,
         "</tbody>",
-        f'<tfoot><tr><td>Total</td>{_cells(report.total)}</tr></tfoot>',
+        f"<tfoot><tr><td>Total</td>{_cells(report.total)}</tr></tfoot>",
         "</table>",
         "</div>",
     ]
     if report.any_hospital:
-        parts.append(f'<p class="note" id="any-hospital">Also waiting, for any hospital: {report.any_hospital:,} (in the total).</p>')
+        parts.append(
+            f'<p class="note" id="any-hospital">Also waiting, for any hospital: {report.any_hospital:,} (in the total).</p>'
+        )
     parts.append("</section>")
     return parts
 
@@ -183,7 +182,9 @@ class _Target:
         try:
             fd, name = tempfile.mkstemp(prefix=".vaxres-report-", suffix=".tmp", dir=self.path.parent)
         except OSError as exc:
-            raise too_long(exc, option="--html") or InvalidInput(f"cannot write --html {path}: {_reason(exc, self.path.parent)}") from None
+            raise too_long(exc, option="--html") or InvalidInput(
+                f"cannot write --html {path}: {_reason(exc, self.path.parent)}"
+            ) from None
         os.close(fd)
         self.temporary = Path(name)
 
@@ -215,9 +216,13 @@ class _Target:
             else:
                 self._link()
         except FileExistsError:
-            raise OutputExists(f"--html {self.path} already exists; name a new file, or pass --force to replace it") from None
+            raise OutputExists(
+                f"--html {self.path} already exists; name a new file, or pass --force to replace it"
+            ) from None
         except OSError as exc:
-            raise too_long(exc, option="--html") or InvalidInput(f"cannot write --html {self.path}: {_reason(exc, self.path.parent)}") from None
+            raise too_long(exc, option="--html") or InvalidInput(
+                f"cannot write --html {self.path}: {_reason(exc, self.path.parent)}"
+            ) from None
 
     def _link(self) -> None:
         """Into place only if no file took the name meanwhile; a file system without hard links
@@ -226,7 +231,12 @@ class _Target:
         try:
             os.link(self.temporary, self.path)
         except OSError as exc:
-            if isinstance(exc, FileExistsError) or exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EXDEV, errno.EMLINK):
+            if isinstance(exc, FileExistsError) or exc.errno not in (
+                errno.EPERM,
+                errno.ENOTSUP,
+                errno.EXDEV,
+                errno.EMLINK,
+            ):
                 raise
             if self.path.exists():
                 raise FileExistsError(str(self.path)) from None
