@@ -109,14 +109,17 @@ def parse_date_range(
 
 def normalize_name(value: str, *, field: str) -> str:
     """Trim, collapse inner whitespace and NFC-normalise, so that 'Seoul  Hospital ' is one hospital."""
-    text = unicodedata.normalize("NFC", str(value))
-    if not text.isprintable() and any(unicodedata.category(ch) in _UNSEEN for ch in text):
-        if any(unicodedata.category(ch) == "Cc" for ch in text):
-            raise InvalidValue(field, value, "must not contain control characters or line breaks")
-        raise InvalidValue(
-            field, value, "must not contain invisible or text-direction characters (such as U+200B or U+202E)"
-        )
-    text = _WHITESPACE.sub(" ", text).strip()
+    if type(value) is str and value.isascii() and value.isprintable() and "  " not in value:
+        text = value.strip()  # the common case, cheaply: already NFC, and its only whitespace is single spaces
+    else:
+        text = unicodedata.normalize("NFC", str(value))
+        if not text.isprintable() and any(unicodedata.category(ch) in _UNSEEN for ch in text):
+            if any(unicodedata.category(ch) == "Cc" for ch in text):
+                raise InvalidValue(field, value, "must not contain control characters or line breaks")
+            raise InvalidValue(
+                field, value, "must not contain invisible or text-direction characters (such as U+200B or U+202E)"
+            )
+        text = _WHITESPACE.sub(" ", text).strip()
     if not text:
         raise InvalidValue(field, value, "must not be empty", f"{field} must not be empty")
     if len(text) > MAX_NAME_LENGTH:

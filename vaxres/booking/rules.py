@@ -275,6 +275,12 @@ def check_series(
     """
     if moving is not None:
         held = {number: h for number, h in held.items() if h.reservation_id != moving}
+    if not held:  # a first booking: only the series' length and order can refuse it
+        if dose > vaccine.doses:
+            raise SeriesComplete(dose, vaccine)
+        if dose > 1:
+            raise DoseOrder(user, dose)
+        return
     same = held.get(dose)
     if same is not None:
         raise AlreadyReserved(user, dose, same.reservation_id, administered=not same.active)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Connection, Select, and_, bindparam, select
 
@@ -27,8 +26,9 @@ from vaxres.imports.staging import Staging
 s = slot_table.c
 r = reservation_table.c
 v = vaccine_table.c
-# What _chunk adds to each staged row: its slot (all NULL when no slot has the row's key) and the
-# slot's catalog entry (NULL when the slot's vaccine is not in the catalog).
+# What the decision reads of each staged row: its line, person and dose, its slot (all NULL when
+# no slot has the row's key) and the slot's catalog entry (NULL when the slot's vaccine is not in
+# the catalog). The row's own text is read again only for the rows refused (_refusals).
 SLOT_COLUMNS = (
     s.id.label("slot_id"),
     s.date.label("slot_date"),
@@ -42,29 +42,6 @@ SLOT_COLUMNS = (
 )
 RESERVED = ReservationStatus.RESERVED
 NO_DOSES: dict[int, HeldDose] = {}
-
-
-class ChunkRow(NamedTuple):
-    """A staged row (StagedRow's fields) with what _chunk joins to it."""
-
-    line: int
-    user_id: str
-    date: dt.date | str
-    hospital: str
-    vaccine: str
-    hospital_key: str
-    vaccine_key: str
-    number: int
-    cells: str
-    slot_id: int | None
-    slot_date: dt.date | str | None
-    slot_hospital: str | None
-    slot_vaccine: str | None
-    capacity: int | None
-    remaining: int | None
-    catalog_name: str | None
-    doses: int | None
-    min_interval_days: int | None
 
 
 class BookingLoader:
@@ -86,8 +63,8 @@ class BookingLoader:
     def load(self, conn: Connection, low: int, high: int, *, dry_run: bool) -> list[RowError]:
         now = utcnow()
         today = self._today
-        rows = list(map(ChunkRow._make, bulk.fetch(conn, self._chunk, {"low": low, "high": high})))
-        users = list({row.user_id for row in rows})
+        rows = bulk.fetch(conn, self._chunk, {"low": low, "high": high})
+        users = list({row[1] for row in rows})
         if not dry_run:
             locks.lock_people(conn, users)  # before the chunk's first row lock (booking/locks.py)
         held, where = self._held_doses(conn, low, high)
@@ -100,30 +77,29 @@ class BookingLoader:
             # are the slots as they are. A dry run locks nothing anywhere.
             slots, vaccines = _slots_of(rows)
         else:  # PostgreSQL: lock the chunk's slots, then read them again as they are now
-            slots, vaccines = self._read_slots(conn, [row.slot_id for row in rows], lock=True)
+            slots, vaccines = self._read_slots(conn, [row[3] for row in rows], lock=True)
         take = self._would_take
         remaining = {slot_id: slot.remaining - take.get(slot_id, 0) for slot_id, slot in slots.items()}
         booked = self._booked
-        errors: list[RowError] = []
+        refused: list[tuple[int, VaxresError | None]] = []  # (row's index, refusal; None: no slot has its key)
         taken: dict[int, int] = {}
         bookings = []
-        for row in rows:
-            user, dose, slot_id = row.user_id, row.number, row.slot_id
+        check = rules.check_booking
+        for index, (_line, user, dose, slot_id, *_slot) in enumerate(rows):
             mine = held.get(user)
+            if slot_id is None:
+                refused.append((index, None))
+                continue
+            if mine is not None and dose in mine and where[(user, dose)] == slot_id:
+                self.summary.already += 1  # this very booking exists: a file imported again
+                continue
+            slot = slots.get(slot_id)
             try:
-                if slot_id is None:
-                    raise rules.NoSlotNamed(_day(row.date), row.hospital, row.vaccine)
-                if mine is not None and dose in mine and where[(user, dose)] == slot_id:
-                    self.summary.already += 1  # this very booking exists: a file imported again
-                    continue
-                slot = slots.get(slot_id)
                 if slot is None:  # the slot went away since this import looked it up
                     raise rules.SlotNotFound(slot_id, to_book=True)
-                rules.check_booking(
-                    user, dose, slot, vaccines[slot_id], mine or NO_DOSES, today=today, remaining=remaining[slot_id]
-                )
+                check(user, dose, slot, vaccines[slot_id], mine or NO_DOSES, today=today, remaining=remaining[slot_id])
             except (Refused, NotFound) as refusal:
-                errors.append(RowError.refused(row.line, refusal, split_cells(row.cells), **_blamed(refusal, row)))
+                refused.append((index, refusal))
                 continue
             remaining[slot_id] -= 1
             taken[slot_id] = taken.get(slot_id, 0) + 1
@@ -140,10 +116,9 @@ class BookingLoader:
         self.summary.booked += len(bookings)
         if dry_run:
             self._remember(bookings, taken)
-        if dry_run or not bookings:
-            return errors
-        book_many(conn, bookings, now, self._announce)
-        return errors
+        if bookings and not dry_run:
+            book_many(conn, bookings, now, self._announce)
+        return self._refusals(conn, low, high, refused) if refused else []
 
     @functools.cached_property
     def _chunk(self) -> Select:
@@ -153,7 +128,31 @@ class BookingLoader:
         joined = self.staging.table.outerjoin(
             slot_table, and_(s.date == st.date, s.hospital_key == st.hospital_key, s.vaccine_key == st.vaccine_key)
         ).outerjoin(vaccine_table, v.name_key == s.vaccine_key)
-        return self.staging.rows(bindparam("low"), bindparam("high"), *SLOT_COLUMNS, join=joined)
+        return (
+            select(st.line, st.user_id, st.number, *SLOT_COLUMNS)
+            .select_from(joined)
+            .where(st.n.between(bindparam("low"), bindparam("high")))
+            .order_by(st.n)
+        )
+
+    def _refusals(self, conn: Connection, low: int, high: int, refused: list) -> list[RowError]:
+        """The refused rows as the report and --rejects show them, with their text read again."""
+        st = self.staging.table.c
+        text = bulk.fetch(
+            conn,
+            select(st.line, st.user_id, st.date, st.hospital, st.vaccine, st.number, st.cells)
+            .where(st.n.between(bindparam("low"), bindparam("high")))
+            .order_by(st.n),
+            {"low": low, "high": high},
+        )
+        errors = []
+        for index, refusal in refused:
+            line, user, day, hospital, vaccine, dose, cells = text[index]
+            if refusal is None:
+                refusal = rules.NoSlotNamed(_day(day), hospital, vaccine)
+            blamed = _blamed(refusal, user, day, vaccine, dose)
+            errors.append(RowError.refused(line, refusal, split_cells(cells), **blamed))
+        return errors
 
     def _held_doses(self, conn: Connection, low: int, high: int) -> tuple[dict, dict]:
         """Each person's held doses by number, and the slot of each (person, dose)."""
@@ -206,27 +205,20 @@ class BookingLoader:
             self._would_take[slot_id] = self._would_take.get(slot_id, 0) + count
 
 
-def _slots_of(rows: list[ChunkRow]) -> tuple[dict, dict]:
+def _slots_of(rows: list[tuple]) -> tuple[dict, dict]:
     """The chunk's slots and their vaccines, as the join of _chunk read them."""
     slots: dict[int, SlotRecord] = {}
     vaccines: dict[int, VaccineRecord] = {}
     series_of: dict[tuple, VaccineRecord] = {}
-    for row in rows:
-        slot_id = row.slot_id
+    for _line, _user, _dose, slot_id, day, hospital, vaccine, capacity, remaining, catalog_name, doses, gap in rows:
         if slot_id is None or slot_id in slots:
             continue
-        # A row joined to a slot has every slot column; only the catalog's may be NULL.
-        day, hospital, vaccine, capacity, remaining = cast(Any, row[10:15])
         slots[slot_id] = SlotRecord(slot_id, _day(day), hospital, vaccine, capacity, remaining)
-        key = (
-            row.catalog_name or row.slot_vaccine or "",
-            row.doses or 1,
-            row.min_interval_days or 0,
-        )  # outside the catalog: 1 dose
-        vaccine = series_of.get(key)
-        if vaccine is None:
-            vaccine = series_of[key] = VaccineRecord(key[0], (), key[1], key[2])
-        vaccines[slot_id] = vaccine
+        key = (catalog_name or vaccine or "", doses or 1, gap or 0)  # outside the catalog: 1 dose
+        entry = series_of.get(key)
+        if entry is None:
+            entry = series_of[key] = VaccineRecord(key[0], (), key[1], key[2])
+        vaccines[slot_id] = entry
     return slots, vaccines
 
 
@@ -235,14 +227,14 @@ def _day(value: dt.date | str) -> dt.date:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
 
 
-def _blamed(refusal: VaxresError, row) -> dict:
+def _blamed(refusal: VaxresError, user: str, day: dt.date | str, vaccine: str, dose: int) -> dict:
     """The cell a refusal is about, for the report and --rejects (docs/import.md)."""
     if isinstance(refusal, rules.AlreadyReserved):
-        return {"column": "user", "value": row.user_id}
+        return {"column": "user", "value": user}
     if isinstance(refusal, (rules.DoseOrder, rules.SeriesComplete)):
-        return {"column": "dose", "value": str(row.number)}
+        return {"column": "dose", "value": str(dose)}
     if isinstance(refusal, rules.DoseInterval):
-        return {"column": "date", "value": str(row.date)}
+        return {"column": "date", "value": str(day)}
     if isinstance(refusal, rules.VaccineMismatch):
-        return {"column": "vaccine", "value": row.vaccine}
+        return {"column": "vaccine", "value": vaccine}
     return {}
