@@ -22,6 +22,7 @@ from vaxres.booking.doses import book_many, confirmations
 from vaxres.booking.model import HeldDose, VaccineRecord
 from vaxres.booking.queries import hospital_keys
 from vaxres.booking.series import HELD_DOSES, held_dose
+from vaxres.db import bulk
 from vaxres.db.tables import ReservationStatus, reservation_table, slot_table, vaccine_table, waitlist_table
 from vaxres.errors import Refused
 
@@ -198,4 +199,7 @@ def _place(doses: _Doses, entry, held: dict[int, HeldDose], today: dt.date) -> t
 def _write(conn: Connection, booked: list[tuple[int, str, int, int]], now: dt.datetime) -> None:
     bookings = [(slot_id, user, dose) for slot_id, user, dose, _entry in booked]
     book_many(conn, bookings, now, confirmations(from_waitlist=True))
-    conn.execute(delete(waitlist_table).where(w.id == bindparam("b_entry")), [{"b_entry": e} for *_, e in booked])
+    bulk.executemany_tuples(conn, _LEAVE, ["b_entry"], [(entry,) for *_, entry in booked])
+
+
+_LEAVE = delete(waitlist_table).where(w.id == bindparam("b_entry"))
