@@ -5,6 +5,7 @@ import pytest
 from tests.helpers import future, invariant_violations, query, snapshot
 from vaxres import errors
 from vaxres.booking import queries, reservations, rules, slots
+from vaxres.cli.hints import explain
 from vaxres.outbox import queries as outbox_queries
 
 pytestmark = pytest.mark.usefixtures("backend")
@@ -35,8 +36,10 @@ def test_add_slot_normalises_names_and_announces_it(store):
 
 def test_same_slot_in_another_case_is_a_duplicate_and_writes_nothing(store, slot, db_path):
     before = snapshot(db_path)
-    with pytest.raises(rules.DuplicateSlot, match=f"slot {slot.id} already exists.*vaxres slot update {slot.id}"):
+    with pytest.raises(rules.DuplicateSlot, match=f"slot {slot.id} already exists") as raised:
         slots.add_slot(store, date=future(), hospital="SEOUL  hospital", vaccine="pfizer", quantity=3)
+    assert raised.value.details["slot_id"] == slot.id
+    assert f"vaxres slot update {slot.id} --quantity N" in explain(raised.value)
     assert snapshot(db_path) == before
 
 

@@ -4,14 +4,21 @@ errors about the store itself. The refusals of the booking rules live in vaxres.
 Exit codes: 0 done, 1 refused by a rule, 2 invalid input, 3 not found, 75 busy / unavailable.
 """
 
+from typing import Any
+
 
 class VaxresError(Exception):
+    """`message` says what is wrong in words any caller can show (no shell command: the CLI adds
+    its next step from vaxres/cli/hints.py, keyed by `code`); `details` holds the facts it is
+    about (ids, person, dose, days as ISO text), JSON-serialisable."""
+
     exit_code = 1
     code = "error"
 
-    def __init__(self, message: str, *, code: str | None = None):
+    def __init__(self, message: str, *, code: str | None = None, details: dict[str, Any] | None = None):
         super().__init__(message)
         self.message = message
+        self.details: dict[str, Any] = details or {}
         if code is not None:
             self.code = code
 
@@ -29,8 +36,16 @@ class InvalidInput(VaxresError):
 class InvalidValue(InvalidInput):
     """One bad value: the import reports field, value and reason separately, per line."""
 
-    def __init__(self, field: str, value: object, reason: str, message: str | None = None):
-        super().__init__(message or f"{field} {reason}, got {value!r}")
+    def __init__(
+        self,
+        field: str,
+        value: object,
+        reason: str,
+        message: str | None = None,
+        *,
+        details: dict[str, Any] | None = None,
+    ):
+        super().__init__(message or f"{field} {reason}, got {value!r}", details=details)
         self.field = field
         self.value = value
         self.reason = reason

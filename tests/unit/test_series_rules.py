@@ -7,6 +7,7 @@ import pytest
 
 from vaxres.booking import rules
 from vaxres.booking.model import HeldDose, SlotRecord, VaccineRecord
+from vaxres.cli.hints import explain
 
 DAY = dt.date(2027, 3, 1)
 PFIZER = VaccineRecord("Pfizer", ("화이자",), 2, 21)
@@ -76,6 +77,7 @@ def test_the_booking_decision_checks_the_day_then_the_series_then_a_dose_left():
         rules.check_booking("kim", 2, slot_on(0), PFIZER, {}, today=DAY, remaining=0)
     with pytest.raises(rules.SoldOut) as raised:
         rules.check_booking("kim", 1, slot_on(0), PFIZER, {}, today=DAY, remaining=0)
-    assert "waitlist join --user kim" in raised.value.message
+    assert raised.value.details["user"] == "kim"
+    assert "waitlist join --user kim" in explain(raised.value)
     rules.check_booking("kim", 1, slot_on(0), PFIZER, {}, today=DAY, remaining=1)
     rules.check_booking("kim", 1, slot_on(0), PFIZER, {}, today=DAY)  # None: the store's UPDATE checks

@@ -61,8 +61,7 @@ def copy(origin: Store, destination: Store) -> CopyReport:
         raise InvalidInput("the target is the store in use; name another store to copy into")
     if destination.holds_data():
         raise StoreNotEmpty(
-            f"{destination.display} already holds data; `db copy` only fills an empty store "
-            f"(name a new file, or an empty database after `vaxres --db URL db upgrade`)"
+            f"{destination.display} already holds data; a copy only fills an empty store", details={"copy": True}
         )
     counts: dict[str, int] = {}
     with origin.read() as reader, destination.write() as writer:

@@ -12,15 +12,15 @@ class UnknownVaccine(InvalidValue):
 
     def __init__(self, name: str, known: list[str]):
         listed = ", ".join(known) if known else "none yet"
-        reason = f"is not in the catalog (known: {listed}); add it with `vaxres vaccine add NAME --doses N`"
-        super().__init__("vaccine", name, reason, f"vaccine {name!r} {reason}")
+        reason = f"is not in the catalog (known: {listed})"
+        super().__init__("vaccine", name, reason, f"vaccine {name!r} {reason}", details={"vaccine": name})
 
 
 class VaccineNotFound(NotFound):
     code = "vaccine_not_found"
 
     def __init__(self, name: str):
-        super().__init__(f"there is no vaccine {name!r}; see `vaxres vaccine list`")
+        super().__init__(f"there is no vaccine {name!r}", details={"vaccine": name})
 
 
 class DuplicateVaccine(Refused):
@@ -28,8 +28,8 @@ class DuplicateVaccine(Refused):
 
     def __init__(self, name: str, existing: str):
         super().__init__(
-            f"{name!r} already names the vaccine {existing} (names and aliases are compared ignoring case); "
-            f"change it with `vaxres vaccine update {existing}`"
+            f"{name!r} already names the vaccine {existing} (names and aliases are compared ignoring case)",
+            details={"name": name, "vaccine": existing},
         )
 
 

@@ -1,7 +1,8 @@
-"""Every refusal of the booking rules, each built here once: its code, its exit code and its
-sentence (the vaccine catalog's own refusals are in booking/catalog_rules.py). The single
-commands raise them; the CSV import reports the same error for a row, with the row's line
-number added.
+"""Every refusal of the booking rules, each built here once: its code, its exit code, its
+sentence and its details (the vaccine catalog's own refusals are in booking/catalog_rules.py).
+The single commands raise them; the CSV import reports the same error for a row, with the row's
+line number added. The sentences say what is wrong; the next step to take (a command to run)
+is the CLI's to add (vaxres/cli/hints.py), keyed by code and details.
 """
 
 from __future__ import annotations
@@ -18,10 +19,9 @@ class DuplicateSlot(Refused):
 
     def __init__(self, date: dt.date, hospital: str, vaccine: str, slot_id: int | None):
         which = f"slot {slot_id}" if slot_id else "a slot"
-        update_hint = f"vaxres slot update {slot_id} --quantity N" if slot_id else "vaxres slot update"
         super().__init__(
-            f"{which} already exists for {date.isoformat()}, {hospital}, {vaccine} "
-            f"(names are compared ignoring case); change its quantity with `{update_hint}`"
+            f"{which} already exists for {date.isoformat()}, {hospital}, {vaccine} (names are compared ignoring case)",
+            details={"slot_id": slot_id, "date": date.isoformat(), "hospital": hospital, "vaccine": vaccine},
         )
 
 
@@ -31,7 +31,8 @@ class CapacityBelowBooked(Refused):
     def __init__(self, slot_id: int | None, booked: int, quantity: int):
         super().__init__(
             f"slot {slot_id} has {booked} doses booked, so its quantity cannot drop to {quantity}; "
-            f"give at least {booked}, or cancel reservations first"
+            f"give at least {booked}, or cancel reservations first",
+            details={"slot_id": slot_id, "booked": booked, "quantity": quantity},
         )
 
 
@@ -39,30 +40,10 @@ class SoldOut(Refused):
     code = "sold_out"
 
     def __init__(self, slot: SlotRecord, user: str | None = None, dose: int = 1):
-        """With the person, the reply says how to wait for a dose of this slot to be freed."""
-        wait = ""
-        if user is not None:
-            import shlex
-
-            words = [
-                "vaxres",
-                "waitlist",
-                "join",
-                "--user",
-                user,
-                "--vaccine",
-                slot.vaccine,
-                "--hospital",
-                slot.hospital,
-                "--from",
-                slot.date.isoformat(),
-                "--to",
-                slot.date.isoformat(),
-            ]
-            wait = f"; or wait for a freed dose: `{shlex.join(words + (['--dose', str(dose)] if dose != 1 else []))}`"
+        """With the person, the CLI says how to wait for a dose of this slot to be freed."""
         super().__init__(
-            f"slot {slot.id} ({slot.describe()}) is sold out; "
-            f"see `vaxres slot list --available` for slots with doses left{wait}"
+            f"slot {slot.id} ({slot.describe()}) is sold out",
+            details={**_slot_details(slot), **({"user": user, "dose": dose} if user is not None else {})},
         )
 
 
@@ -71,21 +52,29 @@ class SlotInPast(Refused):
 
     @classmethod
     def of_slot(cls, slot: SlotRecord) -> SlotInPast:
-        return cls(f"slot {slot.id} ({slot.describe()}) is in the past; choose a slot from today on")
+        return cls(
+            f"slot {slot.id} ({slot.describe()}) is in the past; choose a slot from today on",
+            details=_slot_details(slot),
+        )
 
     @classmethod
     def of_slot_update(cls, slot: SlotRecord) -> SlotInPast:
-        return cls(f"slot {slot.id} ({slot.describe()}) is in the past; its quantity can no longer change")
+        return cls(
+            f"slot {slot.id} ({slot.describe()}) is in the past; its quantity can no longer change",
+            details=_slot_details(slot),
+        )
 
     @classmethod
     def of_date(cls, date: dt.date) -> SlotInPast:
-        return cls(f"{date.isoformat()} is in the past; choose a slot from today on")
+        return cls(
+            f"{date.isoformat()} is in the past; choose a slot from today on", details={"date": date.isoformat()}
+        )
 
     @classmethod
     def of_reservation(cls, booking: ReservationRecord, change: str) -> SlotInPast:
         return cls(
-            f"reservation {booking.id} was for {booking.date.isoformat()}, which has passed, so it cannot be "
-            f"{change}; record the dose with `vaxres administer {booking.id}`, or mark it missed with `vaxres close-day`"
+            f"reservation {booking.id} was for {booking.date.isoformat()}, which has passed, so it cannot be {change}",
+            details={"reservation_id": booking.id, "date": booking.date.isoformat()},
         )
 
 
@@ -95,15 +84,13 @@ class AlreadyReserved(Refused):
     def __init__(self, user: str, dose: int, held: int | None, *, administered: bool = False):
         """`held` is the reservation number, when it has one yet."""
         if administered:
-            message = f"{user} already received dose {dose} (reservation {held}); see `vaxres mypage {user}`"
+            message = f"{user} already received dose {dose} (reservation {held})"
         elif held is None:
-            message = f"{user} already holds an active reservation for dose {dose}; see `vaxres mypage {user}`"
+            message = f"{user} already holds an active reservation for dose {dose}"
         else:
-            message = (
-                f"{user} already holds reservation {held} for dose {dose}; "
-                f"cancel it first with `vaxres cancel {held}` to book another"
-            )
-        super().__init__(message)
+            message = f"{user} already holds reservation {held} for dose {dose}"
+        details = {"user": user, "dose": dose, "reservation_id": held, "administered": administered}
+        super().__init__(message, details=details)
 
 
 class AlreadyCancelled(Refused):
@@ -111,27 +98,25 @@ class AlreadyCancelled(Refused):
 
     def __init__(self, reservation_id: int, cancelled_at: dt.datetime | None):
         when = cancelled_at.strftime("%Y-%m-%d %H:%M UTC") if cancelled_at else "earlier"
-        super().__init__(f"reservation {reservation_id} was already cancelled ({when}); nothing to do")
+        super().__init__(
+            f"reservation {reservation_id} was already cancelled ({when}); nothing to do",
+            details={"reservation_id": reservation_id},
+        )
 
 
 class SlotNotFound(NotFound):
     code = "slot_not_found"
 
     def __init__(self, slot_id: int, *, to_book: bool = False):
-        hint = (
-            "`vaxres slot list --available` for open slots"
-            if to_book
-            else "`vaxres slot list` for the slots that exist"
-        )
-        super().__init__(f"there is no slot {slot_id}; see {hint}")
+        super().__init__(f"there is no slot {slot_id}", details={"slot_id": slot_id, "to_book": to_book})
 
 
 class NoSlotNamed(SlotNotFound):
     def __init__(self, date: dt.date, hospital: str, vaccine: str):
         NotFound.__init__(
             self,
-            f"there is no slot for {date.isoformat()}, {hospital}, {vaccine}; "
-            f"see `vaxres slot list --date {date.isoformat()}`",
+            f"there is no slot for {date.isoformat()}, {hospital}, {vaccine}",
+            details={"date": date.isoformat(), "hospital": hospital, "vaccine": vaccine},
         )
 
 
@@ -140,7 +125,8 @@ class DoseOrder(Refused):
 
     def __init__(self, user: str, dose: int):
         super().__init__(
-            f"{user} holds no dose {dose - 1} yet, so dose {dose} cannot be booked; book dose {dose - 1} first"
+            f"{user} holds no dose {dose - 1} yet, so dose {dose} cannot be booked; book dose {dose - 1} first",
+            details={"user": user, "dose": dose},
         )
 
 
@@ -150,7 +136,8 @@ class VaccineMismatch(Refused):
     def __init__(self, user: str, dose: int, vaccine: str, series: HeldDose):
         super().__init__(
             f"{user}'s series is {series.vaccine} ({series.describe()}), "
-            f"so dose {dose} must be {series.vaccine} too, not {vaccine}"
+            f"so dose {dose} must be {series.vaccine} too, not {vaccine}",
+            details={"user": user, "dose": dose, "vaccine": vaccine, "series_vaccine": series.vaccine},
         )
 
 
@@ -170,7 +157,12 @@ class DoseInterval(Refused):
                 f"dose {dose} of {vaccine.name} must come {days} days before {user}'s {other.describe()}; "
                 f"the latest allowed date is {latest.isoformat()}"
             )
-        super().__init__(message)
+        details = {"user": user, "dose": dose, "vaccine": vaccine.name, "other_dose": other.dose}
+        if earliest is not None:
+            details["earliest"] = earliest.isoformat()
+        if latest is not None:
+            details["latest"] = latest.isoformat()
+        super().__init__(message, details=details)
 
 
 class SeriesComplete(Refused):
@@ -179,7 +171,8 @@ class SeriesComplete(Refused):
     def __init__(self, dose: int, vaccine: VaccineRecord):
         super().__init__(
             f"{vaccine.name}'s primary series has {vaccine.doses} dose{'s' if vaccine.doses != 1 else ''}; "
-            f"there is no dose {dose}"
+            f"there is no dose {dose}",
+            details={"dose": dose, "vaccine": vaccine.name, "doses": vaccine.doses},
         )
 
 
@@ -188,7 +181,8 @@ class NotReserved(Refused):
 
     def __init__(self, reservation_id: int, status: str):
         super().__init__(
-            f"reservation {reservation_id} is {status}: only a reserved booking can be cancelled, moved or recorded"
+            f"reservation {reservation_id} is {status}: only a reserved booking can be cancelled, moved or recorded",
+            details={"reservation_id": reservation_id, "status": status},
         )
 
 
@@ -198,7 +192,8 @@ class EarlierDoseNotGiven(Refused):
     def __init__(self, booking: ReservationRecord):
         super().__init__(
             f"{booking.user}'s dose {booking.dose - 1} has not been recorded as given, so dose {booking.dose} "
-            f"(reservation {booking.id}) cannot be; record dose {booking.dose - 1} first, or book it again"
+            f"(reservation {booking.id}) cannot be; record dose {booking.dose - 1} first, or book it again",
+            details={"reservation_id": booking.id, "user": booking.user, "dose": booking.dose},
         )
 
 
@@ -207,8 +202,8 @@ class ChangedMeanwhile(Refused):
 
     def __init__(self, reservation_id: int):
         super().__init__(
-            f"reservation {reservation_id} was changed by another operator while this ran; nothing changed here: "
-            f"see `vaxres show {reservation_id}` and try again"
+            f"reservation {reservation_id} was changed by another operator while this ran; nothing changed here",
+            details={"reservation_id": reservation_id},
         )
 
 
@@ -217,7 +212,8 @@ class TooEarly(Refused):
 
     def __init__(self, reservation_id: int, date: dt.date):
         super().__init__(
-            f"reservation {reservation_id} is for {date.isoformat()}; a dose is recorded on its day or after"
+            f"reservation {reservation_id} is for {date.isoformat()}; a dose is recorded on its day or after",
+            details={"reservation_id": reservation_id, "date": date.isoformat()},
         )
 
 
@@ -226,7 +222,8 @@ class NotOwner(Refused):
 
     def __init__(self, reservation_id: int, user: str):
         super().__init__(
-            f"reservation {reservation_id} is not {user}'s; nothing changed (check the number with `vaxres mypage {user}`)"
+            f"reservation {reservation_id} is not {user}'s; nothing changed",
+            details={"reservation_id": reservation_id, "user": user},
         )
 
 
@@ -234,9 +231,7 @@ class ReservationNotFound(NotFound):
     code = "reservation_not_found"
 
     def __init__(self, reservation_id: int):
-        super().__init__(
-            f"there is no reservation {reservation_id}; see `vaxres mypage USER` for a person's reservations"
-        )
+        super().__init__(f"there is no reservation {reservation_id}", details={"reservation_id": reservation_id})
 
 
 def check_capacity(slot_id: int | None, booked: int, quantity: int) -> None:
@@ -314,3 +309,7 @@ def check_changeable(booking: ReservationRecord, today: dt.date, change: str) ->
 def check_owner(booking: ReservationRecord, user: str | None) -> None:
     if user is not None and booking.user != user:
         raise NotOwner(booking.id, user)
+
+
+def _slot_details(slot: SlotRecord) -> dict:
+    return {"slot_id": slot.id, "date": slot.date.isoformat(), "hospital": slot.hospital, "vaccine": slot.vaccine}

@@ -6,6 +6,7 @@ import typer
 
 from vaxres.cli import render
 from vaxres.cli.common import JsonOption, LangOption, db_target, open_store
+from vaxres.cli.hints import explain
 from vaxres.cli.output import handles_errors, print_json, print_line
 
 
@@ -19,7 +20,7 @@ def _outcome_line(outcome) -> str:
     from vaxres.errors import VaxresError
 
     if isinstance(outcome, VaxresError):
-        return f"refused (exit {outcome.exit_code}, {outcome.code}): {outcome.message}"
+        return f"refused (exit {outcome.exit_code}, {outcome.code}): {explain(outcome)}"
     if isinstance(outcome, SlotRecord):
         return render.slot_added(outcome)
     if isinstance(outcome, Cancellation):
@@ -42,7 +43,7 @@ def _outcome_json(outcome):
     from vaxres.errors import VaxresError
 
     if isinstance(outcome, VaxresError):
-        return {"error": outcome.message, "code": outcome.code, "exit_code": outcome.exit_code}
+        return {"error": explain(outcome), "code": outcome.code, "exit_code": outcome.exit_code}
     return outcome.as_json()
 
 

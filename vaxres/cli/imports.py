@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from vaxres.cli.common import JsonOption, open_store
+from vaxres.cli.hints import next_step
 from vaxres.cli.output import (
     handles_errors,
     print_json,
@@ -62,6 +63,7 @@ def _options(encoding, delimiter, dry_run, skip_invalid, rejects, force, json_ou
         rejects=rejects,
         force=force,
         progress=rows_progress({"check": "Checking", "load": "Loading "}) if show_progress else None,
+        next_step=next_step,
     )
 
 

@@ -77,10 +77,12 @@ def print_line(text: str, *, to_stderr: bool = False) -> None:
 
 
 def report_error(error: VaxresError, json_out: bool) -> None:
+    from vaxres.cli.hints import explain
+
     if json_out:
-        print_json({"error": error.message, "code": error.code}, to_stderr=True)
+        print_json({"error": explain(error), "code": error.code}, to_stderr=True)
     else:
-        print_line(f"Error: {error.message}", to_stderr=True)
+        print_line(f"Error: {explain(error)}", to_stderr=True)
 
 
 def handles_errors(command: Callable[..., None]) -> Callable[..., None]:

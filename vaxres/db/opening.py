@@ -47,10 +47,7 @@ def open_store(
             missing = not _exists(store.path)
         if missing:
             if not create:
-                raise StoreNotFound(
-                    f"there is no store at {store.path}; check --db or VAXRES_DB (`vaxres db path` shows "
-                    f"the store in use), or register a slot to create one"
-                )
+                raise StoreNotFound(f"there is no store at {store.path}", details={"path": str(store.path)})
             if not store.path.parent.exists():
                 raise InvalidInput(
                     f"the folder {store.path.parent} does not exist; create it or name another --db path"
@@ -87,8 +84,8 @@ def _upgrade_if_behind(store: Store) -> None:
         return
     if not store.is_sqlite:
         raise StoreUnusable(
-            f"{store.display} is at schema revision {state.current or 'none'}, "
-            f"the code needs {state.head}: run `vaxres db upgrade`"
+            f"{store.display} is at schema revision {state.current or 'none'}, the code needs {state.head}",
+            details={"revision": state.current, "head": state.head},
         )
     from vaxres.db.migrate import upgrade
 

@@ -43,7 +43,7 @@ class ExportFilter:
     ) -> ExportFilter:
         source_of(kind)
         if kind != "reservations" and statuses:
-            raise InvalidInput(f"--status is for `vaxres export reservations`; {kind} have no booking status")
+            raise InvalidInput(f"--status is for an export of reservations; {kind} have no booking status")
         first, last = validate.parse_date_range(date_from, date_to)
         return cls(first, last, parse_statuses(statuses), lang)
 

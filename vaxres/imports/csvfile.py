@@ -196,8 +196,8 @@ class CsvTable:
         if missing:
             found = ", ".join(repr(name) for name in header) or "none"
             raise InvalidInput(
-                f"{source} has no {_either(missing)} column (headers found: {found}); "
-                f"required: {', '.join(required)}; see `vaxres import slots --help` for the accepted names"
+                f"{source} has no {_either(missing)} column (headers found: {found}); required: {', '.join(required)}",
+                details={"missing": missing, "required": list(required)},
             )
         return positions
 

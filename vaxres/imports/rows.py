@@ -4,7 +4,8 @@ RowError that says which line, which column and why."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
 from vaxres import validate
@@ -41,17 +42,23 @@ class RowError:
     reason: str
     code: str
     cells: list[str] = field(default_factory=list, compare=False)
+    error: VaxresError | None = field(default=None, compare=False, repr=False)  # for the caller's next step
 
     @classmethod
     def invalid(cls, line: int, error: InvalidValue, cells: list[str]) -> RowError:
-        return cls(line, error.field, str(error.value), error.reason, error.code, cells)
+        return cls(line, error.field, str(error.value), error.reason, error.code, cells, error)
 
     @classmethod
     def refused(
         cls, line: int, error: VaxresError, cells: list[str], *, column: str | None = None, value: str | None = None
     ) -> RowError:
         """A rule refused the row: the error the single command raises, on its line."""
-        return cls(line, column, value, error.message, error.code, cells)
+        return cls(line, column, value, error.message, error.code, cells, error)
+
+    def with_next_step(self, next_step: Callable[[VaxresError], str]) -> RowError:
+        """The reason followed by what to do next, as the caller (the CLI) words it."""
+        step = next_step(self.error) if self.error is not None else ""
+        return replace(self, reason=self.reason + step) if step else self
 
     def describe(self) -> str:
         if self.column is None:

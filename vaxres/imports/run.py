@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from vaxres.booking.doses import SlotsChangedMeanwhile
 from vaxres.booking.vaccines import load_catalog
 from vaxres.db.store import Store
-from vaxres.errors import InvalidInput, StoreBusy
+from vaxres.errors import InvalidInput, StoreBusy, VaxresError
 from vaxres.imports import charset, csvfile
 from vaxres.imports.booking_loader import BookingLoader
 from vaxres.imports.rejects import RejectsWriter
@@ -45,6 +45,8 @@ class ImportOptions:
     rejects: str | None = None
     force: bool = False  # replace an existing --rejects file
     progress: Progress | None = None
+    # What the caller adds to a row's reason: the next step, in its words (vaxres/cli/hints.py).
+    next_step: Callable[[VaxresError], str] | None = None
 
 
 def import_slots(store: Store, source: str, options: ImportOptions) -> ImportSummary:
@@ -129,7 +131,15 @@ class _Import:
             position = stream.tell if self.size is not None else (lambda: 0)
             parser = RowParser(table.positions, load_catalog(conn), today=store.today(), date_as_text=store.is_sqlite)
             rows = _valid_rows(
-                table, parser, self.kind, summary, rejects, options.progress, position=position, size=self.size
+                table,
+                parser,
+                self.kind,
+                summary,
+                rejects,
+                options.progress,
+                position=position,
+                size=self.size,
+                next_step=options.next_step,
             )
             with _no_cycle_collection():
                 valid = self.staging.fill(rows)
@@ -165,6 +175,8 @@ class _Import:
                 cause = "another vaxres changed the same bookings while this import ran"
                 raise _stopped(cause, low, label) from None
             for error in errors:
+                if options.next_step is not None:
+                    error = error.with_next_step(options.next_step)
                 summary.refused += 1
                 summary.note(error)
                 rejects.refused(error)
@@ -204,6 +216,7 @@ def _valid_rows(
     *,
     position: Callable[[], int],
     size: int | None,
+    next_step: Callable[[VaxresError], str] | None,
 ) -> Iterator[StagedRow]:
     """Parse each data row; invalid ones are counted, reported and sent to --rejects."""
     parse = parser.slot if kind == "slots" else parser.booking
@@ -211,6 +224,8 @@ def _valid_rows(
         summary.rows += 1
         row = parse(line, cells)
         if type(row) is RowError:
+            if next_step is not None:
+                row = row.with_next_step(next_step)
             summary.invalid += 1
             summary.note(row)
             rejects.invalid(row)

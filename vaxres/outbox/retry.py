@@ -16,7 +16,7 @@ class MessageNotFound(NotFound):
     code = "message_not_found"
 
     def __init__(self, *ids: int):
-        super().__init__(f"there is no outbox message {', '.join(map(str, ids))}; see `vaxres outbox list`")
+        super().__init__(f"there is no outbox message {', '.join(map(str, ids))}", details={"ids": list(ids)})
 
 
 class NotFailed(Refused):

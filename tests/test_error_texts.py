@@ -1,0 +1,134 @@
+"""Errors below the command line say what is wrong and carry their facts; only vaxres/cli/ tells
+the user which `vaxres` command to run next (issue 25, item 2)."""
+
+import ast
+import datetime as dt
+import importlib
+import json
+import pkgutil
+from pathlib import Path
+
+import pytest
+
+import vaxres
+from vaxres.booking import catalog_rules, rules, waitlist
+from vaxres.booking.model import HeldDose, ReservationRecord, SlotRecord, VaccineRecord
+from vaxres.cli.hints import HINTS, explain
+from vaxres.errors import VaxresError
+from vaxres.outbox.retry import MessageNotFound
+
+PACKAGE = Path(vaxres.__file__).parent
+DAY = dt.date(2027, 3, 1)
+SLOT = SlotRecord(3, DAY, "Seoul", "Pfizer", 2, 0)
+PFIZER = VaccineRecord("Pfizer", (), 2, 21)
+HELD = HeldDose(7, 1, "reserved", DAY, "Pfizer")
+
+
+def shell_commands_in(source: str) -> list[tuple[int, str]]:
+    """The string constants (docstrings aside) that name a `vaxres ...` command."""
+    tree = ast.parse(source)
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    return [
+        (node.lineno, node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and "`vaxres " in node.value
+        and id(node) not in docstrings
+    ]
+
+
+def test_no_string_outside_the_cli_tells_the_user_to_run_a_vaxres_command():
+    found = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if path.relative_to(PACKAGE).parts[0] == "cli":
+            continue
+        if hits := shell_commands_in(path.read_text(encoding="utf-8")):
+            found[str(path.relative_to(PACKAGE))] = hits
+    assert not found
+
+
+def test_the_scan_finds_a_planted_command_and_skips_docstrings():
+    planted = '"""See `vaxres mypage`."""\nx = f"held; see `vaxres mypage {user}`"\n'
+    assert [line for line, _text in shell_commands_in(planted)] == [2]
+
+
+def refusals() -> list[VaxresError]:
+    booking = ReservationRecord.in_slot(
+        SLOT,
+        reservation_id=12,
+        user="kim",
+        dose=1,
+        status="reserved",
+        reserved_at=dt.datetime(2027, 1, 1, tzinfo=dt.UTC),
+    )
+    return [
+        rules.DuplicateSlot(DAY, "Seoul", "Pfizer", 3),
+        rules.DuplicateSlot(DAY, "Seoul", "Pfizer", None),
+        rules.SoldOut(SLOT),
+        rules.SoldOut(SLOT, "kim", 2),
+        rules.SlotInPast.of_slot(SLOT),
+        rules.SlotInPast.of_reservation(booking, "cancelled"),
+        rules.AlreadyReserved("kim", 1, 12),
+        rules.AlreadyReserved("kim", 1, None),
+        rules.AlreadyReserved("kim", 1, 12, administered=True),
+        rules.SlotNotFound(9, to_book=True),
+        rules.SlotNotFound(9),
+        rules.NoSlotNamed(DAY, "Seoul", "Pfizer"),
+        rules.DoseOrder("kim", 2),
+        rules.VaccineMismatch("kim", 2, "Moderna", HELD),
+        rules.DoseInterval("kim", 2, PFIZER, HELD, earliest=DAY + dt.timedelta(days=21)),
+        rules.SeriesComplete(3, PFIZER),
+        rules.ChangedMeanwhile(12),
+        rules.NotOwner(12, "lee"),
+        rules.ReservationNotFound(12),
+        catalog_rules.UnknownVaccine("Sputnik", ["Pfizer"]),
+        catalog_rules.VaccineNotFound("Sputnik"),
+        catalog_rules.DuplicateVaccine("pfizer", "Pfizer"),
+        waitlist.AlreadyWaiting("kim", 1, 4),
+        waitlist.EntryNotFound(4),
+        MessageNotFound(5, 6),
+    ]
+
+
+@pytest.mark.parametrize("error", refusals(), ids=lambda error: type(error).__name__)
+def test_each_refusal_carries_json_details_and_a_sentence_without_a_command(error):
+    assert json.loads(json.dumps(error.details)) == error.details
+    assert error.details, "the facts a caller needs to act"
+    assert "vaxres " not in error.message
+    assert explain(error).startswith(error.message)
+
+
+def test_the_command_line_adds_the_next_step_from_the_details():
+    assert explain(rules.AlreadyReserved("kim", 1, 12)) == (
+        "kim already holds reservation 12 for dose 1; cancel it first with `vaxres cancel 12` to book another"
+    )
+    assert explain(rules.SoldOut(SLOT, "kim", 2)).endswith(
+        "or wait for a freed dose: `vaxres waitlist join --user kim --vaccine Pfizer --hospital Seoul "
+        "--from 2027-03-01 --to 2027-03-01 --dose 2`"
+    )
+    assert explain(rules.DoseOrder("kim", 2)) == rules.DoseOrder("kim", 2).message  # nothing to run
+
+
+def every_error_code() -> set[str]:
+    for module in pkgutil.walk_packages([str(PACKAGE)], "vaxres."):
+        if not module.name.startswith("vaxres._migrations") and not module.name.endswith("__main__"):
+            importlib.import_module(module.name)
+    codes = set()
+    pending = [VaxresError]
+    while pending:
+        kind = pending.pop()
+        codes.add(kind.code)
+        pending.extend(kind.__subclasses__())
+    return codes
+
+
+def test_every_hint_is_keyed_by_a_real_error_code():
+    assert set(HINTS) <= every_error_code()
