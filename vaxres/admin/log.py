@@ -161,10 +161,3 @@ def stream_log(
     with store.read() as conn:
         locking.plan_for_every_row(conn)
         yield read_all(conn, _query(conn, f), _reader(conn, lang), limit)
-
-
-def read_log(
-    store: Store, *, limit: str | int | None = None, lang: str | None = None, **filters: Any
-) -> list[LogEntry]:
-    with stream_log(store, limit=limit, lang=lang, **filters) as entries:
-        return list(entries)
