@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Table, bindparam, delete, func, insert, select, text
+from sqlalchemy import bindparam, delete, func, insert, select, text
 
+from vaxres.db import counters
 from vaxres.db.store import Store
 from vaxres.db.tables import (
     ReservationStatus,
@@ -79,7 +80,7 @@ def copy(origin: Store, destination: Store) -> CopyReport:
                 copied += len(rows)
             counts[table.name] = copied
         for table in NUMBERED:
-            _continue_numbering(writer, table, _highest_number(reader, table))
+            counters.continue_numbering(writer, table, counters.highest_number(reader, table))
         for table in TABLES:
             found = writer.execute(select(func.count()).select_from(table)).scalar_one()
             if found != counts[table.name]:
@@ -94,33 +95,3 @@ def copy(origin: Store, destination: Store) -> CopyReport:
         if broken:
             raise VaxresError(f"copy check failed: {broken} slots break capacity = remaining + doses taken")
     return CopyReport(origin.display, destination.display, counts)
-
-
-def _highest_number(conn: Connection, table: Table) -> int | None:
-    """The highest number the store has given in `table`: its counter, which remembers rows since
-    deleted (pruned messages, waitlist entries gone), else its highest row."""
-    name = table.name
-    if conn.dialect.name == "postgresql":
-        counter = f"SELECT pg_sequence_last_value(pg_get_serial_sequence('{name}', 'id')::regclass)"
-    else:
-        counter = f"SELECT (SELECT seq FROM sqlite_sequence WHERE name = '{name}')"
-    numbers = [conn.execute(text(counter)).scalar(), conn.execute(select(func.max(table.c.id))).scalar()]
-    return max((n for n in numbers if n is not None), default=None)
-
-
-def _continue_numbering(conn: Connection, table: Table, highest: int | None) -> None:
-    """Make the new store's next number in `table` follow `highest`: a number a receiver or a
-    person has seen is never given again (issue 26)."""
-    name = table.name
-    if conn.dialect.name == "postgresql":
-        sequence = f"pg_get_serial_sequence('{name}', 'id')"
-        conn.execute(
-            text(f"SELECT setval({sequence}, :n, :called)"), {"n": highest or 1, "called": highest is not None}
-        )
-    elif highest is not None and table.dialect_options["sqlite"]["autoincrement"]:
-        params = {"name": name, "seq": highest}
-        if (
-            conn.execute(text("UPDATE sqlite_sequence SET seq = MAX(seq, :seq) WHERE name = :name"), params).rowcount
-            == 0
-        ):
-            conn.execute(text("INSERT INTO sqlite_sequence (name, seq) VALUES (:name, :seq)"), params)

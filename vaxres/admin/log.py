@@ -24,6 +24,7 @@ from sqlalchemy import ColumnElement, CompoundSelect, Connection, or_, select, u
 
 from vaxres import validate
 from vaxres.booking import rules
+from vaxres.db import locking, sql
 from vaxres.db.listing import Page, read_all, read_page
 from vaxres.db.store import Store
 from vaxres.db.tables import ABOUT, outbox_table, reservation_table, slot_table
@@ -103,13 +104,13 @@ class LogFilter:
         if self.slot is not None:
             if conn.execute(select(slot.id).where(slot.id == self.slot)).first() is None:
                 raise rules.SlotNotFound(self.slot)
-            where.append(o.id.in_(slot_messages(conn.dialect.name, self.slot)))
+            where.append(o.id.in_(slot_messages(self.slot)))
         if self.actor is not None:
             where.append(o.actor == self.actor)
         return where
 
 
-def slot_messages(dialect: str, slot_id: int) -> CompoundSelect:
+def slot_messages(slot_id: int) -> CompoundSelect:
     """The ids of the messages about a slot: its registration and updates, and every event of a
     booking in it (booked, moved in or out, cancelled, given, missed, reminded)."""
     m = outbox_table.alias("about")
@@ -119,7 +120,7 @@ def slot_messages(dialect: str, slot_id: int) -> CompoundSelect:
     )
     updated = select(m.c.id).where(ABOUT, m.c.correlation_id == slot_id, m.c.event == events.SLOT_UPDATED)
     moved_out = select(m.c.correlation_id).where(
-        m.c.event == events.RESERVATION_RESCHEDULED, _names_slot(dialect, m.c.payload, "previous_slot_id", slot_id)
+        m.c.event == events.RESERVATION_RESCHEDULED, sql.json_number_is(m.c.payload, "previous_slot_id", slot_id)
     )
     bookings = union(select(reservation.id).where(reservation.slot_id == slot_id), moved_out)
     booked = select(m.c.id).where(
@@ -127,19 +128,11 @@ def slot_messages(dialect: str, slot_id: int) -> CompoundSelect:
         m.c.correlation_id.in_(bookings),
         m.c.event.in_(events.RESERVATION_EVENTS),
         or_(
-            _names_slot(dialect, m.c.payload, "slot_id", slot_id),
-            _names_slot(dialect, m.c.payload, "previous_slot_id", slot_id),
+            sql.json_number_is(m.c.payload, "slot_id", slot_id),
+            sql.json_number_is(m.c.payload, "previous_slot_id", slot_id),
         ),
     )
     return union_all(registered, updated, booked)
-
-
-def _names_slot(dialect: str, payload, key: str, slot_id: int) -> ColumnElement:
-    """The payload's `key` is this slot: compared as text on PostgreSQL, where a cast of an odd
-    value written by another tool would fail the whole query."""
-    if dialect == "postgresql":
-        return payload[key].as_string() == str(slot_id)
-    return payload[key].as_integer() == slot_id
 
 
 def _query(conn: Connection, f: LogFilter):
@@ -166,16 +159,5 @@ def stream_log(
     f = LogFilter.parse(**filters)
     limit = None if limit is None else validate.parse_limit(limit)
     with store.read() as conn:
-        if conn.dialect.name == "postgresql":
-            # The rows are streamed from a cursor, which PostgreSQL plans for its first tenth: for
-            # `--slot` that walked every message in id order (5 s on 2,000,000) rather than
-            # looking the few up (70 ms). Every row is read, so plan for all of them.
-            conn.exec_driver_sql("SET LOCAL cursor_tuple_fraction = 1.0")
+        locking.plan_for_every_row(conn)
         yield read_all(conn, _query(conn, f), _reader(conn, lang), limit)
-
-
-def read_log(
-    store: Store, *, limit: str | int | None = None, lang: str | None = None, **filters: Any
-) -> list[LogEntry]:
-    with stream_log(store, limit=limit, lang=lang, **filters) as entries:
-        return list(entries)

@@ -23,14 +23,13 @@ from __future__ import annotations
 import zlib
 from collections.abc import Iterable
 
-from sqlalchemy import Connection, bindparam, select, text
+from sqlalchemy import Connection, bindparam, select
 
+from vaxres.db import locking
 from vaxres.db.tables import reservation_table, slot_table, vaccine_table
 
 PERSON_LOCKS = 1024
 _SPACE = 0x76787273  # the first key of vaxres's two-key advisory locks: "vxrs"
-_LOCK = text("SELECT count(pg_advisory_xact_lock(:space, b)) FROM unnest(CAST(:buckets AS integer[])) AS b")
-_TRY = text("SELECT b FROM unnest(CAST(:buckets AS integer[])) AS b WHERE pg_try_advisory_xact_lock(:space, b)")
 _OWNER = select(reservation_table.c.user_id).where(reservation_table.c.id == bindparam("b_id"))
 
 
@@ -42,27 +41,24 @@ def bucket(user: str) -> int:
 def lock_people(conn: Connection, users: Iterable[str]) -> None:
     """Wait for these people's locks, held until the transaction ends. Take them before any row
     lock of the transaction."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(_LOCK, {"space": _SPACE, "buckets": sorted({bucket(user) for user in users})})
+    locking.wait_for_keys(conn, _SPACE, (bucket(user) for user in users))
 
 
 def lock_owner(conn: Connection, reservation_id: int) -> None:
     """The lock of the person a reservation belongs to (it never changes hands); nothing when
     there is no such reservation (the caller says so)."""
-    if conn.dialect.name == "postgresql":
-        user = conn.execute(_OWNER, {"b_id": reservation_id}).scalar()
-        if user is not None:
-            lock_people(conn, [user])
+    if locking.writers_wait_anyway(conn):
+        return
+    user = conn.execute(_OWNER, {"b_id": reservation_id}).scalar()
+    if user is not None:
+        lock_people(conn, [user])
 
 
 def try_lock_people(conn: Connection, users: Iterable[str]) -> set[str]:
     """The people among these whose lock this transaction holds now (all of them on SQLite); a
     lock another transaction holds is not waited for."""
     users = set(users)
-    if conn.dialect.name != "postgresql" or not users:
-        return users
-    wanted = sorted({bucket(user) for user in users})
-    held = set(conn.execute(_TRY, {"space": _SPACE, "buckets": wanted}).scalars())
+    held = locking.try_keys(conn, _SPACE, {bucket(user) for user in users})
     return {user for user in users if bucket(user) in held}
 
 
@@ -70,20 +66,18 @@ def share_vaccines_of_slots(conn: Connection, slot_ids: list[int]) -> None:
     """Keep the series of these slots' vaccines as they are until the transaction ends (a FOR
     SHARE lock on their catalog rows: `vaccine update` waits, bookings do not wait for each other).
     Read the vaccines after it."""
-    if conn.dialect.name == "postgresql" and slot_ids:
+    if slot_ids:
         vaccine = vaccine_table.c
         of_slots = select(slot_table.c.vaccine_key).where(slot_table.c.id.in_(slot_ids))
-        conn.execute(select(vaccine.id).where(vaccine.name_key.in_(of_slots)).with_for_update(read=True))
+        locking.lock_rows(conn, select(vaccine.id).where(vaccine.name_key.in_(of_slots)), share=True)
 
 
 def lock_catalog(conn: Connection) -> None:
     """Change the catalog alone: wait for the bookings that read a series, then keep them waiting."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(select(vaccine_table.c.id).with_for_update())
+    locking.lock_rows(conn, select(vaccine_table.c.id))
 
 
 def lock_vaccines(conn: Connection, vaccine_keys: list[str]) -> None:
     """PostgreSQL: one offer or join at a time per vaccine (SQLite has one writer anyway)."""
-    if conn.dialect.name == "postgresql":
-        for key in vaccine_keys:
-            conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"vaxres-waitlist:{key}"})
+    for key in vaccine_keys:
+        locking.wait_for_name(conn, f"vaxres-waitlist:{key}")

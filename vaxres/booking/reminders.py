@@ -14,9 +14,10 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Integer, bindparam, func, literal, select, text
+from sqlalchemy import Connection, Integer, bindparam, func, literal, select
 
 from vaxres import validate
+from vaxres.db import locking
 from vaxres.db.store import Store, insert_on_conflict
 from vaxres.db.tables import ReservationStatus, reminder_table, reservation_table, slot_table, utcnow
 from vaxres.outbox import events
@@ -55,11 +56,9 @@ def remind(store: Store, days_before: str | int = 1) -> Reminded:
     up_to = today + dt.timedelta(days=days_before)
     now = utcnow()
     with store.write() as conn:
-        dialect = conn.dialect.name
-        if dialect == "postgresql":
-            conn.execute(text("LOCK TABLE reminder IN EXCLUSIVE MODE"))
+        locking.lock_table(conn, reminder_table)
         before = conn.execute(select(func.coalesce(func.max(reminder.id), 0))).scalar_one()
-        conn.execute(_add_reminders(dialect, days_before, today, up_to, now))
+        conn.execute(_add_reminders(conn, days_before, today, up_to, now))
         rows = events.reservation_reminder_rows(days_before=days_before, today=today, now=now)
         added = rows.join(reminder_table, reminder.reservation_id == reservation.id).where(
             reminder.id > before, reminder.date == slot.date, reminder.days_before == days_before
@@ -69,7 +68,7 @@ def remind(store: Store, days_before: str | int = 1) -> Reminded:
     return Reminded(written, days_before, today)
 
 
-def _add_reminders(dialect: str, days_before: int, today: dt.date, up_to: dt.date, now: dt.datetime):
+def _add_reminders(conn: Connection, days_before: int, today: dt.date, up_to: dt.date, now: dt.datetime):
     """INSERT INTO reminder ... SELECT the due bookings ... ON CONFLICT DO NOTHING."""
     due = (
         select(
@@ -87,7 +86,7 @@ def _add_reminders(dialect: str, days_before: int, today: dt.date, up_to: dt.dat
         .order_by(slot.date, reservation.id)
     )
     return (
-        insert_on_conflict(dialect, reminder_table)
+        insert_on_conflict(conn, reminder_table)
         .from_select(["reservation_id", "date", "days_before", "created_at"], due)
         .on_conflict_do_nothing(index_elements=["reservation_id", "date", "days_before"])
     )

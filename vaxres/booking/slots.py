@@ -33,7 +33,7 @@ def find_slot_id(conn: Connection, date: dt.date, hospital: str, vaccine: str) -
 def remember_hospitals(conn: Connection, names: Mapping[str, str] | Select) -> None:
     """Add the hospitals the hospital table lacks: {key: spelling}, or a SELECT of such pairs.
     Whatever adds slots calls it in its transaction, so `slot list --hospital` finds them."""
-    statement = insert_on_conflict(conn.dialect.name, hospital_table)
+    statement = insert_on_conflict(conn, hospital_table)
     if isinstance(names, Select):
         conn.execute(
             statement.from_select(["name_key", "name"], names).on_conflict_do_nothing(index_elements=["name_key"])

@@ -19,16 +19,9 @@ def bound(conn: Connection, column: Column, value: Any) -> Any:
     return value if process is None else process(value)
 
 
-def executemany(conn: Connection, statement: ClauseElement, rows: list[dict[str, Any]]) -> int:
-    """Run `statement` once per row, every value already in the driver's form (see bound());
-    return how many rows it changed in all."""
-    if not rows:
-        return 0
-    return executemany_tuples(conn, statement, list(rows[0]), [tuple(row.values()) for row in rows])
-
-
 def executemany_tuples(conn: Connection, statement: ClauseElement, keys: list[str], rows: list[tuple]) -> int:
-    """executemany() for rows given as tuples of the values of `keys`, in that order."""
+    """Run `statement` once per row, each a tuple of the values of `keys` in that order, every
+    value already in the driver's form (see bound()); how many rows it changed in all."""
     if not rows:
         return 0
     compiled = _compiled(conn, statement, column_keys=keys)

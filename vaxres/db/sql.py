@@ -126,3 +126,24 @@ def _unindexed(element: unindexed, compiler: Any, **kw: Any) -> str:
 @compiles(unindexed, "sqlite")
 def _unindexed_sqlite(element: unindexed, compiler: Any, **kw: Any) -> str:
     return f"+{compiler.process(element.clause_expr.element, **kw)}"
+
+
+class json_number_is(ColumnElement[bool]):
+    """A JSON document's `key` holds this whole number. PostgreSQL compares it as text: a cast of
+    an odd value written by another tool would fail the whole query."""
+
+    type = Boolean()
+    inherit_cache = False  # holds plain attributes; used by one rare query (`log --slot`)
+
+    def __init__(self, document: ColumnElement[Any], key: str, number: int):
+        self.document, self.key, self.number = document, key, number
+
+
+@compiles(json_number_is)
+def _json_number_is(element: json_number_is, compiler: Any, **kw: Any) -> str:
+    return compiler.process(element.document[element.key].as_string() == str(element.number), **kw)
+
+
+@compiles(json_number_is, "sqlite")
+def _json_number_is_sqlite(element: json_number_is, compiler: Any, **kw: Any) -> str:
+    return compiler.process(element.document[element.key].as_integer() == element.number, **kw)

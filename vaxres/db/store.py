@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, create_engine, event, exists, select, text
+from sqlalchemy import Connection, Engine, create_engine, event, exists, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DatabaseError, DBAPIError, OperationalError
 
@@ -232,10 +232,10 @@ class Store:
         self.engine.dispose()
 
 
-def insert_on_conflict(dialect: str, table):
+def insert_on_conflict(bind: Connection | Engine, table):
     """The dialect's own INSERT into `table`, the one with ON CONFLICT (SQLite and PostgreSQL
     spell it alike); PostgreSQL's module is loaded only when used."""
-    if dialect == "postgresql":
+    if bind.dialect.name == "postgresql":
         from sqlalchemy.dialects import postgresql
 
         return postgresql.insert(table)

@@ -73,7 +73,7 @@ class SlotLoader:
         ]
         # SQLAlchemy keeps an INSERT's row count only when asked.
         self._insert_plain = (
-            insert_on_conflict(dialect, slot_table)
+            insert_on_conflict(store.engine, slot_table)
             .from_select(columns, new_slots)
             .execution_options(preserve_rowcount=True)
         )
@@ -86,7 +86,7 @@ class SlotLoader:
             )
             new_slots = new_slots.where(~known.exists())
         self._insert_new = (
-            insert_on_conflict(dialect, slot_table)
+            insert_on_conflict(store.engine, slot_table)
             .from_select(columns, new_slots)
             .on_conflict_do_nothing(index_elements=["date", "hospital_key", "vaccine_key"])
             .execution_options(preserve_rowcount=True)

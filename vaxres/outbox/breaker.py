@@ -13,8 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, select
-from sqlalchemy.dialects import postgresql, sqlite
 
+from vaxres.db.store import insert_on_conflict
 from vaxres.db.tables import target_table
 from vaxres.outbox.sinks import DELIVERED, RETRY, Outcome
 
@@ -83,8 +83,7 @@ def save(conn: Connection, target: str, state: BreakerState, now: dt.datetime) -
         "last_error": state.last_error,
         "updated_at": now,
     }
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(target_table).values(**values)
+    statement = insert_on_conflict(conn, target_table).values(**values)
     conn.execute(
         statement.on_conflict_do_update(
             index_elements=["target"],

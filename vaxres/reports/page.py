@@ -17,6 +17,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from vaxres.db import locking
 from vaxres.db.store import Store
 from vaxres.db.tables import utcnow
 from vaxres.errors import InvalidInput
@@ -59,8 +60,7 @@ def write_page(store: Store, path: str, *, force: bool = False, **options: Any) 
     target = _Target(path, force=force)
     try:
         with store.read() as conn:
-            if conn.dialect.name == "postgresql":  # the three reports see one snapshot
-                conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            locking.one_snapshot(conn)  # the three reports see one store
             groupings = dict.fromkeys((scope.by, "day", "hospital"))  # the table's, then the charts'
             reports = {by: read_report(conn, dataclasses.replace(scope, by=by)) for by in groupings}
         made = utcnow()
