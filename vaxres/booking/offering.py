@@ -22,6 +22,7 @@ from vaxres.booking.doses import book_many, confirmations
 from vaxres.booking.model import HeldDose, VaccineRecord
 from vaxres.booking.queries import hospital_keys
 from vaxres.booking.series import HELD_DOSES, held_dose
+from vaxres.booking.suits import day_suits, hospital_suits
 from vaxres.db import bulk
 from vaxres.db.tables import ReservationStatus, reservation_table, slot_table, vaccine_table, waitlist_table
 from vaxres.errors import Refused
@@ -54,7 +55,7 @@ class _Doses:
             indexes = (
                 list(range(len(self.ids)))
                 if hospital_key is None
-                else [n for n, key in enumerate(self.hospitals) if hospital_key in key]
+                else [n for n, key in enumerate(self.hospitals) if hospital_suits(hospital_key, key)]
             )
             found = self.suiting[hospital_key] = (indexes, list(range(len(indexes) + 1)))
         return found
@@ -179,7 +180,7 @@ def _place(doses: _Doses, entry, held: dict[int, HeldDose], today: dt.date) -> t
     while (n := doses.open_from(suiting, next_open, n)) < len(suiting):
         index = suiting[n]
         day = days[index]
-        if entry.date_to is not None and day > entry.date_to:
+        if not day_suits(entry.date_from, entry.date_to, day):  # from on already: past its last day
             return None
         n += 1
         try:

@@ -15,14 +15,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, func, insert, or_, select, text
+from sqlalchemy import Connection, bindparam, delete, func, insert, literal, select, text
 
 from vaxres import validate
 from vaxres.booking import locks, rules, series
 from vaxres.booking.doses import book_taken, take_dose
 from vaxres.booking.model import ReservationRecord
+from vaxres.booking.suits import hospital_suits_sql, suits_sql
 from vaxres.booking.vaccines import key_of, resolve_name
-from vaxres.db import sql
 from vaxres.db.store import Store
 from vaxres.db.tables import slot_table, utcnow, waitlist_table
 from vaxres.errors import InvalidInput, NotFound, Refused
@@ -279,10 +279,10 @@ def _book_free_dose(conn, user, dose, vaccine_key, hospital, first, last, today,
         .limit(BATCH)
         .with_for_update(skip_locked=True)
     )
-    if last is not None:
+    if last is not None:  # the days as bounds of the index's range; the hospital as suits.py says
         query = query.where(slot.date <= last)
     if hospital is not None:
-        query = query.where(sql.contains(slot.hospital_key, validate.name_key(hospital)))
+        query = query.where(hospital_suits_sql(literal(validate.name_key(hospital)), slot.hospital_key))
     for slot_id in conn.execute(query).scalars().all():
         try:
             taken = take_dose(conn, slot_id, user, dose, today=today, now=now)  # refuses before writing
@@ -294,16 +294,14 @@ def _book_free_dose(conn, user, dose, vaccine_key, hospital, first, last, today,
     return None
 
 
-# The longest-waiting entries a freed dose of a slot suits: its vaccine, its day within theirs,
-# its hospital containing their text (when they gave one).
+# The longest-waiting entries a freed dose of a slot suits (booking/suits.py): its vaccine,
+# its day within theirs, its hospital containing their text (when they gave one).
 CANDIDATES = (
     select(w.id, w.user_id, w.dose)
     .where(
         w.vaccine_key == bindparam("b_key"),
         w.id > bindparam("b_after"),
-        w.date_from <= bindparam("b_date"),
-        or_(w.date_to.is_(None), w.date_to >= bindparam("b_date")),
-        or_(w.hospital_key.is_(None), sql.contains(bindparam("b_hospital"), w.hospital_key)),
+        suits_sql(w.date_from, w.date_to, w.hospital_key, bindparam("b_date"), bindparam("b_hospital")),
     )
     .order_by(w.id)
     .limit(BATCH)

@@ -35,6 +35,7 @@ from sqlalchemy import (
 
 from vaxres import validate
 from vaxres.booking.queries import hospital_keys, vaccine_keys
+from vaxres.booking.suits import day_suits_sql, hospital_suits_sql
 from vaxres.booking.vaccines import key_of, load_catalog
 from vaxres.db import sql
 from vaxres.db.listing import named
@@ -314,11 +315,11 @@ def _waiting_per_line(conn: Connection, by: str, lines, entries: list) -> Select
     elif by == "hospital":
         wanted = select(w.hospital_key.label("k"), func.count().label("n"))
         wanted = wanted.where(*entries, w.hospital_key.is_not(None)).group_by(w.hospital_key).cte("wanted")
-        matches = sql.contains(lines.c.key, wanted.c.k)
+        matches = hospital_suits_sql(wanted.c.k, lines.c.key)
     else:
         wanted = select(w.date_from, w.date_to, func.count().label("n")).where(*entries)
         wanted = wanted.group_by(w.date_from, w.date_to).cte("wanted")
-        matches = (wanted.c.date_from <= lines.c.key) & or_(wanted.c.date_to.is_(None), wanted.c.date_to >= lines.c.key)
+        matches = day_suits_sql(wanted.c.date_from, wanted.c.date_to, lines.c.key)
     return (
         select(lines.c.key, func.sum(wanted.c.n).label("n"))
         .select_from(lines.join(wanted, matches))
