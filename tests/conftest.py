@@ -56,6 +56,20 @@ def isolated_state(tmp_path, monkeypatch, request, empty_store_file):
     monkeypatch.delenv("VAXRES_ACTOR", raising=False)
 
 
+@pytest.fixture(scope="session")
+def migrated_postgres():
+    """One PostgreSQL database upgraded to head, made once: each test's store is a copy of it
+    (CREATE DATABASE ... TEMPLATE, a third of the time of creating and upgrading one)."""
+    with postgres_database() as url:
+        from vaxres.admin.database import upgrade
+        from vaxres.db.opening import open_store
+
+        store = open_store(url, migrate=False)
+        upgrade(store)
+        store.dispose()  # a template must have no session open
+        yield url.rsplit("/", 1)[1]
+
+
 @pytest.fixture(params=["sqlite", "postgresql"] if os.environ.get(PG_ENV) else ["sqlite"])
 def backend(request, monkeypatch):
     """Run a test on SQLite, and also on a PostgreSQL database of its own when PG_ENV names a server
@@ -63,12 +77,8 @@ def backend(request, monkeypatch):
     if request.param == "sqlite":
         yield "sqlite"
         return
-    with postgres_database() as url:
+    with postgres_database(template=request.getfixturevalue("migrated_postgres")) as url:
         monkeypatch.setenv("VAXRES_DB", url)
-        from vaxres.admin.database import upgrade
-        from vaxres.db.opening import open_store
-
-        upgrade(open_store(url, migrate=False))
         yield "postgresql"
 
 

@@ -29,8 +29,9 @@ def future(days: int = 7) -> str:
 
 
 @contextlib.contextmanager
-def postgres_database():
-    """A new, empty PostgreSQL database of the test's own, dropped afterwards."""
+def postgres_database(template: str | None = None):
+    """A new PostgreSQL database of the test's own (empty, or a copy of `template`), dropped
+    afterwards."""
     server = os.environ.get(PG_ENV)
     if not server:
         pytest.skip(f"set {PG_ENV}=postgresql+psycopg://postgres@127.0.0.1:5432/postgres to run this on PostgreSQL")
@@ -40,7 +41,7 @@ def postgres_database():
     name = f"vaxres_test_{uuid.uuid4().hex[:12]}"
     admin = create_engine(server, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
     try:
         yield make_url(server).set(database=name).render_as_string(hide_password=False)
     finally:
