@@ -191,7 +191,13 @@ def test_mypage_fits_an_80_column_terminal_and_shows_the_time_of_booking_from_10
 def test_mypage_of_someone_without_reservations(cli):
     result = cli("mypage", "nobody")
     assert (result.exit_code, result.stdout) == (0, "nobody has no reservations.\n")
-    assert cli.json("mypage", "nobody") == {"user": "nobody", "reservations": [], "next_dose": None, "waiting": []}
+    assert cli.json("mypage", "nobody") == {
+        "user": "nobody",
+        "person": None,
+        "reservations": [],
+        "next_dose": None,
+        "waiting": [],
+    }
 
 
 def test_sold_out_exits_1_with_code_sold_out(cli, db_path):

@@ -188,3 +188,20 @@ def test_upgrading_to_0009_lists_the_hospitals_of_existing_slots(cli, db_path):
     ]
     assert [s["hospital"] for s in cli.json("slot", "list", "--hospital", "서울")] == ["서울대병원"]
     assert cli("db", "upgrade", "--help").exit_code == 0
+
+
+def test_upgrading_to_0012_registers_every_person_a_booking_or_the_waitlist_names(cli, db_path):
+    """0011 → 0012: each id in a reservation or on the waitlist becomes a bare person, once."""
+    cli("slot", "add", "--date", future(), "--hospital", "H", "--vaccine", "Janssen", "--quantity", "5")
+    for user in ("kim", "lee", "kim2"):
+        assert cli("reserve", "--user", user, "--slot", "1").exit_code == 0
+    assert cli("cancel", "3").exit_code == 0
+    assert cli("waitlist", "join", "--user", "park", "--vaccine", "Pfizer").exit_code == 0
+    assert cli("waitlist", "join", "--user", "kim", "--vaccine", "Pfizer", "--dose", "2").exit_code in (0, 1)
+    store = open_store(str(db_path), migrate=False)
+    migrate.downgrade(store, "0011")
+    store.dispose()
+    assert cli("db", "upgrade").exit_code == 0
+    people = {p["id"]: p for p in cli.json("person", "list")["people"]}
+    assert sorted(people) == ["kim", "kim2", "lee", "park"]
+    assert all(p["name"] is None and p["created_at"] for p in people.values())

@@ -47,6 +47,9 @@ def test_copy_sqlite_to_postgres_and_back_answers_the_same(cli, tmp_path, empty_
     db_path = tmp_path / "vaxres.db"
     cli.json("demo")  # fills the SQLite store named by VAXRES_DB
     cli.json("outbox", "deliver", "--to", str(tmp_path / "sent.jsonl"), "--limit", "3")
+    # A ward whose id comes before their guardian's, as the copy reads people (in id order).
+    cli("person", "add", "zz-mother", "--name", "어머니", "--birth-date", "1980-01-01", "--group", "staff")
+    cli("person", "add", "aa-child", "--birth-date", "2020-01-01", "--guardian", "zz-mother")
     refused = cli("db", "copy", empty_postgres)
     assert refused.exit_code == 2 and "run `vaxres db upgrade`" in refused.stderr
     assert cli("--db", empty_postgres, "db", "upgrade").exit_code == 0
@@ -60,6 +63,8 @@ def test_copy_sqlite_to_postgres_and_back_answers_the_same(cli, tmp_path, empty_
         "vaccine_alias",
         "slot",
         "hospital",
+        "person",
+        "person_group",
         "reservation",
         "reminder",
         "waitlist",
@@ -68,7 +73,15 @@ def test_copy_sqlite_to_postgres_and_back_answers_the_same(cli, tmp_path, empty_
     )
     assert copied["copied"] == {table: count_rows(db_path, table) for table in tables}
     assert copied["copied"]["vaccine"] == 5 and copied["copied"]["delivery_target"] == 1
-    for args in (["mypage", "alice"], ["slot", "list"], ["outbox", "list"], ["vaccine", "list"], ["show", "1"]):
+    for args in (
+        ["mypage", "alice"],
+        ["slot", "list"],
+        ["outbox", "list"],
+        ["vaccine", "list"],
+        ["show", "1"],
+        ["person", "list"],
+        ["person", "show", "aa-child"],
+    ):
         assert cli(*args).stdout == cli("--db", empty_postgres, *args).stdout
         assert cli.json(*args) == cli.json("--db", empty_postgres, *args)
     assert invariant_violations(empty_postgres) == []

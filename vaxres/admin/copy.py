@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, delete, func, insert, select, text
+from sqlalchemy import bindparam, delete, func, insert, select, text, update
 
 from vaxres.db import counters
 from vaxres.db.store import Store
@@ -13,6 +13,8 @@ from vaxres.db.tables import (
     alias_table,
     hospital_table,
     outbox_table,
+    person_group_table,
+    person_table,
     reminder_table,
     reservation_table,
     setting_table,
@@ -29,6 +31,8 @@ TABLES = (
     alias_table,
     slot_table,
     hospital_table,
+    person_table,
+    person_group_table,
     reservation_table,
     reminder_table,
     waitlist_table,
@@ -75,9 +79,25 @@ def copy(origin: Store, destination: Store) -> CopyReport:
             key = list(table.primary_key.columns)[0]
             copied = 0
             result = reader.execution_options(yield_per=5000).execute(select(table).order_by(key))
+            guardians = []  # a guardian may come after the person: their links go in once all are in
             for rows in result.partitions():
-                writer.execute(insert(table), [dict(row._mapping) for row in rows])
+                values = [dict(row._mapping) for row in rows]
+                if table is person_table:
+                    guardians += [
+                        {"b_id": v["id"], "b_guardian": v.pop("guardian_id")} for v in values if v["guardian_id"]
+                    ]
+                    for v in values:
+                        v.pop("guardian_id", None)
+                writer.execute(insert(table), values)
                 copied += len(rows)
+            if guardians:
+                person = person_table.c
+                link = (
+                    update(person_table)
+                    .where(person.id == bindparam("b_id"))
+                    .values(guardian_id=bindparam("b_guardian"))
+                )
+                writer.execute(link, guardians)
             counts[table.name] = copied
         for table in NUMBERED:
             counters.continue_numbering(writer, table, counters.highest_number(reader, table))

@@ -19,6 +19,7 @@ from vaxres.db import bulk
 from vaxres.db.tables import ReservationStatus, reservation_table, slot_table
 from vaxres.errors import StoreBusy
 from vaxres.outbox import events
+from vaxres.people.registry import register_booked, register_ids
 
 slot = slot_table.c
 reservation = reservation_table.c
@@ -80,6 +81,7 @@ def book_many(conn: Connection, bookings: list[tuple[int, str, int]], now: dt.da
     reserved_at = bulk.bound(conn, reservation.reserved_at, now)
     rows = [(slot_id, user, dose, RESERVED, reserved_at) for slot_id, user, dose in bookings]
     bulk.executemany_tuples(conn, _INSERT_RESERVATIONS, ["slot_id", "user_id", "dose", "status", "reserved_at"], rows)
+    register_booked(conn, after, now)
     events.execute_selected(conn, announce, {"after": after, "now": now})
 
 
@@ -107,6 +109,7 @@ def book_taken(conn: Connection, taken: SlotRecord, user: str, dose: int, now: d
         _INSERT_RESERVATION,
         {"slot_id": taken.id, "user_id": user, "dose": dose, "status": ReservationStatus.RESERVED, "reserved_at": now},
     ).scalar_one()
+    register_ids(conn, [user], now)
     return ReservationRecord.in_slot(
         taken, reservation_id=reservation_id, user=user, dose=dose, status=ReservationStatus.RESERVED, reserved_at=now
     )

@@ -22,6 +22,8 @@ from vaxres.errors import InvalidInput
 from vaxres.formats import iso_utc
 from vaxres.outbox import events
 from vaxres.outbox.model import OutboxRecord
+from vaxres.people.model import PersonRecord
+from vaxres.people.registry import read_person
 
 slot = slot_table.c
 view = reservation_view.c
@@ -34,10 +36,21 @@ class MyPage:
     reservations: list[ReservationRecord]  # newest first
     next_dose: NextDose | None
     waiting: list  # the person's waitlist entries (booking.waitlist.WaitlistRecord)
+    person: PersonRecord | None = None  # as registered; a page shows the birth date's year and month only
 
     def as_json(self) -> dict[str, Any]:
+        who = self.person
         return {
             "user": self.user,
+            "person": None
+            if who is None
+            else {
+                "name": who.name,
+                "birth_date": who.masked_birth_date,
+                "phone": who.phone,
+                "email": who.email,
+                "lang": who.lang,
+            },
             "reservations": [b.as_json() for b in self.reservations],
             "next_dose": None if self.next_dose is None else self.next_dose.as_json(),
             "waiting": [e.as_json() for e in self.waiting],
@@ -53,7 +66,8 @@ def my_page(store: Store, user: str) -> MyPage:
         held = series.held_doses(conn, user)
         vaccine = load_catalog(conn).find(held[max(held)].vaccine) if held else None
         waiting = waitlist.entries_of(conn, user)
-    return MyPage(user, bookings, series.next_dose(held, vaccine), waiting)
+        person = read_person(conn, user)
+    return MyPage(user, bookings, series.next_dose(held, vaccine), waiting, person)
 
 
 @dataclass(frozen=True)

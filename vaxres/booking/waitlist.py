@@ -27,6 +27,7 @@ from vaxres.db.store import Store
 from vaxres.db.tables import slot_table, utcnow, waitlist_table
 from vaxres.errors import InvalidInput, NotFound, Refused
 from vaxres.outbox import events
+from vaxres.people.registry import register_ids
 
 w = waitlist_table.c
 slot = slot_table.c
@@ -137,6 +138,7 @@ def join(
         booked = _book_free_dose(conn, user, dose, key_of(found.name), hospital, first, last, today, now)
         if booked is not None:
             return Joined(None, booked)
+        register_ids(conn, [user], now)
         entry_id = conn.execute(
             insert(waitlist_table).returning(w.id),
             {

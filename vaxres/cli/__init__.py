@@ -113,6 +113,7 @@ GROUPS = {
     "import": "imports",
     "outbox": "outbox",
     "waitlist": "waitlist",
+    "person": "person",
     "db": "db",
     "export": "export",
 }

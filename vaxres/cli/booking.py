@@ -84,6 +84,11 @@ def mypage(
     if json_out:
         print_json(page.as_json())
         return
+    who = page.person
+    if who is not None and who.forgotten_at is None:
+        known = [who.name, who.masked_birth_date and f"born {who.masked_birth_date}", who.phone, who.email]
+        if any(known):
+            print_line(f"{page.user}: {', '.join(value for value in known if value)}")
     if not page.reservations:
         print_line(f"{page.user} has no reservations.")
     else:

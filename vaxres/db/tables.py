@@ -27,8 +27,9 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     text,
-    types,
 )
+
+from vaxres.db.types import UTCDateTime
 
 metadata = MetaData(
     naming_convention={
@@ -39,34 +40,6 @@ metadata = MetaData(
         "pk": "pk_%(table_name)s",
     }
 )
-
-
-class UTCDateTime(types.TypeDecorator[dt.datetime]):
-    """Aware datetimes in, UTC out: SQLite keeps no offset, so what it returns is read as UTC."""
-
-    impl = types.DateTime
-    cache_ok = True
-
-    def __init__(self) -> None:
-        super().__init__(timezone=True)
-
-    def __repr__(self) -> str:
-        return "UTCDateTime()"
-
-    def coerce_compared_value(self, op: Any, value: Any) -> Any:
-        return types.Interval() if isinstance(value, dt.timedelta) else self
-
-    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
-        if value is None:
-            return None
-        if value.utcoffset() is None:
-            raise ValueError("a naive datetime reached the store; vaxres writes aware UTC times only")
-        return value.astimezone(dt.UTC)
-
-    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=dt.UTC) if value.utcoffset() is None else value.astimezone(dt.UTC)
 
 
 def _id() -> Column:
@@ -263,6 +236,38 @@ reminder_table = Table(
     _when("created_at"),
     UniqueConstraint("reservation_id", "date", "days_before"),
     CheckConstraint("days_before >= 0 AND days_before <= 30", name="days_before_in_range"),
+)
+
+# A person (issue 20): the id `--user` takes, and what reaches them. A resident registration
+# number is never kept: only its HMAC fingerprint under a key outside the store (people/identity.py)
+# and its masked form. `person forget` empties every personal column and sets forgotten_at.
+person_table = Table(
+    "person",
+    metadata,
+    _text("id", 200, primary_key=True),
+    _text("name", 200, null=True),
+    Column("birth_date", Date, nullable=True),
+    _text("sex", 1, null=True),
+    _text("phone", 32, null=True),  # E.164
+    _text("email", 254, null=True),
+    _text("lang", 8, null=True),
+    Column("guardian_id", String(200), ForeignKey("person.id"), nullable=True),
+    _text("id_fingerprint", 64, null=True, unique=True),
+    _text("id_masked", 14, null=True),  # 900512-1******
+    _when("created_at"),
+    _when("updated_at"),
+    _when("forgotten_at", null=True),
+    CheckConstraint("sex IN ('M', 'F')", name="sex_known"),
+    CheckConstraint("guardian_id <> id", name="not_own_guardian"),
+)
+
+# The groups a person belongs to (eligibility windows name them), compared ignoring case.
+person_group_table = Table(
+    "person_group",
+    metadata,
+    Column("person_id", String(200), ForeignKey("person.id"), primary_key=True),
+    _text("group_key", 100, primary_key=True),
+    _text("name", 100),
 )
 
 # The store's own settings (its time zone, its language), shared by every machine that uses the store.

@@ -1,0 +1,265 @@
+"""The person registry (issue 20): resident registration numbers read and never kept in clear,
+the identity key outside the store, contacts checked, guardians, forgetting, and the bare person
+every booking names."""
+
+import datetime as dt
+import json
+import os
+import stat
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.helpers import PG_ENV, future, query, run_vaxres
+from vaxres.errors import InvalidValue
+from vaxres.people.rrn import parse_rrn
+
+NUMBER = "900512-1583920"
+SECRET_PARTS = ("9005121583920", "900512-1583920", "1583920")  # the number and its serial part
+
+
+@pytest.mark.parametrize(
+    ("text", "born", "sex"),
+    [
+        ("900512-1234567", "1990-05-12", "M"),
+        ("9005122234567", "1990-05-12", "F"),
+        ("050301-3234567", "2005-03-01", "M"),
+        ("050301-4234567", "2005-03-01", "F"),
+        ("851231-5000000", "1985-12-31", "M"),
+        ("851231-6000000", "1985-12-31", "F"),
+        ("200229-7000000", "2020-02-29", "M"),
+        ("990101-9000000", "1899-01-01", "M"),
+        ("990101-0000000", "1899-01-01", "F"),
+        (" 900512-1234567 ", "1990-05-12", "M"),
+    ],
+)
+def test_the_number_gives_the_birth_date_and_sex_by_its_seventh_digit(text, born, sex):
+    number = parse_rrn(text, today=dt.date(2026, 12, 5))
+    assert (number.birth_date.isoformat(), number.sex) == (born, sex)
+    assert number.masked == f"{text.strip()[:6]}-{text.strip()[-7]}******"
+    assert text.strip()[-6:] not in repr(number)
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("901312-1234567", "--rrn has month 13, which is not a month"),
+        ("900230-2234567", "--rrn has day 30, which 1990-02 does not have"),
+        ("210229-3234567", "--rrn has day 29, which 2021-02 does not have"),
+        ("90051-21234567", "--rrn must be YYMMDD-GNNNNNN"),
+        ("900512-123456", "--rrn must be YYMMDD-GNNNNNN"),
+        ("900512_1234567", "--rrn must be YYMMDD-GNNNNNN"),
+        ("９００５１２-1234567", "--rrn must be YYMMDD-GNNNNNN"),
+        ("300512-3234567", "--rrn gives the birth date 2030-05-12, which is in the future"),
+    ],
+)
+def test_an_impossible_number_says_which_part_is_wrong(text, reason):
+    with pytest.raises(InvalidValue) as raised:
+        parse_rrn(text, today=dt.date(2026, 12, 5))
+    assert raised.value.message.startswith(reason)
+    assert text[-7:] not in raised.value.message
+
+
+@settings(max_examples=300, derandomize=True)
+@given(st.text(alphabet="0123456789-", min_size=11, max_size=15))
+def test_no_reply_ever_repeats_the_serial_part(text):
+    try:
+        number = parse_rrn(text)
+    except InvalidValue as error:
+        shown = error.message + str(error.value)
+    else:
+        shown = number.masked + repr(number)
+    serial = text.replace("-", "")[7:]
+    assert len(serial) < 4 or serial not in shown
+
+
+def test_a_registered_number_is_nowhere_in_clear(cli, db_path, tmp_path):
+    added = cli("person", "add", "kim", "--name", "김민수", "--rrn", NUMBER, "--phone", "010-1234-5678")
+    assert added.exit_code == 0, added.stderr
+    outputs = [
+        added.stdout,
+        cli("person", "show", "kim", "--json").stdout,
+        cli("person", "list", "--json").stdout,
+        cli("person", "find", "--rrn", NUMBER, "--json").stdout,
+        cli("mypage", "kim", "--json").stdout,
+        cli("person", "add", "lee", "--rrn", NUMBER).stderr,
+    ]
+    shown = json.loads(outputs[1])
+    assert (shown["rrn"], shown["birth_date"], shown["sex"]) == ("900512-1******", "1990-05-12", "M")
+    assert shown["phone"] == "+821012345678"
+    files = [path.read_bytes() for path in tmp_path.rglob("*") if path.is_file()]
+    assert files, "the store and the key file"
+    for secret in SECRET_PARTS:
+        assert not any(secret in text for text in outputs), secret
+        assert not any(secret.encode() in data for data in files), secret
+
+
+def test_the_key_file_is_private_and_another_key_is_refused(cli, tmp_path, monkeypatch):
+    assert cli("person", "add", "kim", "--rrn", NUMBER).exit_code == 0
+    key = tmp_path / "xdg" / "vaxres" / "id.key"
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    monkeypatch.setenv("VAXRES_ID_KEY", "another secret that is long enough ....")
+    refused = cli("person", "find", "--rrn", NUMBER)
+    assert refused.exit_code == 2
+    assert refused.stderr.startswith("Error: this identity key is not the one the store's numbers were registered with")
+    monkeypatch.setenv("VAXRES_ID_KEY", "short")
+    refused = cli("person", "find", "--rrn", NUMBER, "--json")
+    assert (refused.exit_code, json.loads(refused.stderr)["code"]) == (2, "id_key_missing")
+
+
+def test_the_key_given_in_the_environment_finds_the_person(cli, monkeypatch):
+    monkeypatch.setenv("VAXRES_ID_KEY", "k" * 40)
+    assert cli("person", "add", "kim", "--rrn", "9005121583920").exit_code == 0
+    assert cli.json("person", "find", "--rrn", NUMBER)["id"] == "kim"
+    missing = cli("person", "find", "--rrn", "900512-2234567")
+    assert (missing.exit_code, missing.stderr) == (3, "Error: nobody is registered with the number 900512-2******\n")
+    twice = cli("person", "add", "lee", "--rrn", NUMBER)
+    assert twice.exit_code == 1
+    assert "registered to kim already" in twice.stderr
+
+
+@pytest.mark.skipif(not os.environ.get(PG_ENV), reason="needs PostgreSQL")
+def test_a_shared_store_needs_the_key_in_the_environment(backend, cli):
+    if backend != "postgresql":
+        pytest.skip("SQLite may keep its key in a file")
+    refused = cli("person", "add", "kim", "--rrn", NUMBER)
+    assert refused.exit_code == 2
+    assert "VAXRES_ID_KEY" in refused.stderr
+
+
+@pytest.mark.parametrize(
+    ("options", "code", "message"),
+    [
+        (
+            ["--phone", "12"],
+            2,
+            "--phone is not a valid phone number (read in region KR; --region changes it), got '12'",
+        ),
+        (["--email", "kim@"], 2, "--email is not an e-mail address (there must be something after the @-sign)"),
+        (["--name", "kim\x1b[2J"], 2, "--name must not contain control characters"),
+        (["--lang", "fr"], 2, "--lang must be en or ko"),
+        (["--birth-date", "2999-01-01"], 2, "--birth-date is after today"),
+        (["--rrn", NUMBER, "--birth-date", "1990-05-12"], 2, "give --rrn or --birth-date and --sex, not both"),
+        (["--region", "XX", "--phone", "1"], 2, "--region must be a two-letter country code"),
+        (["--guardian", "nobody"], 2, "nobody cannot be kim's guardian: they are not registered"),
+        (["--guardian", "kim"], 2, "kim cannot be kim's guardian: a person cannot be their own guardian"),
+    ],
+)
+def test_every_bad_value_is_one_line_and_nothing_is_written(cli, db_path, options, code, message):
+    cli("slot", "add", "--date", future(), "--hospital", "H", "--vaccine", "Pfizer", "--quantity", "1")
+    refused = cli("person", "add", "kim", *options)
+    assert refused.exit_code == code
+    assert refused.stderr.startswith(f"Error: {message}"), refused.stderr
+    assert refused.stderr.count("\n") == 1
+    assert query(db_path, "SELECT id FROM person") == []
+
+
+def test_phones_and_addresses_are_stored_normalised(cli):
+    assert cli("person", "add", "kim", "--phone", "010-1234-5678", "--email", "Kim@Example.COM").exit_code == 0
+    assert cli("person", "add", "ann", "--phone", "020 7946 0958", "--region", "gb").exit_code == 0
+    assert cli("person", "add", "bo", "--phone", "+1 (650) 253-0000").exit_code == 0
+    people = {p["id"]: p for p in cli.json("person", "list")["people"]}
+    assert people["kim"]["phone"] == "+821012345678" and people["kim"]["email"] == "Kim@example.com"
+    assert people["ann"]["phone"] == "+442079460958"
+    assert people["bo"]["phone"] == "+16502530000"
+
+
+def test_guardians_are_registered_adults_and_never_a_circle(cli):
+    assert cli("person", "add", "mother", "--birth-date", "1980-01-01").exit_code == 0
+    assert cli(
+        "person", "add", "teen", "--birth-date", dt.date.today().replace(year=dt.date.today().year - 15).isoformat()
+    )
+    minor = cli("person", "add", "baby", "--guardian", "teen")
+    assert (minor.exit_code, minor.stderr) == (
+        2,
+        "Error: teen cannot be baby's guardian: they are 15, and a guardian is 18 or older\n",
+    )
+    assert cli("person", "add", "child", "--birth-date", "2020-01-01", "--guardian", "mother").exit_code == 0
+    assert cli("person", "add", "grandma", "--birth-date", "1950-01-01", "--guardian", "mother").exit_code == 0
+    circle = cli("person", "update", "mother", "--guardian", "grandma")
+    assert circle.exit_code == 2
+    assert "mother is already in mother's line of guardians" in circle.stderr
+    unknown_birth = cli("person", "add", "x", "--guardian", "child2")
+    assert unknown_birth.exit_code == 2
+
+
+def test_update_changes_and_clears_fields(cli):
+    cli("person", "add", "kim", "--name", "Kim", "--phone", "010-1234-5678", "--group", "Nurses", "--group", "nurses")
+    assert cli.json("person", "show", "kim")["groups"] == ["Nurses"]
+    changed = cli.json(
+        "person", "update", "kim", "--clear", "phone", "--email", "kim@example.com", "--group", "Doctors"
+    )
+    assert (changed["phone"], changed["email"], changed["groups"], changed["name"]) == (
+        None,
+        "kim@example.com",
+        ["Doctors"],
+        "Kim",
+    )
+    nothing = cli("person", "update", "kim")
+    assert (nothing.exit_code, nothing.stderr) == (2, "Error: nothing to change: give at least one option\n")
+    wrong = cli("person", "update", "kim", "--clear", "height")
+    assert wrong.exit_code == 2 and "--clear-height is not an option" in wrong.stderr
+    missing = cli("person", "update", "nobody", "--name", "X")
+    assert (missing.exit_code, missing.stderr) == (3, "Error: there is no person 'nobody' in the registry\n")
+
+
+def test_forget_erases_the_person_but_keeps_the_bookings(cli, db_path):
+    cli("slot", "add", "--date", future(), "--hospital", "H", "--vaccine", "Janssen", "--quantity", "2")
+    cli("person", "add", "kim", "--name", "김민수", "--rrn", NUMBER, "--email", "kim@example.com")
+    cli("person", "add", "child", "--birth-date", "2020-01-01", "--guardian", "kim")
+    assert cli("reserve", "--user", "kim", "--slot", "1").exit_code == 0
+    held = cli("person", "forget", "kim")
+    assert held.exit_code == 1
+    assert held.stderr.startswith("Error: kim holds reservation 1 for ")
+    assert cli("cancel", "1").exit_code == 0
+    forgotten = cli.json("person", "forget", "kim")
+    assert forgotten["name"] is None and forgotten["rrn"] is None and forgotten["forgotten_at"]
+    assert cli.json("person", "show", "child")["guardian"] is None
+    assert query(db_path, "SELECT user_id, status FROM reservation") == [("kim", "cancelled")]
+    assert query(db_path, "SELECT name, email, id_fingerprint FROM person WHERE id = 'kim'") == [(None, None, None)]
+    again = cli("person", "update", "kim", "--name", "X")
+    assert again.exit_code == 1 and "personal data was erased" in again.stderr
+    assert cli("person", "add", "lee", "--rrn", NUMBER).exit_code == 0  # the number is free again
+
+
+def test_list_pages_and_searches(cli):
+    for n in range(5):
+        cli("person", "add", f"p{n}", "--name", f"서울 사람 {n}" if n % 2 else f"Busan {n}")
+    page = cli("person", "list", "--limit", "2")
+    assert page.exit_code == 0 and "Showing 2 of 5; use --after p1 for more." in page.stdout
+    assert [p["id"] for p in cli.json("person", "list", "--after", "p1", "--limit", "2")["people"]] == ["p2", "p3"]
+    found = cli.json("person", "list", "--search", "서울")
+    assert [p["id"] for p in found["people"]] == ["p1", "p3"] and found["total"] == 2
+    assert cli("person", "list", "--search", "nobody").stdout == "No people registered match.\n"
+
+
+def test_every_booking_names_a_registered_person(cli, db_path, tmp_path):
+    cli("slot", "add", "--date", future(), "--hospital", "H", "--vaccine", "Janssen", "--quantity", "5")
+    assert cli("reserve", "--user", "walk-in", "--slot", "1").exit_code == 0
+    assert cli("waitlist", "join", "--user", "waiting", "--vaccine", "Pfizer").exit_code == 0
+    plan = tmp_path / "bookings.csv"
+    plan.write_text(f"user,date,hospital,vaccine\nimported,{future()},H,Janssen\nwalk-in,{future()},H,Janssen\n")
+    assert cli("import", "reservations", str(plan)).exit_code in (0, 1)
+    assert {row[0] for row in query(db_path, "SELECT id FROM person")} == {"walk-in", "waiting", "imported"}
+    assert cli.json("person", "show", "walk-in")["name"] is None
+
+
+def test_mypage_shows_the_person_with_the_birth_day_hidden(cli):
+    cli("person", "add", "kim", "--name", "김민수", "--rrn", NUMBER, "--phone", "010-1234-5678")
+    page = cli("mypage", "kim")
+    assert page.stdout.startswith("kim: 김민수, born 1990-05-**, +821012345678\n")
+    assert cli.json("mypage", "kim")["person"] == {
+        "name": "김민수",
+        "birth_date": "1990-05-**",
+        "phone": "+821012345678",
+        "email": None,
+        "lang": None,
+    }
+
+
+def test_the_person_commands_run_as_processes(tmp_path):
+    env = {"VAXRES_DB": str(tmp_path / "p.db"), "XDG_DATA_HOME": str(tmp_path / "xdg")}
+    added = run_vaxres("person", "add", "kim", "--rrn", NUMBER, env=env)
+    assert added.returncode == 0, added.stderr
+    assert run_vaxres("person", "find", "--rrn", NUMBER, env=env).stdout.count("900512-1******") == 1

@@ -1,0 +1,96 @@
+"""The key that turns a resident registration number into the fingerprint the store keeps
+(HMAC-SHA-256): kept outside the store, so a copy of the store alone cannot be searched for a
+number. `VAXRES_ID_KEY` gives it; otherwise, for a SQLite store only, a key file made on first
+use in the user data folder (mode 0600). The store keeps a check value of the key: another key
+is refused (`id_key_mismatch`), never read as "nobody has this number"."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+from pathlib import Path
+
+from sqlalchemy import Connection
+
+from vaxres.db.store_setting import read_setting, write_setting
+from vaxres.errors import InvalidInput
+from vaxres.people.rrn import ResidentNumber
+
+KEY_ENV = "VAXRES_ID_KEY"
+KEY_FILE_NAME = "id.key"
+CHECK_SETTING = "id_key_check"
+MIN_KEY_LENGTH = 32
+
+
+class IdKeyMissing(InvalidInput):
+    code = "id_key_missing"
+
+
+class IdKeyMismatch(InvalidInput):
+    code = "id_key_mismatch"
+
+
+def key_file() -> Path:
+    from platformdirs import user_data_path
+
+    return user_data_path("vaxres", appauthor=False) / KEY_FILE_NAME
+
+
+def load_key(*, shared_store: bool) -> bytes:
+    """The key: $VAXRES_ID_KEY, else (a store of this machine only) the key file, made now if
+    there is none."""
+    given = os.environ.get(KEY_ENV)
+    if given is not None:
+        return _checked(given.strip(), KEY_ENV)
+    if shared_store:
+        raise IdKeyMissing(
+            f"a store on a database server needs the identity key in {KEY_ENV}: the same secret of at "
+            f"least {MIN_KEY_LENGTH} characters on every machine that shares the store"
+        )
+    path = key_file()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(fd, "w") as made:
+            made.write(secrets.token_hex(32) + "\n")
+            made.flush()
+            os.fsync(made.fileno())
+    try:
+        return _checked(path.read_text(encoding="ascii").strip(), str(path))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise IdKeyMissing(f"cannot read the identity key file {path}: {getattr(exc, 'strerror', exc)}") from None
+
+
+def _checked(key: str, where: str) -> bytes:
+    if len(key) < MIN_KEY_LENGTH:
+        raise IdKeyMissing(f"the identity key in {where} must be at least {MIN_KEY_LENGTH} characters")
+    return key.encode("utf-8")
+
+
+def check_value(key: bytes) -> str:
+    return hmac.new(key, b"vaxres identity key check", hashlib.sha256).hexdigest()[:16]
+
+
+def verified_key(conn: Connection, *, shared_store: bool) -> bytes:
+    """The key, once the store has agreed it is the one its fingerprints were made with (the
+    first key a store sees becomes its key). Call it in the transaction that uses the key."""
+    key = load_key(shared_store=shared_store)
+    expected = read_setting(conn, CHECK_SETTING)
+    if expected is None:
+        write_setting(conn, CHECK_SETTING, check_value(key))
+    elif not hmac.compare_digest(expected, check_value(key)):
+        raise IdKeyMismatch(
+            f"this identity key is not the one the store's numbers were registered with (check {KEY_ENV} "
+            f"or {key_file()}); nothing was read or written"
+        )
+    return key
+
+
+def fingerprint(key: bytes, number: ResidentNumber) -> str:
+    """What the store keeps of a number: equal numbers give equal fingerprints under one key."""
+    return hmac.new(key, b"rrn:" + number.digits.encode("ascii"), hashlib.sha256).hexdigest()
