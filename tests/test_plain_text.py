@@ -123,3 +123,31 @@ def test_any_csv_cells_give_a_clean_import_and_clean_tables(cli, tmp_path, cells
             assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in row)
     listed = cli("slot", "list")
     assert listed.exit_code == 0 and ESC not in listed.stdout
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(person=NAME, name=NAME, group=NAME, phone=NAME, email=NAME)
+def test_any_person_gives_a_clean_answer_and_clean_tables(cli, person, name, group, phone, email):
+    """The registry's values, whatever they are: exit 0 or 2 with one line, no traceback, no raw
+    escape in `person show`, `person list` or `mypage`."""
+    options = ["--name", name, "--group", group]
+    if phone.strip():
+        options += ["--phone", phone]
+    if email.strip():
+        options += ["--email", email]
+    added = cli("person", "add", person, *options)
+    assert added.exit_code in (0, 1, 2), added.stderr
+    assert added.exception is None or isinstance(added.exception, SystemExit)
+    if added.exit_code != 0:
+        assert added.stderr.startswith("Error: ") and added.stderr.count("\n") == 1
+        return
+    for args in (
+        ["person", "show", person],
+        ["person", "list"],
+        ["mypage", person],
+        ["person", "list", "--search", name],
+    ):
+        shown = cli(*args)
+        assert shown.exit_code in (0, 2), (args, shown.stderr)
+        assert shown.exception is None or isinstance(shown.exception, SystemExit)
+        assert ESC not in shown.stdout and "\u202e" not in shown.stdout
