@@ -133,6 +133,28 @@ def test_each_refusal_carries_json_details_and_a_sentence_without_a_command(erro
     assert explain(error).startswith(error.message)
 
 
+def error_classes() -> set[type[VaxresError]]:
+    """Every kind of error the package defines (its modules imported)."""
+    for module in pkgutil.walk_packages([str(PACKAGE)], "vaxres."):
+        if not module.name.startswith("vaxres._migrations") and not module.name.endswith("__main__"):
+            importlib.import_module(module.name)
+    kinds: set[type[VaxresError]] = set()
+    pending = [VaxresError]
+    while pending:
+        kind = pending.pop()
+        kinds.add(kind)
+        pending.extend(kind.__subclasses__())
+    return kinds
+
+
+def test_every_booking_refusal_is_among_those_checked_for_details():
+    """A new refusal in booking/ is checked above for its details and its sentence."""
+    checked = {type(error) for error in refusals()}
+    booking = {kind for kind in error_classes() if kind.__module__.startswith("vaxres.booking.")}
+    busy = {SlotsChangedMeanwhile}  # exit 75, try again: no facts to give
+    assert booking - busy - checked == set()
+
+
 def test_the_command_line_adds_the_next_step_from_the_details():
     assert explain(rules.AlreadyReserved("kim", 1, 12)) == (
         "kim already holds reservation 12 for dose 1; cancel it first with `vaxres cancel 12` to book another"
@@ -155,18 +177,5 @@ def test_errors_that_share_a_code_get_only_the_hints_their_facts_support():
     assert explain(rules.ChangedMeanwhile(12)).endswith(": see `vaxres show 12` and try again")
 
 
-def every_error_code() -> set[str]:
-    for module in pkgutil.walk_packages([str(PACKAGE)], "vaxres."):
-        if not module.name.startswith("vaxres._migrations") and not module.name.endswith("__main__"):
-            importlib.import_module(module.name)
-    codes = set()
-    pending = [VaxresError]
-    while pending:
-        kind = pending.pop()
-        codes.add(kind.code)
-        pending.extend(kind.__subclasses__())
-    return codes
-
-
 def test_every_hint_is_keyed_by_a_real_error_code():
-    assert set(HINTS) <= every_error_code()
+    assert set(HINTS) <= {kind.code for kind in error_classes()}
