@@ -11,11 +11,15 @@ from pathlib import Path
 import pytest
 
 import vaxres
-from vaxres.booking import catalog_rules, rules, waitlist
+from vaxres.booking import catalog_rules, lifecycle, names, rules, waitlist
+from vaxres.booking.doses import SlotsChangedMeanwhile
 from vaxres.booking.model import HeldDose, ReservationRecord, SlotRecord, VaccineRecord
 from vaxres.cli.hints import HINTS, explain
+from vaxres.db.backup import BackupFailed
 from vaxres.errors import VaxresError
-from vaxres.outbox.retry import MessageNotFound
+from vaxres.imports.charset import NotUtf8
+from vaxres.imports.report import ImportSummary, InvalidRows
+from vaxres.outbox.retry import MessageNotFound, NotFailed
 
 PACKAGE = Path(vaxres.__file__).parent
 DAY = dt.date(2027, 3, 1)
@@ -72,9 +76,12 @@ def refusals() -> list[VaxresError]:
     return [
         rules.DuplicateSlot(DAY, "Seoul", "Pfizer", 3),
         rules.DuplicateSlot(DAY, "Seoul", "Pfizer", None),
+        rules.CapacityBelowBooked(3, 2, 1),
         rules.SoldOut(SLOT),
         rules.SoldOut(SLOT, "kim", 2),
         rules.SlotInPast.of_slot(SLOT),
+        rules.SlotInPast.of_slot_update(SLOT),
+        rules.SlotInPast.of_date(DAY),
         rules.SlotInPast.of_reservation(booking, "cancelled"),
         rules.AlreadyReserved("kim", 1, 12),
         rules.AlreadyReserved("kim", 1, None),
@@ -86,15 +93,35 @@ def refusals() -> list[VaxresError]:
         rules.VaccineMismatch("kim", 2, "Moderna", HELD),
         rules.DoseInterval("kim", 2, PFIZER, HELD, earliest=DAY + dt.timedelta(days=21)),
         rules.SeriesComplete(3, PFIZER),
+        rules.AlreadyCancelled(12, None),
+        rules.NotReserved(12, "administered"),
+        rules.EarlierDoseNotGiven(booking),
+        rules.TooEarly(12, DAY),
         rules.ChangedMeanwhile(12),
         rules.NotOwner(12, "lee"),
         rules.ReservationNotFound(12),
         catalog_rules.UnknownVaccine("Sputnik", ["Pfizer"]),
         catalog_rules.VaccineNotFound("Sputnik"),
         catalog_rules.DuplicateVaccine("pfizer", "Pfizer"),
+        catalog_rules.AliasTaken("comirnaty", "Pfizer"),
+        catalog_rules.DosesInUse("Pfizer", 1, 2),
+        names.LooksLikeVaccine("vaccine", "Pfizеr", "Pfizer", PFIZER),
+        names.MixedScripts("hospital", "Sеoul", "Sеoul", ["latin", "cyrillic"]),
+        names.UnknownLookalike("Pfizеr", "Pfizer", PFIZER),
+        lifecycle.ClockDisagrees(
+            DAY,
+            dt.datetime(2027, 3, 2, 0, 10, tzinfo=dt.UTC),
+            dt.datetime(2027, 3, 1, 23, 0, tzinfo=dt.UTC),
+            dt.UTC,
+        ),
         waitlist.AlreadyWaiting("kim", 1, 4),
+        waitlist.NotEntryOwner(4, "lee"),
         waitlist.EntryNotFound(4),
         MessageNotFound(5, 6),
+        NotFailed("only failed messages can be retried; not failed: 5 (pending)", details={"ids": [5]}),
+        InvalidRows(ImportSummary("slots", "slots.csv", False, rows=3, invalid=1)),
+        NotUtf8(7),
+        BackupFailed(Path("/tmp/vaxres.db.bak"), "No space left on device"),
     ]
 
 
@@ -104,6 +131,28 @@ def test_each_refusal_carries_json_details_and_a_sentence_without_a_command(erro
     assert error.details, "the facts a caller needs to act"
     assert "vaxres " not in error.message
     assert explain(error).startswith(error.message)
+
+
+def error_classes() -> set[type[VaxresError]]:
+    """Every kind of error the package defines (its modules imported)."""
+    for module in pkgutil.walk_packages([str(PACKAGE)], "vaxres."):
+        if not module.name.startswith("vaxres._migrations") and not module.name.endswith("__main__"):
+            importlib.import_module(module.name)
+    kinds: set[type[VaxresError]] = set()
+    pending = [VaxresError]
+    while pending:
+        kind = pending.pop()
+        kinds.add(kind)
+        pending.extend(kind.__subclasses__())
+    return kinds
+
+
+def test_every_booking_refusal_is_among_those_checked_for_details():
+    """A new refusal in booking/ is checked above for its details and its sentence."""
+    checked = {type(error) for error in refusals()}
+    booking = {kind for kind in error_classes() if kind.__module__.startswith("vaxres.booking.")}
+    busy = {SlotsChangedMeanwhile}  # exit 75, try again: no facts to give
+    assert booking - busy - checked == set()
 
 
 def test_the_command_line_adds_the_next_step_from_the_details():
@@ -117,18 +166,16 @@ def test_the_command_line_adds_the_next_step_from_the_details():
     assert explain(rules.DoseOrder("kim", 2)) == rules.DoseOrder("kim", 2).message  # nothing to run
 
 
-def every_error_code() -> set[str]:
-    for module in pkgutil.walk_packages([str(PACKAGE)], "vaxres."):
-        if not module.name.startswith("vaxres._migrations") and not module.name.endswith("__main__"):
-            importlib.import_module(module.name)
-    codes = set()
-    pending = [VaxresError]
-    while pending:
-        kind = pending.pop()
-        codes.add(kind.code)
-        pending.extend(kind.__subclasses__())
-    return codes
+def test_errors_that_share_a_code_get_only_the_hints_their_facts_support():
+    """A code names a kind of refusal, not one class: each hint checks the facts it is built from."""
+    lookalike = names.UnknownLookalike("Pfizеr", "Pfizer", PFIZER)
+    assert lookalike.code == catalog_rules.UnknownVaccine("Sputnik", []).code
+    assert explain(lookalike) == lookalike.message  # it already asks "did you mean Pfizer?"
+    assert explain(waitlist.NotEntryOwner(4, "lee")) == waitlist.NotEntryOwner(4, "lee").message
+    assert explain(rules.NotOwner(12, "lee")).endswith("(check the number with `vaxres mypage lee`)")
+    assert explain(SlotsChangedMeanwhile()) == SlotsChangedMeanwhile().message
+    assert explain(rules.ChangedMeanwhile(12)).endswith(": see `vaxres show 12` and try again")
 
 
 def test_every_hint_is_keyed_by_a_real_error_code():
-    assert set(HINTS) <= every_error_code()
+    assert set(HINTS) <= {kind.code for kind in error_classes()}

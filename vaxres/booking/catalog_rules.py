@@ -37,7 +37,10 @@ class AliasTaken(Refused):
     code = "alias_taken"
 
     def __init__(self, alias: str, owner: str):
-        super().__init__(f"the alias {alias!r} already names the vaccine {owner}; an alias belongs to one vaccine only")
+        super().__init__(
+            f"the alias {alias!r} already names the vaccine {owner}; an alias belongs to one vaccine only",
+            details={"alias": alias, "vaccine": owner},
+        )
 
 
 class DosesInUse(Refused):
@@ -46,5 +49,6 @@ class DosesInUse(Refused):
     def __init__(self, vaccine: str, doses: int, people: int):
         super().__init__(
             f"{people} {'person holds' if people == 1 else 'people hold'} a dose of {vaccine} above {doses}; "
-            f"cancel those bookings first, or keep the series at its length"
+            f"cancel those bookings first, or keep the series at its length",
+            details={"vaccine": vaccine, "doses": doses, "people": people},
         )

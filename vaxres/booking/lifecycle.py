@@ -69,7 +69,13 @@ class ClockDisagrees(Refused):
         super().__init__(
             f"{day.isoformat()} is not over by the database's clock ({shown}), and this machine's clock is "
             f"{_duration(abs(ahead))} {'ahead of' if ahead > dt.timedelta(0) else 'behind'} it; nothing was "
-            f"closed: set this machine's clock right (NTP) and run close-day again"
+            f"closed: set this machine's clock right (NTP) and run close-day again",
+            details={
+                "date": day.isoformat(),
+                "machine_time": machine.isoformat(),
+                "database_time": database.isoformat(),
+                "ahead_seconds": round(ahead.total_seconds()),
+            },
         )
 
 

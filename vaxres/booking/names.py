@@ -96,7 +96,8 @@ class LooksLikeVaccine(Refused):
     def __init__(self, field: str, name: str, spelling: str, vaccine: VaccineRecord):
         super().__init__(
             f"{field} {name!r} looks like {_described(spelling, vaccine)}{_unusual(name, spelling)}; "
-            f"use {vaccine.name}, or choose a distinct name"
+            f"use {vaccine.name}, or choose a distinct name",
+            details={"field": field, "name": name, "looks_like": vaccine.name},
         )
 
 
@@ -110,7 +111,8 @@ class MixedScripts(InvalidValue):
             f"mixes {' and '.join(s.title() for s in scripts)} letters in the word {word!r}; "
             f"write each word in one script"
         )
-        super().__init__(field, name, reason, f"{field} {name!r} {reason}")
+        details = {"field": field, "name": name, "word": word, "scripts": list(scripts)}
+        super().__init__(field, name, reason, f"{field} {name!r} {reason}", details=details)
 
 
 class UnknownLookalike(catalog_rules.UnknownVaccine):
@@ -121,7 +123,8 @@ class UnknownLookalike(catalog_rules.UnknownVaccine):
             f"is not in the catalog, but looks like {_described(spelling, vaccine)}{_unusual(name, spelling)}; "
             f"did you mean {vaccine.name}?"
         )
-        InvalidValue.__init__(self, "vaccine", name, reason, f"vaccine {name!r} {reason}")
+        details = {"vaccine": name, "looks_like": vaccine.name}
+        InvalidValue.__init__(self, "vaccine", name, reason, f"vaccine {name!r} {reason}", details=details)
 
 
 def mixed_scripts(name: str) -> tuple[str, list[str]] | None:

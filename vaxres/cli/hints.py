@@ -54,6 +54,16 @@ def _not_owner(d: Details) -> str | None:
     return f" (check the number with `vaxres mypage {d['user']}`)"
 
 
+def _changed_meanwhile(d: Details) -> str | None:
+    # One reservation changed under a command (not a bulk booking's slots, which says to try again).
+    return f": see `vaxres show {d['reservation_id']}` and try again" if "reservation_id" in d else None
+
+
+def _unknown_vaccine(d: Details) -> str | None:
+    # A name that looks like a catalog vaccine already asks "did you mean ...?".
+    return "; add it with `vaxres vaccine add NAME --doses N`" if "looks_like" not in d else None
+
+
 def _store_unusable(d: Details) -> str | None:
     return ": run `vaxres db upgrade`" if "head" in d else None
 
@@ -72,12 +82,12 @@ HINTS: dict[str, Callable[[Details], str | None]] = {
     "slot_in_past": _slot_in_past,
     "already_reserved": _already_reserved,
     "slot_not_found": _slot_not_found,
-    "changed_meanwhile": lambda d: f": see `vaxres show {d['reservation_id']}` and try again",
+    "changed_meanwhile": _changed_meanwhile,
     "not_owner": _not_owner,
     "reservation_not_found": lambda d: "; see `vaxres mypage USER` for a person's reservations",
     "vaccine_not_found": lambda d: "; see `vaxres vaccine list`",
     "duplicate_vaccine": lambda d: f"; change it with `vaxres vaccine update {d['vaccine']}`",
-    "unknown_vaccine": lambda d: "; add it with `vaxres vaccine add NAME --doses N`",
+    "unknown_vaccine": _unknown_vaccine,
     "already_waiting": lambda d: (
         f"; leave it first with `vaxres waitlist leave {d['entry_id']}` to wait for something else"
     ),
@@ -93,7 +103,9 @@ HINTS: dict[str, Callable[[Details], str | None]] = {
 
 
 def next_step(error: VaxresError) -> str:
-    """What the command line adds after the error's sentence ("" when nothing)."""
+    """What the command line adds after the error's sentence ("" when nothing). An error raised
+    with no details (a plain `VaxresError(message, code=...)`) gets no hint: a hint is built from
+    the facts, and each one checks for the facts it needs, since several errors share a code."""
     hint = HINTS.get(error.code)
     return (hint(error.details) or "") if hint is not None and error.details else ""
 

@@ -20,7 +20,8 @@ class BackupFailed(Unavailable):
     def __init__(self, target: Path, reason: str):
         super().__init__(
             f"could not write the backup {target} before upgrading ({reason}); nothing was changed: "
-            f"free some space or fix the folder's permissions, then try again"
+            f"free some space or fix the folder's permissions, then try again",
+            details={"path": str(target), "reason": reason},
         )
 
 

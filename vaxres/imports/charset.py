@@ -111,7 +111,8 @@ class NotUtf8(InvalidInput):
     def __init__(self, line: int):
         super().__init__(
             f"line {line} is not valid utf-8 and looks like Korean CP949 (EUC-KR), but standard input "
-            f"cannot be read again from the start past its first {REPLAY >> 20} MiB: pass --encoding cp949"
+            f"cannot be read again from the start past its first {REPLAY >> 20} MiB: pass --encoding cp949",
+            details={"line": line, "looks_like": "cp949"},
         )
         self.line = line
 

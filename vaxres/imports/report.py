@@ -76,6 +76,7 @@ class InvalidRows(InvalidInput):
     def __init__(self, summary: ImportSummary):
         super().__init__(
             f"{summary.invalid} of {summary.rows} rows in {summary.source}{summary.read_as()} are invalid; nothing was written; "
-            f"fix them (or pass --skip-invalid to load the valid rows) and run the import again"
+            f"fix them (or pass --skip-invalid to load the valid rows) and run the import again",
+            details={"source": summary.source, "rows": summary.rows, "invalid": summary.invalid},
         )
         self.summary = summary

@@ -36,8 +36,12 @@ def retry(store: Store, ids: list[str], *, all_failed: bool) -> int:
             missing = [n for n in numbers if n not in known]
             if missing:
                 raise MessageNotFound(*missing)
-            not_failed = [f"{n} ({known[n]})" for n in numbers if known[n] != OutboxStatus.FAILED]
+            not_failed = [n for n in numbers if known[n] != OutboxStatus.FAILED]
             if not_failed:
-                raise NotFailed(f"only failed messages can be retried; not failed: {', '.join(not_failed)}")
+                listed = ", ".join(f"{n} ({known[n]})" for n in not_failed)
+                raise NotFailed(
+                    f"only failed messages can be retried; not failed: {listed}",
+                    details={"ids": not_failed, "statuses": [str(known[n]) for n in not_failed]},
+                )
             query = query.where(o.id.in_(numbers))
         return conn.execute(query.values(status=OutboxStatus.PENDING, attempts=0, next_attempt_at=now)).rowcount
