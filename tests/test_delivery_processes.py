@@ -2,6 +2,7 @@
 
 import json
 import os
+import select
 import signal
 import subprocess
 import time
@@ -116,7 +117,9 @@ def test_a_watching_dispatcher_waits_out_a_busy_store(store, db_path, receiver, 
         assert once.returncode == 75
         assert once.stderr.startswith("Error: store busy, try again shortly")
         watcher = start("--to", receiver.url, "--watch")
-        time.sleep(2.5)  # the watcher keeps trying while the lock is held
+        for _ in range(2):  # the watcher meets the busy store, and keeps trying while the lock is held
+            assert select.select([watcher.stderr], [], [], 60)[0], "the watcher said nothing for a minute"
+            assert "the store is busy (another command holds it); trying again in" in watcher.stderr.readline()
         assert watcher.poll() is None
     finally:
         holder.rollback()
