@@ -36,7 +36,7 @@ def pytest_configure(config):
 @pytest.hookimpl(tryfirst=True)
 def pytest_generate_tests(metafunc):
     """A test marked one_backend, or one that needs sqlite_only, runs on SQLite alone: no
-    PostgreSQL copy is generated (a copy would make and migrate a database only to skip or to
+    PostgreSQL copy is generated (a copy would make a database only to skip or to
     repeat what SQLite shows). Whatever exercises SQL, locks, transactions, dates or ordering
     keeps both copies."""
     if "backend" in metafunc.fixturenames and (
