@@ -27,6 +27,22 @@ def pytest_configure(config):
     )
     config.addinivalue_line("markers", "real_database_clock: close-day reads PostgreSQL's own now()")
     config.addinivalue_line("markers", "slow: many real processes at once (deselect with -m 'not slow')")
+    config.addinivalue_line(
+        "markers",
+        "one_backend: checks rendering, argument parsing or text, not SQL: its PostgreSQL copy is not generated",
+    )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_generate_tests(metafunc):
+    """A test marked one_backend, or one that needs sqlite_only, runs on SQLite alone: no
+    PostgreSQL copy is generated (a copy would make a database only to skip or to
+    repeat what SQLite shows). Whatever exercises SQL, locks, transactions, dates or ordering
+    keeps both copies."""
+    if "backend" in metafunc.fixturenames and (
+        metafunc.definition.get_closest_marker("one_backend") is not None or "sqlite_only" in metafunc.fixturenames
+    ):
+        metafunc.definition.add_marker(pytest.mark.parametrize("backend", ["sqlite"], indirect=True))
 
 
 @pytest.fixture(scope="session")
@@ -105,9 +121,9 @@ def empty_postgres():
 
 
 @pytest.fixture
-def sqlite_only(request):
-    if "backend" in request.fixturenames and request.getfixturevalue("backend") != "sqlite":
-        pytest.skip("this checks something only SQLite files have")
+def sqlite_only():
+    """The test checks something only SQLite files have: its PostgreSQL copy is not generated
+    (pytest_generate_tests)."""
 
 
 @pytest.fixture

@@ -297,6 +297,7 @@ def test_log_filters_and_order(cli, time_machine, tmp_path):
     assert [json.loads(line) for line in jsonl.stdout.splitlines()] == cli.json("log", "--slot", "2")
 
 
+@pytest.mark.one_backend
 @pytest.mark.usefixtures("backend")
 def test_a_log_entry_says_when_who_and_what(cli, time_machine, tmp_path):
     h = history(cli, time_machine, tmp_path)
@@ -330,6 +331,7 @@ def test_a_log_entry_says_when_who_and_what(cli, time_machine, tmp_path):
     assert korean.startswith(f"예약 {h['kim']}번이 취소되었습니다")
 
 
+@pytest.mark.one_backend
 @pytest.mark.usefixtures("backend")
 def test_the_log_table_shows_store_times_and_unknown_actors(cli, db_path, monkeypatch):
     ok(cli("db", "set-timezone", "Asia/Seoul"))
@@ -367,6 +369,7 @@ def test_the_log_table_shows_store_times_and_unknown_actors(cli, db_path, monkey
     assert wide[1].split() == ["ID", "When", "Who", "Event", "What"] and "ReservationConfirmed" in wide[-1]
 
 
+@pytest.mark.one_backend
 @pytest.mark.usefixtures("backend")
 def test_log_refusals(cli):
     assert cli("log").stdout == "No changes recorded yet.\n"

@@ -48,6 +48,7 @@ def add(cli, date=None, hospital="Seoul Hospital", vaccine="Pfizer", quantity="2
     )
 
 
+@pytest.mark.one_backend
 def test_slot_add_prints_one_line(cli):
     result = cli(
         "slot", "add", "--date", future(), "--hospital", "Seoul Hospital", "--vaccine", "Pfizer", "--quantity", "3"
@@ -57,6 +58,7 @@ def test_slot_add_prints_one_line(cli):
     assert result.stderr == ""
 
 
+@pytest.mark.one_backend
 def test_slot_add_json_shape(cli):
     slot = add(cli, hospital=" Seoul   Hospital ")
     assert slot == {
@@ -82,6 +84,7 @@ def test_duplicate_slot_exits_1_and_points_to_slot_update(cli):
     )
 
 
+@pytest.mark.one_backend
 @pytest.mark.parametrize(
     "option, value, message",
     [
@@ -105,6 +108,7 @@ def test_invalid_slot_input_exits_2_and_writes_nothing(cli, db_path, option, val
     assert count_rows(db_path, "slot") == 0 and count_rows(db_path, "outbox") == 0
 
 
+@pytest.mark.one_backend
 def test_json_errors_are_a_json_object_on_stderr(cli):
     result = cli(
         "slot", "add", "--date", "nope", "--hospital", "H", "--vaccine", "Janssen", "--quantity", "1", "--json"
@@ -172,6 +176,7 @@ def test_mypage_is_newest_first_and_names_the_next_dose(cli):
     assert "Next:" not in cli("mypage", "kim").stdout
 
 
+@pytest.mark.one_backend
 def test_mypage_fits_an_80_column_terminal_and_shows_the_time_of_booking_from_100(cli, monkeypatch):
     slot = add(cli, hospital="Seoul Hospital")
     booked = cli.json("reserve", "--user", "kim", "--slot", str(slot["id"]))
@@ -188,6 +193,7 @@ def test_mypage_fits_an_80_column_terminal_and_shows_the_time_of_booking_from_10
     assert f"{booked['reserved_at'][:10]} {booked['reserved_at'][11:16]} UTC" in row
 
 
+@pytest.mark.one_backend
 def test_mypage_of_someone_without_reservations(cli):
     result = cli("mypage", "nobody")
     assert (result.exit_code, result.stdout) == (0, "nobody has no reservations.\n")
@@ -226,6 +232,7 @@ def test_second_active_booking_for_the_same_dose_exits_1(cli):
     )
 
 
+@pytest.mark.one_backend
 @pytest.mark.parametrize(
     "args, code, message",
     [

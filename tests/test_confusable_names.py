@@ -32,6 +32,7 @@ def one_error(cli, *args: str) -> tuple[int, str]:
     return result.exit_code, result.stderr
 
 
+@pytest.mark.one_backend
 def test_a_cyrillic_look_alike_of_a_name_is_refused_and_names_the_vaccine(cli, db_path):
     catalog, before = cli.json("vaccine", "list"), snapshot(db_path)
     assert one_error(cli, "vaccine", "add", CYRILLIC_PFIZER, "--doses", "1") == (
@@ -47,6 +48,7 @@ def test_a_cyrillic_look_alike_of_a_name_is_refused_and_names_the_vaccine(cli, d
     assert count_rows(db_path, "vaccine") == len(catalog)
 
 
+@pytest.mark.one_backend
 def test_a_full_width_look_alike_is_refused(cli):
     catalog = cli.json("vaccine", "list")
     assert one_error(cli, "vaccine", "add", FULL_WIDTH_PFIZER, "--doses", "1") == (
@@ -59,6 +61,7 @@ def test_a_full_width_look_alike_is_refused(cli):
     assert cli.json("vaccine", "list") == catalog
 
 
+@pytest.mark.one_backend
 def test_look_alikes_made_of_ascii_and_of_an_alias_are_refused(cli):
     assert one_error(cli, "vaccine", "add", "Modema", "--doses", "1") == (
         1,
@@ -80,6 +83,7 @@ def test_case_and_space_variants_stay_duplicates(cli, spelling):
     assert (code, error["code"]) == (1, "duplicate_vaccine")
 
 
+@pytest.mark.one_backend
 @pytest.mark.parametrize(
     "name, word, scripts",
     [
@@ -99,6 +103,7 @@ def test_a_word_mixing_scripts_is_invalid(cli, db_path, name, word, scripts):
     assert snapshot(db_path) == before
 
 
+@pytest.mark.one_backend
 @pytest.mark.parametrize(
     "name",
     [
@@ -117,6 +122,7 @@ def test_distinct_names_are_still_accepted(cli, name):
     assert name in [v["name"] for v in cli.json("vaccine", "list")]
 
 
+@pytest.mark.one_backend
 def test_look_alike_aliases_are_refused(cli, db_path):
     before = snapshot(db_path)
     assert one_error(cli, "vaccine", "add", "New", "--doses", "1", "--alias", "C\u043emirnaty") == (
@@ -144,6 +150,7 @@ def test_look_alike_aliases_are_refused(cli, db_path):
     ]
 
 
+@pytest.mark.one_backend
 def test_a_look_alike_of_the_vaccines_own_name_may_be_its_alias(cli):
     """Both spellings name the one vaccine, so nothing is ambiguous: a full-width alias lets a
     spreadsheet written in full-width letters name Pfizer."""
@@ -155,6 +162,7 @@ def test_a_look_alike_of_the_vaccines_own_name_may_be_its_alias(cli):
     assert slot["vaccine"] == "Pfizer"
 
 
+@pytest.mark.one_backend
 def test_slot_add_with_a_look_alike_points_to_the_vaccine(cli, db_path):
     before = snapshot(db_path)
     args = ("slot", "add", "--date", future(), "--hospital", "Seoul", "--quantity", "2", "--vaccine")
@@ -183,6 +191,7 @@ def test_slot_add_with_a_look_alike_points_to_the_vaccine(cli, db_path):
     assert snapshot(db_path) == before
 
 
+@pytest.mark.one_backend
 def test_vaccine_update_of_a_look_alike_points_to_the_vaccine(cli):
     code, error = refused(cli, "vaccine", "update", CYRILLIC_PFIZER, "--doses", "3")
     assert (code, error["code"]) == (3, "vaccine_not_found")
@@ -217,6 +226,7 @@ def test_an_import_row_with_a_look_alike_gets_the_same_hint(cli, tmp_path, db_pa
 LATIN_NAME = st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=3, max_size=12).map(str.capitalize)
 
 
+@pytest.mark.one_backend
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(name=LATIN_NAME, pick=st.integers(min_value=0, max_value=11))
 def test_any_accepted_name_with_one_letter_swapped_for_a_homoglyph_is_refused(cli, name, pick):

@@ -280,6 +280,7 @@ def test_stdout_target_prints_json_lines_and_the_summary_on_stderr(cli, store):
     assert result.stderr == "Delivered 2 to -; 0 will be retried later; 0 failed for good.\n"
 
 
+@pytest.mark.one_backend
 @pytest.mark.parametrize(
     "args, message",
     [

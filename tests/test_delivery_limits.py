@@ -90,6 +90,7 @@ def test_a_dripping_receiver_is_cut_off_within_half_the_lease_and_retried(store,
     assert row["last_error"] == "no complete answer within 1 s"
 
 
+@pytest.mark.one_backend
 def test_the_deadline_is_connect_plus_read_timeout_and_at_most_half_the_lease():
     assert open_sink("http://127.0.0.1:9/hook").deadline == 13
     assert open_sink("http://127.0.0.1:9/hook", lease=60).deadline == 13
@@ -145,6 +146,7 @@ def test_a_huge_answer_is_not_downloaded(store, db_path):
     assert peak - baseline < 16 * 1024, (baseline, peak)  # KiB: far below the 50 MB answer
 
 
+@pytest.mark.one_backend
 def test_a_symlink_as_the_jsonl_target_is_refused(cli, store, db_path, tmp_path):
     slots.add_slot(store, date=future(), hospital="Seoul", vaccine="Pfizer", quantity=1)
     precious = tmp_path / "precious.txt"
@@ -158,6 +160,7 @@ def test_a_symlink_as_the_jsonl_target_is_refused(cli, store, db_path, tmp_path)
     assert [r["status"] for r in records(db_path, "SELECT * FROM outbox")] == ["pending"]
 
 
+@pytest.mark.one_backend
 def test_a_symlink_swapped_in_after_the_start_is_not_followed(store, db_path, tmp_path):
     slots.add_slot(store, date=future(), hospital="Seoul", vaccine="Pfizer", quantity=1)
     precious, path = tmp_path / "precious.txt", tmp_path / "out.jsonl"
@@ -169,6 +172,7 @@ def test_a_symlink_swapped_in_after_the_start_is_not_followed(store, db_path, tm
     assert precious.read_text() == "keep me\n"
 
 
+@pytest.mark.one_backend
 def test_a_new_jsonl_file_is_0600_and_an_existing_one_keeps_its_mode(cli, store, tmp_path):
     slots.add_slot(store, date=future(), hospital="Seoul", vaccine="Pfizer", quantity=1)
     new, old = tmp_path / "new.jsonl", tmp_path / "old.jsonl"

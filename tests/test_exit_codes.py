@@ -40,6 +40,7 @@ def test_an_unknown_slot_is_not_found_before_any_rule(cli):
     assert error(cli("reserve", "--user", "kim", "--slot", "999", "--json")) == (3, "slot_not_found")
 
 
+@pytest.mark.one_backend
 @pytest.mark.parametrize(
     "command", [["cancel", "-1"], ["show", "-1"], ["administer", "-7"], ["reschedule", "-1", "--slot", "2"]]
 )

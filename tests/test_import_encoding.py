@@ -173,6 +173,7 @@ def test_a_long_file_of_rejects_merges_in_line_order(cli, tmp_path, monkeypatch)
     assert lines == [line for line in range(2, 92) if line % 3 != 2]
 
 
+@pytest.mark.one_backend
 def test_cp949_found_past_the_header_reads_the_file_again(cli, tmp_path):
     """English headers and rows, Korean CP949 names further down: the first reading stops at the
     first Korean line, the second stages every row once."""
@@ -191,6 +192,7 @@ def test_cp949_found_past_the_header_reads_the_file_again(cli, tmp_path):
     assert ("서울대학교병원", "Pfizer", 4, 4) in slots_of(cli)
 
 
+@pytest.mark.one_backend
 def test_a_character_cp949_cannot_hold_is_escaped_in_the_reason(cli, tmp_path):
     cli.json("vaccine", "add", "Vax😀", "--doses", "1")
     path = tmp_path / "plan.csv"
@@ -201,6 +203,7 @@ def test_a_character_cp949_cannot_hold_is_escaped_in_the_reason(cli, tmp_path):
     assert "Pfizer, Vax\\U0001f600); add it" in reason
 
 
+@pytest.mark.one_backend
 def test_neither_utf8_nor_cp949_exits_2_in_one_line(cli, tmp_path, db_path):
     path = tmp_path / "plan.csv"
     path.write_bytes(f"date,hospital,vaccine,quantity\n{future()},A,Janssen,1\n".encode() + b"\x80\xff,B,Janssen,1\n")
@@ -213,6 +216,7 @@ def test_neither_utf8_nor_cp949_exits_2_in_one_line(cli, tmp_path, db_path):
     assert count_rows(db_path, "slot") == 0
 
 
+@pytest.mark.one_backend
 def test_a_file_mixing_cp949_and_utf8_exits_2_naming_both_lines(cli, tmp_path, db_path):
     path = tmp_path / "plan.csv"
     path.write_bytes(
@@ -234,6 +238,7 @@ def pipe(args: list[str], data: bytes) -> subprocess.CompletedProcess:
     return subprocess.run([VAXRES, *args], input=data, capture_output=True, timeout=120, env=dict(os.environ))
 
 
+@pytest.mark.one_backend
 def test_standard_input_is_read_again_as_cp949_from_what_was_kept(tmp_path):
     data = csv_bytes(
         [SLOT_HEADER, ["서울대학교병원", "화이자", future(), "5"], ["대구", "얀센", future(), "영"]], "cp949"
@@ -251,6 +256,7 @@ def test_standard_input_is_read_again_as_cp949_from_what_was_kept(tmp_path):
     assert json.loads(utf16.stdout)["encoding"] == "utf-16"
 
 
+@pytest.mark.one_backend
 def test_standard_input_past_what_is_kept_asks_for_the_encoding(db_path):
     """4 MiB of UTF-8 rows, then a CP949 line: standard input cannot be read again; exit 2."""
     note = "x" * 9_000
@@ -304,6 +310,7 @@ def test_any_bytes_give_an_exit_code_and_never_a_traceback(cli, tmp_path, sqlite
         assert result.stderr.startswith("Error: ")
 
 
+@pytest.mark.one_backend
 def test_odd_encodings_given_are_refused_or_read_without_a_traceback(cli, tmp_path):
     path = tmp_path / "plan.csv"
     path.write_bytes(f"date,hospital,vaccine,quantity\n{future()},A,Janssen,1\n{future()},+2AA-,Janssen,1\n".encode())

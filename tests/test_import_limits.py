@@ -82,6 +82,7 @@ def run_limited(args: list[str], tmp_path: Path, chunks: Iterator[bytes] | None 
     return code, err.read_text(errors="replace"), written
 
 
+@pytest.mark.one_backend
 def test_a_long_line_without_a_newline_stops_at_once_naming_it(cli, tmp_path, db_path):
     path = tmp_path / "plan.csv"
     path.write_bytes(HEADER.encode() + b"x" * (5 * MIB))
@@ -102,6 +103,7 @@ def test_valid_rows_before_the_long_line_are_not_written(cli, tmp_path, db_path)
     assert nothing_written(db_path)
 
 
+@pytest.mark.one_backend
 @pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")
 @pytest.mark.parametrize(
     ("encoding", "unit"), [(None, "bytes"), ("utf-16-le", "characters"), ("utf-32-le", "characters")]
@@ -113,6 +115,7 @@ def test_dev_zero_stops_at_the_first_line_in_bounded_memory(tmp_path, db_path, e
     assert nothing_written(db_path)
 
 
+@pytest.mark.one_backend
 @pytest.mark.parametrize(("encoding", "unit"), [("utf-8", "bytes"), ("utf-16", "characters")])
 def test_standard_input_with_an_endless_line_stops_in_bounded_memory(tmp_path, db_path, encoding, unit):
     def endless_line():
@@ -133,6 +136,7 @@ def short_lines() -> Iterator[bytes]:
         yield row * 1000
 
 
+@pytest.mark.one_backend
 def test_a_quote_left_open_stops_at_the_value_limit(tmp_path, db_path):
     """The csv module joins the lines of a quoted value; its field limit is checked character by
     character, so an open quote before endless short lines stops after 10,000 characters."""
@@ -152,6 +156,7 @@ def test_a_quote_left_open_stops_at_the_value_limit(tmp_path, db_path):
     assert nothing_written(db_path)
 
 
+@pytest.mark.one_backend
 def test_a_row_of_endless_quoted_values_stops_at_the_row_limit(tmp_path, db_path):
     """Each value is short, but the quotes never leave the row: '"a' then '","b' on every line makes
     one row of ever more values, which the csv module would hold all at once."""
@@ -172,6 +177,7 @@ def test_a_row_of_endless_quoted_values_stops_at_the_row_limit(tmp_path, db_path
     assert nothing_written(db_path)
 
 
+@pytest.mark.one_backend
 def test_a_quote_left_open_in_the_header(cli, tmp_path, db_path):
     path = tmp_path / "plan.csv"
     path.write_text('\n"date,hospital,vaccine,quantity\n' + f"{future()},Seoul,Pfizer,3\n" * 1000)
@@ -184,6 +190,7 @@ def test_a_quote_left_open_in_the_header(cli, tmp_path, db_path):
     assert nothing_written(db_path)
 
 
+@pytest.mark.one_backend
 def test_a_value_over_10000_characters_on_one_line(cli, tmp_path, db_path):
     path = tmp_path / "plan.csv"
     path.write_text(f"{HEADER.strip()},note\n{future()},Seoul,Pfizer,3,{'n' * 10_001}\n")
@@ -210,6 +217,7 @@ def test_a_row_with_three_values_of_9000_characters_imports(cli, tmp_path, db_pa
     assert count_rows(db_path, "slot") == 2
 
 
+@pytest.mark.one_backend
 def test_utf16_without_a_byte_order_mark_is_refused(cli, tmp_path, db_path):
     path = tmp_path / "plan.csv"
     path.write_bytes(HEADER.encode("utf-16-le"))

@@ -261,6 +261,7 @@ def test_the_store_keeps_the_facts_whatever_the_language(cli, db_path):
         assert {k: v for k, v in ko.items() if k != "payload"} == {k: v for k, v in en.items() if k != "payload"}
 
 
+@pytest.mark.one_backend
 @pytest.mark.usefixtures("backend")
 def test_outbox_show_and_the_reservation_history_in_korean(cli, monkeypatch):
     add_and_book(cli)

@@ -290,6 +290,7 @@ def _messages_with_an_attempt(cli, db_path):
     query(db_path, "UPDATE outbox SET status = 'delivered', attempts = 1 WHERE id = 1")
 
 
+@pytest.mark.one_backend
 @pytest.mark.usefixtures("backend")
 def test_the_outbox_table_keeps_one_line_a_message_in_80_columns(cli, db_path, monkeypatch):
     _messages_with_an_attempt(cli, db_path)
@@ -310,6 +311,7 @@ def test_the_outbox_table_keeps_one_line_a_message_in_80_columns(cli, db_path, m
     )
 
 
+@pytest.mark.one_backend
 @pytest.mark.usefixtures("backend")
 def test_outbox_show_prints_one_message_whole(cli, db_path):
     _messages_with_an_attempt(cli, db_path)

@@ -30,6 +30,7 @@ def table_outputs(cli, user: str) -> dict[str, str]:
     }
 
 
+@pytest.mark.one_backend
 @pytest.mark.parametrize("name", MARKUP)
 def test_markup_in_names_is_shown_as_typed(cli, name):
     added = cli("slot", "add", "--date", future(), "--hospital", name, "--vaccine", "Janssen", "--quantity", "2")
@@ -48,6 +49,7 @@ def _cells(table: str) -> str:
     return "".join(ch for ch in table if ch not in "│┃┏┓┗┛┡┩└┘━─┳┻╇┼┴┬ \n")
 
 
+@pytest.mark.one_backend
 def test_markup_in_an_imported_row_is_shown_as_typed(cli, tmp_path):
     plan = tmp_path / "plan.csv"
     plan.write_text(f'date,hospital,vaccine,quantity\n{future()},"x[/] [link=http://e.example/]H[/link]",Janssen,3\n')
@@ -57,6 +59,7 @@ def test_markup_in_an_imported_row_is_shown_as_typed(cli, tmp_path):
     assert "x[/][link=http://e.example/]H[/link]" in _cells(out)
 
 
+@pytest.mark.one_backend
 def test_control_and_bidi_characters_from_the_store_are_escaped_in_tables(cli, db_path):
     """Names typed in are checked; a store edited by hand may still hold anything."""
     from tests.helpers import query

@@ -129,7 +129,9 @@ class _Import:
         with store.transaction(conn, write=False):
             stream = source.stream
             position = stream.tell if self.size is not None else (lambda: 0)
-            parser = RowParser(table.positions, load_catalog(conn), today=store.today(), date_as_text=store.is_sqlite)
+            parser = RowParser(
+                table.positions, load_catalog(conn), today=store.today(), date_as_text=self.staging.dates_as_text
+            )
             rows = _valid_rows(
                 table,
                 parser,

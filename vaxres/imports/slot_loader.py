@@ -12,7 +12,7 @@ from sqlalchemy import Connection, Row, and_, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from vaxres.booking import offering, rules, slots
-from vaxres.db.store import Store, insert_on_conflict, parameter_batches
+from vaxres.db.store import Store, conflicts_draw_ids, insert_on_conflict, parameter_batches
 from vaxres.db.tables import slot_table, utcnow
 from vaxres.errors import Refused
 from vaxres.imports.report import ImportSummary
@@ -42,7 +42,6 @@ class SlotLoader:
         self._hospital_names = hospital_names  # None: too many to keep, read from each chunk's rows
         self._today = store.today()
         self._raised: list[int] = []  # slots of the chunk whose capacity went up
-        dialect = store.engine.dialect.name
         st = staging.table.c
         self._created_at = bindparam("now", type_=s.created_at.type)
         new_slots = (
@@ -77,7 +76,7 @@ class SlotLoader:
             .from_select(columns, new_slots)
             .execution_options(preserve_rowcount=True)
         )
-        if dialect == "postgresql":
+        if conflicts_draw_ids(store.engine):
             # PostgreSQL draws an id from the sequence for every row offered to ON CONFLICT, kept
             # or not: without this filter each re-import of a plan would use up as many ids as
             # it has rows. ON CONFLICT still catches a slot another writer adds meanwhile.
@@ -93,7 +92,7 @@ class SlotLoader:
         )
         # PostgreSQL's ON CONFLICT costs about 60% more per row than a plain INSERT (a speculative
         # insertion each); SQLite's costs nothing extra.
-        self._try_plain = dialect == "postgresql"
+        self._try_plain = conflicts_draw_ids(store.engine)
         self._announce_new = events.write_selected(
             events.slot_registered_rows().where(
                 s.id > bindparam("after"), s.created_at == bindparam("now", type_=s.created_at.type)

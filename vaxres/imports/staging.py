@@ -28,6 +28,9 @@ class Staging:
     def __init__(self, store: Store, conn: Connection):
         self.conn = conn
         self.sqlite = store.is_sqlite
+        # The parsed dates as the staging table takes them: ISO text through SQLite's INSERTs,
+        # dates through PostgreSQL's COPY.
+        self.dates_as_text = self.sqlite
         self._store = store
         if self.sqlite:
             driver = driver_of(conn)
