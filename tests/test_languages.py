@@ -151,6 +151,24 @@ SENTENCES = [
         "You left the waitlist (entry 3) for 화이자 (dose 2) at a hospital matching 서울, from 2026-12-01 to 2026-12-31.",
         "대기 명단에서 나왔습니다(대기 3번): 화이자 2차 접종, '서울' 포함 병원, 2026년 12월 1일부터 2026년 12월 31일까지.",
     ),
+    (
+        "PersonRegistered",
+        {"person": "kim", "fields": ["name", "rrn"]},
+        "Person kim registered: name, rrn.",
+        "kim 님이 등록되었습니다(항목: name, rrn).",
+    ),
+    (
+        "PersonUpdated",
+        {"person": "kim", "fields": ["phone"]},
+        "Person kim changed: phone.",
+        "kim 님의 정보가 변경되었습니다(항목: phone).",
+    ),
+    (
+        "PersonForgotten",
+        {"person": "kim", "fields": []},
+        "Person kim's personal data erased.",
+        "kim 님의 개인정보가 삭제되었습니다.",
+    ),
 ]
 
 

@@ -263,3 +263,21 @@ def test_the_person_commands_run_as_processes(tmp_path):
     added = run_vaxres("person", "add", "kim", "--rrn", NUMBER, env=env)
     assert added.returncode == 0, added.stderr
     assert run_vaxres("person", "find", "--rrn", NUMBER, env=env).stdout.count("900512-1******") == 1
+
+
+def test_person_changes_are_in_the_audit_trail_by_field_never_by_value(cli, db_path, tmp_path):
+    cli("--actor", "desk-1", "person", "add", "kim", "--name", "김민수", "--rrn", NUMBER, "--phone", "010-1234-5678")
+    cli("--actor", "desk-2", "person", "update", "kim", "--email", "kim@example.com", "--clear", "phone")
+    cli("person", "forget", "kim")
+    logged = cli.json("log", "--person", "kim")
+    assert [(e["event"], e["payload"]["fields"], e["status"]) for e in logged] == [
+        ("PersonRegistered", ["birth_date", "name", "phone", "rrn", "sex"], "delivered"),
+        ("PersonUpdated", ["email", "phone"], "delivered"),
+        ("PersonForgotten", [], "delivered"),
+    ]
+    assert logged[1]["actor"] == "desk-2"
+    assert logged[1]["message"] == "Person kim changed: email, phone."
+    stored = query(db_path, "SELECT payload FROM outbox")
+    assert not any(value in str(stored) for value in ("김민수", "821012345678", "kim@example.com", "1990-05-12"))
+    sent = tmp_path / "sent.jsonl"
+    assert cli.json("outbox", "deliver", "--to", str(sent))["delivered"] == 0  # nothing to send anyone

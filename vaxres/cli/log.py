@@ -26,7 +26,7 @@ def log(
         str | None, typer.Option("--reservation", metavar="ID", help="Only the changes of this reservation.")
     ] = None,
     user: Annotated[
-        str | None, typer.Option("--user", metavar="ID", help="Only the changes about this person.")
+        str | None, typer.Option("--user", "--person", metavar="ID", help="Only the changes about this person.")
     ] = None,
     slot: Annotated[
         str | None,

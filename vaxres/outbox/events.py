@@ -44,6 +44,9 @@ VACCINE_ADDED = "VaccineAdded"
 VACCINE_UPDATED = "VaccineUpdated"
 WAITLIST_JOINED = "WaitlistJoined"
 WAITLIST_LEFT = "WaitlistLeft"
+PERSON_REGISTERED = "PersonRegistered"
+PERSON_UPDATED = "PersonUpdated"
+PERSON_FORGOTTEN = "PersonForgotten"
 SLOT_EVENTS = (SLOT_REGISTERED, SLOT_UPDATED)  # correlation_id is the slot's number
 # The events about one reservation (correlation_id is its number): its history.
 RESERVATION_EVENTS = (
@@ -58,7 +61,13 @@ RESERVATION_EVENTS = (
 VACCINE_EVENTS = (VACCINE_ADDED, VACCINE_UPDATED)  # correlation_id is the vaccine's number in the catalog
 WAITLIST_EVENTS = (WAITLIST_JOINED, WAITLIST_LEFT)  # correlation_id is the waitlist entry's number
 
-ALL_EVENTS = (*SLOT_EVENTS, *RESERVATION_EVENTS, *VACCINE_EVENTS, *WAITLIST_EVENTS)
+# Changes to the person registry (issue 20): recorded for the audit trail with the names of the
+# fields that changed, never their values, addressed to the person (so `log --person ID` finds
+# them) and written as delivered: there is nothing to send anyone.
+PERSON_EVENTS = (PERSON_REGISTERED, PERSON_UPDATED, PERSON_FORGOTTEN)
+RECORDED_ONLY = frozenset(PERSON_EVENTS)
+
+ALL_EVENTS = (*SLOT_EVENTS, *RESERVATION_EVENTS, *VACCINE_EVENTS, *WAITLIST_EVENTS, *PERSON_EVENTS)
 
 BROADCAST = "*"  # the recipient of a message for everyone
 
@@ -107,6 +116,8 @@ def subject_of(event: str) -> str:
         return "vaccine"
     if event in WAITLIST_EVENTS:
         return "waitlist entry"
+    if event in PERSON_EVENTS:
+        return "person"
     return "slot"
 
 
@@ -176,6 +187,11 @@ def waitlist_left(entry: Any) -> Event:
     return Event(WAITLIST_LEFT, entry.user, entry.id, _facts(entry, WAITLIST_FACTS))
 
 
+def person_changed(event: str, person: str, fields: list[str]) -> Event:
+    """A person registered, changed or forgotten: which fields, never what they hold."""
+    return Event(event, person, 0, {"person": person, "fields": fields})
+
+
 def _facts(record: Any, facts: tuple) -> dict[str, Any]:
     payload = {}
     for key, attribute, _column in facts:
@@ -221,14 +237,22 @@ def write(conn: Connection, events: Sequence[Event], now: dt.datetime) -> None:
                 "payload": event.payload,
                 "correlation_id": event.correlation_id,
                 "created_at": now,
-                "status": OutboxStatus.PENDING,
+                **(_recorded(now) if event.name in RECORDED_ONLY else _due(now)),
                 "attempts": 0,
-                "next_attempt_at": now,
                 "actor": actor,
             }
             for event in events
         ],
     )
+
+
+def _due(now: dt.datetime) -> dict[str, Any]:
+    return {"status": OutboxStatus.PENDING, "next_attempt_at": now, "delivered_at": None}
+
+
+def _recorded(now: dt.datetime) -> dict[str, Any]:
+    """A change kept for the audit trail only: no target ever receives it."""
+    return {"status": OutboxStatus.DELIVERED, "next_attempt_at": None, "delivered_at": now}
 
 
 # The SQL twins of the above, for INSERT ... SELECT over many rows at once.

@@ -18,6 +18,9 @@ from typing import Any
 
 from vaxres.formats import doses, korean_date
 from vaxres.outbox.events import (
+    PERSON_FORGOTTEN,
+    PERSON_REGISTERED,
+    PERSON_UPDATED,
     RESERVATION_CANCELLED,
     RESERVATION_CONFIRMED,
     RESERVATION_MISSED,
@@ -181,7 +184,28 @@ TEMPLATES: dict[str, dict[str, Template]] = {
         "en": lambda p: f"You left the waitlist (entry {p['entry_id']}) for {_en_wait(p)}.",
         "ko": lambda p: f"대기 명단에서 나왔습니다(대기 {p['entry_id']}번): {_ko_wait(p)}.",
     },
+    # Changes to the registry: recorded, never delivered; they name fields, never values.
+    PERSON_REGISTERED: {
+        "en": lambda p: f"Person {p['person']} registered{_en_fields(p)}.",
+        "ko": lambda p: f"{p['person']} 님이 등록되었습니다{_ko_fields(p)}.",
+    },
+    PERSON_UPDATED: {
+        "en": lambda p: f"Person {p['person']} changed{_en_fields(p)}.",
+        "ko": lambda p: f"{p['person']} 님의 정보가 변경되었습니다{_ko_fields(p)}.",
+    },
+    PERSON_FORGOTTEN: {
+        "en": lambda p: f"Person {p['person']}'s personal data erased.",
+        "ko": lambda p: f"{p['person']} 님의 개인정보가 삭제되었습니다.",
+    },
 }
+
+
+def _en_fields(p: dict[str, Any]) -> str:
+    return f": {', '.join(p['fields'])}" if p.get("fields") else ""
+
+
+def _ko_fields(p: dict[str, Any]) -> str:
+    return f"(항목: {', '.join(p['fields'])})" if p.get("fields") else ""
 
 
 def with_message(event: str, payload: dict[str, Any], lang: str = DEFAULT_LANGUAGE) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from vaxres.db.listing import Page
 from vaxres.db.store import Store, insert_on_conflict
 from vaxres.db.tables import ReservationStatus, person_group_table, person_table, reservation_table, slot_table, utcnow
 from vaxres.errors import InvalidInput
+from vaxres.outbox import events
 from vaxres.people import identity, rules
 from vaxres.people.model import PersonRecord
 from vaxres.people.rrn import ResidentNumber, parse_rrn
@@ -116,6 +117,7 @@ def add_person(store: Store, person: str, **given: Any) -> PersonRecord:
             raise rules.PersonExists(person)
         conn.execute(insert(person_table).values(id=person, created_at=now, updated_at=now))
         _apply(conn, store, person, changes, now)
+        events.write(conn, [events.person_changed(events.PERSON_REGISTERED, person, changes.fields)], now)
         return _read(conn, person)
 
 
@@ -132,6 +134,7 @@ def update_person(store: Store, person: str, **given: Any) -> PersonRecord:
         if found.forgotten_at is not None:
             raise rules.Forgotten(person)
         _apply(conn, store, person, changes, now)
+        events.write(conn, [events.person_changed(events.PERSON_UPDATED, person, changes.fields)], now)
         return _read(conn, person)
 
 
@@ -240,6 +243,7 @@ def forget_person(store: Store, person: str) -> PersonRecord:
         )
         conn.execute(update(person_table).where(p.guardian_id == person).values(guardian_id=None, updated_at=now))
         conn.execute(delete(person_group_table).where(g.person_id == person))
+        events.write(conn, [events.person_changed(events.PERSON_FORGOTTEN, person, [])], now)
         return _read(conn, person)
 
 
