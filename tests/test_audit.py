@@ -323,6 +323,7 @@ def test_a_log_entry_says_when_who_and_what(cli, time_machine, tmp_path):
             "date": day(8),
             "hospital": "Busan",
             "vaccine": "Pfizer",
+            "contact": {"name": None, "phone": None, "email": None, "lang": None},
             "message": message,
             "lang": "en",
         },

@@ -485,6 +485,7 @@ def test_reservations_book_row_by_row_with_refusals(cli, tmp_path, db_path, two_
         "date": future(),
         "hospital": "Seoul",
         "vaccine": "Pfizer",
+        "contact": {"name": None, "phone": None, "email": None, "lang": None},
         "message": f"Your reservation 1 is confirmed: Pfizer (dose 1) at Seoul on {future()}.",
         "lang": "en",
     }

@@ -281,3 +281,27 @@ def test_person_changes_are_in_the_audit_trail_by_field_never_by_value(cli, db_p
     assert not any(value in str(stored) for value in ("김민수", "821012345678", "kim@example.com", "1990-05-12"))
     sent = tmp_path / "sent.jsonl"
     assert cli.json("outbox", "deliver", "--to", str(sent))["delivered"] == 0  # nothing to send anyone
+
+
+def test_messages_carry_the_persons_contacts_as_written_and_read_in_their_language(cli, tmp_path):
+    cli("slot", "add", "--date", future(), "--hospital", "서울대병원", "--vaccine", "Pfizer", "--quantity", "5")
+    cli("person", "add", "kim", "--name", "김민수", "--lang", "ko", "--email", "kim@example.com")
+    cli("person", "add", "lee", "--name", "Lee", "--phone", "010-2222-3333")
+    assert cli("reserve", "--user", "kim", "--slot", "1").exit_code == 0
+    plan = tmp_path / "bookings.csv"
+    plan.write_text(f"user,date,hospital,vaccine\nlee,{future()},서울대병원,Pfizer\nnew,{future()},서울대병원,Pfizer\n")
+    assert cli("import", "reservations", str(plan)).exit_code == 0
+    cli("person", "update", "kim", "--email", "kim@new.example")  # later messages only
+    sent = tmp_path / "sent.jsonl"
+    assert cli.json("outbox", "deliver", "--to", str(sent))["delivered"] == 4  # the slot's and three bookings
+    delivered = {m["recipient"]: m for m in map(json.loads, sent.read_text().splitlines())}
+    assert delivered["kim"]["payload"]["contact"] == {
+        "name": "김민수",
+        "phone": None,
+        "email": "kim@example.com",
+        "lang": "ko",
+    }
+    assert delivered["kim"]["payload"]["message"].startswith("예약 1번이 확정되었습니다")
+    assert delivered["lee"]["payload"]["contact"]["phone"] == "+821022223333"
+    assert delivered["lee"]["payload"]["message"].startswith("Your reservation 2 is confirmed")
+    assert delivered["new"]["payload"]["contact"] == {"name": None, "phone": None, "email": None, "lang": None}

@@ -64,6 +64,7 @@ def test_only_reserved_bookings_within_the_window_are_reminded_once(cli, db_path
         "vaccine": "Pfizer",
         "days_before": 1,
         "days_left": 1,
+        "contact": {"name": None, "phone": None, "email": None, "lang": None},
         "message": f"Reminder: your reservation {kim} is in 1 day: Pfizer (dose 1) at Seoul on {day(1)}.",
         "lang": "en",
     }

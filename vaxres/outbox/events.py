@@ -30,7 +30,7 @@ from sqlalchemy import (
 
 from vaxres.db import sql
 from vaxres.db.store import ACTOR_OPTION
-from vaxres.db.tables import OutboxStatus, outbox_table, reservation_table, slot_table
+from vaxres.db.tables import OutboxStatus, outbox_table, person_table, reservation_table, slot_table
 
 SLOT_REGISTERED = "SlotRegistered"
 SLOT_UPDATED = "SlotUpdated"
@@ -73,6 +73,11 @@ BROADCAST = "*"  # the recipient of a message for everyone
 
 slot = slot_table.c
 reservation = reservation_table.c
+person = person_table.c
+# How a message reaches its person (issue 20): their contacts and language as they were when
+# the message was written, in the payload's "contact" (a gateway needs nothing else). Not "to":
+# the waitlist's facts have long used that key for an entry's last day.
+TO_FACTS = (("name", person.name), ("phone", person.phone), ("email", person.email), ("lang", person.lang))
 
 SLOT_FACTS = (
     ("slot_id", "id", slot.id),
@@ -228,6 +233,7 @@ def write(conn: Connection, events: Sequence[Event], now: dt.datetime) -> None:
     """Write the events' messages, pending and due now, signed by the transaction's actor, in the
     caller's transaction."""
     actor = actor_of(conn)
+    events = _addressed(conn, events)
     conn.execute(
         _INSERT,
         [
@@ -244,6 +250,22 @@ def write(conn: Connection, events: Sequence[Event], now: dt.datetime) -> None:
             for event in events
         ],
     )
+
+
+def _addressed(conn: Connection, events: Sequence[Event]) -> Sequence[Event]:
+    """Each message to a person with their contacts in "contact" (all None for an unknown id)."""
+    people = {e.recipient for e in events if e.recipient != BROADCAST and e.name not in RECORDED_ONLY}
+    if not people:
+        return events
+    rows = conn.execute(select(person.id, *(column for _key, column in TO_FACTS)).where(person.id.in_(people)))
+    found = {row[0]: dict(zip((key for key, _column in TO_FACTS), row[1:])) for row in rows}
+    empty = dict.fromkeys(key for key, _column in TO_FACTS)
+    return [
+        Event(e.name, e.recipient, e.correlation_id, {**e.payload, "contact": found.get(e.recipient, empty)})
+        if e.recipient in people and e.name not in RECORDED_ONLY
+        else e
+        for e in events
+    ]
 
 
 def _due(now: dt.datetime) -> dict[str, Any]:
@@ -272,8 +294,8 @@ def reservation_confirmed_rows(*, from_waitlist: bool = False) -> Select:
         reservation.id,
         reservation.reserved_at,
         RESERVATION_FACTS,
-        extra,
-    ).select_from(reservation_table.join(slot_table, slot.id == reservation.slot_id))
+        (*extra, _TO),
+    ).select_from(_BOOKINGS)
 
 
 def reservation_reminder_rows(*, days_before: int, today: dt.date, now: dt.datetime) -> Select:
@@ -284,10 +306,17 @@ def reservation_reminder_rows(*, days_before: int, today: dt.date, now: dt.datet
     """
     written_at = bindparam("reminded_at", now, type_=outbox_table.c.created_at.type)
     day = bindparam("reminded_on", today, type_=Date)
-    extra = (("days_before", literal(days_before, Integer)), ("days_left", sql.days_between(slot.date, day)))
+    extra = (("days_before", literal(days_before, Integer)), ("days_left", sql.days_between(slot.date, day)), _TO)
     return _rows(
         RESERVATION_REMINDER, reservation.user_id, reservation.id, written_at, RESERVATION_FACTS, extra
-    ).select_from(reservation_table.join(slot_table, slot.id == reservation.slot_id))
+    ).select_from(_BOOKINGS)
+
+
+# The bookings the bulk messages are about, with their slots and their people's contacts.
+_BOOKINGS = reservation_table.join(slot_table, slot.id == reservation.slot_id).outerjoin(
+    person_table, person.id == reservation.user_id
+)
+_TO = ("contact", sql.json_object(*(part for key, column in TO_FACTS for part in (literal(key), column))))
 
 
 def write_selected(rows: Select) -> Insert:

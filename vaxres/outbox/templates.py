@@ -219,6 +219,9 @@ def with_message(event: str, payload: dict[str, Any], lang: str = DEFAULT_LANGUA
     if not isinstance(payload, dict) or "message" in payload or event not in TEMPLATES:
         return payload
     templates = TEMPLATES[event]
+    contact = payload.get("contact")
+    if isinstance(contact, dict) and contact.get("lang") in templates:
+        lang = contact["lang"]  # a message to a person is read in their language
     if lang not in templates:
         lang = DEFAULT_LANGUAGE
     try:
