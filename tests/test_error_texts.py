@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import vaxres
-from vaxres.booking import catalog_rules, lifecycle, names, rules, waitlist
+from vaxres.booking import catalog_rules, guardians, lifecycle, names, rules, waitlist
 from vaxres.booking.doses import SlotsChangedMeanwhile
 from vaxres.booking.model import HeldDose, ReservationRecord, SlotRecord, VaccineRecord
 from vaxres.cli.hints import HINTS, explain
@@ -117,6 +117,7 @@ def refusals() -> list[VaxresError]:
         waitlist.AlreadyWaiting("kim", 1, 4),
         waitlist.NotEntryOwner(4, "lee"),
         waitlist.EntryNotFound(4),
+        guardians.GuardianRequired("kim", 17, DAY, adult_on=DAY + dt.timedelta(days=30)),
         MessageNotFound(5, 6),
         NotFailed("only failed messages can be retried; not failed: 5 (pending)", details={"ids": [5]}),
         InvalidRows(ImportSummary("slots", "slots.csv", False, rows=3, invalid=1)),

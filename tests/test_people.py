@@ -305,3 +305,46 @@ def test_messages_carry_the_persons_contacts_as_written_and_read_in_their_langua
     assert delivered["lee"]["payload"]["contact"]["phone"] == "+821022223333"
     assert delivered["lee"]["payload"]["message"].startswith("Your reservation 2 is confirmed")
     assert delivered["new"]["payload"]["contact"] == {"name": None, "phone": None, "email": None, "lang": None}
+
+
+def seventeen_until(days: int) -> str:
+    """A birth date that makes a person 18 in `days` days (17 until then)."""
+    adult_on = dt.date.today() + dt.timedelta(days=days)
+    return adult_on.replace(year=adult_on.year - 18).isoformat() if (adult_on.month, adult_on.day) != (2, 29) else ""
+
+
+def test_a_minor_is_booked_only_with_a_guardian(cli, db_path, tmp_path):
+    born = seventeen_until(10)
+    cli("slot", "add", "--date", future(5), "--hospital", "H", "--vaccine", "Janssen", "--quantity", "5")
+    cli("slot", "add", "--date", future(12), "--hospital", "H", "--vaccine", "Janssen", "--quantity", "5")
+    cli("person", "add", "teen", "--birth-date", born)
+    refused = cli("reserve", "--user", "teen", "--slot", "1")
+    assert refused.exit_code == 1
+    assert refused.stderr == (
+        f"Error: teen is 17 on {future(5)}: a person under 18 is booked only with a guardian registered "
+        f"(or from {future(10)} on); register one with `vaxres person update teen --guardian ID`\n"
+    )
+    assert json.loads(cli("reserve", "--user", "teen", "--slot", "1", "--json").stderr)["code"] == "guardian_required"
+    assert cli("reserve", "--user", "teen", "--slot", "2").exit_code == 0  # 18 by then
+    cli("cancel", "1")
+    plan = tmp_path / "bookings.csv"
+    plan.write_text(f"user,date,hospital,vaccine\nteen,{future(5)},H,Janssen\n")
+    imported = cli("import", "reservations", str(plan), "--json")
+    assert imported.exit_code == 1
+    assert [(e["code"], e["column"]) for e in json.loads(imported.stdout)["errors"]] == [("guardian_required", "user")]
+    cli("person", "add", "mother", "--birth-date", "1980-01-01")
+    cli("person", "update", "teen", "--guardian", "mother")
+    assert cli("reserve", "--user", "teen", "--slot", "1").exit_code == 0
+    assert cli("reserve", "--user", "walk-in", "--slot", "1").exit_code == 0  # no birth date: no rule
+
+
+def test_the_waitlist_books_a_minor_only_with_a_guardian_or_from_their_18th_birthday(cli, db_path, tmp_path):
+    cli("person", "add", "teen", "--birth-date", seventeen_until(10))
+    assert cli("waitlist", "join", "--user", "teen", "--vaccine", "Janssen").exit_code == 0
+    cli("slot", "add", "--date", future(5), "--hospital", "A", "--vaccine", "Janssen", "--quantity", "1")  # one at a time
+    plan = tmp_path / "plan.csv"
+    plan.write_text(f"date,hospital,vaccine,quantity\n{future(6)},B,Janssen,1\n{future(11)},C,Janssen,1\n")
+    assert cli("import", "slots", str(plan)).exit_code == 0  # in bulk: the earliest slot from the 18th birthday
+    assert query(db_path, "SELECT r.user_id, s.hospital FROM reservation r JOIN slot s ON s.id = r.slot_id") == [
+        ("teen", "C")
+    ]

@@ -63,6 +63,8 @@ def test_the_bulk_search_books_what_a_naive_scan_books(slots, entries):
     for number, (hospital, start, length, dose_1_on) in enumerate(entries):
         date_from = TODAY + dt.timedelta(days=start)
         entry = SimpleNamespace(
+            birth_date=None,
+            guardian_id=None,
             user_id=f"p{number}",
             dose=1 if dose_1_on is None else 2,
             hospital_key=hospital,

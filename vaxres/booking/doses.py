@@ -16,9 +16,9 @@ from sqlalchemy import Connection, Insert, bindparam, func, insert, select, upda
 from vaxres.booking import locks, rules, series
 from vaxres.booking.model import SLOT_FIELDS, ReservationRecord, SlotRecord
 from vaxres.db import bulk
-from vaxres.db.tables import ReservationStatus, reservation_table, slot_table
+from vaxres.db.tables import ReservationStatus, person_table, reservation_table, slot_table
 from vaxres.errors import StoreBusy
-from vaxres.outbox import events
+from vaxres.outbox import selected
 from vaxres.people.registry import register_booked, register_ids
 
 slot = slot_table.c
@@ -37,6 +37,8 @@ RETURN_DOSE = (
     .returning(*SLOT_FIELDS)
 )
 _INSERT_RESERVATION = insert(reservation_table).returning(reservation.id)
+# What the guardian rule reads of the person booked (nothing for an id not registered yet).
+_WARD = select(person_table.c.birth_date, person_table.c.guardian_id).where(person_table.c.id == bindparam("b_user"))
 _INSERT_RESERVATIONS = insert(reservation_table)
 RESERVED = ReservationStatus.RESERVED
 TAKE_DOSES = (
@@ -53,8 +55,8 @@ def confirmations(*, from_waitlist: bool = False) -> Insert:
         reservation.id > bindparam("after"),
         reservation.reserved_at == bindparam("now", type_=reservation.reserved_at.type),
     )
-    return events.write_selected(
-        events.reservation_confirmed_rows(from_waitlist=from_waitlist).where(*booked).order_by(reservation.id)
+    return selected.write_selected(
+        selected.reservation_confirmed_rows(from_waitlist=from_waitlist).where(*booked).order_by(reservation.id)
     )
 
 
@@ -82,7 +84,7 @@ def book_many(conn: Connection, bookings: list[tuple[int, str, int]], now: dt.da
     rows = [(slot_id, user, dose, RESERVED, reserved_at) for slot_id, user, dose in bookings]
     bulk.executemany_tuples(conn, _INSERT_RESERVATIONS, ["slot_id", "user_id", "dose", "status", "reserved_at"], rows)
     register_booked(conn, after, now)
-    events.execute_selected(conn, announce, {"after": after, "now": now})
+    selected.execute_selected(conn, announce, {"after": after, "now": now})
 
 
 def take_dose(
@@ -96,7 +98,18 @@ def take_dose(
     if found is None:
         raise rules.SlotNotFound(slot_id, to_book=True)
     target, vaccine = found
-    rules.check_booking(user, dose, target, vaccine, series.held_doses(conn, user), today=today, moving=moving)
+    born, guardian = conn.execute(_WARD, {"b_user": user}).one_or_none() or (None, None)
+    rules.check_booking(
+        user,
+        dose,
+        target,
+        vaccine,
+        series.held_doses(conn, user),
+        today=today,
+        moving=moving,
+        born=born,
+        guarded=guardian is not None,
+    )
     row = conn.execute(TAKE_DOSE, {"b_slot": slot_id, "b_today": today, "b_now": now}).one_or_none()
     if row is None:
         raise rules.SoldOut(target) if moving is not None else rules.SoldOut(target, user, dose)

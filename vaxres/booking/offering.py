@@ -17,14 +17,21 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import ColumnElement, Connection, bindparam, delete, false, func, select
 
-from vaxres.booking import locks, rules
+from vaxres.booking import guardians, locks, rules
 from vaxres.booking.doses import book_many, confirmations
 from vaxres.booking.model import HeldDose, VaccineRecord
 from vaxres.booking.queries import hospital_keys
 from vaxres.booking.series import HELD_DOSES, held_dose
 from vaxres.booking.suits import day_suits, hospital_suits
 from vaxres.db import bulk
-from vaxres.db.tables import ReservationStatus, reservation_table, slot_table, vaccine_table, waitlist_table
+from vaxres.db.tables import (
+    ReservationStatus,
+    person_table,
+    reservation_table,
+    slot_table,
+    vaccine_table,
+    waitlist_table,
+)
 from vaxres.errors import Refused
 
 w = waitlist_table.c
@@ -86,11 +93,15 @@ def offer_added(conn: Connection, added: Sequence[ColumnElement[bool]], *, today
     doses = _doses(conn, added, _narrowing(conn, keys, today), keys)
     if not doses:
         return 0
+    p = person_table.c
     entries = conn.execute(
-        select(w.id, w.user_id, w.dose, w.vaccine_key, w.hospital_key, w.date_from, w.date_to)
+        select(
+            w.id, w.user_id, w.dose, w.vaccine_key, w.hospital_key, w.date_from, w.date_to, p.birth_date, p.guardian_id
+        )
+        .outerjoin(person_table, p.id == w.user_id)
         .where(w.vaccine_key.in_(list(doses)))
         .order_by(w.id)
-        .with_for_update(skip_locked=True)  # an entry being left meanwhile is not booked
+        .with_for_update(of=waitlist_table, skip_locked=True)  # an entry being left meanwhile is not booked
     ).all()
     free = locks.try_lock_people(conn, {entry.user_id for entry in entries})  # the others change their series now
     entries = [entry for entry in entries if entry.user_id in free]
@@ -183,6 +194,12 @@ def _place(doses: _Doses, entry, held: dict[int, HeldDose], today: dt.date) -> t
         if not day_suits(entry.date_from, entry.date_to, day):  # from on already: past its last day
             return None
         n += 1
+        try:
+            guardians.check_guardian(entry.user_id, entry.birth_date, entry.guardian_id is not None, day)
+        except guardians.GuardianRequired as minor:  # waits for a slot from their 18th birthday on
+            adult_on = dt.date.fromisoformat(minor.details["adult_on"])
+            n = max(n, bisect_left(suiting, adult_on, key=days.__getitem__))
+            continue
         try:
             rules.check_series(entry.user_id, entry.dose, day, vaccine, held)
         except rules.DoseInterval as too_soon:

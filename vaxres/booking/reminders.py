@@ -20,7 +20,7 @@ from vaxres import validate
 from vaxres.db import locking
 from vaxres.db.store import Store, insert_on_conflict
 from vaxres.db.tables import ReservationStatus, reminder_table, reservation_table, slot_table, utcnow
-from vaxres.outbox import events
+from vaxres.outbox import selected
 
 MAX_DAYS_BEFORE = 30
 
@@ -59,12 +59,12 @@ def remind(store: Store, days_before: str | int = 1) -> Reminded:
         locking.lock_table(conn, reminder_table)
         before = conn.execute(select(func.coalesce(func.max(reminder.id), 0))).scalar_one()
         conn.execute(_add_reminders(conn, days_before, today, up_to, now))
-        rows = events.reservation_reminder_rows(days_before=days_before, today=today, now=now)
+        rows = selected.reservation_reminder_rows(days_before=days_before, today=today, now=now)
         added = rows.join(reminder_table, reminder.reservation_id == reservation.id).where(
             reminder.id > before, reminder.date == slot.date, reminder.days_before == days_before
         )
-        insert_messages = events.write_selected(added.order_by(reminder.id)).execution_options(preserve_rowcount=True)
-        written = events.execute_selected(conn, insert_messages).rowcount
+        insert_messages = selected.write_selected(added.order_by(reminder.id)).execution_options(preserve_rowcount=True)
+        written = selected.execute_selected(conn, insert_messages).rowcount
     return Reminded(written, days_before, today)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from vaxres.booking.guardians import check_guardian
 from vaxres.booking.model import HeldDose, ReservationRecord, SlotRecord, VaccineRecord
 from vaxres.db.tables import ReservationStatus
 from vaxres.errors import NotFound, Refused
@@ -250,11 +251,16 @@ def check_booking(
     today: dt.date,
     remaining: int | None = None,
     moving: int | None = None,
+    born: dt.date | None = None,
+    guarded: bool = True,
 ) -> None:
-    """The one booking decision, in `reserve`'s order: a slot of today or later, the person's
-    series on its day, a dose left (`remaining`; None: the store's conditional UPDATE checks it)."""
+    """The one booking decision, in `reserve`'s order: a slot of today or later, a minor on its
+    day only with a guardian (`born`: the person's birth date, when registered; `guarded`: a
+    guardian is), the person's series on its day, a dose left (`remaining`; None: the store's
+    conditional UPDATE checks it)."""
     if slot.date < today:
         raise SlotInPast.of_slot(slot)
+    check_guardian(user, born, guarded, slot.date)
     check_series(user, dose, slot.date, vaccine, held, moving=moving)
     if remaining is not None and remaining <= 0:
         raise SoldOut(slot, user, dose)

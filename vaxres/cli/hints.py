@@ -99,6 +99,7 @@ HINTS: dict[str, Callable[[Details], str | None]] = {
     "store_unusable": _store_unusable,
     "invalid_input": _invalid_input,
     "store_not_empty": _store_not_empty,
+    "guardian_required": lambda d: f"; register one with `vaxres person update {d['user']} --guardian ID`",
 }
 
 

@@ -12,12 +12,12 @@ import functools
 
 from sqlalchemy import Connection, Select, and_, bindparam, select
 
-from vaxres.booking import locks, rules, series
+from vaxres.booking import guardians, locks, rules, series
 from vaxres.booking.doses import book_many, confirmations
 from vaxres.booking.model import HeldDose, SlotRecord, VaccineRecord
 from vaxres.db import bulk
 from vaxres.db.store import Store, parameter_batches
-from vaxres.db.tables import ReservationStatus, reservation_table, slot_table, utcnow, vaccine_table
+from vaxres.db.tables import ReservationStatus, person_table, reservation_table, slot_table, utcnow, vaccine_table
 from vaxres.errors import NotFound, Refused, VaxresError
 from vaxres.imports.report import ImportSummary
 from vaxres.imports.rows import RowError, split_cells
@@ -85,7 +85,7 @@ class BookingLoader:
         taken: dict[int, int] = {}
         bookings = []
         check = rules.check_booking
-        for index, (_line, user, dose, slot_id, *_slot) in enumerate(rows):
+        for index, (_line, user, dose, slot_id, *_slot, born, guardian) in enumerate(rows):
             mine = held.get(user)
             if slot_id is None:
                 refused.append((index, None))
@@ -97,7 +97,17 @@ class BookingLoader:
             try:
                 if slot is None:  # the slot went away since this import looked it up
                     raise rules.SlotNotFound(slot_id, to_book=True)
-                check(user, dose, slot, vaccines[slot_id], mine or NO_DOSES, today=today, remaining=remaining[slot_id])
+                check(
+                    user,
+                    dose,
+                    slot,
+                    vaccines[slot_id],
+                    mine or NO_DOSES,
+                    today=today,
+                    remaining=remaining[slot_id],
+                    born=None if born is None else _day(born),
+                    guarded=guardian is not None,
+                )
             except (Refused, NotFound) as refusal:
                 refused.append((index, refusal))
                 continue
@@ -128,8 +138,9 @@ class BookingLoader:
         joined = self.staging.table.outerjoin(
             slot_table, and_(s.date == st.date, s.hospital_key == st.hospital_key, s.vaccine_key == st.vaccine_key)
         ).outerjoin(vaccine_table, v.name_key == s.vaccine_key)
+        joined = joined.outerjoin(person_table, person_table.c.id == st.user_id)  # for the guardian rule
         return (
-            select(st.line, st.user_id, st.number, *SLOT_COLUMNS)
+            select(st.line, st.user_id, st.number, *SLOT_COLUMNS, person_table.c.birth_date, person_table.c.guardian_id)
             .select_from(joined)
             .where(st.n.between(bindparam("low"), bindparam("high")))
             .order_by(st.n)
@@ -210,7 +221,7 @@ def _slots_of(rows: list[tuple]) -> tuple[dict, dict]:
     slots: dict[int, SlotRecord] = {}
     vaccines: dict[int, VaccineRecord] = {}
     series_of: dict[tuple, VaccineRecord] = {}
-    for _line, _user, _dose, slot_id, day, hospital, vaccine, capacity, remaining, catalog_name, doses, gap in rows:
+    for _line, _user, _dose, slot_id, day, hospital, vaccine, capacity, remaining, catalog_name, doses, gap, *_ in rows:
         if slot_id is None or slot_id in slots:
             continue
         slots[slot_id] = SlotRecord(slot_id, _day(day), hospital, vaccine, capacity, remaining)
@@ -229,7 +240,7 @@ def _day(value: dt.date | str) -> dt.date:
 
 def _blamed(refusal: VaxresError, user: str, day: dt.date | str, vaccine: str, dose: int) -> dict:
     """The cell a refusal is about, for the report and --rejects (docs/import.md)."""
-    if isinstance(refusal, rules.AlreadyReserved):
+    if isinstance(refusal, (rules.AlreadyReserved, guardians.GuardianRequired)):
         return {"column": "user", "value": user}
     if isinstance(refusal, (rules.DoseOrder, rules.SeriesComplete)):
         return {"column": "dose", "value": str(dose)}

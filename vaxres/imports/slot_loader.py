@@ -18,7 +18,7 @@ from vaxres.errors import Refused
 from vaxres.imports.report import ImportSummary
 from vaxres.imports.rows import RowError, split_cells
 from vaxres.imports.staging import Staging
-from vaxres.outbox import events
+from vaxres.outbox import events, selected
 
 s = slot_table.c
 
@@ -93,8 +93,8 @@ class SlotLoader:
         # PostgreSQL's ON CONFLICT costs about 60% more per row than a plain INSERT (a speculative
         # insertion each); SQLite's costs nothing extra.
         self._try_plain = conflicts_draw_ids(store.engine)
-        self._announce_new = events.write_selected(
-            events.slot_registered_rows().where(
+        self._announce_new = selected.write_selected(
+            selected.slot_registered_rows().where(
                 s.id > bindparam("after"), s.created_at == bindparam("now", type_=s.created_at.type)
             )
         )
@@ -111,7 +111,7 @@ class SlotLoader:
             created = self._create(conn, {"low": low, "high": high, "now": now})
             self._remember_hospitals(conn, low, high)
             if created:
-                events.execute_selected(conn, self._announce_new, {"after": after, "now": now})
+                selected.execute_selected(conn, self._announce_new, {"after": after, "now": now})
             self.summary.created += created
             if created == high - low + 1:
                 self._offer(conn, after, now)

@@ -8,7 +8,7 @@ import datetime as dt
 from vaxres import validate
 from vaxres.errors import InvalidInput, InvalidValue, NotFound, Refused
 
-ADULT_AGE = 18
+ADULT_AGE = 18  # a guardian is at least this old; a person younger is booked only with one (booking/rules.py)
 DEFAULT_REGION = "KR"
 MAX_GROUP_LENGTH = 100
 MAX_GROUPS = 50

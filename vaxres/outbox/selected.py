@@ -1,0 +1,128 @@
+"""The SQL twins of vaxres.outbox.events' builders: the same facts written by INSERT ... SELECT
+over many rows at once (the imports, the bulk waitlist offer, `remind`), each message signed by
+the transaction's actor and, when it is to a person, with their contacts (issue 20)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    CursorResult,
+    Date,
+    Insert,
+    Integer,
+    Select,
+    String,
+    bindparam,
+    insert,
+    literal,
+    select,
+)
+
+from vaxres.db import sql
+from vaxres.db.tables import OutboxStatus, outbox_table, person_table, reservation_table, slot_table
+from vaxres.outbox.events import (
+    BROADCAST,
+    RESERVATION_CONFIRMED,
+    RESERVATION_FACTS,
+    RESERVATION_REMINDER,
+    SLOT_FACTS,
+    SLOT_REGISTERED,
+    TO_FACTS,
+    actor_of,
+    person,
+    reservation,
+    slot,
+)
+
+_COLUMNS = (
+    "event",
+    "recipient",
+    "payload",
+    "correlation_id",
+    "created_at",
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "actor",
+)
+_ACTOR = "outbox_actor"  # the bound parameter of the statements below: the transaction's actor
+
+# The SQL twins of the above, for INSERT ... SELECT over many rows at once.
+
+
+def slot_registered_rows() -> Select:
+    """The SlotRegistered rows of the slots a query selects (add its WHERE)."""
+    return _rows(SLOT_REGISTERED, literal(BROADCAST), slot.id, slot.created_at, SLOT_FACTS)
+
+
+def reservation_confirmed_rows(*, from_waitlist: bool = False) -> Select:
+    """The ReservationConfirmed rows of the reservations a query selects (add its WHERE)."""
+    extra = (("from_waitlist", sql.json_true()),) if from_waitlist else ()
+    return _rows(
+        RESERVATION_CONFIRMED,
+        reservation.user_id,
+        reservation.id,
+        reservation.reserved_at,
+        RESERVATION_FACTS,
+        (*extra, _TO),
+    ).select_from(_BOOKINGS)
+
+
+def reservation_reminder_rows(*, days_before: int, today: dt.date, now: dt.datetime) -> Select:
+    """The ReservationReminder rows of the reservations a query selects (add its WHERE): their
+    facts, the window they were reminded for (days_before) and the days left from `today`.
+
+    Written in bulk only (`vaxres remind`), so it has no Python builder.
+    """
+    written_at = bindparam("reminded_at", now, type_=outbox_table.c.created_at.type)
+    day = bindparam("reminded_on", today, type_=Date)
+    extra = (("days_before", literal(days_before, Integer)), ("days_left", sql.days_between(slot.date, day)), _TO)
+    return _rows(
+        RESERVATION_REMINDER, reservation.user_id, reservation.id, written_at, RESERVATION_FACTS, extra
+    ).select_from(_BOOKINGS)
+
+
+# The bookings the bulk messages are about, with their slots and their people's contacts.
+_BOOKINGS = reservation_table.join(slot_table, slot.id == reservation.slot_id).outerjoin(
+    person_table, person.id == reservation.user_id
+)
+_TO = ("contact", sql.json_object(*(part for key, column in TO_FACTS for part in (literal(key), column))))
+
+
+def write_selected(rows: Select) -> Insert:
+    """INSERT INTO outbox ... SELECT: the rows of one of the *_rows() builders above; run it with
+    execute_selected()."""
+    return insert(outbox_table).from_select(_COLUMNS, rows)
+
+
+def execute_selected(conn: Connection, statement: Insert, params: dict[str, Any] | None = None) -> CursorResult:
+    """Run a write_selected() statement in the caller's transaction: its messages are signed by
+    the transaction's actor, one bound parameter for all of them."""
+    return conn.execute(statement, {**(params or {}), _ACTOR: actor_of(conn)})
+
+
+def _rows(name: str, recipient, correlation_id, created_at, facts: tuple, extra: tuple = ()) -> Select:
+    return select(
+        literal(name),
+        recipient,
+        _facts_sql(facts, extra),
+        correlation_id,
+        created_at,
+        literal(OutboxStatus.PENDING),
+        literal(0),
+        created_at,
+        bindparam(_ACTOR, type_=String),
+    )
+
+
+def _facts_sql(facts: tuple, extra: tuple = ()):
+    """A JSON object of the facts (db/sql.json_object); dates as `YYYY-MM-DD` on both backends."""
+    args = []
+    for key, _attribute, column in facts:
+        args += [literal(key), sql.date_text(column) if isinstance(column.type, Date) else column]
+    for key, expression in extra:
+        args += [literal(key), expression]
+    return sql.json_object(*args)
