@@ -341,7 +341,9 @@ def test_a_minor_is_booked_only_with_a_guardian(cli, db_path, tmp_path):
 def test_the_waitlist_books_a_minor_only_with_a_guardian_or_from_their_18th_birthday(cli, db_path, tmp_path):
     cli("person", "add", "teen", "--birth-date", seventeen_until(10))
     assert cli("waitlist", "join", "--user", "teen", "--vaccine", "Janssen").exit_code == 0
-    cli("slot", "add", "--date", future(5), "--hospital", "A", "--vaccine", "Janssen", "--quantity", "1")  # one at a time
+    cli(
+        "slot", "add", "--date", future(5), "--hospital", "A", "--vaccine", "Janssen", "--quantity", "1"
+    )  # one at a time
     plan = tmp_path / "plan.csv"
     plan.write_text(f"date,hospital,vaccine,quantity\n{future(6)},B,Janssen,1\n{future(11)},C,Janssen,1\n")
     assert cli("import", "slots", str(plan)).exit_code == 0  # in bulk: the earliest slot from the 18th birthday
