@@ -260,7 +260,8 @@ def check_booking(
     conditional UPDATE checks it)."""
     if slot.date < today:
         raise SlotInPast.of_slot(slot)
-    check_guardian(user, born, guarded, slot.date)
+    if born is not None and not guarded:
+        check_guardian(user, born, guarded, slot.date)
     check_series(user, dose, slot.date, vaccine, held, moving=moving)
     if remaining is not None and remaining <= 0:
         raise SoldOut(slot, user, dose)

@@ -260,7 +260,7 @@ def register_booked(conn: Connection, after: int, now: dt.datetime) -> None:
     registered yet: the bulk paths' register_ids(), in one INSERT ... SELECT."""
     r = reservation_table.c
     booked = select(r.user_id, literal(now, person_table.c.created_at.type), literal(now, p.updated_at.type))
-    booked = booked.where(r.id > after).distinct()
+    booked = booked.where(r.id > after)  # a person booked twice: ON CONFLICT skips the second
     conn.execute(
         insert_on_conflict(conn, person_table)
         .from_select(["id", "created_at", "updated_at"], booked)
