@@ -2,6 +2,7 @@
 the identity key outside the store, contacts checked, guardians, forgetting, and the bare person
 every booking names."""
 
+import csv
 import datetime as dt
 import json
 import os
@@ -74,6 +75,13 @@ def test_no_reply_ever_repeats_the_serial_part(text):
     assert len(serial) < 4 or serial not in shown
 
 
+@pytest.fixture(autouse=True)
+def shared_stores_have_the_key_in_the_environment(request, monkeypatch):
+    """A PostgreSQL store needs VAXRES_ID_KEY (a SQLite one makes a key file)."""
+    if "backend" in request.fixturenames and request.getfixturevalue("backend") == "postgresql":
+        monkeypatch.setenv("VAXRES_ID_KEY", "a key for the tests that is long enough")
+
+
 def test_a_registered_number_is_nowhere_in_clear(cli, db_path, tmp_path):
     added = cli("person", "add", "kim", "--name", "김민수", "--rrn", NUMBER, "--phone", "010-1234-5678")
     assert added.exit_code == 0, added.stderr
@@ -120,9 +128,10 @@ def test_the_key_given_in_the_environment_finds_the_person(cli, monkeypatch):
 
 
 @pytest.mark.skipif(not os.environ.get(PG_ENV), reason="needs PostgreSQL")
-def test_a_shared_store_needs_the_key_in_the_environment(backend, cli):
+def test_a_shared_store_needs_the_key_in_the_environment(backend, cli, monkeypatch):
     if backend != "postgresql":
         pytest.skip("SQLite may keep its key in a file")
+    monkeypatch.delenv("VAXRES_ID_KEY")
     refused = cli("person", "add", "kim", "--rrn", NUMBER)
     assert refused.exit_code == 2
     assert "VAXRES_ID_KEY" in refused.stderr
@@ -146,7 +155,7 @@ def test_a_shared_store_needs_the_key_in_the_environment(backend, cli):
         (["--guardian", "kim"], 2, "kim cannot be kim's guardian: a person cannot be their own guardian"),
     ],
 )
-def test_every_bad_value_is_one_line_and_nothing_is_written(cli, db_path, options, code, message):
+def test_every_bad_value_is_one_line_and_nothing_is_written(backend, cli, db_path, options, code, message):
     cli("slot", "add", "--date", future(), "--hospital", "H", "--vaccine", "Pfizer", "--quantity", "1")
     refused = cli("person", "add", "kim", *options)
     assert refused.exit_code == code
@@ -155,7 +164,7 @@ def test_every_bad_value_is_one_line_and_nothing_is_written(cli, db_path, option
     assert query(db_path, "SELECT id FROM person") == []
 
 
-def test_phones_and_addresses_are_stored_normalised(cli):
+def test_phones_and_addresses_are_stored_normalised(backend, cli):
     assert cli("person", "add", "kim", "--phone", "010-1234-5678", "--email", "Kim@Example.COM").exit_code == 0
     assert cli("person", "add", "ann", "--phone", "020 7946 0958", "--region", "gb").exit_code == 0
     assert cli("person", "add", "bo", "--phone", "+1 (650) 253-0000").exit_code == 0
@@ -165,7 +174,7 @@ def test_phones_and_addresses_are_stored_normalised(cli):
     assert people["bo"]["phone"] == "+16502530000"
 
 
-def test_guardians_are_registered_adults_and_never_a_circle(cli):
+def test_guardians_are_registered_adults_and_never_a_circle(backend, cli):
     assert cli("person", "add", "mother", "--birth-date", "1980-01-01").exit_code == 0
     assert cli(
         "person", "add", "teen", "--birth-date", dt.date.today().replace(year=dt.date.today().year - 15).isoformat()
@@ -184,7 +193,7 @@ def test_guardians_are_registered_adults_and_never_a_circle(cli):
     assert unknown_birth.exit_code == 2
 
 
-def test_update_changes_and_clears_fields(cli):
+def test_update_changes_and_clears_fields(backend, cli):
     cli("person", "add", "kim", "--name", "Kim", "--phone", "010-1234-5678", "--group", "Nurses", "--group", "nurses")
     assert cli.json("person", "show", "kim")["groups"] == ["Nurses"]
     changed = cli.json(
@@ -204,7 +213,7 @@ def test_update_changes_and_clears_fields(cli):
     assert (missing.exit_code, missing.stderr) == (3, "Error: there is no person 'nobody' in the registry\n")
 
 
-def test_forget_erases_the_person_but_keeps_the_bookings(cli, db_path):
+def test_forget_erases_the_person_but_keeps_the_bookings(backend, cli, db_path):
     cli("slot", "add", "--date", future(), "--hospital", "H", "--vaccine", "Janssen", "--quantity", "2")
     cli("person", "add", "kim", "--name", "김민수", "--rrn", NUMBER, "--email", "kim@example.com")
     cli("person", "add", "child", "--birth-date", "2020-01-01", "--guardian", "kim")
@@ -223,7 +232,7 @@ def test_forget_erases_the_person_but_keeps_the_bookings(cli, db_path):
     assert cli("person", "add", "lee", "--rrn", NUMBER).exit_code == 0  # the number is free again
 
 
-def test_list_pages_and_searches(cli):
+def test_list_pages_and_searches(backend, cli):
     for n in range(5):
         cli("person", "add", f"p{n}", "--name", f"서울 사람 {n}" if n % 2 else f"Busan {n}")
     page = cli("person", "list", "--limit", "2")
@@ -234,7 +243,7 @@ def test_list_pages_and_searches(cli):
     assert cli("person", "list", "--search", "nobody").stdout == "No people registered match.\n"
 
 
-def test_every_booking_names_a_registered_person(cli, db_path, tmp_path):
+def test_every_booking_names_a_registered_person(backend, cli, db_path, tmp_path):
     cli("slot", "add", "--date", future(), "--hospital", "H", "--vaccine", "Janssen", "--quantity", "5")
     assert cli("reserve", "--user", "walk-in", "--slot", "1").exit_code == 0
     assert cli("waitlist", "join", "--user", "waiting", "--vaccine", "Pfizer").exit_code == 0
@@ -245,7 +254,7 @@ def test_every_booking_names_a_registered_person(cli, db_path, tmp_path):
     assert cli.json("person", "show", "walk-in")["name"] is None
 
 
-def test_mypage_shows_the_person_with_the_birth_day_hidden(cli):
+def test_mypage_shows_the_person_with_the_birth_day_hidden(backend, cli):
     cli("person", "add", "kim", "--name", "김민수", "--rrn", NUMBER, "--phone", "010-1234-5678")
     page = cli("mypage", "kim")
     assert page.stdout.startswith("kim: 김민수, born 1990-05-**, +821012345678\n")
@@ -265,7 +274,7 @@ def test_the_person_commands_run_as_processes(tmp_path):
     assert run_vaxres("person", "find", "--rrn", NUMBER, env=env).stdout.count("900512-1******") == 1
 
 
-def test_person_changes_are_in_the_audit_trail_by_field_never_by_value(cli, db_path, tmp_path):
+def test_person_changes_are_in_the_audit_trail_by_field_never_by_value(backend, cli, db_path, tmp_path):
     cli("--actor", "desk-1", "person", "add", "kim", "--name", "김민수", "--rrn", NUMBER, "--phone", "010-1234-5678")
     cli("--actor", "desk-2", "person", "update", "kim", "--email", "kim@example.com", "--clear", "phone")
     cli("person", "forget", "kim")
@@ -283,7 +292,7 @@ def test_person_changes_are_in_the_audit_trail_by_field_never_by_value(cli, db_p
     assert cli.json("outbox", "deliver", "--to", str(sent))["delivered"] == 0  # nothing to send anyone
 
 
-def test_messages_carry_the_persons_contacts_as_written_and_read_in_their_language(cli, tmp_path):
+def test_messages_carry_the_persons_contacts_as_written_and_read_in_their_language(backend, cli, tmp_path):
     cli("slot", "add", "--date", future(), "--hospital", "서울대병원", "--vaccine", "Pfizer", "--quantity", "5")
     cli("person", "add", "kim", "--name", "김민수", "--lang", "ko", "--email", "kim@example.com")
     cli("person", "add", "lee", "--name", "Lee", "--phone", "010-2222-3333")
@@ -313,7 +322,7 @@ def seventeen_until(days: int) -> str:
     return adult_on.replace(year=adult_on.year - 18).isoformat() if (adult_on.month, adult_on.day) != (2, 29) else ""
 
 
-def test_a_minor_is_booked_only_with_a_guardian(cli, db_path, tmp_path):
+def test_a_minor_is_booked_only_with_a_guardian(backend, cli, db_path, tmp_path):
     born = seventeen_until(10)
     cli("slot", "add", "--date", future(5), "--hospital", "H", "--vaccine", "Janssen", "--quantity", "5")
     cli("slot", "add", "--date", future(12), "--hospital", "H", "--vaccine", "Janssen", "--quantity", "5")
@@ -338,7 +347,7 @@ def test_a_minor_is_booked_only_with_a_guardian(cli, db_path, tmp_path):
     assert cli("reserve", "--user", "walk-in", "--slot", "1").exit_code == 0  # no birth date: no rule
 
 
-def test_the_waitlist_books_a_minor_only_with_a_guardian_or_from_their_18th_birthday(cli, db_path, tmp_path):
+def test_the_waitlist_books_a_minor_only_with_a_guardian_or_from_their_18th_birthday(backend, cli, db_path, tmp_path):
     cli("person", "add", "teen", "--birth-date", seventeen_until(10))
     assert cli("waitlist", "join", "--user", "teen", "--vaccine", "Janssen").exit_code == 0
     cli(
@@ -350,3 +359,23 @@ def test_the_waitlist_books_a_minor_only_with_a_guardian_or_from_their_18th_birt
     assert query(db_path, "SELECT r.user_id, s.hospital FROM reservation r JOIN slot s ON s.id = r.slot_id") == [
         ("teen", "C")
     ]
+
+
+def test_export_persons_writes_the_registry_without_any_number(backend, cli, tmp_path):
+    cli("person", "add", "mother", "--name", "김민수", "--rrn", NUMBER, "--group", "의료진", "--group", "Admin")
+    cli("person", "add", "child", "--birth-date", "2020-01-01", "--guardian", "mother", "--phone", "010-1234-5678")
+    out = tmp_path / "people.csv"
+    assert cli("export", "persons", "--output", str(out)).exit_code == 0
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert [(r["id"], r["name"], r["birth_date"], r["guardian"], r["groups"], r["rrn_masked"]) for r in rows] == [
+        ("child", "", "2020-01-01", "mother", "", ""),
+        ("mother", "김민수", "1990-05-12", "", "Admin;의료진", "900512-1******"),
+    ]
+    assert rows[0]["phone"] == "+821012345678"
+    listed = [json.loads(line) for line in cli("export", "persons", "--format", "jsonl").stdout.splitlines()]
+    assert [p["id"] for p in listed] == ["child", "mother"] and listed[1]["sex"] == "M"
+    assert cli("export", "persons", "--to", "2000-01-01").stdout.count("\n") == 1  # the header only
+    excel = tmp_path / "excel.csv"
+    assert cli("export", "persons", "--excel", "--output", str(excel)).exit_code == 0
+    for data in (out.read_bytes(), excel.read_bytes(), json.dumps(listed).encode()):
+        assert not any(secret.encode() in data for secret in SECRET_PARTS)

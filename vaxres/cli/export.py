@@ -185,3 +185,22 @@ def waitlist(
     --from/--to: the entries whose range of days overlaps them.
     """
     _run(ctx, "waitlist", format=format, output=output, excel=excel, force=force, date_from=date_from, date_to=date_to)
+
+
+@app.command("persons")
+@handles_errors
+def persons(
+    ctx: typer.Context,
+    format: FormatOption = "csv",
+    output: OutputOption = "-",
+    excel: ExcelOption = False,
+    date_from: FromOption = None,
+    date_to: ToOption = None,
+    force: ForceOption = False,
+) -> None:
+    """Write the people of the registry, in id order; never a resident registration number.
+
+    id, name, birth_date, sex, phone, email, lang, guardian, groups (names joined by ';'),
+    rrn_masked, created_at, updated_at, forgotten_at. --from/--to: the day they were registered (UTC).
+    """
+    _run(ctx, "persons", format=format, output=output, excel=excel, force=force, date_from=date_from, date_to=date_to)

@@ -108,6 +108,16 @@ WAITLIST_COLUMNS = (
 )  # fmt: skip
 
 
+# People (issue 20): never a resident registration number (the store has none); its masked form.
+PERSON_COLUMNS = (
+    Column("id", "p.id", NAME), Column("name", "p.name", NAME), Column("birth_date", "p.birth_date", DAY),
+    Column("sex", "p.sex"), Column("phone", "p.phone", NAME), Column("email", "p.email", NAME),
+    Column("lang", "p.lang"), Column("guardian", "p.guardian_id", NAME), Column("groups", "g.names", NAME),
+    Column("rrn_masked", "p.id_masked"), Column("created_at", "p.created_at", TIME),
+    Column("updated_at", "p.updated_at", TIME), Column("forgotten_at", "p.forgotten_at", TIME),
+)  # fmt: skip
+
+
 def _within(sql: Sql, day: str, f: ExportFilter) -> list[str]:
     """The conditions that keep the `day` column within --from/--to."""
     where = []
@@ -151,6 +161,23 @@ def waitlist_query(sql: Sql, f: ExportFilter) -> Query:
         "SELECT waitlist.*, row_number() OVER (PARTITION BY vaccine_key ORDER BY id) AS queue_position FROM waitlist"
     )
     return Query(WAITLIST_COLUMNS, f"FROM ({queue}) AS w{sql.where(where)}", "ORDER BY id")
+
+
+def persons_query(sql: Sql, f: ExportFilter) -> Query:
+    """The people in id order, each with their groups' names joined by ';'; --from/--to: the day
+    they were registered (UTC)."""
+    groups = (
+        "SELECT person_id, string_agg(name, ';' ORDER BY group_key) AS names FROM person_group GROUP BY person_id"
+        if sql.postgres
+        else "SELECT person_id, group_concat(name, ';') AS names FROM "
+        "(SELECT person_id, name FROM person_group ORDER BY person_id, group_key) GROUP BY person_id"
+    )
+    registered = sql.value(Column("", "p.created_at", DAY)) if sql.postgres else "date(p.created_at)"
+    return Query(
+        PERSON_COLUMNS,
+        f"FROM person AS p LEFT JOIN ({groups}) AS g ON g.person_id = p.id{sql.where(_within(sql, registered, f))}",
+        "ORDER BY p.id",
+    )
 
 
 def _sql_reader(build: Callable[[Sql, ExportFilter], Query]):
@@ -205,6 +232,7 @@ def _keys(*names: str, header: tuple[str, ...], renamed: dict[str, str] | None =
 SLOT_HEADER = tuple(column.header for column in SLOT_COLUMNS)
 RESERVATION_HEADER = tuple(column.header for column in RESERVATION_COLUMNS)
 WAITLIST_HEADER = tuple(column.header for column in WAITLIST_COLUMNS)
+PERSON_HEADER = tuple(column.header for column in PERSON_COLUMNS)
 
 SOURCES = {
     "slots": Source(
@@ -272,6 +300,13 @@ SOURCES = {
         WAITLIST_HEADER,
         _keys(*WAITLIST_HEADER, header=WAITLIST_HEADER, renamed={}),
         _sql_reader(waitlist_query),
+    ),
+    "persons": Source(
+        "persons",
+        ("person", "people"),
+        PERSON_HEADER,
+        _keys(*PERSON_HEADER, header=PERSON_HEADER, renamed={}),
+        _sql_reader(persons_query),
     ),
 }
 
