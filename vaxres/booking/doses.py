@@ -98,7 +98,8 @@ def take_dose(
     if found is None:
         raise rules.SlotNotFound(slot_id, to_book=True)
     target, vaccine = found
-    born, guardian = conn.execute(_WARD, {"b_user": user}).one_or_none() or (None, None)
+    ward = conn.execute(_WARD, {"b_user": user}).one_or_none()
+    born, guardian = ward or (None, None)
     rules.check_booking(
         user,
         dose,
@@ -113,6 +114,8 @@ def take_dose(
     row = conn.execute(TAKE_DOSE, {"b_slot": slot_id, "b_today": today, "b_now": now}).one_or_none()
     if row is None:
         raise rules.SoldOut(target) if moving is not None else rules.SoldOut(target, user, dose)
+    if ward is None:  # an id the registry does not know yet: the booking registers a bare person
+        register_ids(conn, [user], now)
     return SlotRecord.from_row(row)
 
 
@@ -122,7 +125,6 @@ def book_taken(conn: Connection, taken: SlotRecord, user: str, dose: int, now: d
         _INSERT_RESERVATION,
         {"slot_id": taken.id, "user_id": user, "dose": dose, "status": ReservationStatus.RESERVED, "reserved_at": now},
     ).scalar_one()
-    register_ids(conn, [user], now)
     return ReservationRecord.in_slot(
         taken, reservation_id=reservation_id, user=user, dose=dose, status=ReservationStatus.RESERVED, reserved_at=now
     )
