@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import (
     Connection,
+    bindparam,
     insert,
     select,
 )
@@ -231,12 +232,19 @@ def write(conn: Connection, events: Sequence[Event], now: dt.datetime) -> None:
     )
 
 
+_CONTACTS = select(person.id, *(column for _key, column in TO_FACTS))
+_CONTACT_OF = _CONTACTS.where(person.id == bindparam("b_person"))
+
+
 def _addressed(conn: Connection, events: Sequence[Event]) -> Sequence[Event]:
     """Each message to a person with their contacts in "contact" (all None for an unknown id)."""
     people = {e.recipient for e in events if e.recipient != BROADCAST and e.name not in RECORDED_ONLY}
     if not people:
         return events
-    rows = conn.execute(select(person.id, *(column for _key, column in TO_FACTS)).where(person.id.in_(people)))
+    if len(people) == 1:  # a single command's message: one prebuilt statement, compiled once
+        rows = conn.execute(_CONTACT_OF, {"b_person": next(iter(people))})
+    else:
+        rows = conn.execute(_CONTACTS.where(person.id.in_(people)))
     found = {row[0]: dict(zip((key for key, _column in TO_FACTS), row[1:])) for row in rows}
     empty = dict.fromkeys(key for key, _column in TO_FACTS)
     return [
