@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from vaxres.errors import Refused
-from vaxres.people.rules import ADULT_AGE
+from vaxres.people.rules import ADULT_AGE, age_on
 
 
 class GuardianRequired(Refused):
@@ -18,11 +18,6 @@ class GuardianRequired(Refused):
             f"registered (or from {adult_on.isoformat()} on)",
             details={"user": user, "age": age, "date": day.isoformat(), "adult_on": adult_on.isoformat()},
         )
-
-
-def age_on(born: dt.date, day: dt.date) -> int:
-    """Whole years on `day` (born on 29 February: a year older on 1 March in other years)."""
-    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
 
 
 def check_guardian(user: str, born: dt.date | None, guarded: bool, day: dt.date) -> None:

@@ -26,13 +26,6 @@ class PersonRecord:
     updated_at: dt.datetime
     forgotten_at: dt.datetime | None
 
-    def age_on(self, day: dt.date) -> int | None:
-        """Whole years on `day` (a birthday on 29 February counts from 1 March in other years)."""
-        born = self.birth_date
-        if born is None:
-            return None
-        return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
-
     @property
     def masked_birth_date(self) -> str | None:
         """As a person's own page shows it: the year and month."""

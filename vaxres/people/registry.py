@@ -171,9 +171,7 @@ def _check_guardian(conn: Connection, person: str, guardian: str, today: dt.date
         raise rules.InvalidGuardian(
             person, guardian, "their birth date is not registered, so they are not known to be adult"
         )
-    age = (
-        today.year - found.birth_date.year - ((today.month, today.day) < (found.birth_date.month, found.birth_date.day))
-    )
+    age = rules.age_on(found.birth_date, today)
     if age < rules.ADULT_AGE:
         raise rules.InvalidGuardian(person, guardian, f"they are {age}, and a guardian is {rules.ADULT_AGE} or older")
     seen: set[str] = {person}
@@ -275,10 +273,10 @@ def read_person(conn: Connection, person: str) -> PersonRecord | None:
 
 
 def _read(conn: Connection, person: str) -> PersonRecord:
-    row = conn.execute(select(person_table).where(p.id == person)).first()
-    if row is None:
+    found = read_person(conn, person)
+    if found is None:
         raise rules.PersonNotFound(person)
-    return _records(conn, [row])[0]
+    return found
 
 
 def _records(conn: Connection, rows: list[Row]) -> list[PersonRecord]:

@@ -69,6 +69,11 @@ class FutureBookingHeld(Refused):
         )
 
 
+def age_on(born: dt.date, day: dt.date) -> int:
+    """Whole years on `day` (born on 29 February: a year older on 1 March in other years)."""
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
 def parse_phone(text: str, *, region: str = DEFAULT_REGION, field: str = "--phone") -> str:
     """The number in E.164 (`010-1234-5678` in KR: `+821012345678`); one written with + needs no region."""
     import phonenumbers
