@@ -316,6 +316,67 @@ def test_messages_carry_the_persons_contacts_as_written_and_read_in_their_langua
     assert delivered["new"]["payload"]["contact"] == {"name": None, "phone": None, "email": None, "lang": None}
 
 
+def test_a_guardian_receives_a_copy_of_each_message_in_their_own_language(backend, cli, tmp_path):
+    """Copies from the single commands and from the bulk paths alike: the same facts as the
+    person's message, the guardian's contacts, and whose message it is."""
+    cli("slot", "add", "--date", future(5), "--hospital", "서울병원", "--vaccine", "Pfizer", "--quantity", "5")
+    cli("person", "add", "mom", "--name", "김엄마", "--birth-date", "1980-01-01", "--email", "mom@example.org")
+    cli("person", "update", "mom", "--lang", "ko")
+    cli("person", "add", "kid", "--name", "김아이", "--birth-date", "2015-03-03", "--guardian", "mom", "--lang", "en")
+    assert cli("reserve", "--user", "kid", "--slot", "1").exit_code == 0  # one command
+    cli("cancel", "1")
+    plan = tmp_path / "bookings.csv"
+    plan.write_text(f"user,date,hospital,vaccine\nkid,{future(5)},서울병원,Pfizer\n")
+    assert cli("import", "reservations", str(plan)).exit_code == 0  # in bulk
+    assert cli.json("remind", "--days-before", "7")["written"] == 1  # one booking reminded
+    cli("cancel", "2")
+    cli("waitlist", "join", "--user", "kid", "--vaccine", "Moderna")
+    slots = tmp_path / "slots.csv"
+    slots.write_text(f"date,hospital,vaccine,quantity\n{future(6)},서울병원,Moderna,1\n")
+    assert cli("import", "slots", str(slots)).exit_code == 0  # the bulk waitlist offer
+    cli("person", "update", "kid", "--clear", "guardian")
+    cli("cancel", "3")  # no guardian any more: no copy
+
+    sent = tmp_path / "sent.jsonl"
+    cli("outbox", "deliver", "--to", str(sent))
+    messages = [json.loads(line) for line in sent.read_text().splitlines()]
+    kid = [m for m in messages if m["recipient"] == "kid"]
+    mom = [m for m in messages if m["recipient"] == "mom"]
+    events = ["ReservationConfirmed", "ReservationCancelled", "ReservationConfirmed", "ReservationReminder"]
+    events += ["ReservationCancelled", "WaitlistJoined", "ReservationConfirmed"]
+    assert [m["event"] for m in mom] == events
+    assert [m["event"] for m in kid] == [*events, "ReservationCancelled"]
+    for copy, original in zip(mom, kid):
+        assert copy["correlation_id"] == original["correlation_id"]
+        assert copy["payload"]["contact"] == {"name": "김엄마", "phone": None, "email": "mom@example.org", "lang": "ko"}
+        assert copy["payload"]["guardian_of"] == {"id": "kid", "name": "김아이"}
+        assert copy["payload"]["message"].startswith("[김아이 님의 보호자 안내] ")
+        assert original["payload"]["message"].startswith(("Your", "Reminder", "You are"))
+        facts = {
+            key: value
+            for key, value in copy["payload"].items()
+            if key not in ("contact", "guardian_of", "message", "lang")
+        }
+        assert facts == {
+            key: value for key, value in original["payload"].items() if key not in ("contact", "message", "lang")
+        }
+    assert mom[1]["payload"]["message"] == (
+        f"[김아이 님의 보호자 안내] 예약 1번이 취소되었습니다: 서울병원, {korean(future(5))}, Pfizer 1차 접종."
+    )
+    cli("person", "update", "mom", "--lang", "en")
+    cli("person", "update", "kid", "--guardian", "mom")
+    cli("reserve", "--user", "kid", "--slot", "1")
+    listed = cli.json("outbox", "list", "--recipient", "mom", "--event", "ReservationConfirmed")
+    assert listed[-1]["payload"]["message"] == (
+        f"Copy for the guardian of 김아이: Your reservation 4 is confirmed: Pfizer (dose 1) at 서울병원 on {future(5)}."
+    )
+
+
+def korean(day: str) -> str:
+    date = dt.date.fromisoformat(day)
+    return f"{date.year}년 {date.month}월 {date.day}일"
+
+
 def seventeen_until(days: int) -> str:
     """A birth date that makes a person 18 in `days` days (17 until then)."""
     adult_on = dt.date.today() + dt.timedelta(days=days)

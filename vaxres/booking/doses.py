@@ -48,15 +48,20 @@ TAKE_DOSES = (
 )
 
 
-def confirmations(*, from_waitlist: bool = False) -> Insert:
+def confirmations(*, from_waitlist: bool = False) -> tuple[Insert, ...]:
     """The ReservationConfirmed messages of the reservations book_many() has just made (numbered
-    after `after`, made at `now`), for its `announce`."""
+    after `after`, made at `now`), and their guardians' copies, for its `announce`."""
     booked = (
         reservation.id > bindparam("after"),
         reservation.reserved_at == bindparam("now", type_=reservation.reserved_at.type),
     )
-    return selected.write_selected(
-        selected.reservation_confirmed_rows(from_waitlist=from_waitlist).where(*booked).order_by(reservation.id)
+    return tuple(
+        selected.write_selected(
+            selected.reservation_confirmed_rows(from_waitlist=from_waitlist, to_guardians=copies)
+            .where(*booked)
+            .order_by(reservation.id)
+        )
+        for copies in (False, True)
     )
 
 
@@ -70,10 +75,12 @@ class SlotsChangedMeanwhile(StoreBusy):
         super().__init__("the slots changed while these bookings were decided; nothing was booked: try again")
 
 
-def book_many(conn: Connection, bookings: list[tuple[int, str, int]], now: dt.datetime, announce: Insert) -> None:
+def book_many(
+    conn: Connection, bookings: list[tuple[int, str, int]], now: dt.datetime, announce: tuple[Insert, ...]
+) -> None:
     """Bookings (slot id, person, dose) the rules have already allowed, in bulk: one UPDATE takes
     each slot's doses (each must still have them, else SlotsChangedMeanwhile), one INSERT makes
-    the reservations, `announce` (a confirmations() statement) their messages."""
+    the reservations, `announce` (confirmations()) their messages."""
     taken = Counter(slot_id for slot_id, _user, _dose in bookings)
     updated = bulk.bound(conn, slot.updated_at, now)
     takes = [(slot_id, count, updated) for slot_id, count in taken.items()]
@@ -84,7 +91,8 @@ def book_many(conn: Connection, bookings: list[tuple[int, str, int]], now: dt.da
     rows = [(slot_id, user, dose, RESERVED, reserved_at) for slot_id, user, dose in bookings]
     bulk.executemany_tuples(conn, _INSERT_RESERVATIONS, ["slot_id", "user_id", "dose", "status", "reserved_at"], rows)
     register_booked(conn, after, now)
-    selected.execute_selected(conn, announce, {"after": after, "now": now})
+    for statement in announce:
+        selected.execute_selected(conn, statement, {"after": after, "now": now})
 
 
 def take_dose(

@@ -59,13 +59,19 @@ def remind(store: Store, days_before: str | int = 1) -> Reminded:
         locking.lock_table(conn, reminder_table)
         before = conn.execute(select(func.coalesce(func.max(reminder.id), 0))).scalar_one()
         conn.execute(_add_reminders(conn, days_before, today, up_to, now))
-        rows = selected.reservation_reminder_rows(days_before=days_before, today=today, now=now)
-        added = rows.join(reminder_table, reminder.reservation_id == reservation.id).where(
-            reminder.id > before, reminder.date == slot.date, reminder.days_before == days_before
-        )
-        insert_messages = selected.write_selected(added.order_by(reminder.id)).execution_options(preserve_rowcount=True)
-        written = selected.execute_selected(conn, insert_messages).rowcount
-    return Reminded(written, days_before, today)
+        written = []  # messages to the bookings' people, then to their guardians
+        for copies in (False, True):
+            rows = selected.reservation_reminder_rows(
+                days_before=days_before, today=today, now=now, to_guardians=copies
+            )
+            added = rows.join(reminder_table, reminder.reservation_id == reservation.id).where(
+                reminder.id > before, reminder.date == slot.date, reminder.days_before == days_before
+            )
+            insert_messages = selected.write_selected(added.order_by(reminder.id)).execution_options(
+                preserve_rowcount=True
+            )
+            written.append(selected.execute_selected(conn, insert_messages).rowcount)
+    return Reminded(written[0], days_before, today)
 
 
 def _add_reminders(conn: Connection, days_before: int, today: dt.date, up_to: dt.date, now: dt.datetime):

@@ -70,6 +70,9 @@ person = person_table.c
 # the message was written, in the payload's "contact" (a gateway needs nothing else). Not "to":
 # the waitlist's facts have long used that key for an entry's last day.
 TO_FACTS = (("name", person.name), ("phone", person.phone), ("email", person.email), ("lang", person.lang))
+# A person's guardian receives a copy of each of their messages: addressed to the guardian, with
+# the guardian's contacts, and the person it is about (their id and name) in "guardian_of".
+GUARDIAN_OF = "guardian_of"
 
 SLOT_FACTS = (
     ("slot_id", "id", slot.id),
@@ -232,27 +235,41 @@ def write(conn: Connection, events: Sequence[Event], now: dt.datetime) -> None:
     )
 
 
-_CONTACTS = select(person.id, *(column for _key, column in TO_FACTS))
+_CONTACTS = select(person.id, person.guardian_id, *(column for _key, column in TO_FACTS))
 _CONTACT_OF = _CONTACTS.where(person.id == bindparam("b_person"))
+_NO_CONTACT = dict.fromkeys(key for key, _column in TO_FACTS)
 
 
 def _addressed(conn: Connection, events: Sequence[Event]) -> Sequence[Event]:
-    """Each message to a person with their contacts in "contact" (all None for an unknown id)."""
+    """Each message to a person with their contacts in "contact" (all None for an unknown id),
+    each followed by its guardian's copy when the person has a guardian."""
     people = {e.recipient for e in events if e.recipient != BROADCAST and e.name not in RECORDED_ONLY}
     if not people:
         return events
+    found = _contacts(conn, people)
+    guardians = {row[0] for row in found.values() if row[0] is not None}
+    found_guardians = _contacts(conn, guardians) if guardians else {}
+    addressed: list[Event] = []
+    for e in events:
+        if e.recipient not in people or e.name in RECORDED_ONLY:
+            addressed.append(e)
+            continue
+        guardian, contact = found.get(e.recipient, (None, _NO_CONTACT))
+        addressed.append(Event(e.name, e.recipient, e.correlation_id, {**e.payload, "contact": contact}))
+        if guardian is not None:
+            ward = {"id": e.recipient, "name": contact["name"]}
+            copy = {**e.payload, "contact": found_guardians[guardian][1], GUARDIAN_OF: ward}
+            addressed.append(Event(e.name, guardian, e.correlation_id, copy))
+    return addressed
+
+
+def _contacts(conn: Connection, people: set[str]) -> dict[str, tuple[str | None, dict[str, Any]]]:
+    """Each person's guardian and contacts."""
     if len(people) == 1:  # a single command's message: one prebuilt statement, compiled once
         rows = conn.execute(_CONTACT_OF, {"b_person": next(iter(people))})
     else:
         rows = conn.execute(_CONTACTS.where(person.id.in_(people)))
-    found = {row[0]: dict(zip((key for key, _column in TO_FACTS), row[1:])) for row in rows}
-    empty = dict.fromkeys(key for key, _column in TO_FACTS)
-    return [
-        Event(e.name, e.recipient, e.correlation_id, {**e.payload, "contact": found.get(e.recipient, empty)})
-        if e.recipient in people and e.name not in RECORDED_ONLY
-        else e
-        for e in events
-    ]
+    return {row[0]: (row[1], dict(zip(_NO_CONTACT, row[2:]))) for row in rows}
 
 
 def _due(now: dt.datetime) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from vaxres.db import sql
 from vaxres.db.tables import OutboxStatus, outbox_table, person_table, reservation_table, slot_table
 from vaxres.outbox.events import (
     BROADCAST,
+    GUARDIAN_OF,
     RESERVATION_CONFIRMED,
     RESERVATION_FACTS,
     RESERVATION_REMINDER,
@@ -58,38 +59,58 @@ def slot_registered_rows() -> Select:
     return _rows(SLOT_REGISTERED, literal(BROADCAST), slot.id, slot.created_at, SLOT_FACTS)
 
 
-def reservation_confirmed_rows(*, from_waitlist: bool = False) -> Select:
-    """The ReservationConfirmed rows of the reservations a query selects (add its WHERE)."""
+def reservation_confirmed_rows(*, from_waitlist: bool = False, to_guardians: bool = False) -> Select:
+    """The ReservationConfirmed rows of the reservations a query selects (add its WHERE); or,
+    `to_guardians`, their guardians' copies."""
     extra = (("from_waitlist", sql.json_true()),) if from_waitlist else ()
-    return _rows(
-        RESERVATION_CONFIRMED,
-        reservation.user_id,
-        reservation.id,
-        reservation.reserved_at,
-        RESERVATION_FACTS,
-        (*extra, _TO),
-    ).select_from(_BOOKINGS)
+    return _to_people(RESERVATION_CONFIRMED, reservation.reserved_at, extra, to_guardians)
 
 
-def reservation_reminder_rows(*, days_before: int, today: dt.date, now: dt.datetime) -> Select:
+def reservation_reminder_rows(
+    *, days_before: int, today: dt.date, now: dt.datetime, to_guardians: bool = False
+) -> Select:
     """The ReservationReminder rows of the reservations a query selects (add its WHERE): their
-    facts, the window they were reminded for (days_before) and the days left from `today`.
+    facts, the window they were reminded for (days_before) and the days left from `today`; or,
+    `to_guardians`, their guardians' copies.
 
     Written in bulk only (`vaxres remind`), so it has no Python builder.
     """
     written_at = bindparam("reminded_at", now, type_=outbox_table.c.created_at.type)
     day = bindparam("reminded_on", today, type_=Date)
-    extra = (("days_before", literal(days_before, Integer)), ("days_left", sql.days_between(slot.date, day)), _TO)
-    return _rows(
-        RESERVATION_REMINDER, reservation.user_id, reservation.id, written_at, RESERVATION_FACTS, extra
-    ).select_from(_BOOKINGS)
+    extra = (("days_before", literal(days_before, Integer)), ("days_left", sql.days_between(slot.date, day)))
+    return _to_people(RESERVATION_REMINDER, written_at, extra, to_guardians)
 
 
-# The bookings the bulk messages are about, with their slots and their people's contacts.
+def _to_people(name: str, created_at, extra: tuple, to_guardians: bool) -> Select:
+    """A message about each selected booking to its person, with their contacts; or to their
+    guardian, with the guardian's contacts and the person it is about (the twin of events._addressed)."""
+    if not to_guardians:
+        return _rows(
+            name, reservation.user_id, reservation.id, created_at, RESERVATION_FACTS, (*extra, _contact(person_table))
+        ).select_from(_BOOKINGS)
+    ward = sql.json_object(literal("id"), reservation.user_id, literal("name"), person.name)
+    facts = (*extra, _contact(guardian), (GUARDIAN_OF, ward))
+    return _rows(name, guardian.c.id, reservation.id, created_at, RESERVATION_FACTS, facts).select_from(_GUARDED)
+
+
+def _contact(of) -> tuple:
+    return (
+        "contact",
+        sql.json_object(*(part for key, column in TO_FACTS for part in (literal(key), of.c[column.key]))),
+    )
+
+
+# The bookings the bulk messages are about, with their slots and their people's contacts; and
+# those of the people who have a guardian, with the guardian's.
 _BOOKINGS = reservation_table.join(slot_table, slot.id == reservation.slot_id).outerjoin(
     person_table, person.id == reservation.user_id
 )
-_TO = ("contact", sql.json_object(*(part for key, column in TO_FACTS for part in (literal(key), column))))
+guardian = person_table.alias("guardian")
+_GUARDED = (
+    reservation_table.join(slot_table, slot.id == reservation.slot_id)
+    .join(person_table, person.id == reservation.user_id)
+    .join(guardian, guardian.c.id == person.guardian_id)
+)
 
 
 def write_selected(rows: Select) -> Insert:

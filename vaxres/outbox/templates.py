@@ -18,6 +18,7 @@ from typing import Any
 
 from vaxres.formats import doses, korean_date
 from vaxres.outbox.events import (
+    GUARDIAN_OF,
     PERSON_FORGOTTEN,
     PERSON_REGISTERED,
     PERSON_UPDATED,
@@ -226,6 +227,19 @@ def with_message(event: str, payload: dict[str, Any], lang: str = DEFAULT_LANGUA
         lang = DEFAULT_LANGUAGE
     try:
         message = templates[lang](payload)
+        if GUARDIAN_OF in payload:
+            message = GUARDIAN_COPY[lang](payload[GUARDIAN_OF]) + message
     except (KeyError, TypeError, ValueError):
         return payload
     return {**payload, "message": message, "lang": lang}
+
+
+def _ward(ward: dict[str, Any]) -> str:
+    return ward["name"] or ward["id"]
+
+
+# What a guardian's copy of a message says first: whose message it is.
+GUARDIAN_COPY: dict[str, Template] = {
+    "en": lambda ward: f"Copy for the guardian of {_ward(ward)}: ",
+    "ko": lambda ward: f"[{_ward(ward)} 님의 보호자 안내] ",
+}
