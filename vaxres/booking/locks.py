@@ -66,10 +66,15 @@ def share_vaccines_of_slots(conn: Connection, slot_ids: list[int]) -> None:
     """Keep the series of these slots' vaccines as they are until the transaction ends (a FOR
     SHARE lock on their catalog rows: `vaccine update` waits, bookings do not wait for each other).
     Read the vaccines after it."""
-    if slot_ids:
-        vaccine = vaccine_table.c
-        of_slots = select(slot_table.c.vaccine_key).where(slot_table.c.id.in_(slot_ids))
-        locking.lock_rows(conn, select(vaccine.id).where(vaccine.name_key.in_(of_slots)), share=True)
+    if slot_ids and not locking.writers_wait_anyway(conn):  # SQLite: nothing to lock, nothing to build
+        locking.lock_rows(conn, _VACCINES_OF_SLOTS.params(b_slots=slot_ids), share=True)
+
+
+_VACCINES_OF_SLOTS = select(vaccine_table.c.id).where(
+    vaccine_table.c.name_key.in_(
+        select(slot_table.c.vaccine_key).where(slot_table.c.id.in_(bindparam("b_slots", expanding=True)))
+    )
+)
 
 
 def lock_catalog(conn: Connection) -> None:

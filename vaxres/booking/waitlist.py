@@ -209,7 +209,10 @@ def entries_of(conn: Connection, user: str) -> list[WaitlistRecord]:
 
 def stop_waiting(conn: Connection, user: str, dose: int) -> None:
     """A person who books a dose themselves no longer waits for it."""
-    conn.execute(delete(waitlist_table).where(w.user_id == user, w.dose == dose))
+    conn.execute(_STOP_WAITING, {"b_user": user, "b_dose": dose})
+
+
+_STOP_WAITING = delete(waitlist_table).where(w.user_id == bindparam("b_user"), w.dose == bindparam("b_dose"))
 
 
 def offer_freed(
@@ -313,7 +316,10 @@ CANDIDATES = (
 
 def anyone_waits(conn: Connection) -> bool:
     """One indexed look-up: an offer of freed doses asks it before reading any slot."""
-    return conn.execute(select(w.id).limit(1)).first() is not None
+    return conn.execute(_ANYONE_WAITS).first() is not None
+
+
+_ANYONE_WAITS = select(w.id).limit(1)
 
 
 def _entries(conn: Connection, *, where: list) -> list[WaitlistRecord]:

@@ -235,7 +235,14 @@ def write(conn: Connection, events: Sequence[Event], now: dt.datetime) -> None:
     )
 
 
-_CONTACTS = select(person.id, person.guardian_id, *(column for _key, column in TO_FACTS))
+_GUARDIAN = person_table.alias("guardian")
+# Each person's contacts and their guardian's, in one read.
+_CONTACTS = select(
+    person.id,
+    _GUARDIAN.c.id,
+    *(column for _key, column in TO_FACTS),
+    *(_GUARDIAN.c[column.key] for _key, column in TO_FACTS),
+).select_from(person_table.outerjoin(_GUARDIAN, _GUARDIAN.c.id == person.guardian_id))
 _CONTACT_OF = _CONTACTS.where(person.id == bindparam("b_person"))
 _NO_CONTACT = dict.fromkeys(key for key, _column in TO_FACTS)
 
@@ -246,30 +253,27 @@ def _addressed(conn: Connection, events: Sequence[Event]) -> Sequence[Event]:
     people = {e.recipient for e in events if e.recipient != BROADCAST and e.name not in RECORDED_ONLY}
     if not people:
         return events
-    found = _contacts(conn, people)
-    guardians = {row[0] for row in found.values() if row[0] is not None}
-    found_guardians = _contacts(conn, guardians) if guardians else {}
+    if len(people) == 1:  # a single command's message: one prebuilt statement, compiled once
+        rows = conn.execute(_CONTACT_OF, {"b_person": next(iter(people))})
+    else:
+        rows = conn.execute(_CONTACTS.where(person.id.in_(people)))
+    width = len(TO_FACTS)
+    found = {
+        row[0]: (row[1], dict(zip(_NO_CONTACT, row[2 : 2 + width])), dict(zip(_NO_CONTACT, row[2 + width :])))
+        for row in rows
+    }
     addressed: list[Event] = []
     for e in events:
         if e.recipient not in people or e.name in RECORDED_ONLY:
             addressed.append(e)
             continue
-        guardian, contact = found.get(e.recipient, (None, _NO_CONTACT))
+        guardian, contact, guardian_contact = found.get(e.recipient, (None, _NO_CONTACT, None))
         addressed.append(Event(e.name, e.recipient, e.correlation_id, {**e.payload, "contact": contact}))
         if guardian is not None:
             ward = {"id": e.recipient, "name": contact["name"]}
-            copy = {**e.payload, "contact": found_guardians[guardian][1], GUARDIAN_OF: ward}
+            copy = {**e.payload, "contact": guardian_contact, GUARDIAN_OF: ward}
             addressed.append(Event(e.name, guardian, e.correlation_id, copy))
     return addressed
-
-
-def _contacts(conn: Connection, people: set[str]) -> dict[str, tuple[str | None, dict[str, Any]]]:
-    """Each person's guardian and contacts."""
-    if len(people) == 1:  # a single command's message: one prebuilt statement, compiled once
-        rows = conn.execute(_CONTACT_OF, {"b_person": next(iter(people))})
-    else:
-        rows = conn.execute(_CONTACTS.where(person.id.in_(people)))
-    return {row[0]: (row[1], dict(zip(_NO_CONTACT, row[2:]))) for row in rows}
 
 
 def _due(now: dt.datetime) -> dict[str, Any]:
