@@ -16,7 +16,7 @@ from sqlalchemy import Connection, select
 
 from vaxres.db.store import insert_on_conflict
 from vaxres.db.tables import target_table
-from vaxres.outbox.sinks import DELIVERED, RETRY, Outcome
+from vaxres.outbox.outcome import DELIVERED, RETRY, Outcome
 
 THRESHOLD = 5
 MAX_COOLDOWN = 3600.0

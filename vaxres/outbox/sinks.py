@@ -1,4 +1,5 @@
-"""Where notifications go: a webhook, a JSON-lines file, or stdout, behind one small interface.
+"""Where notifications go: a webhook, a JSON-lines file, stdout or e-mail (smtp.py), behind one
+small interface (outcome.py).
 
 A sink sends one message and answers with an Outcome; it never touches the store. Error texts
 name the target without its credentials: the webhook secret, URL passwords, secret query values
@@ -17,9 +18,8 @@ import os
 import sys
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from vaxres.errors import InvalidInput
 from vaxres.outbox.credentials import (
@@ -32,6 +32,7 @@ from vaxres.outbox.credentials import (
     redact_url,
     url_secrets,
 )
+from vaxres.outbox.outcome import DELIVERED, FAILED, RETRY, UNAVAILABLE, Outcome, Sink
 from vaxres.outbox.webhook import Deadline, exception_text, install, parse_retry_after, read_some
 from vaxres.paths import check_length, length_checked
 
@@ -42,26 +43,6 @@ except ImportError:  # Windows: one dispatcher per file, unlocked
 
 if TYPE_CHECKING:
     from vaxres.outbox.model import OutboxRecord
-
-DELIVERED = "delivered"
-RETRY = "retry"
-FAILED = "failed"
-UNAVAILABLE = "unavailable"  # the target cannot take anything now; not counted against the message
-
-
-@dataclass(frozen=True)
-class Outcome:
-    kind: str  # delivered | retry | failed | unavailable
-    error: str | None = None
-    retry_after: float | None = None  # seconds the target asked us to wait (HTTP Retry-After)
-
-
-class Sink(Protocol):
-    name: str  # the target as stored and shown: credentials removed
-
-    def send(self, message: OutboxRecord) -> Outcome: ...
-
-    def close(self) -> None: ...
 
 
 def message_body(message: OutboxRecord) -> bytes:
@@ -115,13 +96,17 @@ def open_sink(
             connections=workers,
             lease=lease,
         )
+    if target.startswith(("smtp://", "smtps://")):
+        from vaxres.outbox.smtp import open_smtp
+
+        return open_smtp(target, connect_timeout=connect_timeout, read_timeout=read_timeout, lease=lease)
     if target.startswith("file:"):
         return FileSink(Path(target[len("file:") :]))
     if target.endswith(".jsonl"):
         return FileSink(Path(target))
     raise InvalidInput(
-        f"--to {redact_url(target)!r} is not a target: give an http:// or https:// URL, "
-        f"a path ending in .jsonl, file:PATH, or - for stdout"
+        f"--to {redact_url(target)!r} is not a target: give an http:// or https:// URL, an smtp:// or "
+        f"smtps:// server, a path ending in .jsonl, file:PATH, or - for stdout"
     )
 
 
