@@ -27,7 +27,8 @@ from vaxres.errors import StoreBusy
 from vaxres.outbox import breaker
 from vaxres.outbox.breaker import BreakerState
 from vaxres.outbox.model import DeliverOptions, DeliveryReport, OutboxRecord
-from vaxres.outbox.sinks import DELIVERED, FAILED, RETRY, UNAVAILABLE, Outcome, Sink, open_sink
+from vaxres.outbox.outcome import DELIVERED, FAILED, RETRY, UNAVAILABLE, Outcome, Sink
+from vaxres.outbox.sinks import open_sink
 
 o = outbox_table.c
 PENDING, IN_FLIGHT = OutboxStatus.PENDING, OutboxStatus.IN_FLIGHT
@@ -193,8 +194,9 @@ class Dispatcher:
                 elif outcome.kind == UNAVAILABLE:
                     self._halt = self._halt or outcome
             results.append(_Result(message.id, outcome, message.attempts))
-            # Keep the recipient's order: nothing after a message that did not go through.
-            halted = outcome.kind != DELIVERED
+            # Keep the recipient's order: nothing after a message that may still go through later.
+            # One refused for good (a person without an e-mail address) holds nothing up.
+            halted = outcome.kind not in (DELIVERED, FAILED)
         return results
 
     def _record(self, results: list[_Result], state: BreakerState) -> None:
@@ -283,7 +285,7 @@ def _due(now: dt.datetime):
 def open_target(options: DeliverOptions) -> Sink:
     """Check the options and open the target (credentials checked too) before any store is opened."""
     options.validate()
-    if not options.target.startswith(("http://", "https://")):
+    if not options.target.startswith(("http://", "https://", "smtp://", "smtps://")):
         # A file or stdout gains nothing from parallel writers, and keeps each recipient's order without them.
         options.workers = 1
     return open_sink(
