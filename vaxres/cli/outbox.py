@@ -101,7 +101,9 @@ def deliver(
         typer.Option(
             "--to",
             metavar="TARGET",
-            help="http(s):// URL (one POST per message), a .jsonl path or file:PATH, or - for stdout. "
+            help="http(s):// URL (one POST per message); smtp://[USER@]HOST[:PORT][?starttls=yes&from=ADDRESS] "
+            "or smtps:// (one e-mail per message to a person; the password in VAXRES_SMTP_PASSWORD); "
+            "a .jsonl path or file:PATH; or - for stdout. "
             "Delivering marks the messages delivered, also to - (to look at them, use `outbox list`).",
         ),
     ],
@@ -134,15 +136,15 @@ def deliver(
         ),
     ] = 2,
     connect_timeout: Annotated[
-        float, typer.Option("--connect-timeout", metavar="SECONDS", help="Webhook connect timeout.")
+        float, typer.Option("--connect-timeout", metavar="SECONDS", help="Webhook or SMTP connect timeout.")
     ] = 3.0,
     read_timeout: Annotated[
-        float, typer.Option("--read-timeout", metavar="SECONDS", help="Webhook answer timeout.")
+        float, typer.Option("--read-timeout", metavar="SECONDS", help="Webhook or SMTP answer timeout.")
     ] = 10.0,
     lang: LangOption = None,
     json_out: JsonOption = False,
 ) -> None:
-    """Deliver due notifications to a webhook, a file or stdout.
+    """Deliver due notifications to a webhook, by e-mail, to a file or stdout.
 
     At least once, in id order per recipient, with retries and a circuit breaker shared through
     the store. Exit 75 when the target's circuit is open and due messages remain, or when the

@@ -243,3 +243,23 @@ GUARDIAN_COPY: dict[str, Template] = {
     "en": lambda ward: f"Copy for the guardian of {_ward(ward)}: ",
     "ko": lambda ward: f"[{_ward(ward)} 님의 보호자 안내] ",
 }
+
+
+# An e-mail's subject (outbox deliver --to smtp://): short, in the message's language; only the
+# events that reach a person. Anything else (a message written by another tool) gets the generic one.
+SUBJECTS: dict[str, dict[str, str]] = {
+    RESERVATION_CONFIRMED: {"en": "Reservation confirmed", "ko": "예약 확정"},
+    RESERVATION_CANCELLED: {"en": "Reservation cancelled", "ko": "예약 취소"},
+    RESERVATION_RESCHEDULED: {"en": "Reservation moved", "ko": "예약 변경"},
+    VACCINATION_RECORDED: {"en": "Vaccination recorded", "ko": "접종 완료"},
+    RESERVATION_MISSED: {"en": "Missed reservation", "ko": "예약 미방문"},
+    RESERVATION_REMINDER: {"en": "Vaccination reminder", "ko": "접종 예정 알림"},
+    WAITLIST_JOINED: {"en": "On the waitlist", "ko": "대기 명단 등록"},
+    WAITLIST_LEFT: {"en": "Left the waitlist", "ko": "대기 명단 해제"},
+}
+GENERIC_SUBJECT = {"en": "Vaccination notice", "ko": "예방접종 안내"}
+
+
+def subject(event: str, lang: object) -> str:
+    subjects = SUBJECTS.get(event, GENERIC_SUBJECT)
+    return subjects.get(lang if isinstance(lang, str) else DEFAULT_LANGUAGE, subjects[DEFAULT_LANGUAGE])
