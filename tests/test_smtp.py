@@ -185,6 +185,24 @@ def test_a_person_without_an_address_fails_at_once_and_is_never_retried(cli, smt
     assert handler.mails[0].message["From"] == "vaxres@localhost"  # the default for a server named by address
 
 
+def test_a_guardians_copy_reaches_the_guardian_by_email(cli, smtp_server):
+    handler, port = smtp_server()
+    cli("slot", "add", "--date", future(), "--hospital", "서울대병원", "--vaccine", "Pfizer", "--quantity", "9")
+    kim = ("--name", "김민수", "--email", "kim@example.com", "--lang", "ko", "--birth-date", "1980-01-02")
+    assert cli("person", "add", "kim", *kim).exit_code == 0
+    assert cli("person", "add", "minji", "--name", "김민지", "--guardian", "kim").exit_code == 0
+    assert cli("reserve", "--user", "minji", "--slot", "1").exit_code == 0
+    assert deliver(cli, f"smtp://127.0.0.1:{port}").exit_code == 0
+    [mail] = handler.mails
+    assert (mail.rcpt_tos, mail.message["To"], mail.message["Subject"]) == (
+        ["kim@example.com"],
+        "김민수 <kim@example.com>",
+        "예약 확정",
+    )
+    assert mail.message.get_content().startswith("[김민지 님의 보호자 안내] 예약 1번이 확정되었습니다")
+    assert outbox(cli)[("ReservationConfirmed", "minji")]["last_error"] == "person minji has no e-mail address"
+
+
 def test_a_server_that_is_down_leaves_the_message_pending_and_says_why(cli, smtp_server, time_machine):
     port = free_port()  # nobody listens there
     book(cli, ALICE)
