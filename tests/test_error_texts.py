@@ -7,12 +7,14 @@ import importlib
 import json
 import pkgutil
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
 import vaxres
-from vaxres.booking import catalog_rules, guardians, lifecycle, names, rules, waitlist
+from vaxres.booking import catalog_rules, eligibility_refusals, guardians, lifecycle, names, rules, waitlist, windows
 from vaxres.booking.doses import SlotsChangedMeanwhile
+from vaxres.booking.eligibility import Window
 from vaxres.booking.model import HeldDose, ReservationRecord, SlotRecord, VaccineRecord
 from vaxres.cli.hints import HINTS, explain
 from vaxres.db.backup import BackupFailed
@@ -62,6 +64,26 @@ def test_no_string_outside_the_cli_tells_the_user_to_run_a_vaxres_command():
 def test_the_scan_finds_a_planted_command_and_skips_docstrings():
     planted = '"""See `vaxres mypage`."""\nx = f"held; see `vaxres mypage {user}`"\n'
     assert [line for line, _text in shell_commands_in(planted)] == [2]
+
+
+WINDOW = Window(
+    id=1,
+    name="18-49",
+    vaccine="Pfizer",
+    vaccine_key="pfizer",
+    dose=1,
+    born_from=dt.date(1972, 1, 1),
+    born_to=dt.date(2003, 12, 31),
+    age_min=None,
+    age_max=None,
+    age_on=None,
+    groups=(),
+    opens_at=dt.datetime(2021, 8, 9, 11, tzinfo=dt.UTC),
+    closes_at=dt.datetime(2021, 8, 19, 9, tzinfo=dt.UTC),
+    zone=ZoneInfo("Asia/Seoul"),
+    rotation="birth-digit",
+    each=(dt.time(20), dt.time(18)),
+)
 
 
 def refusals() -> list[VaxresError]:
@@ -118,6 +140,12 @@ def refusals() -> list[VaxresError]:
         waitlist.NotEntryOwner(4, "lee"),
         waitlist.EntryNotFound(4),
         guardians.GuardianRequired("kim", 17, DAY, adult_on=DAY + dt.timedelta(days=30)),
+        eligibility_refusals.NotOpenYet("kim", "Pfizer", 1, WINDOW, WINDOW.opens_at),
+        eligibility_refusals.NotEligible("kim", "Pfizer", 1, [WINDOW]),
+        eligibility_refusals.WindowClosed("kim", "Pfizer", 1, WINDOW),
+        eligibility_refusals.BirthDateUnknown("kim", "Pfizer", 1, WINDOW),
+        windows.DuplicateWindow("18-49"),
+        windows.WindowNotFound("18-49"),
         MessageNotFound(5, 6),
         NotFailed("only failed messages can be retried; not failed: 5 (pending)", details={"ids": [5]}),
         InvalidRows(ImportSummary("slots", "slots.csv", False, rows=3, invalid=1)),

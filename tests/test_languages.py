@@ -169,6 +169,24 @@ SENTENCES = [
         "Person kim's personal data erased.",
         "kim 님의 개인정보가 삭제되었습니다.",
     ),
+    (
+        "WindowAdded",
+        {"name": "18-49", "vaccine": "화이자", "opens_at": "2021-08-09T20:00:00+09:00", "time_zone": "Asia/Seoul"},
+        "Eligibility window 18-49 added for 화이자, opening 2021-08-09 20:00 (Asia/Seoul).",
+        "접종 예약 기간 18-49이(가) 추가되었습니다: 화이자, 2021-08-09 20:00 (Asia/Seoul)부터.",
+    ),
+    (
+        "WindowClosed",
+        {"name": "18-49", "vaccine": "화이자", "closes_at": "2021-08-19T18:00:00+09:00", "time_zone": "Asia/Seoul"},
+        "Eligibility window 18-49 for 화이자 closes 2021-08-19 18:00 (Asia/Seoul).",
+        "접종 예약 기간 18-49(화이자)이(가) 2021-08-19 18:00 (Asia/Seoul)에 종료됩니다.",
+    ),
+    (
+        "EligibilityOverridden",
+        {**BOOKING, "reason": "의료진"},
+        f"Reservation {BOOKING['reservation_id']} made past the eligibility windows: 의료진.",
+        f"예약 {BOOKING['reservation_id']}번이 예약 기간 규칙 예외로 처리되었습니다: 의료진.",
+    ),
 ]
 
 

@@ -22,6 +22,7 @@ from vaxres.db.tables import (
     target_table,
     vaccine_table,
     waitlist_table,
+    window_table,
 )
 from vaxres.errors import InvalidInput, StoreNotEmpty, VaxresError
 
@@ -33,6 +34,7 @@ TABLES = (
     hospital_table,
     person_table,
     person_group_table,
+    window_table,
     reservation_table,
     reminder_table,
     waitlist_table,
@@ -46,6 +48,7 @@ NUMBERED = (
     reminder_table,
     waitlist_table,
     outbox_table,
+    window_table,
 )  # PostgreSQL sequences
 
 

@@ -13,7 +13,8 @@ from collections import Counter
 
 from sqlalchemy import Connection, Insert, bindparam, func, insert, select, update
 
-from vaxres.booking import locks, rules, series
+from vaxres import validate
+from vaxres.booking import eligibility, locks, rules, series
 from vaxres.booking.model import SLOT_FIELDS, ReservationRecord, SlotRecord
 from vaxres.db import bulk
 from vaxres.db.tables import ReservationStatus, person_table, reservation_table, slot_table
@@ -96,11 +97,19 @@ def book_many(
 
 
 def take_dose(
-    conn: Connection, slot_id: int, user: str, dose: int, *, today: dt.date, now: dt.datetime, moving: int | None = None
+    conn: Connection,
+    slot_id: int,
+    user: str,
+    dose: int,
+    *,
+    today: dt.date,
+    now: dt.datetime,
+    moving: int | None = None,
+    windows: bool = True,
 ) -> SlotRecord:
-    """Check the slot and the person's series, then take one dose of the slot; the slot as it is
-    after. A refusal is raised before anything is written. The caller holds the person's lock
-    (booking/locks.py)."""
+    """Check the slot, the person's windows (unless `windows` is False: an operator overrode
+    them) and series, then take one dose of the slot; the slot as it is after. A refusal is
+    raised before anything is written. The caller holds the person's lock (booking/locks.py)."""
     locks.share_vaccines_of_slots(conn, [slot_id])
     found = series.slot_and_vaccine(conn, slot_id)
     if found is None:
@@ -108,6 +117,7 @@ def take_dose(
     target, vaccine = found
     ward = conn.execute(_WARD, {"b_user": user}).one_or_none()
     born, guardian = ward or (None, None)
+    governing = eligibility.load(conn, [validate.name_key(vaccine.name)]) if windows else None
     rules.check_booking(
         user,
         dose,
@@ -118,6 +128,9 @@ def take_dose(
         moving=moving,
         born=born,
         guarded=guardian is not None,
+        windows=governing,
+        groups=eligibility.groups_of(conn, user) if governing and governing.need_groups() else frozenset(),
+        at=now,
     )
     row = conn.execute(TAKE_DOSE, {"b_slot": slot_id, "b_today": today, "b_now": now}).one_or_none()
     if row is None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import ColumnElement, Connection, bindparam, delete, false, func, select
 
-from vaxres.booking import guardians, locks, rules
+from vaxres.booking import eligibility, guardians, locks, rules
 from vaxres.booking.doses import book_many, confirmations
 from vaxres.booking.model import HeldDose, VaccineRecord
 from vaxres.booking.queries import hospital_keys
@@ -105,6 +105,9 @@ def offer_added(conn: Connection, added: Sequence[ColumnElement[bool]], *, today
     ).all()
     free = locks.try_lock_people(conn, {entry.user_id for entry in entries})  # the others change their series now
     entries = [entry for entry in entries if entry.user_id in free]
+    windows = eligibility.load(conn, list(doses))
+    if windows:  # people no window admits now are passed over; they keep waiting
+        entries = _admitted(conn, windows, entries, {key: d.vaccine.name for key, d in doses.items()}, now)
     held = _held_doses(conn, list(doses))
     booked: list[tuple[int, str, int, int]] = []  # slot id, person, dose, entry id
     for entry in entries:
@@ -118,6 +121,26 @@ def offer_added(conn: Connection, added: Sequence[ColumnElement[bool]], *, today
     for start in range(0, len(booked), WRITE_BATCH):
         _write(conn, booked[start : start + WRITE_BATCH], now)
     return len(booked)
+
+
+def _admitted(conn: Connection, windows: eligibility.Windows, entries: list, names: dict[str, str], now: dt.datetime):
+    """The entries whose person a window admits now (rules.check_booking's windows, at `now`)."""
+    groups = eligibility.groups_of_people(conn, select(w.user_id)) if windows.need_groups() else {}
+    admitted = []
+    for entry in entries:
+        try:
+            windows.check(
+                entry.user_id,
+                names[entry.vaccine_key],
+                entry.dose,
+                born=entry.birth_date,
+                groups=groups.get(entry.user_id, frozenset()),
+                at=now,
+            )
+        except eligibility.ELIGIBILITY_REFUSALS:
+            continue
+        admitted.append(entry)
+    return admitted
 
 
 def _narrowing(conn: Connection, keys: list[str], today: dt.date) -> list[ColumnElement[bool]]:

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import bindparam, update
 
 from vaxres import validate
-from vaxres.booking import locks, rules, waitlist
+from vaxres.booking import eligibility, locks, rules, waitlist
 from vaxres.booking.doses import RETURN_DOSE, take_dose
 from vaxres.booking.model import ReservationRecord, SlotRecord
 from vaxres.booking.reservations import load_reservation
@@ -52,9 +52,12 @@ def reschedule(
     hospital: str | None = None,
     vaccine: str | None = None,
     user: str | None = None,
+    override_eligibility: str | None = None,
 ) -> Rescheduled:
-    """Move to --slot ID, or to the slot of --date with the hospital and vaccine given or kept."""
+    """Move to --slot ID, or to the slot of --date with the hospital and vaccine given or kept;
+    `override_eligibility`: the reason to move past the windows."""
     reservation_id = validate.parse_id(reservation_id, field="reservation id")
+    overriding = eligibility.parse_override(override_eligibility)
     user = None if user is None else validate.parse_user(user)
     today = store.today()
     day: dt.date | None = None
@@ -86,7 +89,16 @@ def reschedule(
                 raise rules.NoSlotNamed(day, hospital, vaccine_name)
         if slot_id == booking.slot_id:
             raise InvalidInput(f"reservation {booking.id} is already in slot {slot_id}; name another slot")
-        taken = take_dose(conn, slot_id, booking.user, booking.dose, today=today, now=now, moving=booking.id)
+        taken = take_dose(
+            conn,
+            slot_id,
+            booking.user,
+            booking.dose,
+            today=today,
+            now=now,
+            moving=booking.id,
+            windows=overriding is None,
+        )
         if conn.execute(_MOVE, {"b_id": booking.id, "b_slot": taken.id, "b_old": booking.slot_id}).rowcount != 1:
             raise rules.ChangedMeanwhile(booking.id)
         previous = SlotRecord.from_row(conn.execute(RETURN_DOSE, {"b_slot": booking.slot_id, "b_now": now}).one())
@@ -98,6 +110,8 @@ def reschedule(
             status=booking.status,
             reserved_at=booking.reserved_at,
         )
-        events.write(conn, [events.reservation_rescheduled(moved, previous)], now)
+        events.write(
+            conn, eligibility.with_override([events.reservation_rescheduled(moved, previous)], moved, overriding), now
+        )
         waitlist.offer_freed(conn, [previous.id], today=today, now=now)
     return Rescheduled(moved, previous)

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, String, bindparam, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from vaxres import validate
-from vaxres.booking import locks, rules, waitlist
+from vaxres.booking import eligibility, locks, rules, waitlist
 from vaxres.booking.doses import RETURN_DOSE, book_taken, take_dose
 from vaxres.booking.model import ReservationRecord, SlotRecord
 from vaxres.booking.slots import find_slot_id
@@ -83,9 +83,12 @@ def reserve(
     hospital: str | None = None,
     vaccine: str | None = None,
     dose: str | int = 1,
+    override_eligibility: str | None = None,
 ) -> ReservationRecord:
+    """Book one dose of a slot; `override_eligibility`: the reason to book past the windows."""
     user = validate.parse_user(user)
     dose = validate.parse_dose(dose)
+    overriding = eligibility.parse_override(override_eligibility)
     today = store.today()
     by_name = (date, hospital, vaccine)
     day: dt.date | None = None
@@ -112,9 +115,12 @@ def reserve(
                 slot_id = find_slot_id(conn, day, hospital, resolve_name(conn, vaccine).name)
                 if slot_id is None:
                     raise rules.NoSlotNamed(day, hospital, vaccine)
-            booking = book_taken(conn, take_dose(conn, slot_id, user, dose, today=today, now=now), user, dose, now)
+            taken = take_dose(conn, slot_id, user, dose, today=today, now=now, windows=overriding is None)
+            booking = book_taken(conn, taken, user, dose, now)
             waitlist.stop_waiting(conn, user, dose)
-            events.write(conn, [events.reservation_confirmed(booking)], now)
+            events.write(
+                conn, eligibility.with_override([events.reservation_confirmed(booking)], booking, overriding), now
+            )
     except IntegrityError:
         # The partial unique index caught a concurrent second booking (PostgreSQL, READ COMMITTED).
         raise rules.AlreadyReserved(user, dose, None) from None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from vaxres.booking.eligibility import Windows
 from vaxres.booking.guardians import check_guardian
 from vaxres.booking.model import HeldDose, ReservationRecord, SlotRecord, VaccineRecord
 from vaxres.db.tables import ReservationStatus
@@ -253,15 +254,22 @@ def check_booking(
     moving: int | None = None,
     born: dt.date | None = None,
     guarded: bool = True,
+    windows: Windows | None = None,
+    groups: frozenset[str] = frozenset(),
+    at: dt.datetime | None = None,
 ) -> None:
     """The one booking decision, in `reserve`'s order: a slot of today or later, a minor on its
     day only with a guardian (`born`: the person's birth date, when registered; `guarded`: a
-    guardian is), the person's series on its day, a dose left (`remaining`; None: the store's
-    conditional UPDATE checks it)."""
+    guardian is), a window open to the person at `at` (`windows` of the vaccine, `groups` the
+    keys of theirs; None: not asked, an operator overrode it), the person's series on its day, a
+    dose left (`remaining`; None: the store's conditional UPDATE checks it)."""
     if slot.date < today:
         raise SlotInPast.of_slot(slot)
     if born is not None and not guarded:
         check_guardian(user, born, guarded, slot.date)
+    if windows:
+        assert at is not None  # the booking's moment
+        windows.check(user, vaccine.name, dose, born=born, groups=groups, at=at)
     check_series(user, dose, slot.date, vaccine, held, moving=moving)
     if remaining is not None and remaining <= 0:
         raise SoldOut(slot, user, dose)

@@ -18,45 +18,23 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, delete, func, insert, literal, select, text
 
 from vaxres import validate
-from vaxres.booking import locks, rules, series
+from vaxres.booking import eligibility, locks, rules, series
 from vaxres.booking.doses import book_taken, take_dose
 from vaxres.booking.model import ReservationRecord
 from vaxres.booking.suits import hospital_suits_sql, suits_sql
 from vaxres.booking.vaccines import key_of, resolve_name
+from vaxres.booking.waitlist_rules import AlreadyWaiting as AlreadyWaiting
+from vaxres.booking.waitlist_rules import EntryNotFound as EntryNotFound
+from vaxres.booking.waitlist_rules import NotEntryOwner as NotEntryOwner
 from vaxres.db.store import Store
 from vaxres.db.tables import slot_table, utcnow, waitlist_table
-from vaxres.errors import InvalidInput, NotFound, Refused
+from vaxres.errors import InvalidInput, Refused
 from vaxres.outbox import events
 from vaxres.people.registry import register_ids
 
 w = waitlist_table.c
 slot = slot_table.c
 BATCH = 50  # candidates read at a time for one freed slot
-
-
-class AlreadyWaiting(Refused):
-    code = "already_waiting"
-
-    def __init__(self, user: str, dose: int, entry_id: int):
-        super().__init__(
-            f"{user} already waits for dose {dose} (waitlist entry {entry_id})",
-            details={"user": user, "dose": dose, "entry_id": entry_id},
-        )
-
-
-class EntryNotFound(NotFound):
-    code = "waitlist_entry_not_found"
-
-    def __init__(self, entry_id: int):
-        super().__init__(f"there is no waitlist entry {entry_id}", details={"entry_id": entry_id})
-
-
-class NotEntryOwner(Refused):
-    code = "not_owner"
-
-    def __init__(self, entry_id: int, user: str):
-        details = {"entry_id": entry_id, "user": user}
-        super().__init__(f"waitlist entry {entry_id} is not {user}'s; nothing changed", details=details)
 
 
 @dataclass(frozen=True)
@@ -135,6 +113,7 @@ def join(
         if waiting is not None and dose not in held:
             raise AlreadyWaiting(user, dose, waiting)
         _check_series_in_range(user, dose, found, held, first, last)
+        eligibility.check_ever(conn, user, found.name, dose, now)
         booked = _book_free_dose(conn, user, dose, key_of(found.name), hospital, first, last, today, now)
         if booked is not None:
             return Joined(None, booked)

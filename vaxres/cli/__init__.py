@@ -114,6 +114,7 @@ GROUPS = {
     "outbox": "outbox",
     "waitlist": "waitlist",
     "person": "person",
+    "window": "window",
     "db": "db",
     "export": "export",
 }

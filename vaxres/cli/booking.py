@@ -5,7 +5,7 @@ from typing import Annotated
 import typer
 
 from vaxres.cli import render
-from vaxres.cli.common import NUMBER_ARGUMENTS, JsonOption, open_store
+from vaxres.cli.common import NUMBER_ARGUMENTS, JsonOption, OverrideOption, open_store
 from vaxres.cli.output import handles_errors, print_json, print_line
 
 
@@ -20,6 +20,7 @@ def reserve(
     hospital: Annotated[str | None, typer.Option("--hospital", metavar="TEXT", help="Hospital of the slot.")] = None,
     vaccine: Annotated[str | None, typer.Option("--vaccine", metavar="TEXT", help="Vaccine of the slot.")] = None,
     dose: Annotated[str, typer.Option("--dose", metavar="N", help="Which dose (1st, 2nd, ...), 1 to 10.")] = "1",
+    override_eligibility: OverrideOption = None,
     json_out: JsonOption = False,
 ) -> None:
     """Book one dose of a slot for a person.
@@ -29,7 +30,14 @@ def reserve(
     from vaxres.booking.reservations import reserve as reserve_dose
 
     booking = reserve_dose(
-        open_store(ctx), user=user, slot_id=slot_id, date=date, hospital=hospital, vaccine=vaccine, dose=dose
+        open_store(ctx),
+        user=user,
+        slot_id=slot_id,
+        date=date,
+        hospital=hospital,
+        vaccine=vaccine,
+        dose=dose,
+        override_eligibility=override_eligibility,
     )
     if json_out:
         print_json(booking.as_json())

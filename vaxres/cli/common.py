@@ -110,3 +110,13 @@ def print_list(*, json_out: bool, jsonl: bool, limit: str | None, page, stream, 
         print_line(
             f"Showing {len(shown.rows):,} of {shown.total:,}; use --limit, --after {shown.next_after} or filters for more."
         )
+
+
+OverrideOption = Annotated[
+    str | None,
+    typer.Option(
+        "--override-eligibility",
+        metavar="REASON",
+        help="Book whatever the eligibility windows say; the reason and the actor go to the audit trail.",
+    ),
+]

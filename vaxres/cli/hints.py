@@ -100,6 +100,13 @@ HINTS: dict[str, Callable[[Details], str | None]] = {
     "invalid_input": _invalid_input,
     "store_not_empty": _store_not_empty,
     "guardian_required": lambda d: f"; register one with `vaxres person update {d['user']} --guardian ID`",
+    "not_eligible": lambda d: f"; `vaxres person eligibility {d['user']}` shows what each window says of them",
+    "window_closed": lambda d: f"; `vaxres person eligibility {d['user']}` shows what each window says of them",
+    "birth_date_unknown": lambda d: (
+        f"; register it with `vaxres person update {d['user']} --birth-date YYYY-MM-DD` (or --rrn)"
+    ),
+    "duplicate_window": lambda d: f"; see `vaxres window show {d['window']}`, or choose another name",
+    "window_not_found": lambda d: "; see `vaxres window list`",
 }
 
 

@@ -6,7 +6,7 @@ import typer
 
 from vaxres.cli import render
 from vaxres.cli.booking import UserCheckOption
-from vaxres.cli.common import NUMBER_ARGUMENTS, JsonOption, LangOption, open_store
+from vaxres.cli.common import NUMBER_ARGUMENTS, JsonOption, LangOption, OverrideOption, open_store
 from vaxres.cli.output import handles_errors, print_json, print_line
 
 ReservationArgument = Annotated[str, typer.Argument(metavar="RESERVATION_ID", help="The reservation number.")]
@@ -27,6 +27,7 @@ def reschedule(
         str | None, typer.Option("--vaccine", metavar="TEXT", help="Vaccine of the new slot (default: the same).")
     ] = None,
     user: UserCheckOption = None,
+    override_eligibility: OverrideOption = None,
     json_out: JsonOption = False,
 ) -> None:
     """Move a booking to another slot, keeping its number.
@@ -37,7 +38,14 @@ def reschedule(
     from vaxres.booking.reschedule import reschedule as move
 
     result = move(
-        open_store(ctx), reservation_id, slot_id=slot_id, date=date, hospital=hospital, vaccine=vaccine, user=user
+        open_store(ctx),
+        reservation_id,
+        slot_id=slot_id,
+        date=date,
+        hospital=hospital,
+        vaccine=vaccine,
+        user=user,
+        override_eligibility=override_eligibility,
     )
     if json_out:
         print_json(result.as_json())

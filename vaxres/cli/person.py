@@ -191,6 +191,50 @@ def forget(ctx: typer.Context, person: Id, json_out: JsonOption = False) -> None
     _show(forget_person(open_store(ctx, create=False), person), json_out, None)
 
 
+@app.command("eligibility")
+@handles_errors
+def eligibility(ctx: typer.Context, person: Id, json_out: JsonOption = False) -> None:
+    """Which eligibility windows match the person, which are open to them now, when the next opens.
+
+    A vaccine no window names is open to everyone, and is not listed.
+    """
+    from vaxres.booking.windows import person_eligibility
+
+    found = person_eligibility(open_store(ctx), person)
+    if json_out:
+        print_json(found.as_json())
+        return
+    if not found.verdicts:
+        print_line("No eligibility windows: every vaccine is open to everyone.")
+        return
+    matches = {True: "yes", False: "no", None: "birth date needed"}
+    rows = [
+        (
+            v.window.name,
+            v.window.vaccine if v.window.dose is None else f"{v.window.vaccine} (dose {v.window.dose})",
+            matches[v.matches],
+            _now_or_next(v),
+        )
+        for v in found.verdicts
+    ]
+    zone = found.verdicts[0].window.zone.key
+    print_table(
+        f"Eligibility of {found.person} at {found.at:%Y-%m-%d %H:%M} ({zone})",
+        ["Window", "Vaccine", "Matches", "Now / next opening"],
+        rows,
+    )
+
+
+def _now_or_next(verdict) -> str:
+    if verdict.matches is not True:
+        return "—"
+    if verdict.open_now:
+        return "open now"
+    if verdict.next_opening is None:
+        return "closed"
+    return f"{verdict.next_opening.astimezone(verdict.window.zone):%Y-%m-%d %H:%M}"
+
+
 def _show(person, json_out: bool, headline: str | None) -> None:
     if json_out:
         print_json(person.as_json())

@@ -29,7 +29,10 @@ from sqlalchemy import (
     text,
 )
 
+from vaxres.db.status import OutboxStatus as OutboxStatus
+from vaxres.db.status import ReservationStatus
 from vaxres.db.types import UTCDateTime
+from vaxres.db.views import reservation_view as reservation_view
 
 metadata = MetaData(
     naming_convention={
@@ -56,24 +59,6 @@ def _when(name: str, *, null: bool = False) -> Column:
 
 def _int(name: str, *args: Any, **kwargs: Any) -> Column:
     return Column(name, Integer, *args, nullable=False, **kwargs)
-
-
-class ReservationStatus:
-    RESERVED = "reserved"
-    CANCELLED = "cancelled"
-    ADMINISTERED = "administered"
-    NO_SHOW = "no_show"
-    ALL = (RESERVED, CANCELLED, ADMINISTERED, NO_SHOW)
-    HELD = (RESERVED, ADMINISTERED)  # a dose of the person's series: one per dose number
-    TAKES_A_DOSE = (RESERVED, ADMINISTERED, NO_SHOW)  # counted out of the slot's capacity
-
-
-class OutboxStatus:
-    PENDING = "pending"
-    IN_FLIGHT = "in_flight"  # claimed by a dispatcher under a lease
-    DELIVERED = "delivered"
-    FAILED = "failed"
-    ALL = (PENDING, IN_FLIGHT, DELIVERED, FAILED)
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
@@ -270,6 +255,33 @@ person_group_table = Table(
     _text("name", 100),
 )
 
+# An eligibility window (issue 21): who may book a vaccine (or one dose of it), from when to when.
+# Its times are instants (UTC); `zone` is the time zone they were given in, which a rotation's
+# daily sub-windows (`each_from`-`each_to`, HH:MM) are read in. `groups` holds the group names.
+window_table = Table(
+    "eligibility_window",
+    metadata,
+    _id(),
+    _text("name", 100),
+    _text("name_key", 100, unique=True),
+    _text("vaccine_key", 100, index=True),
+    Column("dose", Integer, nullable=True),
+    Column("born_from", Date, nullable=True),
+    Column("born_to", Date, nullable=True),
+    Column("age_min", Integer, nullable=True),
+    Column("age_max", Integer, nullable=True),
+    Column("age_on", Date, nullable=True),
+    Column("groups", JSON, nullable=False),
+    _when("opens_at"),
+    _when("closes_at", null=True),
+    _text("zone", 64),
+    _text("rotation", 20, null=True),
+    _text("each_from", 5, null=True),
+    _text("each_to", 5, null=True),
+    _when("created_at"),
+    _when("updated_at"),
+)
+
 # The store's own settings (its time zone, its language), shared by every machine that uses the store.
 setting_table = Table(
     "store_setting",
@@ -288,25 +300,6 @@ target_table = Table(
     Column("cooldown", Float, nullable=False),
     Column("last_error", Text, nullable=True),
     _when("updated_at"),
-)
-
-# The view is created by migration 0002; it lives on its own metadata so that autogenerate and
-# create_all never mistake it for a table.
-reservation_view = Table(
-    "reservation_view",
-    MetaData(),
-    Column("id", Integer, primary_key=True),
-    Column("user_id", String),
-    Column("dose", Integer),
-    Column("status", String),
-    Column("slot_id", Integer),
-    Column("date", Date),
-    Column("hospital", String),
-    Column("vaccine", String),
-    Column("reserved_at", UTCDateTime),
-    Column("cancelled_at", UTCDateTime),
-    Column("administered_at", UTCDateTime),
-    Column("lot", String),
 )
 
 

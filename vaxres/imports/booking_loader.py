@@ -12,7 +12,7 @@ import functools
 
 from sqlalchemy import Connection, Select, and_, bindparam, select
 
-from vaxres.booking import guardians, locks, rules, series
+from vaxres.booking import eligibility, guardians, locks, rules, series
 from vaxres.booking.doses import book_many, confirmations
 from vaxres.booking.model import HeldDose, SlotRecord, VaccineRecord
 from vaxres.db import bulk
@@ -42,6 +42,7 @@ SLOT_COLUMNS = (
 )
 RESERVED = ReservationStatus.RESERVED
 NO_DOSES: dict[int, HeldDose] = {}
+NO_GROUPS: frozenset[str] = frozenset()
 
 
 class BookingLoader:
@@ -81,6 +82,8 @@ class BookingLoader:
         take = self._would_take
         remaining = {slot_id: slot.remaining - take.get(slot_id, 0) for slot_id, slot in slots.items()}
         booked = self._booked
+        windows = eligibility.load(conn)  # a few rows; people's groups only when a window names some
+        groups = self._groups(conn, low, high) if windows.need_groups() else {}
         refused: list[tuple[int, VaxresError | None]] = []  # (row's index, refusal; None: no slot has its key)
         taken: dict[int, int] = {}
         bookings = []
@@ -107,6 +110,9 @@ class BookingLoader:
                     remaining=remaining[slot_id],
                     born=None if born is None else _day(born),
                     guarded=guardian is not None,
+                    windows=windows,
+                    groups=groups.get(user, NO_GROUPS),
+                    at=now,
                 )
             except (Refused, NotFound) as refusal:
                 refused.append((index, refusal))
@@ -164,6 +170,10 @@ class BookingLoader:
             blamed = _blamed(refusal, user, day, vaccine, dose)
             errors.append(RowError.refused(line, refusal, split_cells(cells), **blamed))
         return errors
+
+    def _groups(self, conn: Connection, low: int, high: int) -> dict[str, frozenset[str]]:
+        st = self.staging.table.c
+        return eligibility.groups_of_people(conn, select(st.user_id).where(st.n.between(low, high)))
 
     def _held_doses(self, conn: Connection, low: int, high: int) -> tuple[dict, dict]:
         """Each person's held doses by number, and the slot of each (person, dose)."""
@@ -240,7 +250,7 @@ def _day(value: dt.date | str) -> dt.date:
 
 def _blamed(refusal: VaxresError, user: str, day: dt.date | str, vaccine: str, dose: int) -> dict:
     """The cell a refusal is about, for the report and --rejects (docs/import.md)."""
-    if isinstance(refusal, (rules.AlreadyReserved, guardians.GuardianRequired)):
+    if isinstance(refusal, (rules.AlreadyReserved, guardians.GuardianRequired, *eligibility.ELIGIBILITY_REFUSALS)):
         return {"column": "user", "value": user}
     if isinstance(refusal, (rules.DoseOrder, rules.SeriesComplete)):
         return {"column": "dose", "value": str(dose)}

@@ -39,6 +39,9 @@ WAITLIST_LEFT = "WaitlistLeft"
 PERSON_REGISTERED = "PersonRegistered"
 PERSON_UPDATED = "PersonUpdated"
 PERSON_FORGOTTEN = "PersonForgotten"
+WINDOW_ADDED = "WindowAdded"
+WINDOW_CLOSED = "WindowClosed"
+ELIGIBILITY_OVERRIDDEN = "EligibilityOverridden"
 SLOT_EVENTS = (SLOT_REGISTERED, SLOT_UPDATED)  # correlation_id is the slot's number
 # The events about one reservation (correlation_id is its number): its history.
 RESERVATION_EVENTS = (
@@ -48,6 +51,7 @@ RESERVATION_EVENTS = (
     VACCINATION_RECORDED,
     RESERVATION_MISSED,
     RESERVATION_REMINDER,
+    ELIGIBILITY_OVERRIDDEN,
 )
 
 VACCINE_EVENTS = (VACCINE_ADDED, VACCINE_UPDATED)  # correlation_id is the vaccine's number in the catalog
@@ -57,9 +61,12 @@ WAITLIST_EVENTS = (WAITLIST_JOINED, WAITLIST_LEFT)  # correlation_id is the wait
 # fields that changed, never their values, addressed to the person (so `log --person ID` finds
 # them) and written as delivered: there is nothing to send anyone.
 PERSON_EVENTS = (PERSON_REGISTERED, PERSON_UPDATED, PERSON_FORGOTTEN)
-RECORDED_ONLY = frozenset(PERSON_EVENTS)
+# Eligibility windows added or closed (correlation_id: the window's number), and a booking an
+# operator made past the windows (issue 21): for the audit trail, never delivered.
+WINDOW_EVENTS = (WINDOW_ADDED, WINDOW_CLOSED)
+RECORDED_ONLY = frozenset((*PERSON_EVENTS, *WINDOW_EVENTS, ELIGIBILITY_OVERRIDDEN))
 
-ALL_EVENTS = (*SLOT_EVENTS, *RESERVATION_EVENTS, *VACCINE_EVENTS, *WAITLIST_EVENTS, *PERSON_EVENTS)
+ALL_EVENTS = (*SLOT_EVENTS, *RESERVATION_EVENTS, *VACCINE_EVENTS, *WAITLIST_EVENTS, *PERSON_EVENTS, *WINDOW_EVENTS)
 
 BROADCAST = "*"  # the recipient of a message for everyone
 
@@ -118,6 +125,8 @@ def subject_of(event: str) -> str:
         return "waitlist entry"
     if event in PERSON_EVENTS:
         return "person"
+    if event in WINDOW_EVENTS:
+        return "window"
     return "slot"
 
 
@@ -190,6 +199,21 @@ def waitlist_left(entry: Any) -> Event:
 def person_changed(event: str, person: str, fields: list[str]) -> Event:
     """A person registered, changed or forgotten: which fields, never what they hold."""
     return Event(event, person, 0, {"person": person, "fields": fields})
+
+
+def window_added(window: Any) -> Event:
+    return Event(WINDOW_ADDED, BROADCAST, window.id, window.as_json())
+
+
+def window_closed(window: Any) -> Event:
+    return Event(WINDOW_CLOSED, BROADCAST, window.id, window.as_json())
+
+
+def eligibility_overridden(booking: Any, reason: str) -> Event:
+    """A booking an operator made whatever the eligibility windows say, and why."""
+    return Event(
+        ELIGIBILITY_OVERRIDDEN, booking.user, booking.id, {**_facts(booking, RESERVATION_FACTS), "reason": reason}
+    )
 
 
 def _facts(record: Any, facts: tuple) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from typing import Any
 
 from vaxres.formats import doses, korean_date
 from vaxres.outbox.events import (
+    ELIGIBILITY_OVERRIDDEN,
     GUARDIAN_OF,
     PERSON_FORGOTTEN,
     PERSON_REGISTERED,
@@ -34,6 +35,8 @@ from vaxres.outbox.events import (
     VACCINE_UPDATED,
     WAITLIST_JOINED,
     WAITLIST_LEFT,
+    WINDOW_ADDED,
+    WINDOW_CLOSED,
 )
 from vaxres.validate import DEFAULT_LANGUAGE
 
@@ -194,11 +197,29 @@ TEMPLATES: dict[str, dict[str, Template]] = {
         "en": lambda p: f"Person {p['person']} changed{_en_fields(p)}.",
         "ko": lambda p: f"{p['person']} 님의 정보가 변경되었습니다{_ko_fields(p)}.",
     },
+    # Eligibility (issue 21): recorded, never delivered.
+    WINDOW_ADDED: {
+        "en": lambda p: f"Eligibility window {p['name']} added for {p['vaccine']}, opening {_at(p, 'opens_at')}.",
+        "ko": lambda p: f"접종 예약 기간 {p['name']}이(가) 추가되었습니다: {p['vaccine']}, {_at(p, 'opens_at')}부터.",
+    },
+    WINDOW_CLOSED: {
+        "en": lambda p: f"Eligibility window {p['name']} for {p['vaccine']} closes {_at(p, 'closes_at')}.",
+        "ko": lambda p: f"접종 예약 기간 {p['name']}({p['vaccine']})이(가) {_at(p, 'closes_at')}에 종료됩니다.",
+    },
+    ELIGIBILITY_OVERRIDDEN: {
+        "en": lambda p: f"Reservation {p['reservation_id']} made past the eligibility windows: {p['reason']}.",
+        "ko": lambda p: f"예약 {p['reservation_id']}번이 예약 기간 규칙 예외로 처리되었습니다: {p['reason']}.",
+    },
     PERSON_FORGOTTEN: {
         "en": lambda p: f"Person {p['person']}'s personal data erased.",
         "ko": lambda p: f"{p['person']} 님의 개인정보가 삭제되었습니다.",
     },
 }
+
+
+def _at(p: dict[str, Any], key: str) -> str:
+    """'2021-08-09 20:00 (Asia/Seoul)' from a window's ISO time and zone."""
+    return f"{p[key][:16].replace('T', ' ')} ({p['time_zone']})"
 
 
 def _en_fields(p: dict[str, Any]) -> str:
