@@ -27,14 +27,17 @@ from vaxres.people import rules
 p = person_table.c
 
 
-def decide(conn: Connection, staging: Staging, today: dt.date) -> bool:
+def decide(conn: Connection, staging: Staging, today: dt.date, columns: set[str]) -> bool:
     """Mark every staged row a rule across rows refuses, and the rows of people the store has;
     True when a guardian's row comes after a row naming them (its link waits for their chunk)."""
-    _index(conn, staging)
+    _index(conn, staging, [column for column in ("id", "rrn", "guardian") if column in columns])
     st = staging.table
     conn.execute(update(st).where(st.c.id.in_(select(p.id))).values(known=1))
     d, f = st.alias("d"), st.alias("f")
-    for column, code in (("id", rules.RepeatedPerson.code), ("fingerprint", rules.DuplicateIdentity.code)):
+    repeated = [("id", rules.RepeatedPerson.code)]
+    if "rrn" in columns:
+        repeated.append(("fingerprint", rules.DuplicateIdentity.code))
+    for column, code in repeated:
         firsts = (
             select(st.c[column].label("key"), func.min(st.c.n).label("first"))
             .where(st.c[column].is_not(None))
@@ -66,6 +69,8 @@ def decide(conn: Connection, staging: Staging, today: dt.date) -> bool:
             for n, forgotten, holder in bulk.fetch(conn, in_store, {})
         ],
     )
+    if "guardian" not in columns:
+        return False
     while _guardians(conn, staging, today):
         pass
     w, g = st.alias("w"), st.alias("g")
@@ -73,9 +78,10 @@ def decide(conn: Connection, staging: Staging, today: dt.date) -> bool:
     return conn.execute(later.where(w.c.refusal.is_(None)).limit(1)).first() is not None
 
 
-def _index(conn: Connection, staging: Staging) -> None:
-    """The look-ups by id, number and guardian across the staged rows."""
-    for column in ("id", "fingerprint", "guardian"):
+def _index(conn: Connection, staging: Staging, columns: list[str]) -> None:
+    """The look-ups by id, number and guardian across the staged rows, for the columns the file has."""
+    for column in columns:
+        column = "fingerprint" if column == "rrn" else column
         if staging.sqlite:
             conn.exec_driver_sql(
                 f"CREATE INDEX IF NOT EXISTS vaxres_staging.import_rows_{column} ON import_rows ({column})"

@@ -117,12 +117,11 @@ class PersonLoader:
 
     def _groups_of_new(self, conn: Connection, params: dict) -> None:
         rows = [
-            {"person_id": person, "group_key": name.casefold(), "name": name}
-            for person, grouped in conn.execute(self._new_groups, params)
+            (person, name.casefold(), name)
+            for person, grouped in bulk.fetch(conn, self._new_groups, params)
             for name in split_cells(grouped)
         ]
-        if rows:
-            conn.execute(insert(person_group_table), rows)
+        bulk.executemany_tuples(conn, insert(person_group_table), ["person_id", "group_key", "name"], rows)
 
     @functools.cached_property
     def _refusals(self):

@@ -153,6 +153,7 @@ class _Import:
                     region=options.region,
                     key=lambda: identity.checked_key(conn, shared_store=not store.is_sqlite)[0],
                     dates_as_text=self.staging.dates_as_text,
+                    keep_cells=options.rejects is not None,
                 )
                 parse = people.person
             else:
@@ -173,7 +174,10 @@ class _Import:
             with _no_cycle_collection():
                 valid = self.staging.fill(rows)
             if people is not None and (options.skip_invalid or not summary.invalid):
-                self.people = (people.used_key, person_checks.decide(conn, self.staging, store.today()))
+                self.people = (
+                    people.used_key,
+                    person_checks.decide(conn, self.staging, store.today(), set(table.positions)),
+                )
             elif self.kind == "slots":
                 self.hospital_names = parser.hospital_names
         source.settle()

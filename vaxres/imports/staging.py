@@ -51,6 +51,7 @@ class Staging:
                 Column("number", Integer, nullable=False),
                 Column("cells", Text, nullable=False),
             )
+        columns = tuple(column._copy() for column in columns)  # a Column belongs to one Table
         self.table = Table("import_rows", MetaData(schema=schema), Column("n", Integer, primary_key=True), *columns)
         # the staged values, in the order a row's tuple holds them (a StagedRow's fields by default)
         self.columns = [column.name for column in columns if not column.info.get("later")]

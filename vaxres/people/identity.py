@@ -100,4 +100,9 @@ def checked_key(conn: Connection, *, shared_store: bool) -> tuple[bytes, bool]:
 
 def fingerprint(key: bytes, number: ResidentNumber) -> str:
     """What the store keeps of a number: equal numbers give equal fingerprints under one key."""
-    return hmac.new(key, b"rrn:" + number.digits.encode("ascii"), hashlib.sha256).hexdigest()
+    return digits_fingerprint(key, number.digits)
+
+
+def digits_fingerprint(key: bytes, digits: str) -> str:
+    """fingerprint() of a number's 13 digits (the import's path, in one C call)."""
+    return hmac.digest(key, b"rrn:" + digits.encode("ascii"), "sha256").hex()
