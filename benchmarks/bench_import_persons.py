@@ -133,7 +133,7 @@ def main() -> None:
     body = f"""## Person import (issue 20)
 
 Measured {dt.date.today().isoformat()} on {machine()} by `uv run --group bench python benchmarks/bench_import_persons.py`
-with {ROWS:,} people. Whole processes, each into a fresh store, {REPEAT} rounds interleaved, medians
+with {ROWS:,} people. Whole processes, each into a fresh store, {REPEAT} round{"s" if REPEAT != 1 else ""} interleaved, medians
 (vaxres: {spread["vaxres"]} s; baseline: {spread["baseline"]} s).
 
 | goal | vaxres | baseline in the same run | verdict |
