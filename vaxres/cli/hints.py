@@ -69,7 +69,10 @@ def _store_unusable(d: Details) -> str | None:
 
 
 def _invalid_input(d: Details) -> str | None:
-    return "; see `vaxres import slots --help` for the accepted names" if "missing" in d else None
+    if "missing" not in d:
+        return None
+    kind = "persons" if d.get("required") == ["id"] else "slots"
+    return f"; see `vaxres import {kind} --help` for the accepted names"
 
 
 def _store_not_empty(d: Details) -> str | None:

@@ -1,4 +1,4 @@
-"""vaxres import slots | reservations"""
+"""vaxres import slots | reservations | persons"""
 
 import gc
 import sys
@@ -17,7 +17,7 @@ from vaxres.cli.output import (
     rows_progress,
 )
 
-app = typer.Typer(help="Load slots or reservations from CSV files.", no_args_is_help=True)
+app = typer.Typer(help="Load slots, reservations or people from CSV files.", no_args_is_help=True)
 
 FileArgument = Annotated[str, typer.Argument(metavar="FILE", help="CSV file, or - for standard input.")]
 EncodingOption = Annotated[
@@ -49,7 +49,7 @@ RejectsOption = Annotated[
 ForceOption = Annotated[bool, typer.Option("--force", help="Replace the --rejects file if it exists.")]
 
 
-def _options(encoding, delimiter, dry_run, skip_invalid, rejects, force, json_out):
+def _options(encoding, delimiter, dry_run, skip_invalid, rejects, force, json_out, region="KR"):
     from vaxres.imports.run import ImportOptions
 
     if delimiter in ("\\t", "tab", "TAB"):
@@ -64,16 +64,17 @@ def _options(encoding, delimiter, dry_run, skip_invalid, rejects, force, json_ou
         force=force,
         progress=rows_progress({"check": "Checking", "load": "Loading "}) if show_progress else None,
         next_step=next_step,
+        region=region,
     )
 
 
-def _run(kind, ctx, file, encoding, delimiter, dry_run, skip_invalid, rejects, force, json_out):
+def _run(kind, ctx, file, encoding, delimiter, dry_run, skip_invalid, rejects, force, json_out, region="KR"):
     from vaxres.imports import run as imports
     from vaxres.imports.report import InvalidRows
 
-    options = _options(encoding, delimiter, dry_run, skip_invalid, rejects, force, json_out)
-    run = imports.import_slots if kind == "slots" else imports.import_reservations
-    store = open_store(ctx, create=kind == "slots" and not dry_run)
+    options = _options(encoding, delimiter, dry_run, skip_invalid, rejects, force, json_out, region)
+    run = {"slots": imports.import_slots, "persons": imports.import_persons}.get(kind, imports.import_reservations)
+    store = open_store(ctx, create=kind in ("slots", "persons") and not dry_run)
     # The objects start-up made (SQLAlchemy, Typer, Rich) live through the import. Frozen, the
     # cyclic collector stops rescanning them each time the rows' short-lived tuples trigger a
     # collection (about 0.3 s of a 1,000,000-row import); thawed afterwards, so that an
@@ -172,3 +173,31 @@ def reservations(
     Rows already held by the same user count as done. Exit 1 when a row was refused.
     """
     _run("reservations", ctx, file, encoding, delimiter, dry_run, skip_invalid, rejects, force, json_out)
+
+
+@app.command("persons")
+@handles_errors
+def persons(
+    ctx: typer.Context,
+    file: FileArgument,
+    region: Annotated[
+        str, typer.Option("--region", metavar="CC", help="Country a phone number without + is read in (default KR).")
+    ] = "KR",
+    encoding: EncodingOption = None,
+    delimiter: DelimiterOption = None,
+    dry_run: DryRunOption = False,
+    skip_invalid: SkipInvalidOption = False,
+    rejects: RejectsOption = None,
+    force: ForceOption = False,
+    json_out: JsonOption = False,
+) -> None:
+    """Register or update people from CSV: id, then any of name, rrn, birth_date, sex, phone,
+    email, lang, guardian, groups (names separated by ';').
+
+    Each value is checked as `vaxres person add` checks it. An id the registry has is updated
+    with the row's non-empty cells, like `vaxres person update`. A number is kept only as a
+    fingerprint: the --rejects file and the report show it masked (900512-1******). A guardian
+    may be registered already or come on any row of the file. Any invalid row stops the import
+    before anything is written, unless --skip-invalid. Exit 1 when a row was refused.
+    """
+    _run("persons", ctx, file, encoding, delimiter, dry_run, skip_invalid, rejects, force, json_out, region)

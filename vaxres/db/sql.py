@@ -147,3 +147,21 @@ def _json_number_is(element: json_number_is, compiler: Any, **kw: Any) -> str:
 @compiles(json_number_is, "sqlite")
 def _json_number_is_sqlite(element: json_number_is, compiler: Any, **kw: Any) -> str:
     return compiler.process(element.document[element.key].as_integer() == element.number, **kw)
+
+
+class json_parsed(FunctionElement[Any]):
+    """JSON text (a staged column) as a JSON value inside json_object: json() / CAST AS json."""
+
+    type = JSON()
+    inherit_cache = True
+    name = "json_parsed"
+
+
+@compiles(json_parsed)
+def _json_parsed(element: json_parsed, compiler: Any, **kw: Any) -> str:
+    return f"CAST({compiler.process(element.clause_expr.element, **kw)} AS json)"
+
+
+@compiles(json_parsed, "sqlite")
+def _json_parsed_sqlite(element: json_parsed, compiler: Any, **kw: Any) -> str:
+    return f"json({compiler.process(element.clause_expr.element, **kw)})"

@@ -33,9 +33,22 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "quantity": ("quantity", "qty", "doses", "수량"),
     "user": ("user", "user_id", "예약자", "사용자"),
     "dose": ("dose", "차수"),
+    # import persons (issue 20)
+    "id": ("id", "person", "person_id", "아이디", "식별자"),
+    "name": ("name", "이름", "성명"),
+    "rrn": ("rrn", "주민등록번호", "주민번호"),
+    "birth_date": ("birth_date", "birth date", "생년월일"),
+    "sex": ("sex", "성별"),
+    "phone": ("phone", "전화번호", "휴대전화", "휴대폰", "연락처"),
+    "email": ("email", "e-mail", "이메일", "전자우편"),
+    "lang": ("lang", "language", "언어"),
+    "guardian": ("guardian", "보호자"),
+    "groups": ("groups", "group", "그룹"),
 }
 SLOT_HEADERS = ("date", "hospital", "vaccine", "quantity")
 RESERVATION_HEADERS = ("user", "date", "hospital", "vaccine")
+PERSON_HEADERS = ("id",)
+PERSON_OPTIONAL = ("name", "rrn", "birth_date", "sex", "phone", "email", "lang", "guardian", "groups")
 DELIMITERS = (",", ";", "\t")
 MAX_FIELD = 10_000  # characters in one value
 MAX_LINE = 1 << 20  # bytes in one line, line break included (characters for UTF-16 and UTF-32)

@@ -24,6 +24,7 @@ class ImportSummary:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+    registered: int = 0  # people: new in the registry
     booked: int = 0
     already: int = 0
     from_waitlist: int = 0  # doses of new or raised slots booked at once for people waiting
@@ -50,6 +51,8 @@ class ImportSummary:
         names: tuple[str, ...]
         if self.kind == "slots":
             names = ("rows", "created", "updated", "unchanged", "refused", "invalid")
+        elif self.kind == "persons":
+            names = ("rows", "registered", "updated", "unchanged", "refused", "invalid")
         else:
             names = ("rows", "booked", "already", "refused", "invalid")
         return {name: getattr(self, name) for name in names}

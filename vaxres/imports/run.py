@@ -22,16 +22,19 @@ from vaxres.booking.doses import SlotsChangedMeanwhile
 from vaxres.booking.vaccines import load_catalog
 from vaxres.db.store import Store
 from vaxres.errors import InvalidInput, StoreBusy, VaxresError
-from vaxres.imports import charset, csvfile
+from vaxres.imports import charset, csvfile, person_checks, person_rows
 from vaxres.imports.booking_loader import BookingLoader
+from vaxres.imports.person_loader import PersonLoader
 from vaxres.imports.rejects import RejectsWriter
 from vaxres.imports.report import ImportSummary, InvalidRows
-from vaxres.imports.rows import RowError, RowParser, StagedRow
+from vaxres.imports.rows import RowError, RowParser
 from vaxres.imports.slot_loader import SlotLoader
 from vaxres.imports.staging import Staging
+from vaxres.people import identity
 
 SLOT_CHUNK = 50_000  # rows per transaction: fewer, larger commits rewrite fewer index pages
 BOOKING_CHUNK = 5_000
+PERSON_CHUNK = 50_000
 
 Progress = Callable[[str, int, int, int | None], None]  # (phase, rows, completed, total) in bytes or rows
 
@@ -47,6 +50,7 @@ class ImportOptions:
     progress: Progress | None = None
     # What the caller adds to a row's reason: the next step, in its words (vaxres/cli/hints.py).
     next_step: Callable[[VaxresError], str] | None = None
+    region: str = "KR"  # import persons: the country a phone number without + is read in
 
 
 def import_slots(store: Store, source: str, options: ImportOptions) -> ImportSummary:
@@ -55,6 +59,10 @@ def import_slots(store: Store, source: str, options: ImportOptions) -> ImportSum
 
 def import_reservations(store: Store, source: str, options: ImportOptions) -> ImportSummary:
     return _run(store, source, options, kind="reservations")
+
+
+def import_persons(store: Store, source: str, options: ImportOptions) -> ImportSummary:
+    return _run(store, source, options, kind="persons")
 
 
 def _run(store: Store, source: str, options: ImportOptions, *, kind: str) -> ImportSummary:
@@ -75,13 +83,21 @@ class _Import:
 
     def __init__(self, store: Store, options: ImportOptions, kind: str, label: str, size: int | None):
         self.store, self.options, self.kind, self.label, self.size = store, options, kind, label, size
+        self.required: tuple[str, ...]
         self.optional: tuple[str, ...]
         if kind == "slots":
             self.required, self.optional, self.chunk_size = csvfile.SLOT_HEADERS, (), SLOT_CHUNK
+        elif kind == "persons":
+            self.required, self.optional, self.chunk_size = (
+                csvfile.PERSON_HEADERS,
+                csvfile.PERSON_OPTIONAL,
+                PERSON_CHUNK,
+            )
         else:
             self.required, self.optional, self.chunk_size = csvfile.RESERVATION_HEADERS, ("dose",), BOOKING_CHUNK
         self.staging: Staging | None = None
         self.hospital_names: dict[str, str] | None = None  # see RowParser.hospital_names
+        self.people: tuple[bool, bool] = (False, False)  # import persons: a number was read; a guardian comes later
 
     def run(self, source: charset.Source) -> ImportSummary:
         options = self.options
@@ -123,19 +139,31 @@ class _Import:
         )
         rejects.begin(table.header, encoding, table.delimiter)
         if self.staging is None:
-            self.staging = Staging(store, conn)
+            self.staging = Staging(store, conn, person_rows.STAGED_COLUMNS if self.kind == "persons" else None)
         else:
             self.staging.clear()
         with store.transaction(conn, write=False):
             stream = source.stream
             position = stream.tell if self.size is not None else (lambda: 0)
-            parser = RowParser(
-                table.positions, load_catalog(conn), today=store.today(), date_as_text=self.staging.dates_as_text
-            )
+            people = None
+            if self.kind == "persons":
+                people = person_rows.PersonParser(
+                    table.positions,
+                    today=store.today(),
+                    region=options.region,
+                    key=lambda: identity.checked_key(conn, shared_store=not store.is_sqlite)[0],
+                    dates_as_text=self.staging.dates_as_text,
+                    keep_cells=options.rejects is not None,
+                )
+                parse = people.person
+            else:
+                parser = RowParser(
+                    table.positions, load_catalog(conn), today=store.today(), date_as_text=self.staging.dates_as_text
+                )
+                parse = parser.slot if self.kind == "slots" else parser.booking
             rows = _valid_rows(
                 table,
-                parser,
-                self.kind,
+                parse,
                 summary,
                 rejects,
                 options.progress,
@@ -145,7 +173,13 @@ class _Import:
             )
             with _no_cycle_collection():
                 valid = self.staging.fill(rows)
-            self.hospital_names = parser.hospital_names
+            if people is not None and (options.skip_invalid or not summary.invalid):
+                self.people = (
+                    people.used_key,
+                    person_checks.decide(conn, self.staging, store.today(), set(table.positions)),
+                )
+            elif self.kind == "slots":
+                self.hospital_names = parser.hospital_names
         source.settle()
         return summary, valid
 
@@ -153,9 +187,12 @@ class _Import:
         """Second pass: the staged rows in chunks of one transaction each."""
         store, options, chunk_size, label = self.store, self.options, self.chunk_size, self.label
         assert self.staging is not None  # filled by the first pass
-        loader: SlotLoader | BookingLoader
+        loader: SlotLoader | BookingLoader | PersonLoader
         if self.kind == "slots":
             loader = SlotLoader(store, summary, self.staging, self.hospital_names)
+        elif self.kind == "persons":
+            uses_key, later_guardians = self.people
+            loader = PersonLoader(store, summary, self.staging, uses_key=uses_key, later_guardians=later_guardians)
         else:
             loader = BookingLoader(store, summary, self.staging)
         for low in range(1, valid + 1, chunk_size):
@@ -210,8 +247,7 @@ def _stopped(cause: str, low: int, label: str) -> StoreBusy:
 
 def _valid_rows(
     table: csvfile.CsvTable,
-    parser: RowParser,
-    kind: str,
+    parse: Callable[[int, list[str]], tuple | RowError],
     summary: ImportSummary,
     rejects: RejectsWriter,
     progress: Progress | None,
@@ -219,9 +255,8 @@ def _valid_rows(
     position: Callable[[], int],
     size: int | None,
     next_step: Callable[[VaxresError], str] | None,
-) -> Iterator[StagedRow]:
+) -> Iterator[tuple]:
     """Parse each data row; invalid ones are counted, reported and sent to --rejects."""
-    parse = parser.slot if kind == "slots" else parser.booking
     for line, cells in table.rows():
         summary.rows += 1
         row = parse(line, cells)

@@ -11,7 +11,6 @@ from typing import Any
 from sqlalchemy import Column, Connection, Date, Integer, MetaData, Select, String, Table, Text, insert, select
 
 from vaxres.db.store import Store, driver_of
-from vaxres.imports.rows import StagedRow
 
 IMPORT_CACHE_KIB = 49_152  # SQLite page cache of the import's connection: keeps the slot index hot
 STAGING_CACHE_KIB = 16_384
@@ -25,7 +24,9 @@ class Staging:
     BATCH = 20_000
     ROWS_PER_INSERT = 50  # SQLite: one INSERT of 50 rows costs about half of 50 single-row INSERTs
 
-    def __init__(self, store: Store, conn: Connection):
+    def __init__(self, store: Store, conn: Connection, columns: tuple[Column, ...] | None = None):
+        """`columns`: the staged values of another kind of row (people), in the order its tuples
+        hold them; by default a StagedRow's."""
         self.conn = conn
         self.sqlite = store.is_sqlite
         # The parsed dates as the staging table takes them: ISO text through SQLite's INSERTs,
@@ -38,21 +39,22 @@ class Staging:
             driver.execute(f"PRAGMA main.wal_autocheckpoint = {IMPORT_CHECKPOINT_PAGES}")
             self._attach()
         schema = "vaxres_staging" if self.sqlite else "pg_temp"
-        self.table = Table(
-            "import_rows",
-            MetaData(schema=schema),
-            Column("n", Integer, primary_key=True),
-            Column("line", Integer, nullable=False),
-            Column("user_id", String),
-            Column("date", Date, nullable=False),
-            Column("hospital", String, nullable=False),
-            Column("vaccine", String, nullable=False),
-            Column("hospital_key", String, nullable=False),
-            Column("vaccine_key", String, nullable=False),
-            Column("number", Integer, nullable=False),
-            Column("cells", Text, nullable=False),
-        )
-        self.columns = list(StagedRow._fields)  # the staged values, in the order a StagedRow holds them
+        if columns is None:
+            columns = (
+                Column("line", Integer, nullable=False),
+                Column("user_id", String),
+                Column("date", Date, nullable=False),
+                Column("hospital", String, nullable=False),
+                Column("vaccine", String, nullable=False),
+                Column("hospital_key", String, nullable=False),
+                Column("vaccine_key", String, nullable=False),
+                Column("number", Integer, nullable=False),
+                Column("cells", Text, nullable=False),
+            )
+        columns = tuple(column._copy() for column in columns)  # a Column belongs to one Table
+        self.table = Table("import_rows", MetaData(schema=schema), Column("n", Integer, primary_key=True), *columns)
+        # the staged values, in the order a row's tuple holds them (a StagedRow's fields by default)
+        self.columns = [column.name for column in columns if not column.info.get("later")]
         self._create()
 
     def _attach(self) -> None:
@@ -83,7 +85,7 @@ class Staging:
             self._attach()
         self._create()
 
-    def fill(self, rows: Iterator[StagedRow]) -> int:
+    def fill(self, rows: Iterator[tuple]) -> int:
         """Stage the rows; return how many (they are numbered 1..n in file order)."""
         count = 0
         batch = []
@@ -96,7 +98,7 @@ class Staging:
             count += self._insert(batch)
         return count
 
-    def _insert(self, batch: list[StagedRow]) -> int:
+    def _insert(self, batch: list[tuple]) -> int:
         if self.sqlite:
             sql = f"INSERT INTO vaxres_staging.import_rows ({', '.join(self.columns)}) VALUES "
             row_marks = f"({', '.join('?' * len(self.columns))})"

@@ -18,6 +18,7 @@ from sqlalchemy import (
     bindparam,
     insert,
     literal,
+    null,
     select,
 )
 
@@ -26,6 +27,7 @@ from vaxres.db.tables import OutboxStatus, outbox_table, person_table, reservati
 from vaxres.outbox.events import (
     BROADCAST,
     GUARDIAN_OF,
+    PERSON_REGISTERED,
     RESERVATION_CONFIRMED,
     RESERVATION_FACTS,
     RESERVATION_REMINDER,
@@ -147,3 +149,31 @@ def _facts_sql(facts: tuple, extra: tuple = ()):
     for key, expression in extra:
         args += [literal(key), expression]
     return sql.json_object(*args)
+
+
+# Changes of the person registry: recorded for the audit trail only (events.RECORDED_ONLY), so
+# written as delivered, without contacts; the twin of events.person_changed.
+_RECORDED_COLUMNS = (*_COLUMNS[:-1], "delivered_at", "actor")
+
+
+def person_registered_rows(person_id, fields_json, created_at) -> Select:
+    """The PersonRegistered rows of the people a query selects (add its FROM and WHERE):
+    `fields_json` the JSON list of the fields given, as events.person_changed writes them."""
+    payload = sql.json_object(literal("person"), person_id, literal("fields"), sql.json_parsed(fields_json))
+    return select(
+        literal(PERSON_REGISTERED),
+        person_id,
+        payload,
+        literal(0),
+        created_at,
+        literal(OutboxStatus.DELIVERED),
+        literal(0),
+        null(),
+        created_at,
+        bindparam(_ACTOR, type_=String),
+    )
+
+
+def write_recorded(rows: Select) -> Insert:
+    """INSERT INTO outbox ... SELECT of person_registered_rows(); run it with execute_selected()."""
+    return insert(outbox_table).from_select(_RECORDED_COLUMNS, rows)

@@ -79,18 +79,30 @@ def check_value(key: bytes) -> str:
 def verified_key(conn: Connection, *, shared_store: bool) -> bytes:
     """The key, once the store has agreed it is the one its fingerprints were made with (the
     first key a store sees becomes its key). Call it in the transaction that uses the key."""
+    key, known = checked_key(conn, shared_store=shared_store)
+    if not known:
+        write_setting(conn, CHECK_SETTING, check_value(key))
+    return key
+
+
+def checked_key(conn: Connection, *, shared_store: bool) -> tuple[bytes, bool]:
+    """The key and whether the store knows it already; another key than the store's is refused.
+    Writes nothing: an import's first pass reads, its load makes the key the store's."""
     key = load_key(shared_store=shared_store)
     expected = read_setting(conn, CHECK_SETTING)
-    if expected is None:
-        write_setting(conn, CHECK_SETTING, check_value(key))
-    elif not hmac.compare_digest(expected, check_value(key)):
+    if expected is not None and not hmac.compare_digest(expected, check_value(key)):
         raise IdKeyMismatch(
             f"this identity key is not the one the store's numbers were registered with (check {KEY_ENV} "
             f"or {key_file()}); nothing was read or written"
         )
-    return key
+    return key, expected is not None
 
 
 def fingerprint(key: bytes, number: ResidentNumber) -> str:
     """What the store keeps of a number: equal numbers give equal fingerprints under one key."""
-    return hmac.new(key, b"rrn:" + number.digits.encode("ascii"), hashlib.sha256).hexdigest()
+    return digits_fingerprint(key, number.digits)
+
+
+def digits_fingerprint(key: bytes, digits: str) -> str:
+    """fingerprint() of a number's 13 digits (the import's path, in one C call)."""
+    return hmac.digest(key, b"rrn:" + digits.encode("ascii"), "sha256").hex()

@@ -16,6 +16,7 @@ from vaxres.errors import InvalidValue
 
 CENTURY = {"1": 1900, "2": 1900, "5": 1900, "6": 1900, "3": 2000, "4": 2000, "7": 2000, "8": 2000, "9": 1800, "0": 1800}
 SHAPE = "YYMMDD-GNNNNNN (13 digits, the dash optional)"
+NOT_SHOWN = "(not shown)"
 
 
 @dataclass(frozen=True, repr=False)
@@ -54,4 +55,14 @@ def parse_rrn(text: str, *, today: dt.date | None = None, field: str = "--rrn") 
 
 def _invalid(field: str, reason: str) -> InvalidValue:
     """Without the value: the number itself is not repeated anywhere."""
-    return InvalidValue(field, "(not shown)", reason, f"{field} {reason}")
+    return InvalidValue(field, NOT_SHOWN, reason, f"{field} {reason}")
+
+
+def masked_text(text: str) -> str:
+    """What a file's cell shows of a number, valid or not: a value of a number's shape as the
+    masked form (its birth date and sex digit), anything else not at all."""
+    raw = str(text).strip()
+    digits = raw.replace("-", "", 1) if len(raw) == 14 and raw[6] == "-" else raw
+    if len(digits) != 13 or not (digits.isascii() and digits.isdigit()):
+        return NOT_SHOWN
+    return f"{digits[:6]}-{digits[6]}******"

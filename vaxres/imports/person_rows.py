@@ -1,0 +1,237 @@
+"""A CSV row of `import persons` becomes the tuple staged for it, or a RowError saying which line,
+which column and why, by the rules of `person add` (people/rules.py, people/rrn.py).
+
+A resident registration number never goes further than this module: its fingerprint (HMAC under
+the identity key) and masked form are staged, and the row's own cell is replaced by the masked
+form before the row is spooled, staged or reported, so no staging table, temporary file, report
+or --rejects file holds it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Column, Date, Integer, String, Text
+
+from vaxres import validate
+from vaxres.errors import InvalidValue
+from vaxres.imports.rows import CELL_SEPARATOR, RowError
+from vaxres.people import identity, rules
+from vaxres.people.rrn import NOT_SHOWN, masked_text, parse_rrn
+
+GROUP_SEPARATOR = ";"  # in a groups cell, as `export persons` writes them
+# The staged row: what a tuple from PersonParser.person holds, in order; the decision columns
+# (info "later") are filled between the passes by imports/person_checks.py.
+STAGED_COLUMNS = (
+    Column("line", Integer, nullable=False),
+    Column("id", String, nullable=False),
+    Column("name", String),
+    Column("birth_date", Date),
+    Column("sex", String),
+    Column("phone", String),
+    Column("email", String),
+    Column("lang", String),
+    Column("guardian", String),
+    Column("groups", Text),  # the group names joined by CELL_SEPARATOR
+    Column("fingerprint", String),
+    Column("masked", String),
+    Column("fields", Text, nullable=False),  # the fields the row gives, as the JSON list PersonRegistered holds
+    Column("cells", Text, nullable=False),  # the row as read, the number masked
+    Column("refusal", String, info={"later": True}),  # the code of the rule that refuses the row
+    Column("detail", Text, info={"later": True}),  # whom or why: a holder, a guardian's reason
+    Column("other_line", Integer, info={"later": True}),  # the line of the file the refusal names
+    Column("known", Integer, info={"later": True}),  # 1: the store has this id (the row updates the person)
+)
+
+
+class PersonParser:
+    """Validates a row's cells as `person add` validates its options. The identity key is read
+    at the first number (a file without numbers needs none), through `key`.
+
+    A million rows go through here: the cells are read by position (a column the file lacks reads
+    an empty cell past the row's end), the fields a row gives are a bit mask, and the birth date
+    and sex of a number's first seven digits and the languages are memoised (bounded)."""
+
+    MEMO_LIMIT = 50_000
+
+    def __init__(
+        self,
+        positions: dict[str, int],
+        *,
+        today: dt.date,
+        region: str,
+        key: Callable[[], bytes],
+        dates_as_text: bool = True,
+        keep_cells: bool = True,
+    ):
+        self._keep_cells = keep_cells  # the row's text, staged for --rejects only
+        self._today = today
+        self._region = rules.parse_region(region) if region != rules.DEFAULT_REGION else region
+        self._load_key = key
+        self._key: bytes | None = None
+        self._dates_as_text = dates_as_text
+        self._width = max(positions.values()) + 1
+        self._id_at = positions["id"]
+        self._rrn_at = positions.get("rrn")
+        # each optional column's position; a missing one reads the empty cell padded at self._width
+        self._at = tuple(positions.get(name, self._width) for name in OPTIONAL)
+        self._fields: dict[int, str] = {}  # the JSON list of the fields of a bit mask
+        self._births: dict[str, tuple[Any, str]] = {}  # YYMMDDG -> (birth date as staged, sex)
+        self._langs: dict[str, str] = {}
+
+    @property
+    def used_key(self) -> bool:
+        return self._key is not None
+
+    def person(self, line: int, cells: list[str]) -> tuple | RowError:
+        rrn_at = self._rrn_at
+        number_text = ""
+        if rrn_at is not None and rrn_at < len(cells) and cells[rrn_at].strip():
+            number_text = cells[rrn_at]
+            cells[rrn_at] = masked_text(number_text)  # before the row goes anywhere
+        width = self._width
+        row = cells + [""] * (width + 1 - len(cells)) if len(cells) <= width else [*cells[:width], ""]
+        try:
+            return self._parse(line, row, number_text, cells)
+        except InvalidValue as error:
+            if error.field == "rrn":
+                return RowError(line, "rrn", cells[rrn_at], error.reason, error.code, cells, error)  # type: ignore[index]
+            return RowError.invalid(line, error, cells)
+
+    def _parse(self, line: int, row: list[str], number_text: str, cells: list[str]) -> tuple:
+        person = validate.normalize_name(row[self._id_at], field="id")
+        if person == "*":
+            raise InvalidValue("id", row[self._id_at], "is reserved for broadcast notifications")
+        name_at, born_at, sex_at, phone_at, email_at, lang_at, guardian_at, groups_at = self._at
+        given = 0
+        name: str | None = row[name_at]
+        if name and name.strip():
+            name = validate.normalize_name(name, field="name")
+            given |= NAME
+        else:
+            name = None
+        born: Any = row[born_at]
+        born = born if born and born.strip() else None
+        sex: str | None = row[sex_at]
+        sex = sex if sex and sex.strip() else None
+        fingerprint = masked = None
+        if number_text:
+            digits, born_given, sex_given = self._digits(number_text), born, sex
+            born, sex = self._births.get(digits[:7]) or self._birth(digits)
+            if born_given is not None and _iso(
+                rules.parse_birth_date(born_given, today=self._today, field="birth_date")
+            ) != _iso(born):
+                raise InvalidValue(
+                    "birth_date",
+                    born_given,
+                    f"is not the birth date the resident registration number gives ({masked_text(number_text)})",
+                )
+            if sex_given is not None and _sex(sex_given) != sex:
+                raise InvalidValue("sex", sex_given, f"is not the sex the resident registration number gives ({sex})")
+            fingerprint = identity.digits_fingerprint(self._key or self._first_key(), digits)
+            masked = f"{digits[:6]}-{digits[6]}******"
+            given |= RRN | BIRTH_DATE | SEX
+        else:
+            if born is not None:
+                born = rules.parse_birth_date(born, today=self._today, field="birth_date")
+                if self._dates_as_text:
+                    born = born.isoformat()
+                given |= BIRTH_DATE
+            if sex is not None:
+                sex = _sex(sex)
+                given |= SEX
+        phone: str | None = row[phone_at]
+        if phone and phone.strip():
+            phone = rules.parse_phone(phone, region=self._region, field="phone")
+            given |= PHONE
+        else:
+            phone = None
+        email: str | None = row[email_at]
+        if email and email.strip():
+            email = rules.parse_email(email, field="email")
+            given |= EMAIL
+        else:
+            email = None
+        lang: str | None = row[lang_at]
+        if lang and lang.strip():
+            lang = self._langs.get(lang) or self._lang(lang)
+            given |= LANG
+        else:
+            lang = None
+        guardian: str | None = row[guardian_at]
+        if guardian and guardian.strip():
+            guardian = validate.normalize_name(guardian, field="guardian")
+            given |= GUARDIAN
+        else:
+            guardian = None
+        groups: str | None = row[groups_at]
+        names = [part for part in groups.split(GROUP_SEPARATOR) if part.strip()] if groups else None
+        if names:
+            groups = CELL_SEPARATOR.join(rules.parse_groups(names, field="groups").values())
+            given |= GROUPS
+        else:
+            groups = None
+        fields = self._fields.get(given) or self._fields_json(given)
+        text = CELL_SEPARATOR.join(cells) if self._keep_cells else ""
+        return (line, person, name, born, sex, phone, email, lang, guardian, groups, fingerprint, masked, fields,
+                text)  # fmt: skip
+
+    @staticmethod
+    def _digits(text: str) -> str:
+        """The 13 digits of a number of the right shape (else InvalidValue, as parse_rrn words it)."""
+        raw = text.strip()
+        digits = raw[:6] + raw[7:] if len(raw) == 14 and raw[6] == "-" else raw
+        if len(digits) == 13 and digits.isascii() and digits.isdigit():
+            return digits
+        if "*" in raw:
+            raise InvalidValue(
+                "rrn",
+                NOT_SHOWN,
+                "is a masked number (as exports and rejects files write one): give the whole number, "
+                "or leave the cell empty to keep the registered one",
+            )
+        parse_rrn(raw, field="rrn")  # raises, saying what is wrong
+        raise AssertionError("parse_rrn accepted what the import did not")  # pragma: no cover
+
+    def _birth(self, digits: str) -> tuple[Any, str]:
+        number = parse_rrn(digits, today=self._today, field="rrn")
+        found = (number.birth_date.isoformat() if self._dates_as_text else number.birth_date, number.sex)
+        if len(self._births) >= self.MEMO_LIMIT:
+            self._births.clear()
+        self._births[digits[:7]] = found
+        return found
+
+    def _lang(self, text: str) -> str:
+        lang = validate.parse_language(text, field="lang")
+        if len(self._langs) < 1000:
+            self._langs[text] = lang
+        return lang
+
+    def _first_key(self) -> bytes:
+        self._key = self._load_key()
+        return self._key
+
+    def _fields_json(self, given: int) -> str:
+        found = self._fields[given] = json.dumps([name for bit, name in BITS if given & bit])
+        return found
+
+
+OPTIONAL = ("name", "birth_date", "sex", "phone", "email", "lang", "guardian", "groups")
+# The fields as PersonRegistered lists them (sorted), each a bit of a row's mask.
+BITS = tuple((1 << index, name) for index, name in enumerate(sorted((*OPTIONAL, "rrn"))))
+BIRTH_DATE, EMAIL, GROUPS, GUARDIAN, LANG, NAME, PHONE, RRN, SEX = (bit for bit, _name in BITS)
+
+
+def _iso(day: Any) -> str:
+    return day if isinstance(day, str) else day.isoformat()
+
+
+def _sex(text: str) -> str:
+    sex = str(text).strip().upper()
+    sex = {"남": "M", "여": "F", "MALE": "M", "FEMALE": "F"}.get(sex, sex)
+    if sex not in ("M", "F"):
+        raise InvalidValue("sex", text, "must be M or F")
+    return sex
