@@ -109,6 +109,12 @@ def test_every_kind_of_change_records_who_made_it(acting, cli, db_path, tmp_path
         (["remind", "--days-before", "2"], [R.RESERVATION_REMINDER] * 4),  # lee, yoon, han, seo
         (["vaccine", "add", "Sputnik", "--doses", "1"], [R.VACCINE_ADDED]),
         (["vaccine", "update", "Sputnik", "--doses", "2", "--min-interval", "14"], [R.VACCINE_UPDATED]),
+        (["window", "add", "all", "--vaccine", "Sputnik", "--opens", "2020-01-01 00:00"], [R.WINDOW_ADDED]),
+        (["window", "close", "all"], [R.WINDOW_CLOSED]),
+        (
+            lambda: ["reserve", "--user", "oh", "--slot", slot("Jeju"), "--override-eligibility", "desk"],
+            [R.RESERVATION_CONFIRMED, R.ELIGIBILITY_OVERRIDDEN],
+        ),
         (["person", "add", "nam", "--name", "Nam", "--birth-date", "1980-01-01"], [R.PERSON_REGISTERED]),
         (["person", "update", "nam", "--phone", "010-1234-5678"], [R.PERSON_UPDATED]),
         (["person", "forget", "nam"], [R.PERSON_FORGOTTEN]),
