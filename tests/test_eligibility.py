@@ -187,9 +187,9 @@ def test_person_eligibility_says_what_each_window_says(rush, cli):
     rush.move_to(at("2027-08-10 12:00"))
     found = cli.json("person", "eligibility", "born12")
     assert [(w["window"], w["matches"], w["open_now"], w["next_opening"]) for w in found["windows"]] == [
-        ("18-49", True, False, "2027-08-12T20:00:00+09:00"),
+        ("18-49", True, False, "2027-08-12T11:00:00Z"),
         ("catch-up", False, False, None),
-        ("everyone", True, False, "2027-08-26T00:00:00+09:00"),
+        ("everyone", True, False, "2027-08-25T15:00:00Z"),
     ]
     table = cli("person", "eligibility", "born19")
     assert "Eligibility of born19 at 2027-08-10 12:00 (Asia/Seoul)" in table.stdout
@@ -228,6 +228,7 @@ def test_a_bad_window_is_one_line_and_writes_nothing(backend, cli, db_path, args
 
 
 def test_window_names_vaccines_and_closing(backend, cli):
+    cli("db", "set-timezone", "Asia/Seoul")
     assert cli("window", "add", "a", "--vaccine", "Sputnik", "--opens", "2027-08-09 20:00").exit_code == 2
     assert cli("window", "add", "A", "--vaccine", "Pfizer", "--opens", "2027-08-09 20:00").exit_code == 0
     again = cli("window", "add", "a", "--vaccine", "Moderna", "--opens", "2027-08-09 20:00")
@@ -240,13 +241,13 @@ def test_window_names_vaccines_and_closing(backend, cli):
     early = cli("window", "close", "a", "--at", "2027-08-01 00:00")
     assert early.exit_code == 2 and "before window A opens" in early.stderr
     closed = cli.json("window", "close", "a", "--at", "2027-08-10 00:00")
-    assert closed["closes_at"].startswith("2027-08-10T00:00:00")
+    assert (closed["closes_at"], closed["time_zone"]) == ("2027-08-09T15:00:00Z", "Asia/Seoul")
     shown = cli.json("window", "show", "A")
-    assert (shown["name"], shown["vaccine"], shown["dose"], shown["time_zone"]) == (
+    assert (shown["name"], shown["vaccine"], shown["dose"], shown["opens_at"]) == (
         "A",
         "Pfizer",
         None,
-        shown["time_zone"],
+        "2027-08-09T11:00:00Z",
     )
     events = [e["event"] for e in cli.json("outbox", "list") if e["event"].startswith("Window")]
     assert events == ["WindowAdded", "WindowClosed"]
@@ -263,3 +264,22 @@ def test_ages_on_a_day_become_a_range_of_birth_dates(backend, cli):
         "--opens", "2027-08-09 20:00",
     )  # fmt: skip
     assert leap["birth_dates"] == {"from": "2010-03-01", "to": None}  # 18 on 2028-02-29 if born by 2010-02-28
+
+
+def test_an_import_may_override_the_windows_each_booking_audited(rush, cli, tmp_path):
+    rush.move_to(at("2027-08-02 10:00"))
+    plan = tmp_path / "bookings.csv"
+    plan.write_text(
+        f"user,date,hospital,vaccine\nborn19,{SLOT_DAY},서울대병원,Pfizer\nborn12,{SLOT_DAY},서울대병원,Pfizer\n"
+    )
+    refused = cli("import", "reservations", str(plan), "--json")
+    assert refused.exit_code == 1
+    assert [e["code"] for e in json.loads(refused.stdout)["errors"]] == ["not_open_yet", "not_open_yet"]
+    assert cli("import", "reservations", str(plan), "--override-eligibility", "  ").exit_code == 2
+    imported = cli.json("import", "reservations", str(plan), "--override-eligibility", "보건소 일괄 예약")
+    assert imported["booked"] == 2
+    for person in ("born19", "born12"):
+        records = [e for e in cli.json("log", "--person", person) if e["event"] == "EligibilityOverridden"]
+        assert [(r["payload"]["reason"], r["payload"]["user"], r["status"]) for r in records] == [
+            ("보건소 일괄 예약", person, "delivered")
+        ]

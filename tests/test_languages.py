@@ -171,13 +171,13 @@ SENTENCES = [
     ),
     (
         "WindowAdded",
-        {"name": "18-49", "vaccine": "화이자", "opens_at": "2021-08-09T20:00:00+09:00", "time_zone": "Asia/Seoul"},
+        {"name": "18-49", "vaccine": "화이자", "opens_at": "2021-08-09T11:00:00Z", "time_zone": "Asia/Seoul"},
         "Eligibility window 18-49 added for 화이자, opening 2021-08-09 20:00 (Asia/Seoul).",
         "접종 예약 기간 18-49이(가) 추가되었습니다: 화이자, 2021-08-09 20:00 (Asia/Seoul)부터.",
     ),
     (
         "WindowClosed",
-        {"name": "18-49", "vaccine": "화이자", "closes_at": "2021-08-19T18:00:00+09:00", "time_zone": "Asia/Seoul"},
+        {"name": "18-49", "vaccine": "화이자", "closes_at": "2021-08-19T09:00:00Z", "time_zone": "Asia/Seoul"},
         "Eligibility window 18-49 for 화이자 closes 2021-08-19 18:00 (Asia/Seoul).",
         "접종 예약 기간 18-49(화이자)이(가) 2021-08-19 18:00 (Asia/Seoul)에 종료됩니다.",
     ),

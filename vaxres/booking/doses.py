@@ -49,21 +49,26 @@ TAKE_DOSES = (
 )
 
 
-def confirmations(*, from_waitlist: bool = False) -> tuple[Insert, ...]:
+def confirmations(*, from_waitlist: bool = False, override: str | None = None) -> tuple[Insert, ...]:
     """The ReservationConfirmed messages of the reservations book_many() has just made (numbered
-    after `after`, made at `now`), and their guardians' copies, for its `announce`."""
+    after `after`, made at `now`), their guardians' copies and, when an operator overrode the
+    eligibility windows (`override`: the reason), its audit records, for book_many's `announce`."""
     booked = (
         reservation.id > bindparam("after"),
         reservation.reserved_at == bindparam("now", type_=reservation.reserved_at.type),
     )
-    return tuple(
+    statements = [
         selected.write_selected(
             selected.reservation_confirmed_rows(from_waitlist=from_waitlist, to_guardians=copies)
             .where(*booked)
             .order_by(reservation.id)
         )
         for copies in (False, True)
-    )
+    ]
+    if override is not None:
+        overridden = selected.eligibility_overridden_rows(override).where(*booked).order_by(reservation.id)
+        statements.append(selected.write_recorded(overridden))
+    return tuple(statements)
 
 
 class SlotsChangedMeanwhile(StoreBusy):

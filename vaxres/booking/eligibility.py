@@ -26,6 +26,7 @@ from vaxres import validate
 from vaxres.booking.eligibility_refusals import BirthDateUnknown, Decision, NotEligible, NotOpenYet, WindowClosed
 from vaxres.db.tables import person_group_table, person_table, window_table
 from vaxres.errors import InvalidValue
+from vaxres.formats import iso_utc
 
 BIRTH_DIGIT = "birth-digit"
 ROTATIONS = (BIRTH_DIGIT,)
@@ -139,8 +140,8 @@ class Window:
             "age_max": self.age_max,
             "age_on": _iso(self.age_on),
             "groups": list(self.groups),
-            "opens_at": self.opens_at.astimezone(self.zone).isoformat(),
-            "closes_at": None if self.closes_at is None else self.closes_at.astimezone(self.zone).isoformat(),
+            "opens_at": iso_utc(self.opens_at),
+            "closes_at": iso_utc(self.closes_at),
             "time_zone": self.zone.key,
             "rotation": self.rotation,
             "each": None if self.each is None else "-".join(f"{t:%H:%M}" for t in self.each),

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from vaxres.errors import Refused
+from vaxres.formats import iso_utc
 
 if TYPE_CHECKING:
     from vaxres.booking.eligibility import Window
@@ -31,7 +32,7 @@ class NotOpenYet(Refused):
                 "vaccine": vaccine,
                 "dose": dose,
                 "window": window.name,
-                "opens_at": opens.astimezone(window.zone).isoformat(),
+                "opens_at": iso_utc(opens),
             },
         )
 
@@ -60,7 +61,7 @@ class WindowClosed(Refused):
                 "vaccine": vaccine,
                 "dose": dose,
                 "window": window.name,
-                "closed_at": window.closes_at.astimezone(window.zone).isoformat(),
+                "closed_at": iso_utc(window.closes_at),
             },
         )
 

@@ -22,6 +22,7 @@ from vaxres.booking.vaccines import key_of, load_catalog
 from vaxres.db.store import Store
 from vaxres.db.tables import person_group_table, person_table, utcnow, window_table
 from vaxres.errors import InvalidInput, InvalidValue, NotFound, Refused
+from vaxres.formats import iso_utc
 from vaxres.outbox import events
 from vaxres.people import rules as people_rules
 
@@ -270,8 +271,8 @@ class WindowVerdict:
             "dose": self.window.dose,
             "matches": self.matches,
             "open_now": self.open_now,
-            "next_opening": None if self.next_opening is None else self.next_opening.astimezone(zone).isoformat(),
-            "closes_at": None if self.window.closes_at is None else self.window.closes_at.astimezone(zone).isoformat(),
+            "next_opening": iso_utc(self.next_opening),
+            "closes_at": iso_utc(self.window.closes_at),
             "time_zone": zone.key,
         }
 
@@ -289,7 +290,7 @@ class PersonEligibility:
             "person": self.person,
             "birth_date_known": self.birth_date is not None,
             "groups": list(self.groups),
-            "at": self.at.isoformat(),
+            "at": iso_utc(self.at),
             "windows": [verdict.as_json() for verdict in self.verdicts],
         }
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from vaxres.cli.common import JsonOption, open_store
+from vaxres.cli.common import JsonOption, OverrideOption, open_store
 from vaxres.cli.hints import next_step
 from vaxres.cli.output import (
     handles_errors,
@@ -49,7 +49,7 @@ RejectsOption = Annotated[
 ForceOption = Annotated[bool, typer.Option("--force", help="Replace the --rejects file if it exists.")]
 
 
-def _options(encoding, delimiter, dry_run, skip_invalid, rejects, force, json_out, region="KR"):
+def _options(encoding, delimiter, dry_run, skip_invalid, rejects, force, json_out, region="KR", override=None):
     from vaxres.imports.run import ImportOptions
 
     if delimiter in ("\\t", "tab", "TAB"):
@@ -65,14 +65,17 @@ def _options(encoding, delimiter, dry_run, skip_invalid, rejects, force, json_ou
         progress=rows_progress({"check": "Checking", "load": "Loading "}) if show_progress else None,
         next_step=next_step,
         region=region,
+        override_eligibility=override,
     )
 
 
-def _run(kind, ctx, file, encoding, delimiter, dry_run, skip_invalid, rejects, force, json_out, region="KR"):
+def _run(
+    kind, ctx, file, encoding, delimiter, dry_run, skip_invalid, rejects, force, json_out, region="KR", override=None
+):
     from vaxres.imports import run as imports
     from vaxres.imports.report import InvalidRows
 
-    options = _options(encoding, delimiter, dry_run, skip_invalid, rejects, force, json_out, region)
+    options = _options(encoding, delimiter, dry_run, skip_invalid, rejects, force, json_out, region, override)
     run = {"slots": imports.import_slots, "persons": imports.import_persons}.get(kind, imports.import_reservations)
     store = open_store(ctx, create=kind in ("slots", "persons") and not dry_run)
     # The objects start-up made (SQLAlchemy, Typer, Rich) live through the import. Frozen, the
@@ -164,15 +167,29 @@ def reservations(
     skip_invalid: SkipInvalidOption = False,
     rejects: RejectsOption = None,
     force: ForceOption = False,
+    override_eligibility: OverrideOption = None,
     json_out: JsonOption = False,
 ) -> None:
     """Book from CSV: user, date, hospital, vaccine, optional dose.
 
     Each row books like `vaxres reserve`, in file order: an unknown slot, a past slot, the series
-    rules (dose order, vaccine, interval, series length) or a sold-out slot refuse that row only.
-    Rows already held by the same user count as done. Exit 1 when a row was refused.
+    rules (dose order, vaccine, interval, series length), the eligibility windows or a sold-out
+    slot refuse that row only. Rows already held by the same user count as done. Exit 1 when a
+    row was refused.
     """
-    _run("reservations", ctx, file, encoding, delimiter, dry_run, skip_invalid, rejects, force, json_out)
+    _run(
+        "reservations",
+        ctx,
+        file,
+        encoding,
+        delimiter,
+        dry_run,
+        skip_invalid,
+        rejects,
+        force,
+        json_out,
+        override=override_eligibility,
+    )
 
 
 @app.command("persons")

@@ -9,6 +9,7 @@ Killing an import leaves whole chunks only; running it again completes it.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import sys
 from collections.abc import Callable, Iterator
@@ -51,6 +52,7 @@ class ImportOptions:
     # What the caller adds to a row's reason: the next step, in its words (vaxres/cli/hints.py).
     next_step: Callable[[VaxresError], str] | None = None
     region: str = "KR"  # import persons: the country a phone number without + is read in
+    override_eligibility: str | None = None  # import reservations: the reason to book past the windows
 
 
 def import_slots(store: Store, source: str, options: ImportOptions) -> ImportSummary:
@@ -58,7 +60,10 @@ def import_slots(store: Store, source: str, options: ImportOptions) -> ImportSum
 
 
 def import_reservations(store: Store, source: str, options: ImportOptions) -> ImportSummary:
-    return _run(store, source, options, kind="reservations")
+    from vaxres.booking.eligibility import parse_override
+
+    override = parse_override(options.override_eligibility)  # checked before the file is read
+    return _run(store, source, dataclasses.replace(options, override_eligibility=override), kind="reservations")
 
 
 def import_persons(store: Store, source: str, options: ImportOptions) -> ImportSummary:
@@ -194,7 +199,7 @@ class _Import:
             uses_key, later_guardians = self.people
             loader = PersonLoader(store, summary, self.staging, uses_key=uses_key, later_guardians=later_guardians)
         else:
-            loader = BookingLoader(store, summary, self.staging)
+            loader = BookingLoader(store, summary, self.staging, override=self.options.override_eligibility)
         for low in range(1, valid + 1, chunk_size):
             high = min(low + chunk_size - 1, valid)
             try:

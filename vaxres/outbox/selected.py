@@ -26,6 +26,7 @@ from vaxres.db import sql
 from vaxres.db.tables import OutboxStatus, outbox_table, person_table, reservation_table, slot_table
 from vaxres.outbox.events import (
     BROADCAST,
+    ELIGIBILITY_OVERRIDDEN,
     GUARDIAN_OF,
     PERSON_REGISTERED,
     RESERVATION_CONFIRMED,
@@ -174,6 +175,25 @@ def person_registered_rows(person_id, fields_json, created_at) -> Select:
     )
 
 
+def eligibility_overridden_rows(reason: str) -> Select:
+    """The EligibilityOverridden records of the reservations a query selects (add its WHERE): the
+    booking's facts and the operator's reason, recorded for the audit trail, never delivered."""
+    facts = _facts_sql(RESERVATION_FACTS, (("reason", literal(reason, String)),))
+    return select(
+        literal(ELIGIBILITY_OVERRIDDEN),
+        reservation.user_id,
+        facts,
+        reservation.id,
+        reservation.reserved_at,
+        literal(OutboxStatus.DELIVERED),
+        literal(0),
+        null(),
+        reservation.reserved_at,
+        bindparam(_ACTOR, type_=String),
+    ).select_from(_BOOKINGS)
+
+
 def write_recorded(rows: Select) -> Insert:
-    """INSERT INTO outbox ... SELECT of person_registered_rows(); run it with execute_selected()."""
+    """INSERT INTO outbox ... SELECT of records written as delivered (person_registered_rows(),
+    eligibility_overridden_rows()); run it with execute_selected()."""
     return insert(outbox_table).from_select(_RECORDED_COLUMNS, rows)

@@ -13,6 +13,7 @@ what an event without a template in the chosen language reads in);
 tests/test_languages.py fails for an event of events.ALL_EVENTS that lacks one.
 """
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
@@ -218,8 +219,11 @@ TEMPLATES: dict[str, dict[str, Template]] = {
 
 
 def _at(p: dict[str, Any], key: str) -> str:
-    """'2021-08-09 20:00 (Asia/Seoul)' from a window's ISO time and zone."""
-    return f"{p[key][:16].replace('T', ' ')} ({p['time_zone']})"
+    """'2021-08-09 20:00 (Asia/Seoul)': a window's time (UTC in the payload) in its zone."""
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(p["time_zone"])
+    return f"{dt.datetime.fromisoformat(p[key]).astimezone(zone):%Y-%m-%d %H:%M} ({zone.key})"
 
 
 def _en_fields(p: dict[str, Any]) -> str:
