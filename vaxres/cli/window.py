@@ -112,6 +112,7 @@ def list_(ctx: typer.Context, json_out: JsonOption = False) -> None:
             f"Eligibility windows (times in {windows[0].zone.key})",
             ["Name", "Vaccine", "Dose", "Who", "Opens", "Closes"],
             [(w.name, w.vaccine, w.dose or "all", who(w), moment(w.opens_at, w.zone), closes_text(w)) for w in windows],
+            compact=True,
         )
 
 
