@@ -20,7 +20,9 @@ def report(
     by: Annotated[
         str,
         typer.Option(
-            "--by", metavar="day|hospital|vaccine", help="One line per day (the default), hospital or vaccine."
+            "--by",
+            metavar="day|hospital|vaccine|window",
+            help="One line per day (the default), hospital or vaccine; window: uptake per eligibility window.",
         ),
     ] = "day",
     hospital: HospitalTextOption = None,
@@ -46,6 +48,9 @@ def report(
     day, entries whose days include it; by hospital, entries whose hospital text the hospital's
     name contains (entries naming no hospital are counted apart). The total counts each entry
     once. Days are the store's days. The table calls administered "Given" and remaining "Left".
+
+    --by window: per eligibility window, the people registered it matches, those holding a booking
+    of its vaccine (its dose), those given it, and both shares of the registered.
     """
     options = dict(by=by, date_from=date_from, date_to=date_to, hospital=hospital, vaccine=vaccine)
     if html is not None:
@@ -59,12 +64,18 @@ def report(
         else:
             print_line(f"Wrote the report to {html}: {_extent(result)}.")
         return
-    from vaxres.reports.figures import utilisation
+    from vaxres.reports.uptake import UptakeReport
+    from vaxres.reports.uptake import report as read
 
-    with working("Counting the slots and bookings", quiet=json_out):
-        result = utilisation(open_store(ctx), **options)
+    counting = "people" if str(by).strip().lower() == "window" else "slots"
+    with working(f"Counting the {counting} and bookings", quiet=json_out):
+        result = read(open_store(ctx), **options)
     if json_out:
         print_json(result.as_json())
+    elif isinstance(result, UptakeReport):
+        from vaxres.cli.report_windows import uptake_table
+
+        uptake_table(result)
     elif not result.lines:
         print_line("No slots match.")
     else:
@@ -74,7 +85,7 @@ def report(
 def _extent(result) -> str:
     count = len(result.lines)
     if not count:
-        return "no slots match"
+        return f"no {'windows' if result.scope.by == 'window' else 'slots'} match"
     unit = result.scope.by
     return f"{count:,} {unit}{'s' if count != 1 else ''}"
 

@@ -20,6 +20,7 @@ MAX_HOSPITALS = 40  # bars in the hospital chart; past it, the fullest and the e
 LABEL_CHARS = 40
 BAR_COLOUR = "#2f6fae"
 FULL_COLOUR = "#c0392b"  # a line with no dose left
+GIVEN_COLOUR = "#2e8b57"  # the share vaccinated, beside the share booked
 TRACK_COLOUR = "#e8e8e8"  # behind each bar: a day or hospital at 0% still shows it has slots
 
 
@@ -138,6 +139,37 @@ def fill_by_hospital(names: Sequence[str], rates: Sequence[float]) -> str:
             axes.axhline(MAX_HOSPITALS // 2 - 0.5, color="#888888", linestyle=(0, (4, 3)), linewidth=1)
         axes.set_xlabel("fill rate")
     return _svg(figure, "vaxres-hospital")
+
+
+def uptake_by_window(names: Sequence[str], booked: Sequence[float | None], given: Sequence[float | None]) -> str:
+    """Two horizontal bars per window, in the order given: the share booked and the share
+    vaccinated of the people registered it matches, each over a grey bar of 100%; a window that
+    matches nobody has no bars and says so."""
+    import matplotlib
+    from matplotlib.ticker import PercentFormatter
+
+    figure, axes = _figure("vaxres-window", (10, 1.0 + 0.6 * len(names)))
+    with matplotlib.rc_context(_settings("vaxres-window")):
+        rows = list(range(len(names)))
+        for offset, shares, colour, label in (
+            (-0.2, booked, BAR_COLOUR, "booked"),
+            (0.2, given, GIVEN_COLOUR, "vaccinated"),
+        ):
+            places = [row + offset for row in rows]
+            percents = [0.0 if share is None else share * 100 for share in shares]
+            axes.barh(places, [100] * len(places), color=TRACK_COLOUR, height=0.38)
+            bars = axes.barh(places, percents, color=colour, height=0.38, label=label)
+            texts = ["–" if share is None else f"{p:.0f}%" for share, p in zip(shares, percents)]
+            axes.bar_label(bars, labels=texts, padding=3, fontsize=9)
+        axes.set_yticks(rows, [_short(name) for name in names])
+        axes.set_ylim(len(names) - 0.4, -0.6)  # the first window at the top
+        axes.set_xlim(0, 100)
+        axes.xaxis.set_major_formatter(PercentFormatter(100))
+        axes.grid(axis="x", color="#dddddd")
+        axes.set_axisbelow(True)
+        axes.legend(loc="lower right", bbox_to_anchor=(1, 1), ncol=2, frameon=False)
+        axes.set_xlabel("share of the people registered the window matches")
+    return _svg(figure, "vaxres-window")
 
 
 _SPACES = re.compile(r"\s+")

@@ -43,7 +43,7 @@ from vaxres.db.store import Store
 from vaxres.db.tables import ReservationStatus, reservation_table, slot_table, waitlist_table
 from vaxres.errors import InvalidValue
 
-BY = ("day", "hospital", "vaccine")
+BY = ("day", "hospital", "vaccine", "window")  # window: uptake (reports/uptake.py)
 slot = slot_table.c
 booking = reservation_table.c
 w = waitlist_table.c
@@ -118,7 +118,7 @@ class Scope:
     ) -> Scope:
         grouping = str(by).strip().lower()
         if grouping not in BY:
-            raise InvalidValue("--by", by, "must be day, hospital or vaccine")
+            raise InvalidValue("--by", by, "must be day, hospital, vaccine or window")
         first, last = validate.parse_date_range(date_from, date_to)
         return cls(
             grouping,
@@ -207,7 +207,7 @@ def report_statement(conn: Connection, scope: Scope) -> CompoundSelect:
     a line matches on, then joined to the lines; a total row from the lines."""
     hospitals = None if scope.hospital is None else hospital_keys(conn, scope.hospital)
     vaccines = None if scope.vaccine is None else vaccine_keys(conn, scope.vaccine)
-    where = _slot_conditions(scope, hospitals, vaccines)
+    where = slot_conditions(scope, hospitals, vaccines)
     key, label = _grouping(conn, scope.by)
     per_slot = select(
         booking.slot_id, *(func.count().filter(booking.status == STATUS_OF[n]).label(n) for n in COUNTS)
@@ -251,7 +251,7 @@ def report_statement(conn: Connection, scope: Scope) -> CompoundSelect:
     return report.order_by(literal_column("is_total"), literal_column("key"))
 
 
-def _slot_conditions(scope: Scope, hospitals: list[str] | None, vaccines: list[str] | None) -> list:
+def slot_conditions(scope: Scope, hospitals: list[str] | None, vaccines: list[str] | None) -> list:
     """`hospitals`, `vaccines`: the stored keys --hospital and --vaccine matched, as for `slot list`."""
     where: list[Any] = []
     if scope.date_from is not None:

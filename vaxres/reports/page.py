@@ -1,5 +1,6 @@
 """`vaxres report --html FILE`: one self-contained page (charts of the fill rate by day and by
-hospital, the report's table, when and from which store it was made), written whole or not at all.
+hospital, the report's table, the uptake by eligibility window when there are windows, when and
+from which store it was made), written whole or not at all.
 
 Self-contained: the CSS is inline, the charts are inline SVG, there is no script, and a
 Content-Security-Policy forbids the page to load anything, so it opens the same offline, from an
@@ -23,8 +24,10 @@ from vaxres.db.tables import utcnow
 from vaxres.errors import InvalidInput
 from vaxres.files import OutputExists, is_special, not_regular
 from vaxres.paths import check_length, length_checked, too_long
+from vaxres.reports import uptake_page
 from vaxres.reports.charts import visible
 from vaxres.reports.figures import Figures, Report, Scope, read_report
+from vaxres.reports.uptake import UptakeReport, read_uptake
 
 STYLE = """
 body { font-family: "DejaVu Sans", "Noto Sans CJK KR", "Malgun Gothic", "Apple SD Gothic Neo", sans-serif;
@@ -48,32 +51,44 @@ tfoot td { font-weight: bold; border-top: 2px solid #888; }
 .bar span { display: block; height: 100%; background: #2f6fae; }
 """
 LEGEND = "Grey: the capacity; blue: booked; red: full (no dose left)."
+FILL_NOTE = (
+    '<p class="note">Fill rate = booked ÷ capacity, where booked = reserved + administered + no-show '
+    "(the doses taken out of the slots; a cancelled booking gave its dose back). Waiting: the waitlist "
+    "entries a freed dose of the line would be offered to; the total counts each entry once.</p>"
+)
 CSP = "default-src 'none'; style-src 'unsafe-inline'"
 HEADERS = ("Capacity", "Reserved", "Administered", "No-show", "Cancelled", "Remaining", "Booked", "Waiting")
 FIELDS = ("capacity", "reserved", "administered", "no_show", "cancelled", "remaining", "booked", "waiting")
 
 
-def write_page(store: Store, path: str, *, force: bool = False, **options: Any) -> Report:
+def write_page(store: Store, path: str, *, force: bool = False, **options: Any) -> Report | UptakeReport:
     """Check the options and the file first, then read the figures (one read transaction), draw
     the page and put it in place; returns the report of --by for the caller to summarise."""
     scope = Scope.parse(**options)
     target = _Target(path, force=force)
     try:
         with store.read() as conn:
-            locking.one_snapshot(conn)  # the three reports see one store
-            groupings = dict.fromkeys((scope.by, "day", "hospital"))  # the table's, then the charts'
+            locking.one_snapshot(conn)  # the reports see one store
+            groupings = dict.fromkeys(by for by in (scope.by, "day", "hospital") if by != "window")
             reports = {by: read_report(conn, dataclasses.replace(scope, by=by)) for by in groupings}
-        made = utcnow()
-        target.write(render(reports, scope.by, made=made.astimezone(store.zone), store=store.display).encode("utf-8"))
+            uptake = read_uptake(conn, dataclasses.replace(scope, by="window"))
+        made = utcnow().astimezone(store.zone)
+        text = render(reports, scope.by, made=made, store=store.display, uptake=uptake)
+        target.write(text.encode("utf-8"))
     finally:
         target.discard()
-    return reports[scope.by]
+    return uptake if scope.by == "window" else reports[scope.by]
 
 
-def render(reports: dict[str, Report], by: str, *, made: dt.datetime, store: str) -> str:
-    main = reports[by]
+def render(
+    reports: dict[str, Report], by: str, *, made: dt.datetime, store: str, uptake: UptakeReport | None = None
+) -> str:
+    """The page: the fill charts and the table of --by; the uptake section when windows are in
+    scope (with --by window, in the place of the slots' table)."""
+    main = reports["day" if by == "window" else by]
     e = html.escape
-    heading = e(visible(main.scope.describe("Slot utilisation")))
+    subject = "Uptake" if by == "window" else "Slot utilisation"
+    heading = e(visible(dataclasses.replace(main.scope, by=by).describe(subject)))
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en">',
@@ -88,15 +103,20 @@ def render(reports: dict[str, Report], by: str, *, made: dt.datetime, store: str
         f"<h1>{heading}</h1>",
         f'<p class="made">Made {e(made.strftime("%Y-%m-%d %H:%M %Z"))} from the store <code>{e(visible(store))}</code>.</p>',
     ]
-    if not main.lines:
+    if by == "window":
+        if main.lines:
+            parts += _charts(reports["day"], reports["hospital"])
+        parts += uptake_page.section(uptake) if uptake and uptake.lines else ["<p>No windows match.</p>"]
+    elif not main.lines:
         parts.append("<p>No slots match.</p>")
     else:
         parts += _charts(reports["day"], reports["hospital"])
         parts += _table(main)
+    if by != "window" and uptake and uptake.lines:
+        parts += uptake_page.section(uptake)
+    if by != "window" or main.lines:
+        parts.append(FILL_NOTE)
     parts += [
-        '<p class="note">Fill rate = booked ÷ capacity, where booked = reserved + administered + no-show '
-        "(the doses taken out of the slots; a cancelled booking gave its dose back). Waiting: the waitlist "
-        "entries a freed dose of the line would be offered to; the total counts each entry once.</p>",
         "</body>",
         "</html>",
         "",
