@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.helpers import future
+from tests.test_report import Page
 
 pytestmark = pytest.mark.usefixtures("backend")
 
@@ -154,3 +155,24 @@ def test_any_person_gives_a_clean_answer_and_clean_tables(cli, person, name, gro
         assert shown.exit_code in (0, 2), (args, shown.stderr)
         assert shown.exception is None or isinstance(shown.exception, SystemExit)
         assert ESC not in shown.stdout and "\u202e" not in shown.stdout
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(window=NAME, group=NAME)
+def test_any_window_name_gives_a_clean_uptake_report(cli, tmp_path, window, group):
+    """A window and a group of any text: `window add` answers exit 0 or 2 with one line; the
+    uptake table (`report --by window`) stays plain, and its page keeps the name as text."""
+    added = cli("window", "add", window, "--vaccine", "Janssen", "--group", group, "--opens", "2030-01-01 00:00")
+    assert added.exit_code in (0, 1, 2), added.stderr
+    assert added.exception is None or isinstance(added.exception, SystemExit)
+    if added.exit_code != 0:
+        assert added.stderr.startswith("Error: ") and added.stderr.count("\n") == 1
+        return
+    shown = cli("report", "--by", "window")
+    assert shown.exit_code == 0, shown.stderr
+    assert ESC not in shown.stdout and "\u202e" not in shown.stdout
+    page = tmp_path / "uptake.html"
+    assert cli("report", "--by", "window", "--html", str(page), "--force").exit_code == 0
+    parsed = Page(page.read_text(encoding="utf-8"))
+    assert "script" not in parsed.tags and ESC not in page.read_text(encoding="utf-8")
+    assert [row["name"] for row in parsed.tables["uptake"]][-1] == cli.json("window", "show", window)["name"].strip()

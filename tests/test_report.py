@@ -281,13 +281,15 @@ def test_names_are_shown_as_typed(cli, db_path, monkeypatch):
 
 class Page(HTMLParser):
     """What a test needs of the report page: the table's rows (name, then field → text and
-    data-value), the links and sources it names, and the elements that could load or run code."""
+    data-value), those of every table by id, the charts' alt text (aria-label), the links and
+    sources it names, and the elements that could load or run code."""
 
     def __init__(self, text: str):
         super().__init__()
-        self.rows, self.references, self.tags, self.text = [], [], set(), []
+        self.rows, self.references, self.tags, self.text, self.labels = [], [], set(), [], []
+        self.tables: dict[str, list] = {}
         self._row = self._cell = None
-        self._in_table = False
+        self._in_table = None
         self.feed(text)
 
     def handle_starttag(self, tag, attrs):
@@ -296,8 +298,11 @@ class Page(HTMLParser):
         self.references += [
             value for name, value in attrs.items() if name in ("src", "href", "xlink:href", "action") and value
         ]
-        if tag == "table" and attrs.get("id") == "figures":
-            self._in_table = True
+        if tag == "svg" and attrs.get("role") == "img":
+            self.labels.append(attrs.get("aria-label"))
+        if tag == "table" and attrs.get("id"):
+            self._in_table = attrs["id"]
+            self.tables[self._in_table] = []
         elif self._in_table and tag == "tr":
             self._row = {"name": "", "cells": {}}
         elif self._row is not None and tag in ("th", "td"):
@@ -305,7 +310,7 @@ class Page(HTMLParser):
 
     def handle_endtag(self, tag):
         if tag == "table":
-            self._in_table = False
+            self._in_table = None
         elif tag in ("th", "td") and self._cell is not None and self._row is not None:
             field, value, text = self._cell
             if field is None:
@@ -315,7 +320,9 @@ class Page(HTMLParser):
             self._cell = None
         elif tag == "tr" and self._row is not None:
             if self._row["cells"]:
-                self.rows.append(self._row)
+                self.tables[self._in_table].append(self._row)
+                if self._in_table == "figures":
+                    self.rows.append(self._row)
             self._row = None
 
     def handle_data(self, data):
@@ -486,7 +493,7 @@ def test_a_pipe_made_while_the_page_is_drawn_is_not_replaced(cli, tmp_path, monk
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        (["--by", "week"], "--by must be day, hospital or vaccine, got 'week'"),
+        (["--by", "week"], "--by must be day, hospital, vaccine or window, got 'week'"),
         (["--from", "2026-02-30"], "from '2026-02-30' is not a real calendar date"),
         (["--to", "next week"], "to must be a date as YYYY-MM-DD"),
         (["--from", "2026-12-05", "--to", "2026-12-01"], "--from 2026-12-05 is after --to 2026-12-01"),
@@ -569,6 +576,14 @@ def _report_of(names, by="hospital"):
     return Report(Scope(by), lines, total, 1 if by == "hospital" else None)
 
 
+def _uptake_of(names):
+    from vaxres.reports.figures import Scope
+    from vaxres.reports.uptake import Uptake, UptakeReport, WindowLine
+
+    lines = [WindowLine(name, name, n % 3 or None, Uptake(10 * n, n, 0)) for n, name in enumerate(names, 1)]
+    return UptakeReport(Scope("window"), lines)
+
+
 NAMES = st.lists(st.text(min_size=1, max_size=60), min_size=1, max_size=4)
 
 
@@ -583,11 +598,22 @@ def test_any_name_stays_text_in_the_page(names, monkeypatch):
 
     monkeypatch.setattr(charts, "fill_by_day", lambda *_: "<svg></svg>")
     monkeypatch.setattr(charts, "fill_by_hospital", lambda *_: "<svg></svg>")
+    monkeypatch.setattr(charts, "uptake_by_window", lambda *_: "<svg></svg>")
     report = _report_of(names)
     day_report = _report_of(["2026-12-01"], by="day")
-    source = page.render({"hospital": report, "day": day_report}, "hospital", made=dt.datetime.now(dt.UTC), store="s")
+    uptake = _uptake_of(names)
+    source = page.render(
+        {"hospital": report, "day": day_report}, "hospital", made=dt.datetime.now(dt.UTC), store="s", uptake=uptake
+    )
     parsed = Page(source)
     assert [row["name"] for row in parsed.rows] == [visible(name).strip() for name in names] + ["Total"]
+    # The windows' and vaccines' names too, and the chart's alt text holds each window's name whole.
+    shown = [(row["name"], row["cells"]["vaccine"][0]) for row in parsed.tables["uptake"]]
+    assert shown == [(visible(name).strip(), visible(name).strip()) for name in names]
+    assert parsed.labels == [
+        "Shares booked and vaccinated per window: "
+        + "; ".join(f"{visible(name)}: 10.0% booked, 0.0% vaccinated of {10 * n}" for n, name in enumerate(names, 1))
+    ]
     assert parsed.tags == {
         "html",
         "head",
@@ -628,6 +654,21 @@ def test_any_name_keeps_the_table_in_80_columns(names, capsys, monkeypatch):
     assert all(cell_len(line) <= 80 for line in out.splitlines())
     assert "\x1b" not in out and "\u202e" not in out
     assert out.splitlines()[-1] == "Fill = (reserved + given + no-show) ÷ capacity; left = doses not booked."
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(names=NAMES)
+def test_any_window_name_keeps_the_uptake_table_in_80_columns(names, capsys, monkeypatch):
+    from rich.cells import cell_len
+
+    from vaxres.cli.report_windows import uptake_table
+
+    monkeypatch.setenv("COLUMNS", "80")
+    uptake_table(_uptake_of(names))
+    out = capsys.readouterr().out
+    assert all(cell_len(line) <= 80 for line in out.splitlines())
+    assert "\x1b" not in out and "\u202e" not in out
+    assert out.splitlines()[-1] == "Booked: holds a booking of its vaccine (its dose); vaccinated: was given it."
 
 
 def _stderr_on_a_terminal(*args: str) -> tuple[int, str, str]:

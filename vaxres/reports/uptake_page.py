@@ -32,7 +32,7 @@ def section(uptake: UptakeReport) -> list[str]:
     alt = "Shares booked and vaccinated per window: " + "; ".join(
         f"{visible(line.name)}: {_said(line.figures)}" for line in uptake.lines
     )
-    chart = chart.replace("<svg ", f'<svg role="img" aria-label="{e(alt, quote=True)}" ', 1)
+    chart = chart.replace("<svg", f'<svg role="img" aria-label="{e(alt, quote=True)}"', 1)
     head = "".join(f'<th class="n" scope="col">{h}</th>' for h in HEADERS)
     rows = [
         f'<tr><th scope="row">{e(visible(line.name))}</th><td data-field="vaccine">{e(visible(line.vaccine))}</td>'
