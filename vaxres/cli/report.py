@@ -33,7 +33,8 @@ def report(
             "--html",
             metavar="FILE",
             help="Write the report as one self-contained HTML page (charts of the fill rate by day and by "
-            "hospital, and the table) instead of printing the table; never over a file without --force.",
+            "hospital, the table, the uptake by window while there are windows) instead of printing the "
+            "table; never over a file without --force.",
         ),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace the --html file if it exists.")] = False,
