@@ -39,21 +39,26 @@ def uptake_table(result) -> None:
         collapse_padding=True,
         padding=(0, gap - 1),
     )
-    table.add_column("Window", min_width=longest_word(windows), overflow="fold")
-    table.add_column("Vaccine", min_width=longest_word(vaccines), overflow="fold")
-    table.add_column("Dose", justify="right", no_wrap=True)
-    for header in ("Registered", "Booked", "Vaccinated"):
-        table.add_column(header, justify="right", no_wrap=True)
-    for window, vaccine, line in zip(windows, vaccines, result.lines):
-        f = line.figures
-        table.add_row(
-            Text(window),
-            Text(vaccine),
+    rows = [
+        (
             "any" if line.dose is None else str(line.dose),
-            f"{f.registered:,}",
-            _with_share(f.booked, f.booked_share),
-            _with_share(f.vaccinated, f.vaccinated_share),
+            f"{line.figures.registered:,}",
+            _with_share(line.figures.booked, line.figures.booked_share),
+            _with_share(line.figures.vaccinated, line.figures.vaccinated_share),
         )
+        for line in result.lines
+    ]
+    headers = ("Dose", "Registered", "Booked", "Vaccinated")
+    widths = [max(len(header), *(len(row[n]) for row in rows)) for n, header in enumerate(headers)]
+    # Numbers keep their width; names wrap between words while the room lets them, else anywhere.
+    room = console_width() - sum(widths) - gap * 5
+    named = min(longest_word(vaccines), max(1, room // 2))
+    table.add_column("Window", min_width=max(1, min(longest_word(windows), room - named)), overflow="fold")
+    table.add_column("Vaccine", min_width=named, overflow="fold")
+    for header, cells in zip(headers, widths):
+        table.add_column(header, justify="right", no_wrap=True, min_width=cells)
+    for window, vaccine, numbers in zip(windows, vaccines, rows):
+        table.add_row(Text(window), Text(vaccine), *numbers)
     Console(file=sys.stdout).print(table)
     for note in NOTES:
         print_line(note)
