@@ -10,7 +10,6 @@ docs/architecture.md "Start-up") and vaxres used only their tables.
 """
 
 import datetime as dt
-from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -21,7 +20,6 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
     Table,
     Text,
@@ -29,36 +27,16 @@ from sqlalchemy import (
     text,
 )
 
+from vaxres.db.access import idempotency_table as idempotency_table
+from vaxres.db.access import token_table as token_table
+from vaxres.db.columns import id_column as _id
+from vaxres.db.columns import int_column as _int
+from vaxres.db.columns import metadata as metadata
+from vaxres.db.columns import text_column as _text
+from vaxres.db.columns import when_column as _when
 from vaxres.db.status import OutboxStatus as OutboxStatus
 from vaxres.db.status import ReservationStatus
-from vaxres.db.types import UTCDateTime
 from vaxres.db.views import reservation_view as reservation_view
-
-metadata = MetaData(
-    naming_convention={
-        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-        "ck": "ck_%(table_name)s_%(constraint_name)s",
-        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-        "pk": "pk_%(table_name)s",
-    }
-)
-
-
-def _id() -> Column:
-    return Column("id", Integer, primary_key=True)
-
-
-def _text(name: str, length: int, *, null: bool = False, **kwargs: Any) -> Column:
-    return Column(name, String(length), nullable=null, **kwargs)
-
-
-def _when(name: str, *, null: bool = False) -> Column:
-    return Column(name, UTCDateTime(), nullable=null)
-
-
-def _int(name: str, *args: Any, **kwargs: Any) -> Column:
-    return Column(name, Integer, *args, nullable=False, **kwargs)
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
