@@ -9,10 +9,11 @@ and then writes can fail with SQLITE_BUSY that no timeout cures.
 
 from __future__ import annotations
 
+import copy
 import os
 import sqlite3
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -59,6 +60,7 @@ class Store:
         self._zone: ZoneInfo | None = None
         self._actor: str | None = None if actor is None else parse_actor(actor)
         self._first_use: Callable[[], None] | None = None
+        self._held: Connection | None = None
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         self.path = Path(self.url.database) if self.is_sqlite and self.url.database else None
         if self.is_sqlite:
@@ -88,16 +90,35 @@ class Store:
     def display(self) -> str:
         return str(self.path) if self.path else hide_password(self.url.render_as_string(hide_password=True))
 
-    @contextmanager
-    def write(self) -> Iterator[Connection]:
+    def write(self) -> AbstractContextManager[Connection]:
         """One write transaction: committed when the block ends, rolled back on any error."""
-        with self.connect() as conn, self.transaction(conn, write=True):
-            yield conn
+        return self._begin(write=True)
+
+    def read(self) -> AbstractContextManager[Connection]:
+        return self._begin(write=False)
 
     @contextmanager
-    def read(self) -> Iterator[Connection]:
-        with self.connect() as conn, self.transaction(conn, write=False):
+    def _begin(self, *, write: bool) -> Iterator[Connection]:
+        if self._held is not None:  # a unit of work's transaction (see unit_of_work())
+            yield self._held
+            return
+        with self.connect() as conn, self.transaction(conn, write=write):
             yield conn
+
+    def acting(self, actor: str) -> Store:
+        """This store (its engine, its pool) making its changes as `actor`: one per API request."""
+        other = copy.copy(self)
+        other._actor = parse_actor(actor)
+        return other
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[tuple[Store, Connection]]:
+        """One write transaction a use case joins instead of making its own: the caller's writes in
+        `conn` (the API's answer kept for an Idempotency-Key) commit or roll back with the use case's."""
+        with self.write() as conn:
+            joined = copy.copy(self)
+            joined._held = conn
+            yield joined, conn
 
     @contextmanager
     def connect(self) -> Iterator[Connection]:

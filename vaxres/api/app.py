@@ -1,0 +1,76 @@
+"""The FastAPI app of `vaxres serve`: the store it serves, the /v1 routes, the probes, and the
+problem handlers. `/docs` is off: its page would load Swagger UI from a CDN, and a desk may be
+offline; the schema is at /openapi.json and the reference in docs/api.md."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from fastapi import FastAPI
+
+from vaxres import __version__
+from vaxres.api import bookings, people, problems
+from vaxres.api.edge import Admission
+from vaxres.api.render import json_response
+from vaxres.db.store import Store
+from vaxres.errors import VaxresError
+
+# How `vaxres serve` hands its options to each uvicorn worker process (from_environment).
+MAX_INFLIGHT_ENV = "VAXRES_SERVE_MAX_INFLIGHT"
+DESCRIPTION = """The booking API of vaxres: the same rules and store as the command line.
+
+Every /v1 call needs `Authorization: Bearer TOKEN` (`vaxres token add NAME --role reader|operator|admin`).
+A change is made by the token's name (the audit trail's actor). Errors are RFC 9457 problems
+(`application/problem+json`) carrying the CLI's `code`: refused 409, invalid 422, not found 404,
+busy 503 with Retry-After. Every POST takes an `Idempotency-Key`."""
+
+
+def create_app(store: Store, *, max_inflight: int | None = None) -> FastAPI:
+    app = FastAPI(
+        title="vaxres",
+        version=__version__,
+        description=DESCRIPTION,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    app.state.store = store
+    app.state.admission = Admission(max_inflight)
+    problems.install(app)
+    app.include_router(bookings.router)
+    app.include_router(people.router)
+
+    @app.get("/healthz", summary="The process answers", tags=["probes"])
+    def healthz() -> Any:
+        return json_response({"status": "ok"})
+
+    @app.get("/readyz", summary="The store answers and its schema is at head", responses=problems.responses(503))
+    def readyz() -> Any:
+        try:
+            state = store.schema_state()
+        except VaxresError as error:
+            return problems.problem(503, error.code, error.message)
+        if state.behind:
+            detail = f"the store is at schema revision {state.current or 'none'}, the code needs {state.head}"
+            return problems.problem(503, "schema_behind", detail)
+        return json_response({"status": "ready", "revision": state.current})
+
+    return app
+
+
+def open_served_store(target: str | None) -> Store:
+    """The store `vaxres serve` serves (--db, VAXRES_DB or the default), created and upgraded as a
+    command that writes does, and made ready before the first request."""
+    from vaxres.db.opening import open_store
+
+    store = open_store(target, create=True, actor="vaxres-serve")
+    store.schema_state()  # creates a new file now, not under the first request
+    store.zone  # noqa: B018  (read once here: every request's store shares it)
+    return store
+
+
+def from_environment() -> FastAPI:
+    """The app of one uvicorn worker: the store from VAXRES_DB, as `vaxres serve` set it."""
+    limit = os.environ.get(MAX_INFLIGHT_ENV)
+    return create_app(open_served_store(None), max_inflight=int(limit) if limit else None)

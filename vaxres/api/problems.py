@@ -1,0 +1,110 @@
+"""Every error as RFC 9457 `application/problem+json`, with the CLI's `code` and its sentence as
+`detail` (never the CLI's next command: that is the terminal's). The status follows the error's
+kind, as the exit code does: refused 409, invalid 422, not found 404, busy or unavailable 503 with
+Retry-After. A request that does not parse is 422 too; nothing a caller sends is a 500."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException
+
+from vaxres.errors import VaxresError
+
+MEDIA_TYPE = "application/problem+json"
+STATUS_OF_EXIT = {1: 409, 2: 422, 3: 404, 75: 503}
+STATUS_OF_CODE = {"unauthorized": 401, "forbidden": 403}  # the edge's own (api/edge.py)
+RETRY_AFTER = "1"  # seconds: a busy store frees within its busy timeout
+TITLES = {
+    400: "Bad request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Refused",
+    422: "Invalid request",
+    500: "Internal error",
+    503: "Unavailable, try again shortly",
+}
+log = logging.getLogger("vaxres.api")
+
+
+def problem(status: int, code: str, detail: str, *, headers: dict[str, str] | None = None, **extra: Any) -> Response:
+    from vaxres.api.render import json_bytes
+
+    body = {"type": f"urn:vaxres:problem:{code}", "title": TITLES.get(status, "Error"), "status": status}
+    body |= {"code": code, "detail": detail, **extra}
+    headers = dict(headers or {})
+    if status == 503:
+        headers.setdefault("Retry-After", RETRY_AFTER)
+    return Response(json_bytes(body), status, headers=headers, media_type=MEDIA_TYPE)
+
+
+def of_error(error: VaxresError) -> Response:
+    status = STATUS_OF_CODE.get(error.code) or STATUS_OF_EXIT.get(error.exit_code, 409)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return problem(status, error.code, error.message, headers=headers)
+
+
+def _vaxres_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, VaxresError)
+    return of_error(error)
+
+
+def _invalid_request(request: Request, error: Exception) -> Response:
+    assert isinstance(error, RequestValidationError)
+    errors = [
+        {"where": ".".join(str(part) for part in e.get("loc", ())), "reason": str(e.get("msg", ""))}
+        for e in error.errors()
+    ]
+    detail = "; ".join(f"{e['where']}: {e['reason']}" for e in errors[:3]) or "the request does not parse"
+    return problem(422, "invalid_input", detail, errors=errors)
+
+
+def _http_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, HTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
+    return problem(error.status_code, code, str(error.detail).lower().rstrip("."), headers=dict(error.headers or {}))
+
+
+def _unexpected(request: Request, error: Exception) -> Response:
+    log.exception("unexpected error answering %s %s", request.method, request.url.path)
+    return problem(500, "internal_error", "an unexpected error happened; nothing the request asked for was half-done")
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(VaxresError, _vaxres_error)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)
+
+
+_SCHEMA = {
+    "type": "object",
+    "required": ["type", "title", "status", "code", "detail"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "code": {"type": "string", "description": "The CLI's error code (sold_out, not_found, ...)."},
+        "detail": {"type": "string", "description": "What is wrong, as the CLI says it."},
+        "errors": {"type": "array", "items": {"type": "object"}},
+    },
+}
+_WHEN = {
+    401: "No token, or a token unknown or revoked (WWW-Authenticate: Bearer).",
+    403: "The token's role may not do this.",
+    404: "Not found.",
+    409: "Refused by a rule (sold out, already reserved, ...).",
+    422: "Invalid input, or a request that does not parse.",
+    503: "Busy or unavailable: try again after Retry-After seconds.",
+}
+
+
+def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI `responses` of these problems."""
+    return {status: {"description": _WHEN[status], "content": {MEDIA_TYPE: {"schema": _SCHEMA}}} for status in statuses}
