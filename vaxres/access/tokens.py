@@ -74,7 +74,7 @@ class NewToken:
 def parse_role(value: str) -> str:
     role = value.strip().lower()
     if role not in ROLES:
-        raise InvalidValue("role", value, f"must be one of {', '.join(ROLES)}")
+        raise InvalidValue("--role", value, f"must be one of {', '.join(ROLES)}")
     return role
 
 

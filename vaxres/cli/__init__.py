@@ -117,6 +117,7 @@ GROUPS = {
     "window": "window",
     "db": "db",
     "export": "export",
+    "token": "token",
 }
 COMMANDS = {
     "reserve": "booking",
@@ -130,6 +131,7 @@ COMMANDS = {
     "log": "log",
     "report": "report",
     "demo": "demo",
+    "serve": "serve",
 }
 ROOT_OPTIONS_WITH_VALUE = ("--db", "--actor")
 

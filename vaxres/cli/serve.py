@@ -1,0 +1,76 @@
+"""vaxres serve"""
+
+from typing import Annotated
+
+import typer
+
+from vaxres.cli.common import open_store
+from vaxres.cli.output import handles_errors, print_line
+
+
+def _count(value: str | None, option: str, *, low: int = 1, high: int = 10_000) -> int | None:
+    from vaxres.errors import InvalidValue
+
+    if value is None:
+        return None
+    try:
+        number = int(value)
+    except ValueError:
+        number = low - 1
+    if not low <= number <= high:
+        raise InvalidValue(option, value, f"must be a whole number from {low} to {high:,}")
+    return number
+
+
+@handles_errors
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option("--host", metavar="ADDRESS", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[str, typer.Option("--port", metavar="N", help="Port to listen on.")] = "8000",
+    workers: Annotated[str, typer.Option("--workers", metavar="N", help="Worker processes.")] = "1",
+    max_inflight: Annotated[
+        str | None,
+        typer.Option(
+            "--max-inflight",
+            metavar="N",
+            help="At most N changes at once per worker; one more is answered 503 with Retry-After at once.",
+        ),
+    ] = None,
+) -> None:
+    """Serve the booking API over HTTP (see docs/serve.md): the same rules and store as the commands.
+
+    Needs the `serve` extra (pip install 'vaxres[serve]'). Callers need a token (`vaxres token add`).
+    Put TLS in front of it (a reverse proxy) anywhere but on this machine.
+    """
+    import os
+
+    from vaxres.errors import InvalidInput
+
+    port_number = _count(port, "--port", high=65535)
+    worker_count = _count(workers, "--workers", high=64)
+    limit = _count(max_inflight, "--max-inflight")
+    try:
+        import uvicorn
+
+        from vaxres.api.app import MAX_INFLIGHT_ENV
+    except ImportError as missing:
+        raise InvalidInput(f"vaxres serve needs {missing.name!r}: pip install 'vaxres[serve]'") from None
+    store = open_store(ctx, create=True)
+    store.schema_state()  # made and upgraded here, once, before any worker starts
+    os.environ["VAXRES_DB"] = str(store.path) if store.path else store.url.render_as_string(hide_password=False)
+    if limit is not None:
+        os.environ[MAX_INFLIGHT_ENV] = str(limit)
+    store.dispose()
+    print_line(f"Serving {store.display} on http://{host}:{port_number} (Ctrl-C stops).", to_stderr=True)
+    uvicorn.run(
+        "vaxres.api.app:from_environment",
+        factory=True,
+        host=host,
+        port=port_number or 8000,
+        workers=worker_count,
+        log_level="warning",
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)
