@@ -1,0 +1,245 @@
+"""`vaxres serve`'s API through FastAPI's TestClient: the same use cases as the CLI, roles,
+problem+json, Idempotency-Key (issue 22)."""
+
+import pytest
+
+from tests.api_helpers import api  # noqa: F401  (the fixture)
+from tests.helpers import count_rows, future, invariant_violations, query
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+@pytest.mark.usefixtures("backend")
+def test_a_booking_its_page_and_the_seeds_cancel(api, db_path):
+    slot = api.slot(2)
+    booked = api.call("POST", "/v1/reservations", "operator", json={"user": "kim", "slot_id": slot["id"]})
+    assert booked.status_code == 201
+    assert booked.json() | {"reserved_at": None} == {
+        "id": 1,
+        "user": "kim",
+        "dose": 1,
+        "status": "reserved",
+        "slot_id": slot["id"],
+        "date": future(),
+        "hospital": "Seoul Clinic",
+        "vaccine": "Janssen",
+        "reserved_at": None,
+        "cancelled_at": None,
+        "administered_at": None,
+        "lot": None,
+    }
+    by_name = {"user": "lee", "date": future(), "hospital": "seoul clinic", "vaccine": "janssen"}
+    assert api.call("POST", "/v1/reservations", "operator", json=by_name).json()["slot_id"] == slot["id"]
+    page = api.call("GET", "/v1/people/kim/page", "reader").json()
+    assert [b["id"] for b in page["reservations"]] == [1]
+    assert api.call("GET", "/v1/reservations/1", "reader").json()["history"][0]["actor"] == "operator"
+    cancelled = api.call("PATCH", "/v1/reservations/1", "operator", json={"status": "cancelled"})
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    again = api.call("POST", "/v1/reservations/1/cancel", "operator")
+    assert again.status_code == 409 and again.json()["code"] == "already_cancelled"
+    listed = api.call("GET", "/v1/slots", "reader", params={"limit": 1}).json()
+    assert listed == {"slots": [slot | {"remaining": 1}], "total": 1, "next_after": None}
+    # Every change was made by the token's name, whatever the caller claims.
+    actors = {row[0] for row in query(db_path, "SELECT actor FROM outbox")}
+    assert actors == {"admin", "operator"}
+    assert not invariant_violations(db_path)
+
+
+def test_slot_list_pages_by_keyset(api):
+    for days in (3, 4, 5):
+        api.slot(days=days)
+    first = api.call("GET", "/v1/slots", "reader", params={"limit": 2}).json()
+    assert [s["date"] for s in first["slots"]] == [future(3), future(4)] and first["total"] == 3
+    rest = api.call("GET", "/v1/slots", "reader", params={"limit": 2, "after": first["next_after"]}).json()
+    assert [s["date"] for s in rest["slots"]] == [future(5)] and rest["next_after"] is None
+    only = api.call("GET", "/v1/slots", "reader", params={"from": future(4), "to": future(4)}).json()
+    assert only["total"] == 1
+
+
+def test_reschedule_administer_people_waitlist_and_report(api):
+    first, second = api.slot(1, days=0), api.slot(1, days=9)
+    person = {"id": "kim", "name": "Kim Min", "birth_date": "1990-05-12", "phone": "010-1234-5678"}
+    added = api.call("POST", "/v1/people", "operator", json=person)
+    assert added.status_code == 201 and added.json()["phone"] == "+821012345678"
+    assert api.call("GET", "/v1/people/kim", "reader").json()["name"] == "Kim Min"
+    api.call("POST", "/v1/reservations", "operator", json={"user": "kim", "slot_id": first["id"]})
+    moved = api.call("POST", "/v1/reservations/1/reschedule", "operator", json={"slot_id": second["id"]})
+    assert moved.json()["slot_id"] == second["id"] and moved.json()["previous_slot_id"] == first["id"]
+    early = api.call("POST", "/v1/reservations/1/administer", "operator", json={"lot": "A1"})
+    assert early.status_code == 409 and early.json()["code"] == "too_early"
+    joined = api.call("POST", "/v1/waitlist", "operator", json={"user": "lee", "vaccine": "Janssen", "hospital": "Busan"})
+    assert joined.status_code == 201
+    entry = api.call("GET", "/v1/waitlist", "reader").json()[0]
+    assert entry["user"] == "lee"
+    assert api.call("DELETE", f"/v1/waitlist/{entry['id']}", "operator").status_code == 200
+    report = api.call("GET", "/v1/report", "reader", params={"by": "vaccine"}).json()
+    assert report["total"]["booked"] == 1
+
+
+ROLE_MATRIX = [
+    # (method, path, body, the least role that may)
+    ("GET", "/v1/slots", None, "reader"),
+    ("GET", "/v1/reservations/1", None, "reader"),
+    ("GET", "/v1/people/kim/page", None, "reader"),
+    ("GET", "/v1/report", None, "reader"),
+    ("POST", "/v1/reservations", {"user": "u", "slot_id": 1}, "operator"),
+    ("POST", "/v1/reservations/1/cancel", None, "operator"),
+    ("PATCH", "/v1/reservations/1", {"status": "cancelled"}, "operator"),
+    ("POST", "/v1/waitlist", {"user": "u", "vaccine": "Janssen"}, "operator"),
+    ("POST", "/v1/people", {"id": "p"}, "operator"),
+    ("POST", "/v1/slots", {"date": future(), "hospital": "H", "vaccine": "Janssen", "quantity": 1}, "admin"),
+    ("PATCH", "/v1/slots/1", {"quantity": 5}, "admin"),
+]
+ROLES = ("reader", "operator", "admin")
+
+
+@pytest.mark.parametrize(("method", "path", "body", "least"), ROLE_MATRIX)
+def test_role_matrix(api, method, path, body, least):
+    api.slot()
+    for role in ROLES:
+        answer = api.call(method, path, role, json=body)
+        if ROLES.index(role) < ROLES.index(least):
+            assert answer.status_code == 403, (role, answer.text)
+            assert answer.json()["code"] == "forbidden"
+        else:
+            assert answer.status_code not in (401, 403), (role, answer.text)
+    for headers in ({}, {"Authorization": "Bearer vxr_not-a-token"}, {"Authorization": "Basic eDp5"}):
+        answer = api.client.request(method, path, headers=headers, json=body)
+        assert answer.status_code == 401 and answer.headers["WWW-Authenticate"] == "Bearer"
+        assert answer.headers["content-type"] == "application/problem+json"
+
+
+def test_a_revoked_token_is_refused_from_the_next_request(api, store):
+    from vaxres.access.tokens import revoke_token
+
+    assert api.call("GET", "/v1/slots", "reader").status_code == 200
+    revoke_token(store, "reader")
+    assert api.call("GET", "/v1/slots", "reader").status_code == 401
+    assert count_rows(store.path, "api_token", "token_hash LIKE 'vxr_%'") == 0  # only hashes are kept
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status", "code"),
+    [
+        ("POST", "/v1/reservations", {"user": "kim", "slot_id": 99}, 404, "slot_not_found"),
+        ("POST", "/v1/reservations", {"user": "kim", "slot_id": -1}, 422, "invalid_input"),
+        ("POST", "/v1/reservations", {"user": "kim", "slot_id": "x"}, 422, "invalid_input"),
+        ("POST", "/v1/reservations", {"user": "kim"}, 422, "invalid_input"),
+        ("POST", "/v1/reservations", {"user": "kim", "slot_id": 1, "typo": 1}, 422, "invalid_input"),
+        ("POST", "/v1/slots", {"date": "2020-01-01", "hospital": "H", "vaccine": "Janssen", "quantity": 1}, 422, None),
+        ("POST", "/v1/slots", {"date": "tomorrow", "hospital": "H", "vaccine": "Janssen", "quantity": 1}, 422, None),
+        ("GET", "/v1/reservations/7", None, 404, "reservation_not_found"),
+        ("GET", "/v1/people/nobody", None, 404, "person_not_found"),
+        ("PATCH", "/v1/reservations/1", {"status": "lost"}, 422, "invalid_input"),
+        ("GET", "/v1/report?by=week", None, 422, "invalid_input"),
+    ],
+)
+def test_problem_bodies(api, method, path, body, status, code):
+    answer = api.call(method, path, json=body)
+    assert answer.status_code == status, answer.text
+    assert answer.headers["content-type"] == "application/problem+json"
+    problem = answer.json()
+    assert problem["status"] == status and problem["type"] == f"urn:vaxres:problem:{problem['code']}"
+    assert problem["detail"] and "vaxres " not in problem["detail"]  # the sentence, not the CLI's next command
+    if code is not None:
+        assert problem["code"] == code
+
+
+def test_a_sold_out_slot_and_bad_json(api):
+    slot = api.slot(1)
+    api.call("POST", "/v1/reservations", json={"user": "a", "slot_id": slot["id"]})
+    sold_out = api.call("POST", "/v1/reservations", json={"user": "b", "slot_id": slot["id"]})
+    assert sold_out.status_code == 409
+    assert sold_out.json() == {
+        "type": "urn:vaxres:problem:sold_out",
+        "title": "Refused",
+        "status": 409,
+        "code": "sold_out",
+        "detail": f"slot {slot['id']} ({future()}, Seoul Clinic, Janssen) is sold out",
+    }
+    broken = api.client.post("/v1/reservations", content=b"{not json", headers=api.auth("admin"))
+    assert broken.status_code == 422 and broken.json()["code"] == "invalid_input"
+
+
+def test_a_busy_store_is_503_with_retry_after(api, store, monkeypatch):
+    from vaxres.booking import reservations
+    from vaxres.errors import StoreBusy
+
+    def busy(*args, **kwargs):
+        raise StoreBusy("store busy, try again shortly")
+
+    monkeypatch.setattr(reservations, "reserve", busy)
+    answer = api.call("POST", "/v1/reservations", json={"user": "a", "slot_id": 1})
+    assert answer.status_code == 503 and answer.headers["Retry-After"] == "1"
+    assert answer.json()["code"] == "busy"
+
+
+@pytest.mark.usefixtures("backend")
+def test_idempotent_replay_books_once(api, db_path):
+    slot = api.slot(5)
+    body = {"user": "kim", "slot_id": slot["id"]}
+    first = api.call("POST", "/v1/reservations", "operator", key="b0c4-1", json=body)
+    again = api.call("POST", "/v1/reservations", "operator", key="b0c4-1", json=body)
+    assert first.status_code == again.status_code == 201
+    assert again.content == first.content and again.headers["Idempotent-Replayed"] == "true"
+    assert count_rows(db_path, "reservation") == 1
+    other = api.call("POST", "/v1/reservations", "operator", key="b0c4-1", json={**body, "user": "lee"})
+    assert other.status_code == 422 and other.json()["code"] == "idempotency_key_reused"
+    # The key is the caller's own: another token's same key is another request.
+    theirs = api.call("POST", "/v1/reservations", "admin", key="b0c4-1", json={**body, "user": "lee"})
+    assert theirs.status_code == 201
+    assert count_rows(db_path, "reservation") == 2 and count_rows(db_path, "idempotency_key") == 2
+    assert not invariant_violations(db_path)
+
+
+def test_a_refusal_keeps_no_answer_and_a_failed_change_keeps_no_key(api, db_path, monkeypatch):
+    slot = api.slot(1)
+    api.call("POST", "/v1/reservations", json={"user": "a", "slot_id": slot["id"]})
+    refused = api.call("POST", "/v1/reservations", key="k", json={"user": "b", "slot_id": slot["id"]})
+    assert refused.status_code == 409 and count_rows(db_path, "idempotency_key") == 0
+    # The answer is kept in the change's transaction: when keeping it fails, the booking is undone.
+    from vaxres.access import idempotency
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk gone")
+
+    monkeypatch.setattr(idempotency, "keep", broken)
+    api.call("PATCH", f"/v1/slots/{slot['id']}", json={"quantity": 2})
+    failed = api.call("POST", "/v1/reservations", key="k2", json={"user": "c", "slot_id": slot["id"]})
+    assert failed.status_code == 500 and failed.json()["code"] == "internal_error"
+    assert count_rows(db_path, "reservation", "user_id = 'c'") == 0
+    assert not invariant_violations(db_path)
+
+
+def test_expired_answers_are_forgotten(api, db_path):
+    body = {"user": "kim", "slot_id": api.slot()["id"]}
+    api.call("POST", "/v1/reservations", key="old", json=body)
+    query(db_path, "UPDATE idempotency_key SET created_at = '2000-01-01 00:00:00.000000'")
+    again = api.call("POST", "/v1/reservations", key="old", json=body)
+    assert again.status_code == 409 and again.json()["code"] == "already_reserved"  # asked anew
+    api.call("POST", "/v1/reservations", key="new", json={**body, "user": "lee"})
+    assert [row[0] for row in query(db_path, "SELECT key FROM idempotency_key")] == ["new"]
+
+
+def test_admission_turns_away_a_write_past_the_limit(api):
+    from vaxres.api.edge import Admission
+
+    admission = Admission(1)
+    api.client.app.state.admission = admission
+    admission.enter()  # one change under way
+    answer = api.call("POST", "/v1/reservations", json={"user": "kim", "slot_id": 1})
+    assert answer.status_code == 503 and answer.json()["code"] == "overloaded"
+    assert answer.headers["Retry-After"] == "1"
+    assert api.call("GET", "/v1/slots", "reader").status_code == 200  # reads are not limited
+    admission.leave()
+    assert api.call("POST", "/v1/reservations", json={"user": "kim", "slot_id": api.slot()["id"]}).status_code == 201
+
+
+def test_probes(api, store):
+    assert api.client.get("/healthz").json() == {"status": "ok"}
+    assert api.client.get("/readyz").json() == {"status": "ready", "revision": "0014"}
+    query(store.path, "UPDATE alembic_version SET version_num = '0013'")
+    behind = api.client.get("/readyz")
+    assert behind.status_code == 503 and behind.json()["code"] == "schema_behind"
+    assert api.client.get("/docs").status_code == 404  # no page that loads a CDN
+    assert "/v1/reservations" in api.client.get("/openapi.json").json()["paths"]
