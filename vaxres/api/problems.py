@@ -67,6 +67,8 @@ def _invalid_request(request: Request, error: Exception) -> Response:
 
 def _http_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, HTTPException)
+    if error.status_code == 400:  # a body that is not even text: as any request that does not parse
+        return problem(422, "invalid_input", str(error.detail).lower().rstrip("."))
     code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
     return problem(error.status_code, code, str(error.detail).lower().rstrip("."), headers=dict(error.headers or {}))
 
