@@ -1,6 +1,5 @@
-"""The API under test: the app over the test's store (FastAPI's TestClient), a token per role."""
-
-import pytest
+"""The API under test (the `api` fixture in conftest.py): the app over the test's store through
+FastAPI's TestClient, a token per role."""
 
 from tests.helpers import future
 
@@ -25,15 +24,3 @@ class Api:
         )
         assert answer.status_code == 201, answer.text
         return answer.json()
-
-
-@pytest.fixture
-def api(store):
-    from fastapi.testclient import TestClient
-
-    from vaxres.access.tokens import add_token
-    from vaxres.api.app import create_app
-
-    tokens = {role: add_token(store, role, role=role).token for role in ("reader", "operator", "admin")}
-    with TestClient(create_app(store), raise_server_exceptions=False) as client:
-        yield Api(client, tokens)

@@ -146,3 +146,17 @@ def store(db_path):
 @pytest.fixture
 def cli() -> Cli:
     return Cli()
+
+
+@pytest.fixture
+def api(store):
+    """`vaxres serve`'s app over the test's store (tests/api_helpers.Api), a token per role."""
+    from fastapi.testclient import TestClient
+
+    from tests.api_helpers import Api
+    from vaxres.access.tokens import add_token
+    from vaxres.api.app import create_app
+
+    tokens = {role: add_token(store, role, role=role).token for role in ("reader", "operator", "admin")}
+    with TestClient(create_app(store), raise_server_exceptions=False) as client:
+        yield Api(client, tokens)

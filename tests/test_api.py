@@ -3,7 +3,6 @@ problem+json, Idempotency-Key (issue 22)."""
 
 import pytest
 
-from tests.api_helpers import api  # noqa: F401  (the fixture)
 from tests.helpers import count_rows, future, invariant_violations, query
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -67,7 +66,9 @@ def test_reschedule_administer_people_waitlist_and_report(api):
     assert moved.json()["slot_id"] == second["id"] and moved.json()["previous_slot_id"] == first["id"]
     early = api.call("POST", "/v1/reservations/1/administer", "operator", json={"lot": "A1"})
     assert early.status_code == 409 and early.json()["code"] == "too_early"
-    joined = api.call("POST", "/v1/waitlist", "operator", json={"user": "lee", "vaccine": "Janssen", "hospital": "Busan"})
+    joined = api.call(
+        "POST", "/v1/waitlist", "operator", json={"user": "lee", "vaccine": "Janssen", "hospital": "Busan"}
+    )
     assert joined.status_code == 201
     entry = api.call("GET", "/v1/waitlist", "reader").json()[0]
     assert entry["user"] == "lee"

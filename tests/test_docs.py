@@ -31,3 +31,12 @@ def test_readme_and_guide_name_every_exit_code():
         text = page.read_text()
         for code in ("| 0 ", "| 1 ", "| 2 ", "| 3 ", "| 75 "):
             assert code in text, f"{page.name} lacks the exit code row {code.strip()}"
+
+
+def test_api_reference_is_up_to_date():
+    fresh = subprocess.run(
+        [sys.executable, "-m", "vaxres.api.reference"], check=True, capture_output=True, text=True, cwd=ROOT
+    ).stdout
+    assert (ROOT / "docs" / "api.md").read_text() == fresh, (
+        "docs/api.md is stale: run `uv run python -m vaxres.api.reference > docs/api.md`"
+    )

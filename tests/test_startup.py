@@ -28,6 +28,13 @@ def test_help_imports_no_sqlalchemy_alembic_or_rich():
     assert loaded("reserve", "--help") == []
 
 
+def test_only_serve_loads_the_web_stack():
+    web = ("fastapi", "uvicorn", "starlette")
+    assert loaded("--help", modules=web) == []
+    assert loaded("serve", "--help", modules=web) == []
+    assert loaded("token", "list", modules=web) == []
+
+
 def test_reserve_on_a_current_store_does_not_import_alembic():
     assert (
         run_vaxres(
