@@ -75,6 +75,7 @@ def test_reschedule_administer_people_waitlist_and_report(api):
     assert api.call("DELETE", f"/v1/waitlist/{entry['id']}", "operator").status_code == 200
     report = api.call("GET", "/v1/report", "reader", params={"by": "vaccine"}).json()
     assert report["total"]["booked"] == 1
+    assert api.call("GET", "/v1/report", "reader", params={"by": "window"}).status_code == 200
 
 
 ROLE_MATRIX = [

@@ -93,13 +93,13 @@ def leave(
 @router.get("/report", summary="How full the slots are (as `report`)")
 def report(
     call: Reader,
-    by: Annotated[str, Query(description="day, hospital or vaccine.")] = "day",
+    by: Annotated[str, Query(description="day, hospital, vaccine, or window (uptake per eligibility window).")] = "day",
     date_from: Annotated[str | None, Query(alias="from", description="From this day on.")] = None,
     date_to: Annotated[str | None, Query(alias="to", description="Up to this day, included.")] = None,
     hospital: Annotated[str | None, Query(description="Hospitals whose name contains this.")] = None,
     vaccine: Annotated[str | None, Query(description="Vaccines whose name or an alias contains this.")] = None,
 ) -> Any:
-    from vaxres.reports.figures import utilisation
+    from vaxres.reports.uptake import report
 
     options = dict(by=by, date_from=date_from, date_to=date_to, hospital=hospital, vaccine=vaccine)
-    return json_response(utilisation(call.store, **options).as_json())
+    return json_response(report(call.store, **options).as_json())
