@@ -20,7 +20,7 @@ from vaxres.errors import VaxresError
 MAX_INFLIGHT_ENV = "VAXRES_SERVE_MAX_INFLIGHT"
 DESCRIPTION = """The booking API of vaxres: the same rules and store as the command line.
 
-Every /v1 call needs `Authorization: Bearer TOKEN` (`vaxres token add NAME --role reader|operator|admin`).
+Every /v1 call needs `Authorization: Bearer TOKEN` (made by: vaxres token add NAME --role reader|operator|admin).
 A change is made by the token's name (the audit trail's actor). Errors are RFC 9457 problems
 (`application/problem+json`) carrying the CLI's `code`: refused 409, invalid 422, not found 404,
 busy 503 with Retry-After. Every POST takes an `Idempotency-Key`."""

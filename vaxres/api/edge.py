@@ -20,7 +20,7 @@ from vaxres.api.render import json_bytes, json_response
 from vaxres.db.store import Store
 from vaxres.errors import Unavailable, VaxresError
 
-bearer = HTTPBearer(auto_error=False, description="A token from `vaxres token add NAME --role ROLE`.")
+bearer = HTTPBearer(auto_error=False, description="A token made by: vaxres token add NAME --role ROLE.")
 
 
 class Unauthorized(VaxresError):
