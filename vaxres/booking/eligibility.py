@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -25,7 +25,6 @@ from sqlalchemy import Connection, Row, Select, bindparam, select
 from vaxres import validate
 from vaxres.booking.eligibility_refusals import BirthDateUnknown, Decision, NotEligible, NotOpenYet, WindowClosed
 from vaxres.db.tables import person_group_table, person_table, window_table
-from vaxres.errors import InvalidValue
 from vaxres.formats import iso_utc
 
 BIRTH_DIGIT = "birth-digit"
@@ -59,19 +58,22 @@ class Window:
     rotation: str | None
     each: tuple[dt.time, dt.time] | None
     created_at: dt.datetime | None = None
+    # Worked out once from the fields above (__post_init__): a check asks them for every booking.
+    group_keys: frozenset[str] = field(init=False, repr=False, compare=False)
+    needs_birth_date: bool = field(init=False, repr=False, compare=False)
+    _born: tuple[dt.date | None, dt.date | None] = field(init=False, repr=False, compare=False)
 
-    @property
-    def group_keys(self) -> frozenset[str]:
-        return frozenset(validate.name_key(name) for name in self.groups)
-
-    @property
-    def needs_birth_date(self) -> bool:
+    def __post_init__(self) -> None:
         ranges = (self.born_from, self.born_to, self.age_min, self.age_max, self.rotation)
-        return any(value is not None for value in ranges)
+        object.__setattr__(self, "group_keys", frozenset(validate.name_key(name) for name in self.groups))
+        object.__setattr__(self, "needs_birth_date", any(value is not None for value in ranges))
+        object.__setattr__(self, "_born", self._birth_range())
 
     def birth_range(self) -> tuple[dt.date | None, dt.date | None]:
-        """Every condition on birth as one range of birth dates (first, last), the ages on
-        `age_on` turned into dates."""
+        """Every condition on birth as one range of birth dates (first, last)."""
+        return self._born
+
+    def _birth_range(self) -> tuple[dt.date | None, dt.date | None]:  # the ages on `age_on` as dates
         first, last = self.born_from, self.born_to
         if self.age_on is not None:
             if self.age_min is not None:  # at least age_min on age_on: born on or before
@@ -91,7 +93,7 @@ class Window:
             return True
         if born is None:
             return None
-        first, last = self.birth_range()
+        first, last = self._born
         return (first is None or born >= first) and (last is None or born <= last)
 
     def opening(self, born: dt.date | None, at: dt.datetime) -> dt.datetime | None:
@@ -194,6 +196,10 @@ class Windows:
         self._by_vaccine: dict[str, list[Window]] = {}
         for window in self.all:
             self._by_vaccine.setdefault(window.vaccine_key, []).append(window)
+        self._need_groups = any(window.groups for window in self.all)
+        # Per Windows (a booking, an import chunk): governing() by vaccine name and dose, rotations' openings.
+        self._named: dict[tuple[str, int], list[Window]] = {}
+        self._openings: dict[tuple[int, int, dt.datetime], dt.datetime | None] = {}
 
     def __bool__(self) -> bool:
         return bool(self._by_vaccine)
@@ -203,7 +209,7 @@ class Windows:
         return [window for window in self._by_vaccine.get(vaccine_key, ()) if window.dose in (None, dose)]
 
     def need_groups(self) -> bool:
-        return any(window.groups for windows in self._by_vaccine.values() for window in windows)
+        return self._need_groups
 
     def check(
         self,
@@ -217,12 +223,30 @@ class Windows:
     ) -> None:
         """Pass when a window matching the person is open at `at` (or none governs the vaccine);
         else the refusal that helps most: register a birth date, wait for the opening, or no."""
-        governing = self.governing(validate.name_key(vaccine), dose)
-        if not governing:
+        governing = self._named.get((vaccine, dose))
+        if governing is None:
+            governing = self._named[(vaccine, dose)] = self.governing(validate.name_key(vaccine), dose)
+        if not governing or self._admits(governing, born, groups, at):
             return
         decided = decide(governing, born, groups, at)
         if decided is not None:
             raise decided.refusal(user, vaccine, dose)
+
+    def _admits(self, governing: list[Window], born: dt.date | None, groups: frozenset[str], at: dt.datetime) -> bool:
+        """Whether decide() is None, by the shortest way: the first window open to the person ends it;
+        a rotation's opening, the same for everyone born on days of one digit, is worked out once."""
+        for window in governing:
+            if not window.matches(born, groups):
+                continue
+            if window.rotation is None or born is None:
+                opens = window.opening(born, at)
+            elif (key := (id(window), born.day % 10, at)) in self._openings:
+                opens = self._openings[key]
+            else:
+                opens = self._openings[key] = window.opening(born, at)
+            if opens is not None and opens <= at:
+                return True
+        return False
 
     def never(self, user: str, vaccine: str, dose: int, *, born: dt.date | None, groups: frozenset[str], at) -> None:
         """Refuse only a person no window will ever admit (the waitlist takes everyone else)."""
@@ -279,26 +303,6 @@ def load(
         rows = conn.execute(_WINDOWS_OF, {"b_keys": list(vaccine_keys)}).all()
     names = names or {}
     return Windows(Window.from_row(row, names.get(row.vaccine_key, row.vaccine_key)) for row in rows)
-
-
-MAX_REASON = 500
-
-
-def parse_override(reason: str | None) -> str | None:
-    """The reason an operator gives to book past the windows: some words, one line."""
-    if reason is None:
-        return None
-    text = validate.normalize_name(reason, field="--override-eligibility")
-    if len(text) > MAX_REASON:
-        raise InvalidValue("--override-eligibility", reason, f"must be at most {MAX_REASON} characters")
-    return text
-
-
-def with_override(announced: list, booking: Any, reason: str | None) -> list:
-    """The messages of a booking, and the audit record of its override when there was one."""
-    from vaxres.outbox import events
-
-    return announced if reason is None else [*announced, events.eligibility_overridden(booking, reason)]
 
 
 _BORN = select(person_table.c.birth_date).where(person_table.c.id == bindparam("b_person"))

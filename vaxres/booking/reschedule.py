@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import bindparam, update
 
 from vaxres import validate
-from vaxres.booking import eligibility, locks, rules, waitlist
+from vaxres.booking import locks, overrides, rules, waitlist
 from vaxres.booking.doses import RETURN_DOSE, take_dose
 from vaxres.booking.model import ReservationRecord, SlotRecord
 from vaxres.booking.reservations import load_reservation
@@ -57,7 +57,7 @@ def reschedule(
     """Move to --slot ID, or to the slot of --date with the hospital and vaccine given or kept;
     `override_eligibility`: the reason to move past the windows."""
     reservation_id = validate.parse_id(reservation_id, field="reservation id")
-    overriding = eligibility.parse_override(override_eligibility)
+    overriding = overrides.parse_override(override_eligibility)
     user = None if user is None else validate.parse_user(user)
     today = store.today()
     day: dt.date | None = None
@@ -111,7 +111,7 @@ def reschedule(
             reserved_at=booking.reserved_at,
         )
         events.write(
-            conn, eligibility.with_override([events.reservation_rescheduled(moved, previous)], moved, overriding), now
+            conn, overrides.with_override([events.reservation_rescheduled(moved, previous)], moved, overriding), now
         )
         waitlist.offer_freed(conn, [previous.id], today=today, now=now)
     return Rescheduled(moved, previous)

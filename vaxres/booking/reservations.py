@@ -15,7 +15,7 @@ from sqlalchemy import Connection, String, bindparam, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from vaxres import validate
-from vaxres.booking import eligibility, locks, rules, waitlist
+from vaxres.booking import locks, overrides, rules, waitlist
 from vaxres.booking.doses import RETURN_DOSE, book_taken, take_dose
 from vaxres.booking.model import ReservationRecord, SlotRecord
 from vaxres.booking.slots import find_slot_id
@@ -88,7 +88,7 @@ def reserve(
     """Book one dose of a slot; `override_eligibility`: the reason to book past the windows."""
     user = validate.parse_user(user)
     dose = validate.parse_dose(dose)
-    overriding = eligibility.parse_override(override_eligibility)
+    overriding = overrides.parse_override(override_eligibility)
     today = store.today()
     by_name = (date, hospital, vaccine)
     day: dt.date | None = None
@@ -119,7 +119,7 @@ def reserve(
             booking = book_taken(conn, taken, user, dose, now)
             waitlist.stop_waiting(conn, user, dose)
             events.write(
-                conn, eligibility.with_override([events.reservation_confirmed(booking)], booking, overriding), now
+                conn, overrides.with_override([events.reservation_confirmed(booking)], booking, overriding), now
             )
     except IntegrityError:
         # The partial unique index caught a concurrent second booking (PostgreSQL, READ COMMITTED).

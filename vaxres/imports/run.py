@@ -60,7 +60,7 @@ def import_slots(store: Store, source: str, options: ImportOptions) -> ImportSum
 
 
 def import_reservations(store: Store, source: str, options: ImportOptions) -> ImportSummary:
-    from vaxres.booking.eligibility import parse_override
+    from vaxres.booking.overrides import parse_override
 
     override = parse_override(options.override_eligibility)  # checked before the file is read
     return _run(store, source, dataclasses.replace(options, override_eligibility=override), kind="reservations")
