@@ -24,7 +24,7 @@ from sqlalchemy import Connection, Row, Select, bindparam, select
 
 from vaxres import validate
 from vaxres.booking.eligibility_refusals import BirthDateUnknown, Decision, NotEligible, NotOpenYet, WindowClosed
-from vaxres.db.tables import person_group_table, person_table, window_table
+from vaxres.db.tables import person_group_table, window_table
 from vaxres.formats import iso_utc
 
 BIRTH_DIGIT = "birth-digit"
@@ -289,6 +289,7 @@ def decide(governing: list[Window], born: dt.date | None, groups: frozenset[str]
 
 _WINDOWS = select(window_table).order_by(w.opens_at, w.id)
 _WINDOWS_OF = _WINDOWS.where(w.vaccine_key.in_(bindparam("b_keys", expanding=True)))
+_WINDOWS_OF_ONE = _WINDOWS.where(w.vaccine_key == bindparam("b_key"))  # a booking's: nothing to expand
 _GROUPS_OF = select(person_group_table.c.group_key).where(person_group_table.c.person_id == bindparam("b_person"))
 
 
@@ -299,22 +300,12 @@ def load(
     for showing them (a booking's refusals name the vaccine it booked)."""
     if vaccine_keys is None:
         rows = conn.execute(_WINDOWS).all()
+    elif len(keys := list(vaccine_keys)) == 1:
+        rows = conn.execute(_WINDOWS_OF_ONE, {"b_key": keys[0]}).all()
     else:
-        rows = conn.execute(_WINDOWS_OF, {"b_keys": list(vaccine_keys)}).all()
+        rows = conn.execute(_WINDOWS_OF, {"b_keys": keys}).all()
     names = names or {}
     return Windows(Window.from_row(row, names.get(row.vaccine_key, row.vaccine_key)) for row in rows)
-
-
-_BORN = select(person_table.c.birth_date).where(person_table.c.id == bindparam("b_person"))
-
-
-def check_ever(conn: Connection, user: str, vaccine: str, dose: int, at: dt.datetime) -> None:
-    """Refuse a person no window of the vaccine will ever admit (`waitlist join`)."""
-    windows = load(conn, [validate.name_key(vaccine)])
-    if windows:
-        born = conn.execute(_BORN, {"b_person": user}).scalar()
-        groups = groups_of(conn, user) if windows.need_groups() else frozenset()
-        windows.never(user, vaccine, dose, born=born, groups=groups, at=at)
 
 
 def groups_of_people(conn: Connection, people: Select) -> dict[str, frozenset[str]]:

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, delete, func, insert, literal, select, text
 
 from vaxres import validate
-from vaxres.booking import eligibility, locks, rules, series
+from vaxres.booking import locks, rules, series, waitlist_rules
 from vaxres.booking.doses import book_taken, take_dose
 from vaxres.booking.model import ReservationRecord
 from vaxres.booking.suits import hospital_suits_sql, suits_sql
@@ -113,7 +113,7 @@ def join(
         if waiting is not None and dose not in held:
             raise AlreadyWaiting(user, dose, waiting)
         _check_series_in_range(user, dose, found, held, first, last)
-        eligibility.check_ever(conn, user, found.name, dose, now)
+        waitlist_rules.check_ever(conn, user, found.name, dose, now)
         booked = _book_free_dose(conn, user, dose, key_of(found.name), hospital, first, last, today, now)
         if booked is not None:
             return Joined(None, booked)

@@ -1,6 +1,25 @@
-"""The waitlist's refusals, each built once."""
+"""The waitlist's refusals, each built once, and the eligibility rule of joining it."""
 
+import datetime as dt
+
+from sqlalchemy import Connection, bindparam, select
+
+from vaxres import validate
+from vaxres.booking import eligibility
+from vaxres.db.tables import person_table
 from vaxres.errors import NotFound, Refused
+
+_BORN = select(person_table.c.birth_date).where(person_table.c.id == bindparam("b_person"))
+
+
+def check_ever(conn: Connection, user: str, vaccine: str, dose: int, at: dt.datetime) -> None:
+    """Refuse a person no window of the vaccine will ever admit (`waitlist join`): the waitlist
+    takes everyone a window admits now or later."""
+    windows = eligibility.load(conn, [validate.name_key(vaccine)])
+    if windows:
+        born = conn.execute(_BORN, {"b_person": user}).scalar()
+        groups = eligibility.groups_of(conn, user) if windows.need_groups() else frozenset()
+        windows.never(user, vaccine, dose, born=born, groups=groups, at=at)
 
 
 class AlreadyWaiting(Refused):
