@@ -136,6 +136,22 @@ def prepare(folder: Path, slots: Path) -> dict[str, dict[str, Path]]:
     return stores
 
 
+def pair_round(folder: Path, prepared: Path, side: str, env: dict[str, str]) -> float:
+    """Pairs/s of one child process on a copy of `prepared`, every pair counted afterwards."""
+    copy = folder / f"round-{side}.db"
+    shutil.copyfile(prepared, copy)
+    os.sync()  # the copy on disk before the clock starts: each side's fsyncs wait on its own writes only
+    done = subprocess.run(
+        [sys.executable, "-c", PAIRS_LOOP, str(copy), str(PAIRS)], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, f"{side}: {done.stderr[-2000:]}"
+    cancelled = query(copy, "SELECT count(*) FROM reservation WHERE status = 'cancelled'")
+    assert cancelled == PAIRS + 1, f"{side}: {cancelled} pairs made of {PAIRS + 1}"
+    for stale in folder.glob("round-*"):
+        stale.unlink()
+    return float(done.stdout)
+
+
 def main() -> None:
     compile_installed()
     pairs: dict[str, list[float]] = {side: [] for side in SIDES}
@@ -146,22 +162,17 @@ def main() -> None:
         slots, bookings = generate_dose_ones(folder, ROWS)
         stores = prepare(folder, slots)
         assert query(stores["with"]["pairs"], "SELECT count(*) FROM eligibility_window") == 3
+        for n in range(REPEAT):  # the pairs first, then the imports: no import's writes left to flush
+            for side in SIDES if n % 2 else SIDES[::-1]:
+                pairs[side].append(pair_round(folder, stores[side]["pairs"], side, env))
         for n in range(REPEAT):
             for side in SIDES if n % 2 else SIDES[::-1]:
                 copy = folder / f"round-{side}.db"
-                shutil.copyfile(stores[side]["pairs"], copy)
-                loop = [sys.executable, "-c", PAIRS_LOOP, str(copy), str(PAIRS)]
-                done = subprocess.run(loop, env=env, capture_output=True, text=True)
-                assert done.returncode == 0, f"{side}: {done.stderr[-2000:]}"
-                rate = done.stdout
-                pairs[side].append(float(rate))
-                cancelled = query(copy, "SELECT count(*) FROM reservation WHERE status = 'cancelled'")
-                assert cancelled == PAIRS + 1, f"{side}: {cancelled} pairs made of {PAIRS + 1}"
-                for stale in folder.glob("round-*"):
-                    stale.unlink()
                 shutil.copyfile(stores[side]["import"], copy)
-                cmd = [VAXRES, "--db", str(copy), "import", "reservations", str(bookings)]
-                imports[side].append(measure(cmd, env)[0])
+                os.sync()
+                imports[side].append(
+                    measure([VAXRES, "--db", str(copy), "import", "reservations", str(bookings)], env)[0]
+                )
                 booked = query(copy, "SELECT count(*) FROM reservation")
                 assert booked == ROWS, f"{side}: {booked} rows booked of {ROWS}"
                 for stale in folder.glob("round-*"):
