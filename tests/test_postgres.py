@@ -55,6 +55,19 @@ def test_copy_sqlite_to_postgres_and_back_answers_the_same(cli, tmp_path, empty_
     assert cli("--db", empty_postgres, "db", "upgrade").exit_code == 0
 
     cli("db", "set-timezone", "Africa/Abidjan")  # UTC all year, as the demo's days expect, but not this machine's name
+    cli(
+        "window",
+        "add",
+        "18-49",
+        "--vaccine",
+        "Novavax",
+        "--born-from",
+        "1972-01-01",
+        "--group",
+        "의료진",
+        "--opens",
+        "2020-01-01 20:00",
+    )
     copied = cli.json("db", "copy", empty_postgres)
     assert cli.json("--db", empty_postgres, "db", "info")["timezone"] == "Africa/Abidjan"
     tables = (
@@ -65,6 +78,7 @@ def test_copy_sqlite_to_postgres_and_back_answers_the_same(cli, tmp_path, empty_
         "hospital",
         "person",
         "person_group",
+        "eligibility_window",
         "reservation",
         "reminder",
         "waitlist",
@@ -78,6 +92,7 @@ def test_copy_sqlite_to_postgres_and_back_answers_the_same(cli, tmp_path, empty_
         ["slot", "list"],
         ["outbox", "list"],
         ["vaccine", "list"],
+        ["window", "list"],
         ["show", "1"],
         ["person", "list"],
         ["person", "show", "aa-child"],
