@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import unicodedata
 from collections.abc import Callable
 from typing import Any
 
@@ -20,7 +21,7 @@ from vaxres import validate
 from vaxres.errors import InvalidValue
 from vaxres.imports.rows import CELL_SEPARATOR, RowError
 from vaxres.people import identity, rules
-from vaxres.people.rrn import NOT_SHOWN, masked_text, parse_rrn
+from vaxres.people.rrn import NOT_SHOWN, parse_rrn
 
 GROUP_SEPARATOR = ";"  # in a groups cell, as `export persons` writes them
 # The staged row: what a tuple from PersonParser.person holds, in order; the decision columns
@@ -44,6 +45,7 @@ STAGED_COLUMNS = (
     Column("detail", Text, info={"later": True}),  # whom or why: a holder, a guardian's reason
     Column("other_line", Integer, info={"later": True}),  # the line of the file the refusal names
     Column("known", Integer, info={"later": True}),  # 1: the store has this id (the row updates the person)
+    Column("waits_for", Integer, info={"later": True}),  # n of the guardian's row, when it follows this one
 )
 
 
@@ -81,6 +83,8 @@ class PersonParser:
         self._fields: dict[int, str] = {}  # the JSON list of the fields of a bit mask
         self._births: dict[str, tuple[Any, str]] = {}  # YYMMDDG -> (birth date as staged, sex)
         self._langs: dict[str, str] = {}
+        self._groups: dict[str, str] = {}  # a groups cell -> the names as staged
+        self._fingerprint: Callable[[str], str] | None = None  # the number's, once the key is read
 
     @property
     def used_key(self) -> bool:
@@ -88,28 +92,33 @@ class PersonParser:
 
     def person(self, line: int, cells: list[str]) -> tuple | RowError:
         rrn_at = self._rrn_at
-        number_text = ""
-        if rrn_at is not None and rrn_at < len(cells) and cells[rrn_at].strip():
-            number_text = cells[rrn_at]
-            cells[rrn_at] = masked_text(number_text)  # before the row goes anywhere
+        digits = ""  # the number's 13 digits; its cell as given when not of that shape
+        if rrn_at is not None and rrn_at < len(cells) and (raw := cells[rrn_at].strip()):
+            digits = raw[:6] + raw[7:] if len(raw) == 14 and raw[6] == "-" else raw
+            if len(digits) == 13 and digits.isascii() and digits.isdigit():
+                cells[rrn_at] = f"{digits[:6]}-{digits[6]}******"  # before the row goes anywhere
+            else:
+                digits = cells[rrn_at]
+                cells[rrn_at] = NOT_SHOWN  # rrn.masked_text's word for what is not a number
         width = self._width
         row = cells + [""] * (width + 1 - len(cells)) if len(cells) <= width else [*cells[:width], ""]
         try:
-            return self._parse(line, row, number_text, cells)
+            return self._parse(line, row, digits, cells)
         except InvalidValue as error:
             if error.field == "rrn":
                 return RowError(line, "rrn", cells[rrn_at], error.reason, error.code, cells, error)  # type: ignore[index]
             return RowError.invalid(line, error, cells)
 
-    def _parse(self, line: int, row: list[str], number_text: str, cells: list[str]) -> tuple:
-        person = validate.normalize_name(row[self._id_at], field="id")
+    def _parse(self, line: int, row: list[str], digits: str, cells: list[str]) -> tuple:
+        """The cells in `person add`'s order of checks; `digits` as person() found them."""
+        person = _name(row[self._id_at], "id")
         if person == "*":
             raise InvalidValue("id", row[self._id_at], "is reserved for broadcast notifications")
         name_at, born_at, sex_at, phone_at, email_at, lang_at, guardian_at, groups_at = self._at
         given = 0
         name: str | None = row[name_at]
         if name and name.strip():
-            name = validate.normalize_name(name, field="name")
+            name = _name(name, "name")
             given |= NAME
         else:
             name = None
@@ -118,8 +127,10 @@ class PersonParser:
         sex: str | None = row[sex_at]
         sex = sex if sex and sex.strip() else None
         fingerprint = masked = None
-        if number_text:
-            digits, born_given, sex_given = self._digits(number_text), born, sex
+        if digits:
+            if len(digits) != 13 or not (digits.isascii() and digits.isdigit()):  # a cell of another shape
+                self._refuse_number(digits)
+            born_given, sex_given = born, sex
             born, sex = self._births.get(digits[:7]) or self._birth(digits)
             if born_given is not None and _iso(
                 rules.parse_birth_date(born_given, today=self._today, field="birth_date")
@@ -127,11 +138,11 @@ class PersonParser:
                 raise InvalidValue(
                     "birth_date",
                     born_given,
-                    f"is not the birth date the resident registration number gives ({masked_text(number_text)})",
+                    f"is not the birth date the resident registration number gives ({digits[:6]}-{digits[6]}******)",
                 )
             if sex_given is not None and _sex(sex_given) != sex:
                 raise InvalidValue("sex", sex_given, f"is not the sex the resident registration number gives ({sex})")
-            fingerprint = identity.digits_fingerprint(self._key or self._first_key(), digits)
+            fingerprint = (self._fingerprint or self._first_key())(digits)
             masked = f"{digits[:6]}-{digits[6]}******"
             given |= RRN | BIRTH_DATE | SEX
         else:
@@ -163,14 +174,12 @@ class PersonParser:
             lang = None
         guardian: str | None = row[guardian_at]
         if guardian and guardian.strip():
-            guardian = validate.normalize_name(guardian, field="guardian")
+            guardian = _name(guardian, "guardian")
             given |= GUARDIAN
         else:
             guardian = None
         groups: str | None = row[groups_at]
-        names = [part for part in groups.split(GROUP_SEPARATOR) if part.strip()] if groups else None
-        if names:
-            groups = CELL_SEPARATOR.join(rules.parse_groups(names, field="groups").values())
+        if groups and (groups := self._groups.get(groups) or self._parse_groups(groups)):
             given |= GROUPS
         else:
             groups = None
@@ -180,21 +189,26 @@ class PersonParser:
                 text)  # fmt: skip
 
     @staticmethod
-    def _digits(text: str) -> str:
-        """The 13 digits of a number of the right shape (else InvalidValue, as parse_rrn words it)."""
-        raw = text.strip()
-        digits = raw[:6] + raw[7:] if len(raw) == 14 and raw[6] == "-" else raw
-        if len(digits) == 13 and digits.isascii() and digits.isdigit():
-            return digits
-        if "*" in raw:
+    def _refuse_number(text: str) -> None:
+        """InvalidValue for a number that is not 13 digits, as parse_rrn words it."""
+        if "*" in text:
             raise InvalidValue(
                 "rrn",
                 NOT_SHOWN,
                 "is a masked number (as exports and rejects files write one): give the whole number, "
                 "or leave the cell empty to keep the registered one",
             )
-        parse_rrn(raw, field="rrn")  # raises, saying what is wrong
+        parse_rrn(text, field="rrn")  # raises, saying what is wrong
         raise AssertionError("parse_rrn accepted what the import did not")  # pragma: no cover
+
+    def _parse_groups(self, text: str) -> str:
+        """A groups cell as staged: the names joined by CELL_SEPARATOR ("" for none); few distinct
+        cells make up a file, so they are memoised (bounded)."""
+        names = [part for part in text.split(GROUP_SEPARATOR) if part.strip()]
+        joined = CELL_SEPARATOR.join(rules.parse_groups(names, field="groups").values()) if names else ""
+        if len(self._groups) < 1000:
+            self._groups[text] = joined
+        return joined
 
     def _birth(self, digits: str) -> tuple[Any, str]:
         number = parse_rrn(digits, today=self._today, field="rrn")
@@ -210,9 +224,10 @@ class PersonParser:
             self._langs[text] = lang
         return lang
 
-    def _first_key(self) -> bytes:
+    def _first_key(self) -> Callable[[str], str]:
         self._key = self._load_key()
-        return self._key
+        self._fingerprint = identity.fingerprinter(self._key)
+        return self._fingerprint
 
     def _fields_json(self, given: int) -> str:
         found = self._fields[given] = json.dumps([name for bit, name in BITS if given & bit])
@@ -223,6 +238,16 @@ OPTIONAL = ("name", "birth_date", "sex", "phone", "email", "lang", "guardian", "
 # The fields as PersonRegistered lists them (sorted), each a bit of a row's mask.
 BITS = tuple((1 << index, name) for index, name in enumerate(sorted((*OPTIONAL, "rrn"))))
 BIRTH_DATE, EMAIL, GROUPS, GUARDIAN, LANG, NAME, PHONE, RRN, SEX = (bit for bit, _name in BITS)
+
+
+def _name(text: str, field: str) -> str:
+    """validate.normalize_name, its check of a name already normalised (NFC, printable, no double
+    space: a Korean name of a file) first: that name stays as it is, stripped."""
+    if text.isprintable() and "  " not in text and unicodedata.is_normalized("NFC", text):
+        text = text.strip()
+        if text and len(text) <= validate.MAX_NAME_LENGTH:
+            return text
+    return validate.normalize_name(text, field=field)
 
 
 def _iso(day: Any) -> str:
