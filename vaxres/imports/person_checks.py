@@ -73,9 +73,28 @@ def decide(conn: Connection, staging: Staging, today: dt.date, columns: set[str]
         return False
     while _guardians(conn, staging, today):
         pass
-    w, g = st.alias("w"), st.alias("g")
-    later = select(w.c.n).join(g, and_(g.c.id == w.c.guardian, g.c.refusal.is_(None), g.c.n > w.c.n))
-    return conn.execute(later.where(w.c.refusal.is_(None)).limit(1)).first() is not None
+    return _waiting(conn, staging)
+
+
+def _waiting(conn: Connection, staging: Staging) -> bool:
+    """Mark each ward whose guardian's row follows theirs with that row's n (waits_for): the
+    loader links them once it is loaded, the others as they are inserted."""
+    st = staging.table
+    g = st.alias("g")
+    waiting = (
+        update(st)
+        .where(g.c.id == st.c.guardian, g.c.refusal.is_(None), g.c.n > st.c.n, st.c.refusal.is_(None))
+        .values(waits_for=g.c.n)
+        .execution_options(preserve_rowcount=True)
+    )
+    if not conn.execute(waiting).rowcount:
+        return False
+    where = "WHERE waits_for IS NOT NULL"  # a few rows: the index holds those only
+    if staging.sqlite:
+        conn.exec_driver_sql(f"CREATE INDEX vaxres_staging.import_rows_waits_for ON import_rows (waits_for) {where}")
+    else:
+        conn.exec_driver_sql(f"CREATE INDEX import_rows_waits_for ON pg_temp.import_rows (waits_for) {where}")
+    return True
 
 
 def _index(conn: Connection, staging: Staging, columns: list[str]) -> None:
