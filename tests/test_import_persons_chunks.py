@@ -55,3 +55,32 @@ def test_guardians_are_linked_whichever_chunk_holds_their_row(cli, tmp_path, mon
             "PersonUpdated",
             ["guardian", "name"],
         )
+
+
+@pytest.mark.parametrize("limit", [None, 0])
+def test_repeated_numbers_are_refused_whether_the_filter_or_the_index_finds_them(cli, tmp_path, monkeypatch, limit):
+    """The first pass's filter names the numbers perhaps seen twice; past its limit, decide()
+    indexes every number instead. Either way the same rows are refused, naming the same row."""
+    if limit is not None:
+        monkeypatch.setattr("vaxres.imports.person_rows.PersonParser.REPEATS_LIMIT", limit)
+    rows = [
+        "a,9001011234567",  # 2
+        "b,8802022345678",  # 3
+        "c,9001011234567",  # 4: line 2's
+        "a,7703031234567",  # 5: the id of line 2, refused as such
+        "d,7703031234567",  # 6: the number of line 5, a refused row, still its
+        "e,8802022345678",  # 7: line 3's
+        "f,6604041234567",  # 8
+    ]
+    path = tmp_path / "people.csv"
+    path.write_text("id,rrn\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    done = cli("import", "persons", str(path), "--json")
+    assert done.exit_code == 1, done.stderr
+    summary = json.loads(done.stdout)
+    assert [(e["line"], e["code"], e["reason"]) for e in summary["errors"]] == [
+        (4, "duplicate_identity", "the resident registration number 900101-1****** is given on line 2 to a already; one number, one person"),
+        (5, "duplicate_person", "a is on line 2 of the file already; give one row per person"),
+        (6, "duplicate_identity", "the resident registration number 770303-1****** is given on line 5 to a already; one number, one person"),
+        (7, "duplicate_identity", "the resident registration number 880202-2****** is given on line 3 to b already; one number, one person"),
+    ]  # fmt: skip
+    assert summary["registered"] == 3

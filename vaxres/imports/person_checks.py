@@ -27,15 +27,17 @@ from vaxres.people import rules
 p = person_table.c
 
 
-def decide(conn: Connection, staging: Staging, today: dt.date, columns: set[str]) -> bool:
+def decide(conn: Connection, staging: Staging, today: dt.date, columns: set[str], repeats: list[str] | None) -> bool:
     """Mark every staged row a rule across rows refuses, and the rows of people the store has;
-    True when a guardian's row comes after a row naming them (its link waits for their chunk)."""
-    _index(conn, staging, [column for column in ("id", "rrn", "guardian") if column in columns])
+    True when a guardian's row comes after a row naming them (its link waits for their chunk).
+    `repeats`: the fingerprints perhaps given on an earlier row (None: any may be)."""
+    by_index = "rrn" in columns and repeats is None
+    _index(conn, staging, ["id", "fingerprint"] if by_index else ["id"])
     st = staging.table
     conn.execute(update(st).where(st.c.id.in_(select(p.id))).values(known=1))
     d, f = st.alias("d"), st.alias("f")
     repeated = [("id", rules.RepeatedPerson.code)]
-    if "rrn" in columns:
+    if by_index:
         repeated.append(("fingerprint", rules.DuplicateIdentity.code))
     for column, code in repeated:
         firsts = (
@@ -52,6 +54,8 @@ def decide(conn: Connection, staging: Staging, today: dt.date, columns: set[str]
             .where(d.c.refusal.is_(None))
         )
         _mark(conn, staging, [(n, code, holder, line) for n, holder, line in bulk.fetch(conn, later, {})])
+    if "rrn" in columns and repeats:
+        _mark(conn, staging, _repeated_numbers(conn, staging, repeats))
     held, known = person_table.alias("held"), person_table.alias("known")
     in_store = (
         select(d.c.n, known.c.forgotten_at, held.c.id)
@@ -97,10 +101,26 @@ def _waiting(conn: Connection, staging: Staging) -> bool:
     return True
 
 
+def _repeated_numbers(conn: Connection, staging: Staging, repeats: list[str]) -> list[tuple]:
+    """The refusals of the rows giving a number an earlier row gave, as the indexed grouping in
+    decide() finds them, for the few numbers the first pass saw perhaps twice."""
+    st = staging.table.c
+    rows: list[tuple] = []
+    for batch in parameter_batches(sorted(set(repeats))):
+        found = select(st.n, st.fingerprint, st.id, st.line, st.refusal).where(st.fingerprint.in_(batch))
+        rows += [tuple(row) for row in conn.execute(found)]
+    firsts: dict[str, tuple] = {}  # fingerprint -> (n, id, line) of its first row
+    refusals = []
+    for n, fingerprint, person, line, refusal in sorted(rows):
+        first_n, holder, first_line = firsts.setdefault(fingerprint, (n, person, line))
+        if n != first_n and refusal is None:
+            refusals.append((n, rules.DuplicateIdentity.code, holder, first_line))
+    return refusals
+
+
 def _index(conn: Connection, staging: Staging, columns: list[str]) -> None:
-    """The look-ups by id, number and guardian across the staged rows, for the columns the file has."""
+    """The look-ups by id (and number) across the staged rows."""
     for column in columns:
-        column = "fingerprint" if column == "rrn" else column
         if staging.sqlite:
             conn.exec_driver_sql(
                 f"CREATE INDEX IF NOT EXISTS vaxres_staging.import_rows_{column} ON import_rows ({column})"

@@ -58,6 +58,7 @@ class PersonParser:
     and sex of a number's first seven digits and the languages are memoised (bounded)."""
 
     MEMO_LIMIT = 50_000
+    REPEATS_LIMIT = 20_000
 
     def __init__(
         self,
@@ -85,6 +86,11 @@ class PersonParser:
         self._langs: dict[str, str] = {}
         self._groups: dict[str, str] = {}  # a groups cell -> the names as staged
         self._fingerprint: Callable[[str], str] | None = None  # the number's, once the key is read
+        # The numbers perhaps on an earlier row, by a Bloom filter of the fingerprints seen (two
+        # bits of 2^24 each): a few thousand of a million numbers all different, looked up in the
+        # staged rows without an index (person_checks.decide); None: too many, decide indexes them.
+        self._seen = bytearray(1 << 21)
+        self.repeats: list[str] | None = []
 
     @property
     def used_key(self) -> bool:
@@ -143,6 +149,8 @@ class PersonParser:
             if sex_given is not None and _sex(sex_given) != sex:
                 raise InvalidValue("sex", sex_given, f"is not the sex the resident registration number gives ({sex})")
             fingerprint = (self._fingerprint or self._first_key())(digits)
+            if self.repeats is not None:
+                self._note(fingerprint)
             masked = f"{digits[:6]}-{digits[6]}******"
             given |= RRN | BIRTH_DATE | SEX
         else:
@@ -187,6 +195,21 @@ class PersonParser:
         text = CELL_SEPARATOR.join(cells) if self._keep_cells else ""
         return (line, person, name, born, sex, phone, email, lang, guardian, groups, fingerprint, masked, fields,
                 text)  # fmt: skip
+
+    def _note(self, fingerprint: str) -> None:
+        """Add a number to the filter of those seen; one it may have seen goes to self.repeats."""
+        bits = int(fingerprint[:12], 16)  # 48 bits of the HMAC: a byte of the filter and a bit in it, twice
+        first, second = bits >> 27, bits >> 3 & 0x1FFFFF
+        first_bit, second_bit = 1 << (bits >> 24 & 7), 1 << (bits & 7)
+        seen = self._seen
+        if seen[first] & first_bit and seen[second] & second_bit:
+            if self.repeats is not None:
+                self.repeats.append(fingerprint)
+                if len(self.repeats) > self.REPEATS_LIMIT:
+                    self.repeats = None
+        else:
+            seen[first] |= first_bit
+            seen[second] |= second_bit
 
     @staticmethod
     def _refuse_number(text: str) -> None:
