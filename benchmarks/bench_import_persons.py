@@ -150,8 +150,9 @@ The file: Korean names, a resident registration number for nine people in ten (e
 a mobile phone, an e-mail address at one of {len(DOMAINS)} providers, a language, groups for one in
 five; one person in ten a child with a birth date and a guardian (one in four of them named before
 the guardian's row). The baseline (in the script) reads it with `csv.reader`, computes the
-fingerprint `hmac.new(key, b"rrn:" + digits, sha256)` and the masked form, and inserts the rows
-as they are, and their groups, by `executemany` into tables of vaxres's columns and keys, in
+fingerprint `hmac.new(key, b"rrn:" + digits, sha256)`, the masked form and the birth date and sex
+the number carries (vaxres stores them too), and inserts the rows, and their groups, by
+`executemany` into tables of vaxres's columns and keys, in
 {PERSON_CHUNK:,}-row transactions with vaxres's pragmas. vaxres does more: it validates every
 value first (names, numbers against their dates, phones to E.164, e-mail addresses, guardians:
 registered, adult, no circle), stages the rows (numbers already hashed) outside the store, decides
