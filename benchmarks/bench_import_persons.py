@@ -36,8 +36,9 @@ SYLLABLES = "민수영희지현준서연우진하은도윤예성호경미정혜�
 DOMAINS = ("naver.com", "gmail.com", "daum.net", "hanmail.net", "kakao.com", "nate.com")
 GROUPS = ("의료진", "교사", "요양시설;의료진", "Seoul;교사", "65세 이상")
 
-# The plain sqlite3 side: csv.reader, the HMAC of the 13 digits, the masked form, executemany of
-# the rows (and their groups) in transactions of the import's size, vaxres's pragmas.
+# The plain sqlite3 side: csv.reader, the HMAC of the 13 digits, the masked form, the birth date
+# and sex the number carries (vaxres stores them: the rows are the same), executemany of the rows
+# (and their groups) in transactions of the import's size, vaxres's pragmas.
 BASELINE = r'''
 import csv, datetime as dt, hashlib, hmac, sqlite3, sys
 path, db, chunk, cache, key = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5].encode()
@@ -53,6 +54,7 @@ conn.execute("""CREATE TABLE person_group (person_id VARCHAR(200) NOT NULL, grou
   name VARCHAR(100) NOT NULL, PRIMARY KEY (person_id, group_key))""")
 insert = "INSERT INTO person VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)"
 now = dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat(sep=" ")
+CENTURY = dict(zip("1256347890", ("19",) * 4 + ("20",) * 4 + ("18",) * 2))
 def flush(people, groups):
     conn.execute("BEGIN IMMEDIATE")
     conn.executemany(insert, people)
@@ -63,12 +65,15 @@ with open(path, newline="", encoding="utf-8") as f:
     next(rows)
     people, groups = [], []
     for pid, name, rrn, born, phone, email, lang, guardian, grouped in rows:
-        fingerprint = masked = None
+        fingerprint = masked = sex = None
         if rrn:
             digits = rrn.replace("-", "")
             fingerprint = hmac.new(key, b"rrn:" + digits.encode(), hashlib.sha256).hexdigest()
             masked = f"{digits[:6]}-{digits[6]}******"
-        people.append((pid, name, born or None, None, phone or None, email or None, lang or None,
+            # the birth date and sex the number carries, which vaxres stores too
+            born = f"{CENTURY[digits[6]]}{digits[:2]}-{digits[2:4]}-{digits[4:6]}"
+            sex = "M" if digits[6] in "13579" else "F"
+        people.append((pid, name, born or None, sex, phone or None, email or None, lang or None,
                        guardian or None, fingerprint, masked, now, now))
         if grouped:
             groups += [(pid, g.casefold(), g) for g in grouped.split(";")]
@@ -145,8 +150,9 @@ The file: Korean names, a resident registration number for nine people in ten (e
 a mobile phone, an e-mail address at one of {len(DOMAINS)} providers, a language, groups for one in
 five; one person in ten a child with a birth date and a guardian (one in four of them named before
 the guardian's row). The baseline (in the script) reads it with `csv.reader`, computes the
-fingerprint `hmac.new(key, b"rrn:" + digits, sha256)` and the masked form, and inserts the rows
-as they are, and their groups, by `executemany` into tables of vaxres's columns and keys, in
+fingerprint `hmac.new(key, b"rrn:" + digits, sha256)`, the masked form and the birth date and sex
+the number carries (vaxres stores them too), and inserts the rows, and their groups, by
+`executemany` into tables of vaxres's columns and keys, in
 {PERSON_CHUNK:,}-row transactions with vaxres's pragmas. vaxres does more: it validates every
 value first (names, numbers against their dates, phones to E.164, e-mail addresses, guardians:
 registered, adult, no circle), stages the rows (numbers already hashed) outside the store, decides

@@ -27,15 +27,17 @@ from vaxres.people import rules
 p = person_table.c
 
 
-def decide(conn: Connection, staging: Staging, today: dt.date, columns: set[str]) -> bool:
+def decide(conn: Connection, staging: Staging, today: dt.date, columns: set[str], repeats: list[str] | None) -> bool:
     """Mark every staged row a rule across rows refuses, and the rows of people the store has;
-    True when a guardian's row comes after a row naming them (its link waits for their chunk)."""
-    _index(conn, staging, [column for column in ("id", "rrn", "guardian") if column in columns])
+    True when a guardian's row comes after a row naming them (its link waits for their chunk).
+    `repeats`: the fingerprints perhaps given on an earlier row (None: any may be)."""
+    by_index = "rrn" in columns and repeats is None
+    _index(conn, staging, ["id", "fingerprint"] if by_index else ["id"])
     st = staging.table
     conn.execute(update(st).where(st.c.id.in_(select(p.id))).values(known=1))
     d, f = st.alias("d"), st.alias("f")
     repeated = [("id", rules.RepeatedPerson.code)]
-    if "rrn" in columns:
+    if by_index:
         repeated.append(("fingerprint", rules.DuplicateIdentity.code))
     for column, code in repeated:
         firsts = (
@@ -52,6 +54,8 @@ def decide(conn: Connection, staging: Staging, today: dt.date, columns: set[str]
             .where(d.c.refusal.is_(None))
         )
         _mark(conn, staging, [(n, code, holder, line) for n, holder, line in bulk.fetch(conn, later, {})])
+    if "rrn" in columns and repeats:
+        _mark(conn, staging, _repeated_numbers(conn, staging, repeats))
     held, known = person_table.alias("held"), person_table.alias("known")
     in_store = (
         select(d.c.n, known.c.forgotten_at, held.c.id)
@@ -73,15 +77,50 @@ def decide(conn: Connection, staging: Staging, today: dt.date, columns: set[str]
         return False
     while _guardians(conn, staging, today):
         pass
-    w, g = st.alias("w"), st.alias("g")
-    later = select(w.c.n).join(g, and_(g.c.id == w.c.guardian, g.c.refusal.is_(None), g.c.n > w.c.n))
-    return conn.execute(later.where(w.c.refusal.is_(None)).limit(1)).first() is not None
+    return _waiting(conn, staging)
+
+
+def _waiting(conn: Connection, staging: Staging) -> bool:
+    """Mark each ward whose guardian's row follows theirs with that row's n (waits_for): the
+    loader links them once it is loaded, the others as they are inserted."""
+    st = staging.table
+    g = st.alias("g")
+    waiting = (
+        update(st)
+        .where(g.c.id == st.c.guardian, g.c.refusal.is_(None), g.c.n > st.c.n, st.c.refusal.is_(None))
+        .values(waits_for=g.c.n)
+        .execution_options(preserve_rowcount=True)
+    )
+    if not conn.execute(waiting).rowcount:
+        return False
+    where = "WHERE waits_for IS NOT NULL"  # a few rows: the index holds those only
+    if staging.sqlite:
+        conn.exec_driver_sql(f"CREATE INDEX vaxres_staging.import_rows_waits_for ON import_rows (waits_for) {where}")
+    else:
+        conn.exec_driver_sql(f"CREATE INDEX import_rows_waits_for ON pg_temp.import_rows (waits_for) {where}")
+    return True
+
+
+def _repeated_numbers(conn: Connection, staging: Staging, repeats: list[str]) -> list[tuple]:
+    """The refusals of the rows giving a number an earlier row gave, as the indexed grouping in
+    decide() finds them, for the few numbers the first pass saw perhaps twice."""
+    st = staging.table.c
+    rows: list[tuple] = []
+    for batch in parameter_batches(sorted(set(repeats))):
+        found = select(st.n, st.fingerprint, st.id, st.line, st.refusal).where(st.fingerprint.in_(batch))
+        rows += [tuple(row) for row in conn.execute(found)]
+    firsts: dict[str, tuple] = {}  # fingerprint -> (n, id, line) of its first row
+    refusals = []
+    for n, fingerprint, person, line, refusal in sorted(rows):
+        first_n, holder, first_line = firsts.setdefault(fingerprint, (n, person, line))
+        if n != first_n and refusal is None:
+            refusals.append((n, rules.DuplicateIdentity.code, holder, first_line))
+    return refusals
 
 
 def _index(conn: Connection, staging: Staging, columns: list[str]) -> None:
-    """The look-ups by id, number and guardian across the staged rows, for the columns the file has."""
+    """The look-ups by id (and number) across the staged rows."""
     for column in columns:
-        column = "fingerprint" if column == "rrn" else column
         if staging.sqlite:
             conn.exec_driver_sql(
                 f"CREATE INDEX IF NOT EXISTS vaxres_staging.import_rows_{column} ON import_rows ({column})"

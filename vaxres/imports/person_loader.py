@@ -1,14 +1,17 @@
 """Loading a chunk of staged person rows, once imports/person_checks.py has marked the refused
 ones: new people in one INSERT ... SELECT with their PersonRegistered messages built in SQL;
 people the store has compared in Python and updated with the fields that changed (PersonUpdated,
-as `person update`); guardians linked once both people are in the store."""
+as `person update`); guardians linked once both people are in the store: a new person's by the
+INSERT itself when the guardian is there before them (a row after them would leave SQLite a
+pending foreign key, and a scan of the people at every row after it), else once the guardian's
+chunk is loaded."""
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
 
-from sqlalchemy import Connection, and_, bindparam, delete, func, insert, literal, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, case, delete, func, insert, literal, null, or_, select, update
 
 from vaxres.db import bulk
 from vaxres.db.store import Store, parameter_batches
@@ -37,6 +40,7 @@ class PersonLoader:
         self._store = store
         self._uses_key = uses_key  # a number was read: the store learns the key's check value
         self._later_guardians = later_guardians  # a guardian's row follows a row naming them
+        self._known_rows = False  # the chunk has rows of people the store has
 
     def load(self, conn: Connection, low: int, high: int, *, dry_run: bool) -> list[RowError]:
         now = utcnow()
@@ -55,7 +59,8 @@ class PersonLoader:
         if registered:
             self._groups_of_new(conn, params)
             selected.execute_selected(conn, self._announce, params)
-        conn.execute(self._link_chunk, params)
+        if self._known_rows:
+            conn.execute(self._link_chunk, params)
         if self._later_guardians:
             conn.execute(self._link_waiting, params)
         return errors
@@ -70,6 +75,7 @@ class PersonLoader:
     def _update_known(self, conn: Connection, window: dict, now: dt.datetime, *, write: bool) -> None:
         """The rows of people the store has: each given field that differs changes, as `person update`."""
         rows = bulk.fetch(conn, self._known, window)
+        self._known_rows = bool(rows)
         if not rows:
             return
         groups: dict[str, dict[str, str]] = {}
@@ -183,12 +189,15 @@ class PersonLoader:
     def _register(self):
         st = self.staging.table.c
         now = bindparam("now", type_=p.created_at.type)
+        # decide() marked the wards whose guardian's row follows theirs: linked once it is loaded
+        guardian = case((st.waits_for.is_(None), st.guardian), else_=null())
         rows = select(
-            st.id, st.name, st.birth_date, st.sex, st.phone, st.email, st.lang, st.fingerprint, st.masked, now, now
-        )
+            st.id, st.name, st.birth_date, st.sex, st.phone, st.email, st.lang, st.fingerprint, st.masked, guardian,
+            now, now,
+        )  # fmt: skip
         return (
             insert(person_table)
-            .from_select([*REGISTERED, "created_at", "updated_at"], rows.where(self._new).order_by(st.n))
+            .from_select([*REGISTERED, "guardian_id", "created_at", "updated_at"], rows.where(self._new).order_by(st.n))
             .execution_options(preserve_rowcount=True)
         )
 
@@ -224,15 +233,14 @@ class PersonLoader:
 
     @functools.cached_property
     def _link_chunk(self):
-        return self._link(self.staging.table.c.n.between(bindparam("low"), bindparam("high")))
+        """The chunk's people the store had (its new people are linked by _register)."""
+        st = self.staging.table.c
+        return self._link(and_(st.n.between(bindparam("low"), bindparam("high")), st.known.is_not(None)))
 
     @functools.cached_property
     def _link_waiting(self):
-        """Wards of earlier chunks whose guardian this chunk registered."""
-        st = self.staging.table.c
-        here = self.staging.table.alias("here")
-        this_chunk = select(here.c.id).where(here.c.n.between(bindparam("low"), bindparam("high")))
-        return self._link(and_(st.n < bindparam("low"), st.guardian.in_(this_chunk)))
+        """Wards whose guardian's row, after theirs, is in this chunk (decide() marked them)."""
+        return self._link(self.staging.table.c.waits_for.between(bindparam("low"), bindparam("high")))
 
 
 def _day(value):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import unicodedata
 from collections.abc import Callable
 from typing import Any
 
@@ -20,7 +21,7 @@ from vaxres import validate
 from vaxres.errors import InvalidValue
 from vaxres.imports.rows import CELL_SEPARATOR, RowError
 from vaxres.people import identity, rules
-from vaxres.people.rrn import NOT_SHOWN, masked_text, parse_rrn
+from vaxres.people.rrn import NOT_SHOWN, parse_rrn
 
 GROUP_SEPARATOR = ";"  # in a groups cell, as `export persons` writes them
 # The staged row: what a tuple from PersonParser.person holds, in order; the decision columns
@@ -44,6 +45,7 @@ STAGED_COLUMNS = (
     Column("detail", Text, info={"later": True}),  # whom or why: a holder, a guardian's reason
     Column("other_line", Integer, info={"later": True}),  # the line of the file the refusal names
     Column("known", Integer, info={"later": True}),  # 1: the store has this id (the row updates the person)
+    Column("waits_for", Integer, info={"later": True}),  # n of the guardian's row, when it follows this one
 )
 
 
@@ -56,6 +58,7 @@ class PersonParser:
     and sex of a number's first seven digits and the languages are memoised (bounded)."""
 
     MEMO_LIMIT = 50_000
+    REPEATS_LIMIT = 20_000
 
     def __init__(
         self,
@@ -70,6 +73,7 @@ class PersonParser:
         self._keep_cells = keep_cells  # the row's text, staged for --rejects only
         self._today = today
         self._region = rules.parse_region(region) if region != rules.DEFAULT_REGION else region
+        self._mobile = rules.KR_MOBILE.fullmatch if self._region == "KR" else None
         self._load_key = key
         self._key: bytes | None = None
         self._dates_as_text = dates_as_text
@@ -81,6 +85,13 @@ class PersonParser:
         self._fields: dict[int, str] = {}  # the JSON list of the fields of a bit mask
         self._births: dict[str, tuple[Any, str]] = {}  # YYMMDDG -> (birth date as staged, sex)
         self._langs: dict[str, str] = {}
+        self._groups: dict[str, str] = {}  # a groups cell -> the names as staged
+        self._fingerprint: Callable[[str], str] | None = None  # the number's, once the key is read
+        # The numbers perhaps on an earlier row, by a Bloom filter of the fingerprints seen (two
+        # bits of 2^24 each): a few thousand of a million numbers all different, looked up in the
+        # staged rows without an index (person_checks.decide); None: too many, decide indexes them.
+        self._seen = bytearray(1 << 21)
+        self.repeats: list[str] | None = []
 
     @property
     def used_key(self) -> bool:
@@ -88,28 +99,33 @@ class PersonParser:
 
     def person(self, line: int, cells: list[str]) -> tuple | RowError:
         rrn_at = self._rrn_at
-        number_text = ""
-        if rrn_at is not None and rrn_at < len(cells) and cells[rrn_at].strip():
-            number_text = cells[rrn_at]
-            cells[rrn_at] = masked_text(number_text)  # before the row goes anywhere
+        digits = ""  # the number's 13 digits; its cell as given when not of that shape
+        if rrn_at is not None and rrn_at < len(cells) and (raw := cells[rrn_at].strip()):
+            digits = raw[:6] + raw[7:] if len(raw) == 14 and raw[6] == "-" else raw
+            if len(digits) == 13 and digits.isascii() and digits.isdigit():
+                cells[rrn_at] = f"{digits[:6]}-{digits[6]}******"  # before the row goes anywhere
+            else:
+                digits = cells[rrn_at]
+                cells[rrn_at] = NOT_SHOWN  # rrn.masked_text's word for what is not a number
         width = self._width
         row = cells + [""] * (width + 1 - len(cells)) if len(cells) <= width else [*cells[:width], ""]
         try:
-            return self._parse(line, row, number_text, cells)
+            return self._parse(line, row, digits, cells)
         except InvalidValue as error:
             if error.field == "rrn":
                 return RowError(line, "rrn", cells[rrn_at], error.reason, error.code, cells, error)  # type: ignore[index]
             return RowError.invalid(line, error, cells)
 
-    def _parse(self, line: int, row: list[str], number_text: str, cells: list[str]) -> tuple:
-        person = validate.normalize_name(row[self._id_at], field="id")
+    def _parse(self, line: int, row: list[str], digits: str, cells: list[str]) -> tuple:
+        """The cells in `person add`'s order of checks; `digits` as person() found them."""
+        person = _name(row[self._id_at], "id")
         if person == "*":
             raise InvalidValue("id", row[self._id_at], "is reserved for broadcast notifications")
         name_at, born_at, sex_at, phone_at, email_at, lang_at, guardian_at, groups_at = self._at
         given = 0
         name: str | None = row[name_at]
         if name and name.strip():
-            name = validate.normalize_name(name, field="name")
+            name = _name(name, "name")
             given |= NAME
         else:
             name = None
@@ -118,8 +134,10 @@ class PersonParser:
         sex: str | None = row[sex_at]
         sex = sex if sex and sex.strip() else None
         fingerprint = masked = None
-        if number_text:
-            digits, born_given, sex_given = self._digits(number_text), born, sex
+        if digits:
+            if len(digits) != 13 or not (digits.isascii() and digits.isdigit()):  # a cell of another shape
+                self._refuse_number(digits)
+            born_given, sex_given = born, sex
             born, sex = self._births.get(digits[:7]) or self._birth(digits)
             if born_given is not None and _iso(
                 rules.parse_birth_date(born_given, today=self._today, field="birth_date")
@@ -127,12 +145,14 @@ class PersonParser:
                 raise InvalidValue(
                     "birth_date",
                     born_given,
-                    f"is not the birth date the resident registration number gives ({masked_text(number_text)})",
+                    f"is not the birth date the resident registration number gives ({digits[:6]}-{digits[6]}******)",
                 )
             if sex_given is not None and _sex(sex_given) != sex:
                 raise InvalidValue("sex", sex_given, f"is not the sex the resident registration number gives ({sex})")
-            fingerprint = identity.digits_fingerprint(self._key or self._first_key(), digits)
-            masked = f"{digits[:6]}-{digits[6]}******"
+            fingerprint = (self._fingerprint or self._first_key())(digits)
+            if self.repeats is not None:
+                self._note(fingerprint)
+            masked = cells[self._rrn_at]  # type: ignore[index]  # the masked form, as person() wrote it
             given |= RRN | BIRTH_DATE | SEX
         else:
             if born is not None:
@@ -145,7 +165,11 @@ class PersonParser:
                 given |= SEX
         phone: str | None = row[phone_at]
         if phone and phone.strip():
-            phone = rules.parse_phone(phone, region=self._region, field="phone")
+            mobile = self._mobile(phone.strip()) if self._mobile is not None else None
+            if mobile is not None:  # rules.parse_phone's fast path, without its call
+                phone = "+82" + "".join(mobile.groups())
+            else:
+                phone = rules.parse_phone(phone, region=self._region, field="phone")
             given |= PHONE
         else:
             phone = None
@@ -163,14 +187,12 @@ class PersonParser:
             lang = None
         guardian: str | None = row[guardian_at]
         if guardian and guardian.strip():
-            guardian = validate.normalize_name(guardian, field="guardian")
+            guardian = _name(guardian, "guardian")
             given |= GUARDIAN
         else:
             guardian = None
         groups: str | None = row[groups_at]
-        names = [part for part in groups.split(GROUP_SEPARATOR) if part.strip()] if groups else None
-        if names:
-            groups = CELL_SEPARATOR.join(rules.parse_groups(names, field="groups").values())
+        if groups and (groups := self._groups.get(groups) or self._parse_groups(groups)):
             given |= GROUPS
         else:
             groups = None
@@ -179,22 +201,42 @@ class PersonParser:
         return (line, person, name, born, sex, phone, email, lang, guardian, groups, fingerprint, masked, fields,
                 text)  # fmt: skip
 
+    def _note(self, fingerprint: str) -> None:
+        """Add a number to the filter of those seen; one it may have seen goes to self.repeats."""
+        bits = int(fingerprint[:12], 16)  # 48 bits of the HMAC: a byte of the filter and a bit in it, twice
+        first, second = bits >> 27, bits >> 3 & 0x1FFFFF
+        first_bit, second_bit = 1 << (bits >> 24 & 7), 1 << (bits & 7)
+        seen = self._seen
+        if seen[first] & first_bit and seen[second] & second_bit:
+            if self.repeats is not None:
+                self.repeats.append(fingerprint)
+                if len(self.repeats) > self.REPEATS_LIMIT:
+                    self.repeats = None
+        else:
+            seen[first] |= first_bit
+            seen[second] |= second_bit
+
     @staticmethod
-    def _digits(text: str) -> str:
-        """The 13 digits of a number of the right shape (else InvalidValue, as parse_rrn words it)."""
-        raw = text.strip()
-        digits = raw[:6] + raw[7:] if len(raw) == 14 and raw[6] == "-" else raw
-        if len(digits) == 13 and digits.isascii() and digits.isdigit():
-            return digits
-        if "*" in raw:
+    def _refuse_number(text: str) -> None:
+        """InvalidValue for a number that is not 13 digits, as parse_rrn words it."""
+        if "*" in text:
             raise InvalidValue(
                 "rrn",
                 NOT_SHOWN,
                 "is a masked number (as exports and rejects files write one): give the whole number, "
                 "or leave the cell empty to keep the registered one",
             )
-        parse_rrn(raw, field="rrn")  # raises, saying what is wrong
+        parse_rrn(text, field="rrn")  # raises, saying what is wrong
         raise AssertionError("parse_rrn accepted what the import did not")  # pragma: no cover
+
+    def _parse_groups(self, text: str) -> str:
+        """A groups cell as staged: the names joined by CELL_SEPARATOR ("" for none); few distinct
+        cells make up a file, so they are memoised (bounded)."""
+        names = [part for part in text.split(GROUP_SEPARATOR) if part.strip()]
+        joined = CELL_SEPARATOR.join(rules.parse_groups(names, field="groups").values()) if names else ""
+        if len(self._groups) < 1000:
+            self._groups[text] = joined
+        return joined
 
     def _birth(self, digits: str) -> tuple[Any, str]:
         number = parse_rrn(digits, today=self._today, field="rrn")
@@ -210,9 +252,10 @@ class PersonParser:
             self._langs[text] = lang
         return lang
 
-    def _first_key(self) -> bytes:
+    def _first_key(self) -> Callable[[str], str]:
         self._key = self._load_key()
-        return self._key
+        self._fingerprint = identity.fingerprinter(self._key)
+        return self._fingerprint
 
     def _fields_json(self, given: int) -> str:
         found = self._fields[given] = json.dumps([name for bit, name in BITS if given & bit])
@@ -223,6 +266,16 @@ OPTIONAL = ("name", "birth_date", "sex", "phone", "email", "lang", "guardian", "
 # The fields as PersonRegistered lists them (sorted), each a bit of a row's mask.
 BITS = tuple((1 << index, name) for index, name in enumerate(sorted((*OPTIONAL, "rrn"))))
 BIRTH_DATE, EMAIL, GROUPS, GUARDIAN, LANG, NAME, PHONE, RRN, SEX = (bit for bit, _name in BITS)
+
+
+def _name(text: str, field: str) -> str:
+    """validate.normalize_name, its check of a name already normalised (NFC, printable, no double
+    space: a Korean name of a file) first: that name stays as it is, stripped."""
+    if text.isprintable() and "  " not in text and unicodedata.is_normalized("NFC", text):
+        text = text.strip()
+        if text and len(text) <= validate.MAX_NAME_LENGTH:
+            return text
+    return validate.normalize_name(text, field=field)
 
 
 def _iso(day: Any) -> str:

@@ -181,7 +181,7 @@ class _Import:
             if people is not None and (options.skip_invalid or not summary.invalid):
                 self.people = (
                     people.used_key,
-                    person_checks.decide(conn, self.staging, store.today(), set(table.positions)),
+                    person_checks.decide(conn, self.staging, store.today(), set(table.positions), people.repeats),
                 )
             elif self.kind == "slots":
                 self.hospital_names = parser.hospital_names

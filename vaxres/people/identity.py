@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import Connection
@@ -104,5 +105,29 @@ def fingerprint(key: bytes, number: ResidentNumber) -> str:
 
 
 def digits_fingerprint(key: bytes, digits: str) -> str:
-    """fingerprint() of a number's 13 digits (the import's path, in one C call)."""
+    """fingerprint() of a number's 13 digits."""
     return hmac.digest(key, b"rrn:" + digits.encode("ascii"), "sha256").hex()
+
+
+_IPAD = bytes(byte ^ 0x36 for byte in range(256))
+_OPAD = bytes(byte ^ 0x5C for byte in range(256))
+
+
+def fingerprinter(key: bytes) -> Callable[[str], str]:
+    """digits_fingerprint() under one key for a million numbers (an import): HMAC as RFC 2104
+    builds it, the key's two padded blocks hashed once here, so a number costs two hash copies
+    and two short updates, half the time of hmac.digest (tests/unit checks they agree)."""
+    block = hashlib.sha256().block_size
+    padded = (hashlib.sha256(key).digest() if len(key) > block else key).ljust(block, b"\0")
+    inner = hashlib.sha256(padded.translate(_IPAD))
+    inner.update(b"rrn:")
+    outer = hashlib.sha256(padded.translate(_OPAD))
+
+    def fingerprint(digits: str) -> str:
+        hashed = inner.copy()
+        hashed.update(digits.encode("ascii"))
+        result = outer.copy()
+        result.update(hashed.digest())
+        return result.hexdigest()
+
+    return fingerprint

@@ -92,13 +92,13 @@ def age_on(born: dt.date, day: dt.date) -> int:
 # A Korean mobile number as libphonenumber's KR metadata reads one (the ten-digit forms of its
 # mobile pattern 1(?:05(?:[0-8]\d|9[0-6])|...)\d{4,5}|1(?:0[0-46-9]|...)\d{6,7}): the common case of
 # an import, turned into E.164 without the library's 20 us a number. tests/unit checks it agrees.
-_KR_MOBILE = re.compile(r"0(10)[- ]?((?:[0-46-9][0-9]{3}|5[0-8][0-9]{2}|59[0-6][0-9]))[- ]?([0-9]{4})")
+KR_MOBILE = re.compile(r"0(10)[- ]?((?:[0-46-9][0-9]{3}|5[0-8][0-9]{2}|59[0-6][0-9]))[- ]?([0-9]{4})")
 
 
 def parse_phone(text: str, *, region: str = DEFAULT_REGION, field: str = "--phone") -> str:
     """The number in E.164 (`010-1234-5678` in KR: `+821012345678`); one written with + needs no region."""
     raw = str(text).strip()
-    if region == "KR" and (mobile := _KR_MOBILE.fullmatch(raw)) is not None:
+    if region == "KR" and (mobile := KR_MOBILE.fullmatch(raw)) is not None:
         return "+82" + "".join(mobile.groups())
     import phonenumbers
 
