@@ -223,17 +223,20 @@ def test_expired_answers_are_forgotten(api, db_path):
     assert [row[0] for row in query(db_path, "SELECT key FROM idempotency_key")] == ["new"]
 
 
-def test_admission_turns_away_a_write_past_the_limit(api):
-    from vaxres.api.edge import Admission
-
-    admission = Admission(1)
-    api.client.app.state.admission = admission
-    admission.enter()  # one change under way
+def test_admission_turns_away_a_write_past_the_limit_and_its_queue(api):
+    lanes = api.client.app.state.admission
+    writes = lanes.writes
+    held = 0
+    while writes.try_enter():  # every change's place taken; the queue is full
+        held += 1
+    writes.queue, writes.timeout = 0, 0.0
     answer = api.call("POST", "/v1/reservations", json={"user": "kim", "slot_id": 1})
     assert answer.status_code == 503 and answer.json()["code"] == "overloaded"
-    assert answer.headers["Retry-After"] == "1"
-    assert api.call("GET", "/v1/slots", "reader").status_code == 200  # reads are not limited
-    admission.leave()
+    assert answer.headers["Retry-After"] == "1" and answer.headers["content-type"] == "application/problem+json"
+    assert api.call("GET", "/v1/slots", "reader").status_code == 200  # reads have their own lane
+    for _ in range(held):
+        writes.leave()
+    assert writes.inflight == 0
     assert api.call("POST", "/v1/reservations", json={"user": "kim", "slot_id": api.slot()["id"]}).status_code == 201
 
 

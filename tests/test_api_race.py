@@ -23,6 +23,17 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _wait_ready(base: str, server: subprocess.Popen) -> None:
+    for _ in range(200):
+        try:
+            if httpx.get(f"{base}/readyz").status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    server.terminate()
+    raise AssertionError(f"vaxres serve did not start: {server.stderr and server.stderr.read()}")
+
+
 @pytest.fixture
 def served(backend):
     """`vaxres serve` on a free port over the test's store, and an operator's token."""
@@ -31,7 +42,8 @@ def served(backend):
     port = _free_port()
     env = {**os.environ, "VAXRES_BUSY_TIMEOUT": "60"}
     server = subprocess.Popen(
-        [VAXRES, "serve", "--port", str(port), "--workers", "2"],
+        # A queue waiting long enough that admission (tests/test_api_admission.py) turns none away.
+        [VAXRES, "serve", "--port", str(port), "--workers", "2", "--queue-timeout", "60"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -39,14 +51,7 @@ def served(backend):
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(200):
-            try:
-                if httpx.get(f"{base}/readyz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            raise AssertionError(f"vaxres serve did not start: {server.stderr and server.stderr.read()}")
+        _wait_ready(base, server)
         yield base, {"Authorization": f"Bearer {made.stdout.strip()}"}
     finally:
         server.terminate()
@@ -69,7 +74,9 @@ def test_sixty_requests_over_thirty_doses(served, db_path):
     with ThreadPoolExecutor(CLIENTS) as pool:
         answers = list(pool.map(book, range(CLIENTS)))
     statuses = [answer.status_code for answer in answers]
-    assert statuses.count(201) == DOSES and statuses.count(409) == CLIENTS - DOSES, statuses
+    assert statuses.count(201) == DOSES and statuses.count(409) == CLIENTS - DOSES, [
+        a.text for a in answers if a.status_code not in (201, 409)
+    ]
     assert {answer.json()["code"] for answer in answers if answer.status_code == 409} == {"sold_out"}
     assert count_rows(db_path, "reservation") == DOSES
     assert not invariant_violations(db_path)

@@ -11,22 +11,23 @@ from fastapi import FastAPI
 
 from vaxres import __version__
 from vaxres.api import bookings, people, problems
-from vaxres.api.edge import Admission
+from vaxres.api.admission import Admission, Lanes, Limits
 from vaxres.api.render import json_response
 from vaxres.db.store import Store
 from vaxres.errors import VaxresError
 
-# How `vaxres serve` hands its options to each uvicorn worker process (from_environment).
-MAX_INFLIGHT_ENV = "VAXRES_SERVE_MAX_INFLIGHT"
+# How `vaxres serve` hands its admission to each uvicorn worker process (from_environment):
+# "MAX_INFLIGHT,QUEUE,QUEUE_TIMEOUT".
+LIMITS_ENV = "VAXRES_SERVE_LIMITS"
 DESCRIPTION = """The booking API of vaxres: the same rules and store as the command line.
 
 Every /v1 call needs `Authorization: Bearer TOKEN` (made by: vaxres token add NAME --role reader|operator|admin).
 A change is made by the token's name (the audit trail's actor). Errors are RFC 9457 problems
 (`application/problem+json`) carrying the CLI's `code`: refused 409, invalid 422, not found 404,
-busy 503 with Retry-After. Every POST takes an `Idempotency-Key`."""
+busy or overloaded 503 with Retry-After. Every POST takes an `Idempotency-Key`."""
 
 
-def create_app(store: Store, *, max_inflight: int | None = None) -> FastAPI:
+def create_app(store: Store, *, limits: Limits | None = None) -> FastAPI:
     app = FastAPI(
         title="vaxres",
         version=__version__,
@@ -36,7 +37,8 @@ def create_app(store: Store, *, max_inflight: int | None = None) -> FastAPI:
         openapi_url="/openapi.json",
     )
     app.state.store = store
-    app.state.admission = Admission(max_inflight)
+    app.state.admission = Lanes(limits or Limits())
+    app.add_middleware(Admission, lanes=app.state.admission)
     problems.install(app)
     app.include_router(bookings.router)
     app.include_router(people.router)
@@ -59,12 +61,13 @@ def create_app(store: Store, *, max_inflight: int | None = None) -> FastAPI:
     return app
 
 
-def open_served_store(target: str | None) -> Store:
+def open_served_store(target: str | None, limits: Limits) -> Store:
     """The store `vaxres serve` serves (--db, VAXRES_DB or the default), created and upgraded as a
-    command that writes does, and made ready before the first request."""
+    command that writes does, and made ready before the first request; a connection kept for each
+    request admission lets in at once."""
     from vaxres.db.opening import open_store
 
-    store = open_store(target, create=True, actor="vaxres-serve")
+    store = open_store(target, create=True, actor="vaxres-serve", pool=limits.threads)
     store.schema_state()  # creates a new file now, not under the first request
     store.zone  # noqa: B018  (read once here: every request's store shares it)
     return store
@@ -72,5 +75,10 @@ def open_served_store(target: str | None) -> Store:
 
 def from_environment() -> FastAPI:
     """The app of one uvicorn worker: the store from VAXRES_DB, as `vaxres serve` set it."""
-    limit = os.environ.get(MAX_INFLIGHT_ENV)
-    return create_app(open_served_store(None), max_inflight=int(limit) if limit else None)
+    given = os.environ.get(LIMITS_ENV)
+    if given:
+        inflight, queue, timeout = given.split(",")
+        limits = Limits(int(inflight), int(queue), float(timeout))
+    else:
+        limits = Limits()
+    return create_app(open_served_store(None, limits), limits=limits)

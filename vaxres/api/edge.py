@@ -1,11 +1,10 @@
 """What every request passes at the edge: the caller's token (`Authorization: Bearer`, its role,
-its name as the audit trail's actor), and for a change, admission and Idempotency-Key. Every write
-of the API goes through Call.run: the one place a later admission control (issue 22, item 5) and
-any other write-side policy belong."""
+its name as the audit trail's actor), and for a change, Idempotency-Key. Every write of the API
+goes through Call.run: the one place a write-side policy belongs. Admission (at most N changes at
+once, a short queue with a deadline) comes before it, on the event loop: api/admission.py."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -18,7 +17,7 @@ from vaxres.access import idempotency
 from vaxres.access.tokens import TokenRecord, find_token
 from vaxres.api.render import json_bytes, json_response
 from vaxres.db.store import Store
-from vaxres.errors import Unavailable, VaxresError
+from vaxres.errors import VaxresError
 
 bearer = HTTPBearer(auto_error=False, description="A token made by: vaxres token add NAME --role ROLE.")
 
@@ -33,27 +32,6 @@ class Forbidden(VaxresError):
     code = "forbidden"
 
 
-class Overloaded(Unavailable):
-    code = "overloaded"
-
-
-class Admission:
-    """At most `limit` writes at once (`--max-inflight`); one more is turned away at once with
-    503 and Retry-After, never queued without end. No limit: every write is let in."""
-
-    def __init__(self, limit: int | None):
-        self.limit = limit
-        self._slots = None if limit is None else threading.BoundedSemaphore(limit)
-
-    def enter(self) -> None:
-        if self._slots is not None and not self._slots.acquire(blocking=False):
-            raise Overloaded(f"too many changes under way (more than {self.limit}); try again shortly")
-
-    def leave(self) -> None:
-        if self._slots is not None:
-            self._slots.release()
-
-
 @dataclass
 class Call:
     """One authenticated request: its store acts as the token's name."""
@@ -66,26 +44,21 @@ class Call:
     def run(self, status: int, body: BaseModel | None, change: Callable[[Store], Any]):
         """Make the change (a use case given the store) and answer its JSON with `status`; with an
         Idempotency-Key, in one transaction with the answer kept for the key, or the kept answer."""
-        admission: Admission = self.request.app.state.admission
-        admission.enter()
-        try:
-            if self.key is None:
-                return json_response(change(self.store), status)
-            request = idempotency.fingerprint(
-                self.request.method,
-                str(self.request.url.path),
-                b"" if body is None else json_bytes(body.model_dump(mode="json", exclude_unset=True)),
-            )
-            with self.store.unit_of_work() as (joined, conn):
-                kept = idempotency.recall(conn, self.token.name, self.key, request)
-                if kept is None:
-                    kept = idempotency.Answer(status, json_bytes(change(joined)).decode())
-                    idempotency.keep(conn, self.token.name, self.key, request, kept)
-                    replayed = "false"
-                else:
-                    replayed = "true"
-        finally:
-            admission.leave()
+        if self.key is None:
+            return json_response(change(self.store), status)
+        request = idempotency.fingerprint(
+            self.request.method,
+            str(self.request.url.path),
+            b"" if body is None else json_bytes(body.model_dump(mode="json", exclude_unset=True)),
+        )
+        with self.store.unit_of_work() as (joined, conn):
+            kept = idempotency.recall(conn, self.token.name, self.key, request)
+            if kept is None:
+                kept = idempotency.Answer(status, json_bytes(change(joined)).decode())
+                idempotency.keep(conn, self.token.name, self.key, request, kept)
+                replayed = "false"
+            else:
+                replayed = "true"
         from fastapi.responses import Response
 
         return Response(

@@ -22,6 +22,18 @@ def _count(value: str | None, option: str, *, low: int = 1, high: int = 10_000) 
     return number
 
 
+def _seconds(value: str) -> float:
+    from vaxres.errors import InvalidValue
+
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= 60:
+        raise InvalidValue("--queue-timeout", value, "must be a number of seconds from 0 to 60")
+    return seconds
+
+
 @handles_errors
 def serve(
     ctx: typer.Context,
@@ -29,15 +41,27 @@ def serve(
     port: Annotated[str, typer.Option("--port", metavar="N", help="Port to listen on.")] = "8000",
     workers: Annotated[str, typer.Option("--workers", metavar="N", help="Worker processes.")] = "1",
     max_inflight: Annotated[
-        str | None,
+        str,
+        typer.Option("--max-inflight", metavar="N", help="At most N changes under way at once in each worker."),
+    ] = "8",
+    queue: Annotated[
+        str,
         typer.Option(
-            "--max-inflight",
-            metavar="N",
-            help="At most N changes at once per worker; one more is answered 503 with Retry-After at once.",
+            "--queue", metavar="N", help="Up to N more changes wait their turn; one more is answered 503 at once."
         ),
-    ] = None,
+    ] = "64",
+    queue_timeout: Annotated[
+        str,
+        typer.Option(
+            "--queue-timeout", metavar="SECONDS", help="A change waits at most this long, then is answered 503."
+        ),
+    ] = "1",
 ) -> None:
     """Serve the booking API over HTTP (see docs/serve.md): the same rules and store as the commands.
+
+    Each worker lets in --max-inflight changes at once and --queue more waiting at most
+    --queue-timeout seconds; beyond that a change is answered 503 with Retry-After at once, so
+    a rush gets quick refusals, never a hang (reads: 16 at once, the same queue; docs/serve.md).
 
     Needs the `serve` extra (pip install 'vaxres[serve]'). Callers need a token (`vaxres token add`).
     Put TLS in front of it (a reverse proxy) anywhere but on this machine.
@@ -48,18 +72,21 @@ def serve(
 
     port_number = _count(port, "--port", high=65535)
     worker_count = _count(workers, "--workers", high=64)
-    limit = _count(max_inflight, "--max-inflight")
+    limits = (
+        _count(max_inflight, "--max-inflight", high=1000),
+        _count(queue, "--queue", low=0),
+        _seconds(queue_timeout),
+    )
     try:
         import uvicorn
 
-        from vaxres.api.app import MAX_INFLIGHT_ENV
+        from vaxres.api.app import LIMITS_ENV
     except ImportError as missing:
         raise InvalidInput(f"vaxres serve needs {missing.name!r}: pip install 'vaxres[serve]'") from None
     store = open_store(ctx, create=True)
     store.schema_state()  # made and upgraded here, once, before any worker starts
     os.environ["VAXRES_DB"] = str(store.path) if store.path else store.url.render_as_string(hide_password=False)
-    if limit is not None:
-        os.environ[MAX_INFLIGHT_ENV] = str(limit)
+    os.environ[LIMITS_ENV] = ",".join(str(limit) for limit in limits)
     store.dispose()
     print_line(f"Serving {store.display} on http://{host}:{port_number} (Ctrl-C stops).", to_stderr=True)
     uvicorn.run(

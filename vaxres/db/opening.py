@@ -25,6 +25,7 @@ def open_store(
     on_created: Callable[[Store], None] | None = None,
     actor: str | None = None,
     option: str | None = None,
+    pool: int | None = None,
 ) -> Store:
     """Open the store named by --db, VAXRES_DB or the default, and migrate it as needed.
 
@@ -32,7 +33,8 @@ def open_store(
     head revision) when the store is first used, and `on_created` is told. A SQLite store behind
     the code is upgraded (after a backup copy); any other backend must be upgraded with
     `vaxres db upgrade`. `actor`: who makes the changes (see Store.actor). `option`: how errors
-    name the path (default: --db, VAXRES_DB or the default path, whichever gave it).
+    name the path (default: --db, VAXRES_DB or the default path, whichever gave it). `pool`: the
+    connections kept open (SQLAlchemy's pool_size; default 5).
 
     A path too long for the file system is refused (vaxres.paths), leaving room for SQLite's
     `-journal` beside the file.
@@ -40,7 +42,7 @@ def open_store(
     option = option or target_option(target)
     with length_checked(option):
         url = resolve_target(target, create_folder=create)
-    store = Store(url, actor=actor)
+    store = Store(url, actor=actor, pool=pool)
     if store.is_sqlite and store.path is not None and str(store.path) != ":memory:":
         check_length(store.path, option=option, room=len("-journal"))
         with length_checked(option):

@@ -47,7 +47,7 @@ class SchemaState:
 
 
 class Store:
-    def __init__(self, url: str, *, timeout: float | None = None, actor: str | None = None):
+    def __init__(self, url: str, *, timeout: float | None = None, actor: str | None = None, pool: int | None = None):
         try:
             self.url = make_url(url)
         except (ArgumentError, ValueError) as exc:  # ValueError: a port that is not a number
@@ -63,14 +63,12 @@ class Store:
         self._held: Connection | None = None
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         self.path = Path(self.url.database) if self.is_sqlite and self.url.database else None
-        if self.is_sqlite:
-            connect_args: dict = {"timeout": self.timeout}
-        elif self.url.get_backend_name() == "postgresql":
+        connect_args: dict = {"timeout": self.timeout} if self.is_sqlite else {}
+        if self.url.get_backend_name() == "postgresql":
             connect_args = _postgres_connect_args(self.url, self.timeout)
-        else:
-            connect_args = {}
         try:
-            self.engine = create_engine(self.url, connect_args=connect_args)
+            sized = {} if pool is None else {"pool_size": pool}  # connections kept open (`vaxres serve`)
+            self.engine = create_engine(self.url, connect_args=connect_args, **sized)
         except ImportError as exc:
             hint = " (pip install 'vaxres[postgres]')" if self.url.get_backend_name() == "postgresql" else ""
             raise InvalidInput(

@@ -1,0 +1,121 @@
+"""Admission (issue 22, item 5): the lanes' rules on their own, then a real `vaxres serve` under
+more concurrent bookings than it admits: every answer is 201, 409 or 503 with Retry-After,
+never a 500 or a reset, and the store's invariant holds."""
+
+import asyncio
+import os
+import subprocess
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+
+from tests.helpers import VAXRES, count_rows, future, invariant_violations, run_vaxres
+from tests.test_api_race import _free_port, _wait_ready
+from vaxres.api.admission import Lane
+
+
+def test_a_lane_lets_in_its_limit_queues_in_order_and_hands_places_over():
+    async def scenario():
+        lane = Lane(limit=2, queue=2, timeout=60)
+        assert await lane.enter() and await lane.enter()
+        first, second = asyncio.create_task(lane.enter()), asyncio.create_task(lane.enter())
+        await asyncio.sleep(0)
+        assert lane.waiting == 2 and not first.done()
+        assert await lane.enter() is False  # the queue is full: turned away at once
+        lane.leave()
+        assert await first is True and not second.done()  # the place went to the first in line
+        lane.leave()
+        assert await second is True
+        assert lane.inflight == 2 and lane.waiting == 0
+        lane.leave()
+        lane.leave()
+        assert lane.inflight == 0
+
+    asyncio.run(scenario())
+
+
+def test_a_lane_turns_away_a_waiter_whose_deadline_passes_and_one_cancelled():
+    async def scenario():
+        lane = Lane(limit=1, queue=5, timeout=0.01)
+        assert lane.try_enter()
+        assert await lane.enter() is False  # waited its deadline
+        assert lane.waiting == 0 and lane.inflight == 1
+        lane.timeout = 60
+        waiter = asyncio.create_task(lane.enter())
+        await asyncio.sleep(0)
+        waiter.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiter
+        assert lane.waiting == 0
+        lane.leave()
+        assert lane.inflight == 0 and lane.try_enter()  # nothing leaked
+        assert Lane(limit=1, queue=0, timeout=1).try_enter()
+
+    asyncio.run(scenario())
+
+
+CLIENTS = 48
+ROUNDS = 4
+DOSES = 60
+
+
+@pytest.fixture
+def overloaded_server(backend):
+    """`vaxres serve` admitting 2 changes at once and 3 waiting at most 0.2 s (one worker)."""
+    made = run_vaxres("token", "add", "desk", "--role", "admin")
+    assert made.returncode == 0, made.stderr
+    port = _free_port()
+    options = ["--max-inflight", "2", "--queue", "3", "--queue-timeout", "0.2"]
+    server = subprocess.Popen(
+        [VAXRES, "serve", "--port", str(port), "--workers", "1", *options],
+        env={**os.environ, "VAXRES_BUSY_TIMEOUT": "60"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(base, server)
+        yield base, {"Authorization": f"Bearer {made.stdout.strip()}"}
+    finally:
+        server.terminate()
+        assert server.wait(timeout=30) is not None
+        errors = server.stderr.read() if server.stderr else ""
+        assert "Traceback" not in errors, errors
+
+
+@pytest.mark.slow
+def test_a_rush_past_admission_is_201_409_or_503_with_retry_after(overloaded_server, db_path):
+    base, auth = overloaded_server
+    slot = httpx.post(
+        f"{base}/v1/slots",
+        headers=auth,
+        json={"date": future(), "hospital": "H", "vaccine": "Janssen", "quantity": DOSES},
+    ).json()
+    start = threading.Barrier(CLIENTS)
+
+    def client(n: int) -> list[httpx.Response]:
+        with httpx.Client(timeout=120) as http:
+            start.wait()
+            return [
+                http.post(f"{base}/v1/reservations", headers=auth, json={"user": f"u{n}-{r}", "slot_id": slot["id"]})
+                for r in range(ROUNDS)
+            ]
+
+    with ThreadPoolExecutor(CLIENTS) as pool:  # a reset or a refused connection raises here
+        answers = [answer for answers in pool.map(client, range(CLIENTS)) for answer in answers]
+    statuses = [answer.status_code for answer in answers]
+    assert set(statuses) <= {201, 409, 503}, sorted(set(statuses))
+    shed = [answer for answer in answers if answer.status_code == 503]
+    assert shed, "nothing was turned away: the rush did not pass the limit"
+    assert all(answer.headers.get("Retry-After") == "1" for answer in shed)
+    assert {answer.json()["code"] for answer in shed} == {"overloaded"}
+    assert {answer.json()["code"] for answer in answers if answer.status_code == 409} <= {"sold_out"}
+    booked = statuses.count(201)
+    assert booked == count_rows(db_path, "reservation") <= DOSES
+    assert not invariant_violations(db_path)
+    remaining = httpx.get(f"{base}/v1/slots", headers=auth).json()["slots"][0]["remaining"]
+    assert remaining == DOSES - booked
+    assert httpx.get(f"{base}/readyz").status_code == 200  # and it still answers

@@ -1,0 +1,146 @@
+"""Bounded admission (issue 22, item 5), on the event loop before any thread is taken: an ASGI
+middleware lets at most `max_inflight` changes (POST, PATCH, PUT, DELETE under /v1) run at once in
+a worker, keeps at most `queue` more waiting in arrival order, each at most `queue_timeout`
+seconds, and answers any other at once: 503 `overloaded` with Retry-After, before the request's
+body is read or the store touched. Reads (GET under /v1) have their own lane of `READS` at once,
+with the same queue and deadline, so a rush of reads cannot take the threads changes need.
+
+The worker's thread pool (anyio's default limiter, 40 threads) and its store's connection pool
+are sized to hold both lanes at once and the probes: a request let in never waits for a thread
+or a connection, so nothing queues where no deadline reaches."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from dataclasses import dataclass
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from vaxres.errors import Unavailable
+
+READS = 16  # reads at once in a worker
+SPARE_THREADS = 8  # for the probes, /openapi.json and what is not under /v1: never limited
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class Overloaded(Unavailable):
+    code = "overloaded"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """A worker's admission: `vaxres serve --max-inflight N --queue N --queue-timeout S`."""
+
+    max_inflight: int = 8
+    queue: int = 64
+    queue_timeout: float = 1.0
+
+    @property
+    def threads(self) -> int:
+        """The threads (and store connections) both lanes and the probes may use at once."""
+        return self.max_inflight + READS + SPARE_THREADS
+
+
+class Lane:
+    """At most `limit` at once; up to `queue` more wait, first come first in, `timeout` seconds at
+    most; enter() says False at once when the queue is full, or when the deadline passes."""
+
+    def __init__(self, limit: int, queue: int, timeout: float):
+        self.limit, self.queue, self.timeout = limit, queue, timeout
+        self.inflight = 0
+        self._waiting: deque[asyncio.Future[None]] = deque()
+
+    @property
+    def waiting(self) -> int:
+        return len(self._waiting)
+
+    def try_enter(self) -> bool:
+        if self.inflight < self.limit and not self._waiting:
+            self.inflight += 1
+            return True
+        return False
+
+    async def enter(self) -> bool:
+        if self.try_enter():
+            return True
+        if len(self._waiting) >= self.queue or self.timeout <= 0:
+            return False
+        turn = asyncio.get_running_loop().create_future()
+        self._waiting.append(turn)
+        try:
+            await asyncio.wait([turn], timeout=self.timeout)
+        except BaseException:  # the request was cancelled while it waited
+            self._give_up(turn)
+            raise
+        if turn.done():  # leave() handed its place over: inflight already counts it
+            return True
+        self._give_up(turn)
+        return False
+
+    def _give_up(self, turn: asyncio.Future[None]) -> None:
+        if turn.done() and not turn.cancelled():
+            self.leave()  # let in just as it gave up: the place goes to the next
+        else:
+            self._waiting.remove(turn)
+            turn.cancel()
+
+    def leave(self) -> None:
+        while self._waiting:
+            turn = self._waiting.popleft()
+            if not turn.done():
+                turn.set_result(None)  # its place, handed over
+                return
+        self.inflight -= 1
+
+
+class Lanes:
+    """A worker's two lanes (the app's `state.admission`)."""
+
+    def __init__(self, limits: Limits):
+        self.limits = limits
+        self.writes = Lane(limits.max_inflight, limits.queue, limits.queue_timeout)
+        self.reads = Lane(READS, limits.queue, limits.queue_timeout)
+
+
+class Admission:
+    """The ASGI middleware of the two lanes (see the module's docstring)."""
+
+    def __init__(self, app: ASGIApp, lanes: Lanes):
+        self.app = app
+        self.limits = lanes.limits
+        self.writes, self.reads = lanes.writes, lanes.reads
+        self._sized_loops: set[int] = set()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if id(asyncio.get_running_loop()) not in self._sized_loops:
+            self._size_thread_pool()
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not (path.startswith("/v1/") or path == "/v1"):
+            await self.app(scope, receive, send)
+            return
+        lane = self.reads if scope["method"] in READ_METHODS else self.writes
+        if not await lane.enter():
+            await self._shed(lane, scope, receive, send)
+            return
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            lane.leave()
+
+    def _size_thread_pool(self) -> None:
+        import anyio.to_thread
+
+        limiter = anyio.to_thread.current_default_thread_limiter()
+        limiter.total_tokens = max(limiter.total_tokens, self.limits.threads)
+        self._sized_loops.add(id(asyncio.get_running_loop()))
+
+    async def _shed(self, lane: Lane, scope: Scope, receive: Receive, send: Send) -> None:
+        from vaxres.api.problems import of_error
+
+        kind = "changes" if lane is self.writes else "reads"
+        error = Overloaded(
+            f"too many {kind} under way ({lane.limit} at once, {lane.queue} waiting at most "
+            f"{lane.timeout:g} s); try again shortly"
+        )
+        await of_error(error)(scope, receive, send)
