@@ -56,6 +56,25 @@ def test_a_lane_turns_away_a_waiter_whose_deadline_passes_and_one_cancelled():
     asyncio.run(scenario())
 
 
+def test_a_lane_turns_away_at_once_a_wait_it_foresees_past_the_deadline():
+    async def scenario():
+        lane = Lane(limit=1, queue=10, timeout=1.0)
+        for _ in range(2):
+            assert lane.try_enter()
+            lane.leave(took=4.0)  # each takes long lately: the average moves toward 4 s
+        assert lane.service == pytest.approx(0.9375)
+        assert lane.try_enter()
+        waiting = asyncio.create_task(lane.enter())  # its turn comes in 0.94 s: within 1 s
+        await asyncio.sleep(0)
+        assert lane.waiting == 1 and lane.foreseen_wait() > 1.0
+        assert await lane.enter() is False  # the queue has room, the deadline would pass
+        assert lane.waiting == 1
+        lane.leave(took=0.0)
+        assert await waiting is True
+
+    asyncio.run(scenario())
+
+
 CLIENTS = 48
 ROUNDS = 4
 DOSES = 60

@@ -3,7 +3,8 @@ middleware lets at most `max_inflight` changes (POST, PATCH, PUT, DELETE under /
 a worker, keeps at most `queue` more waiting in arrival order, each at most `queue_timeout`
 seconds, and answers any other at once: 503 `overloaded` with Retry-After, before the request's
 body is read or the store touched. Reads (GET under /v1) have their own lane of `READS` at once,
-with the same queue and deadline, so a rush of reads cannot take the threads changes need.
+with the same queue and deadline, so a rush of reads cannot take the threads changes need. A request
+that would wait past the deadline by the recent pace is turned away at once rather than at it.
 
 The worker's thread pool (anyio's default limiter, 40 threads) and its store's connection pool
 are sized to hold both lanes at once and the probes: a request let in never waits for a thread
@@ -12,9 +13,11 @@ or a connection, so nothing queues where no deadline reaches."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 from dataclasses import dataclass
 
+from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from vaxres.errors import Unavailable
@@ -44,11 +47,14 @@ class Limits:
 
 class Lane:
     """At most `limit` at once; up to `queue` more wait, first come first in, `timeout` seconds at
-    most; enter() says False at once when the queue is full, or when the deadline passes."""
+    most; enter() says False at once when the queue is full or the wait it foresees (the ones ahead,
+    at the recent time each took) passes the deadline, else when the deadline passes."""
 
     def __init__(self, limit: int, queue: int, timeout: float):
         self.limit, self.queue, self.timeout = limit, queue, timeout
         self.inflight = 0
+        self.service = 0.0  # seconds a request let in has taken lately (a moving average)
+        self.refusal: Response | None = None  # the 503 it answers, once made
         self._waiting: deque[asyncio.Future[None]] = deque()
 
     @property
@@ -64,7 +70,7 @@ class Lane:
     async def enter(self) -> bool:
         if self.try_enter():
             return True
-        if len(self._waiting) >= self.queue or self.timeout <= 0:
+        if len(self._waiting) >= self.queue or self.foreseen_wait() > self.timeout:
             return False
         turn = asyncio.get_running_loop().create_future()
         self._waiting.append(turn)
@@ -78,6 +84,10 @@ class Lane:
         self._give_up(turn)
         return False
 
+    def foreseen_wait(self) -> float:
+        """How long one more would wait: its turn comes after those waiting and one more leave."""
+        return (len(self._waiting) + 1) * self.service / self.limit
+
     def _give_up(self, turn: asyncio.Future[None]) -> None:
         if turn.done() and not turn.cancelled():
             self.leave()  # let in just as it gave up: the place goes to the next
@@ -85,7 +95,10 @@ class Lane:
             self._waiting.remove(turn)
             turn.cancel()
 
-    def leave(self) -> None:
+    def leave(self, took: float | None = None) -> None:
+        """One let in is done, after `took` seconds (its time joins the moving average)."""
+        if took is not None:
+            self.service += (took - self.service) / 8
         while self._waiting:
             turn = self._waiting.popleft()
             if not turn.done():
@@ -123,10 +136,11 @@ class Admission:
         if not await lane.enter():
             await self._shed(lane, scope, receive, send)
             return
+        started = time.perf_counter()
         try:
             await self.app(scope, receive, send)
         finally:
-            lane.leave()
+            lane.leave(time.perf_counter() - started)
 
     def _size_thread_pool(self) -> None:
         import anyio.to_thread
@@ -136,11 +150,15 @@ class Admission:
         self._sized_loops.add(id(asyncio.get_running_loop()))
 
     async def _shed(self, lane: Lane, scope: Scope, receive: Receive, send: Send) -> None:
-        from vaxres.api.problems import of_error
+        """The 503 problem, made once per lane: turning a request away costs the loop little."""
+        if lane.refusal is None:
+            from vaxres.api.problems import of_error
 
-        kind = "changes" if lane is self.writes else "reads"
-        error = Overloaded(
-            f"too many {kind} under way ({lane.limit} at once, {lane.queue} waiting at most "
-            f"{lane.timeout:g} s); try again shortly"
-        )
-        await of_error(error)(scope, receive, send)
+            kind = "changes" if lane is self.writes else "reads"
+            error = Overloaded(
+                f"too many {kind} under way ({lane.limit} at once, {lane.queue} waiting at most "
+                f"{lane.timeout:g} s); try again shortly"
+            )
+            lane.refusal = of_error(error)
+        await send({"type": "http.response.start", "status": 503, "headers": lane.refusal.raw_headers})
+        await send({"type": "http.response.body", "body": lane.refusal.body})
