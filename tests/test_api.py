@@ -91,6 +91,13 @@ ROLE_MATRIX = [
     ("POST", "/v1/people", {"id": "p"}, "operator"),
     ("POST", "/v1/slots", {"date": future(), "hospital": "H", "vaccine": "Janssen", "quantity": 1}, "admin"),
     ("PATCH", "/v1/slots/1", {"quantity": 5}, "admin"),
+    ("GET", "/v1/vaccines", None, "reader"),
+    ("POST", "/v1/vaccines", {"name": "Valneva", "doses": 2, "min_interval": 21}, "admin"),
+    ("PATCH", "/v1/vaccines/Janssen", {"aliases": ["J&J"]}, "admin"),
+    ("GET", "/v1/windows", None, "reader"),
+    ("GET", "/v1/windows/w", None, "reader"),
+    ("POST", "/v1/windows", {"name": "w", "vaccine": "Janssen", "opens": "2026-01-01 09:00"}, "admin"),
+    ("POST", "/v1/windows/w/close", None, "admin"),
 ]
 ROLES = ("reader", "operator", "admin")
 

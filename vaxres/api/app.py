@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from vaxres import __version__
-from vaxres.api import bookings, people, problems
+from vaxres.api import bookings, catalog, people, problems
 from vaxres.api.admission import Admission, Lanes, Limits
 from vaxres.api.render import json_response
 from vaxres.db.store import Store
@@ -42,6 +42,7 @@ def create_app(store: Store, *, limits: Limits | None = None) -> FastAPI:
     problems.install(app)
     app.include_router(bookings.router)
     app.include_router(people.router)
+    app.include_router(catalog.router)
 
     @app.get("/healthz", summary="The process answers", tags=["probes"])
     def healthz() -> Any:
