@@ -36,7 +36,7 @@ class Limits:
     """A worker's admission: `vaxres serve --max-inflight N --queue N --queue-timeout S`."""
 
     max_inflight: int = 8
-    queue: int = 64
+    queue: int = 128
     queue_timeout: float = 1.0
 
     @property

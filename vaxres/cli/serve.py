@@ -7,6 +7,9 @@ import typer
 from vaxres.cli.common import open_store
 from vaxres.cli.output import handles_errors, print_line
 
+SQLITE_INFLIGHT = 2  # measured best (benchmarks/bench_serve.py): more only wait in SQLite's busy handler
+SERVER_INFLIGHT = 8
+
 
 def _count(value: str | None, option: str, *, low: int = 1, high: int = 10_000) -> int | None:
     from vaxres.errors import InvalidValue
@@ -41,15 +44,20 @@ def serve(
     port: Annotated[str, typer.Option("--port", metavar="N", help="Port to listen on.")] = "8000",
     workers: Annotated[str, typer.Option("--workers", metavar="N", help="Worker processes.")] = "1",
     max_inflight: Annotated[
-        str,
-        typer.Option("--max-inflight", metavar="N", help="At most N changes under way at once in each worker."),
-    ] = "8",
+        str | None,
+        typer.Option(
+            "--max-inflight",
+            metavar="N",
+            help="At most N changes under way at once in each worker (default: 2 on SQLite, whose writes take "
+            "turns on one file, 8 on PostgreSQL).",
+        ),
+    ] = None,
     queue: Annotated[
         str,
         typer.Option(
             "--queue", metavar="N", help="Up to N more changes wait their turn; one more is answered 503 at once."
         ),
-    ] = "64",
+    ] = "128",
     queue_timeout: Annotated[
         str,
         typer.Option(
@@ -86,7 +94,8 @@ def serve(
     store = open_store(ctx, create=True)
     store.schema_state()  # made and upgraded here, once, before any worker starts
     os.environ["VAXRES_DB"] = str(store.path) if store.path else store.url.render_as_string(hide_password=False)
-    os.environ[LIMITS_ENV] = ",".join(str(limit) for limit in limits)
+    inflight = limits[0] or (SQLITE_INFLIGHT if store.is_sqlite else SERVER_INFLIGHT)
+    os.environ[LIMITS_ENV] = ",".join(str(limit) for limit in (inflight, *limits[1:]))
     store.dispose()
     print_line(f"Serving {store.display} on http://{host}:{port_number} (Ctrl-C stops).", to_stderr=True)
     uvicorn.run(
