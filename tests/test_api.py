@@ -253,5 +253,10 @@ def test_probes(api, store):
     query(store.path, "UPDATE alembic_version SET version_num = '0013'")
     behind = api.client.get("/readyz")
     assert behind.status_code == 503 and behind.json()["code"] == "schema_behind"
-    assert api.client.get("/docs").status_code == 404  # no page that loads a CDN
+    page = api.client.get("/docs")  # Swagger UI from this process: nothing from a CDN
+    assert page.status_code == 200 and "/openapi.json" in page.text
+    assert "http://" not in page.text.replace("http://www.w3.org", "") and "https://" not in page.text
+    for asset in ("swagger-ui-bundle.js", "swagger-ui.css", "favicon.png"):
+        assert f"/docs/assets/{asset}" in page.text
+        assert api.client.get(f"/docs/assets/{asset}").status_code == 200
     assert "/v1/reservations" in api.client.get("/openapi.json").json()["paths"]

@@ -1,6 +1,7 @@
-"""The FastAPI app of `vaxres serve`: the store it serves, the /v1 routes, the probes, and the
-problem handlers. `/docs` is off: its page would load Swagger UI from a CDN, and a desk may be
-offline; the schema is at /openapi.json and the reference in docs/api.md."""
+"""The FastAPI app of `vaxres serve`: the store it serves, admission, the /v1 routes, the probes,
+the problem handlers, and `/docs`: Swagger UI served from this process (the assets the
+fastapi-offline package ships), never from a CDN, as a desk may be offline; without the package
+the page is off. The schema is at /openapi.json and the reference in docs/api.md."""
 
 from __future__ import annotations
 
@@ -44,6 +45,8 @@ def create_app(store: Store, *, limits: Limits | None = None) -> FastAPI:
     app.include_router(people.router)
     app.include_router(catalog.router)
 
+    _offline_docs(app)
+
     @app.get("/healthz", summary="The process answers", tags=["probes"])
     def healthz() -> Any:
         return json_response({"status": "ok"})
@@ -60,6 +63,32 @@ def create_app(store: Store, *, limits: Limits | None = None) -> FastAPI:
         return json_response({"status": "ready", "revision": state.current})
 
     return app
+
+
+def _offline_docs(app: FastAPI) -> None:
+    """/docs: Swagger UI with its script, style and icon from /docs/assets, served from here."""
+    try:
+        import fastapi_offline
+    except ImportError:  # pragma: no cover (the serve extra installs it)
+        return
+    from pathlib import Path
+
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.staticfiles import StaticFiles
+
+    assets = Path(fastapi_offline.__file__).parent / "static"
+    app.mount("/docs/assets", StaticFiles(directory=assets), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> Any:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="vaxres API",
+            swagger_js_url="/docs/assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs/assets/swagger-ui.css",
+            swagger_favicon_url="/docs/assets/favicon.png",
+            swagger_ui_parameters={"validatorUrl": None},  # no badge fetched from swagger.io
+        )
 
 
 def open_served_store(target: str | None, limits: Limits) -> Store:
