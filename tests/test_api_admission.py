@@ -15,6 +15,8 @@ from tests.helpers import VAXRES, count_rows, future, invariant_violations, run_
 from tests.test_api_race import _free_port, _wait_ready
 from vaxres.api.admission import Lane
 
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
 
 def test_a_lane_lets_in_its_limit_queues_in_order_and_hands_places_over():
     async def scenario():
@@ -73,6 +75,27 @@ def test_a_lane_turns_away_at_once_a_wait_it_foresees_past_the_deadline():
         assert await waiting is True
 
     asyncio.run(scenario())
+
+
+def test_reads_have_their_own_lane(api):
+    reads = api.client.app.state.admission.reads
+    while reads.try_enter():
+        pass
+    reads.queue = 0
+    answer = api.call("GET", "/v1/slots", "reader")
+    assert answer.status_code == 503 and answer.headers["Retry-After"] == "1"
+    assert "too many reads" in answer.json()["detail"]
+    slot = {"date": future(), "hospital": "H", "vaccine": "Janssen", "quantity": 1}
+    assert api.call("POST", "/v1/slots", json=slot).status_code == 201  # changes go their own way
+    assert api.client.get("/readyz").status_code == 200  # the probes are never turned away
+
+
+@pytest.mark.parametrize(
+    ("option", "value"), [("--max-inflight", "0"), ("--queue", "-1"), ("--queue-timeout", "soon"), ("--queue", "x")]
+)
+def test_serve_refuses_bad_admission_options(option, value):
+    done = run_vaxres("serve", option, value)
+    assert done.returncode == 2 and option in done.stderr
 
 
 CLIENTS = 48
