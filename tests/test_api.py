@@ -98,6 +98,9 @@ ROLE_MATRIX = [
     ("GET", "/v1/windows/w", None, "reader"),
     ("POST", "/v1/windows", {"name": "w", "vaccine": "Janssen", "opens": "2026-01-01 09:00"}, "admin"),
     ("POST", "/v1/windows/w/close", None, "admin"),
+    ("GET", "/v1/tokens", None, "admin"),
+    ("POST", "/v1/tokens", {"name": "kiosk-1", "role": "reader"}, "admin"),
+    ("POST", "/v1/tokens/kiosk-1/revoke", None, "admin"),
 ]
 ROLES = ("reader", "operator", "admin")
 
@@ -116,6 +119,25 @@ def test_role_matrix(api, method, path, body, least):
         answer = api.client.request(method, path, headers=headers, json=body)
         assert answer.status_code == 401 and answer.headers["WWW-Authenticate"] == "Bearer"
         assert answer.headers["content-type"] == "application/problem+json"
+
+
+def test_an_admin_makes_and_revokes_tokens_over_http_and_only_hashes_are_kept(api, store):
+    made = api.call("POST", "/v1/tokens", "admin", json={"name": "kiosk-1", "role": "operator"})
+    assert made.status_code == 201
+    secret = made.json()["token"]
+    assert (made.json()["role"], made.json()["created_by"]) == ("operator", "admin")
+    again = api.call("POST", "/v1/tokens", "admin", json={"name": "kiosk-1", "role": "operator"})
+    assert again.status_code == 409 and again.json()["code"] == "token_exists"
+    bad = api.call("POST", "/v1/tokens", "admin", json={"name": "x", "role": "root"})
+    assert bad.status_code == 422
+    listed = api.call("GET", "/v1/tokens", "admin").json()
+    assert "kiosk-1" in [t["name"] for t in listed] and all("token" not in t for t in listed)
+    headers = {"Authorization": f"Bearer {secret}"}
+    assert api.client.get("/v1/slots", headers=headers).status_code == 200
+    assert api.call("POST", "/v1/tokens/kiosk-1/revoke", "admin").json()["revoked_at"] is not None
+    assert api.client.get("/v1/slots", headers=headers).status_code == 401
+    assert api.call("POST", "/v1/tokens/nobody/revoke", "admin").status_code == 404
+    assert secret.encode() not in store.path.read_bytes()
 
 
 def test_a_revoked_token_is_refused_from_the_next_request(api, store):
