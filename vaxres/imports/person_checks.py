@@ -37,7 +37,10 @@ def decide(
     by_index = "rrn" in columns and repeats is None
     _index(conn, staging, ["id", "fingerprint"] if by_index else ["id"])
     st = staging.table
-    conn.execute(update(st).where(st.c.id.in_(select(p.id))).values(known=1))
+    # A first import into a store without people has nothing to look up there (two passes over the rows).
+    has_people = conn.execute(select(p.id).limit(1)).first() is not None
+    if has_people:
+        conn.execute(update(st).where(st.c.id.in_(select(p.id))).values(known=1))
     d, f = st.alias("d"), st.alias("f")
     repeated = [("id", rules.RepeatedPerson.code)]
     if by_index:
@@ -59,6 +62,19 @@ def decide(
         _mark(conn, staging, [(n, code, holder, line) for n, holder, line in bulk.fetch(conn, later, {})])
     if "rrn" in columns and repeats:
         _mark(conn, staging, _repeated_numbers(conn, staging, repeats))
+    if has_people:
+        _mark(conn, staging, _in_store(conn, staging))
+    if "guardian" not in columns:
+        return []
+    while (waiting := _guardians(conn, staging, today)) is None:
+        pass
+    _mark_waiting(conn, staging, waiting)
+    return sorted(waiting)
+
+
+def _in_store(conn: Connection, staging: Staging) -> list[tuple]:
+    """The refusals of rows of forgotten people and of numbers another person of the store holds."""
+    d = staging.table.alias("d")
     held, known = person_table.alias("held"), person_table.alias("known")
     in_store = (
         select(d.c.n, known.c.forgotten_at, held.c.id)
@@ -66,22 +82,12 @@ def decide(
         .outerjoin(held, and_(held.c.id_fingerprint == d.c.fingerprint, held.c.id != d.c.id))
         .where(d.c.refusal.is_(None), (known.c.forgotten_at.is_not(None)) | held.c.id.is_not(None))
     )
-    _mark(
-        conn,
-        staging,
-        [
-            (n, rules.Forgotten.code, None, None)
-            if forgotten is not None
-            else (n, rules.DuplicateIdentity.code, holder, None)
-            for n, forgotten, holder in bulk.fetch(conn, in_store, {})
-        ],
-    )
-    if "guardian" not in columns:
-        return []
-    while (waiting := _guardians(conn, staging, today)) is None:
-        pass
-    _mark_waiting(conn, staging, waiting)
-    return sorted(waiting)
+    return [
+        (n, rules.Forgotten.code, None, None)
+        if forgotten is not None
+        else (n, rules.DuplicateIdentity.code, holder, None)
+        for n, forgotten, holder in bulk.fetch(conn, in_store, {})
+    ]
 
 
 def _mark_waiting(conn: Connection, staging: Staging, waiting: list[tuple[int, int]]) -> None:
