@@ -27,12 +27,9 @@ from vaxres.people import rules
 p = person_table.c
 
 
-def decide(
-    conn: Connection, staging: Staging, today: dt.date, columns: set[str], repeats: list[str] | None
-) -> list[tuple[int, int]]:
+def decide(conn: Connection, staging: Staging, today: dt.date, columns: set[str], repeats: list[str] | None) -> bool:
     """Mark every staged row a rule across rows refuses, and the rows of people the store has;
-    return (n of the guardian's row, n of the ward's) where the guardian's row comes after the
-    ward's (the link waits for the guardian's chunk), in the guardians' order.
+    True when a guardian's row comes after a row naming them (its link waits for their chunk).
     `repeats`: the fingerprints perhaps given on an earlier row (None: any may be)."""
     by_index = "rrn" in columns and repeats is None
     _index(conn, staging, ["id", "fingerprint"] if by_index else ["id"])
@@ -65,11 +62,10 @@ def decide(
     if has_people:
         _mark(conn, staging, _in_store(conn, staging))
     if "guardian" not in columns:
-        return []
-    while (waiting := _guardians(conn, staging, today)) is None:
+        return False
+    while _guardians(conn, staging, today):
         pass
-    _mark_waiting(conn, staging, waiting)
-    return sorted(waiting)
+    return _waiting(conn, staging)
 
 
 def _in_store(conn: Connection, staging: Staging) -> list[tuple]:
@@ -90,16 +86,25 @@ def _in_store(conn: Connection, staging: Staging) -> list[tuple]:
     ]
 
 
-def _mark_waiting(conn: Connection, staging: Staging, waiting: list[tuple[int, int]]) -> None:
+def _waiting(conn: Connection, staging: Staging) -> bool:
     """Mark each ward whose guardian's row follows theirs with that row's n (waits_for): the
-    loader links them once it is loaded, the others as they are inserted. By the staged
-    rows' key: the last round of the guardian rules found them, so no pass over the rows."""
-    if waiting:
-        st = staging.table
-        conn.execute(
-            update(st).where(st.c.n == bindparam("b_n")).values(waits_for=bindparam("b_waits_for")),
-            [{"b_n": ward, "b_waits_for": guardian} for guardian, ward in waiting],
-        )
+    loader links them once it is loaded, the others as they are inserted."""
+    st = staging.table
+    g = st.alias("g")
+    waiting = (
+        update(st)
+        .where(g.c.id == st.c.guardian, g.c.refusal.is_(None), g.c.n > st.c.n, st.c.refusal.is_(None))
+        .values(waits_for=g.c.n)
+        .execution_options(preserve_rowcount=True)
+    )
+    if not conn.execute(waiting).rowcount:
+        return False
+    where = "WHERE waits_for IS NOT NULL"  # a few rows: the index holds those only
+    if staging.sqlite:
+        conn.exec_driver_sql(f"CREATE INDEX vaxres_staging.import_rows_waits_for ON import_rows (waits_for) {where}")
+    else:
+        conn.exec_driver_sql(f"CREATE INDEX import_rows_waits_for ON pg_temp.import_rows (waits_for) {where}")
+    return True
 
 
 def _repeated_numbers(conn: Connection, staging: Staging, repeats: list[str]) -> list[tuple]:
@@ -144,9 +149,8 @@ def _mark(conn: Connection, staging: Staging, refusals: list[tuple]) -> None:
         )
 
 
-def _guardians(conn: Connection, staging: Staging, today: dt.date) -> list[tuple[int, int]] | None:
-    """One round of the guardian rules over the rows not refused; None when it refused any, else
-    (n of the guardian's row, n of the ward's) of the wards whose guardian's row follows theirs."""
+def _guardians(conn: Connection, staging: Staging, today: dt.date) -> bool:
+    """One round of the guardian rules over the rows not refused; True when it refused any."""
     st = staging.table
     w, g = st.alias("w"), st.alias("g")
     known = person_table.alias("known")
@@ -171,7 +175,6 @@ def _guardians(conn: Connection, staging: Staging, today: dt.date) -> list[tuple
         {},
     )
     refused = []
-    waiting = []
     edges: dict[str, tuple[str, int]] = {}  # person -> (guardian, staged n), as the import leaves them
     for n, person, guardian, in_file, file_born, in_store, store_born, forgotten, refused_line in rows:
         in_store = in_store is not None and forgotten is None
@@ -181,14 +184,12 @@ def _guardians(conn: Connection, staging: Staging, today: dt.date) -> list[tuple
             reason = _reason(person, guardian, in_file is not None, in_store, file_born or store_born, today)
         if reason is None:
             edges[person] = (guardian, n)
-            if in_file is not None and in_file > n:
-                waiting.append((in_file, n))
         else:
             refused.append((n, rules.InvalidGuardian.code, reason, None))
     if not refused:
         refused = [(n, rules.InvalidGuardian.code, reason, None) for n, reason in _circles(conn, edges)]
     _mark(conn, staging, refused)
-    return None if refused else waiting
+    return bool(refused)
 
 
 def _reason(person: str, guardian: str, in_file: bool, in_store: bool, born, today: dt.date) -> str | None:

@@ -8,7 +8,6 @@ chunk is loaded."""
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
 import functools
 
@@ -34,19 +33,13 @@ REGISTERED = ("id", "name", "birth_date", "sex", "phone", "email", "lang", "id_f
 
 class PersonLoader:
     def __init__(
-        self,
-        store: Store,
-        summary: ImportSummary,
-        staging: Staging,
-        *,
-        uses_key: bool,
-        waiting: list[tuple[int, int]],
+        self, store: Store, summary: ImportSummary, staging: Staging, *, uses_key: bool, later_guardians: bool
     ):
         self.summary = summary
         self.staging = staging
         self._store = store
         self._uses_key = uses_key  # a number was read: the store learns the key's check value
-        self._waiting = waiting  # (n of a guardian's row, n of a ward's before it), by the guardian's n
+        self._later_guardians = later_guardians  # a guardian's row follows a row naming them
         self._known_rows = False  # the chunk has rows of people the store has
 
     def load(self, conn: Connection, low: int, high: int, *, dry_run: bool) -> list[RowError]:
@@ -68,7 +61,8 @@ class PersonLoader:
             selected.execute_selected(conn, self._announce, params)
         if self._known_rows:
             conn.execute(self._link_chunk, params)
-        self._link_waiting(conn, low, high)
+        if self._later_guardians:
+            conn.execute(self._link_waiting, params)
         return errors
 
     def _refused(self, conn: Connection, window: dict) -> list[RowError]:
@@ -243,18 +237,10 @@ class PersonLoader:
         st = self.staging.table.c
         return self._link(and_(st.n.between(bindparam("low"), bindparam("high")), st.known.is_not(None)))
 
-    def _link_waiting(self, conn: Connection, low: int, high: int) -> None:
-        """Wards whose guardian's row, after theirs, is in this chunk (decide() found them): by
-        the staged rows' key, without an index on waits_for."""
-        start = bisect.bisect_left(self._waiting, (low,))
-        end = bisect.bisect_left(self._waiting, (high + 1,))
-        wards = sorted(ward for _guardian, ward in self._waiting[start:end])
-        for batch in parameter_batches(wards):
-            conn.execute(self._link_wards, {"wards": batch})
-
     @functools.cached_property
-    def _link_wards(self):
-        return self._link(self.staging.table.c.n.in_(bindparam("wards", expanding=True)))
+    def _link_waiting(self):
+        """Wards whose guardian's row, after theirs, is in this chunk (decide() marked them)."""
+        return self._link(self.staging.table.c.waits_for.between(bindparam("low"), bindparam("high")))
 
 
 def _day(value):

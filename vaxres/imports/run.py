@@ -102,8 +102,7 @@ class _Import:
             self.required, self.optional, self.chunk_size = csvfile.RESERVATION_HEADERS, ("dose",), BOOKING_CHUNK
         self.staging: Staging | None = None
         self.hospital_names: dict[str, str] | None = None  # see RowParser.hospital_names
-        # import persons: a number was read; the wards whose guardian's row comes later (decide())
-        self.people: tuple[bool, list[tuple[int, int]]] = (False, [])
+        self.people: tuple[bool, bool] = (False, False)  # import persons: a number was read; a guardian comes later
 
     def run(self, source: charset.Source) -> ImportSummary:
         options = self.options
@@ -197,8 +196,8 @@ class _Import:
         if self.kind == "slots":
             loader = SlotLoader(store, summary, self.staging, self.hospital_names)
         elif self.kind == "persons":
-            uses_key, waiting = self.people
-            loader = PersonLoader(store, summary, self.staging, uses_key=uses_key, waiting=waiting)
+            uses_key, later_guardians = self.people
+            loader = PersonLoader(store, summary, self.staging, uses_key=uses_key, later_guardians=later_guardians)
         else:
             loader = BookingLoader(store, summary, self.staging, override=self.options.override_eligibility)
         for low in range(1, valid + 1, chunk_size):
