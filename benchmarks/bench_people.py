@@ -37,7 +37,7 @@ PAIRS = int(sys.argv[sys.argv.index("--pairs") + 1]) if "--pairs" in sys.argv el
 ROWS = int(sys.argv[sys.argv.index("--rows") + 1]) if "--rows" in sys.argv else 200_000
 REPEAT = int(sys.argv[sys.argv.index("--repeat") + 1]) if "--repeat" in sys.argv else 3
 PAIRS_GUARDED_EVERY = int(os.environ.get("BENCH_GUARDED_EVERY", "2"))  # half the pairs' people are minors
-IMPORT_GUARDED_EVERY = 10
+IMPORT_GUARDED_EVERY = int(os.environ.get("BENCH_IMPORT_GUARDED_EVERY", "10"))  # a tenth are minors
 DAY = (dt.date.today() + dt.timedelta(days=30)).isoformat()
 
 PAIRS_LOOP = r"""

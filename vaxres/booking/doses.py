@@ -49,21 +49,24 @@ TAKE_DOSES = (
 )
 
 
-def confirmations(*, from_waitlist: bool = False, override: str | None = None) -> tuple[Insert, ...]:
+def confirmations(
+    *, from_waitlist: bool = False, override: str | None = None, copies: bool = True
+) -> tuple[Insert, ...]:
     """The ReservationConfirmed messages of the reservations book_many() has just made (numbered
-    after `after`, made at `now`), their guardians' copies and, when an operator overrode the
-    eligibility windows (`override`: the reason), its audit records, for book_many's `announce`."""
+    after `after`, made at `now`), their guardians' copies (unless `copies` is False: the caller
+    knows nobody booked has a guardian) and, when an operator overrode the eligibility windows
+    (`override`: the reason), its audit records, for book_many's `announce`."""
     booked = (
         reservation.id > bindparam("after"),
         reservation.reserved_at == bindparam("now", type_=reservation.reserved_at.type),
     )
     statements = [
         selected.write_selected(
-            selected.reservation_confirmed_rows(from_waitlist=from_waitlist, to_guardians=copies)
+            selected.reservation_confirmed_rows(from_waitlist=from_waitlist, to_guardians=to_guardians)
             .where(*booked)
             .order_by(reservation.id)
         )
-        for copies in (False, True)
+        for to_guardians in ((False, True) if copies else (False,))
     ]
     if override is not None:
         overridden = selected.eligibility_overridden_rows(override).where(*booked).order_by(reservation.id)

@@ -61,6 +61,7 @@ class BookingLoader:
         self._would_hold: dict[str, int | tuple[int, ...]] = {}
         self._would_take: dict[int, int] = {}
         self._announce = confirmations(override=override)
+        self._announce_unguarded = confirmations(override=override, copies=False)  # no copy to look for
 
     def load(self, conn: Connection, low: int, high: int, *, dry_run: bool) -> list[RowError]:
         now = utcnow()
@@ -90,6 +91,7 @@ class BookingLoader:
         taken: dict[int, int] = {}
         bookings = []
         check = rules.check_booking
+        guarded = False  # someone booked has a guardian: their copies are written
         for index, (_line, user, dose, slot_id, *_slot, born, guardian) in enumerate(rows):
             mine = held.get(user)
             if slot_id is None:
@@ -131,11 +133,12 @@ class BookingLoader:
                 mine[dose] = dose_held
             where[(user, dose)] = slot_id
             bookings.append((slot_id, user, dose))
+            guarded = guarded or guardian is not None
         self.summary.booked += len(bookings)
         if dry_run:
             self._remember(bookings, taken)
         if bookings and not dry_run:
-            book_many(conn, bookings, now, self._announce)
+            book_many(conn, bookings, now, self._announce if guarded else self._announce_unguarded)
         return self._refusals(conn, low, high, refused) if refused else []
 
     @functools.cached_property
