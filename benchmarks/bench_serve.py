@@ -44,7 +44,7 @@ DOSES_PER_SLOT = 100_000
 MAIN = {"connections": 100}
 SQLITE_OPTIONS = ["--workers", "1", "--max-inflight", "2", "--queue", "128", "--queue-timeout", "5"]
 POSTGRES_OPTIONS = ["--workers", "2", "--max-inflight", "8", "--queue", "128", "--queue-timeout", "5"]
-OVERLOAD_OPTIONS = ["--workers", "2", "--max-inflight", "2", "--queue", "8", "--queue-timeout", "0.25"]
+OVERLOAD_OPTIONS = ["--workers", "2", "--max-inflight", "2", "--queue", "2", "--queue-timeout", "0.1"]
 OVERLOAD_CONNECTIONS = 300
 
 
