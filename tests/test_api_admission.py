@@ -3,16 +3,14 @@ more concurrent bookings than it admits: every answer is 201, 409 or 503 with Re
 never a 500 or a reset, and the store's invariant holds."""
 
 import asyncio
-import os
-import subprocess
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
 
-from tests.helpers import VAXRES, count_rows, future, invariant_violations, run_vaxres
-from tests.test_api_race import _free_port, _wait_ready
+from tests.helpers import count_rows, future, invariant_violations, run_vaxres
+from tests.test_api_race import serving
 from vaxres.api.admission import Lane
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -106,26 +104,8 @@ DOSES = 60
 @pytest.fixture
 def overloaded_server(backend):
     """`vaxres serve` admitting 2 changes at once and 3 waiting at most 0.2 s (one worker)."""
-    made = run_vaxres("token", "add", "desk", "--role", "admin")
-    assert made.returncode == 0, made.stderr
-    port = _free_port()
-    options = ["--max-inflight", "2", "--queue", "3", "--queue-timeout", "0.2"]
-    server = subprocess.Popen(
-        [VAXRES, "serve", "--port", str(port), "--workers", "1", *options],
-        env={**os.environ, "VAXRES_BUSY_TIMEOUT": "60"},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_ready(base, server)
-        yield base, {"Authorization": f"Bearer {made.stdout.strip()}"}
-    finally:
-        server.terminate()
-        assert server.wait(timeout=30) is not None
-        errors = server.stderr.read() if server.stderr else ""
-        assert "Traceback" not in errors, errors
+    with serving("--workers", "1", "--max-inflight", "2", "--queue", "3", "--queue-timeout", "0.2") as server:
+        yield server
 
 
 @pytest.mark.slow

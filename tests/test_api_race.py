@@ -1,6 +1,7 @@
 """A real `vaxres serve` process under real concurrent requests (issue 22): 60 bookings for 30
 doses give 30 × 201 and 30 × 409, on both backends; a booking retried with its key books once."""
 
+import contextlib
 import json
 import os
 import socket
@@ -34,17 +35,16 @@ def _wait_ready(base: str, server: subprocess.Popen) -> None:
     raise AssertionError(f"vaxres serve did not start: {server.stderr and server.stderr.read()}")
 
 
-@pytest.fixture
-def served(backend):
-    """`vaxres serve` on a free port over the test's store, and an operator's token."""
+@contextlib.contextmanager
+def serving(*options: str):
+    """`vaxres serve` on a free port over the test's store with these options, and an admin's
+    token; stopped afterwards, with no traceback on its stderr."""
     made = run_vaxres("token", "add", "desk", "--role", "admin")
     assert made.returncode == 0, made.stderr
     port = _free_port()
-    env = {**os.environ, "VAXRES_BUSY_TIMEOUT": "60"}
     server = subprocess.Popen(
-        # A queue waiting long enough that admission (tests/test_api_admission.py) turns none away.
-        [VAXRES, "serve", "--port", str(port), "--workers", "2", "--queue-timeout", "60"],
-        env=env,
+        [VAXRES, "serve", "--port", str(port), *options],
+        env={**os.environ, "VAXRES_BUSY_TIMEOUT": "60"},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
@@ -55,7 +55,16 @@ def served(backend):
         yield base, {"Authorization": f"Bearer {made.stdout.strip()}"}
     finally:
         server.terminate()
-        server.wait(timeout=30)
+        assert server.wait(timeout=30) is not None
+        errors = server.stderr.read() if server.stderr else ""
+        assert "Traceback" not in errors, errors
+
+
+@pytest.fixture
+def served(backend):
+    # A queue waiting long enough that admission (tests/test_api_admission.py) turns none away.
+    with serving("--workers", "2", "--queue-timeout", "60") as server:
+        yield server
 
 
 @pytest.mark.slow
