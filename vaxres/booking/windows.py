@@ -5,6 +5,7 @@ kept as instants with the zone they were given in (booking/eligibility.py)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from dataclasses import dataclass
@@ -249,7 +250,7 @@ def close_window(store: Store, name: str, *, at: str | None = None) -> Window:
                 f"({local_text(window.opens_at, window.zone)}); close it at its opening or later"
             )
         conn.execute(update(window_table).where(w.id == window.id).values(closes_at=closes_at, updated_at=now))
-        closed = _read(conn, name)
+        closed = dataclasses.replace(window, closes_at=closes_at)
         events.write(conn, [events.window_closed(closed)], now)
     return closed
 

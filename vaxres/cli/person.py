@@ -232,7 +232,9 @@ def _now_or_next(verdict) -> str:
         return "open now"
     if verdict.next_opening is None:
         return "closed"
-    return f"{verdict.next_opening.astimezone(verdict.window.zone):%Y-%m-%d %H:%M}"
+    from vaxres.cli.render import minute
+
+    return minute(verdict.next_opening, verdict.window.zone)
 
 
 def _show(person, json_out: bool, headline: str | None) -> None:

@@ -12,6 +12,11 @@ def table_time(value, zone) -> str:
     return "" if value is None else value.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
 
 
+def minute(value, zone) -> str:
+    """'2026-12-01 09:30': a time in `zone` to the minute, for tables whose title names the zone."""
+    return f"{value.astimezone(zone):%Y-%m-%d %H:%M}"
+
+
 def _doses(n: int) -> str:
     from vaxres.formats import doses
 

@@ -6,6 +6,7 @@ import typer
 
 from vaxres.cli.common import JsonOption, open_store
 from vaxres.cli.output import handles_errors, print_json, print_line, print_table
+from vaxres.cli.render import minute
 
 app = typer.Typer(
     help="Eligibility windows: who may book a vaccine, and when (times in the store's time zone).",
@@ -111,7 +112,7 @@ def list_(ctx: typer.Context, json_out: JsonOption = False) -> None:
         print_table(
             f"Eligibility windows (times in {windows[0].zone.key})",
             ["Name", "Vaccine", "Dose", "Who", "Opens", "Closes"],
-            [(w.name, w.vaccine, w.dose or "all", who(w), moment(w.opens_at, w.zone), closes_text(w)) for w in windows],
+            [(w.name, w.vaccine, w.dose or "all", who(w), minute(w.opens_at, w.zone), closes_text(w)) for w in windows],
             compact=True,
         )
 
@@ -134,7 +135,7 @@ def show(ctx: typer.Context, name: Name, json_out: JsonOption = False) -> None:
         ("born", f"{first or 'any day'} to {last or 'any day'}" if first or last else "any day"),
         ("ages", ages(window)),
         ("groups", ", ".join(window.groups) or "anyone"),
-        ("opens", moment(window.opens_at, window.zone)),
+        ("opens", minute(window.opens_at, window.zone)),
         ("closes", closes_text(window)),
         ("rotation", rotation_text(window)),
         ("time zone", window.zone.key),
@@ -162,12 +163,8 @@ def close(
         print_line(f"Window {closed.name} closes {closes_text(closed)}.")
 
 
-def moment(at, zone) -> str:
-    return f"{at.astimezone(zone):%Y-%m-%d %H:%M}"
-
-
 def closes_text(window) -> str:
-    return "never" if window.closes_at is None else moment(window.closes_at, window.zone)
+    return "never" if window.closes_at is None else minute(window.closes_at, window.zone)
 
 
 def ages(window) -> str:
@@ -203,6 +200,6 @@ def rotation_text(window) -> str:
 def summary(window) -> str:
     dose = "every dose" if window.dose is None else f"dose {window.dose}"
     return (
-        f"{window.vaccine} ({dose}) for {who(window)}, from {moment(window.opens_at, window.zone)} "
+        f"{window.vaccine} ({dose}) for {who(window)}, from {minute(window.opens_at, window.zone)} "
         f"to {closes_text(window)} ({window.zone.key})"
     )
