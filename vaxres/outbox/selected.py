@@ -161,11 +161,25 @@ def person_registered_rows(person_id, fields_json, created_at) -> Select:
     """The PersonRegistered rows of the people a query selects (add its FROM and WHERE):
     `fields_json` the JSON list of the fields given, as events.person_changed writes them."""
     payload = sql.json_object(literal("person"), person_id, literal("fields"), sql.json_parsed(fields_json))
+    return _recorded(PERSON_REGISTERED, person_id, payload, literal(0), created_at)
+
+
+def eligibility_overridden_rows(reason: str) -> Select:
+    """The EligibilityOverridden records of the reservations a query selects (add its WHERE): the
+    booking's facts and the operator's reason, recorded for the audit trail, never delivered."""
+    facts = _facts_sql(RESERVATION_FACTS, (("reason", literal(reason, String)),))
+    return _recorded(
+        ELIGIBILITY_OVERRIDDEN, reservation.user_id, facts, reservation.id, reservation.reserved_at
+    ).select_from(_BOOKINGS)
+
+
+def _recorded(name: str, recipient, payload, correlation_id, created_at) -> Select:
+    """A record for the audit trail, in _RECORDED_COLUMNS' order: delivered when written."""
     return select(
-        literal(PERSON_REGISTERED),
-        person_id,
+        literal(name),
+        recipient,
         payload,
-        literal(0),
+        correlation_id,
         created_at,
         literal(OutboxStatus.DELIVERED),
         literal(0),
@@ -173,24 +187,6 @@ def person_registered_rows(person_id, fields_json, created_at) -> Select:
         created_at,
         bindparam(_ACTOR, type_=String),
     )
-
-
-def eligibility_overridden_rows(reason: str) -> Select:
-    """The EligibilityOverridden records of the reservations a query selects (add its WHERE): the
-    booking's facts and the operator's reason, recorded for the audit trail, never delivered."""
-    facts = _facts_sql(RESERVATION_FACTS, (("reason", literal(reason, String)),))
-    return select(
-        literal(ELIGIBILITY_OVERRIDDEN),
-        reservation.user_id,
-        facts,
-        reservation.id,
-        reservation.reserved_at,
-        literal(OutboxStatus.DELIVERED),
-        literal(0),
-        null(),
-        reservation.reserved_at,
-        bindparam(_ACTOR, type_=String),
-    ).select_from(_BOOKINGS)
 
 
 def write_recorded(rows: Select) -> Insert:
