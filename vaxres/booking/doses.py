@@ -85,11 +85,17 @@ class SlotsChangedMeanwhile(StoreBusy):
 
 
 def book_many(
-    conn: Connection, bookings: list[tuple[int, str, int]], now: dt.datetime, announce: tuple[Insert, ...]
+    conn: Connection,
+    bookings: list[tuple[int, str, int]],
+    now: dt.datetime,
+    announce: tuple[Insert, ...],
+    *,
+    register: bool = True,
 ) -> None:
     """Bookings (slot id, person, dose) the rules have already allowed, in bulk: one UPDATE takes
     each slot's doses (each must still have them, else SlotsChangedMeanwhile), one INSERT makes
-    the reservations, `announce` (confirmations()) their messages."""
+    the reservations, a bare person for each one not registered (`register` False: the caller
+    read them all in the registry), `announce` (confirmations()) their messages."""
     taken = Counter(slot_id for slot_id, _user, _dose in bookings)
     updated = bulk.bound(conn, slot.updated_at, now)
     takes = [(slot_id, count, updated) for slot_id, count in taken.items()]
@@ -99,7 +105,8 @@ def book_many(
     reserved_at = bulk.bound(conn, reservation.reserved_at, now)
     rows = [(slot_id, user, dose, RESERVED, reserved_at) for slot_id, user, dose in bookings]
     bulk.executemany_tuples(conn, _INSERT_RESERVATIONS, ["slot_id", "user_id", "dose", "status", "reserved_at"], rows)
-    register_booked(conn, after, now)
+    if register:
+        register_booked(conn, after, now)
     for statement in announce:
         selected.execute_selected(conn, statement, {"after": after, "now": now})
 

@@ -40,7 +40,14 @@ SLOT_COLUMNS = (
     v.doses,
     v.min_interval_days,
 )
+# And of the row's person: the guardian rule's facts, and whether the registry has them at all.
+PERSON_COLUMNS = (
+    person_table.c.birth_date,
+    person_table.c.guardian_id,
+    person_table.c.id.is_not(None).label("registered"),
+)
 RESERVED = ReservationStatus.RESERVED
+BIRTH_DAYS_KEPT = 100_000  # birth dates as read, parsed once each
 NO_DOSES: dict[int, HeldDose] = {}
 NO_GROUPS: frozenset[str] = frozenset()
 
@@ -62,6 +69,7 @@ class BookingLoader:
         self._would_take: dict[int, int] = {}
         self._announce = confirmations(override=override)
         self._announce_unguarded = confirmations(override=override, copies=False)  # no copy to look for
+        self._birth_days: dict[dt.date | str, dt.date] = {}
 
     def load(self, conn: Connection, low: int, high: int, *, dry_run: bool) -> list[RowError]:
         now = utcnow()
@@ -92,7 +100,9 @@ class BookingLoader:
         bookings = []
         check = rules.check_booking
         guarded = False  # someone booked has a guardian: their copies are written
-        for index, (_line, user, dose, slot_id, *_slot, born, guardian) in enumerate(rows):
+        unregistered = False  # someone booked is not in the registry yet: made a bare person
+        days = self._birth_days
+        for index, (_line, user, dose, slot_id, *_slot, born, guardian, registered) in enumerate(rows):
             mine = held.get(user)
             if slot_id is None:
                 refused.append((index, None))
@@ -112,7 +122,7 @@ class BookingLoader:
                     mine or NO_DOSES,
                     today=today,
                     remaining=remaining[slot_id],
-                    born=None if born is None else _day(born),
+                    born=None if born is None else days.get(born) or self._birth_day(born),
                     guarded=guardian is not None,
                     windows=windows,
                     groups=groups.get(user, NO_GROUPS),
@@ -134,12 +144,20 @@ class BookingLoader:
             where[(user, dose)] = slot_id
             bookings.append((slot_id, user, dose))
             guarded = guarded or guardian is not None
+            unregistered = unregistered or not registered
         self.summary.booked += len(bookings)
         if dry_run:
             self._remember(bookings, taken)
         if bookings and not dry_run:
-            book_many(conn, bookings, now, self._announce if guarded else self._announce_unguarded)
+            announce = self._announce if guarded else self._announce_unguarded
+            book_many(conn, bookings, now, announce, register=unregistered)
         return self._refusals(conn, low, high, refused) if refused else []
+
+    def _birth_day(self, born: dt.date | str) -> dt.date:
+        if len(self._birth_days) >= BIRTH_DAYS_KEPT:
+            self._birth_days.clear()
+        day = self._birth_days[born] = _day(born)
+        return day
 
     @functools.cached_property
     def _chunk(self) -> Select:
@@ -151,7 +169,7 @@ class BookingLoader:
         ).outerjoin(vaccine_table, v.name_key == s.vaccine_key)
         joined = joined.outerjoin(person_table, person_table.c.id == st.user_id)  # for the guardian rule
         return (
-            select(st.line, st.user_id, st.number, *SLOT_COLUMNS, person_table.c.birth_date, person_table.c.guardian_id)
+            select(st.line, st.user_id, st.number, *SLOT_COLUMNS, *PERSON_COLUMNS)
             .select_from(joined)
             .where(st.n.between(bindparam("low"), bindparam("high")))
             .order_by(st.n)
