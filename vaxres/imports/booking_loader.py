@@ -47,7 +47,7 @@ PERSON_COLUMNS = (
     person_table.c.id.is_not(None).label("registered"),
 )
 RESERVED = ReservationStatus.RESERVED
-BIRTH_DAYS_KEPT = 100_000  # birth dates as read, parsed once each
+DAYS_KEPT = 100_000  # dates as the driver returned them, parsed once each
 NO_DOSES: dict[int, HeldDose] = {}
 NO_GROUPS: frozenset[str] = frozenset()
 
@@ -69,7 +69,7 @@ class BookingLoader:
         self._would_take: dict[int, int] = {}
         self._announce = confirmations(override=override)
         self._announce_unguarded = confirmations(override=override, copies=False)  # no copy to look for
-        self._birth_days: dict[dt.date | str, dt.date] = {}
+        self._days: dict[dt.date | str, dt.date] = {}
 
     def load(self, conn: Connection, low: int, high: int, *, dry_run: bool) -> list[RowError]:
         now = utcnow()
@@ -86,7 +86,7 @@ class BookingLoader:
         if self._sqlite or dry_run:
             # SQLite: the chunk's transaction holds the write lock, so the slots as the join read them
             # are the slots as they are. A dry run locks nothing anywhere.
-            slots, vaccines = _slots_of(rows)
+            slots, vaccines = _slots_of(rows, self._days.get, self._day_of)
         else:  # PostgreSQL: lock the chunk's slots, then read them again as they are now
             slots, vaccines = self._read_slots(conn, [row[3] for row in rows], lock=True)
         take = self._would_take
@@ -101,7 +101,7 @@ class BookingLoader:
         check = rules.check_booking
         guarded = False  # someone booked has a guardian: their copies are written
         unregistered = False  # someone booked is not in the registry yet: made a bare person
-        days = self._birth_days
+        days = self._days
         for index, (_line, user, dose, slot_id, *_slot, born, guardian, registered) in enumerate(rows):
             mine = held.get(user)
             if slot_id is None:
@@ -122,7 +122,7 @@ class BookingLoader:
                     mine or NO_DOSES,
                     today=today,
                     remaining=remaining[slot_id],
-                    born=None if born is None else days.get(born) or self._birth_day(born),
+                    born=None if born is None else days.get(born) or self._day_of(born),
                     guarded=guardian is not None,
                     windows=windows,
                     groups=groups.get(user, NO_GROUPS),
@@ -153,10 +153,10 @@ class BookingLoader:
             book_many(conn, bookings, now, announce, register=unregistered)
         return self._refusals(conn, low, high, refused) if refused else []
 
-    def _birth_day(self, born: dt.date | str) -> dt.date:
-        if len(self._birth_days) >= BIRTH_DAYS_KEPT:
-            self._birth_days.clear()
-        day = self._birth_days[born] = _day(born)
+    def _day_of(self, value: dt.date | str) -> dt.date:
+        if len(self._days) >= DAYS_KEPT:
+            self._days.clear()
+        day = self._days[value] = _day(value)
         return day
 
     @functools.cached_property
@@ -249,15 +249,16 @@ class BookingLoader:
             self._would_take[slot_id] = self._would_take.get(slot_id, 0) + count
 
 
-def _slots_of(rows: list[tuple]) -> tuple[dict, dict]:
-    """The chunk's slots and their vaccines, as the join of _chunk read them."""
+def _slots_of(rows: list[tuple], known_day, day_of) -> tuple[dict, dict]:
+    """The chunk's slots and their vaccines, as the join of _chunk read them (`known_day`, then
+    `day_of`: a date as the driver returned it, parsed)."""
     slots: dict[int, SlotRecord] = {}
     vaccines: dict[int, VaccineRecord] = {}
     series_of: dict[tuple, VaccineRecord] = {}
     for _line, _user, _dose, slot_id, day, hospital, vaccine, capacity, remaining, catalog_name, doses, gap, *_ in rows:
         if slot_id is None or slot_id in slots:
             continue
-        slots[slot_id] = SlotRecord(slot_id, _day(day), hospital, vaccine, capacity, remaining)
+        slots[slot_id] = SlotRecord(slot_id, known_day(day) or day_of(day), hospital, vaccine, capacity, remaining)
         key = (catalog_name or vaccine or "", doses or 1, gap or 0)  # outside the catalog: 1 dose
         entry = series_of.get(key)
         if entry is None:
