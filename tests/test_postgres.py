@@ -1,7 +1,10 @@
 """PostgreSQL specifics: explicit migrations, the lock wait, and moving a store with `db copy`."""
 
 from tests.helpers import count_rows, future, invariant_violations, run_vaxres
+from vaxres.access.tokens import find_token
+from vaxres.db.columns import metadata
 from vaxres.db.revisions import HEAD
+from vaxres.db.store import Store
 
 
 def test_a_postgres_store_is_never_migrated_implicitly(cli, empty_postgres):
@@ -68,24 +71,16 @@ def test_copy_sqlite_to_postgres_and_back_answers_the_same(cli, tmp_path, empty_
         "--opens",
         "2020-01-01 20:00",
     )
+    token = cli("token", "add", "kiosk", "--role", "operator").stdout.strip().splitlines()[-1]
     copied = cli.json("db", "copy", empty_postgres)
     assert cli.json("--db", empty_postgres, "db", "info")["timezone"] == "Africa/Abidjan"
-    tables = (
-        "store_setting",
-        "vaccine",
-        "vaccine_alias",
-        "slot",
-        "hospital",
-        "person",
-        "person_group",
-        "eligibility_window",
-        "reservation",
-        "reminder",
-        "waitlist",
-        "outbox",
-        "delivery_target",
-    )
+    tables = {table.name for table in metadata.sorted_tables}  # every table of the store
     assert copied["copied"] == {table: count_rows(db_path, table) for table in tables}
+    assert copied["copied"]["api_token"] == 1
+    copy = Store(empty_postgres)
+    found = find_token(copy, token)  # the operator's token opens the API of the copy too
+    copy.dispose()
+    assert found is not None and (found.name, found.role) == ("kiosk", "operator")
     assert copied["copied"]["vaccine"] == 5 and copied["copied"]["delivery_target"] == 1
     for args in (
         ["mypage", "alice"],
@@ -96,6 +91,7 @@ def test_copy_sqlite_to_postgres_and_back_answers_the_same(cli, tmp_path, empty_
         ["show", "1"],
         ["person", "list"],
         ["person", "show", "aa-child"],
+        ["token", "list"],
     ):
         assert cli(*args).stdout == cli("--db", empty_postgres, *args).stdout
         assert cli.json(*args) == cli.json("--db", empty_postgres, *args)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, delete, func, insert, select, text, update
 
 from vaxres.db import counters
+from vaxres.db.access import idempotency_table, token_table
 from vaxres.db.store import Store
 from vaxres.db.tables import (
     ReservationStatus,
@@ -40,6 +41,8 @@ TABLES = (
     waitlist_table,
     outbox_table,
     target_table,
+    token_table,
+    idempotency_table,
 )
 NUMBERED = (
     vaccine_table,
