@@ -118,7 +118,8 @@ def test_the_rejects_file_is_private_new_and_never_a_link(cli, tmp_path):
 @pytest.mark.parametrize("kind", ["slots", "reservations"])
 def test_a_pipe_is_never_the_rejects_file_even_with_force(tmp_path, kind):
     """Only a regular file is replaced, as export --output: --force on a FIFO used to wait for a
-    reader forever (or, with one, write into it). Real processes: a hang fails on the timeout (generous: a loaded machine starts them slowly)."""
+    reader forever (or, with one, write into it). Real processes: a hang fails on the timeout
+    (a generous one: a loaded machine starts them slowly)."""
     import os
     import stat
 
