@@ -29,6 +29,8 @@ from sqlalchemy import (
 
 from vaxres.db.access import idempotency_table as idempotency_table
 from vaxres.db.access import token_table as token_table
+from vaxres.db.citizen import code_table as citizen_code_table  # noqa: F401  (in the metadata)
+from vaxres.db.citizen import session_table as citizen_session_table  # noqa: F401
 from vaxres.db.columns import id_column as _id
 from vaxres.db.columns import int_column as _int
 from vaxres.db.columns import metadata as metadata

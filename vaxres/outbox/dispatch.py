@@ -26,6 +26,8 @@ from vaxres.db.tables import OutboxStatus, outbox_table, utcnow
 from vaxres.errors import StoreBusy
 from vaxres.outbox import breaker
 from vaxres.outbox.breaker import BreakerState
+from vaxres.outbox.codes import masked
+from vaxres.outbox.events import SECRET_FACTS
 from vaxres.outbox.model import DeliverOptions, DeliveryReport, OutboxRecord
 from vaxres.outbox.outcome import DELIVERED, FAILED, RETRY, UNAVAILABLE, Outcome, Sink
 from vaxres.outbox.sinks import open_sink
@@ -53,6 +55,7 @@ class Dispatcher:
         self._failures = 0  # consecutive failures of the target, shared by the worker threads
         self._sent = 0
         self._halt: Outcome | BaseException | None = None  # the target is unavailable, or a sink broke
+        self._masked: dict[int, object] = {}  # claimed messages with a secret: their payload masked
 
     def run(self) -> DeliveryReport:
         with ThreadPoolExecutor(max_workers=self.options.workers) as pool:
@@ -147,7 +150,10 @@ class Dispatcher:
             )
             rows = conn.execute(select(outbox_table).where(o.id.in_(ids)).order_by(o.id)).all()
             lang = message_language(conn, self.options.lang)
-        return [OutboxRecord.from_row(row, lang) for row in rows]
+        for row in rows:  # kept masked once it is out (events.SECRET_FACTS)
+            if row.event in SECRET_FACTS:
+                self._masked[row.id] = masked(row.event, row.payload)
+        return [OutboxRecord.from_row(row, lang, reveal=True) for row in rows]
 
     def _due_count(self) -> int:
         with self.store.read() as conn:
@@ -255,6 +261,10 @@ class Dispatcher:
                 )
             if released:
                 conn.execute(update(outbox_table).where(mine).values(status=PENDING, **cleared), released)
+            gone = [{"b_id": r["b_id"], "b_payload": self._masked.pop(r["b_id"], None)} for r in (*delivered, *failed)]
+            if gone := [r for r in gone if r["b_payload"] is not None]:
+                payload = bindparam("b_payload", type_=o.payload.type)
+                conn.execute(update(outbox_table).where(o.id == bindparam("b_id")).values(payload=payload), gone)
             outcomes = (r.outcome for r in results if r.outcome is not None)
             after = breaker.after_round(state, outcomes, default_cooldown=self.options.cooldown, now=now)
             if isinstance(self._halt, Outcome):

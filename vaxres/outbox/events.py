@@ -42,6 +42,7 @@ PERSON_FORGOTTEN = "PersonForgotten"
 WINDOW_ADDED = "WindowAdded"
 WINDOW_CLOSED = "WindowClosed"
 ELIGIBILITY_OVERRIDDEN = "EligibilityOverridden"
+CITIZEN_CODE = "CitizenCode"
 SLOT_EVENTS = (SLOT_REGISTERED, SLOT_UPDATED)  # correlation_id is the slot's number
 # The events about one reservation (correlation_id is its number): its history.
 RESERVATION_EVENTS = (
@@ -66,7 +67,12 @@ PERSON_EVENTS = (PERSON_REGISTERED, PERSON_UPDATED, PERSON_FORGOTTEN)
 WINDOW_EVENTS = (WINDOW_ADDED, WINDOW_CLOSED)
 RECORDED_ONLY = frozenset((*PERSON_EVENTS, *WINDOW_EVENTS, ELIGIBILITY_OVERRIDDEN))
 
+# A one-time code a citizen asked for (issue 23; correlation_id: the code's row): to the person
+# alone, never a guardian's copy; its "code" is shown masked everywhere but to the delivery
+# target (OutboxRecord.from_row), and masked in the store once delivered or failed (dispatch).
+SECRET_FACTS = {CITIZEN_CODE: ("code",)}
 ALL_EVENTS = (*SLOT_EVENTS, *RESERVATION_EVENTS, *VACCINE_EVENTS, *WAITLIST_EVENTS, *PERSON_EVENTS, *WINDOW_EVENTS)
+ALL_EVENTS += (CITIZEN_CODE,)
 
 BROADCAST = "*"  # the recipient of a message for everyone
 
@@ -127,6 +133,8 @@ def subject_of(event: str) -> str:
         return "person"
     if event in WINDOW_EVENTS:
         return "window"
+    if event == CITIZEN_CODE:
+        return "login code"
     return "slot"
 
 
@@ -293,7 +301,7 @@ def _addressed(conn: Connection, events: Sequence[Event]) -> Sequence[Event]:
             continue
         guardian, contact, guardian_contact = found.get(e.recipient, (None, _NO_CONTACT, None))
         addressed.append(Event(e.name, e.recipient, e.correlation_id, {**e.payload, "contact": contact}))
-        if guardian is not None:
+        if guardian is not None and e.name not in SECRET_FACTS:
             ward = {"id": e.recipient, "name": contact["name"]}
             copy = {**e.payload, "contact": guardian_contact, GUARDIAN_OF: ward}
             addressed.append(Event(e.name, guardian, e.correlation_id, copy))

@@ -13,6 +13,7 @@ from sqlalchemy import Row
 from vaxres.db.tables import OutboxStatus
 from vaxres.errors import InvalidInput
 from vaxres.formats import iso_utc
+from vaxres.outbox.codes import masked
 from vaxres.outbox.templates import with_message
 from vaxres.validate import DEFAULT_LANGUAGE
 
@@ -33,8 +34,10 @@ class OutboxRecord:
     actor: str | None = None  # who made the change; None for messages older than the audit trail
 
     @classmethod
-    def from_row(cls, row: Row, lang: str = DEFAULT_LANGUAGE) -> OutboxRecord:
-        """From a row of the outbox table; the payload gains its `message` in `lang`."""
+    def from_row(cls, row: Row, lang: str = DEFAULT_LANGUAGE, *, reveal: bool = False) -> OutboxRecord:
+        """From a row of the outbox table; the payload gains its `message` in `lang`. Its secrets
+        (a login code) are masked unless `reveal`: only the dispatcher hands them to a target."""
+        payload = row.payload if reveal else masked(row.event, row.payload)
         return cls(
             id=row.id,
             event=row.event,
@@ -43,7 +46,7 @@ class OutboxRecord:
             status=row.status,
             attempts=row.attempts,
             created_at=row.created_at,
-            payload=with_message(row.event, row.payload, lang),
+            payload=with_message(row.event, payload, lang),
             next_attempt_at=row.next_attempt_at,
             last_error=row.last_error,
             delivered_at=row.delivered_at,

@@ -19,6 +19,7 @@ from typing import Any
 
 from vaxres.formats import doses, korean_date
 from vaxres.outbox.events import (
+    CITIZEN_CODE,
     ELIGIBILITY_OVERRIDDEN,
     GUARDIAN_OF,
     PERSON_FORGOTTEN,
@@ -211,6 +212,16 @@ TEMPLATES: dict[str, dict[str, Template]] = {
         "en": lambda p: f"Reservation {p['reservation_id']} made past the eligibility windows: {p['reason']}.",
         "ko": lambda p: f"예약 {p['reservation_id']}번이 예약 기간 규칙 예외로 처리되었습니다: {p['reason']}.",
     },
+    # A citizen's login code (issue 23): to the person alone.
+    CITIZEN_CODE: {
+        "en": lambda p: (
+            f"Your vaxres login code is {p['code']} (valid {p['valid_minutes']} minutes). "
+            "Never give it to anyone: no one from vaxres will ask for it."
+        ),
+        "ko": lambda p: (
+            f"[vaxres] 인증번호는 {p['code']}입니다({p['valid_minutes']}분간 유효). 누구에게도 알려주지 마세요."
+        ),
+    },
     PERSON_FORGOTTEN: {
         "en": lambda p: f"Person {p['person']}'s personal data erased.",
         "ko": lambda p: f"{p['person']} 님의 개인정보가 삭제되었습니다.",
@@ -281,6 +292,7 @@ SUBJECTS: dict[str, dict[str, str]] = {
     RESERVATION_REMINDER: {"en": "Vaccination reminder", "ko": "접종 예정 알림"},
     WAITLIST_JOINED: {"en": "On the waitlist", "ko": "대기 명단 등록"},
     WAITLIST_LEFT: {"en": "Left the waitlist", "ko": "대기 명단 해제"},
+    CITIZEN_CODE: {"en": "Your login code", "ko": "인증번호 안내"},
 }
 GENERIC_SUBJECT = {"en": "Vaccination notice", "ko": "예방접종 안내"}
 
