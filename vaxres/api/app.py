@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from vaxres import __version__
-from vaxres.api import bookings, catalog, people, problems, tokens
+from vaxres.api import bookings, catalog, citizen, people, problems, tokens
 from vaxres.api.admission import Admission, Lanes, Limits
 from vaxres.api.render import json_response
 from vaxres.db.store import Store
@@ -45,6 +45,7 @@ def create_app(store: Store, *, limits: Limits | None = None) -> FastAPI:
     app.include_router(people.router)
     app.include_router(catalog.router)
     app.include_router(tokens.router)
+    app.include_router(citizen.router)
 
     _offline_docs(app)
 

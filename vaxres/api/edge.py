@@ -14,7 +14,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
 from vaxres.access import idempotency
-from vaxres.access.tokens import TokenRecord, find_token
+from vaxres.access.tokens import find_token
 from vaxres.api.render import json_bytes, json_response
 from vaxres.db.store import Store
 from vaxres.errors import VaxresError
@@ -34,9 +34,10 @@ class Forbidden(VaxresError):
 
 @dataclass
 class Call:
-    """One authenticated request: its store acts as the token's name."""
+    """One authenticated request: its store acts as the caller (a token's name, `citizen:ID`),
+    whose namespace its Idempotency-Keys are in."""
 
-    token: TokenRecord
+    caller: str
     store: Store
     request: Request
     key: str | None = None
@@ -52,10 +53,10 @@ class Call:
             b"" if body is None else json_bytes(body.model_dump(mode="json", exclude_unset=True)),
         )
         with self.store.unit_of_work() as (joined, conn):
-            kept = idempotency.recall(conn, self.token.name, self.key, request)
+            kept = idempotency.recall(conn, self.caller, self.key, request)
             if kept is None:
                 kept = idempotency.Answer(status, json_bytes(change(joined)).decode())
-                idempotency.keep(conn, self.token.name, self.key, request, kept)
+                idempotency.keep(conn, self.caller, self.key, request, kept)
                 replayed = "false"
             else:
                 replayed = "true"
@@ -75,7 +76,7 @@ def _authenticated(request: Request, credentials: HTTPAuthorizationCredentials |
         raise Unauthorized("the token is not known or was revoked")
     if not token.may(role):
         raise Forbidden(f"the token {token.name!r} has the role {token.role}; this needs the role {role} or above")
-    return Call(token, store.acting(token.name), request)
+    return Call(token.name, store.acting(token.name), request)
 
 
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
@@ -94,14 +95,14 @@ def reader(request: Request, credentials: Credentials) -> Call:
 
 
 def operator(request: Request, credentials: Credentials, key: IdempotencyKey = None) -> Call:
-    return _keyed(_authenticated(request, credentials, "operator"), key)
+    return keyed(_authenticated(request, credentials, "operator"), key)
 
 
 def admin(request: Request, credentials: Credentials, key: IdempotencyKey = None) -> Call:
-    return _keyed(_authenticated(request, credentials, "admin"), key)
+    return keyed(_authenticated(request, credentials, "admin"), key)
 
 
-def _keyed(call: Call, key: str | None) -> Call:
+def keyed(call: Call, key: str | None) -> Call:
     call.key = None if key is None else idempotency.parse_key(key)
     return call
 

@@ -17,7 +17,13 @@ from vaxres.errors import VaxresError
 
 MEDIA_TYPE = "application/problem+json"
 STATUS_OF_EXIT = {1: 409, 2: 422, 3: 404, 75: 503}
-STATUS_OF_CODE = {"unauthorized": 401, "forbidden": 403}  # the edge's own (api/edge.py)
+STATUS_OF_CODE = {
+    "unauthorized": 401,  # the edge's own (api/edge.py)
+    "forbidden": 403,
+    "code_refused": 401,  # the citizens' (citizens/rules.py)
+    "session_refused": 401,
+    "too_many_codes": 429,
+}
 RETRY_AFTER = "1"  # seconds: a busy store frees within its busy timeout
 TITLES = {
     400: "Bad request",
@@ -26,6 +32,7 @@ TITLES = {
     404: "Not found",
     405: "Method not allowed",
     409: "Refused",
+    429: "Too many requests",
     422: "Invalid request",
     500: "Internal error",
     503: "Unavailable, try again shortly",
@@ -46,7 +53,9 @@ def problem(status: int, code: str, detail: str, *, headers: dict[str, str] | No
 
 def of_error(error: VaxresError) -> Response:
     status = STATUS_OF_CODE.get(error.code) or STATUS_OF_EXIT.get(error.exit_code, 409)
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+    if status == 429:
+        headers["Retry-After"] = str(error.details.get("retry_after", 60))
     return problem(status, error.code, error.message, headers=headers)
 
 
@@ -103,6 +112,7 @@ _WHEN = {
     404: "Not found.",
     409: "Refused by a rule (sold out, already reserved, ...).",
     422: "Invalid input, or a request that does not parse.",
+    429: "Too many codes asked for: try again after Retry-After seconds.",
     503: "Busy or unavailable: try again after Retry-After seconds.",
 }
 

@@ -17,6 +17,7 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import bindparam, func, or_, select, update
 
@@ -55,7 +56,7 @@ class Dispatcher:
         self._failures = 0  # consecutive failures of the target, shared by the worker threads
         self._sent = 0
         self._halt: Outcome | BaseException | None = None  # the target is unavailable, or a sink broke
-        self._masked: dict[int, object] = {}  # claimed messages with a secret: their payload masked
+        self._masked: dict[Any, Any] = {}  # claimed messages with a secret: their payload masked
 
     def run(self) -> DeliveryReport:
         with ThreadPoolExecutor(max_workers=self.options.workers) as pool:
@@ -261,8 +262,8 @@ class Dispatcher:
                 )
             if released:
                 conn.execute(update(outbox_table).where(mine).values(status=PENDING, **cleared), released)
-            gone = [{"b_id": r["b_id"], "b_payload": self._masked.pop(r["b_id"], None)} for r in (*delivered, *failed)]
-            if gone := [r for r in gone if r["b_payload"] is not None]:
+            out = [r["b_id"] for r in delivered] + [r["b_id"] for r in failed]
+            if gone := [{"b_id": i, "b_payload": self._masked.pop(i)} for i in out if i in self._masked]:
                 payload = bindparam("b_payload", type_=o.payload.type)
                 conn.execute(update(outbox_table).where(o.id == bindparam("b_id")).values(payload=payload), gone)
             outcomes = (r.outcome for r in results if r.outcome is not None)

@@ -71,8 +71,8 @@ RECORDED_ONLY = frozenset((*PERSON_EVENTS, *WINDOW_EVENTS, ELIGIBILITY_OVERRIDDE
 # alone, never a guardian's copy; its "code" is shown masked everywhere but to the delivery
 # target (OutboxRecord.from_row), and masked in the store once delivered or failed (dispatch).
 SECRET_FACTS = {CITIZEN_CODE: ("code",)}
-ALL_EVENTS = (*SLOT_EVENTS, *RESERVATION_EVENTS, *VACCINE_EVENTS, *WAITLIST_EVENTS, *PERSON_EVENTS, *WINDOW_EVENTS)
-ALL_EVENTS += (CITIZEN_CODE,)
+ALL_EVENTS: tuple[str, ...] = (*SLOT_EVENTS, *RESERVATION_EVENTS, *VACCINE_EVENTS, *WAITLIST_EVENTS, *PERSON_EVENTS)
+ALL_EVENTS += (*WINDOW_EVENTS, CITIZEN_CODE)
 
 BROADCAST = "*"  # the recipient of a message for everyone
 
