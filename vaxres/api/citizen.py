@@ -100,7 +100,7 @@ def verify(request: Request, body: Verify) -> Any:
 
 
 @router.post("/logout", status_code=204, summary="End the session")
-def logout(call: Session, credentials: Credentials) -> Any:
+def logout(call: Session, credentials: Credentials) -> Response:
     from vaxres.citizens.sessions import end_session
 
     assert credentials is not None  # the session was found by it
