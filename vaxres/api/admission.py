@@ -25,6 +25,7 @@ from vaxres.errors import Unavailable
 READS = 16  # reads at once in a worker
 SPARE_THREADS = 8  # for the probes, /openapi.json and what is not under /v1: never limited
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+PAGE_RETRY_AFTER = 3  # seconds: the booking page's waiting page reloads after this
 
 
 class Overloaded(Unavailable):
@@ -119,8 +120,9 @@ class Lanes:
 class Admission:
     """The ASGI middleware of the two lanes (see the module's docstring)."""
 
-    def __init__(self, app: ASGIApp, lanes: Lanes):
+    def __init__(self, app: ASGIApp, lanes: Lanes, pages: frozenset[str] = frozenset()):
         self.app = app
+        self.pages = pages  # the booking page's paths: through the lanes too, shed as a waiting page
         self.limits = lanes.limits
         self.writes, self.reads = lanes.writes, lanes.reads
         self._sized_loops: set[int] = set()
@@ -129,12 +131,13 @@ class Admission:
         if id(asyncio.get_running_loop()) not in self._sized_loops:
             self._size_thread_pool()
         path = scope.get("path", "")
-        if scope["type"] != "http" or not (path.startswith("/v1/") or path == "/v1"):
+        page = path in self.pages
+        if scope["type"] != "http" or not (page or path.startswith("/v1/") or path == "/v1"):
             await self.app(scope, receive, send)
             return
         lane = self.reads if scope["method"] in READ_METHODS else self.writes
         if not await lane.enter():
-            await self._shed(lane, scope, receive, send)
+            await (self._wait(scope, send) if page else self._shed(lane, scope, receive, send))
             return
         started = time.perf_counter()
         try:
@@ -148,6 +151,19 @@ class Admission:
         limiter = anyio.to_thread.current_default_thread_limiter()
         limiter.total_tokens = max(limiter.total_tokens, self.limits.threads)
         self._sized_loops.add(id(asyncio.get_running_loop()))
+
+    async def _wait(self, scope: Scope, send: Send) -> None:
+        """The page's 503: a waiting page in the reader's language that reloads by itself after
+        Retry-After (a form that was turned away comes back to the page: nothing was done)."""
+        from vaxres.api.page_render import SECURITY_HEADERS, busy_page, scope_language
+
+        query = scope.get("query_string", b"").decode("latin-1")
+        retry = scope["path"] + (f"?{query}" if query else "") if scope["method"] in READ_METHODS else "/"
+        body = busy_page(scope_language(scope), PAGE_RETRY_AFTER, retry)
+        headers = {**SECURITY_HEADERS, "Retry-After": str(PAGE_RETRY_AFTER), "Content-Type": "text/html; charset=utf-8"}
+        raw = [(key.lower().encode(), value.encode()) for key, value in headers.items()]
+        await send({"type": "http.response.start", "status": 503, "headers": raw})
+        await send({"type": "http.response.body", "body": body})
 
     async def _shed(self, lane: Lane, scope: Scope, receive: Receive, send: Send) -> None:
         """The 503 problem, made once per lane: turning a request away costs the loop little."""

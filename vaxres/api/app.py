@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from vaxres import __version__
-from vaxres.api import bookings, catalog, citizen, people, problems, tokens
+from vaxres.api import bookings, catalog, citizen, citizen_page, people, problems, tokens
 from vaxres.api.admission import Admission, Lanes, Limits
 from vaxres.api.render import json_response
 from vaxres.db.store import Store
@@ -39,13 +39,15 @@ def create_app(store: Store, *, limits: Limits | None = None) -> FastAPI:
     )
     app.state.store = store
     app.state.admission = Lanes(limits or Limits())
-    app.add_middleware(Admission, lanes=app.state.admission)
+    app.add_middleware(Admission, lanes=app.state.admission, pages=citizen_page.PAGE_PATHS)
     problems.install(app)
     app.include_router(bookings.router)
     app.include_router(people.router)
     app.include_router(catalog.router)
     app.include_router(tokens.router)
     app.include_router(citizen.router)
+    app.include_router(citizen_page.router)
+    _page_assets(app)
 
     _offline_docs(app)
 
@@ -91,6 +93,16 @@ def _offline_docs(app: FastAPI) -> None:
             swagger_favicon_url="/docs/assets/favicon.png",
             swagger_ui_parameters={"validatorUrl": None},  # no badge fetched from swagger.io
         )
+
+
+def _page_assets(app: FastAPI) -> None:
+    """The booking page's stylesheet, shipped in the package."""
+    from pathlib import Path
+
+    from fastapi.staticfiles import StaticFiles
+
+    assets = Path(__file__).parent / "static"
+    app.mount("/citizen-assets", StaticFiles(directory=assets), name="citizen-assets")
 
 
 def open_served_store(target: str | None, limits: Limits) -> Store:

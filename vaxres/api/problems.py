@@ -51,8 +51,12 @@ def problem(status: int, code: str, detail: str, *, headers: dict[str, str] | No
     return Response(json_bytes(body), status, headers=headers, media_type=MEDIA_TYPE)
 
 
+def status_of(error: VaxresError) -> int:
+    return STATUS_OF_CODE.get(error.code) or STATUS_OF_EXIT.get(error.exit_code, 409)
+
+
 def of_error(error: VaxresError) -> Response:
-    status = STATUS_OF_CODE.get(error.code) or STATUS_OF_EXIT.get(error.exit_code, 409)
+    status = status_of(error)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
     if status == 429:
         headers["Retry-After"] = str(error.details.get("retry_after", 60))
