@@ -140,11 +140,15 @@ def test_a_guardian_books_for_their_minor_ward(api, store, tmp_path, db_path):
     slot = api.slot(3)
     session = log_in(api.client, tmp_path)
     assert api.client.get("/v1/citizen/me", headers=session).json()["wards"] == ["kim-jr"]
-    booked = api.client.post("/v1/citizen/reservations", headers=session, json={"slot_id": slot["id"], "user": "kim-jr"})
+    booked = api.client.post(
+        "/v1/citizen/reservations", headers=session, json={"slot_id": slot["id"], "user": "kim-jr"}
+    )
     assert booked.status_code == 201 and booked.json()["user"] == "kim-jr"
     cancelled = api.client.post(f"/v1/citizen/reservations/{booked.json()['id']}/cancel", headers=session)
     assert cancelled.status_code == 200
-    assert query(db_path, "SELECT DISTINCT actor FROM outbox WHERE recipient = 'kim-jr' AND event LIKE 'Reserv%'") == [("citizen:kim",)]
+    assert query(db_path, "SELECT DISTINCT actor FROM outbox WHERE recipient = 'kim-jr' AND event LIKE 'Reserv%'") == [
+        ("citizen:kim",)
+    ]
 
 
 def test_not_open_yet_says_when_it_opens(api, store, tmp_path, cli):

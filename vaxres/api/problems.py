@@ -23,6 +23,7 @@ STATUS_OF_CODE = {
     "code_refused": 401,  # the citizens' (citizens/rules.py)
     "session_refused": 401,
     "too_many_codes": 429,
+    "forbidden_origin": 403,  # the booking page's (api/citizen_page.py)
 }
 RETRY_AFTER = "1"  # seconds: a busy store frees within its busy timeout
 TITLES = {
