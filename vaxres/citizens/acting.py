@@ -42,7 +42,7 @@ class SlotOffer:
 
     slot: SlotRecord
     dose: int
-    status: str  # open, or the refusal's code: not_open_yet, not_eligible, window_closed, birth_date_unknown
+    status: str  # open, already_reserved, or the eligibility refusal's code (not_open_yet, not_eligible, ...)
     opens_at: dt.datetime | None  # for not_open_yet
     zone: str | None  # the window's time zone, to show opens_at in
 
@@ -77,11 +77,15 @@ def offers(store: Store, citizen: Citizen, user: str | None = None) -> Offers:
         windows = eligibility.load(conn)
         groups = eligibility.groups_of(conn, whom)
     born = None if page.person is None else page.person.birth_date
+    booked = {b.dose for b in page.reservations if b.status == "reserved"}  # one active booking per dose
     found = []
     for slot in slots:
         if nxt is not None and (key_of(nxt.vaccine) != key_of(slot.vaccine) or slot.date < nxt.earliest):
             continue  # not the person's next dose
         dose = 1 if nxt is None else nxt.dose
+        if dose in booked:
+            found.append(SlotOffer(slot, dose, "already_reserved", None, None))
+            continue
         governing = windows.governing(key_of(slot.vaccine), dose)
         decided = eligibility.decide(governing, born, groups, at) if governing else None
         if decided is None:
