@@ -187,6 +187,12 @@ SENTENCES = [
         f"Reservation {BOOKING['reservation_id']} made past the eligibility windows: 의료진.",
         f"예약 {BOOKING['reservation_id']}번이 예약 기간 규칙 예외로 처리되었습니다: 의료진.",
     ),
+    (
+        "CitizenCode",
+        {"code": "042917", "valid_minutes": 5},
+        "Your vaxres login code is 042917 (valid 5 minutes). Never give it to anyone: no one from vaxres will ask for it.",
+        "[vaxres] 인증번호는 042917입니다(5분간 유효). 누구에게도 알려주지 마세요.",
+    ),
 ]
 
 
