@@ -65,6 +65,20 @@ def test_the_answer_to_a_login_tells_nothing(api, store, tmp_path, db_path):
     assert query(db_path, "SELECT count(*) FROM citizen_code") == [(4,)]  # the same work for everyone
 
 
+def test_a_code_goes_to_the_person_alone_never_to_a_guardian(api, store, tmp_path, db_path, cli):
+    register(store)
+    ward_born = (dt.date.today() - dt.timedelta(days=365 * 15)).isoformat()
+    register(store, "kim-jr", birth_date=ward_born, phone="010-9999-0000", guardian="kim")
+    api.client.post("/v1/citizen/login", json={"person": "kim-jr", "birth_date": ward_born})
+    assert query(db_path, "SELECT recipient FROM outbox WHERE event = 'CitizenCode'") == [("kim-jr",)]
+    # Any reader but the dispatcher sees it masked, even while it waits.
+    shown = json.loads(cli("outbox", "list", "--event", "CitizenCode", "--json").stdout)
+    assert shown[0]["payload"]["code"] == "******" and "******" in shown[0]["payload"]["message"]
+    one = json.loads(cli("outbox", "show", str(shown[0]["id"]), "--json").stdout)
+    assert one["payload"]["code"] == "******"
+    assert set(delivered_codes(tmp_path)) == {"kim-jr"}
+
+
 def test_the_sixth_try_of_a_code_fails_even_when_right(api, store, tmp_path):
     register(store)
     api.client.post("/v1/citizen/login", json={"person": "kim", "birth_date": BORN})
