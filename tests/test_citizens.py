@@ -193,3 +193,27 @@ def test_bad_requests_are_one_line_problems(api, store):
         answer = client.get("/v1/citizen/me", headers=auth)
         assert answer.status_code == 401 and answer.json()["code"] == "session_refused"
     assert future()  # the helpers' day, used by api.slot
+
+
+def test_reschedule_and_the_waitlist_for_oneself_only(api, store, tmp_path):
+    register(store)
+    register(store, "lee", birth_date="1985-01-01")
+    first, second = api.slot(3, days=7), api.slot(3, days=8)
+    session = log_in(api.client, tmp_path)
+    booked = api.client.post("/v1/citizen/reservations", headers=session, json={"slot_id": first["id"]}).json()
+    moved = api.client.post(
+        f"/v1/citizen/reservations/{booked['id']}/reschedule", headers=session, json={"slot_id": second["id"]}
+    )
+    assert moved.status_code == 200, moved.text
+    assert api.call("GET", f"/v1/reservations/{booked['id']}", "reader").json()["slot_id"] == second["id"]
+    assert api.client.post(f"/v1/citizen/reservations/{booked['id']}/cancel", headers=session).status_code == 200
+    wait = {"vaccine": "Janssen", "hospital": "Busan"}  # no slot there: they wait
+    joined = api.client.post("/v1/citizen/waitlist", headers=session, json=wait)
+    assert joined.status_code == 201 and joined.json()["waiting"]["user"] == "kim", joined.text
+    theirs = api.call("POST", "/v1/waitlist", "operator", json={"user": "lee", **wait}).json()["waiting"]
+    other = api.client.delete(f"/v1/citizen/waitlist/{theirs['id']}", headers=session)
+    assert other.status_code == 404 and other.json()["code"] == "waitlist_entry_not_found"
+    mine = api.client.delete(f"/v1/citizen/waitlist/{joined.json()['waiting']['id']}", headers=session)
+    assert mine.status_code == 200
+    waiting = api.call("GET", "/v1/waitlist", "reader").json()
+    assert [entry["user"] for entry in waiting] == ["lee"]
