@@ -155,6 +155,8 @@ def moment_text(moment: dt.datetime, zone: str | None, lang: str) -> str:
 
 def error_text(code: str, detail: str, lang: str, **facts: object) -> str:
     """What a refusal says on the page: in Korean when it is one a citizen meets, else its sentence."""
+    if lang == "ko" and code == "invalid_input":
+        return f"{KOREAN_ERRORS[code]} ({detail})"  # which value, as the rule says it
     if lang == "ko" and code in KOREAN_ERRORS:
         return KOREAN_ERRORS[code].format(retry_after=facts.get("retry_after", ""))
     return detail
