@@ -184,3 +184,29 @@ def test_hostile_names_are_rendered_as_text(name, hospital, vaccine, person):
         }
         assert tags.handlers == []
         assert name in "".join(tags.text)  # shown as the text it is, whole
+
+
+def test_a_guardian_books_for_their_ward_on_the_page(api, store, tmp_path, db_path):
+    register(store, name="김민지")
+    ward_born = (dt.date.today() - dt.timedelta(days=365 * 8)).isoformat()
+    register(store, "jun", name="김준", birth_date=ward_born, phone=None, guardian="kim")
+    slot = api.slot(2)
+    log_in_by_page(api.client, tmp_path)
+    page = api.client.get("/?for=jun")
+    assert 'href="/?for=jun" aria-current="true"' in page.text and "김준 님의 예약" in page.text
+    booked = api.client.post(
+        "/book", data={"slot_id": str(slot["id"]), "user": "jun"}, headers=SITE, follow_redirects=False
+    )
+    assert booked.headers["location"] == "/?done=booked&for=jun"
+    assert query(db_path, "SELECT user_id FROM reservation") == [("jun",)]
+    stranger = api.client.post("/book", data={"slot_id": str(slot["id"]), "user": "lee"}, headers=SITE)
+    assert stranger.status_code == 404 and "예약 대상을 찾을 수 없습니다." in stranger.text
+
+
+def test_the_fourth_code_on_the_page_says_when_to_try_again(api, store, time_machine):
+    time_machine.move_to(dt.datetime.now(dt.UTC), tick=False)
+    for _ in range(3):
+        assert api.client.post("/login", data={"person": "ghost", "birth_date": BORN}, headers=SITE).status_code == 202
+    fourth = api.client.post("/login", data={"person": "ghost", "birth_date": BORN}, headers=SITE)
+    assert fourth.status_code == 429 and fourth.headers["Retry-After"] == "900"
+    assert "인증번호는 15분에 3번까지 받을 수 있습니다. 900초 후에 다시 시도해 주세요." in fourth.text

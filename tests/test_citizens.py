@@ -29,6 +29,7 @@ def test_login_code_book_page_cancel(api, store, tmp_path, db_path, cli):
     assert code not in json.dumps([row for row in query(db_path, "SELECT payload FROM outbox")], default=str)
     assert code not in cli("outbox", "list", "--json").stdout
     assert query(db_path, "SELECT count(*) FROM citizen_code WHERE code_hash LIKE :c", {"c": f"%{code}%"}) == [(0,)]
+    assert query(db_path, "SELECT actor FROM outbox WHERE event = 'CitizenCode'") == [("citizen:kim",)]
 
     verified = client.post("/v1/citizen/verify", json={"person": "kim", "code": code})
     assert verified.status_code == 200

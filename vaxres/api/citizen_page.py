@@ -38,8 +38,9 @@ def _lang(request: Request) -> str:
     return choose_language(q, request.cookies.get(LANG_COOKIE), request.headers.get("accept-language"))
 
 
-def _html(request: Request, body: str, status: int = 200) -> Response:
-    answer = HTMLResponse(body, status, headers=SECURITY_HEADERS)
+def _html(request: Request, body: str, status: int = 200, *, retry_after: object = None) -> Response:
+    headers = SECURITY_HEADERS if retry_after is None else {**SECURITY_HEADERS, "Retry-After": str(retry_after)}
+    answer = HTMLResponse(body, status, headers=headers)
     asked = request.query_params.get("lang")
     if asked in ("ko", "en"):
         answer.set_cookie(LANG_COOKIE, asked, max_age=365 * 86400, samesite="strict", httponly=True)
@@ -128,7 +129,8 @@ async def login(request: Request) -> Response:
         await run_in_threadpool(ask_code, request.app.state.store, person, form.get("birth_date", ""))
     except VaxresError as error:
         status, text = _refusal(request, error)
-        return _html(request, render("login.html", _lang(request), person=None, error=text), status)
+        page = render("login.html", _lang(request), person=None, error=text)
+        return _html(request, page, status, retry_after=error.details.get("retry_after"))
     return _html(request, render("code.html", _lang(request), person=person), 202)
 
 
