@@ -218,3 +218,15 @@ def test_reschedule_and_the_waitlist_for_oneself_only(api, store, tmp_path):
     assert mine.status_code == 200
     waiting = api.call("GET", "/v1/waitlist", "reader").json()
     assert [entry["user"] for entry in waiting] == ["lee"]
+
+
+def test_a_code_that_fails_for_good_is_masked_in_the_store_too(api, store, db_path, cli):
+    register(store)
+    api.client.post("/v1/citizen/login", json={"person": "kim", "birth_date": BORN})
+    [(stored,)] = query(db_path, "SELECT payload FROM outbox WHERE event = 'CitizenCode'")
+    code = json.loads(stored)["code"] if isinstance(stored, str) else stored["code"]
+    assert code.isdigit()  # in clear while it waits for its delivery, for the dispatcher alone
+    cli("outbox", "deliver", "--to", "http://127.0.0.1:9/", "--max-attempts", "1", "--connect-timeout", "0.5")
+    [(status, stored)] = query(db_path, "SELECT status, payload FROM outbox WHERE event = 'CitizenCode'")
+    assert status == "failed"
+    assert code not in json.dumps(stored, default=str) and "******" in json.dumps(stored, default=str)
