@@ -210,3 +210,10 @@ def test_the_fourth_code_on_the_page_says_when_to_try_again(api, store, time_mac
     fourth = api.client.post("/login", data={"person": "ghost", "birth_date": BORN}, headers=SITE)
     assert fourth.status_code == 429 and fourth.headers["Retry-After"] == "900"
     assert "인증번호는 15분에 3번까지 받을 수 있습니다. 900초 후에 다시 시도해 주세요." in fourth.text
+
+
+def test_the_language_switch_works_from_a_form_answer(api):
+    refused = api.client.post("/login", data={"person": "kim", "birth_date": "x"}, headers=SITE)
+    switch = re.search(r'<a href="([^"]+)" lang="en">English</a>', refused.text)
+    assert switch is not None and switch.group(1) == "/?lang=en"
+    assert '<html lang="en">' in api.client.get(switch.group(1)).text
