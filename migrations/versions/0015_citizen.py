@@ -30,6 +30,7 @@ def upgrade() -> None:
         sa.Column("expires_at", UTCDateTime(), nullable=False),
         sa.Column("spent_at", UTCDateTime(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_citizen_code")),
+        sqlite_autoincrement=True,
     )
     op.create_index(op.f("ix_citizen_code_person_id_created_at"), "citizen_code", ["person_id", "created_at"])
     op.create_index(op.f("ix_citizen_code_created_at"), "citizen_code", ["created_at"])

@@ -8,6 +8,7 @@ from sqlalchemy import bindparam, delete, func, insert, select, text, update
 
 from vaxres.db import counters
 from vaxres.db.access import idempotency_table, token_table
+from vaxres.db.citizen import code_table, session_table
 from vaxres.db.store import Store
 from vaxres.db.tables import (
     ReservationStatus,
@@ -43,6 +44,8 @@ TABLES = (
     target_table,
     token_table,
     idempotency_table,
+    code_table,
+    session_table,
 )
 NUMBERED = (
     vaccine_table,
@@ -52,6 +55,7 @@ NUMBERED = (
     waitlist_table,
     outbox_table,
     window_table,
+    code_table,
 )  # PostgreSQL sequences
 
 

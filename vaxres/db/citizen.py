@@ -22,6 +22,7 @@ code_table = Table(
     when_column("spent_at", null=True),
     Index(None, "person_id", "created_at"),
     Index(None, "created_at"),
+    sqlite_autoincrement=True,  # a code's number (its message's correlation_id) is never given again
 )
 
 # A citizen's session: the token (shown once) as its SHA-256, the person it acts as, until when.
