@@ -116,6 +116,7 @@ class Tags(HTMLParser):
         self.tags: set[str] = set()
         self.handlers: list[str] = []
         self.text: list[str] = []
+        self.values: dict[str, str] = {}
 
     def handle_data(self, data):
         self.text.append(data)
@@ -123,6 +124,9 @@ class Tags(HTMLParser):
     def handle_starttag(self, tag, attrs):
         self.tags.add(tag)
         self.handlers += [name for name, _value in attrs if name.startswith("on")]
+        fields = dict(attrs)
+        if tag == "input" and "name" in fields:
+            self.values[fields["name"]] = fields.get("value")
 
 
 hostile = st.text(alphabet=st.sampled_from("<>\"'&/=` scriptimgonerror\u202e\u0000가나"), min_size=1, max_size=40)
@@ -184,6 +188,9 @@ def test_hostile_names_are_rendered_as_text(name, hospital, vaccine, person):
         }
         assert tags.handlers == []
         assert name in "".join(tags.text)  # shown as the text it is, whole
+        code_page = Tags()
+        code_page.feed(render("code.html", lang, person=person))
+        assert code_page.values["person"] == person and code_page.handlers == []  # an attribute stays one
 
 
 def test_a_guardian_books_for_their_ward_on_the_page(api, store, tmp_path, db_path):
