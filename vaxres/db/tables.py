@@ -102,6 +102,14 @@ vaccine_table = Table(
     _int("min_interval_days"),
     _when("created_at"),
     _when("updated_at"),
+    # Its codes in health-data code systems (migration 0015, booking/codes.py checks their forms).
+    _text("cvx", 3, null=True),
+    _text("snomed", 18, null=True),
+    _text("atc", 7, null=True),
+    _text("eu_product", 16, null=True),
+    _text("eu_holder", 16, null=True),
+    _text("mvx", 3, null=True),
+    _text("target_disease", 18, null=True),
     UniqueConstraint("name_key"),
     CheckConstraint("doses >= 1 AND doses <= 10", name="doses_in_range"),
     CheckConstraint("min_interval_days >= 0", name="interval_not_negative"),
@@ -128,6 +136,10 @@ reservation_table = Table(
     _when("cancelled_at", null=True),
     _when("administered_at", null=True),
     _text("lot", 200, null=True),
+    # What `administer` records of the dose given (migration 0015): the lot's expiry, the site, the route.
+    Column("lot_expires", Date, nullable=True),
+    _text("site", 16, null=True),
+    _text("route", 8, null=True),
     CheckConstraint(_one_of("status", ReservationStatus.ALL), name="status_known"),
     CheckConstraint("dose >= 1", name="dose_positive"),
     # One booking per person and dose that holds or has given it, guarded by the store itself. PostgreSQL's
