@@ -11,6 +11,7 @@ from sqlalchemy import Row, bindparam, select, update
 
 from vaxres import validate
 from vaxres.booking import locks, rules, series
+from vaxres.booking.dose_facts import DoseFacts
 from vaxres.booking.model import ReservationRecord
 from vaxres.booking.reservations import load_reservation
 from vaxres.db import clock
@@ -27,14 +28,25 @@ RESERVED = ReservationStatus.RESERVED
 _ADMINISTER = (
     update(reservation_table)
     .where(reservation.id == bindparam("b_id"), reservation.status == RESERVED)
-    .values(status=ReservationStatus.ADMINISTERED, administered_at=bindparam("b_now"), lot=bindparam("b_lot"))
+    .values(
+        status=ReservationStatus.ADMINISTERED,
+        administered_at=bindparam("b_now"),
+        lot=bindparam("b_lot"),
+        lot_expires=bindparam("b_expires"),
+        site=bindparam("b_site"),
+        route=bindparam("b_route"),
+    )
 )
 
 
-def administer(store: Store, reservation_id: str | int, *, lot: str | None = None) -> ReservationRecord:
-    """Record the dose as given: only a reserved booking on its day or after."""
+def administer(
+    store: Store, reservation_id: str | int, *, lot: str | None = None, facts: DoseFacts | None = None
+) -> ReservationRecord:
+    """Record the dose as given: only a reserved booking on its day or after, from a lot not
+    expired on that day (the store's today)."""
     reservation_id = validate.parse_id(reservation_id, field="reservation id")
     lot = None if lot is None else validate.normalize_name(lot, field="lot")
+    facts = facts or DoseFacts()
     today = store.today()
     now = utcnow()
     with store.write() as conn:
@@ -48,9 +60,12 @@ def administer(store: Store, reservation_id: str | int, *, lot: str | None = Non
             earlier = series.held_doses(conn, booking.user).get(booking.dose - 1)
             if earlier is None or earlier.active:
                 raise rules.EarlierDoseNotGiven(booking)
-        if conn.execute(_ADMINISTER, {"b_id": booking.id, "b_now": now, "b_lot": lot}).rowcount != 1:
+        facts.check_lot(lot, today)
+        values = {"b_id": booking.id, "b_now": now, "b_lot": lot, "b_expires": facts.lot_expires}
+        values.update(b_site=facts.site, b_route=facts.route)
+        if conn.execute(_ADMINISTER, values).rowcount != 1:
             raise rules.ChangedMeanwhile(booking.id)
-        given = replace(booking, status=ReservationStatus.ADMINISTERED, administered_at=now, lot=lot)
+        given = replace(booking, status=ReservationStatus.ADMINISTERED, administered_at=now, lot=lot, facts=facts)
         events.write(conn, [events.vaccination_recorded(given)], now)
     return given
 

@@ -80,6 +80,7 @@ class ReservationRecord:
     administered_at: dt.datetime | None = None
     lot: str | None = None
     slot_remaining: int | None = field(default=None, compare=False)
+    facts: Any = field(default=None, compare=False)  # booking.dose_facts.DoseFacts, as `administer` recorded it
 
     @classmethod
     def in_slot(
@@ -137,6 +138,7 @@ class VaccineRecord:
     aliases: tuple[str, ...]
     doses: int  # in the primary series
     min_interval_days: int  # between consecutive doses
+    codes: tuple[tuple[str, str], ...] = ()  # (booking/codes.FIELDS name, code), the ones it has
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -144,6 +146,7 @@ class VaccineRecord:
             "aliases": list(self.aliases),
             "doses": self.doses,
             "min_interval_days": self.min_interval_days,
+            "codes": dict(self.codes),
         }
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from sqlalchemy import Connection, distinct, func, insert, select, update
 
 from vaxres import validate
-from vaxres.booking import catalog_rules, locks, names
+from vaxres.booking import catalog_rules, codes, locks, names
 from vaxres.booking.model import VaccineRecord
 from vaxres.db.store import Store
 from vaxres.db.tables import (
@@ -62,10 +63,33 @@ def load_catalog(conn: Connection) -> Catalog:
     aliases: dict[int, list[str]] = {}
     for vaccine_id, spelling in conn.execute(select(alias.vaccine_id, alias.alias).order_by(alias.alias)):
         aliases.setdefault(vaccine_id, []).append(spelling)
-    rows = conn.execute(select(vaccine.id, vaccine.name, vaccine.doses, vaccine.min_interval_days))
+    code_columns = [vaccine[field] for field in codes.FIELDS]
+    rows = conn.execute(select(vaccine.id, vaccine.name, vaccine.doses, vaccine.min_interval_days, *code_columns))
     return Catalog(
-        VaccineRecord(row.name, tuple(aliases.get(row.id, ())), row.doses, row.min_interval_days) for row in rows
+        VaccineRecord(
+            row.name,
+            tuple(aliases.get(row.id, ())),
+            row.doses,
+            row.min_interval_days,
+            _codes_of(row._mapping),
+        )
+        for row in rows
     )
+
+
+def _codes_of(values: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    return tuple((field, values[field]) for field in codes.FIELDS if values.get(field) is not None)
+
+
+def show_vaccine(store: Store, name: str) -> VaccineRecord:
+    """One vaccine by name or alias, with its codes; VaccineNotFound (exit 3) naming the near ones."""
+    name = validate.normalize_name(name, field="vaccine")
+    with store.read() as conn:
+        catalog = load_catalog(conn)
+    found = catalog.find(name)
+    if found is None:
+        raise catalog.look_alikes.not_found(name)
+    return found
 
 
 def list_vaccines(store: Store) -> list[VaccineRecord]:
@@ -108,10 +132,18 @@ def _new_aliases(catalog: Catalog, owner: str, aliases: Iterable[str]) -> list[s
 
 
 def add_vaccine(
-    store: Store, name: str, *, doses: str | int, min_interval: str | int | None = None, aliases: Iterable[str] = ()
+    store: Store,
+    name: str,
+    *,
+    doses: str | int,
+    min_interval: str | int | None = None,
+    aliases: Iterable[str] = (),
+    code_values: Mapping[str, str | None] | None = None,
 ) -> VaccineRecord:
+    """`code_values`: codes.FIELDS names to codes (None: not given)."""
     name = validate.normalize_name(name, field="vaccine")
     count, interval = _series(doses, min_interval)
+    given = {field: code for field, code in codes.parse_codes(code_values or {}).items() if code is not None}
     now = utcnow()
     with store.write() as conn:
         locks.lock_catalog(conn)  # PostgreSQL: two look-alikes added at once are compared in turn
@@ -130,6 +162,7 @@ def add_vaccine(
                 min_interval_days=interval,
                 created_at=now,
                 updated_at=now,
+                **given,
             )
             .returning(vaccine.id)
         ).scalar_one()
@@ -137,7 +170,7 @@ def add_vaccine(
             conn.execute(
                 insert(alias_table), [{"key": key_of(a), "alias": a, "vaccine_id": vaccine_id} for a in new_aliases]
             )
-        added = VaccineRecord(name, tuple(sorted(new_aliases)), count, interval)
+        added = VaccineRecord(name, tuple(sorted(new_aliases)), count, interval, _codes_of(given))
         events.write(conn, [events.vaccine_added(vaccine_id, added)], now)
     return added
 
@@ -149,12 +182,17 @@ def update_vaccine(
     doses: str | int | None = None,
     min_interval: str | int | None = None,
     aliases: Iterable[str] = (),
+    code_values: Mapping[str, str | None] | None = None,
 ) -> VaccineRecord:
-    """Change a vaccine's series; --alias adds aliases (the ones it has stay)."""
+    """Change a vaccine's series or codes (an empty code clears it); --alias adds aliases (the
+    ones it has stay)."""
     name = validate.normalize_name(name, field="vaccine")
     aliases = list(aliases)
-    if doses is None and min_interval is None and not aliases:
-        raise InvalidInput("give what changes: --doses N, --min-interval DAYS or --alias NAME")
+    changed_codes = codes.parse_codes(code_values or {})
+    if doses is None and min_interval is None and not aliases and not changed_codes:
+        raise InvalidInput(
+            "give what changes: --doses N, --min-interval DAYS, --alias NAME or a code such as --cvx 208"
+        )
     now = utcnow()
     with store.write() as conn:
         locks.lock_catalog(conn)
@@ -180,13 +218,19 @@ def update_vaccine(
         conn.execute(
             update(vaccine_table)
             .where(vaccine.id == vaccine_id)
-            .values(doses=count, min_interval_days=interval, updated_at=now)
+            .values(doses=count, min_interval_days=interval, updated_at=now, **changed_codes)
         )
         if new_aliases:
             conn.execute(
                 insert(alias_table), [{"key": key_of(a), "alias": a, "vaccine_id": vaccine_id} for a in new_aliases]
             )
-        updated = VaccineRecord(current.name, tuple(sorted([*current.aliases, *new_aliases])), count, interval)
+        updated = VaccineRecord(
+            current.name,
+            tuple(sorted([*current.aliases, *new_aliases])),
+            count,
+            interval,
+            _codes_of({**dict(current.codes), **changed_codes}),
+        )
         events.write(conn, [events.vaccine_updated(vaccine_id, updated, current)], now)
     return updated
 

@@ -58,14 +58,28 @@ def administer(
     ctx: typer.Context,
     reservation_id: ReservationArgument,
     lot: Annotated[str | None, typer.Option("--lot", metavar="LOT", help="The vaccine lot (batch) number.")] = None,
+    expires: Annotated[
+        str | None,
+        typer.Option(
+            "--expires", metavar="YYYY-MM-DD", help="The lot's expiry; a lot expired before today is refused."
+        ),
+    ] = None,
+    site: Annotated[
+        str | None, typer.Option("--site", metavar="left-arm|right-arm", help="Where it was given.")
+    ] = None,
+    route: Annotated[
+        str | None, typer.Option("--route", metavar="im|sc|id", help="Intramuscular, subcutaneous or intradermal.")
+    ] = None,
     json_out: JsonOption = False,
 ) -> None:
     """Record that the dose was given, on the booking's day or after."""
+    from vaxres.booking.dose_facts import DoseFacts
     from vaxres.booking.lifecycle import administer as record
 
-    booking = record(open_store(ctx), reservation_id, lot=lot)
+    facts = DoseFacts.parse(expires=expires, site=site, route=route)
+    booking = record(open_store(ctx), reservation_id, lot=lot, facts=facts)
     if json_out:
-        print_json(booking.as_json())
+        print_json({**booking.as_json(), **facts.as_json()})
     else:
         print_line(render.administered(booking))
 

@@ -98,6 +98,10 @@ def rescheduled(result) -> str:
 
 def administered(booking) -> str:
     lot = f", lot {booking.lot}" if booking.lot else ""
+    facts = booking.facts
+    if facts is not None:
+        lot += f" (expires {facts.lot_expires.isoformat()})" if facts.lot_expires else ""
+        lot += "".join(f", {part}" for part in (facts.site, facts.route and f"route {facts.route}") if part)
     return (
         f"Recorded dose {booking.dose} of {booking.vaccine} for {booking.user} (reservation {booking.id}) "
         f"at {booking.hospital} on {booking.date.isoformat()}{lot}."
@@ -121,12 +125,28 @@ def reminded(result) -> str:
 def vaccines_table(vaccines) -> None:
     print_table(
         "Vaccines",
-        ("Vaccine", "Aliases", "Doses", "Min. interval"),
+        ("Vaccine", "Aliases", "Doses", "Min. interval", "CVX", "ATC"),
         (
-            (v.name, ", ".join(v.aliases), v.doses, f"{v.min_interval_days} days" if v.doses > 1 else "")
+            (
+                v.name,
+                ", ".join(v.aliases),
+                v.doses,
+                f"{v.min_interval_days} days" if v.doses > 1 else "",
+                dict(v.codes).get("cvx", ""),
+                dict(v.codes).get("atc", ""),
+            )
             for v in vaccines
         ),
     )
+
+
+def vaccine_details(vaccine) -> str:
+    """The vaccine's line, then each code on a line of its own ('no codes' when it has none)."""
+    from vaxres.booking.codes import SYSTEMS
+
+    given = dict(vaccine.codes)
+    lines = [f"  {SYSTEMS[field].label}: {given[field]}" for field in SYSTEMS if field in given]
+    return "\n".join([vaccine_line(vaccine), *(lines or ["  no codes (add them with `vaxres vaccine update`)"])])
 
 
 def history_table(result, zone) -> None:

@@ -8,7 +8,7 @@ from vaxres.cli import render
 from vaxres.cli.common import JsonOption, open_store
 from vaxres.cli.output import handles_errors, print_json, print_line
 
-app = typer.Typer(help="The vaccine catalog: names, aliases and dose series.", no_args_is_help=True)
+app = typer.Typer(help="The vaccine catalog: names, aliases, dose series and codes.", no_args_is_help=True)
 
 AliasOption = Annotated[
     list[str] | None, typer.Option("--alias", metavar="ALIAS", help="Another name for it (repeat for more).")
@@ -17,6 +17,32 @@ IntervalOption = Annotated[
     str | None,
     typer.Option("--min-interval", metavar="DAYS", help="Least days between two doses (needed for 2 doses or more)."),
 ]
+
+CvxOption = Annotated[str | None, typer.Option("--cvx", metavar="CODE", help="CDC CVX code, 1-3 digits (208).")]
+SnomedOption = Annotated[
+    str | None,
+    typer.Option("--snomed", metavar="SCTID", help="SNOMED CT vaccine type, with its check digit (1119349007)."),
+]
+AtcOption = Annotated[str | None, typer.Option("--atc", metavar="CODE", help="WHO ATC code (J07BN01).")]
+EuProductOption = Annotated[
+    str | None, typer.Option("--eu-product", metavar="EU/1/YY/NNNN", help="EU product number (EU/1/20/1528).")
+]
+EuHolderOption = Annotated[
+    str | None,
+    typer.Option("--eu-holder", metavar="ORG-N", help="EU marketing authorisation holder (ORG-100030215)."),
+]
+MvxOption = Annotated[str | None, typer.Option("--mvx", metavar="CODE", help="CDC MVX manufacturer code (PFR).")]
+TargetOption = Annotated[
+    str | None,
+    typer.Option("--target-disease", metavar="SCTID", help="SNOMED CT disease it prevents (840539006: COVID-19)."),
+]
+
+
+def _codes(cvx, snomed, atc, eu_product, eu_holder, mvx, target_disease) -> dict[str, str | None]:
+    return dict(
+        cvx=cvx, snomed=snomed, atc=atc, eu_product=eu_product, eu_holder=eu_holder, mvx=mvx,
+        target_disease=target_disease,
+    )  # fmt: skip
 
 
 @app.command("list")
@@ -34,6 +60,23 @@ def list_(ctx: typer.Context, json_out: JsonOption = False) -> None:
         render.vaccines_table(vaccines)
 
 
+@app.command("show")
+@handles_errors
+def show(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(metavar="NAME", help="The vaccine, by name or alias.")],
+    json_out: JsonOption = False,
+) -> None:
+    """Show one vaccine: its series, aliases and every code it has."""
+    from vaxres.booking.vaccines import show_vaccine
+
+    found = show_vaccine(open_store(ctx), name)
+    if json_out:
+        print_json(found.as_json())
+    else:
+        print_line(render.vaccine_details(found))
+
+
 @app.command("add")
 @handles_errors
 def add(
@@ -42,12 +85,27 @@ def add(
     doses: Annotated[str, typer.Option("--doses", metavar="N", help="Doses in the primary series, 1 to 10.")],
     min_interval: IntervalOption = None,
     alias: AliasOption = None,
+    cvx: CvxOption = None,
+    snomed: SnomedOption = None,
+    atc: AtcOption = None,
+    eu_product: EuProductOption = None,
+    eu_holder: EuHolderOption = None,
+    mvx: MvxOption = None,
+    target_disease: TargetOption = None,
     json_out: JsonOption = False,
 ) -> None:
-    """Add a vaccine to the catalog."""
+    """Add a vaccine to the catalog, with its codes if known (each checked for its system's form)."""
     from vaxres.booking.vaccines import add_vaccine
 
-    added = add_vaccine(open_store(ctx, create=True), name, doses=doses, min_interval=min_interval, aliases=alias or [])
+    given = _codes(cvx, snomed, atc, eu_product, eu_holder, mvx, target_disease)
+    added = add_vaccine(
+        open_store(ctx, create=True),
+        name,
+        doses=doses,
+        min_interval=min_interval,
+        aliases=alias or [],
+        code_values=given,
+    )
     if json_out:
         print_json(added.as_json())
     else:
@@ -64,13 +122,26 @@ def update(
     ] = None,
     min_interval: IntervalOption = None,
     alias: AliasOption = None,
+    cvx: CvxOption = None,
+    snomed: SnomedOption = None,
+    atc: AtcOption = None,
+    eu_product: EuProductOption = None,
+    eu_holder: EuHolderOption = None,
+    mvx: MvxOption = None,
+    target_disease: TargetOption = None,
     json_out: JsonOption = False,
 ) -> None:
-    """Change a vaccine's series, or add aliases (the ones it has stay)."""
+    """Change a vaccine's series or codes (--cvx '' clears one), or add aliases (the ones it has stay)."""
     from vaxres.booking.vaccines import update_vaccine
 
+    given = _codes(cvx, snomed, atc, eu_product, eu_holder, mvx, target_disease)
     changed = update_vaccine(
-        open_store(ctx, create=True), name, doses=doses, min_interval=min_interval, aliases=alias or []
+        open_store(ctx, create=True),
+        name,
+        doses=doses,
+        min_interval=min_interval,
+        aliases=alias or [],
+        code_values=given,
     )
     if json_out:
         print_json(changed.as_json())
