@@ -1,4 +1,4 @@
-"""vaxres export slots | reservations | outbox | waitlist"""
+"""vaxres export slots | reservations | outbox | waitlist | persons | immunizations | patients | appointments"""
 
 import gc
 import signal
@@ -11,8 +11,8 @@ from vaxres.cli.common import FromOption, LangOption, ToOption, open_store
 from vaxres.cli.output import handles_errors, print_line, quiet_when_the_reader_leaves, rows_progress
 
 app = typer.Typer(
-    help="Write slots, reservations, messages or the waitlist as CSV or JSONL; the CSV of slots and "
-    "reservations imports again as it is.",
+    help="Write slots, reservations, messages, the waitlist or people as CSV or JSONL (the CSV of slots and "
+    "reservations imports again as it is); doses given, people and bookings as FHIR R4 ndjson.",
     no_args_is_help=True,
 )
 
@@ -64,6 +64,8 @@ def _run(ctx, kind, *, format, output, excel, force, date_from, date_to, statuse
             bar.stop()
     if not options.to_stdout:
         print_line(f"Exported {summary.described} to {summary.output}.")
+    for note in summary.notes:
+        print_line(note, to_stderr=True)
     if summary.beyond_excel:
         print_line(
             f"Note: Excel shows the first 1,048,575 rows of a sheet; this file has {summary.rows:,} "
@@ -204,3 +206,82 @@ def persons(
     rrn_masked, created_at, updated_at, forgotten_at. --from/--to: the day they were registered (UTC).
     """
     _run(ctx, "persons", format=format, output=output, excel=excel, force=force, date_from=date_from, date_to=date_to)
+
+
+FhirFormatOption = Annotated[
+    str, typer.Option("--format", metavar="fhir", help="FHIR R4 resources, one a line (ndjson, as FHIR Bulk Data).")
+]
+
+
+@app.command("immunizations")
+@handles_errors
+def immunizations(
+    ctx: typer.Context,
+    format: FhirFormatOption = "fhir",
+    output: OutputOption = "-",
+    date_from: FromOption = None,
+    date_to: ToOption = None,
+    force: ForceOption = False,
+) -> None:
+    """Write every dose given as a FHIR R4 Immunization, one a line.
+
+    Coded with the catalog's CVX, SNOMED CT and ATC codes (the vaccine's name as text); the
+    person as a Patient reference, the time with the store's offset, lot, expiry, site, route,
+    the hospital, the dose in its series. A note on stderr counts the doses whose vaccine has no
+    code. --from/--to: the slot's day. See docs/interop.md.
+    """
+    _run(
+        ctx,
+        "immunizations",
+        format=format,
+        output=output,
+        excel=False,
+        force=force,
+        date_from=date_from,
+        date_to=date_to,
+    )
+
+
+@app.command("patients")
+@handles_errors
+def patients(
+    ctx: typer.Context,
+    format: FhirFormatOption = "fhir",
+    output: OutputOption = "-",
+    date_from: FromOption = None,
+    date_to: ToOption = None,
+    force: ForceOption = False,
+) -> None:
+    """Write the people as FHIR R4 Patients, one a line: name, birth date, gender, phone, e-mail.
+
+    Never a resident registration number, not even masked. --from/--to: the day they were
+    registered (UTC).
+    """
+    _run(ctx, "patients", format=format, output=output, excel=False, force=force, date_from=date_from, date_to=date_to)
+
+
+@app.command("appointments")
+@handles_errors
+def appointments(
+    ctx: typer.Context,
+    format: FhirFormatOption = "fhir",
+    output: OutputOption = "-",
+    date_from: FromOption = None,
+    date_to: ToOption = None,
+    force: ForceOption = False,
+) -> None:
+    """Write the bookings and the waitlist as FHIR R4 Appointments, one a line.
+
+    booked (reserved), fulfilled (administered), cancelled, noshow, and waitlist (with the
+    requested days). --from/--to: the slot's day, or the entry's days overlapping them.
+    """
+    _run(
+        ctx,
+        "appointments",
+        format=format,
+        output=output,
+        excel=False,
+        force=force,
+        date_from=date_from,
+        date_to=date_to,
+    )

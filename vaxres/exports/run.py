@@ -18,15 +18,15 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, Any
 
 from vaxres.db.store import Store
 from vaxres.errors import InvalidInput, InvalidValue
 from vaxres.exports.query import SEPARATOR, Reading
-from vaxres.exports.sources import ExportFilter, Source, source_of
+from vaxres.exports.sources import ExportFilter, Source, check_format, source_of
 from vaxres.files import FORMULA_STARTS, replaced_at_end
 
-FORMATS = ("csv", "jsonl")
+FORMATS = ("csv", "jsonl", "fhir")
 BATCH = 1_000  # rows a batch: a batch's text (about 100 kB) stays below malloc's mmap threshold
 EXCEL_ROWS = 1_048_576  # the most a sheet holds, its header row included
 BOM = "\ufeff".encode()
@@ -48,7 +48,7 @@ class ExportOptions:
         chosen = str(format).strip().lower()
         if chosen not in FORMATS:
             raise InvalidValue(
-                "format", format, "must be csv or jsonl", f"--format must be csv or jsonl, got {format!r}"
+                "format", format, "must be csv, jsonl or fhir", f"--format must be csv, jsonl or fhir, got {format!r}"
             )
         if excel and chosen != "csv":
             raise InvalidInput("--excel is for --format csv (a spreadsheet does not read JSONL)")
@@ -69,6 +69,7 @@ class ExportSummary:
     output: str  # a path, or - for standard output
     format: str
     excel: bool
+    notes: tuple[str, ...] = ()  # said on stderr: what the reader of the file should know
 
     @property
     def beyond_excel(self) -> bool:
@@ -80,13 +81,16 @@ def export(store: Store, kind: str, options: ExportOptions, f: ExportFilter | No
     """Write every row of `kind` the filter selects in one read transaction, so the file is one
     consistent picture of the store."""
     source = source_of(kind)
+    check_format(kind, options.format)
     f = ExportFilter() if f is None else f
     if not options.to_stdout and store.path is not None and _same_file(options.output, store.path):
         raise InvalidInput(f"--output {options.output} is the store itself; name another file")
     joined = options.format == "csv" and not options.excel  # see exports.query: rows joined by the database
+    writer = source.fhir(store) if source.fhir is not None else None
     with _destination(options) as out, source.read(store, f, BATCH, options.progress is not None, joined) as reading:
-        rows = _write(out, source, reading, options)
-    return ExportSummary(kind, rows, source.describe(rows), options.output, options.format, options.excel)
+        rows = _write(out, source, reading, options, writer)
+    notes = tuple(writer.notes()) if writer is not None else ()
+    return ExportSummary(kind, rows, source.describe(rows), options.output, options.format, options.excel, notes)
 
 
 def _same_file(first: str, second: os.PathLike) -> bool:
@@ -108,13 +112,15 @@ def _destination(options: ExportOptions) -> Iterator[IO[bytes]]:
         yield out
 
 
-def _write(out: IO[bytes], source: Source, reading: Reading, options: ExportOptions) -> int:
+def _write(out: IO[bytes], source: Source, reading: Reading, options: ExportOptions, writer: Any = None) -> int:
     """Each batch becomes the bytes of its lines and is written at once: the csv module, the JSON
     encoder, str.join and the UTF-8 codec work at C speed, Python only steps from batch to batch."""
     progress, total = options.progress, reading.total
     if progress is not None:
         progress(0, total)
-    if options.format == "csv":
+    if writer is not None:  # FHIR ndjson: no header, one resource a line
+        formatted = writer.format
+    elif options.format == "csv":
         out.write((BOM if options.excel else b"") + _csv_formatter(options.excel)([source.header]))
         formatted = _csv_formatter(options.excel, reading.joined)
     else:

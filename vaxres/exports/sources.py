@@ -17,7 +17,7 @@ from vaxres import validate
 from vaxres.db.store import Store
 from vaxres.db.tables import ReservationStatus
 from vaxres.errors import InvalidInput, InvalidValue
-from vaxres.exports import query
+from vaxres.exports import fhir_sources, query
 from vaxres.exports.query import DAY, NAME, TIME, Column, Query, Reading, Sql
 
 
@@ -79,6 +79,7 @@ class Source:
     json_keys: tuple[tuple[str, int], ...]
     read: Callable[..., Any]
     json_value: Callable[[str, Any], Any] = lambda key, value: value
+    fhir: Callable[[Store], Any] | None = None  # FHIR resources only: the batch writer for a store
 
     def as_json(self, row: tuple) -> dict[str, Any]:
         value = self.json_value
@@ -308,7 +309,41 @@ SOURCES = {
         _keys(*PERSON_HEADER, header=PERSON_HEADER, renamed={}),
         _sql_reader(persons_query),
     ),
+    "immunizations": Source(
+        "immunizations",
+        ("immunization", "immunizations"),
+        (),
+        (),
+        _sql_reader(fhir_sources.immunizations_query),
+        fhir=fhir_sources.immunization_writer,
+    ),
+    "patients": Source(
+        "patients",
+        ("patient", "patients"),
+        (),
+        (),
+        _sql_reader(fhir_sources.patients_query),
+        fhir=fhir_sources.patient_writer,
+    ),
+    "appointments": Source(
+        "appointments",
+        ("appointment", "appointments"),
+        (),
+        (),
+        _sql_reader(fhir_sources.appointments_query),
+        fhir=fhir_sources.appointment_writer,
+    ),
 }
+FHIR_KINDS = tuple(kind for kind, source in SOURCES.items() if source.fhir is not None)
+
+
+def check_format(kind: str, format: str) -> None:
+    """FHIR resources for the FHIR kinds only, and nothing else for them."""
+    fhir_kind = source_of(kind).fhir is not None
+    if format == "fhir" and not fhir_kind:
+        raise InvalidInput(f"--format fhir is for {', '.join(FHIR_KINDS)}; {kind} are written as csv or jsonl")
+    if fhir_kind and format != "fhir":
+        raise InvalidInput(f"{kind} are written as FHIR only: give --format fhir (the default)")
 
 
 def source_of(kind: str) -> Source:
