@@ -117,6 +117,7 @@ GROUPS = {
     "window": "window",
     "db": "db",
     "export": "export",
+    "publish": "publish",
     "token": "token",
 }
 COMMANDS = {
