@@ -34,6 +34,14 @@ ROUTES = {
     "sc": ("SQ", "Injection, subcutaneous"),
     "id": ("IDINJ", "Injection, intradermal"),
 }
+SITE_PARTS = {
+    site: f'"site":{{"coding":[{{"system":"{ACT_SITE}","code":"{code}","display":"{display}"}}]}},'
+    for site, (code, display) in SITES.items()
+}
+ROUTE_PARTS = {
+    route: f'"route":{{"coding":[{{"system":"{ROUTE}","code":"{code}","display":"{display}"}}]}},'
+    for route, (code, display) in ROUTES.items()
+}
 IMMUNIZATION_SERVICE = {"system": SERVICE_TYPE, "code": "57", "display": "Immunization"}
 _PLAIN_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
 
@@ -52,24 +60,39 @@ def identifier(kind: str, value: str) -> str:
 
 class LocalTime:
     """UTC instants (YYYY-MM-DDTHH:MM:SSZ) as the store's local time with its offset, the way a
-    FHIR dateTime carries them. Offsets change on whole minutes, so each minute is worked out
-    once (at most CACHED of them kept)."""
+    FHIR dateTime carries them. Worked out once per UTC hour when the offset is whole hours (a
+    change of offset then falls on an hour too), else once per minute (+05:30, +05:45); at most
+    CACHED of either kept."""
 
     CACHED = 100_000
 
     def __init__(self, zone: ZoneInfo):
         self.zone = zone
+        self._hours: dict[str, tuple[str, str] | None] = {}
         self._minutes: dict[str, tuple[str, str]] = {}
 
     def of(self, utc: str) -> str:
-        minute = utc[:16]
-        found = self._minutes.get(minute)
-        if found is None:
+        hour = self._hours.get(utc[:13], False)
+        if hour is False:
+            hour = self._hour(utc[:13])
+        if hour is not None:
+            return f"{hour[0]}{utc[13:19]}{hour[1]}"
+        minute = self._minutes.get(utc[:16])
+        if minute is None:
             if len(self._minutes) >= self.CACHED:
                 self._minutes.clear()
-            local = dt.datetime.fromisoformat(minute + ":00+00:00").astimezone(self.zone)
-            found = self._minutes[minute] = (local.strftime("%Y-%m-%dT%H:%M"), _offset(local))
-        return f"{found[0]}{utc[16:19]}{found[1]}"
+            local = dt.datetime.fromisoformat(utc[:16] + ":00+00:00").astimezone(self.zone)
+            minute = self._minutes[utc[:16]] = (local.strftime("%Y-%m-%dT%H:%M"), _offset(local))
+        return f"{minute[0]}{utc[16:19]}{minute[1]}"
+
+    def _hour(self, prefix: str) -> tuple[str, str] | None:
+        if len(self._hours) >= self.CACHED:
+            self._hours.clear()
+        local = dt.datetime.fromisoformat(prefix + ":00:00+00:00").astimezone(self.zone)
+        offset = local.utcoffset()
+        whole = offset is not None and offset.total_seconds() % 3600 == 0
+        found = self._hours[prefix] = (local.strftime("%Y-%m-%dT%H"), _offset(local)) if whole else None
+        return found
 
     def day_start(self, day: dt.date) -> str:
         """The first instant of a day in the store's zone."""
@@ -119,19 +142,11 @@ def immunization(row: tuple, vaccine: Vaccine, clock: LocalTime, *, day_only: bo
     rid, user, dose, given, lot, expires, site, route, hospital = row[:9]
     when = given if day_only else clock.of(given)
     recorded = "" if day_only else f'"recorded":"{when}",'
-    extra = ""
-    if lot is not None:
-        extra += f'"lotNumber":{text(lot)},'
-    if expires is not None:
-        extra += f'"expirationDate":"{expires}",'
-    if site in SITES:
-        code, display = SITES[site]
-        extra += f'"site":{{"coding":[{{"system":"{ACT_SITE}","code":"{code}","display":"{display}"}}]}},'
-    if route in ROUTES:
-        code, display = ROUTES[route]
-        extra += f'"route":{{"coding":[{{"system":"{ROUTE}","code":"{code}","display":"{display}"}}]}},'
+    lot_part = "" if lot is None else f'"lotNumber":{text(lot)},'
+    expiry_part = "" if expires is None else f'"expirationDate":"{expires}",'
+    extra = f"{lot_part}{expiry_part}{SITE_PARTS.get(site, '')}{ROUTE_PARTS.get(route, '')}"
     return (
-        f'{{"resourceType":"Immunization","id":"{rid}","identifier":[{identifier("reservation", str(rid))}],'
+        f'{{"resourceType":"Immunization","id":"{rid}","identifier":[{{"system":"{SYSTEM}:reservation","value":"{rid}"}}],'
         f'"status":"completed","vaccineCode":{vaccine.vaccine_code},'
         f'"patient":{{"reference":"Patient/{resource_id(user)}"}},"occurrenceDateTime":"{when}",{recorded}'
         f'"primarySource":true,{vaccine.manufacturer}{extra}"location":{{"display":{text(hospital)}}},'
