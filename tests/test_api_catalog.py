@@ -14,14 +14,20 @@ def test_vaccines_listed_added_and_updated(api, db_path):
     body = {"name": "Valneva", "doses": 2, "min_interval": 21, "aliases": ["VLA"]}
     added = api.call("POST", "/v1/vaccines", key="vla-1", json=body)
     assert added.status_code == 201
-    assert added.json() == {"name": "Valneva", "aliases": ["VLA"], "doses": 2, "min_interval_days": 21}
+    assert added.json() == {"name": "Valneva", "aliases": ["VLA"], "doses": 2, "min_interval_days": 21, "codes": {}}
     again = api.call("POST", "/v1/vaccines", key="vla-1", json=body)  # replayed, not added twice
     assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
     duplicate = api.call("POST", "/v1/vaccines", json=body)
     assert duplicate.status_code == 409 and duplicate.headers["content-type"] == "application/problem+json"
     changed = api.call("PATCH", "/v1/vaccines/vla", json={"min_interval": 28, "aliases": ["VLA2001"]})
     assert changed.status_code == 200
-    assert changed.json() == {"name": "Valneva", "aliases": ["VLA", "VLA2001"], "doses": 2, "min_interval_days": 28}
+    assert changed.json() == {
+        "name": "Valneva",
+        "aliases": ["VLA", "VLA2001"],
+        "doses": 2,
+        "min_interval_days": 28,
+        "codes": {},
+    }
     nothing = api.call("PATCH", "/v1/vaccines/Valneva", json={})
     assert nothing.status_code == 422 and nothing.json()["code"] == "invalid_input"
     unknown = api.call("PATCH", "/v1/vaccines/Nothing", json={"doses": 2})

@@ -323,7 +323,7 @@ def _picked(text: str, keep: tuple[str, ...]) -> list[dict]:
     ("args", "message"),
     [
         (["export", "tables"], "no such command 'tables'; see `vaxres export --help`"),
-        (["export", "slots", "--format", "xlsx"], "--format must be csv or jsonl, got 'xlsx'"),
+        (["export", "slots", "--format", "xlsx"], "--format must be csv, jsonl or fhir, got 'xlsx'"),
         (["export", "slots", "--from", "2026-02-30"], "from '2026-02-30' is not a real calendar date"),
         (
             ["export", "slots", "--to", "soon"],

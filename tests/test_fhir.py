@@ -92,7 +92,9 @@ def test_codes_are_set_shown_and_cleared(cli):
 def test_administer_records_expiry_site_and_route(cli, db_path):
     today = dt.date.today().isoformat()
     booking = reserve(cli, "kim", slot(cli, today, "Seoul", "Pfizer"))
-    given = cli.json("administer", str(booking), "--lot", "EW0182", "--expires", today, "--site", "Left-Arm", "--route", "im")
+    given = cli.json(
+        "administer", str(booking), "--lot", "EW0182", "--expires", today, "--site", "Left-Arm", "--route", "im"
+    )
     assert (given["lot_expires"], given["site"], given["route"]) == (today, "left-arm", "im")
     row = query(db_path, f"SELECT lot, lot_expires, site, route FROM reservation WHERE id = {booking}")[0]
     assert (row[0], str(row[1]), row[2], row[3]) == ("EW0182", today, "left-arm", "im")

@@ -22,7 +22,7 @@ from vaxres.validate import normalize_name
 
 # Any text but lone surrogates (not UTF-8; no store can hold one), not blank (FHIR strings are not).
 TEXT = st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=40).filter(lambda t: t.strip())
-HOSTILE = st.one_of(TEXT, st.sampled_from(['"', "\\", '\\"', "\n", "\u2028", "\x00", "김\t\"x\"", "</script>", "%s{}"]))
+HOSTILE = st.one_of(TEXT, st.sampled_from(['"', "\\", '\\"', "\n", "\u2028", "\x00", '김\t"x"', "</script>", "%s{}"]))
 CLOCK = fhir.LocalTime(ZoneInfo("America/New_York"))  # a zone with daylight saving
 INSTANT = st.datetimes(dt.datetime(2000, 1, 1), dt.datetime(2099, 12, 31), timezones=st.just(dt.UTC))
 FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
@@ -50,7 +50,11 @@ def test_an_immunization_holds_any_text_exactly(user, lot, hospital, name, when,
     stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ")
     row = (7, user, dose, stamp, lot, "2030-01-31", "left-arm", "sc", hospital)
     resource = one_line(fhir.immunization(row, vaccine, CLOCK))
-    assert (resource["lotNumber"], resource["location"]["display"], resource["vaccineCode"]["text"]) == (lot, hospital, name)
+    assert (resource["lotNumber"], resource["location"]["display"], resource["vaccineCode"]["text"]) == (
+        lot,
+        hospital,
+        name,
+    )
     assert resource["patient"]["reference"] == f"Patient/{fhir.resource_id(user)}"
     assert dt.datetime.fromisoformat(resource["occurrenceDateTime"]) == when.replace(microsecond=0)
     if storable(lot, hospital, name):

@@ -11,13 +11,25 @@ from tests.helpers import count_rows, future, invariant_violations, snapshot
 
 pytestmark = pytest.mark.usefixtures("backend")
 
+CODE_FIELDS = ("cvx", "snomed", "atc", "eu_product", "eu_holder", "mvx")
+
+
+def _codes(*values: str) -> dict[str, str]:
+    return {**dict(zip(CODE_FIELDS, values, strict=True)), "target_disease": "840539006"}
+
+
 DEFAULT_CATALOG = [
-    {"name": "AstraZeneca", "aliases": ["Vaxzevria", "아스트라제네카"], "doses": 2, "min_interval_days": 56},
-    {"name": "Janssen", "aliases": ["얀센"], "doses": 1, "min_interval_days": 0},
-    {"name": "Moderna", "aliases": ["Spikevax", "모더나"], "doses": 2, "min_interval_days": 28},
-    {"name": "Novavax", "aliases": ["Nuvaxovid", "노바백스"], "doses": 2, "min_interval_days": 21},
-    {"name": "Pfizer", "aliases": ["Comirnaty", "화이자"], "doses": 2, "min_interval_days": 21},
-]
+    {"name": "AstraZeneca", "aliases": ["Vaxzevria", "아스트라제네카"], "doses": 2, "min_interval_days": 56,
+     "codes": _codes("210", "29061000087103", "J07BN02", "EU/1/21/1529", "ORG-100001699", "ASZ")},
+    {"name": "Janssen", "aliases": ["얀센"], "doses": 1, "min_interval_days": 0,
+     "codes": _codes("212", "29061000087103", "J07BN02", "EU/1/20/1525", "ORG-100001417", "JSN")},
+    {"name": "Moderna", "aliases": ["Spikevax", "모더나"], "doses": 2, "min_interval_days": 28,
+     "codes": _codes("207", "1119349007", "J07BN01", "EU/1/20/1507", "ORG-100031184", "MOD")},
+    {"name": "Novavax", "aliases": ["Nuvaxovid", "노바백스"], "doses": 2, "min_interval_days": 21,
+     "codes": _codes("211", "1162643001", "J07BN04", "EU/1/21/1618", "ORG-100032020", "NVX")},
+    {"name": "Pfizer", "aliases": ["Comirnaty", "화이자"], "doses": 2, "min_interval_days": 21,
+     "codes": _codes("208", "1119349007", "J07BN01", "EU/1/20/1528", "ORG-100030215", "PFR")},
+]  # fmt: skip
 
 
 def add_slot(cli, days: int, vaccine: str = "Pfizer", hospital: str = "Seoul", quantity: int = 5) -> int:
@@ -82,7 +94,9 @@ def test_vaccine_add_and_update(cli):
         "--alias",
         "Gam-COVID-Vac",
     )
-    assert added == {"name": "Sputnik V", "aliases": ["Gam-COVID-Vac", "Спутник"], "doses": 2, "min_interval_days": 21}
+    assert added == {
+        "name": "Sputnik V", "aliases": ["Gam-COVID-Vac", "Спутник"], "doses": 2, "min_interval_days": 21, "codes": {},
+    }  # fmt: skip
     assert (
         cli.json("slot", "add", "--date", future(), "--hospital", "Seoul", "--vaccine", "спутник", "--quantity", "1")[
             "vaccine"
@@ -95,6 +109,7 @@ def test_vaccine_add_and_update(cli):
         "aliases": ["Gam-COVID-Vac", "Sputnik", "Спутник"],
         "doses": 3,
         "min_interval_days": 21,
+        "codes": {},
     }
     assert cli("vaccine", "add", "Single", "--doses", "1").stdout == "Added Single: 1 dose.\n"
     assert cli("vaccine", "update", "Pfizer", "--alias", "BNT162b2").stdout == (

@@ -77,7 +77,7 @@ def load_catalog(conn: Connection) -> Catalog:
     )
 
 
-def _codes_of(values: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+def _codes_of(values: Mapping[Any, Any]) -> tuple[tuple[str, str], ...]:
     return tuple((field, values[field]) for field in codes.FIELDS if values.get(field) is not None)
 
 

@@ -72,9 +72,8 @@ class LocalTime:
         self._minutes: dict[str, tuple[str, str]] = {}
 
     def of(self, utc: str) -> str:
-        hour = self._hours.get(utc[:13], False)
-        if hour is False:
-            hour = self._hour(utc[:13])
+        prefix = utc[:13]
+        hour = self._hours[prefix] if prefix in self._hours else self._hour(prefix)
         if hour is not None:
             return f"{hour[0]}{utc[13:19]}{hour[1]}"
         minute = self._minutes.get(utc[:16])

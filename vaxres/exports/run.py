@@ -23,7 +23,7 @@ from typing import IO, Any
 from vaxres.db.store import Store
 from vaxres.errors import InvalidInput, InvalidValue
 from vaxres.exports.query import SEPARATOR, Reading
-from vaxres.exports.sources import ExportFilter, Source, check_format, source_of
+from vaxres.exports.sources import FHIR_KINDS, ExportFilter, Source, source_of
 from vaxres.files import FORMULA_STARTS, replaced_at_end
 
 FORMATS = ("csv", "jsonl", "fhir")
@@ -91,6 +91,15 @@ def export(store: Store, kind: str, options: ExportOptions, f: ExportFilter | No
         rows = _write(out, source, reading, options, writer)
     notes = tuple(writer.notes()) if writer is not None else ()
     return ExportSummary(kind, rows, source.describe(rows), options.output, options.format, options.excel, notes)
+
+
+def check_format(kind: str, format: str) -> None:
+    """FHIR resources for the FHIR kinds only, and nothing else for them."""
+    fhir_kind = source_of(kind).fhir is not None
+    if format == "fhir" and not fhir_kind:
+        raise InvalidInput(f"--format fhir is for {', '.join(FHIR_KINDS)}; {kind} are written as csv or jsonl")
+    if fhir_kind and format != "fhir":
+        raise InvalidInput(f"{kind} are written as FHIR only: give --format fhir (the default)")
 
 
 def _same_file(first: str, second: os.PathLike) -> bool:

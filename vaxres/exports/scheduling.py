@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from sqlalchemy import Connection, func, select
@@ -185,7 +186,9 @@ def _write(path: Path, chunks: list[str] | Iterator[str], digest) -> None:
         raise OutputFailed(f"cannot write {path}: {exc.strerror or exc}; nothing was published") from None
 
 
-def _write_files(conn: Connection, folder: Path, options: PublishOptions, clock, today: dt.date, digest):
+def _write_files(
+    conn: Connection, folder: Path, options: PublishOptions, clock, today: dt.date, digest
+) -> tuple[int, int, int]:
     upcoming = slot.date >= today
     pairs = conn.execute(
         select(slot.hospital_key, func.min(slot.hospital), slot.vaccine_key, func.min(slot.vaccine))
@@ -219,7 +222,7 @@ def location(key: str, name: str, options: PublishOptions) -> str:
         telecom.append({"system": "phone", "value": options.booking_phone})
     if options.booking_url:
         telecom.append({"system": "url", "value": options.booking_url})
-    resource = {
+    resource: dict[str, Any] = {
         "resourceType": "Location",
         "id": location_id(key),
         "identifier": [{"system": f"{fhir.SYSTEM}:hospital", "value": name}],
@@ -261,7 +264,7 @@ def slot_line(row, options: PublishOptions, clock) -> str:
         extensions.append(
             {"url": f"{REGISTRY}/StructureDefinition/booking-phone", "valueString": options.booking_phone}
         )
-    resource = {
+    resource: dict[str, Any] = {
         "resourceType": "Slot",
         "id": str(row.id),
         "extension": extensions,

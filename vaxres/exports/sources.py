@@ -309,41 +309,14 @@ SOURCES = {
         _keys(*PERSON_HEADER, header=PERSON_HEADER, renamed={}),
         _sql_reader(persons_query),
     ),
-    "immunizations": Source(
-        "immunizations",
-        ("immunization", "immunizations"),
-        (),
-        (),
-        _sql_reader(fhir_sources.immunizations_query),
-        fhir=fhir_sources.immunization_writer,
-    ),
-    "patients": Source(
-        "patients",
-        ("patient", "patients"),
-        (),
-        (),
-        _sql_reader(fhir_sources.patients_query),
-        fhir=fhir_sources.patient_writer,
-    ),
-    "appointments": Source(
-        "appointments",
-        ("appointment", "appointments"),
-        (),
-        (),
-        _sql_reader(fhir_sources.appointments_query),
-        fhir=fhir_sources.appointment_writer,
-    ),
 }
+for _kind, _one, _query, _writer in (
+    ("immunizations", "immunization", fhir_sources.immunizations_query, fhir_sources.immunization_writer),
+    ("patients", "patient", fhir_sources.patients_query, fhir_sources.patient_writer),
+    ("appointments", "appointment", fhir_sources.appointments_query, fhir_sources.appointment_writer),
+):  # FHIR resources only (issue 24): no CSV header nor JSON keys
+    SOURCES[_kind] = Source(_kind, (_one, _kind), (), (), _sql_reader(_query), fhir=_writer)
 FHIR_KINDS = tuple(kind for kind, source in SOURCES.items() if source.fhir is not None)
-
-
-def check_format(kind: str, format: str) -> None:
-    """FHIR resources for the FHIR kinds only, and nothing else for them."""
-    fhir_kind = source_of(kind).fhir is not None
-    if format == "fhir" and not fhir_kind:
-        raise InvalidInput(f"--format fhir is for {', '.join(FHIR_KINDS)}; {kind} are written as csv or jsonl")
-    if fhir_kind and format != "fhir":
-        raise InvalidInput(f"{kind} are written as FHIR only: give --format fhir (the default)")
 
 
 def source_of(kind: str) -> Source:
