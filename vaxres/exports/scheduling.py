@@ -236,7 +236,7 @@ def location(key: str, name: str, options: PublishOptions) -> str:
 def schedule(pair, vaccine) -> str:
     hospital_key, _, vaccine_key, vaccine_name = pair
     resource: dict = {"resourceType": "Schedule", "id": schedule_id(hospital_key, vaccine_key)}
-    extensions = []
+    extensions: list[dict[str, Any]] = []
     if vaccine is not None and vaccine.cvx:
         coding = {"system": fhir.CVX, "code": vaccine.cvx, "display": vaccine_name}
         extensions.append({"url": f"{REGISTRY}/StructureDefinition/vaccine-product", "valueCoding": coding})
