@@ -13,6 +13,8 @@ import pytest
 
 import vaxres
 from vaxres.booking import catalog_rules, eligibility_refusals, guardians, lifecycle, names, rules, waitlist, windows
+from vaxres.booking.codes import SYSTEMS, InvalidCode
+from vaxres.booking.dose_facts import LotExpired
 from vaxres.booking.doses import SlotsChangedMeanwhile
 from vaxres.booking.eligibility import Window
 from vaxres.booking.model import HeldDose, ReservationRecord, SlotRecord, VaccineRecord
@@ -96,6 +98,9 @@ def refusals() -> list[VaxresError]:
         reserved_at=dt.datetime(2027, 1, 1, tzinfo=dt.UTC),
     )
     return [
+        LotExpired("EW0182", DAY, DAY + dt.timedelta(days=1)),
+        LotExpired(None, DAY, DAY + dt.timedelta(days=1)),
+        InvalidCode(SYSTEMS["cvx"], "abc", "must be a CVX code: 1 to 3 digits, such as 208"),
         rules.DuplicateSlot(DAY, "Seoul", "Pfizer", 3),
         rules.DuplicateSlot(DAY, "Seoul", "Pfizer", None),
         rules.CapacityBelowBooked(3, 2, 1),

@@ -252,3 +252,14 @@ def test_an_export_with_no_doses_is_empty_and_says_so(cli, tmp_path):
     result = cli("export", "immunizations", "--output", str(out))
     assert (result.exit_code, result.stdout, result.stderr) == (0, f"Exported 0 immunizations to {out}.\n", "")
     assert out.read_bytes() == b""
+
+
+def test_a_slot_spelling_the_vaccine_otherwise_is_still_coded(cli, db_path):
+    """An old store's slot may spell the catalog's name in another case (migration 0004 kept it)."""
+    booking = reserve(cli, "kim", slot(cli, dt.date.today().isoformat(), "Seoul", "Pfizer"))
+    cli("administer", str(booking))
+    query(db_path, "UPDATE slot SET vaccine = 'PFIZER'")
+    result = cli("export", "immunizations")
+    assert (result.exit_code, result.stderr) == (0, "")
+    resource = json.loads(result.stdout)
+    assert resource["vaccineCode"]["text"] == "Pfizer" and resource["vaccineCode"]["coding"][0]["code"] == "208"

@@ -216,3 +216,16 @@ def test_a_folder_that_is_not_a_publication_is_left_alone(cli, tmp_path):
     )
     assert [p.name for p in mine.iterdir()] == ["index.html"]
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".mine")] == []
+
+
+def test_a_link_vaxres_did_not_make_is_left_alone(cli, tmp_path):
+    (tmp_path / "site").mkdir()
+    link = tmp_path / "slots"
+    link.symlink_to(tmp_path / "site")
+    result = cli("publish", "scheduling-links", "--output", str(link), "--base-url", "https://x")
+    assert result.exit_code == 2
+    assert (
+        result.stderr
+        == f"Error: --output {link} is a link vaxres did not make (to {tmp_path / 'site'}); name a new path\n"
+    )
+    assert link.resolve() == tmp_path / "site" and list((tmp_path / "site").iterdir()) == []

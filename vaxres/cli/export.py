@@ -64,8 +64,13 @@ def _run(ctx, kind, *, format, output, excel, force, date_from, date_to, statuse
             bar.stop()
     if not options.to_stdout:
         print_line(f"Exported {summary.described} to {summary.output}.")
-    for note in summary.notes:
-        print_line(note, to_stderr=True)
+    if summary.uncoded:
+        doses = f"{summary.uncoded:,} dose{'s' if summary.uncoded != 1 else ''}"
+        print_line(
+            f"Note: {doses} of a vaccine without CVX, SNOMED CT or ATC code, exported with the vaccine's name as "
+            f"text only; add the codes with `vaxres vaccine update NAME --cvx CODE`",
+            to_stderr=True,
+        )
     if summary.beyond_excel:
         print_line(
             f"Note: Excel shows the first 1,048,575 rows of a sheet; this file has {summary.rows:,} "

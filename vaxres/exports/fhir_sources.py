@@ -92,16 +92,24 @@ class ImmunizationWriter:
     """Each dose's Immunization; counts the doses whose vaccine has no CVX, SNOMED CT or ATC code."""
 
     clock: fhir.LocalTime
-    vaccines: dict[str, fhir.Vaccine]
+    vaccines: dict[str, fhir.Vaccine]  # by the slots' spelling of the name
+    by_key: dict[str, fhir.Vaccine] = field(default_factory=dict)  # by the name's casefolded key
     uncoded: int = 0
+
+    def _vaccine(self, name: str) -> fhir.Vaccine:
+        """A slot spelling the catalog's name otherwise (an old store's), or naming a vaccine
+        the catalog did not have when the export began (text only)."""
+        found = self.by_key.get(name.casefold()) or fhir.Vaccine.of(name, None, {})
+        self.vaccines[name] = found
+        return found
 
     def format(self, batch: list[tuple]) -> bytes:
         vaccines, clock, build = self.vaccines, self.clock, fhir.immunization
         out = []
         for row in batch:
             vaccine = vaccines.get(row[9])
-            if vaccine is None:  # a vaccine the catalog did not have when the export began
-                vaccine = vaccines[row[9]] = fhir.Vaccine.of(row[9], None, {})
+            if vaccine is None:
+                vaccine = self._vaccine(row[9])
             if not vaccine.coded:
                 self.uncoded += 1
             if row[3] is None:  # recorded before administered_at was kept: the slot's day
@@ -110,34 +118,28 @@ class ImmunizationWriter:
                 out.append(build(row, vaccine, clock))
         return "".join(out).encode("utf-8")
 
-    def notes(self) -> list[str]:
-        if not self.uncoded:
-            return []
-        count = f"{self.uncoded:,} dose{'s' if self.uncoded != 1 else ''}"
-        return [
-            f"Note: {count} of a vaccine without CVX, SNOMED CT or ATC code, exported with the vaccine's name as "
-            f"text only; add the codes with `vaxres vaccine update NAME --cvx CODE`"
-        ]
+    def notes(self) -> dict[str, int]:
+        return {"uncoded": self.uncoded}
 
 
 def immunization_writer(store: Store) -> ImmunizationWriter:
     from vaxres.booking.vaccines import list_vaccines
 
     vaccines = {v.name: fhir.Vaccine.of(v.name, v.doses, dict(v.codes)) for v in list_vaccines(store)}
-    return ImmunizationWriter(fhir.LocalTime(store.zone), vaccines)
+    by_key = {name.casefold(): vaccine for name, vaccine in vaccines.items()}
+    return ImmunizationWriter(fhir.LocalTime(store.zone), dict(vaccines), by_key)
 
 
 @dataclass
 class RowWriter:
     build: Callable[[tuple], str]
-    notes_: list[str] = field(default_factory=list)
 
     def format(self, batch: list[tuple]) -> bytes:
         build = self.build
         return "".join([build(row) for row in batch]).encode("utf-8")
 
-    def notes(self) -> list[str]:
-        return self.notes_
+    def notes(self) -> dict[str, int]:
+        return {}
 
 
 def patient_writer(store: Store) -> RowWriter:

@@ -17,7 +17,7 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import IO, Any
 
 from vaxres.db.store import Store
@@ -69,7 +69,7 @@ class ExportSummary:
     output: str  # a path, or - for standard output
     format: str
     excel: bool
-    notes: tuple[str, ...] = ()  # said on stderr: what the reader of the file should know
+    uncoded: int = 0  # FHIR immunizations: doses of a vaccine without CVX, SNOMED CT or ATC code
 
     @property
     def beyond_excel(self) -> bool:
@@ -89,8 +89,9 @@ def export(store: Store, kind: str, options: ExportOptions, f: ExportFilter | No
     writer = source.fhir(store) if source.fhir is not None else None
     with _destination(options) as out, source.read(store, f, BATCH, options.progress is not None, joined) as reading:
         rows = _write(out, source, reading, options, writer)
-    notes = tuple(writer.notes()) if writer is not None else ()
-    return ExportSummary(kind, rows, source.describe(rows), options.output, options.format, options.excel, notes)
+    noted = writer.notes() if writer is not None else {}
+    summary = ExportSummary(kind, rows, source.describe(rows), options.output, options.format, options.excel)
+    return replace(summary, **noted)
 
 
 def check_format(kind: str, format: str) -> None:

@@ -126,7 +126,13 @@ def publish(store: Store, options: PublishOptions) -> Publication:
 def _check_link(link: Path) -> None:
     if not link.parent.is_dir():
         raise InvalidInput(f"the folder {link.parent} does not exist; create it or name another --output")
-    if link.is_symlink() or not link.exists():
+    if link.is_symlink():
+        if os.path.dirname(os.readlink(link)) or not os.readlink(link).startswith(f".{link.name}."):
+            raise InvalidInput(
+                f"--output {link} is a link vaxres did not make (to {os.readlink(link)}); name a new path"
+            )
+        return
+    if not link.exists():
         return
     if link.is_dir() and not any(link.iterdir()):
         return  # an empty folder made for us: the link takes its place
