@@ -263,3 +263,29 @@ def test_a_slot_spelling_the_vaccine_otherwise_is_still_coded(cli, db_path):
     assert (result.exit_code, result.stderr) == (0, "")
     resource = json.loads(result.stdout)
     assert resource["vaccineCode"]["text"] == "Pfizer" and resource["vaccineCode"]["coding"][0]["code"] == "208"
+
+
+def test_sqlite_and_python_make_the_same_immunizations(cli, tmp_path, doses, monkeypatch):
+    """On SQLite with a fixed offset the lines are made by SQLite (exports/fhir_sqlite.py); the
+    Python builder (any backend, daylight-saving zones) must write the very same bytes."""
+    from vaxres.exports import fhir_sqlite
+
+    with time_machine.travel(DAY + dt.timedelta(days=23), tick=False):  # a person whose id is no FHIR id
+        given = cli("administer", str(reserve(cli, '최 "Q"\\', slot(cli, "2027-03-25", "Daegu", "Moderna"))))
+        assert given.exit_code == 0, given.stderr
+    fast = cli("export", "immunizations", "--output", str(tmp_path / "fast.ndjson"))
+    monkeypatch.setattr(fhir_sqlite, "fixed_offset", lambda zone: None)
+    slow = cli("export", "immunizations", "--output", str(tmp_path / "slow.ndjson"))
+    assert (fast.exit_code, slow.exit_code) == (0, 0) and fast.stderr == slow.stderr != ""
+    assert (tmp_path / "fast.ndjson").read_bytes() == (tmp_path / "slow.ndjson").read_bytes()
+    assert b'"Patient/x.' in (tmp_path / "fast.ndjson").read_bytes()
+
+
+@pytest.mark.parametrize("zone, offset", [("Asia/Seoul", 32400), ("UTC", 0), ("Asia/Kolkata", 19800),
+                                          ("America/New_York", None), ("Europe/Berlin", None)])  # fmt: skip
+def test_a_zone_keeps_one_offset_or_not(zone, offset):
+    from zoneinfo import ZoneInfo
+
+    from vaxres.exports.fhir_sqlite import fixed_offset
+
+    assert fixed_offset(ZoneInfo(zone)) == offset

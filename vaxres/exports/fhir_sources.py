@@ -4,13 +4,14 @@ the writers that make each batch of rows FHIR ndjson (exports/fhir.py)."""
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from vaxres.db.store import Store
-from vaxres.exports import fhir
-from vaxres.exports.query import DAY, NAME, TIME, Column, Query, Sql
+from vaxres.exports import fhir, fhir_sqlite, query
+from vaxres.exports.query import DAY, NAME, TIME, Column, Query, Sql, Statement
 
 
 def _within(sql: Sql, day: str, date_from: dt.date | None, date_to: dt.date | None) -> list[str]:
@@ -30,12 +31,15 @@ IMMUNIZATION_COLUMNS = (
 )  # fmt: skip
 
 
+def _given(sql: Sql, f: Any) -> str:
+    return sql.where(["r.status = 'administered'", *_within(sql, "s.date", f.date_from, f.date_to)])
+
+
 def immunizations_query(sql: Sql, f: Any) -> Query:
     """Every dose given, in reservation order; --from/--to: the slot's day."""
-    where = ["r.status = 'administered'", *_within(sql, "s.date", f.date_from, f.date_to)]
     return Query(
         IMMUNIZATION_COLUMNS,
-        f"FROM reservation AS r JOIN slot AS s ON s.id = r.slot_id{sql.where(where)}",
+        f"FROM reservation AS r JOIN slot AS s ON s.id = r.slot_id{_given(sql, f)}",
         "ORDER BY r.id",
     )
 
@@ -122,11 +126,41 @@ class ImmunizationWriter:
         return {"uncoded": self.uncoded}
 
 
-def immunization_writer(store: Store) -> ImmunizationWriter:
+@dataclass
+class SqliteImmunizationWriter:
+    """The lines made whole by SQLite (exports/fhir_sqlite.py): Python joins each batch's bytes."""
+
+    offset: int
+    by_key: dict[str, fhir.Vaccine]
+    uncoded: int = 0
+
+    def read(self, store: Store, f: Any, batch: int, counting: bool, joined: bool = False):
+        sql = Sql(store)
+        where = _given(sql, f)
+        rows = fhir_sqlite.statement(sql, where, self.by_key, self.offset)
+        count = f"SELECT count(*) FROM reservation AS r JOIN slot AS s ON s.id = r.slot_id{where}"
+        return query.read(store, Statement(rows, count, sql.params, 1), batch, counting, prepare=fhir_sqlite.prepare)
+
+    def format(self, batch: list[tuple]) -> bytes:
+        self.uncoded += len(batch) - sum(map(_second, batch))
+        return b"".join(map(_first, batch))
+
+    def notes(self) -> dict[str, int]:
+        return {"uncoded": self.uncoded}
+
+
+_first, _second = operator.itemgetter(0), operator.itemgetter(1)
+
+
+def immunization_writer(store: Store) -> ImmunizationWriter | SqliteImmunizationWriter:
+    """SQLite builds the lines itself when the store's offset is one constant; else Python does."""
     from vaxres.booking.vaccines import list_vaccines
 
     vaccines = {v.name: fhir.Vaccine.of(v.name, v.doses, dict(v.codes)) for v in list_vaccines(store)}
     by_key = {name.casefold(): vaccine for name, vaccine in vaccines.items()}
+    offset = fhir_sqlite.fixed_offset(store.zone) if store.is_sqlite else None
+    if offset is not None:
+        return SqliteImmunizationWriter(offset, by_key)
     return ImmunizationWriter(fhir.LocalTime(store.zone), dict(vaccines), by_key)
 
 

@@ -15,7 +15,7 @@ decoded, nothing encoded again.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -103,10 +103,15 @@ def statement(store: Store, query: Query, sql: Sql, *, joined: bool = False) -> 
 
 
 @contextmanager
-def read(store: Store, found: Statement, batch: int, counting: bool) -> Iterator[Reading]:
-    """The rows in one read transaction, `batch` at a time, counted first when asked."""
+def read(
+    store: Store, found: Statement, batch: int, counting: bool, prepare: Callable[[Any], None] | None = None
+) -> Iterator[Reading]:
+    """The rows in one read transaction, `batch` at a time, counted first when asked;
+    `prepare(driver connection)` first (a function the statement calls, say)."""
     with store.read() as conn:
         driver = driver_of(conn)
+        if prepare is not None:
+            prepare(driver)
         total = None
         if counting:
             cursor = driver.cursor()

@@ -87,7 +87,8 @@ def export(store: Store, kind: str, options: ExportOptions, f: ExportFilter | No
         raise InvalidInput(f"--output {options.output} is the store itself; name another file")
     joined = options.format == "csv" and not options.excel  # see exports.query: rows joined by the database
     writer = source.fhir(store) if source.fhir is not None else None
-    with _destination(options) as out, source.read(store, f, BATCH, options.progress is not None, joined) as reading:
+    reader = getattr(writer, "read", None) or source.read  # a writer may read its rows its own way
+    with _destination(options) as out, reader(store, f, BATCH, options.progress is not None, joined) as reading:
         rows = _write(out, source, reading, options, writer)
     noted = writer.notes() if writer is not None else {}
     summary = ExportSummary(kind, rows, source.describe(rows), options.output, options.format, options.excel)
