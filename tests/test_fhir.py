@@ -179,7 +179,7 @@ def test_export_immunizations_is_valid_fhir_with_every_code(cli, tmp_path, doses
     ]  # fmt: skip
     assert first["vaccineCode"]["text"] == "Pfizer"
     assert first["patient"] == {"reference": "Patient/kim"}
-    assert first["occurrenceDateTime"] == first["recorded"] == "2027-03-02T10:30:00+09:00"
+    assert (first["occurrenceDateTime"], first["recorded"]) == ("2027-03-02T10:30:00+09:00", "2027-03-02T01:30:00Z")
     assert (first["lotNumber"], first["expirationDate"]) == ('L"1', "2027-12-31")
     assert first["site"]["coding"][0]["code"] == "RA" and first["route"]["coding"][0]["code"] == "IM"
     assert first["location"] == {"display": HOSTILE} and first["primarySource"] is True

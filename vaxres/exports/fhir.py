@@ -140,7 +140,7 @@ def immunization(row: tuple, vaccine: Vaccine, clock: LocalTime, *, day_only: bo
     (YYYY-MM-DD) of a dose recorded without its time."""
     rid, user, dose, given, lot, expires, site, route, hospital = row[:9]
     when = given if day_only else clock.of(given)
-    recorded = "" if day_only else f'"recorded":"{when}",'
+    recorded = "" if day_only else f'"recorded":"{given}",'  # the same instant, in UTC
     lot_part = "" if lot is None else f'"lotNumber":{text(lot)},'
     expiry_part = "" if expires is None else f'"expirationDate":"{expires}",'
     extra = f"{lot_part}{expiry_part}{SITE_PARTS.get(site, '')}{ROUTE_PARTS.get(route, '')}"

@@ -57,28 +57,36 @@ def statement(sql: Sql, where: str, vaccines: dict[str, fhir.Vaccine], offset: i
     site = " ".join(f"WHEN {p(f's{n}', k)} THEN {p(f'sp{n}', v)}" for n, (k, v) in enumerate(fhir.SITE_PARTS.items()))
     route = " ".join(f"WHEN {p(f'r{n}', k)} THEN {p(f'rp{n}', v)}" for n, (k, v) in enumerate(fhir.ROUTE_PARTS.items()))
     plain = "length(r.user_id) <= 64 AND r.user_id NOT GLOB '*[^-A-Za-z0-9]*'"
-    line = " || ".join(
-        [
-            """'{"resourceType":"Immunization","id":"' || r.id""",
-            f"""'","identifier":[{{"system":"{fhir.SYSTEM}:reservation","value":"' || r.id || '"}}],'""",
-            """'"status":"completed","vaccineCode":'""",
-            """coalesce(fv.code, '{"text":' || json_quote(s.vaccine) || '}')""",
-            """',"patient":{"reference":"Patient/'""",
-            f"CASE WHEN {plain} THEN r.user_id ELSE {FHIR_ID_FUNCTION}(r.user_id) END",
-            """'"},"occurrenceDateTime":"'""",
-            f"""CASE WHEN r.administered_at IS NULL THEN s.date || '",'
-                ELSE {occurrence} || '","recorded":"' || {occurrence} || '",' END""",
-            """'"primarySource":true,'""",
-            "coalesce(fv.maker, '')",
-            """CASE WHEN r.lot IS NULL THEN '' ELSE '"lotNumber":' || json_quote(r.lot) || ',' END""",
-            """CASE WHEN r.lot_expires IS NULL THEN '' ELSE '"expirationDate":"' || r.lot_expires || '",' END""",
-            f"CASE r.site {site} ELSE '' END",
-            f"CASE r.route {route} ELSE '' END",
-            """'"location":{"display":' || json_quote(s.hospital) || '},"protocolApplied":[{'""",
-            "coalesce(fv.target, '')",
-            """'"doseNumberPositiveInt":' || r.dose || coalesce(fv.series, '') || '}]}' || char(10)""",
-        ]
-    )
+    # One printf: SQLite builds each line in one buffer (a chain of || copies it at every step).
+    pieces = [
+        (
+            '{"resourceType":"Immunization","id":"%d","identifier":[{"system":"'
+            + fhir.SYSTEM
+            + ':reservation","value":"%d"}],'
+            '"status":"completed","vaccineCode":%s,"patient":{"reference":"Patient/%s"},"occurrenceDateTime":"%s",%s'
+            '"primarySource":true,%s%s%s%s%s"location":{"display":%s},"protocolApplied":[{%s"doseNumberPositiveInt":%d%s}]}\n'
+        ),
+    ]
+    arguments = [
+        "r.id",
+        "r.id",
+        """coalesce(fv.code, '{"text":' || json_quote(s.vaccine) || '}')""",
+        f"CASE WHEN {plain} THEN r.user_id ELSE {FHIR_ID_FUNCTION}(r.user_id) END",
+        f"CASE WHEN r.administered_at IS NULL THEN s.date ELSE {occurrence} END",
+        # recorded: the same instant in UTC, cut from the stored text (YYYY-MM-DD HH:MM:SS.ffffff)
+        """CASE WHEN r.administered_at IS NULL THEN '' ELSE '"recorded":"' || substr(r.administered_at, 1, 10) || 'T'
+           || substr(r.administered_at, 12, 8) || 'Z",' END""",
+        "coalesce(fv.maker, '')",
+        """CASE WHEN r.lot IS NULL THEN '' ELSE '"lotNumber":' || json_quote(r.lot) || ',' END""",
+        """CASE WHEN r.lot_expires IS NULL THEN '' ELSE '"expirationDate":"' || r.lot_expires || '",' END""",
+        f"CASE r.site {site} ELSE '' END",
+        f"CASE r.route {route} ELSE '' END",
+        "json_quote(s.hospital)",
+        "coalesce(fv.target, '')",
+        "r.dose",
+        "coalesce(fv.series, '')",
+    ]
+    line = f"printf({p('fhir_line', pieces[0])}, {', '.join(arguments)})"
     return (
         f"{catalog} SELECT {line}, coalesce(fv.coded, 0) FROM reservation AS r JOIN slot AS s ON s.id = r.slot_id "
         f"LEFT JOIN fv ON fv.name = s.vaccine_key{where} ORDER BY r.id"
