@@ -148,9 +148,11 @@ exports ran {REPEAT} times each, interleaved, from a warm page cache; medians sh
 The FHIR file is {sizes[1]:.0f} MB against the CSV's {sizes[0]:.0f} MB: each Immunization carries its
 codings, protocol, site and route (about {sizes[1] * 1e6 / DOSES:.0f} bytes a line). Every line was read
 back as JSON after the runs and the first 200 validated with fhir.resources' R4B Immunization.
-How it is built: the constant parts of each vaccine (vaccineCode, targetDisease, manufacturer) are
-encoded once per vaccine, each row's own values go through the JSON encoder's C string escaping,
-and the store's offset is worked out once per minute of the day (exports/fhir.py `LocalTime`).
+How it is built: on SQLite with a zone that keeps one offset (Asia/Seoul here), SQLite makes each
+line whole with one `printf` (the vaccine's pieces encoded once in Python and joined by its
+key, values through `json_quote`, the offset a constant `strftime` shift), and Python joins each
+batch's bytes (exports/fhir_sqlite.py); elsewhere (PostgreSQL, zones with daylight saving)
+Python builds each line from the same pieces (exports/fhir.py). A test holds both to the same bytes.
 """
     print(body)
     if FULL_SIZE:
