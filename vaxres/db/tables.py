@@ -102,7 +102,7 @@ vaccine_table = Table(
     _int("min_interval_days"),
     _when("created_at"),
     _when("updated_at"),
-    # Its codes in health-data code systems (migration 0015, booking/codes.py checks their forms).
+    # Its codes in health-data code systems (migration 0016, booking/codes.py checks their forms).
     _text("cvx", 3, null=True),
     _text("snomed", 18, null=True),
     _text("atc", 7, null=True),
@@ -136,7 +136,7 @@ reservation_table = Table(
     _when("cancelled_at", null=True),
     _when("administered_at", null=True),
     _text("lot", 200, null=True),
-    # What `administer` records of the dose given (migration 0015): the lot's expiry, the site, the route.
+    # What `administer` records of the dose given (migration 0016): the lot's expiry, the site, the route.
     Column("lot_expires", Date, nullable=True),
     _text("site", 16, null=True),
     _text("route", 8, null=True),

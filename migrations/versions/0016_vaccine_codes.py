@@ -6,8 +6,8 @@ still have the catalog's default name and no code yet. The reservation table onl
 columns, which SQLite adds in place (no copy of the biggest table); the view that reads it is
 dropped and made again around the change all the same, as batch operations may rebuild a table.
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-12-05
 """
 
@@ -16,8 +16,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0015"
-down_revision: str | None = "0014"
+revision: str = "0016"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
