@@ -230,3 +230,22 @@ def test_a_code_that_fails_for_good_is_masked_in_the_store_too(api, store, db_pa
     [(status, stored)] = query(db_path, "SELECT status, payload FROM outbox WHERE event = 'CitizenCode'")
     assert status == "failed"
     assert code not in json.dumps(stored, default=str) and "******" in json.dumps(stored, default=str)
+
+
+def test_forgetting_a_person_ends_their_sessions_and_spends_their_codes(api, store, tmp_path, db_path, cli):
+    register(store)
+    client = api.client
+    session = log_in(client, tmp_path)
+    assert client.get("/v1/citizen/me", headers=session).status_code == 200
+    asked = client.post("/v1/citizen/login", json={"person": "kim", "birth_date": BORN})
+    assert asked.status_code == 202
+    code = delivered_codes(tmp_path)["kim"]  # asked before the forget, still live
+
+    forgotten = cli("person", "forget", "kim")
+    assert forgotten.exit_code == 0, forgotten.stderr
+
+    refused = client.get("/v1/citizen/me", headers=session)
+    assert refused.status_code == 401 and refused.json()["code"] == "session_refused"
+    assert client.post("/v1/citizen/verify", json={"person": "kim", "code": code}).json()["code"] == "code_refused"
+    live = "SELECT count(*) FROM citizen_session WHERE person_id = 'kim' AND ended_at IS NULL"
+    assert query(db_path, live) == [(0,)]

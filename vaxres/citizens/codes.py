@@ -17,7 +17,7 @@ from sqlalchemy import delete, insert, select, update
 
 from vaxres import validate
 from vaxres.citizens import rules
-from vaxres.db.citizen import code_table, session_table
+from vaxres.db.citizen import code_table, person_lock, session_table
 from vaxres.db.locking import wait_for_name
 from vaxres.db.store import Store
 from vaxres.db.tables import person_table, utcnow
@@ -50,7 +50,7 @@ def ask_code(store: Store, person: str, birth_date: str) -> None:
     digest = rules.code_hash(salt, person, code)
     now = utcnow()
     with store.acting(rules.actor_of(person)).write() as conn:
-        wait_for_name(conn, f"citizen:{person}")
+        wait_for_name(conn, person_lock(person))
         conn.execute(delete(code_table).where(c.created_at <= now - rules.CODE_PERIOD))
         recent = conn.execute(
             select(c.created_at).where(c.person_id == person).order_by(c.created_at).limit(rules.CODES_PER_PERIOD)
@@ -93,7 +93,7 @@ def verify_code(store: Store, person: str, code: str) -> NewSession:
     now = utcnow()
     live = (c.person_id == person, c.spent_at.is_(None), c.expires_at > now, c.tries < rules.TRIES_PER_CODE)
     with store.write() as conn:
-        wait_for_name(conn, f"citizen:{person}")
+        wait_for_name(conn, person_lock(person))
         codes = conn.execute(select(c.salt, c.code_hash).where(*live)).all()
         right = [hmac.compare_digest(row.code_hash, rules.code_hash(row.salt, person, code)) for row in codes]
         if not any(right):

@@ -1,5 +1,6 @@
 """A citizen's session: found by its token (the store keeps only its SHA-256), for the person and
-the minors they are guardian of; ended by logging out or after SESSION_VALID."""
+the minors they are guardian of; ended by logging out, by the person being forgotten, or after
+SESSION_VALID."""
 
 from __future__ import annotations
 

@@ -184,7 +184,8 @@ def list_(
 def forget(ctx: typer.Context, person: Id, json_out: JsonOption = False) -> None:
     """Erase a person's personal data; the id and its bookings stay, for the statistics.
 
-    Refused while the person holds a booking of today or later.
+    Refused while the person holds a booking of today or later. Their citizen sessions end and
+    their login codes are spent.
     """
     from vaxres.people.registry import forget_person
 

@@ -36,3 +36,8 @@ session_table = Table(
     when_column("ended_at", null=True),
     Index(None, "expires_at"),
 )
+
+
+def person_lock(person: str) -> str:
+    """The advisory lock's name a change of the person's codes and sessions takes (PostgreSQL)."""
+    return f"citizen:{person}"

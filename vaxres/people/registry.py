@@ -13,7 +13,9 @@ from sqlalchemy.exc import IntegrityError
 
 from vaxres import validate
 from vaxres.db import sql
+from vaxres.db.citizen import code_table, person_lock, session_table
 from vaxres.db.listing import Page
+from vaxres.db.locking import wait_for_name
 from vaxres.db.store import Store, insert_on_conflict
 from vaxres.db.tables import ReservationStatus, person_group_table, person_table, reservation_table, slot_table, utcnow
 from vaxres.errors import InvalidInput
@@ -216,7 +218,8 @@ def person_page(store: Store, *, search: str | None = None, limit: str | int = 5
 
 
 def forget_person(store: Store, person: str) -> PersonRecord:
-    """Erase what identifies the person; the id stays, so their bookings still count in reports."""
+    """Erase what identifies the person; the id stays, so their bookings still count in reports.
+    Their citizen sessions end and their login codes are spent in the same transaction."""
     person = validate.parse_user(person)
     today, now = store.today(), utcnow()
     with store.write() as conn:
@@ -241,8 +244,23 @@ def forget_person(store: Store, person: str) -> PersonRecord:
         )
         conn.execute(update(person_table).where(p.guardian_id == person).values(guardian_id=None, updated_at=now))
         conn.execute(delete(person_group_table).where(g.person_id == person))
+        _end_citizen_access(conn, person, now)
         events.write(conn, [events.person_changed(events.PERSON_FORGOTTEN, person, [])], now)
         return _read(conn, person)
+
+
+def _end_citizen_access(conn: Connection, person: str, now: dt.datetime) -> None:
+    """The person's citizen sessions end and their unspent login codes are spent: neither works
+    again. Under the lock verify_code takes, which could otherwise open a session beside it."""
+    wait_for_name(conn, person_lock(person))
+    conn.execute(
+        update(code_table).where(code_table.c.person_id == person, code_table.c.spent_at.is_(None)).values(spent_at=now)
+    )
+    conn.execute(
+        update(session_table)
+        .where(session_table.c.person_id == person, session_table.c.ended_at.is_(None))
+        .values(ended_at=now)
+    )
 
 
 def register_ids(conn: Connection, people: Iterable[str], now: dt.datetime) -> None:
