@@ -41,8 +41,11 @@ class Answer:
 
 def parse_key(value: str) -> str:
     key = value.strip()
-    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable() or not key.isascii():
-        raise InvalidValue("Idempotency-Key", value, f"must be 1 to {MAX_KEY_LENGTH} printable ASCII characters")
+    reason = f"must be 1 to {MAX_KEY_LENGTH} printable ASCII characters"
+    if len(key) > MAX_KEY_LENGTH:  # said by its length: a long key is not sent back whole
+        raise InvalidValue("Idempotency-Key", value, reason, f"Idempotency-Key {reason}, got {len(key):,}")
+    if not key or not key.isprintable() or not key.isascii():
+        raise InvalidValue("Idempotency-Key", value, reason)
     return key
 
 

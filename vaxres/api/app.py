@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from vaxres import __version__
-from vaxres.api import bookings, catalog, citizen, citizen_page, people, problems, tokens
+from vaxres.api import bookings, bounds, catalog, citizen, citizen_page, people, problems, tokens
 from vaxres.api.admission import Admission, Lanes, Limits
 from vaxres.api.render import json_response
 from vaxres.db.store import Store
@@ -45,12 +45,10 @@ def create_app(store: Store, *, limits: Limits | None = None) -> FastAPI:
     app.state.store = store
     app.state.admission = Lanes(limits or Limits())
     app.add_middleware(Admission, lanes=app.state.admission, pages=citizen_page.PAGE_PATHS)
+    app.add_middleware(bounds.Bounds, pages=citizen_page.PAGE_PATHS)  # outermost: before admission queues it
     problems.install(app)
-    app.include_router(bookings.router)
-    app.include_router(people.router)
-    app.include_router(catalog.router)
-    app.include_router(tokens.router)
-    app.include_router(citizen.router)
+    for router in (bookings.router, people.router, catalog.router, tokens.router, citizen.router):
+        app.include_router(router, responses=bounds.responses())
     app.include_router(citizen_page.router)
     _page_assets(app)
 

@@ -53,6 +53,11 @@ def busy_page(lang: str, seconds: int, retry: str) -> bytes:
     return render("busy.html", lang, seconds=seconds, retry=retry).encode()
 
 
+def too_large_page(lang: str, status: int, limit: int) -> bytes:
+    """What the page answers to a form, an address or headers over their limit (api/bounds.py)."""
+    return render("too_large.html", lang, status=status, limit=limit).encode()
+
+
 def scope_language(scope: MutableMapping[str, Any]) -> str:
     """The page's language from a raw ASGI request (admission answers before any parsing)."""
     headers = dict(scope.get("headers") or ())

@@ -58,6 +58,11 @@ WORDS: dict[str, dict[str, str]] = {
         "busy_heading": "접속자가 많습니다",
         "busy_text": "잠시 기다려 주세요. {seconds}초 후에 자동으로 다시 시도합니다.",
         "busy_now": "지금 다시 시도",
+        "too_large_heading": "요청이 너무 큽니다",
+        "too_large_413": "보낸 양식이 {limit:,}바이트를 넘어 받지 않았습니다. 처음 화면으로 돌아가 다시 입력해 주세요.",
+        "too_large_414": "주소가 {limit:,}바이트를 넘어 받지 않았습니다. 처음 화면으로 돌아가 주세요.",
+        "too_large_431": "요청 헤더가 {limit:,}바이트를 넘어 받지 않았습니다. 쿠키를 지우고 처음 화면으로 돌아가 주세요.",
+        "back_home": "처음 화면으로",
         "error": "오류",
     },
     "en": {
@@ -105,6 +110,11 @@ WORDS: dict[str, dict[str, str]] = {
         "busy_heading": "Many people are booking",
         "busy_text": "Please wait: this page tries again in {seconds} seconds.",
         "busy_now": "Try again now",
+        "too_large_heading": "The request is too large",
+        "too_large_413": "The form sent is over {limit:,} bytes and was not taken. Go back to the page and fill it in again.",
+        "too_large_414": "The address is over {limit:,} bytes and was not taken. Go back to the page.",
+        "too_large_431": "The request's headers are over {limit:,} bytes and were not taken. Clear this site's cookies and go back to the page.",
+        "back_home": "Back to the page",
         "error": "Error",
     },
 }

@@ -33,7 +33,10 @@ TITLES = {
     404: "Not found",
     405: "Method not allowed",
     409: "Refused",
+    413: "Content too large",
+    414: "URI too long",
     429: "Too many requests",
+    431: "Request header fields too large",
     422: "Invalid request",
     500: "Internal error",
     503: "Unavailable, try again shortly",
@@ -42,14 +45,17 @@ log = logging.getLogger("vaxres.api")
 
 
 def problem(status: int, code: str, detail: str, *, headers: dict[str, str] | None = None, **extra: Any) -> Response:
-    from vaxres.api.render import json_bytes
-
-    body = {"type": f"urn:vaxres:problem:{code}", "title": TITLES.get(status, "Error"), "status": status}
-    body |= {"code": code, "detail": detail, **extra}
     headers = dict(headers or {})
     if status == 503:
         headers.setdefault("Retry-After", RETRY_AFTER)
-    return Response(json_bytes(body), status, headers=headers, media_type=MEDIA_TYPE)
+    return Response(problem_body(status, code, detail, **extra), status, headers=headers, media_type=MEDIA_TYPE)
+
+
+def problem_body(status: int, code: str, detail: str, **extra: Any) -> bytes:
+    from vaxres.api.render import json_bytes
+
+    body = {"type": f"urn:vaxres:problem:{code}", "title": TITLES.get(status, "Error"), "status": status}
+    return json_bytes(body | {"code": code, "detail": detail, **extra})
 
 
 def status_of(error: VaxresError) -> int:
@@ -124,4 +130,9 @@ _WHEN = {
 
 def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """The OpenAPI `responses` of these problems."""
-    return {status: {"description": _WHEN[status], "content": {MEDIA_TYPE: {"schema": _SCHEMA}}} for status in statuses}
+    return {status: described(_WHEN[status]) for status in statuses}
+
+
+def described(when: str) -> dict[str, Any]:
+    """The OpenAPI response of a problem answered `when`."""
+    return {"description": when, "content": {MEDIA_TYPE: {"schema": _SCHEMA}}}

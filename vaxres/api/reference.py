@@ -59,7 +59,8 @@ def render(schema: dict[str, Any]) -> str:
                 model = components.get(ref.rsplit("/", 1)[-1], {})
                 out += ["Body (JSON):", "", *_fields(model.get("properties", {}), model.get("required", [])), ""]
             statuses = ", ".join(
-                f"{status} {answer['description'].rstrip('.')}" for status, answer in operation["responses"].items()
+                f"{status} {answer['description'].rstrip('.')}"
+                for status, answer in sorted(operation["responses"].items())
             )
             out += [f"Answers: {statuses}.", ""]
     return "\n".join(out).rstrip() + "\n"
