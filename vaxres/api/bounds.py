@@ -7,9 +7,9 @@ cut off where it passes the limit. Each refusal is answered at once with `Connec
 the worker neither holds nor reads the rest: a problem+json for the API, a page in the reader's
 language for the booking page.
 
-The server bounds the head first (`vaxres serve` runs uvicorn's h11 parser, whose buffer for a
-request's head is SERVER_HEAD bytes; httptools, uvicorn's other parser, keeps any length of
-header): a head past that is cut off there with uvicorn's own plain 400."""
+The server bounds the head first (`vaxres serve` runs uvicorn's httptools parser through
+vaxres/api/protocol.py, which holds at most SERVER_HEAD bytes of a head): a head past that is cut
+off there with the same 431 problem, before any of it reaches the app."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ MAX_BODY = 64 * 1024
 MAX_FORM = 4096  # the booking page's largest form is two short fields
 MAX_TARGET = 4096  # a path with its query: ids are at most 200 characters, filters a few
 MAX_HEAD = 16 * 1024  # the request line and every header: a bearer token, a cookie or two
-SERVER_HEAD = 32 * 1024  # uvicorn's h11 buffer: what is past it is never held
+SERVER_HEAD = 32 * 1024  # the protocol's bound on a head still arriving (api/protocol.py)
 
 
 class BodyTooLarge(Exception):

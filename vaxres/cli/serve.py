@@ -89,7 +89,7 @@ def serve(
         import uvicorn
 
         from vaxres.api.app import LIMITS_ENV
-        from vaxres.api.bounds import SERVER_HEAD
+        from vaxres.api.protocol import BoundedHttpTools
     except ImportError as missing:
         raise InvalidInput(f"vaxres serve needs {missing.name!r}: pip install 'vaxres[serve]'") from None
     store = open_store(ctx, create=True)
@@ -106,8 +106,7 @@ def serve(
         port=port_number or 8000,
         workers=worker_count,
         log_level="warning",
-        http="h11",  # its head buffer is bounded (httptools keeps a header of any length)
-        h11_max_incomplete_event_size=SERVER_HEAD,
+        http=BoundedHttpTools,  # httptools, with the request's head bounded (vaxres/api/protocol.py)
     )
 
 
