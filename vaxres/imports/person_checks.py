@@ -14,6 +14,7 @@ Only the rows with a guardian are read into Python (and the store's guardians ab
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from sqlalchemy import Connection, and_, bindparam, func, select, update
 from sqlalchemy.sql import Select
@@ -27,17 +28,27 @@ from vaxres.people import rules
 p = person_table.c
 
 
-def decide(conn: Connection, staging: Staging, today: dt.date, columns: set[str], repeats: list[str] | None) -> bool:
-    """Mark every staged row a rule across rows refuses, and the rows of people the store has;
-    True when a guardian's row comes after a row naming them (its link waits for their chunk).
+@dataclass(frozen=True)
+class Decided:
+    """What decide() found, so the loader reads a chunk's staged rows only for what is there."""
+
+    later_guardians: bool = False  # a guardian's row comes after a row naming them (its link waits for their chunk)
+    refused: bool = False  # some row is refused (a chunk without may have refusals: read them)
+    known: bool = False  # some row names a person the store has (compared and updated, not inserted)
+
+
+def decide(conn: Connection, staging: Staging, today: dt.date, columns: set[str], repeats: list[str] | None) -> Decided:
+    """Mark every staged row a rule across rows refuses, and the rows of people the store has.
     `repeats`: the fingerprints perhaps given on an earlier row (None: any may be)."""
     by_index = "rrn" in columns and repeats is None
     _index(conn, staging, ["id", "fingerprint"] if by_index else ["id"])
     st = staging.table
     # A first import into a store without people has nothing to look up there (two passes over the rows).
     has_people = conn.execute(select(p.id).limit(1)).first() is not None
+    known = refused = False
     if has_people:
-        conn.execute(update(st).where(st.c.id.in_(select(p.id))).values(known=1))
+        marked = update(st).where(st.c.id.in_(select(p.id))).values(known=1).execution_options(preserve_rowcount=True)
+        known = conn.execute(marked).rowcount > 0
     d, f = st.alias("d"), st.alias("f")
     repeated = [("id", rules.RepeatedPerson.code)]
     if by_index:
@@ -56,16 +67,16 @@ def decide(conn: Connection, staging: Staging, today: dt.date, columns: set[str]
             .join(f, f.c.n == firsts.c.first)
             .where(d.c.refusal.is_(None))
         )
-        _mark(conn, staging, [(n, code, holder, line) for n, holder, line in bulk.fetch(conn, later, {})])
+        refused |= _mark(conn, staging, [(n, code, holder, line) for n, holder, line in bulk.fetch(conn, later, {})])
     if "rrn" in columns and repeats:
-        _mark(conn, staging, _repeated_numbers(conn, staging, repeats))
+        refused |= _mark(conn, staging, _repeated_numbers(conn, staging, repeats))
     if has_people:
-        _mark(conn, staging, _in_store(conn, staging))
+        refused |= _mark(conn, staging, _in_store(conn, staging))
     if "guardian" not in columns:
-        return False
+        return Decided(refused=refused, known=known)
     while _guardians(conn, staging, today):
-        pass
-    return _waiting(conn, staging)
+        refused = True
+    return Decided(later_guardians=_waiting(conn, staging), refused=refused, known=known)
 
 
 def _in_store(conn: Connection, staging: Staging) -> list[tuple]:
@@ -137,8 +148,8 @@ def _index(conn: Connection, staging: Staging, columns: list[str]) -> None:
         conn.exec_driver_sql("ANALYZE pg_temp.import_rows")  # a temporary table has no statistics otherwise
 
 
-def _mark(conn: Connection, staging: Staging, refusals: list[tuple]) -> None:
-    """refusals: (n, code, detail, other line)."""
+def _mark(conn: Connection, staging: Staging, refusals: list[tuple]) -> bool:
+    """refusals: (n, code, detail, other line); True when there were any."""
     if refusals:
         st = staging.table.c
         conn.execute(
@@ -147,6 +158,7 @@ def _mark(conn: Connection, staging: Staging, refusals: list[tuple]) -> None:
             .values(refusal=bindparam("b_code"), detail=bindparam("b_detail"), other_line=bindparam("b_line")),
             [{"b_n": n, "b_code": code, "b_detail": detail, "b_line": line} for n, code, detail, line in refusals],
         )
+    return bool(refusals)
 
 
 def _guardians(conn: Connection, staging: Staging, today: dt.date) -> bool:

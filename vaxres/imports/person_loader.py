@@ -33,13 +33,13 @@ REGISTERED = ("id", "name", "birth_date", "sex", "phone", "email", "lang", "id_f
 
 class PersonLoader:
     def __init__(
-        self, store: Store, summary: ImportSummary, staging: Staging, *, uses_key: bool, later_guardians: bool
+        self, store: Store, summary: ImportSummary, staging: Staging, *, uses_key: bool, decided: person_checks.Decided
     ):
         self.summary = summary
         self.staging = staging
         self._store = store
         self._uses_key = uses_key  # a number was read: the store learns the key's check value
-        self._later_guardians = later_guardians  # a guardian's row follows a row naming them
+        self._decided = decided
         self._known_rows = False  # the chunk has rows of people the store has
 
     def load(self, conn: Connection, low: int, high: int, *, dry_run: bool) -> list[RowError]:
@@ -61,12 +61,14 @@ class PersonLoader:
             selected.execute_selected(conn, self._announce, params)
         if self._known_rows:
             conn.execute(self._link_chunk, params)
-        if self._later_guardians:
+        if self._decided.later_guardians:
             conn.execute(self._link_waiting, params)
         return errors
 
     def _refused(self, conn: Connection, window: dict) -> list[RowError]:
-        errors = []
+        errors: list[RowError] = []
+        if not self._decided.refused:
+            return errors
         for line, person, masked, guardian, code, detail, other_line, cells in bulk.fetch(conn, self._refusals, window):
             refusal, column, value = person_checks.refusal_of(code, person, masked, guardian, detail, other_line)
             errors.append(RowError.refused(line, refusal, split_cells(cells), column=column, value=value))
@@ -74,7 +76,7 @@ class PersonLoader:
 
     def _update_known(self, conn: Connection, window: dict, now: dt.datetime, *, write: bool) -> None:
         """The rows of people the store has: each given field that differs changes, as `person update`."""
-        rows = bulk.fetch(conn, self._known, window)
+        rows = bulk.fetch(conn, self._known, window) if self._decided.known else []
         self._known_rows = bool(rows)
         if not rows:
             return

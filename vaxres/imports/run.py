@@ -102,7 +102,8 @@ class _Import:
             self.required, self.optional, self.chunk_size = csvfile.RESERVATION_HEADERS, ("dose",), BOOKING_CHUNK
         self.staging: Staging | None = None
         self.hospital_names: dict[str, str] | None = None  # see RowParser.hospital_names
-        self.people: tuple[bool, bool] = (False, False)  # import persons: a number was read; a guardian comes later
+        self.uses_key = False  # import persons: a number was read
+        self.decided = person_checks.Decided()  # import persons: what the checks across rows found
 
     def run(self, source: charset.Source) -> ImportSummary:
         options = self.options
@@ -179,9 +180,9 @@ class _Import:
             with _no_cycle_collection():
                 valid = self.staging.fill(rows)
             if people is not None and (options.skip_invalid or not summary.invalid):
-                self.people = (
-                    people.used_key,
-                    person_checks.decide(conn, self.staging, store.today(), set(table.positions), people.repeats),
+                self.uses_key = people.used_key
+                self.decided = person_checks.decide(
+                    conn, self.staging, store.today(), set(table.positions), people.repeats
                 )
             elif self.kind == "slots":
                 self.hospital_names = parser.hospital_names
@@ -196,8 +197,7 @@ class _Import:
         if self.kind == "slots":
             loader = SlotLoader(store, summary, self.staging, self.hospital_names)
         elif self.kind == "persons":
-            uses_key, later_guardians = self.people
-            loader = PersonLoader(store, summary, self.staging, uses_key=uses_key, later_guardians=later_guardians)
+            loader = PersonLoader(store, summary, self.staging, uses_key=self.uses_key, decided=self.decided)
         else:
             loader = BookingLoader(store, summary, self.staging, override=self.options.override_eligibility)
         for low in range(1, valid + 1, chunk_size):
