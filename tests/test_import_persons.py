@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from tests.helpers import query, run_vaxres
 from vaxres import validate
+from vaxres.imports.person_rows import PersonParser
 
 pytestmark = pytest.mark.usefixtures("backend")
 
@@ -51,6 +52,22 @@ GOOD = (
     + f"child,아이,,{years_ago(5)},,,,mother,\n"  # a guardian defined further down
     + f"mother,어머니,{LEE},,+44 20 7946 0958,,en,,\n"
 )
+
+
+@pytest.mark.parametrize("kept", [PersonParser.GROUPS_LIMIT, 1])
+def test_groups_are_the_same_split_by_the_store_or_in_python(cli, tmp_path, monkeypatch, kept):
+    """The loader splits the groups values in SQL when the parser kept them all, in Python when a
+    file has more distinct groups cells than it keeps (here: one): the same groups either way."""
+    monkeypatch.setattr(PersonParser, "GROUPS_LIMIT", kept)
+    text = HEADER + "a,가,,,,,,,의료진;Nurses\nb,나,,,,,,,교사\nc,다,,,,,,,NURSES;의료진;교사;nurses\nd,라,,,,,,,\n"
+    done = cli("import", "persons", str(write(tmp_path, text)))
+    assert done.exit_code == 0, done.stderr
+    assert {person: found["groups"] for person, found in people(cli).items()} == {
+        "a": ["Nurses", "의료진"],
+        "b": ["교사"],
+        "c": ["NURSES", "교사", "의료진"],
+        "d": [],
+    }
 
 
 def test_a_file_registers_its_people_as_person_add_would(cli, tmp_path):

@@ -11,7 +11,26 @@ from __future__ import annotations
 import datetime as dt
 import functools
 
-from sqlalchemy import Connection, and_, bindparam, case, delete, func, insert, literal, null, or_, select, update
+from sqlalchemy import (
+    Column,
+    Connection,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    literal,
+    null,
+    or_,
+    select,
+    update,
+)
 
 from vaxres.db import bulk
 from vaxres.db.store import Store, parameter_batches
@@ -33,9 +52,17 @@ REGISTERED = ("id", "name", "birth_date", "sex", "phone", "email", "lang", "id_f
 
 class PersonLoader:
     def __init__(
-        self, store: Store, summary: ImportSummary, staging: Staging, *, uses_key: bool, decided: person_checks.Decided
+        self,
+        store: Store,
+        summary: ImportSummary,
+        staging: Staging,
+        *,
+        uses_key: bool,
+        decided: person_checks.Decided,
+        group_sets: GroupSets | None = None,
     ):
         self.summary = summary
+        self._group_sets = group_sets  # the groups values split into rows (None: split here, in Python)
         self.staging = staging
         self._store = store
         self._uses_key = uses_key  # a number was read: the store learns the key's check value
@@ -124,6 +151,9 @@ class PersonLoader:
         events.write(conn, announced, now)
 
     def _groups_of_new(self, conn: Connection, params: dict) -> None:
+        if self._group_sets is not None:
+            conn.execute(self._insert_groups, params)
+            return
         rows = [
             (person, name.casefold(), name)
             for person, grouped in bulk.fetch(conn, self._new_groups, params)
@@ -209,6 +239,19 @@ class PersonLoader:
         return select(st.id, st.groups).where(self._new, st.groups.is_not(None))
 
     @functools.cached_property
+    def _insert_groups(self):
+        """The new people's groups, each staged value joined to its rows in GroupSets."""
+        assert self._group_sets is not None
+        st, gs = self.staging.table.c, self._group_sets.table.c
+        rows = (
+            select(st.id, gs.group_key, gs.name)
+            .select_from(self.staging.table.join(self._group_sets.table, gs.groups == st.groups))
+            .where(self._new)
+            .order_by(st.n, gs.position)
+        )
+        return insert(person_group_table).from_select(["person_id", "group_key", "name"], rows)
+
+    @functools.cached_property
     def _announce(self):
         st = self.staging.table.c
         now = bindparam("now", type_=p.created_at.type)
@@ -247,3 +290,44 @@ class PersonLoader:
 
 def _day(value):
     return dt.date.fromisoformat(value) if isinstance(value, str) else value
+
+
+class GroupSets:
+    """The distinct groups values of a file's staged rows (a handful for a million people), each
+    split into its (key, name) rows beside the staged rows, so the loader inserts the new people's
+    groups by one INSERT ... SELECT a chunk instead of reading the rows back into Python."""
+
+    def __init__(self, table: Table):
+        self.table = table
+
+    @classmethod
+    def staged(cls, conn: Connection, staging: Staging, values: set[str] | None) -> GroupSets | None:
+        """None when the parser kept no list of the values (too many): the loader splits them."""
+        if values is None:
+            return None
+        table = Table(
+            "import_groups",
+            MetaData(schema="vaxres_staging" if staging.sqlite else "pg_temp"),
+            Column("groups", Text, nullable=False),
+            Column("position", Integer, nullable=False),
+            Column("group_key", String, nullable=False),
+            Column("name", String, nullable=False),
+        )
+        if staging.sqlite:
+            table.drop(conn, checkfirst=True)
+        else:
+            conn.exec_driver_sql("DROP TABLE IF EXISTS pg_temp.import_groups")
+        table.create(conn)
+        rows = [
+            {"groups": value, "position": position, "group_key": name.casefold(), "name": name}
+            for value in sorted(values)
+            for position, name in enumerate(split_cells(value))
+        ]
+        if rows:
+            conn.execute(insert(table), rows)
+        index = "CREATE INDEX {}import_groups_groups ON {}import_groups (groups)"
+        if staging.sqlite:
+            conn.exec_driver_sql(index.format("vaxres_staging.", ""))
+        else:
+            conn.exec_driver_sql(index.format("", "pg_temp."))
+        return cls(table)

@@ -58,6 +58,7 @@ class PersonParser:
     and sex of a number's first seven digits and the languages are memoised (bounded)."""
 
     MEMO_LIMIT = 50_000
+    GROUPS_LIMIT = 1000
     REPEATS_LIMIT = 20_000
 
     def __init__(
@@ -86,6 +87,7 @@ class PersonParser:
         self._births: dict[str, tuple[Any, str]] = {}  # YYMMDDG -> (birth date as staged, sex)
         self._langs: dict[str, str] = {}
         self._groups: dict[str, str] = {}  # a groups cell -> the names as staged
+        self._unlisted_groups = False  # a groups cell was not kept in self._groups
         self._fingerprint: Callable[[str], str] | None = None  # the number's, once the key is read
         # The numbers perhaps on an earlier row, by a Bloom filter of the fingerprints seen (two
         # bits of 2^24 each): a few thousand of a million numbers all different, looked up in the
@@ -234,9 +236,17 @@ class PersonParser:
         cells make up a file, so they are memoised (bounded)."""
         names = [part for part in text.split(GROUP_SEPARATOR) if part.strip()]
         joined = CELL_SEPARATOR.join(rules.parse_groups(names, field="groups").values()) if names else ""
-        if len(self._groups) < 1000:
+        if len(self._groups) < self.GROUPS_LIMIT:
             self._groups[text] = joined
+        else:
+            self._unlisted_groups = True
         return joined
+
+    @property
+    def group_sets(self) -> set[str] | None:
+        """Every groups value staged, as staged (the loader splits them in SQL); None when the
+        file has more distinct groups cells than are kept."""
+        return None if self._unlisted_groups else {joined for joined in self._groups.values() if joined}
 
     def _birth(self, digits: str) -> tuple[Any, str]:
         number = parse_rrn(digits, today=self._today, field="rrn")

@@ -25,7 +25,7 @@ from vaxres.db.store import Store
 from vaxres.errors import InvalidInput, StoreBusy, VaxresError
 from vaxres.imports import charset, csvfile, person_checks, person_rows
 from vaxres.imports.booking_loader import BookingLoader
-from vaxres.imports.person_loader import PersonLoader
+from vaxres.imports.person_loader import GroupSets, PersonLoader
 from vaxres.imports.rejects import RejectsWriter
 from vaxres.imports.report import ImportSummary, InvalidRows
 from vaxres.imports.rows import RowError, RowParser
@@ -104,6 +104,7 @@ class _Import:
         self.hospital_names: dict[str, str] | None = None  # see RowParser.hospital_names
         self.uses_key = False  # import persons: a number was read
         self.decided = person_checks.Decided()  # import persons: what the checks across rows found
+        self.group_sets: GroupSets | None = None  # import persons: the groups values, split
 
     def run(self, source: charset.Source) -> ImportSummary:
         options = self.options
@@ -184,6 +185,7 @@ class _Import:
                 self.decided = person_checks.decide(
                     conn, self.staging, store.today(), set(table.positions), people.repeats
                 )
+                self.group_sets = GroupSets.staged(conn, self.staging, people.group_sets)
             elif self.kind == "slots":
                 self.hospital_names = parser.hospital_names
         source.settle()
@@ -197,7 +199,9 @@ class _Import:
         if self.kind == "slots":
             loader = SlotLoader(store, summary, self.staging, self.hospital_names)
         elif self.kind == "persons":
-            loader = PersonLoader(store, summary, self.staging, uses_key=self.uses_key, decided=self.decided)
+            loader = PersonLoader(
+                store, summary, self.staging, uses_key=self.uses_key, decided=self.decided, group_sets=self.group_sets
+            )
         else:
             loader = BookingLoader(store, summary, self.staging, override=self.options.override_eligibility)
         for low in range(1, valid + 1, chunk_size):
