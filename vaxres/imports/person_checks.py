@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, and_, bindparam, func, select, update
+from sqlalchemy import Connection, and_, bindparam, func, null, select, update
 from sqlalchemy.sql import Select
 
 from vaxres.db import bulk
@@ -74,7 +74,7 @@ def decide(conn: Connection, staging: Staging, today: dt.date, columns: set[str]
         refused |= _mark(conn, staging, _in_store(conn, staging))
     if "guardian" not in columns:
         return Decided(refused=refused, known=known)
-    while _guardians(conn, staging, today):
+    while _guardians(conn, staging, today, any_refused=refused, has_people=has_people):
         refused = True
     return Decided(later_guardians=_waiting(conn, staging), refused=refused, known=known)
 
@@ -161,28 +161,27 @@ def _mark(conn: Connection, staging: Staging, refusals: list[tuple]) -> bool:
     return bool(refusals)
 
 
-def _guardians(conn: Connection, staging: Staging, today: dt.date) -> bool:
-    """One round of the guardian rules over the rows not refused; True when it refused any."""
+def _guardians(conn: Connection, staging: Staging, today: dt.date, *, any_refused: bool, has_people: bool) -> bool:
+    """One round of the guardian rules over the rows not refused; True when it refused any.
+    `any_refused`: some row is refused already; `has_people`: the store has people (else a ward's
+    guardian is looked up in the file only: a first import looks up no one twice)."""
     st = staging.table
     w, g = st.alias("w"), st.alias("g")
     known = person_table.alias("known")
     r = st.alias("r")
-    refused_row = select(func.min(r.c.line)).where(r.c.id == w.c.guardian, r.c.refusal.is_not(None)).scalar_subquery()
+    refused_row = (
+        select(func.min(r.c.line)).where(r.c.id == w.c.guardian, r.c.refusal.is_not(None)).scalar_subquery()
+        if any_refused
+        else null()
+    )
+    stored = (known.c.id, known.c.birth_date, known.c.forgotten_at) if has_people else (null(), null(), null())
+    wards = w.outerjoin(g, and_(g.c.id == w.c.guardian, g.c.refusal.is_(None)))
+    if has_people:
+        wards = wards.outerjoin(known, known.c.id == w.c.guardian)
     rows = bulk.fetch(
         conn,
-        select(
-            w.c.n,
-            w.c.id,
-            w.c.guardian,
-            g.c.n,
-            g.c.birth_date,
-            known.c.id,
-            known.c.birth_date,
-            known.c.forgotten_at,
-            refused_row,
-        )  # fmt: skip
-        .outerjoin(g, and_(g.c.id == w.c.guardian, g.c.refusal.is_(None)))
-        .outerjoin(known, known.c.id == w.c.guardian)
+        select(w.c.n, w.c.id, w.c.guardian, g.c.n, g.c.birth_date, *stored, refused_row)
+        .select_from(wards)
         .where(w.c.guardian.is_not(None), w.c.refusal.is_(None)),
         {},
     )

@@ -89,10 +89,11 @@ class PersonParser:
         self._groups: dict[str, str] = {}  # a groups cell -> the names as staged
         self._unlisted_groups = False  # a groups cell was not kept in self._groups
         self._fingerprint: Callable[[str], str] | None = None  # the number's, once the key is read
-        # The numbers perhaps on an earlier row, by a Bloom filter of the fingerprints seen (two
-        # bits of 2^24 each): a few thousand of a million numbers all different, looked up in the
-        # staged rows without an index (person_checks.decide); None: too many, decide indexes them.
-        self._seen = bytearray(1 << 21)
+        # The numbers perhaps on an earlier row, by a Bloom filter of the fingerprints seen (three
+        # bits of 2^25 each, 4 MB): a few hundred of a million numbers all different (two bits of
+        # 2^24 gave about 9,000, two full scans of the staged rows), looked up in the staged rows
+        # without an index (person_checks.decide); None: too many, decide indexes them.
+        self._seen = bytearray(1 << 22)
         self.repeats: list[str] | None = []
 
     @property
@@ -205,18 +206,22 @@ class PersonParser:
 
     def _note(self, fingerprint: str) -> None:
         """Add a number to the filter of those seen; one it may have seen goes to self.repeats."""
-        bits = int(fingerprint[:12], 16)  # 48 bits of the HMAC: a byte of the filter and a bit in it, twice
-        first, second = bits >> 27, bits >> 3 & 0x1FFFFF
-        first_bit, second_bit = 1 << (bits >> 24 & 7), 1 << (bits & 7)
+        bits = int(fingerprint[:19], 16)  # 76 bits of the HMAC: three bits of the filter's 2^25
+        first, second, third = bits >> 51, bits >> 26 & 0x1FFFFFF, bits >> 1 & 0x1FFFFFF
         seen = self._seen
-        if seen[first] & first_bit and seen[second] & second_bit:
+        if (
+            seen[first >> 3] >> (first & 7) & 1
+            and seen[second >> 3] >> (second & 7) & 1
+            and seen[third >> 3] >> (third & 7) & 1
+        ):
             if self.repeats is not None:
                 self.repeats.append(fingerprint)
                 if len(self.repeats) > self.REPEATS_LIMIT:
                     self.repeats = None
         else:
-            seen[first] |= first_bit
-            seen[second] |= second_bit
+            seen[first >> 3] |= 1 << (first & 7)
+            seen[second >> 3] |= 1 << (second & 7)
+            seen[third >> 3] |= 1 << (third & 7)
 
     @staticmethod
     def _refuse_number(text: str) -> None:
