@@ -11,26 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 
-from sqlalchemy import (
-    Column,
-    Connection,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    and_,
-    bindparam,
-    case,
-    delete,
-    func,
-    insert,
-    literal,
-    null,
-    or_,
-    select,
-    update,
-)
+from sqlalchemy import Connection, and_, bindparam, case, delete, func, insert, literal, null, or_, select, update
 
 from vaxres.db import bulk
 from vaxres.db.store import Store, parameter_batches
@@ -38,7 +19,7 @@ from vaxres.db.tables import person_group_table, person_table, utcnow
 from vaxres.imports import person_checks
 from vaxres.imports.report import ImportSummary
 from vaxres.imports.rows import RowError, split_cells
-from vaxres.imports.staging import Staging
+from vaxres.imports.staging import GroupSets, Staging
 from vaxres.outbox import events, selected
 from vaxres.people import identity
 
@@ -290,44 +271,3 @@ class PersonLoader:
 
 def _day(value):
     return dt.date.fromisoformat(value) if isinstance(value, str) else value
-
-
-class GroupSets:
-    """The distinct groups values of a file's staged rows (a handful for a million people), each
-    split into its (key, name) rows beside the staged rows, so the loader inserts the new people's
-    groups by one INSERT ... SELECT a chunk instead of reading the rows back into Python."""
-
-    def __init__(self, table: Table):
-        self.table = table
-
-    @classmethod
-    def staged(cls, conn: Connection, staging: Staging, values: set[str] | None) -> GroupSets | None:
-        """None when the parser kept no list of the values (too many): the loader splits them."""
-        if values is None:
-            return None
-        table = Table(
-            "import_groups",
-            MetaData(schema="vaxres_staging" if staging.sqlite else "pg_temp"),
-            Column("groups", Text, nullable=False),
-            Column("position", Integer, nullable=False),
-            Column("group_key", String, nullable=False),
-            Column("name", String, nullable=False),
-        )
-        if staging.sqlite:
-            table.drop(conn, checkfirst=True)
-        else:
-            conn.exec_driver_sql("DROP TABLE IF EXISTS pg_temp.import_groups")
-        table.create(conn)
-        rows = [
-            {"groups": value, "position": position, "group_key": name.casefold(), "name": name}
-            for value in sorted(values)
-            for position, name in enumerate(split_cells(value))
-        ]
-        if rows:
-            conn.execute(insert(table), rows)
-        index = "CREATE INDEX {}import_groups_groups ON {}import_groups (groups)"
-        if staging.sqlite:
-            conn.exec_driver_sql(index.format("vaxres_staging.", ""))
-        else:
-            conn.exec_driver_sql(index.format("", "pg_temp."))
-        return cls(table)

@@ -25,12 +25,12 @@ from vaxres.db.store import Store
 from vaxres.errors import InvalidInput, StoreBusy, VaxresError
 from vaxres.imports import charset, csvfile, person_checks, person_rows
 from vaxres.imports.booking_loader import BookingLoader
-from vaxres.imports.person_loader import GroupSets, PersonLoader
+from vaxres.imports.person_loader import PersonLoader
 from vaxres.imports.rejects import RejectsWriter
 from vaxres.imports.report import ImportSummary, InvalidRows
 from vaxres.imports.rows import RowError, RowParser
 from vaxres.imports.slot_loader import SlotLoader
-from vaxres.imports.staging import Staging
+from vaxres.imports.staging import GroupSets, Staging
 from vaxres.people import identity
 
 SLOT_CHUNK = 50_000  # rows per transaction: fewer, larger commits rewrite fewer index pages

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Column, Connection, Date, Integer, MetaData, Select, String, Table, Text, insert, select
 
 from vaxres.db.store import Store, driver_of
+from vaxres.imports.rows import CELL_SEPARATOR
 
 IMPORT_CACHE_KIB = 49_152  # SQLite page cache of the import's connection: keeps the slot index hot
 STAGING_CACHE_KIB = 16_384
@@ -140,5 +141,47 @@ class Staging:
             else:
                 with self.conn.begin():
                     self._drop_table()
+                    self.conn.exec_driver_sql("DROP TABLE IF EXISTS pg_temp.import_groups")  # GroupSets'
         except Exception:  # the connection is being discarded anyway; the data is temporary
             pass
+
+
+class GroupSets:
+    """The distinct groups values of a file's staged rows (a handful for a million people), each
+    split into its (key, name) rows beside the staged rows, so the loader inserts the new people's
+    groups by one INSERT ... SELECT a chunk instead of reading the rows back into Python."""
+
+    def __init__(self, table: Table):
+        self.table = table
+
+    @classmethod
+    def staged(cls, conn: Connection, staging: Staging, values: set[str] | None) -> GroupSets | None:
+        """None when the parser kept no list of the values (too many): the loader splits them."""
+        if values is None:
+            return None
+        table = Table(
+            "import_groups",
+            MetaData(schema="vaxres_staging" if staging.sqlite else "pg_temp"),
+            Column("groups", Text, nullable=False),
+            Column("position", Integer, nullable=False),
+            Column("group_key", String, nullable=False),
+            Column("name", String, nullable=False),
+        )
+        if staging.sqlite:
+            table.drop(conn, checkfirst=True)
+        else:
+            conn.exec_driver_sql("DROP TABLE IF EXISTS pg_temp.import_groups")
+        table.create(conn)
+        rows = [
+            {"groups": value, "position": position, "group_key": name.casefold(), "name": name}
+            for value in sorted(values)
+            for position, name in enumerate(value.split(CELL_SEPARATOR))
+        ]
+        if rows:
+            conn.execute(insert(table), rows)
+        index = "CREATE INDEX {}import_groups_groups ON {}import_groups (groups)"
+        if staging.sqlite:
+            conn.exec_driver_sql(index.format("vaxres_staging.", ""))
+        else:
+            conn.exec_driver_sql(index.format("", "pg_temp."))
+        return cls(table)
