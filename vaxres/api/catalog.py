@@ -19,17 +19,34 @@ VaccineName = Annotated[str, Path(description="The vaccine's name or an alias (a
 WindowName = Annotated[str, Path(description="The window's name, e.g. 18-49.")]
 
 
+class VaccineCodes(Body):
+    """A vaccine's codes as `vaccine show --json` gives them, each checked for its system's form
+    by the rules `vaccine add --cvx ...` uses (booking/codes.py): a bad one is 422 invalid_code."""
+
+    cvx: str | None = Field(None, description="CDC CVX code, 1-3 digits (208).")
+    snomed: str | None = Field(None, description="SNOMED CT vaccine type, with its check digit (1119349007).")
+    atc: str | None = Field(None, description="WHO ATC code (J07BN01).")
+    eu_product: str | None = Field(None, description="EU product number (EU/1/20/1528).")
+    eu_holder: str | None = Field(None, description="EU marketing authorisation holder (ORG-100030215).")
+    mvx: str | None = Field(None, description="CDC MVX manufacturer code (PFR).")
+    target_disease: str | None = Field(None, description="SNOMED CT disease it prevents (840539006: COVID-19).")
+
+
 class NewVaccine(Body):
     name: str
     doses: int = Field(description="Doses in the primary series, 1 to 10.")
     min_interval: int | None = Field(None, description="Days at least between two doses (needed past one dose).")
     aliases: list[str] = Field([], description="Other names it is booked by.")
+    codes: VaccineCodes = Field(default_factory=VaccineCodes, description="Its codes, those known.")
 
 
 class VaccineChange(Body):
     doses: int | None = Field(None, description="The new series length; not below doses people hold.")
     min_interval: int | None = Field(None, description="The new least days between two doses.")
     aliases: list[str] = Field([], description="Aliases to add (the ones it has stay).")
+    codes: VaccineCodes = Field(
+        default_factory=VaccineCodes, description='Codes to set ("" clears one); the ones not named stay.'
+    )
 
 
 class NewWindow(Body):
@@ -63,15 +80,18 @@ def list_vaccines(call: Reader) -> Any:
 def add_vaccine(call: Admin, body: NewVaccine) -> Any:
     from vaxres.booking.vaccines import add_vaccine
 
-    given = body.model_dump(exclude={"name"})
-    return call.run(201, body, lambda store: add_vaccine(store, body.name, **given).as_json())
+    given = body.model_dump(exclude={"name", "codes"})
+    codes = body.codes.model_dump()
+    return call.run(201, body, lambda store: add_vaccine(store, body.name, **given, code_values=codes).as_json())
 
 
-@router.patch("/vaccines/{name}", summary="Change a vaccine's series or add aliases (as `vaccine update`)")
+@router.patch("/vaccines/{name}", summary="Change a vaccine's series or codes, or add aliases (as `vaccine update`)")
 def update_vaccine(call: Admin, name: VaccineName, body: VaccineChange) -> Any:
     from vaxres.booking.vaccines import update_vaccine
 
-    return call.run(200, body, lambda store: update_vaccine(store, name, **body.model_dump()).as_json())
+    given = body.model_dump(exclude={"codes"})
+    codes = body.codes.model_dump()
+    return call.run(200, body, lambda store: update_vaccine(store, name, **given, code_values=codes).as_json())
 
 
 @router.get("/windows", summary="The eligibility windows (as `window list`)")

@@ -27,12 +27,17 @@ def _type(schema: dict[str, Any]) -> str:
     return str(schema.get("type", "any"))
 
 
-def _fields(properties: dict[str, Any], required: list[str]) -> list[str]:
-    lines = ["| name | type | required | description |", "|---|---|---|---|"]
+def _fields(properties: dict[str, Any], required: list[str], components: dict[str, Any], prefix: str = "") -> list[str]:
+    """A row per field; an object's own fields follow it, named `object.field`."""
+    lines = []
     for name, field in properties.items():
+        nested = components.get(field.get("$ref", "").rsplit("/", 1)[-1])
         default = f" (default {json.dumps(field['default'])})" if field.get("default") is not None else ""
         text = (field.get("description", "") + default).replace("|", "\\|").replace("\n", " ")
-        lines.append(f"| `{name}` | {_type(field)} | {'yes' if name in required else 'no'} | {text} |")
+        kind = "object" if nested else _type(field)
+        lines.append(f"| `{prefix}{name}` | {kind} | {'yes' if name in required else 'no'} | {text} |")
+        if nested:
+            lines += _fields(nested.get("properties", {}), nested.get("required", []), components, f"{prefix}{name}.")
     return lines
 
 
@@ -57,7 +62,15 @@ def render(schema: dict[str, Any]) -> str:
             if body:
                 ref = body.get("$ref") or next((part["$ref"] for part in body.get("anyOf", []) if "$ref" in part), "")
                 model = components.get(ref.rsplit("/", 1)[-1], {})
-                out += ["Body (JSON):", "", *_fields(model.get("properties", {}), model.get("required", [])), ""]
+                fields = _fields(model.get("properties", {}), model.get("required", []), components)
+                out += [
+                    "Body (JSON):",
+                    "",
+                    "| name | type | required | description |",
+                    "|---|---|---|---|",
+                    *fields,
+                    "",
+                ]
             statuses = ", ".join(
                 f"{status} {answer['description'].rstrip('.')}"
                 for status, answer in sorted(operation["responses"].items())
