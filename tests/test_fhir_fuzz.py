@@ -6,14 +6,17 @@ resource (hypothesis)."""
 import datetime as dt
 import json
 import re
+from unittest.mock import patch
 from zoneinfo import ZoneInfo
+
+import pytest
 
 from fhir.resources.R4B.appointment import Appointment
 from fhir.resources.R4B.immunization import Immunization
 from fhir.resources.R4B.location import Location
 from fhir.resources.R4B.patient import Patient
 from fhir.resources.R4B.schedule import Schedule
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from vaxres.errors import InvalidValue
@@ -110,3 +113,57 @@ def test_scheduling_resources_hold_any_text_exactly(hospital, vaccine, phone):
     assert schedule["actor"][0]["reference"] == f"Location/{location['id']}"
     if storable(vaccine):
         Schedule.model_validate(schedule)
+
+
+@pytest.fixture(scope="module")
+def seoul_store(tmp_path_factory):
+    """A SQLite store in Seoul (one offset: SQLite makes the lines) whose catalog holds a vaccine
+    named with printf's own characters."""
+    from vaxres.admin.database import set_timezone
+    from vaxres.booking.vaccines import add_vaccine
+    from vaxres.db.opening import open_store
+
+    store = open_store(str(tmp_path_factory.mktemp("fhir") / "vaxres.db"))
+    set_timezone(store, "Asia/Seoul")
+    add_vaccine(store, 'Vax 100% "%s" %d\\', doses=2, min_interval=21, code_values={"cvx": "208", "mvx": "PFR"})
+    yield store
+    store.dispose()
+
+
+SITES = st.sampled_from([None, "left-arm", "right-arm", "elbow"])
+SLOT_VACCINES = st.one_of(st.sampled_from(["vax 100% \"%s\" %d\\", "Pfizer", "pfizer"]), HOSTILE)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(user=HOSTILE, lot=st.none() | HOSTILE, hospital=HOSTILE, vaccine=SLOT_VACCINES, site=SITES,
+       given_at=st.none() | INSTANT, expires=st.none() | st.just("2030-01-31"))  # fmt: skip
+def test_sqlite_writes_the_python_builders_bytes_for_any_text(
+    seoul_store, tmp_path, user, lot, hospital, vaccine, site, given_at, expires
+):
+    """exports/fhir_sqlite.py's printf formats against exports/fhir.py, on text a person could
+    type anywhere a row holds it (a vaccine's name in the format itself)."""
+    from vaxres.exports import fhir_sqlite
+    from vaxres.exports.run import ExportOptions, export
+
+    administered = None if given_at is None else given_at.strftime("%Y-%m-%d %H:%M:%S.%f")
+    with seoul_store.write() as conn:
+        driver = conn.connection.driver_connection
+        driver.execute("DELETE FROM reservation")
+        driver.execute("DELETE FROM slot")
+        driver.execute(
+            "INSERT INTO slot (id, date, hospital, vaccine, hospital_key, vaccine_key, capacity, remaining, created_at,"
+            " updated_at) VALUES (1, '2027-03-02', ?, ?, ?, ?, 5, 4, '2027-01-01 00:00:00', '2027-01-01 00:00:00')",
+            (hospital, vaccine, hospital.casefold(), vaccine.casefold()),
+        )
+        driver.execute(
+            "INSERT INTO reservation (id, slot_id, user_id, dose, status, reserved_at, administered_at, lot,"
+            " lot_expires, site, route) VALUES (7, 1, ?, 2, 'administered', '2027-01-01 00:00:00', ?, ?, ?, ?, 'im')",
+            (user, administered, lot, expires, site),
+        )
+    fast, slow = tmp_path / "fast.ndjson", tmp_path / "slow.ndjson"
+    export(seoul_store, "immunizations", ExportOptions.parse(format="fhir", output=str(fast), force=True))
+    with patch.object(fhir_sqlite, "fixed_offset", lambda zone: None):
+        export(seoul_store, "immunizations", ExportOptions.parse(format="fhir", output=str(slow), force=True))
+    assert fast.read_bytes() == slow.read_bytes()
+    resource = one_line(fast.read_text(encoding="utf-8"))
+    assert (resource.get("lotNumber"), resource["location"]["display"]) == (lot, hospital)

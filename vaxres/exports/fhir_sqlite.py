@@ -37,57 +37,86 @@ def prepare(driver: Any) -> None:
 
 def statement(sql: Sql, where: str, vaccines: dict[str, fhir.Vaccine], offset: int) -> str:
     """SELECT (line, coded) for each dose given: the Immunization as exports/fhir.py writes it.
-    `vaccines`: by the key of their name (slot.vaccine_key)."""
+    `vaccines`: by the key of their name (slot.vaccine_key).
+
+    Each line is one printf whose format holds all that is constant for its vaccine (codes,
+    manufacturer, protocol, the zone's offset), chosen by a CASE on the slot's vaccine key: a
+    vaccine costs a row nothing but a comparison, and the row's own values are the only
+    arguments (a function call or a `||` is a copy and an allocation each)."""
     p = sql.param
     sign = "+" if offset >= 0 else "-"
     hours, minutes = divmod(abs(offset) // 60, 60)
     suffix = "Z" if offset == 0 else f"{sign}{hours:02d}:{minutes:02d}"
-    shift = p("fhir_shift", f"{offset:+d} seconds")
-    occurrence = f"strftime('%Y-%m-%dT%H:%M:%S', r.administered_at, {shift}) || {p('fhir_suffix', suffix)}"
-    rows = ", ".join(
-        f"({p(f'v{n}', name)}, {p(f'vc{n}', v.vaccine_code)}, {p(f'vt{n}', v.target)}, {p(f'vs{n}', v.series)}, "
-        f"{p(f'vm{n}', v.manufacturer)}, {int(v.coded)})"
-        for n, (name, v) in enumerate(vaccines.items())
+    # GLOB and length() stop at a NUL, the byte count does not
+    plain = (
+        "length(r.user_id) BETWEEN 1 AND 64 AND length(CAST(r.user_id AS BLOB)) = length(r.user_id)"
+        " AND r.user_id NOT GLOB '*[^-A-Za-z0-9]*'"
     )
-    catalog = (
-        f"WITH fv(name, code, target, series, maker, coded) AS (VALUES {rows})"
-        if rows
-        else ("WITH fv(name, code, target, series, maker, coded) AS (SELECT NULL, NULL, NULL, NULL, NULL, 0 WHERE 0)")
-    )
-    site = " ".join(f"WHEN {p(f's{n}', k)} THEN {p(f'sp{n}', v)}" for n, (k, v) in enumerate(fhir.SITE_PARTS.items()))
-    route = " ".join(f"WHEN {p(f'r{n}', k)} THEN {p(f'rp{n}', v)}" for n, (k, v) in enumerate(fhir.ROUTE_PARTS.items()))
-    plain = "length(r.user_id) <= 64 AND r.user_id NOT GLOB '*[^-A-Za-z0-9]*'"
-    # One printf: SQLite builds each line in one buffer (a chain of || copies it at every step).
-    pieces = [
-        (
-            '{"resourceType":"Immunization","id":"%d","identifier":[{"system":"'
-            + fhir.SYSTEM
-            + ':reservation","value":"%d"}],'
-            '"status":"completed","vaccineCode":%s,"patient":{"reference":"Patient/%s"},"occurrenceDateTime":"%s",%s'
-            '"primarySource":true,%s%s%s%s%s"location":{"display":%s},"protocolApplied":[{%s"doseNumberPositiveInt":%d%s}]}\n'
-        ),
-    ]
+    # given: YYYY-MM-DD HH:MM:SS.ffffff in UTC; local: datetime()'s YYYY-MM-DD HH:MM:SS, shifted
+    local = f"replace(datetime(r.administered_at, {p('fhir_shift', f'{offset:+d} seconds')}), ' ', 'T')"
     arguments = [
         "r.id",
         "r.id",
-        """coalesce(fv.code, '{"text":' || json_quote(s.vaccine) || '}')""",
         f"CASE WHEN {plain} THEN r.user_id ELSE {FHIR_ID_FUNCTION}(r.user_id) END",
-        f"CASE WHEN r.administered_at IS NULL THEN s.date ELSE {occurrence} END",
-        # recorded: the same instant in UTC, cut from the stored text (YYYY-MM-DD HH:MM:SS.ffffff)
-        """CASE WHEN r.administered_at IS NULL THEN '' ELSE '"recorded":"' || substr(r.administered_at, 1, 10) || 'T'
-           || substr(r.administered_at, 12, 8) || 'Z",' END""",
-        "coalesce(fv.maker, '')",
-        """CASE WHEN r.lot IS NULL THEN '' ELSE '"lotNumber":' || json_quote(r.lot) || ',' END""",
-        """CASE WHEN r.lot_expires IS NULL THEN '' ELSE '"expirationDate":"' || r.lot_expires || '",' END""",
-        f"CASE r.site {site} ELSE '' END",
-        f"CASE r.route {route} ELSE '' END",
+        f"coalesce({local}, s.date)",  # a dose recorded without its time: the slot's day
+        "replace(r.administered_at, ' ', 'T')",
+        """CASE WHEN r.lot IS NOT NULL THEN '"lotNumber":' || json_quote(r.lot) || ',' END""",
+        """'"expirationDate":"' || r.lot_expires || '",'""",  # NULL, printed as nothing, without one
+        f"CASE r.site {_when(p, 's', fhir.SITE_PARTS)} END",
+        f"CASE r.route {_when(p, 'r', fhir.ROUTE_PARTS)} END",
         "json_quote(s.hospital)",
-        "coalesce(fv.target, '')",
         "r.dose",
-        "coalesce(fv.series, '')",
     ]
-    line = f"printf({p('fhir_line', pieces[0])}, {', '.join(arguments)})"
+    # a vaccine the catalog lacks: its name as the slot has it, in vaccineCode after the ids
+    uncoded = [*arguments[:2], "json_quote(s.vaccine)", *arguments[2:]]
+
+    def line(vaccine: fhir.Vaccine | None, timed: bool) -> str:
+        return _format(vaccine, suffix if timed else None)
+
+    branches = []
+    for timed in (True, False):
+        cases = " ".join(
+            f"WHEN {p(f'v{n}', key)} THEN printf({p(f'f{n}{timed:d}', line(v, timed))}, {', '.join(arguments)})"
+            for n, (key, v) in enumerate(vaccines.items())
+        )
+        other = f"printf({p(f'fu{timed:d}', line(None, timed))}, {', '.join(uncoded)})"
+        branches.append(f"CASE s.vaccine_key {cases} ELSE {other} END" if cases else other)
+    made = f"CASE WHEN r.administered_at IS NULL THEN {branches[1]} ELSE {branches[0]} END"
+    coded = [p(f"v{n}", key) for n, (key, v) in enumerate(vaccines.items()) if v.coded]
+    is_coded = f"s.vaccine_key IN ({', '.join(coded)})" if coded else "0"
     return (
-        f"{catalog} SELECT {line}, coalesce(fv.coded, 0) FROM reservation AS r JOIN slot AS s ON s.id = r.slot_id "
-        f"LEFT JOIN fv ON fv.name = s.vaccine_key{where} ORDER BY r.id"
+        f"SELECT {made}, {is_coded} FROM reservation AS r JOIN slot AS s ON s.id = r.slot_id{where} ORDER BY r.id"
+    )
+
+
+def _when(p: Any, prefix: str, parts: dict[str, str]) -> str:
+    return " ".join(f"WHEN {p(f'{prefix}{n}', k)} THEN {p(f'{prefix}p{n}', v)}" for n, (k, v) in enumerate(parts.items()))
+
+
+def _format(vaccine: fhir.Vaccine | None, suffix: str | None) -> str:
+    """The printf format of a vaccine's lines (None: one the catalog lacks, its text an
+    argument); `suffix`: the zone's offset, or None for a dose recorded with its day only."""
+
+    def literal(text: str) -> str:
+        return text.replace("%", "%%")
+
+    code = '{"text":%s}' if vaccine is None else literal(vaccine.vaccine_code)
+    maker, target, series = ("", "", "") if vaccine is None else (vaccine.manufacturer, vaccine.target, vaccine.series)
+    # timed: the local time, then the same instant in UTC cut from the stored text; day only: the
+    # slot's day, and the stored time (NULL) printed as nothing
+    when = f'"occurrenceDateTime":"%s{suffix}","recorded":"%.19sZ",' if suffix else '"occurrenceDateTime":"%s",%.0s'
+    return (
+        '{"resourceType":"Immunization","id":"%d","identifier":[{"system":"'
+        + literal(fhir.SYSTEM)
+        + ':reservation","value":"%d"}],"status":"completed","vaccineCode":'
+        + code
+        + ',"patient":{"reference":"Patient/%s"},'
+        + when
+        + '"primarySource":true,'
+        + literal(maker)
+        + '%s%s%s%s"location":{"display":%s},"protocolApplied":[{'
+        + literal(target)
+        + '"doseNumberPositiveInt":%d'
+        + literal(series)
+        + "}]}\n"
     )
