@@ -11,6 +11,7 @@ is not already a FHIR id goes through fhir.resource_id, registered as an SQL fun
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -35,14 +36,27 @@ def prepare(driver: Any) -> None:
     driver.create_function(FHIR_ID_FUNCTION, 1, fhir.resource_id, deterministic=True)
 
 
+@dataclass(frozen=True)
+class Shape:
+    """What a line's printf format holds as constant text: its vaccine (None: one the catalog
+    lacks), whether the dose has its time, its site and route parts, whether it has a lot with
+    an expiry."""
+
+    vaccine: fhir.Vaccine | None
+    timed: bool
+    site: str
+    route: str
+    lot_and_expiry: bool
+
+
 def statement(sql: Sql, where: str, vaccines: dict[str, fhir.Vaccine], offset: int) -> str:
-    """SELECT (line, coded) for each dose given: the Immunization as exports/fhir.py writes it.
+    """SELECT the line of each dose given: the Immunization as exports/fhir.py writes it.
     `vaccines`: by the key of their name (slot.vaccine_key).
 
-    Each line is one printf whose format holds all that is constant for its vaccine (codes,
-    manufacturer, protocol, the zone's offset), chosen by a CASE on the slot's vaccine key: a
-    vaccine costs a row nothing but a comparison, and the row's own values are the only
-    arguments (a function call or a `||` is a copy and an allocation each)."""
+    Each line is one printf whose format holds all that is constant for its shape (codes,
+    manufacturer, protocol, the zone's offset, site and route), chosen by nested CASEs: a
+    row's shape costs it a few comparisons, and its own values are the only arguments (a CASE
+    yielding a text, a function call or a `||` costs a copy and an allocation each)."""
     p = sql.param
     sign = "+" if offset >= 0 else "-"
     hours, minutes = divmod(abs(offset) // 60, 60)
@@ -54,57 +68,74 @@ def statement(sql: Sql, where: str, vaccines: dict[str, fhir.Vaccine], offset: i
     )
     # given: YYYY-MM-DD HH:MM:SS.ffffff in UTC; local: datetime()'s YYYY-MM-DD HH:MM:SS, shifted
     local = f"replace(datetime(r.administered_at, {p('fhir_shift', f'{offset:+d} seconds')}), ' ', 'T')"
-    arguments = [
-        "r.id",
-        "r.id",
-        f"CASE WHEN {plain} THEN r.user_id ELSE {FHIR_ID_FUNCTION}(r.user_id) END",
-        f"coalesce({local}, s.date)",  # a dose recorded without its time: the slot's day
-        "replace(r.administered_at, ' ', 'T')",
-        """CASE WHEN r.lot IS NOT NULL THEN '"lotNumber":' || json_quote(r.lot) || ',' END""",
-        """'"expirationDate":"' || r.lot_expires || '",'""",  # NULL, printed as nothing, without one
-        f"CASE r.site {_when(p, 's', fhir.SITE_PARTS)} END",
-        f"CASE r.route {_when(p, 'r', fhir.ROUTE_PARTS)} END",
-        "json_quote(s.hospital)",
-        "r.dose",
+    user = f"CASE WHEN {plain} THEN r.user_id ELSE {FHIR_ID_FUNCTION}(r.user_id) END"
+    formats: dict[Shape, str] = {}
+
+    def line(shape: Shape) -> str:
+        if shape not in formats:
+            formats[shape] = p(f"fhir_format{len(formats)}", _format(shape, suffix))
+        arguments = ["r.id", "r.id"]
+        if shape.vaccine is None:  # its name as the slot has it
+            arguments.append("json_quote(s.vaccine)")
+        arguments += [user, local if shape.timed else "s.date"]
+        if shape.timed:
+            arguments.append("replace(r.administered_at, ' ', 'T')")
+        if shape.lot_and_expiry:
+            arguments += ["json_quote(r.lot)", "r.lot_expires"]
+        else:
+            arguments += [
+                """CASE WHEN r.lot IS NOT NULL THEN '"lotNumber":' || json_quote(r.lot) || ',' END""",
+                """'"expirationDate":"' || r.lot_expires || '",'""",  # NULL, printed as nothing, without one
+            ]
+        arguments += ["json_quote(s.hospital)", "r.dose"]
+        return f"printf({formats[shape]}, {', '.join(arguments)})"
+
+    def choose(known: dict[str, Any], rest: list[tuple[str, str | None, list[tuple[str, Any]], Any]]) -> str:
+        """A CASE over the next of `rest` (field, the value compared or None for conditions,
+        (WHEN, field's value) pairs, the ELSE's value), down to each shape's printf."""
+        if not rest:
+            return line(Shape(**known))
+        (field, base, whens, otherwise), after = rest[0], rest[1:]
+        cases = " ".join(f"WHEN {when} THEN {choose({**known, field: value}, after)}" for when, value in whens)
+        return f"CASE {base + ' ' if base else ''}{cases} ELSE {choose({**known, field: otherwise}, after)} END"
+
+    dimensions = [
+        ("timed", None, [("r.administered_at IS NULL", False)], True),
+        ("lot_and_expiry", None, [("r.lot IS NOT NULL AND r.lot_expires IS NOT NULL", True)], False),
+        ("site", "r.site", [(p(f"fhir_site{n}", k), v) for n, (k, v) in enumerate(fhir.SITE_PARTS.items())], ""),
+        ("route", "r.route", [(p(f"fhir_route{n}", k), v) for n, (k, v) in enumerate(fhir.ROUTE_PARTS.items())], ""),
+        ("vaccine", "s.vaccine_key", [(p(f"fhir_v{n}", k), v) for n, (k, v) in enumerate(vaccines.items())], None),
     ]
-    # a vaccine the catalog lacks: its name as the slot has it, in vaccineCode after the ids
-    uncoded = [*arguments[:2], "json_quote(s.vaccine)", *arguments[2:]]
-
-    def line(vaccine: fhir.Vaccine | None, timed: bool) -> str:
-        return _format(vaccine, suffix if timed else None)
-
-    branches = []
-    for timed in (True, False):
-        cases = " ".join(
-            f"WHEN {p(f'v{n}', key)} THEN printf({p(f'f{n}{timed:d}', line(v, timed))}, {', '.join(arguments)})"
-            for n, (key, v) in enumerate(vaccines.items())
-        )
-        other = f"printf({p(f'fu{timed:d}', line(None, timed))}, {', '.join(uncoded)})"
-        branches.append(f"CASE s.vaccine_key {cases} ELSE {other} END" if cases else other)
-    made = f"CASE WHEN r.administered_at IS NULL THEN {branches[1]} ELSE {branches[0]} END"
-    coded = [p(f"v{n}", key) for n, (key, v) in enumerate(vaccines.items()) if v.coded]
-    is_coded = f"s.vaccine_key IN ({', '.join(coded)})" if coded else "0"
-    return (
-        f"SELECT {made}, {is_coded} FROM reservation AS r JOIN slot AS s ON s.id = r.slot_id{where} ORDER BY r.id"
-    )
+    if not vaccines:
+        dimensions.pop()
+        return _select(choose({"vaccine": None}, dimensions), where)
+    return _select(choose({}, dimensions), where)
 
 
-def _when(p: Any, prefix: str, parts: dict[str, str]) -> str:
-    return " ".join(f"WHEN {p(f'{prefix}{n}', k)} THEN {p(f'{prefix}p{n}', v)}" for n, (k, v) in enumerate(parts.items()))
+def _select(line: str, where: str) -> str:
+    return f"SELECT {line} FROM reservation AS r JOIN slot AS s ON s.id = r.slot_id{where} ORDER BY r.id"
 
 
-def _format(vaccine: fhir.Vaccine | None, suffix: str | None) -> str:
-    """The printf format of a vaccine's lines (None: one the catalog lacks, its text an
-    argument); `suffix`: the zone's offset, or None for a dose recorded with its day only."""
+def uncoded_count(sql: Sql, where: str, vaccines: dict[str, fhir.Vaccine]) -> str:
+    """SELECT the count of doses whose vaccine has no CVX, SNOMED CT or ATC code: slots first,
+    so a store whose vaccines all have codes answers from the index of reservations by slot."""
+    coded = [sql.param(f"fhir_coded{n}", key) for n, (key, v) in enumerate(vaccines.items()) if v.coded]
+    other = f" AND s.vaccine_key NOT IN ({', '.join(coded)})" if coded else ""
+    return f"SELECT count(*) FROM slot AS s CROSS JOIN reservation AS r ON r.slot_id = s.id{where}{other}"
+
+
+def _format(shape: Shape, suffix: str) -> str:
+    """The printf format of a shape's lines; `suffix`: the zone's offset."""
 
     def literal(text: str) -> str:
         return text.replace("%", "%%")
 
+    vaccine = shape.vaccine
     code = '{"text":%s}' if vaccine is None else literal(vaccine.vaccine_code)
     maker, target, series = ("", "", "") if vaccine is None else (vaccine.manufacturer, vaccine.target, vaccine.series)
-    # timed: the local time, then the same instant in UTC cut from the stored text; day only: the
-    # slot's day, and the stored time (NULL) printed as nothing
-    when = f'"occurrenceDateTime":"%s{suffix}","recorded":"%.19sZ",' if suffix else '"occurrenceDateTime":"%s",%.0s'
+    # timed: the local time, then the same instant in UTC cut from the stored text; else the slot's day
+    when = f'"occurrenceDateTime":"%s{suffix}","recorded":"%.19sZ",' if shape.timed else '"occurrenceDateTime":"%s",'
+    lot = '"lotNumber":%s,"expirationDate":"%s",' if shape.lot_and_expiry else "%s%s"
     return (
         '{"resourceType":"Immunization","id":"%d","identifier":[{"system":"'
         + literal(fhir.SYSTEM)
@@ -114,7 +145,10 @@ def _format(vaccine: fhir.Vaccine | None, suffix: str | None) -> str:
         + when
         + '"primarySource":true,'
         + literal(maker)
-        + '%s%s%s%s"location":{"display":%s},"protocolApplied":[{'
+        + lot
+        + literal(shape.site)
+        + literal(shape.route)
+        + '"location":{"display":%s},"protocolApplied":[{'
         + literal(target)
         + '"doseNumberPositiveInt":%d'
         + literal(series)
