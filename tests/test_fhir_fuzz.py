@@ -10,7 +10,6 @@ from unittest.mock import patch
 from zoneinfo import ZoneInfo
 
 import pytest
-
 from fhir.resources.R4B.appointment import Appointment
 from fhir.resources.R4B.immunization import Immunization
 from fhir.resources.R4B.location import Location
@@ -131,7 +130,7 @@ def seoul_store(tmp_path_factory):
 
 
 SITES = st.sampled_from([None, "left-arm", "right-arm", "elbow"])
-SLOT_VACCINES = st.one_of(st.sampled_from(["vax 100% \"%s\" %d\\", "Pfizer", "pfizer"]), HOSTILE)
+SLOT_VACCINES = st.one_of(st.sampled_from(['vax 100% "%s" %d\\', "Pfizer", "pfizer"]), HOSTILE)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

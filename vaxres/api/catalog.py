@@ -37,7 +37,9 @@ class NewVaccine(Body):
     doses: int = Field(description="Doses in the primary series, 1 to 10.")
     min_interval: int | None = Field(None, description="Days at least between two doses (needed past one dose).")
     aliases: list[str] = Field([], description="Other names it is booked by.")
-    codes: VaccineCodes = Field(default_factory=VaccineCodes, description="Its codes, those known.")
+    codes: VaccineCodes = Field(
+        default_factory=lambda: VaccineCodes.model_validate({}), description="Its codes, those known."
+    )
 
 
 class VaccineChange(Body):
@@ -45,7 +47,8 @@ class VaccineChange(Body):
     min_interval: int | None = Field(None, description="The new least days between two doses.")
     aliases: list[str] = Field([], description="Aliases to add (the ones it has stay).")
     codes: VaccineCodes = Field(
-        default_factory=VaccineCodes, description='Codes to set ("" clears one); the ones not named stay.'
+        default_factory=lambda: VaccineCodes.model_validate({}),
+        description='Codes to set ("" clears one); the ones not named stay.',
     )
 
 

@@ -159,12 +159,15 @@ _first = operator.itemgetter(0)
 
 
 def immunization_writer(store: Store) -> ImmunizationWriter | SqliteImmunizationWriter:
-    """SQLite builds the lines itself when the store's offset is one constant; else Python does."""
+    """SQLite builds the lines itself when the store's offset is one constant (and the catalog
+    not too long for its formats); else Python does."""
     from vaxres.booking.vaccines import list_vaccines
 
     vaccines = {v.name: fhir.Vaccine.of(v.name, v.doses, dict(v.codes)) for v in list_vaccines(store)}
     by_key = {name.casefold(): vaccine for name, vaccine in vaccines.items()}
-    offset = fhir_sqlite.fixed_offset(store.zone) if store.is_sqlite else None
+    offset = None
+    if store.is_sqlite and len(by_key) <= fhir_sqlite.MOST_VACCINES:
+        offset = fhir_sqlite.fixed_offset(store.zone)
     if offset is not None:
         return SqliteImmunizationWriter(offset, by_key)
     return ImmunizationWriter(fhir.LocalTime(store.zone), dict(vaccines), by_key)
