@@ -95,6 +95,7 @@ class BookingLoader:
         # The windows (a few rows), unless overridden; people's groups only when a window names some.
         windows = eligibility.Windows(()) if self._override is not None else eligibility.load(conn)
         groups = self._groups(conn, low, high) if windows.need_groups() else {}
+        open_windows = windows or None  # asked once a chunk, not once a row
         refused: list[tuple[int, VaxresError | None]] = []  # (row's index, refusal; None: no slot has its key)
         taken: dict[int, int] = {}
         bookings = []
@@ -124,7 +125,7 @@ class BookingLoader:
                     remaining=remaining[slot_id],
                     born=None if born is None else days.get(born) or self._day_of(born),
                     guarded=guardian is not None,
-                    windows=windows,
+                    windows=open_windows,
                     groups=groups.get(user, NO_GROUPS),
                     at=now,
                 )
