@@ -96,6 +96,7 @@ class RowParser:
         self._named: dict[str, tuple[str, str]] = {}  # booking rows: (name as written, catalog key)
         self._dates: dict[str, object] = {}
         self._quantities: dict[str, int] = {}
+        self._doses: dict[str, int] = {}
         self._date_as_text = date_as_text
         self._width = max(positions.values()) + 1
         get: Any = positions.get  # a column this kind of file lacks is None, and never read
@@ -137,6 +138,10 @@ class RowParser:
     def _quantity(self, value: str) -> int:
         return self._remember(self._quantities, value, validate.parse_quantity(value))
 
+    def _dose(self, value: str) -> int:
+        text = value.strip()
+        return self._remember(self._doses, value, validate.parse_dose(text) if text else 1)
+
     def _slot_cells(self, row: list[str], vaccines: dict, vaccine) -> tuple:
         """The date, hospital and vaccine that name a slot, validated, with the names' keys."""
         text = row[self._date_at]
@@ -165,8 +170,11 @@ class RowParser:
         try:
             user = validate.parse_user(row[self._user_at])
             day, hospital, vaccine, hospital_key, vaccine_key = self._slot_cells(row, self._named, self._vaccine_named)
-            dose_text = row[self._dose_at].strip() if self._dose_at is not None else ""
-            dose = validate.parse_dose(dose_text) if dose_text else 1
+            if self._dose_at is None:
+                dose = 1
+            else:
+                text = row[self._dose_at]
+                dose = self._doses.get(text) or self._dose(text)
         except InvalidValue as error:
             return RowError.invalid(line, error, cells)
         return _new_row(
