@@ -45,6 +45,13 @@ def pytest_generate_tests(metafunc):
         metafunc.definition.add_marker(pytest.mark.parametrize("backend", ["sqlite"], indirect=True))
 
 
+@pytest.fixture
+def shared_id_key(request, monkeypatch):
+    """A PostgreSQL store needs VAXRES_ID_KEY (a SQLite one makes a key file)."""
+    if "backend" in request.fixturenames and request.getfixturevalue("backend") == "postgresql":
+        monkeypatch.setenv("VAXRES_ID_KEY", "a key for the tests that is long enough")
+
+
 @pytest.fixture(scope="session")
 def empty_store_file(tmp_path_factory):
     """One migrated, empty SQLite store, copied for each test: migrating anew costs ~0.1 s a test."""

@@ -28,6 +28,12 @@ def future(days: int = 7) -> str:
     return (dt.date.today() + dt.timedelta(days=days)).isoformat()
 
 
+def years_ago(years: int) -> str:
+    """A birth date `years` years before today (the 28th at most, so every year has it)."""
+    today = dt.date.today()
+    return today.replace(year=today.year - years, day=min(today.day, 28)).isoformat()
+
+
 @contextlib.contextmanager
 def postgres_database(template: str | None = None):
     """A new PostgreSQL database of the test's own (empty, or a copy of `template`), dropped

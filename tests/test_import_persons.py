@@ -2,7 +2,6 @@
 it, an existing id updated, duplicates and guardians decided across the file, numbers never in
 clear anywhere, all-or-nothing for invalid rows, both backends."""
 
-import datetime as dt
 import json
 import sqlite3
 import stat
@@ -11,28 +10,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.helpers import query, run_vaxres
+from tests.helpers import query, run_vaxres, years_ago
 from vaxres import validate
 from vaxres.imports.person_rows import PersonParser
 
-pytestmark = pytest.mark.usefixtures("backend")
+pytestmark = pytest.mark.usefixtures("backend", "shared_id_key")
 
 KIM = "900512-1583920"
 LEE = "8803152234517"
 SECRETS = ("9005121583920", KIM, "1583920", "8803152234517", "880315-2234517", "2234517")
 HEADER = "id,name,rrn,birth_date,phone,email,lang,guardian,groups\n"
-TODAY = dt.date.today()
-
-
-def years_ago(years: int) -> str:
-    return TODAY.replace(year=TODAY.year - years, day=min(TODAY.day, 28)).isoformat()
-
-
-@pytest.fixture(autouse=True)
-def shared_stores_have_the_key_in_the_environment(request, monkeypatch):
-    """A PostgreSQL store needs VAXRES_ID_KEY (a SQLite one makes a key file)."""
-    if request.getfixturevalue("backend") == "postgresql":
-        monkeypatch.setenv("VAXRES_ID_KEY", "a key for the tests that is long enough")
 
 
 def write(tmp_path, text: str, name: str = "people.csv", encoding: str = "utf-8"):

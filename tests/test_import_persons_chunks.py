@@ -1,23 +1,13 @@
 """`vaxres import persons` across chunks (issue 20): a guardian is linked whichever chunk holds
 their row, before or after the ward's, new or already registered, on both backends."""
 
-import datetime as dt
 import json
 
 import pytest
 
-pytestmark = pytest.mark.usefixtures("backend")
-TODAY = dt.date.today()
+from tests.helpers import years_ago
 
-
-def years_ago(years: int) -> str:
-    return TODAY.replace(year=TODAY.year - years, day=min(TODAY.day, 28)).isoformat()
-
-
-@pytest.fixture(autouse=True)
-def shared_stores_have_the_key_in_the_environment(request, monkeypatch):
-    if request.getfixturevalue("backend") == "postgresql":
-        monkeypatch.setenv("VAXRES_ID_KEY", "a key for the tests that is long enough")
+pytestmark = pytest.mark.usefixtures("backend", "shared_id_key")
 
 
 @pytest.mark.parametrize("chunk", [None, 3, 1])

@@ -16,6 +16,7 @@ from tests.helpers import PG_ENV, future, query, run_vaxres
 from vaxres.errors import InvalidValue
 from vaxres.people.rrn import parse_rrn
 
+pytestmark = pytest.mark.usefixtures("shared_id_key")
 NUMBER = "900512-1583920"
 SECRET_PARTS = ("9005121583920", "900512-1583920", "1583920")  # the number and its serial part
 
@@ -73,13 +74,6 @@ def test_no_reply_ever_repeats_the_serial_part(text):
         shown = number.masked + repr(number)
     serial = text.replace("-", "")[7:]
     assert len(serial) < 4 or serial not in shown
-
-
-@pytest.fixture(autouse=True)
-def shared_stores_have_the_key_in_the_environment(request, monkeypatch):
-    """A PostgreSQL store needs VAXRES_ID_KEY (a SQLite one makes a key file)."""
-    if "backend" in request.fixturenames and request.getfixturevalue("backend") == "postgresql":
-        monkeypatch.setenv("VAXRES_ID_KEY", "a key for the tests that is long enough")
 
 
 def test_a_registered_number_is_nowhere_in_clear(cli, db_path, tmp_path):
