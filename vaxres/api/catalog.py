@@ -13,6 +13,7 @@ from vaxres.api.bookings import Body
 from vaxres.api.edge import Admin, Reader
 from vaxres.api.problems import responses
 from vaxres.api.render import json_response
+from vaxres.booking.codes import SYSTEMS
 
 router = APIRouter(prefix="/v1", responses=responses(401, 403, 404, 409, 422, 503))
 VaccineName = Annotated[str, Path(description="The vaccine's name or an alias (any case).")]
@@ -23,13 +24,13 @@ class VaccineCodes(Body):
     """A vaccine's codes as `vaccine show --json` gives them, each checked for its system's form
     by the rules `vaccine add --cvx ...` uses (booking/codes.py): a bad one is 422 invalid_code."""
 
-    cvx: str | None = Field(None, description="CDC CVX code, 1-3 digits (208).")
-    snomed: str | None = Field(None, description="SNOMED CT vaccine type, with its check digit (1119349007).")
-    atc: str | None = Field(None, description="WHO ATC code (J07BN01).")
-    eu_product: str | None = Field(None, description="EU product number (EU/1/20/1528).")
-    eu_holder: str | None = Field(None, description="EU marketing authorisation holder (ORG-100030215).")
-    mvx: str | None = Field(None, description="CDC MVX manufacturer code (PFR).")
-    target_disease: str | None = Field(None, description="SNOMED CT disease it prevents (840539006: COVID-19).")
+    cvx: str | None = Field(None, description=SYSTEMS["cvx"].help)
+    snomed: str | None = Field(None, description=SYSTEMS["snomed"].help)
+    atc: str | None = Field(None, description=SYSTEMS["atc"].help)
+    eu_product: str | None = Field(None, description=SYSTEMS["eu_product"].help)
+    eu_holder: str | None = Field(None, description=SYSTEMS["eu_holder"].help)
+    mvx: str | None = Field(None, description=SYSTEMS["mvx"].help)
+    target_disease: str | None = Field(None, description=SYSTEMS["target_disease"].help)
 
 
 class NewVaccine(Body):

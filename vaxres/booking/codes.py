@@ -59,28 +59,36 @@ class CodeSystem:
     option: str
     label: str  # as a person names the system
     check: Callable[[str], str | None]  # the reason a code is not of this form, or None
+    help: str  # what the code is, with an example: the option's and the API field's description
 
 
 SYSTEMS: dict[str, CodeSystem] = {
     system.field: system
     for system in (
-        CodeSystem("cvx", "--cvx", "CVX", _pattern(r"[0-9]{1,3}", "must be a CVX code: 1 to 3 digits, such as 208")),
-        CodeSystem("snomed", "--snomed", "SNOMED CT", _snomed),
+        CodeSystem("cvx", "--cvx", "CVX", _pattern(r"[0-9]{1,3}", "must be a CVX code: 1 to 3 digits, such as 208"),
+                   "CDC CVX code, 1-3 digits (208)."),
+        CodeSystem("snomed", "--snomed", "SNOMED CT", _snomed,
+                   "SNOMED CT vaccine type, with its check digit (1119349007)."),
         CodeSystem(
             "atc", "--atc", "ATC",
             _pattern(r"[A-Z][0-9]{2}[A-Z]{2}[0-9]{2}", "must be a 7-character ATC code (letter, 2 digits, "
                      "2 letters, 2 digits), such as J07BN01"),
+            "WHO ATC code (J07BN01).",
         ),
         CodeSystem(
             "eu_product", "--eu-product", "EU product number",
             _pattern(r"EU/1/[0-9]{2}/[0-9]{4}", "must be an EU product number EU/1/YY/NNNN, such as EU/1/20/1528"),
+            "EU product number (EU/1/20/1528).",
         ),
         CodeSystem(
             "eu_holder", "--eu-holder", "EU marketing authorisation holder",
             _pattern(r"ORG-[0-9]{1,12}", "must be an organisation id ORG- and digits, such as ORG-100030215"),
+            "EU marketing authorisation holder (ORG-100030215).",
         ),
-        CodeSystem("mvx", "--mvx", "MVX", _pattern(r"[A-Z]{2,3}", "must be an MVX code: 2 or 3 capital letters, such as PFR")),
-        CodeSystem("target_disease", "--target-disease", "SNOMED CT (target disease)", _snomed),
+        CodeSystem("mvx", "--mvx", "MVX", _pattern(r"[A-Z]{2,3}", "must be an MVX code: 2 or 3 capital letters, such as PFR"),
+                   "CDC MVX manufacturer code (PFR)."),
+        CodeSystem("target_disease", "--target-disease", "SNOMED CT (target disease)", _snomed,
+                   "SNOMED CT disease it prevents (840539006: COVID-19)."),
     )
 }  # fmt: skip
 

@@ -4,6 +4,7 @@ from typing import Annotated
 
 import typer
 
+from vaxres.booking.codes import SYSTEMS
 from vaxres.cli import render
 from vaxres.cli.common import JsonOption, open_store
 from vaxres.cli.output import handles_errors, print_json, print_line
@@ -18,23 +19,22 @@ IntervalOption = Annotated[
     typer.Option("--min-interval", metavar="DAYS", help="Least days between two doses (needed for 2 doses or more)."),
 ]
 
-CvxOption = Annotated[str | None, typer.Option("--cvx", metavar="CODE", help="CDC CVX code, 1-3 digits (208).")]
+
+# The codes' options, described as the code systems describe themselves (booking/codes.py).
+CvxOption = Annotated[str | None, typer.Option(SYSTEMS["cvx"].option, metavar="CODE", help=SYSTEMS["cvx"].help)]
 SnomedOption = Annotated[
-    str | None,
-    typer.Option("--snomed", metavar="SCTID", help="SNOMED CT vaccine type, with its check digit (1119349007)."),
+    str | None, typer.Option(SYSTEMS["snomed"].option, metavar="SCTID", help=SYSTEMS["snomed"].help)
 ]
-AtcOption = Annotated[str | None, typer.Option("--atc", metavar="CODE", help="WHO ATC code (J07BN01).")]
+AtcOption = Annotated[str | None, typer.Option(SYSTEMS["atc"].option, metavar="CODE", help=SYSTEMS["atc"].help)]
 EuProductOption = Annotated[
-    str | None, typer.Option("--eu-product", metavar="EU/1/YY/NNNN", help="EU product number (EU/1/20/1528).")
+    str | None, typer.Option(SYSTEMS["eu_product"].option, metavar="EU/1/YY/NNNN", help=SYSTEMS["eu_product"].help)
 ]
 EuHolderOption = Annotated[
-    str | None,
-    typer.Option("--eu-holder", metavar="ORG-N", help="EU marketing authorisation holder (ORG-100030215)."),
+    str | None, typer.Option(SYSTEMS["eu_holder"].option, metavar="ORG-N", help=SYSTEMS["eu_holder"].help)
 ]
-MvxOption = Annotated[str | None, typer.Option("--mvx", metavar="CODE", help="CDC MVX manufacturer code (PFR).")]
+MvxOption = Annotated[str | None, typer.Option(SYSTEMS["mvx"].option, metavar="CODE", help=SYSTEMS["mvx"].help)]
 TargetOption = Annotated[
-    str | None,
-    typer.Option("--target-disease", metavar="SCTID", help="SNOMED CT disease it prevents (840539006: COVID-19)."),
+    str | None, typer.Option(SYSTEMS["target_disease"].option, metavar="SCTID", help=SYSTEMS["target_disease"].help)
 ]
 
 
