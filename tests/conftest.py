@@ -65,6 +65,16 @@ def empty_store_file(tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
+def record_start_day(monkeypatch):
+    """Record the day each test begins on, read by helpers.start_day()."""
+    import datetime as dt
+
+    from tests import helpers
+
+    monkeypatch.setattr(helpers, "_started_on", dt.date.today())
+
+
+@pytest.fixture(autouse=True)
 def isolated_state(tmp_path, monkeypatch, request, empty_store_file):
     """All state goes under tmp_path: VAXRES_DB redirects the store, XDG_DATA_HOME the default.
     The store there exists and is empty, as after `vaxres db upgrade`, unless the test is

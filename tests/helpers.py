@@ -24,6 +24,15 @@ VAXRES = str(Path(sys.executable).with_name("vaxres"))
 PG_ENV = "VAXRES_TEST_POSTGRES_URL"
 
 
+_started_on: dt.date | None = None
+
+
+def start_day() -> dt.date:
+    """The day the running test began on (recorded by conftest's autouse fixture), not the day the
+    module was imported: a run that crosses midnight would otherwise mix two days in one test."""
+    return _started_on or dt.date.today()
+
+
 def future(days: int = 7) -> str:
     return (dt.date.today() + dt.timedelta(days=days)).isoformat()
 

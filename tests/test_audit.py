@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.helpers import count_rows, future, query
+from tests.helpers import count_rows, future, query, start_day
 from vaxres.db import listing, revisions
 from vaxres.errors import InvalidInput
 from vaxres.outbox import events
@@ -21,11 +21,9 @@ from vaxres.outbox import prune as prune_module
 from vaxres.settings import login_name
 from vaxres.validate import MAX_ACTOR_LENGTH, parse_actor
 
-TODAY = dt.date.today()
-
 
 def day(days: int) -> str:
-    return (TODAY + dt.timedelta(days=days)).isoformat()
+    return (start_day() + dt.timedelta(days=days)).isoformat()
 
 
 def last_id(db) -> int:
@@ -249,7 +247,7 @@ def history(cli, time_machine, tmp_path) -> dict:
     time_machine.move_to(dt.datetime.now(dt.UTC) + dt.timedelta(days=1))
     ok(cli("--actor", "desk2", "cancel", str(kim)))
     ok(cli("--actor", "admin", "slot", "update", "1", "--quantity", "3"))
-    return {"kim": kim, "lee": lee, "first": TODAY.isoformat(), "second": day(1)}
+    return {"kim": kim, "lee": lee, "first": start_day().isoformat(), "second": day(1)}
 
 
 def logged(cli, *args) -> list[tuple[str, str, int]]:
@@ -439,8 +437,8 @@ def test_prune_removes_old_delivered_messages_only(cli, db_path, tmp_path, time_
         "dry_run": True,
     }
     assert count_rows(db_path, "outbox") == 7
-    assert cli("outbox", "prune", "--before", TODAY.isoformat()).stdout == (
-        f"Pruned 0 delivered messages created before {TODAY.isoformat()}; {kept}"
+    assert cli("outbox", "prune", "--before", start_day().isoformat()).stdout == (
+        f"Pruned 0 delivered messages created before {start_day().isoformat()}; {kept}"
     )
     assert cli.json("outbox", "prune", "--before", today) == {"pruned": 4, "before": today, "dry_run": False}
     assert dict(query(db_path, "SELECT id, status FROM outbox")) == {4: "failed", 5: "in_flight", 7: "delivered"}

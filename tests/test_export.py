@@ -9,11 +9,10 @@ import json
 
 import pytest
 
-from tests.helpers import future, postgres_database
+from tests.helpers import future, postgres_database, start_day
 
 pytestmark = pytest.mark.usefixtures("backend")
 
-TODAY = dt.date.today().isoformat()
 HOSTILE = "=cmd|' /C calc'!A0"
 QUOTED = 'Clinic "North", 2F'
 MARKUP = "[bold]Busan[/bold]"
@@ -33,7 +32,7 @@ def reserve(cli, user, slot_id, dose=1) -> int:
 def known(cli):
     """A store built by known commands: names a spreadsheet or a terminal would misread, a series
     of two doses, a cancellation, a reschedule, a dose given today with a lot, someone waiting."""
-    seoul_today = slot(cli, TODAY, "서울대병원", "Pfizer", 5)
+    seoul_today = slot(cli, start_day().isoformat(), "서울대병원", "Pfizer", 5)
     seoul = slot(cli, future(3), "서울대병원", "Pfizer", 5)
     hostile = slot(cli, future(3), HOSTILE, "모더나", 3)
     north = slot(cli, future(3), QUOTED, "Pfizer", 4)
@@ -128,7 +127,7 @@ def test_csv_round_trip_gives_the_same_slots_and_bookings(cli, known, fresh, tmp
 def test_the_csv_headers_are_the_imports_and_values_are_exact(cli, known):
     slots = exported(cli, "slots")
     assert slots.splitlines()[0] == "date,hospital,vaccine,quantity,remaining,id"
-    assert slots.splitlines()[1] == f"{TODAY},서울대병원,Pfizer,5,4,1"
+    assert slots.splitlines()[1] == f"{start_day().isoformat()},서울대병원,Pfizer,5,4,1"
     assert {r["hospital"] for r in csv_rows(slots)} == {"서울대병원", HOSTILE, QUOTED, MARKUP, "+Plus Clinic"}
     assert f'"{QUOTED.replace(chr(34), 2 * chr(34))}"' in slots  # quoted as CSV, read back whole
     bookings = csv_rows(exported(cli, "reservations"))
@@ -189,7 +188,7 @@ def test_outbox_and_waitlist_csv_have_their_own_columns(cli, known):
     assert [json.loads(m["payload"]) for m in messages] == [m["payload"] for m in listed]
     waiting = csv_rows(exported(cli, "waitlist"))
     assert waiting == [
-        {"id": "1", "user": "yoon", "dose": "1", "vaccine": "Janssen", "hospital": "", "from": TODAY,
+        {"id": "1", "user": "yoon", "dose": "1", "vaccine": "Janssen", "hospital": "", "from": start_day().isoformat(),
          "to": future(30), "joined_at": waiting[0]["joined_at"], "position": "1"}
     ]  # fmt: skip
 
@@ -197,7 +196,9 @@ def test_outbox_and_waitlist_csv_have_their_own_columns(cli, known):
 def test_from_and_to_select_by_the_slots_day(cli, known):
     days = sorted({r["date"] for r in csv_rows(exported(cli, "slots", "--from", future(3), "--to", future(4)))})
     assert days == [future(3), future(4)]
-    assert [r["date"] for r in csv_rows(exported(cli, "slots", "--to", TODAY))] == [TODAY]
+    assert [r["date"] for r in csv_rows(exported(cli, "slots", "--to", start_day().isoformat()))] == [
+        start_day().isoformat()
+    ]
     bookings = csv_rows(exported(cli, "reservations", "--from", future(4)))
     assert sorted(r["user"] for r in bookings) == ["-yun", "kim", "park"]  # kim: dose 2, 21 days later
     assert exported(cli, "reservations", "--from", future(100)).splitlines() == [

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.helpers import count_rows, future, invariant_violations, query, snapshot
+from tests.helpers import count_rows, future, invariant_violations, query, snapshot, start_day
 
 pytestmark = pytest.mark.usefixtures("backend")
 
@@ -32,12 +32,9 @@ def events(cli) -> list[str]:
     return [m["event"] for m in cli.json("outbox", "list")]
 
 
-START = dt.date.today()  # the day the tests start from; time-machine moves the clock away from it
-
-
 def days_later(days: int) -> dt.date:
-    """START + days: fixed, whatever the clock says after a move."""
-    return START + dt.timedelta(days=days)
+    """start_day() + days: fixed, whatever the clock says after a move."""
+    return start_day() + dt.timedelta(days=days)
 
 
 # --- reschedule -----------------------------------------------------------------------------

@@ -9,16 +9,14 @@ import subprocess
 
 import pytest
 
-from tests.helpers import VAXRES, count_rows, future, query, run_vaxres
+from tests.helpers import VAXRES, count_rows, future, query, run_vaxres, start_day
 
 pytestmark = pytest.mark.usefixtures("backend")
 
-START = dt.date.today()  # the day the tests start from; time-machine moves the clock away from it
-
 
 def day(days: int) -> str:
-    """START + days, whatever the clock says after a move."""
-    return (START + dt.timedelta(days=days)).isoformat()
+    """start_day() + days, whatever the clock says after a move."""
+    return (start_day() + dt.timedelta(days=days)).isoformat()
 
 
 def add_slot(cli, days: int, hospital: str = "Seoul", vaccine: str = "Pfizer") -> int:
@@ -89,9 +87,9 @@ def test_the_next_days_run_reminds_the_next_days_bookings_and_never_past_ones(cl
     slots = [add_slot(cli, days) for days in range(4)]
     bookings = [book(cli, f"user{n}", slot) for n, slot in enumerate(slots)]
     assert cli.json("remind")["written"] == 2
-    time_machine.move_to(START + dt.timedelta(days=1))
+    time_machine.move_to(start_day() + dt.timedelta(days=1))
     assert cli.json("remind") == {"written": 1, "days_before": 1, "today": day(1), "up_to": day(2)}
-    time_machine.move_to(START + dt.timedelta(days=3))  # day 2 passed unreminded by a run of its own; closed now
+    time_machine.move_to(start_day() + dt.timedelta(days=3))  # day 2 passed unreminded by a run of its own; closed now
     assert cli.json("close-day")["no_shows"] == 3
     assert cli.json("remind") == {"written": 1, "days_before": 1, "today": day(3), "up_to": day(4)}
     assert reminded(cli) == [
@@ -100,7 +98,7 @@ def test_the_next_days_run_reminds_the_next_days_bookings_and_never_past_ones(cl
         (bookings[2], day(2), 1),
         (bookings[3], day(3), 0),
     ]
-    time_machine.move_to(START + dt.timedelta(days=5))
+    time_machine.move_to(start_day() + dt.timedelta(days=5))
     assert cli("remind").stdout == f"No bookings to remind up to {day(6)}; nothing written.\n"
     assert count_rows(db_path, "outbox", "event = 'ReservationReminder'") == 4
 
@@ -115,7 +113,7 @@ def test_a_rescheduled_booking_is_reminded_again_for_its_new_day(cli, time_machi
     assert cli.json("remind")["written"] == 0  # back on a day it was already reminded for
     cli.json("reschedule", str(kim), "--slot", str(further))
     assert cli.json("remind")["written"] == 0
-    time_machine.move_to(START + dt.timedelta(days=4))
+    time_machine.move_to(start_day() + dt.timedelta(days=4))
     assert cli.json("remind")["written"] == 1
     assert [p["message"] for p in reminders(cli)] == [
         f"Reminder: your reservation {kim} is in 1 day: Pfizer (dose 1) at Seoul on {day(1)}.",

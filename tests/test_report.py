@@ -13,13 +13,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.helpers import VAXRES, future, query
-
-START = dt.date.today()
+from tests.helpers import VAXRES, future, query, start_day
 
 
 def day(n: int) -> str:
-    return (START + dt.timedelta(days=n)).isoformat()
+    return (start_day() + dt.timedelta(days=n)).isoformat()
 
 
 def ok(result):
@@ -79,10 +77,10 @@ def campaign(cli, time_machine):
         ["--user", "baek", "--vaccine", "Moderna", "--hospital", "서울", "--to", day(1)],
     ):
         assert cli.json("waitlist", "join", *joining)["waiting"] is not None
-    time_machine.move_to(START + dt.timedelta(days=1, hours=12))
+    time_machine.move_to(start_day() + dt.timedelta(days=1, hours=12))
     ok(cli("administer", "1"))
     ok(cli("administer", "4"))
-    time_machine.move_to(START + dt.timedelta(days=2, hours=12))
+    time_machine.move_to(start_day() + dt.timedelta(days=2, hours=12))
     assert cli.json("close-day")["no_shows"] == 1
 
 
