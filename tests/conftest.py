@@ -52,6 +52,17 @@ def shared_id_key(request, monkeypatch):
         monkeypatch.setenv("VAXRES_ID_KEY", "a key for the tests that is long enough")
 
 
+@pytest.fixture(params=["here", "worker"])
+def both_readings(request, monkeypatch):
+    """The first pass of `import persons` both ways: in the import's own process, and by the
+    worker process a large file gets (vaxres/imports/reader.py), which must come to the same."""
+    if request.param == "worker":
+        from vaxres.imports import reader
+
+        monkeypatch.setattr(reader, "WORKER_MIN_BYTES", 0)
+    return request.param
+
+
 @pytest.fixture(scope="session")
 def empty_store_file(tmp_path_factory):
     """One migrated, empty SQLite store, copied for each test: migrating anew costs ~0.1 s a test."""

@@ -14,7 +14,7 @@ from tests.helpers import query, run_vaxres, years_ago
 from vaxres import validate
 from vaxres.imports.person_rows import PersonParser
 
-pytestmark = pytest.mark.usefixtures("backend", "shared_id_key")
+pytestmark = pytest.mark.usefixtures("backend", "shared_id_key", "both_readings")
 
 KIM = "900512-1583920"
 LEE = "8803152234517"
@@ -42,9 +42,11 @@ GOOD = (
 
 
 @pytest.mark.parametrize("kept", [PersonParser.GROUPS_LIMIT, 1])
-def test_groups_are_the_same_split_by_the_store_or_in_python(cli, tmp_path, monkeypatch, kept):
+def test_groups_are_the_same_split_by_the_store_or_in_python(cli, tmp_path, monkeypatch, kept, both_readings):
     """The loader splits the groups values in SQL when the parser kept them all, in Python when a
     file has more distinct groups cells than it keeps (here: one): the same groups either way."""
+    if kept != PersonParser.GROUPS_LIMIT and both_readings == "worker":
+        pytest.skip("the worker process parses with the limit as shipped, not this process's patch")
     monkeypatch.setattr(PersonParser, "GROUPS_LIMIT", kept)
     text = HEADER + "a,가,,,,,,,의료진;Nurses\nb,나,,,,,,,교사\nc,다,,,,,,,NURSES;의료진;교사;nurses\nd,라,,,,,,,\n"
     done = cli("import", "persons", str(write(tmp_path, text)))

@@ -23,7 +23,7 @@ from vaxres.booking.doses import SlotsChangedMeanwhile
 from vaxres.booking.vaccines import load_catalog
 from vaxres.db.store import Store
 from vaxres.errors import InvalidInput, StoreBusy, VaxresError
-from vaxres.imports import charset, csvfile, person_checks, person_rows
+from vaxres.imports import charset, csvfile, person_checks, person_rows, reader
 from vaxres.imports.booking_loader import BookingLoader
 from vaxres.imports.person_loader import PersonLoader
 from vaxres.imports.rejects import RejectsWriter
@@ -36,6 +36,7 @@ from vaxres.people import identity
 SLOT_CHUNK = 50_000  # rows per transaction: fewer, larger commits rewrite fewer index pages
 BOOKING_CHUNK = 5_000
 PERSON_CHUNK = 50_000
+PROGRESS_ROWS = 20_000  # the first pass reports its progress every so many rows
 
 Progress = Callable[[str, int, int, int | None], None]  # (phase, rows, completed, total) in bytes or rows
 
@@ -76,7 +77,8 @@ def _run(store: Store, source: str, options: ImportOptions, *, kind: str) -> Imp
     if options.rejects is not None and size is not None and csvfile.same_file(options.rejects, source):
         raise InvalidInput(f"--rejects {options.rejects} is the file being imported; name another file")
     try:
-        return _Import(store, options, kind, label, size).run(charset.Source(raw))
+        path = None if source == "-" else source
+        return _Import(store, options, kind, label, size, path).run(charset.Source(raw))
     finally:
         if raw is not sys.stdin.buffer:
             raw.close()
@@ -86,8 +88,9 @@ class _Import:
     """One import: the first pass (read again as CP949 when it turns out not to be UTF-8), then
     the second pass, chunk by chunk."""
 
-    def __init__(self, store: Store, options: ImportOptions, kind: str, label: str, size: int | None):
+    def __init__(self, store: Store, options: ImportOptions, kind: str, label: str, size: int | None, path: str | None):
         self.store, self.options, self.kind, self.label, self.size = store, options, kind, label, size
+        self.path = path  # the file by its name, for a worker process to read (None: standard input)
         self.required: tuple[str, ...]
         self.optional: tuple[str, ...]
         if kind == "slots":
@@ -152,25 +155,74 @@ class _Import:
         with store.transaction(conn, write=False):
             stream = source.stream
             position = stream.tell if self.size is not None else (lambda: 0)
-            people = None
             if self.kind == "persons":
-                people = person_rows.PersonParser(
-                    table.positions,
-                    today=store.today(),
-                    region=options.region,
-                    key=lambda: identity.checked_key(conn, shared_store=not store.is_sqlite)[0],
-                    dates_as_text=self.staging.dates_as_text,
-                    keep_cells=options.rejects is not None,
-                )
-                parse = people.person
+                valid = self._check_persons(conn, table, encoding, summary, rejects, position)
             else:
                 parser = RowParser(
                     table.positions, load_catalog(conn), today=store.today(), date_as_text=self.staging.dates_as_text
                 )
-                parse = parser.slot if self.kind == "slots" else parser.booking
+                rows = _valid_rows(
+                    table,
+                    parser.slot if self.kind == "slots" else parser.booking,
+                    summary,
+                    rejects,
+                    options.progress,
+                    position=position,
+                    size=self.size,
+                    next_step=options.next_step,
+                )
+                with _no_cycle_collection():
+                    valid = self.staging.fill(rows)
+                if self.kind == "slots":
+                    self.hospital_names = parser.hospital_names
+        source.settle()
+        return summary, valid
+
+    def _check_persons(
+        self,
+        conn: Connection,
+        table: csvfile.CsvTable,
+        encoding: charset.Encoding,
+        summary: ImportSummary,
+        rejects: RejectsWriter,
+        position: Callable[[], int],
+    ) -> int:
+        """The first pass of `import persons`: in this process, or with a large file's reading and
+        validating in a worker process (imports/reader.py) while this one stages; then the checks
+        across rows."""
+        store, options, staging = self.store, self.options, self.staging
+        assert staging is not None
+        key = lambda: identity.checked_key(conn, shared_store=not store.is_sqlite)[0]
+        findings: reader.Findings
+        if self.path is not None and reader.worth_a_worker(self.size):
+            job = reader.Job(
+                path=self.path,
+                label=self.label,
+                encoding=encoding,
+                delimiter=table.delimiter,
+                today=store.today(),
+                region=options.region,
+                dates_as_text=staging.dates_as_text,
+                keep_cells=options.rejects is not None,
+            )
+            with reader.Reader(job, key) as worker, _no_cycle_collection():
+                valid = staging.fill(
+                    _batched_rows(worker.batches(), summary, rejects, options.progress, self.size, options.next_step)
+                )
+            assert worker.findings is not None  # the worker's last word
+            findings = worker.findings
+        else:
+            people = person_rows.PersonParser(
+                table.positions,
+                today=store.today(),
+                region=options.region,
+                key=key,
+                dates_as_text=staging.dates_as_text,
+                keep_cells=options.rejects is not None,
+            )
             rows = _valid_rows(
                 table,
-                parse,
+                people.person,
                 summary,
                 rejects,
                 options.progress,
@@ -179,17 +231,13 @@ class _Import:
                 next_step=options.next_step,
             )
             with _no_cycle_collection():
-                valid = self.staging.fill(rows)
-            if people is not None and (options.skip_invalid or not summary.invalid):
-                self.uses_key = people.used_key
-                self.decided = person_checks.decide(
-                    conn, self.staging, store.today(), set(table.positions), people.repeats
-                )
-                self.group_sets = GroupSets.staged(conn, self.staging, people.group_sets)
-            elif self.kind == "slots":
-                self.hospital_names = parser.hospital_names
-        source.settle()
-        return summary, valid
+                valid = staging.fill(rows)
+            findings = reader.Findings(people.used_key, people.repeats, people.group_sets)
+        if options.skip_invalid or not summary.invalid:
+            self.uses_key = findings.used_key
+            self.decided = person_checks.decide(conn, staging, store.today(), set(table.positions), findings.repeats)
+            self.group_sets = GroupSets.staged(conn, staging, findings.group_sets)
+        return valid
 
     def _load(self, conn: Connection, summary: ImportSummary, valid: int, rejects: RejectsWriter) -> None:
         """Second pass: the staged rows in chunks of one transaction each."""
@@ -254,6 +302,35 @@ def _stopped(cause: str, low: int, label: str) -> StoreBusy:
     )
 
 
+def _batched_rows(
+    batches: Iterator[tuple[int, list[tuple], list[RowError], int]],
+    summary: ImportSummary,
+    rejects: RejectsWriter,
+    progress: Progress | None,
+    size: int | None,
+    next_step: Callable[[VaxresError], str] | None,
+) -> Iterator[tuple]:
+    """_valid_rows for rows read and validated elsewhere (imports/reader.py), a batch at a time."""
+    for read, valid, errors, position in batches:
+        before = summary.rows
+        summary.rows += read
+        for error in errors:
+            _invalid(error, summary, rejects, next_step)
+        yield from valid
+        if progress and summary.rows // PROGRESS_ROWS > before // PROGRESS_ROWS:
+            progress("check", summary.rows, position, size)
+
+
+def _invalid(
+    row: RowError, summary: ImportSummary, rejects: RejectsWriter, next_step: Callable[[VaxresError], str] | None
+) -> None:
+    if next_step is not None:
+        row = row.with_next_step(next_step)
+    summary.invalid += 1
+    summary.note(row)
+    rejects.invalid(row)
+
+
 def _valid_rows(
     table: csvfile.CsvTable,
     parse: Callable[[int, list[str]], tuple | RowError],
@@ -270,12 +347,8 @@ def _valid_rows(
         summary.rows += 1
         row = parse(line, cells)
         if type(row) is RowError:
-            if next_step is not None:
-                row = row.with_next_step(next_step)
-            summary.invalid += 1
-            summary.note(row)
-            rejects.invalid(row)
+            _invalid(row, summary, rejects, next_step)
         else:
             yield row  # type: ignore[misc]  # (a RowError went the other way: `type() is` is the faster test)
-        if progress and summary.rows % 20_000 == 0:
+        if progress and summary.rows % PROGRESS_ROWS == 0:
             progress("check", summary.rows, position(), size)
