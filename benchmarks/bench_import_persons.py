@@ -20,6 +20,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -108,6 +109,38 @@ def generate(path: Path, rows: int) -> None:
             out.write(f"{person},{name},{rrn},,{phone},{email},{rnd.choice(('ko', 'ko', 'en'))},,{groups}\n")
 
 
+def measure_tree(cmd: list[str], env: dict) -> tuple[float, float, int]:
+    """Wall seconds, the peak of the summed resident memory (MB) of the process and its children
+    (the import's reader worker, which runs beside it), sampled every 20 ms, and the exit code."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    peak = 0
+    while proc.poll() is None:
+        peak = max(peak, sum(_rss_kib(pid) for pid in (proc.pid, *_children(proc.pid))))
+        time.sleep(0.02)
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"{cmd[0]} failed ({proc.returncode}): {proc.stderr.read().decode()[-2000:]}")
+    return elapsed, peak / 1024, proc.returncode
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def _rss_kib(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def main() -> None:
     compile_installed()
     from vaxres.imports.run import PERSON_CHUNK
@@ -124,7 +157,7 @@ def main() -> None:
                 db = folder / f"{side}{n}.db"
                 if side == "vaxres":
                     subprocess.run([VAXRES, "--db", str(db), "db", "upgrade"], env=env, check=True, capture_output=True)
-                    runs[side].append(measure([VAXRES, "--db", str(db), "import", "persons", str(people)], env))
+                    runs[side].append(measure_tree([VAXRES, "--db", str(db), "import", "persons", str(people)], env))
                 else:
                     plain = [sys.executable, "-c", BASELINE, str(people), str(db), str(PERSON_CHUNK)]
                     runs[side].append(measure([*plain, str(IMPORT_CACHE_KIB), KEY], env))
@@ -144,7 +177,7 @@ with {ROWS:,} people. Whole processes, each into a fresh store, {REPEAT} round{"
 | goal | vaxres | baseline in the same run | verdict |
 |---|---|---|---|
 | `vaxres import persons` at most 1.5x plain sqlite3 executemany with the same HMAC | {medians["vaxres"]:.1f} s | {medians["baseline"]:.1f} s | {ratio:.2f}x, {"met" if ratio <= 1.5 else "**missed**"} |
-| peak memory of `vaxres import persons` under 200 MB | {peak:.0f} MB | — | {"met" if peak < 200 else "**missed**"} |
+| peak memory of `vaxres import persons` under 200 MB (the process and its reader worker, summed) | {peak:.0f} MB | — | {"met" if peak < 200 else "**missed**"} |
 
 The file: Korean names, a resident registration number for nine people in ten (each their own),
 a mobile phone, an e-mail address at one of {len(DOMAINS)} providers, a language, groups for one in

@@ -29,6 +29,7 @@ from vaxres.imports.rows import RowError
 
 WORKER_MIN_BYTES = 8 << 20  # about 80,000 people: below it the worker's start is not repaid
 BATCH_ROWS = 2_000
+PIPE_BYTES = 1 << 20  # Linux's default most for an unprivileged process
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,6 +82,7 @@ class Reader:
         assert self._process.stdin is not None and self._process.stdout is not None
         self._to: IO[bytes] = self._process.stdin
         self._from: IO[bytes] = self._process.stdout
+        _widen(self._from)
         self._send(job)
 
     def __enter__(self) -> Reader:
@@ -139,6 +141,17 @@ class Reader:
     def _ended(self) -> str:
         code = self._process.wait()
         return f"was stopped by signal {-code}" if code < 0 else f"ended unexpectedly (exit code {code})"
+
+
+def _widen(pipe: IO[bytes]) -> None:
+    """Room in the pipe for a few batches, so that the worker goes on while this process stages
+    (Linux; elsewhere the pipe keeps its size)."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+    except (ImportError, AttributeError, OSError):
+        pass
 
 
 def _work(job: Job, channel_in: IO[bytes], channel_out: IO[bytes]) -> None:

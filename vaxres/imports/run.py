@@ -23,12 +23,12 @@ from vaxres.booking.doses import SlotsChangedMeanwhile
 from vaxres.booking.vaccines import load_catalog
 from vaxres.db.store import Store
 from vaxres.errors import InvalidInput, StoreBusy, VaxresError
-from vaxres.imports import charset, csvfile, person_checks, person_rows, reader
+from vaxres.imports import charset, csvfile, first_pass, person_checks, person_rows, reader
 from vaxres.imports.booking_loader import BookingLoader
 from vaxres.imports.person_loader import PersonLoader
 from vaxres.imports.rejects import RejectsWriter
 from vaxres.imports.report import ImportSummary, InvalidRows
-from vaxres.imports.rows import RowError, RowParser
+from vaxres.imports.rows import RowParser
 from vaxres.imports.slot_loader import SlotLoader
 from vaxres.imports.staging import GroupSets, Staging
 from vaxres.people import identity
@@ -36,9 +36,8 @@ from vaxres.people import identity
 SLOT_CHUNK = 50_000  # rows per transaction: fewer, larger commits rewrite fewer index pages
 BOOKING_CHUNK = 5_000
 PERSON_CHUNK = 50_000
-PROGRESS_ROWS = 20_000  # the first pass reports its progress every so many rows
 
-Progress = Callable[[str, int, int, int | None], None]  # (phase, rows, completed, total) in bytes or rows
+Progress = first_pass.Progress
 
 
 @dataclass
@@ -161,7 +160,7 @@ class _Import:
                 parser = RowParser(
                     table.positions, load_catalog(conn), today=store.today(), date_as_text=self.staging.dates_as_text
                 )
-                rows = _valid_rows(
+                rows = first_pass.valid_rows(
                     table,
                     parser.slot if self.kind == "slots" else parser.booking,
                     summary,
@@ -207,7 +206,10 @@ class _Import:
             )
             with reader.Reader(job, key) as worker, _no_cycle_collection():
                 valid = staging.fill(
-                    _batched_rows(worker.batches(), summary, rejects, options.progress, self.size, options.next_step)
+                    first_pass.batched_rows(
+                        worker.batches(), summary, rejects, options.progress, self.size, options.next_step
+                    ),
+                    reader.BATCH_ROWS,
                 )
             assert worker.findings is not None  # the worker's last word
             findings = worker.findings
@@ -220,7 +222,7 @@ class _Import:
                 dates_as_text=staging.dates_as_text,
                 keep_cells=options.rejects is not None,
             )
-            rows = _valid_rows(
+            rows = first_pass.valid_rows(
                 table,
                 people.person,
                 summary,
@@ -300,55 +302,3 @@ def _stopped(cause: str, low: int, label: str) -> StoreBusy:
         f"{cause}; the first {low - 1:,} valid rows of {label} are loaded, the rest is not; "
         f"run the same import again to complete it"
     )
-
-
-def _batched_rows(
-    batches: Iterator[tuple[int, list[tuple], list[RowError], int]],
-    summary: ImportSummary,
-    rejects: RejectsWriter,
-    progress: Progress | None,
-    size: int | None,
-    next_step: Callable[[VaxresError], str] | None,
-) -> Iterator[tuple]:
-    """_valid_rows for rows read and validated elsewhere (imports/reader.py), a batch at a time."""
-    for read, valid, errors, position in batches:
-        before = summary.rows
-        summary.rows += read
-        for error in errors:
-            _invalid(error, summary, rejects, next_step)
-        yield from valid
-        if progress and summary.rows // PROGRESS_ROWS > before // PROGRESS_ROWS:
-            progress("check", summary.rows, position, size)
-
-
-def _invalid(
-    row: RowError, summary: ImportSummary, rejects: RejectsWriter, next_step: Callable[[VaxresError], str] | None
-) -> None:
-    if next_step is not None:
-        row = row.with_next_step(next_step)
-    summary.invalid += 1
-    summary.note(row)
-    rejects.invalid(row)
-
-
-def _valid_rows(
-    table: csvfile.CsvTable,
-    parse: Callable[[int, list[str]], tuple | RowError],
-    summary: ImportSummary,
-    rejects: RejectsWriter,
-    progress: Progress | None,
-    *,
-    position: Callable[[], int],
-    size: int | None,
-    next_step: Callable[[VaxresError], str] | None,
-) -> Iterator[tuple]:
-    """Parse each data row; invalid ones are counted, reported and sent to --rejects."""
-    for line, cells in table.rows():
-        summary.rows += 1
-        row = parse(line, cells)
-        if type(row) is RowError:
-            _invalid(row, summary, rejects, next_step)
-        else:
-            yield row  # type: ignore[misc]  # (a RowError went the other way: `type() is` is the faster test)
-        if progress and summary.rows % PROGRESS_ROWS == 0:
-            progress("check", summary.rows, position(), size)

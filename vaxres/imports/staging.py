@@ -86,13 +86,15 @@ class Staging:
             self._attach()
         self._create()
 
-    def fill(self, rows: Iterator[tuple]) -> int:
-        """Stage the rows; return how many (they are numbered 1..n in file order)."""
+    def fill(self, rows: Iterator[tuple], batch_size: int | None = None) -> int:
+        """Stage the rows; return how many (they are numbered 1..n in file order). `batch_size`:
+        rows per INSERT batch (smaller keeps a producer in another process busy meanwhile)."""
+        size = batch_size or self.BATCH
         count = 0
         batch = []
         for row in rows:
             batch.append(row)
-            if len(batch) >= self.BATCH:
+            if len(batch) >= size:
                 count += self._insert(batch)
                 batch = []
         if batch:
