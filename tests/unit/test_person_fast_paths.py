@@ -1,5 +1,8 @@
 """The import's fast paths for phones and e-mail addresses (people/rules.py) give what the
-libraries give: the same E.164 number, the same normalised address, the same refusals."""
+libraries give: the same E.164 number, the same normalised address, the same refusals; and who
+is a minor (rules.minor_on, one comparison) is who age_on counts under ADULT_AGE."""
+
+import datetime as dt
 
 import phonenumbers
 import pytest
@@ -56,3 +59,14 @@ def test_addresses_at_known_domains_read_as_email_validator_reads_them(local, do
     _ours(rules.parse_email, f"first@{domain}")  # an earlier row: the domain is known when valid
     text = f"{local}@{domain}"
     assert _ours(rules.parse_email, text) == _library_email(text)
+
+
+LEAP_EDGES = [dt.date(2004, 2, 29), dt.date(2022, 2, 28), dt.date(2022, 3, 1)]  # born on the first, 18 around it
+BIRTHS = st.dates(dt.date(1996, 1, 1), dt.date(2012, 12, 31)) | st.sampled_from(LEAP_EDGES[:1])
+DAYS = st.dates(dt.date(2014, 1, 1), dt.date(2030, 12, 31)) | st.sampled_from(LEAP_EDGES[1:])
+
+
+@settings(max_examples=3000, derandomize=True)
+@given(BIRTHS, DAYS)
+def test_a_minor_is_who_age_on_counts_under_adult_age(born, day):
+    assert rules.minor_on(born, day) == (rules.age_on(born, day) < rules.ADULT_AGE)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from vaxres.errors import Refused
-from vaxres.people.rules import ADULT_AGE, age_on
+from vaxres.people.rules import ADULT_AGE, age_on, minor_on
 
 
 class GuardianRequired(Refused):
@@ -19,11 +19,17 @@ class GuardianRequired(Refused):
             details={"user": user, "age": age, "date": day.isoformat(), "adult_on": adult_on.isoformat()},
         )
 
+    @classmethod
+    def of_minor(cls, user: str, born: dt.date, day: dt.date) -> GuardianRequired:
+        """The refusal for a person minor_on `day`: their age and the day they come of age, worked out
+        only now."""
+        return cls(user, age_on(born, day), day, adult_on=_birthday(born, ADULT_AGE))
+
 
 def check_guardian(user: str, born: dt.date | None, guarded: bool, day: dt.date) -> None:
-    """A person under ADULT_AGE on the booking's day is booked only with a guardian registered."""
-    if born is not None and not guarded and (age := age_on(born, day)) < ADULT_AGE:
-        raise GuardianRequired(user, age, day, adult_on=_birthday(born, ADULT_AGE))
+    """A person minor_on the booking's day is booked only with a guardian registered."""
+    if born is not None and not guarded and minor_on(born, day):
+        raise GuardianRequired.of_minor(user, born, day)
 
 
 def _birthday(born: dt.date, years: int) -> dt.date:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 from vaxres.booking.eligibility import Windows
-from vaxres.booking.guardians import ADULT_AGE, age_on, check_guardian
+from vaxres.booking.guardians import GuardianRequired, minor_on
 from vaxres.booking.model import HeldDose, ReservationRecord, SlotRecord, VaccineRecord
 from vaxres.db.tables import ReservationStatus
 from vaxres.errors import NotFound, Refused
@@ -265,8 +265,8 @@ def check_booking(
     dose left (`remaining`; None: the store's conditional UPDATE checks it)."""
     if slot.date < today:
         raise SlotInPast.of_slot(slot)
-    if born is not None and not guarded and age_on(born, slot.date) < ADULT_AGE:  # adults: one comparison
-        check_guardian(user, born, guarded, slot.date)
+    if born is not None and not guarded and minor_on(born, slot.date):  # check_guardian, inlined
+        raise GuardianRequired.of_minor(user, born, slot.date)
     if windows:
         assert at is not None  # the booking's moment
         windows.check(user, vaccine.name, dose, born=born, groups=groups, at=at)

@@ -13,7 +13,7 @@ from vaxres.citizens import rules
 from vaxres.db.citizen import session_table
 from vaxres.db.store import Store
 from vaxres.db.tables import person_table, utcnow
-from vaxres.people.rules import ADULT_AGE, age_on
+from vaxres.people.rules import minor_on
 
 s = session_table.c
 p = person_table.c
@@ -54,7 +54,7 @@ def find_session(store: Store, token: str) -> Citizen:
             select(p.id, p.birth_date).where(p.guardian_id == row.person_id, p.forgotten_at.is_(None)).order_by(p.id)
         ).all()
     today = store.today()
-    minors = tuple(ward.id for ward in wards if ward.birth_date and age_on(ward.birth_date, today) < ADULT_AGE)
+    minors = tuple(ward.id for ward in wards if ward.birth_date and minor_on(ward.birth_date, today))
     return Citizen(row.person_id, minors, row.expires_at)
 
 

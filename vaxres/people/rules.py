@@ -9,7 +9,7 @@ import re
 from vaxres import validate
 from vaxres.errors import InvalidInput, InvalidValue, NotFound, Refused
 
-ADULT_AGE = 18  # a guardian is at least this old; a person younger is booked only with one (booking/rules.py)
+ADULT_AGE = 18  # a guardian is at least this old; a person younger (minor_on) is booked only with one
 DEFAULT_REGION = "KR"
 MAX_GROUP_LENGTH = 100
 MAX_GROUPS = 50
@@ -87,6 +87,12 @@ class FutureBookingHeld(Refused):
 def age_on(born: dt.date, day: dt.date) -> int:
     """Whole years on `day` (born on 29 February: a year older on 1 March in other years)."""
     return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
+def minor_on(born: dt.date, day: dt.date) -> bool:
+    """Under ADULT_AGE on `day`, as age_on counts: the one place that says who is a minor. One tuple
+    comparison, no age worked out, as the booking import asks it of every row with a birth date."""
+    return (day.year - ADULT_AGE, day.month, day.day) < (born.year, born.month, born.day)
 
 
 # A Korean mobile number as libphonenumber's KR metadata reads one (the ten-digit forms of its
