@@ -130,10 +130,9 @@ def test_a_lot_expired_on_the_doses_day_in_the_stores_zone_is_refused(cli, db_pa
 
 
 @pytest.fixture
-def doses(cli, seoul, monkeypatch):
+def doses(cli, seoul, shared_id_key):
     """Doses given in Seoul: coded (Pfizer, two doses of a series), a vaccine without codes and a
     hostile hospital name; a booking cancelled, one missed, one still booked, one waiting."""
-    monkeypatch.setenv("VAXRES_ID_KEY", "a key for the tests that is long enough")  # PostgreSQL needs one
     with time_machine.travel(DAY, tick=False):
         cli("vaccine", "add", '백신 "Q"\\', "--doses", "1")
         first = slot(cli, "2027-03-02", HOSTILE, "Pfizer")
