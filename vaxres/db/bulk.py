@@ -6,6 +6,7 @@ that needs its type's conversion (a timestamp) is converted once with `bound()`.
 
 from __future__ import annotations
 
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Column, Connection
@@ -30,8 +31,8 @@ def executemany_tuples(conn: Connection, statement: ClauseElement, keys: list[st
         return conn.exec_driver_sql(sql, [dict(zip(keys, row)) for row in rows]).rowcount
     order = compiled.positiontup or []
     if order != keys:
-        where = [keys.index(key) for key in order]
-        rows = [tuple(row[i] for i in where) for row in rows]
+        pick = itemgetter(*(keys.index(key) for key in order))  # C, not a generator a row
+        rows = list(map(pick, rows)) if len(order) > 1 else [(pick(row),) for row in rows]
     return conn.exec_driver_sql(sql, rows).rowcount
 
 

@@ -75,7 +75,8 @@ class BookingLoader:
         now = utcnow()
         today = self._today
         rows = bulk.fetch(conn, self._chunk, {"low": low, "high": high})
-        users = list({row[1] for row in rows})
+        # The chunk's people: for PostgreSQL's locks and a dry run's memory (SQLite's writer locks nobody).
+        users = [] if self._sqlite and not dry_run else list({row[1] for row in rows})
         if not dry_run:
             locks.lock_people(conn, users)  # before the chunk's first row lock (booking/locks.py)
         held, where = self._held_doses(conn, low, high)
@@ -103,7 +104,7 @@ class BookingLoader:
         guarded = False  # someone booked has a guardian: their copies are written
         unregistered = False  # someone booked is not in the registry yet: made a bare person
         days = self._days
-        for index, (_line, user, dose, slot_id, *_slot, born, guardian, registered) in enumerate(rows):
+        for index, (_line, user, dose, slot_id, _, _, _, _, _, _, _, _, born, guardian, registered) in enumerate(rows):
             mine = held.get(user)
             if slot_id is None:
                 refused.append((index, None))
@@ -256,9 +257,11 @@ def _slots_of(rows: list[tuple], known_day, day_of) -> tuple[dict, dict]:
     slots: dict[int, SlotRecord] = {}
     vaccines: dict[int, VaccineRecord] = {}
     series_of: dict[tuple, VaccineRecord] = {}
-    for _line, _user, _dose, slot_id, day, hospital, vaccine, capacity, remaining, catalog_name, doses, gap, *_ in rows:
+    for row in rows:
+        slot_id = row[3]
         if slot_id is None or slot_id in slots:
             continue
+        day, hospital, vaccine, capacity, remaining, catalog_name, doses, gap = row[4:12]
         slots[slot_id] = SlotRecord(slot_id, known_day(day) or day_of(day), hospital, vaccine, capacity, remaining)
         key = (catalog_name or vaccine or "", doses or 1, gap or 0)  # outside the catalog: 1 dose
         entry = series_of.get(key)
