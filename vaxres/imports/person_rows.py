@@ -59,7 +59,6 @@ class PersonParser:
 
     MEMO_LIMIT = 50_000
     GROUPS_LIMIT = 1000
-    REPEATS_LIMIT = 20_000
 
     def __init__(
         self,
@@ -70,7 +69,10 @@ class PersonParser:
         key: Callable[[], bytes],
         dates_as_text: bool = True,
         keep_cells: bool = True,
+        note_numbers: bool = True,
     ):
+        """`note_numbers` False: the caller keeps the filter of the numbers seen (the reader
+        worker's import process, which sees every row)."""
         self._keep_cells = keep_cells  # the row's text, staged for --rejects only
         self._today = today
         self._region = rules.parse_region(region) if region != rules.DEFAULT_REGION else region
@@ -89,12 +91,12 @@ class PersonParser:
         self._groups: dict[str, str] = {}  # a groups cell -> the names as staged
         self._unlisted_groups = False  # a groups cell was not kept in self._groups
         self._fingerprint: Callable[[str], str] | None = None  # the number's, once the key is read
-        # The numbers perhaps on an earlier row, by a Bloom filter of the fingerprints seen (three
-        # bits of 2^25 each, 4 MB): a few hundred of a million numbers all different (two bits of
-        # 2^24 gave about 9,000, two full scans of the staged rows), looked up in the staged rows
-        # without an index (person_checks.decide); None: too many, decide indexes them.
-        self._seen = bytearray(1 << 22)
-        self.repeats: list[str] | None = []
+        self.numbers: SeenNumbers | None = SeenNumbers() if note_numbers else None
+
+    @property
+    def repeats(self) -> list[str] | None:
+        """The fingerprints perhaps on an earlier row (None: too many, or not noted here)."""
+        return None if self.numbers is None else self.numbers.repeats
 
     @property
     def used_key(self) -> bool:
@@ -153,8 +155,8 @@ class PersonParser:
             if sex_given is not None and _sex(sex_given) != sex:
                 raise InvalidValue("sex", sex_given, f"is not the sex the resident registration number gives ({sex})")
             fingerprint = (self._fingerprint or self._first_key())(digits)
-            if self.repeats is not None:
-                self._note(fingerprint)
+            if self.numbers is not None:
+                self.numbers.note(fingerprint)
             masked = cells[self._rrn_at]  # type: ignore[index]  # the masked form, as person() wrote it
             given |= RRN | BIRTH_DATE | SEX
         else:
@@ -203,25 +205,6 @@ class PersonParser:
         text = CELL_SEPARATOR.join(cells) if self._keep_cells else ""
         return (line, person, name, born, sex, phone, email, lang, guardian, groups, fingerprint, masked, fields,
                 text)  # fmt: skip
-
-    def _note(self, fingerprint: str) -> None:
-        """Add a number to the filter of those seen; one it may have seen goes to self.repeats."""
-        bits = int(fingerprint[:19], 16)  # 76 bits of the HMAC: three bits of the filter's 2^25
-        first, second, third = bits >> 51, bits >> 26 & 0x1FFFFFF, bits >> 1 & 0x1FFFFFF
-        seen = self._seen
-        if (
-            seen[first >> 3] >> (first & 7) & 1
-            and seen[second >> 3] >> (second & 7) & 1
-            and seen[third >> 3] >> (third & 7) & 1
-        ):
-            if self.repeats is not None:
-                self.repeats.append(fingerprint)
-                if len(self.repeats) > self.REPEATS_LIMIT:
-                    self.repeats = None
-        else:
-            seen[first >> 3] |= 1 << (first & 7)
-            seen[second >> 3] |= 1 << (second & 7)
-            seen[third >> 3] |= 1 << (third & 7)
 
     @staticmethod
     def _refuse_number(text: str) -> None:
@@ -275,6 +258,40 @@ class PersonParser:
     def _fields_json(self, given: int) -> str:
         found = self._fields[given] = json.dumps([name for bit, name in BITS if given & bit])
         return found
+
+
+class SeenNumbers:
+    """The numbers perhaps on an earlier row, by a Bloom filter of the fingerprints seen (three
+    bits of 2^25 each, 4 MB): a few hundred of a million numbers all different (two bits of 2^24
+    gave about 9,000, two full scans of the staged rows), looked up in the staged rows without an
+    index (person_checks.decide); `repeats` None: too many, decide indexes them."""
+
+    REPEATS_LIMIT = 20_000
+
+    def __init__(self) -> None:
+        self._seen = bytearray(1 << 22)
+        self.repeats: list[str] | None = []
+
+    def note(self, fingerprint: str) -> None:
+        """Add a number to the filter of those seen; one it may have seen goes to self.repeats."""
+        if self.repeats is None:
+            return
+        bits = int(fingerprint[:19], 16)  # 76 bits of the HMAC: three bits of the filter's 2^25
+        first, second, third = bits >> 51, bits >> 26 & 0x1FFFFFF, bits >> 1 & 0x1FFFFFF
+        seen = self._seen
+        if (
+            seen[first >> 3] >> (first & 7) & 1
+            and seen[second >> 3] >> (second & 7) & 1
+            and seen[third >> 3] >> (third & 7) & 1
+        ):
+            if self.repeats is not None:
+                self.repeats.append(fingerprint)
+                if len(self.repeats) > self.REPEATS_LIMIT:
+                    self.repeats = None
+        else:
+            seen[first >> 3] |= 1 << (first & 7)
+            seen[second >> 3] |= 1 << (second & 7)
+            seen[third >> 3] |= 1 << (third & 7)
 
 
 OPTIONAL = ("name", "birth_date", "sex", "phone", "email", "lang", "guardian", "groups")

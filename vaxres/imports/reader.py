@@ -51,7 +51,7 @@ class Findings:
     """What the parser learnt of the whole file, for the checks across rows (person_checks)."""
 
     used_key: bool
-    repeats: list[str] | None
+    repeats: list[str] | None  # from the worker: None, the import's process notes the numbers
     group_sets: set[str] | None
 
 
@@ -185,6 +185,7 @@ def _work(job: Job, channel_in: IO[bytes], channel_out: IO[bytes]) -> None:
             key=key,
             dates_as_text=job.dates_as_text,
             keep_cells=job.keep_cells,
+            note_numbers=False,  # the import's process notes them, in file order (run._check_persons)
         )
         parse = parser.person
         read, valid, errors = 0, [], []

@@ -36,6 +36,7 @@ from vaxres.people import identity
 SLOT_CHUNK = 50_000  # rows per transaction: fewer, larger commits rewrite fewer index pages
 BOOKING_CHUNK = 5_000
 PERSON_CHUNK = 50_000
+FINGERPRINT = [column.name for column in person_rows.STAGED_COLUMNS].index("fingerprint")
 
 Progress = first_pass.Progress
 
@@ -204,15 +205,14 @@ class _Import:
                 dates_as_text=staging.dates_as_text,
                 keep_cells=options.rejects is not None,
             )
+            numbers = person_rows.SeenNumbers()  # noted here, where every row passes: the worker is busier
             with reader.Reader(job, key) as worker, _no_cycle_collection():
-                valid = staging.fill(
-                    first_pass.batched_rows(
-                        worker.batches(), summary, rejects, options.progress, self.size, options.next_step
-                    ),
-                    reader.BATCH_ROWS,
+                batches = first_pass.batched_rows(
+                    worker.batches(), summary, rejects, options.progress, self.size, options.next_step
                 )
+                valid = staging.fill(_noting(batches, numbers), reader.BATCH_ROWS)
             assert worker.findings is not None  # the worker's last word
-            findings = worker.findings
+            findings = dataclasses.replace(worker.findings, repeats=numbers.repeats)
         else:
             people = person_rows.PersonParser(
                 table.positions,
@@ -280,6 +280,15 @@ class _Import:
                 rejects.refused(error)
             if options.progress:
                 options.progress("load", high, high, valid)
+
+
+def _noting(rows: Iterator[tuple], numbers: person_rows.SeenNumbers) -> Iterator[tuple]:
+    """The staged person rows, each one's number fingerprint noted on the way."""
+    note = numbers.note
+    for row in rows:
+        if row[FINGERPRINT] is not None:
+            note(row[FINGERPRINT])
+        yield row
 
 
 @contextmanager
