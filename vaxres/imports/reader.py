@@ -21,11 +21,14 @@ import pickle
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from vaxres.errors import InvalidInput, Unavailable, VaxresError
 from vaxres.imports import charset, csvfile
 from vaxres.imports.rows import RowError
+
+if TYPE_CHECKING:
+    from vaxres.imports.person_rows import PersonParser
 
 WORKER_MIN_BYTES = 8 << 20  # about 80,000 people: below it the worker's start is not repaid
 BATCH_ROWS = 2_000
@@ -34,9 +37,10 @@ PIPE_BYTES = 1 << 20  # Linux's default most for an unprivileged process
 
 @dataclasses.dataclass(frozen=True)
 class Job:
-    """What the worker reads and how: everything PersonParser and the CSV reader are given."""
+    """The first pass of a person file: what is read and how, everything PersonParser and the CSV
+    reader are given, in this process or the worker (`path` None: standard input, read here)."""
 
-    path: str
+    path: str | None
     label: str
     encoding: charset.Encoding
     delimiter: str | None
@@ -44,6 +48,19 @@ class Job:
     region: str
     dates_as_text: bool
     keep_cells: bool
+
+    def parser(self, positions: dict[str, int], key: Callable[[], bytes], *, note_numbers: bool = True) -> PersonParser:
+        from vaxres.imports.person_rows import PersonParser
+
+        return PersonParser(
+            positions,
+            today=self.today,
+            region=self.region,
+            key=key,
+            dates_as_text=self.dates_as_text,
+            keep_cells=self.keep_cells,
+            note_numbers=note_numbers,
+        )
 
 
 @dataclasses.dataclass
@@ -62,13 +79,13 @@ class ReaderStopped(Unavailable):
         super().__init__(f"the import's reader process {why}; nothing was written: run the same import again")
 
 
-def worth_a_worker(size: int | None) -> bool:
+def worth_a_worker(job: Job, size: int | None) -> bool:
     """A file of this size (None: standard input or a pipe, which only this process can read)."""
-    return size is not None and size >= WORKER_MIN_BYTES
+    return job.path is not None and size is not None and size >= WORKER_MIN_BYTES
 
 
 class Reader:
-    """The worker process of one reading of the file; `rows()` yields its valid rows."""
+    """The worker process of one reading of the file; `batches()` yields what it read."""
 
     def __init__(self, job: Job, key: Callable[[], bytes]):
         self._key = key
@@ -125,8 +142,7 @@ class Reader:
 
     def _send(self, value: object) -> None:
         try:
-            pickle.dump(value, self._to, protocol=pickle.HIGHEST_PROTOCOL)
-            self._to.flush()
+            _write(self._to, value)
         except BrokenPipeError:
             raise ReaderStopped(self._ended()) from None
 
@@ -158,17 +174,15 @@ def _work(job: Job, channel_in: IO[bytes], channel_out: IO[bytes]) -> None:
     """In the worker: read and validate the file, sending batches of rows in file order."""
     import gc
 
-    from vaxres.imports.person_rows import PersonParser
-
     def send(value: object) -> None:
-        pickle.dump(value, channel_out, protocol=pickle.HIGHEST_PROTOCOL)
-        channel_out.flush()
+        _write(channel_out, value)
 
     def key() -> bytes:
         send(("key",))
         return pickle.load(channel_in)
 
     gc.disable()  # rows hold no cycles: as the in-process pass (run._no_cycle_collection)
+    assert job.path is not None  # worth_a_worker
     with open(job.path, "rb") as stream:
         table = csvfile.table_for(
             stream,
@@ -178,15 +192,8 @@ def _work(job: Job, channel_in: IO[bytes], channel_out: IO[bytes]) -> None:
             optional=csvfile.PERSON_OPTIONAL,
             source=job.label,
         )
-        parser = PersonParser(
-            table.positions,
-            today=job.today,
-            region=job.region,
-            key=key,
-            dates_as_text=job.dates_as_text,
-            keep_cells=job.keep_cells,
-            note_numbers=False,  # the import's process notes them, in file order (run._check_persons)
-        )
+        # The numbers are noted by the import's process, in file order (run._check_persons).
+        parser = job.parser(table.positions, key, note_numbers=False)
         parse = parser.person
         read, valid, errors = 0, [], []
         for line, cells in table.rows():
@@ -229,10 +236,14 @@ def main() -> None:
         _last_word(channel_out, ("failed", type(error).__name__))
 
 
+def _write(channel: IO[bytes], value: object) -> None:
+    pickle.dump(value, channel, protocol=pickle.HIGHEST_PROTOCOL)
+    channel.flush()
+
+
 def _last_word(channel_out: IO[bytes], message: tuple) -> None:
     try:
-        pickle.dump(message, channel_out, protocol=pickle.HIGHEST_PROTOCOL)
-        channel_out.flush()
+        _write(channel_out, message)
     except BrokenPipeError:
         pass
 

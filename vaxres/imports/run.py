@@ -28,7 +28,7 @@ from vaxres.imports.booking_loader import BookingLoader
 from vaxres.imports.person_loader import PersonLoader
 from vaxres.imports.rejects import RejectsWriter
 from vaxres.imports.report import ImportSummary, InvalidRows
-from vaxres.imports.rows import RowParser
+from vaxres.imports.rows import RowError, RowParser
 from vaxres.imports.slot_loader import SlotLoader
 from vaxres.imports.staging import GroupSets, Staging
 from vaxres.people import identity
@@ -161,22 +161,36 @@ class _Import:
                 parser = RowParser(
                     table.positions, load_catalog(conn), today=store.today(), date_as_text=self.staging.dates_as_text
                 )
-                rows = first_pass.valid_rows(
-                    table,
-                    parser.slot if self.kind == "slots" else parser.booking,
-                    summary,
-                    rejects,
-                    options.progress,
-                    position=position,
-                    size=self.size,
-                    next_step=options.next_step,
+                valid = self._stage(
+                    table, parser.slot if self.kind == "slots" else parser.booking, summary, rejects, position
                 )
-                with _no_cycle_collection():
-                    valid = self.staging.fill(rows)
                 if self.kind == "slots":
                     self.hospital_names = parser.hospital_names
         source.settle()
         return summary, valid
+
+    def _stage(
+        self,
+        table: csvfile.CsvTable,
+        parse: Callable[[int, list[str]], tuple | RowError],
+        summary: ImportSummary,
+        rejects: RejectsWriter,
+        position: Callable[[], int],
+    ) -> int:
+        """Parse each row here and stage the valid ones; how many."""
+        assert self.staging is not None
+        rows = first_pass.valid_rows(
+            table,
+            parse,
+            summary,
+            rejects,
+            self.options.progress,
+            position=position,
+            size=self.size,
+            next_step=self.options.next_step,
+        )
+        with _no_cycle_collection():
+            return self.staging.fill(rows)
 
     def _check_persons(
         self,
@@ -193,18 +207,18 @@ class _Import:
         store, options, staging = self.store, self.options, self.staging
         assert staging is not None
         key = lambda: identity.checked_key(conn, shared_store=not store.is_sqlite)[0]
+        job = reader.Job(
+            path=self.path,
+            label=self.label,
+            encoding=encoding,
+            delimiter=table.delimiter,
+            today=store.today(),
+            region=options.region,
+            dates_as_text=staging.dates_as_text,
+            keep_cells=options.rejects is not None,
+        )
         findings: reader.Findings
-        if self.path is not None and reader.worth_a_worker(self.size):
-            job = reader.Job(
-                path=self.path,
-                label=self.label,
-                encoding=encoding,
-                delimiter=table.delimiter,
-                today=store.today(),
-                region=options.region,
-                dates_as_text=staging.dates_as_text,
-                keep_cells=options.rejects is not None,
-            )
+        if reader.worth_a_worker(job, self.size):
             numbers = person_rows.SeenNumbers()  # noted here, where every row passes: the worker is busier
             with reader.Reader(job, key) as worker, _no_cycle_collection():
                 batches = first_pass.batched_rows(
@@ -214,26 +228,8 @@ class _Import:
             assert worker.findings is not None  # the worker's last word
             findings = dataclasses.replace(worker.findings, repeats=numbers.repeats)
         else:
-            people = person_rows.PersonParser(
-                table.positions,
-                today=store.today(),
-                region=options.region,
-                key=key,
-                dates_as_text=staging.dates_as_text,
-                keep_cells=options.rejects is not None,
-            )
-            rows = first_pass.valid_rows(
-                table,
-                people.person,
-                summary,
-                rejects,
-                options.progress,
-                position=position,
-                size=self.size,
-                next_step=options.next_step,
-            )
-            with _no_cycle_collection():
-                valid = staging.fill(rows)
+            people = job.parser(table.positions, key)
+            valid = self._stage(table, people.person, summary, rejects, position)
             findings = reader.Findings(people.used_key, people.repeats, people.group_sets)
         if options.skip_invalid or not summary.invalid:
             self.uses_key = findings.used_key
