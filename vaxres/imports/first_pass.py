@@ -24,7 +24,7 @@ def batched_rows(
     size: int | None,
     next_step: Callable[[VaxresError], str] | None,
 ) -> Iterator[tuple]:
-    """_valid_rows for rows read and validated elsewhere (imports/reader.py), a batch at a time."""
+    """valid_rows() for rows read and validated elsewhere (imports/reader.py), a batch at a time."""
     for read, valid, errors, position in batches:
         before = summary.rows
         summary.rows += read

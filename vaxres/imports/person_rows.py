@@ -274,7 +274,8 @@ class SeenNumbers:
 
     def note(self, fingerprint: str) -> None:
         """Add a number to the filter of those seen; one it may have seen goes to self.repeats."""
-        if self.repeats is None:
+        repeats = self.repeats
+        if repeats is None:  # too many already: decide() indexes every number
             return
         bits = int(fingerprint[:19], 16)  # 76 bits of the HMAC: three bits of the filter's 2^25
         first, second, third = bits >> 51, bits >> 26 & 0x1FFFFFF, bits >> 1 & 0x1FFFFFF
@@ -284,10 +285,9 @@ class SeenNumbers:
             and seen[second >> 3] >> (second & 7) & 1
             and seen[third >> 3] >> (third & 7) & 1
         ):
-            if self.repeats is not None:
-                self.repeats.append(fingerprint)
-                if len(self.repeats) > self.REPEATS_LIMIT:
-                    self.repeats = None
+            repeats.append(fingerprint)
+            if len(repeats) > self.REPEATS_LIMIT:
+                self.repeats = None
         else:
             seen[first >> 3] |= 1 << (first & 7)
             seen[second >> 3] |= 1 << (second & 7)
