@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import os
+import pty
 import subprocess
 
 import pytest
@@ -214,6 +215,40 @@ def test_neither_utf8_nor_cp949_exits_2_in_one_line(cli, tmp_path, db_path):
         "give the file's encoding with --encoding NAME\n"
     )
     assert count_rows(db_path, "slot") == 0
+
+
+@pytest.mark.one_backend
+def test_on_a_terminal_the_error_line_comes_after_the_progress_bar_is_gone(tmp_path, db_path):
+    """A first pass that fails while its progress bar is on the terminal: the bar is cleared
+    first, so the error is the last thing on the screen (it used to print above the bar's
+    last frame, which stayed under it)."""
+    rows = "".join(f"u{n},{future()},A,Janssen,1\n" for n in range(50_000))
+    path = tmp_path / "bookings.csv"
+    path.write_bytes(b"user,date,hospital,vaccine,dose\n" + rows.encode() + b"\xff,A,Janssen,1\n")
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        [VAXRES, "import", "reservations", str(path)],
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+        env={**os.environ, "COLUMNS": "80"},
+    )
+    os.close(follower)
+    screen = b""
+    while chunk := _read(leader):
+        screen += chunk
+    assert process.wait(timeout=120) == 2
+    error = b"Error: line 50002 is neither utf-8 nor cp949"
+    assert b"Checking" in screen  # the bar was shown
+    assert screen.rindex(error) > screen.rindex(b"rows/s")  # and nothing of it after the error
+    assert screen.rstrip().endswith(b"--encoding NAME")
+
+
+def _read(leader: int) -> bytes:
+    try:
+        return os.read(leader, 65536)
+    except OSError:  # the terminal's other end closed: the process ended
+        return b""
 
 
 @pytest.mark.one_backend

@@ -96,7 +96,7 @@ def _run(
         raise typer.Exit(invalid.exit_code) from None
     finally:
         gc.unfreeze()
-    _stop(options)
+        _stop(options)  # before any error line: printed under a live bar it would sit above its last frame
     if json_out:
         print_json(summary.as_json())
     else:
