@@ -280,6 +280,19 @@ def test_sqlite_and_python_make_the_same_immunizations(cli, tmp_path, doses, mon
     assert b'"Patient/x.' in (tmp_path / "fast.ndjson").read_bytes()
 
 
+def test_a_dose_given_in_a_seconds_last_half_millisecond_keeps_that_second(cli, seoul):
+    """23:59:59.9996 is still the dose's day: SQLite's datetime() with a modifier rounds to the
+    millisecond, the UTC `recorded` is cut to the second (as on PostgreSQL)."""
+    with time_machine.travel(dt.datetime(2027, 3, 2, 14, 59, 59, 999600, tzinfo=dt.UTC), tick=False):
+        booking = reserve(cli, "kim", slot(cli, "2027-03-02", "Seoul", "Pfizer"))
+        assert cli("administer", str(booking)).exit_code == 0
+    resource = json.loads(cli("export", "immunizations").stdout)
+    assert (resource["occurrenceDateTime"], resource["recorded"]) == (
+        "2027-03-02T23:59:59+09:00",
+        "2027-03-02T14:59:59Z",
+    )
+
+
 @pytest.mark.parametrize("zone, offset", [("Asia/Seoul", 32400), ("UTC", 0), ("Asia/Kolkata", 19800),
                                           ("America/New_York", None), ("Europe/Berlin", None)])  # fmt: skip
 def test_a_zone_keeps_one_offset_or_not(zone, offset):

@@ -69,8 +69,10 @@ def statement(sql: Sql, where: str, vaccines: dict[str, fhir.Vaccine], offset: i
         "length(r.user_id) BETWEEN 1 AND 64 AND length(CAST(r.user_id AS BLOB)) = length(r.user_id)"
         " AND r.user_id NOT GLOB '*[^-A-Za-z0-9]*'"
     )
-    # given: YYYY-MM-DD HH:MM:SS.ffffff in UTC; local: datetime()'s YYYY-MM-DD HH:MM:SS, shifted
-    local = f"replace(datetime(r.administered_at, {p('fhir_shift', f'{offset:+d} seconds')}), ' ', 'T')"
+    # given: YYYY-MM-DD HH:MM:SS.ffffff in UTC; local: datetime()'s YYYY-MM-DD HH:MM:SS, shifted,
+    # of the time cut to the second as `recorded` is (datetime() with a modifier rounds to the
+    # millisecond: 23:59:59.9996 would be the next day)
+    local = f"replace(datetime(substr(r.administered_at, 1, 19), {p('fhir_shift', f'{offset:+d} seconds')}), ' ', 'T')"
     user = f"CASE WHEN {plain} THEN r.user_id ELSE {FHIR_ID_FUNCTION}(r.user_id) END"
     formats: dict[Shape, str] = {}
 
