@@ -224,3 +224,15 @@ def test_the_language_switch_works_from_a_form_answer(api):
     switch = re.search(r'<a href="([^"]+)" lang="en">English</a>', refused.text)
     assert switch is not None and switch.group(1) == "/?lang=en"
     assert '<html lang="en">' in api.client.get(switch.group(1)).text
+
+
+def test_accept_language_is_read_by_its_weights_and_whole_tags(api):
+    for accept, lang in (
+        ("en;q=0.2, ko;q=0.9", "ko"),  # the weight decides, not the order
+        ("ko;q=0, en", "en"),  # q=0: not acceptable
+        ("kok, en;q=0.5", "en"),  # Konkani is not Korean
+        ("fr-CH, fr;q=0.9, en-GB;q=0.8", "en"),
+        ("de, fr;q=0.5", "ko"),
+    ):
+        page = api.client.get("/", headers={"Accept-Language": accept})
+        assert f'<html lang="{lang}">' in page.text, accept

@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from zoneinfo import ZoneInfo
 
 from vaxres.formats import korean_date
 
 PAGE_LANGUAGES = ("ko", "en")
 LANG_COOKIE = "vaxres_lang"
+_LANGUAGE_TAG = re.compile(r"[-_]")  # ko-KR: the language is the first subtag
 WEEKDAYS = {"ko": "월화수목금토일", "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")}
 
 WORDS: dict[str, dict[str, str]] = {
@@ -136,15 +138,31 @@ KOREAN_ERRORS = {
 
 
 def choose_language(query: str | None, cookie: str | None, accept: str | None) -> str:
-    """?lang=, else the cookie, else the first of Accept-Language we speak, else Korean."""
+    """?lang=, else the cookie, else the Accept-Language we speak with the highest weight (the
+    first of equals), else Korean."""
     for given in (query, cookie):
         if given in PAGE_LANGUAGES:
             return given
+    chosen, best = "ko", 0.0
     for part in (accept or "")[:500].split(","):
-        tag = part.split(";")[0].strip().lower()[:2]
-        if tag in PAGE_LANGUAGES:
-            return tag
-    return "ko"
+        tag, *parameters = part.split(";")
+        language = _LANGUAGE_TAG.split(tag.strip().lower(), 1)[0]
+        weight = _weight(parameters)
+        if language in PAGE_LANGUAGES and weight > best:
+            chosen, best = language, weight
+    return chosen
+
+
+def _weight(parameters: list[str]) -> float:
+    """An Accept-Language entry's q (1 when absent; 0, not acceptable, when it does not parse)."""
+    for parameter in parameters:
+        name, _, value = parameter.strip().partition("=")
+        if name.strip().lower() == "q":
+            try:
+                return min(max(float(value), 0.0), 1.0)
+            except ValueError:
+                return 0.0
+    return 1.0
 
 
 def day_text(day: dt.date, lang: str) -> str:
