@@ -148,6 +148,14 @@ def test_anyone_elses_reservation_is_not_found(api, store, tmp_path):
     assert for_them.status_code == 404 and for_them.json()["code"] == "person_not_found"
 
 
+def test_no_token_may_act_as_a_citizen(api, store, tmp_path, cli):
+    refused = cli("token", "add", "citizen:kim", "--role", "operator")
+    assert refused.exit_code == 2 and "citizen:" in refused.stderr
+    over_http = api.call("POST", "/v1/tokens", "admin", json={"name": "Citizen:kim", "role": "reader"})
+    assert over_http.status_code == 422 and over_http.json()["code"] == "invalid_input"
+    assert "citizen:" not in cli("token", "list").stdout
+
+
 def test_a_guardian_books_for_their_minor_ward(api, store, tmp_path, db_path):
     register(store)
     ward_born = (dt.date.today() - dt.timedelta(days=365 * 10)).isoformat()

@@ -12,6 +12,7 @@ from vaxres.errors import InvalidValue
 MAX_QUANTITY = 1_000_000
 MAX_NAME_LENGTH = 200
 MAX_ACTOR_LENGTH = 64  # who made a change: a login or an operator's name, stored with every message
+CITIZEN_ACTOR = "citizen:"  # the actor of a citizen's own changes (issue 23): no token is named so
 MAX_DOSE = 10
 MAX_LIMIT = 10_000  # rows a list shows at once; --json without --limit streams every row
 _WHITESPACE = re.compile(r"\s+")

@@ -67,7 +67,7 @@ def token_hash(token: str) -> str:
 def actor_of(person: str) -> str:
     """`citizen:ID`, the audit trail's actor of a citizen's changes (a very long id shortened
     with its hash, as an actor is at most 64 characters)."""
-    actor = f"citizen:{person}"
+    actor = f"{validate.CITIZEN_ACTOR}{person}"
     if len(actor) <= validate.MAX_ACTOR_LENGTH:
         return actor
-    return f"citizen:{person[:40]}~{hashlib.sha256(person.encode('utf-8', 'surrogatepass')).hexdigest()[:12]}"
+    return f"{validate.CITIZEN_ACTOR}{person[:40]}~{hashlib.sha256(person.encode('utf-8', 'surrogatepass')).hexdigest()[:12]}"
