@@ -166,3 +166,64 @@ def test_a_real_server_answers_413_before_the_body_is_sent_and_closes():
                 body = person_body(MAX_BODY - 1).replace(b"kim", f"k{n:02d}".encode())
                 assert client.post("/v1/people", content=body).status_code == 201
         assert httpx.get(f"{base}/healthz").status_code == 200
+
+
+class Wire:
+    """A connection as `vaxres serve`'s protocol sees it: what it writes, whether it closed."""
+
+    def __init__(self) -> None:
+        self.sent, self.closed = b"", False
+
+    def write(self, data: bytes) -> None:
+        self.sent += data
+
+    def close(self) -> None:
+        self.closed = True
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def get_extra_info(self, name: str, default=None):
+        return default
+
+
+def _served_in_one_read(request: bytes) -> bytes:
+    """What `vaxres serve`'s HTTP protocol (api/protocol.py) answers a request arriving whole in one read."""
+    import asyncio
+
+    import uvicorn
+    from uvicorn.server import ServerState
+
+    from vaxres.api.protocol import BoundedHttpTools
+
+    loop = asyncio.new_event_loop()
+    try:
+        config = uvicorn.Config(lambda scope, receive, send: None, log_config=None, log_level="critical")
+        protocol = BoundedHttpTools(config=config, server_state=ServerState(), app_state={}, _loop=loop)
+        wire = Wire()
+        protocol.connection_made(wire)
+        protocol.data_received(request)
+    finally:
+        loop.close()
+    assert wire.closed
+    return wire.sent
+
+
+def test_what_is_not_http_and_a_target_past_the_parsers_64_kib_are_problems_too():
+    """httptools cannot parse a target over 64 KiB: one that comes in a single read is the 414
+    a shorter one gets, not its plain-text 400; bytes that are not HTTP are a 400 problem."""
+    head, body = _served_in_one_read(b"GET /v1/people/" + b"a" * 100_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n").split(
+        b"\r\n\r\n", 1
+    )
+    assert head.startswith(b"HTTP/1.1 414 ") and b"content-type: application/problem+json" in head
+    assert json.loads(body)["code"] == "uri_too_long" and "4,096 bytes" in json.loads(body)["detail"]
+    for junk in (b"GARBAGE\r\n\r\n", b"GET /v1/slots HTTP/1.1\r\nBad Name: v\r\n\r\n"):
+        head, body = _served_in_one_read(junk).split(b"\r\n\r\n", 1)
+        assert head.startswith(b"HTTP/1.1 400 ") and b"connection: close" in head
+        assert json.loads(body) | {"detail": ""} == {
+            "type": "urn:vaxres:problem:bad_request",
+            "title": "Bad request",
+            "status": 400,
+            "code": "bad_request",
+            "detail": "",
+        }
