@@ -310,6 +310,31 @@ def test_messages_carry_the_persons_contacts_as_written_and_read_in_their_langua
     assert delivered["new"]["payload"]["contact"] == {"name": None, "phone": None, "email": None, "lang": None}
 
 
+def test_an_import_copies_to_the_guardians_of_exactly_the_minors_it_books(backend, cli, tmp_path, db_path, monkeypatch):
+    """Chunks mixing minors with a guardian, adults and ids not registered: each chunk's copies go
+    to the guardians of the minors that chunk booked, one copy each, and to nobody else."""
+    import vaxres.imports.run as imports
+
+    monkeypatch.setattr(imports, "BOOKING_CHUNK", 4)
+    cli("slot", "add", "--date", future(5), "--hospital", "서울병원", "--vaccine", "Pfizer", "--quantity", "20")
+    for parent in ("mom", "dad"):
+        cli("person", "add", parent, "--birth-date", "1980-01-01", "--email", f"{parent}@example.org")
+    wards = {"kid1": "mom", "kid2": "dad", "kid3": "mom", "kid4": "dad", "kid5": "mom"}
+    for kid, parent in wards.items():
+        cli("person", "add", kid, "--birth-date", "2015-03-03", "--guardian", parent)
+    cli("person", "add", "adult", "--birth-date", "1990-05-12")
+    people = ["adult", "kid1", "new1", "kid2", "kid3", "new2", "adult2", "kid4", "new3", "new4", "kid5"]
+    plan = tmp_path / "bookings.csv"
+    plan.write_text("user,date,hospital,vaccine\n" + "".join(f"{p},{future(5)},서울병원,Pfizer\n" for p in people))
+    assert cli("import", "reservations", str(plan)).exit_code == 0
+    copies = query(
+        db_path,
+        "SELECT o.recipient, r.user_id FROM outbox o JOIN reservation r ON r.id = o.correlation_id"
+        " WHERE o.event = 'ReservationConfirmed' AND o.recipient <> r.user_id ORDER BY o.id",
+    )
+    assert copies == [(parent, kid) for kid, parent in wards.items()]
+
+
 def test_a_guardian_receives_a_copy_of_each_message_in_their_own_language(backend, cli, tmp_path):
     """Copies from the single commands and from the bulk paths alike: the same facts as the
     person's message, the guardian's contacts, and whose message it is."""

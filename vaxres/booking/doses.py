@@ -50,24 +50,29 @@ TAKE_DOSES = (
 
 
 def confirmations(
-    *, from_waitlist: bool = False, override: str | None = None, copies: bool = True
+    *, from_waitlist: bool = False, override: str | None = None, copies: bool = True, listed: bool = False
 ) -> tuple[Insert, ...]:
     """The ReservationConfirmed messages of the reservations book_many() has just made (numbered
     after `after`, made at `now`), their guardians' copies (unless `copies` is False: the caller
-    knows nobody booked has a guardian) and, when an operator overrode the eligibility windows
-    (`override`: the reason), its audit records, for book_many's `announce`."""
+    knows nobody booked has a guardian; `listed`: only for the people book_many is given as
+    `guarded`, so the copies' statement looks up those few instead of everyone booked) and, when
+    an operator overrode the eligibility windows (`override`: the reason), its audit records, for
+    book_many's `announce`."""
     booked = (
         reservation.id > bindparam("after"),
         reservation.reserved_at == bindparam("now", type_=reservation.reserved_at.type),
     )
     statements = [
         selected.write_selected(
-            selected.reservation_confirmed_rows(from_waitlist=from_waitlist, to_guardians=to_guardians)
+            selected.reservation_confirmed_rows(from_waitlist=from_waitlist)
             .where(*booked)
             .order_by(reservation.id)
         )
-        for to_guardians in ((False, True) if copies else (False,))
     ]
+    if copies:
+        of_guarded = (reservation.user_id.in_(bindparam("guarded", expanding=True)),) if listed else ()
+        copied = selected.reservation_confirmed_rows(from_waitlist=from_waitlist, to_guardians=True)
+        statements.append(selected.write_selected(copied.where(*booked, *of_guarded).order_by(reservation.id)))
     if override is not None:
         overridden = selected.eligibility_overridden_rows(override).where(*booked).order_by(reservation.id)
         statements.append(selected.write_recorded(overridden))
@@ -91,11 +96,13 @@ def book_many(
     announce: tuple[Insert, ...],
     *,
     register: bool = True,
+    guarded: list[str] | None = None,
 ) -> None:
     """Bookings (slot id, person, dose) the rules have already allowed, in bulk: one UPDATE takes
     each slot's doses (each must still have them, else SlotsChangedMeanwhile), one INSERT makes
     the reservations, a bare person for each one not registered (`register` False: the caller
-    read them all in the registry), `announce` (confirmations()) their messages."""
+    read them all in the registry), `announce` (confirmations()) their messages (`guarded`: the
+    people booked who have a guardian, for confirmations(listed=True))."""
     taken = Counter(slot_id for slot_id, _user, _dose in bookings)
     updated = bulk.bound(conn, slot.updated_at, now)
     takes = [(slot_id, count, updated) for slot_id, count in taken.items()]
@@ -107,8 +114,9 @@ def book_many(
     bulk.executemany_tuples(conn, _INSERT_RESERVATIONS, ["slot_id", "user_id", "dose", "status", "reserved_at"], rows)
     if register:
         register_booked(conn, after, now)
+    params = {"after": after, "now": now} if guarded is None else {"after": after, "now": now, "guarded": guarded}
     for statement in announce:
-        selected.execute_selected(conn, statement, {"after": after, "now": now})
+        selected.execute_selected(conn, statement, params)
 
 
 def take_dose(

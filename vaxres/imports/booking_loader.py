@@ -67,9 +67,10 @@ class BookingLoader:
         # them) and how many doses it would have taken from each slot.
         self._would_hold: dict[str, int | tuple[int, ...]] = {}
         self._would_take: dict[int, int] = {}
-        self._announce = confirmations(override=override)
+        self._announce = confirmations(override=override, listed=True)
         self._announce_unguarded = confirmations(override=override, copies=False)  # no copy to look for
         self._days: dict[dt.date | str, dt.date] = {}
+        self._series_of: dict[tuple[str, int, int], VaccineRecord] = {}  # by (name, doses, gap)
 
     def load(self, conn: Connection, low: int, high: int, *, dry_run: bool) -> list[RowError]:
         now = utcnow()
@@ -84,11 +85,13 @@ class BookingLoader:
             self._recall(users, held, where)
         else:
             self._booked.clear()  # committed with the chunk: later chunks read them from the store
-        if self._sqlite or dry_run:
-            # SQLite: the chunk's transaction holds the write lock, so the slots as the join read them
-            # are the slots as they are. A dry run locks nothing anywhere.
-            slots, vaccines = _slots_of(rows, self._days.get, self._day_of)
-        else:  # PostgreSQL: lock the chunk's slots, then read them again as they are now
+        # SQLite: the chunk's transaction holds the write lock, so the slots as the join read them
+        # are the slots as they are: each one's record is made when the loop first meets it. A dry
+        # run locks nothing anywhere. PostgreSQL: lock the chunk's slots, then read them again.
+        as_read = self._sqlite or dry_run
+        slots: dict[int, SlotRecord] = {}
+        vaccines: dict[int, VaccineRecord] = {}
+        if not as_read:
             slots, vaccines = self._read_slots(conn, [row[3] for row in rows], lock=True)
         take = self._would_take
         remaining = {slot_id: slot.remaining - take.get(slot_id, 0) for slot_id, slot in slots.items()}
@@ -101,9 +104,10 @@ class BookingLoader:
         taken: dict[int, int] = {}
         bookings = []
         check = rules.check_booking
-        guarded = False  # someone booked has a guardian: their copies are written
+        guarded: list[str] = []  # the people booked who have a guardian: their copies are written
         unregistered = False  # someone booked is not in the registry yet: made a bare person
         days = self._days
+        series_of = self._series_of
         for index, (_line, user, dose, slot_id, _, _, _, _, _, _, _, _, born, guardian, registered) in enumerate(rows):
             mine = held.get(user)
             if slot_id is None:
@@ -113,6 +117,14 @@ class BookingLoader:
                 self.summary.already += 1  # this very booking exists: a file imported again
                 continue
             slot = slots.get(slot_id)
+            if slot is None and as_read:  # first met: the slot as the chunk's join read it
+                _, day, hospital, vaccine, capacity, left, name, doses, gap = rows[index][3:12]
+                slot = slots[slot_id] = SlotRecord(
+                    slot_id, days.get(day) or self._day_of(day), hospital, vaccine, capacity, left
+                )
+                key = (name or vaccine or "", doses or 1, gap or 0)  # outside the catalog: 1 dose
+                vaccines[slot_id] = series_of.get(key) or self._series(key)
+                remaining[slot_id] = left - take.get(slot_id, 0)
             try:
                 if slot is None:  # the slot went away since this import looked it up
                     raise rules.SlotNotFound(slot_id, to_book=True)
@@ -145,15 +157,21 @@ class BookingLoader:
                 mine[dose] = dose_held
             where[(user, dose)] = slot_id
             bookings.append((slot_id, user, dose))
-            guarded = guarded or guardian is not None
+            if guardian is not None:
+                guarded.append(user)
             unregistered = unregistered or not registered
         self.summary.booked += len(bookings)
         if dry_run:
             self._remember(bookings, taken)
         if bookings and not dry_run:
             announce = self._announce if guarded else self._announce_unguarded
-            book_many(conn, bookings, now, announce, register=unregistered)
+            book_many(conn, bookings, now, announce, register=unregistered, guarded=guarded)
         return self._refusals(conn, low, high, refused) if refused else []
+
+    def _series(self, key: tuple[str, int, int]) -> VaccineRecord:
+        """A slot's vaccine as the series rules read it (`key`: name, doses, days between doses)."""
+        entry = self._series_of[key] = VaccineRecord(key[0], (), key[1], key[2])
+        return entry
 
     def _day_of(self, value: dt.date | str) -> dt.date:
         if len(self._days) >= DAYS_KEPT:
@@ -249,26 +267,6 @@ class BookingLoader:
                 would_hold[user] = (*codes, code) if isinstance(codes, tuple) else (codes, code)
         for slot_id, count in taken.items():
             self._would_take[slot_id] = self._would_take.get(slot_id, 0) + count
-
-
-def _slots_of(rows: list[tuple], known_day, day_of) -> tuple[dict, dict]:
-    """The chunk's slots and their vaccines, as the join of _chunk read them (`known_day`, then
-    `day_of`: a date as the driver returned it, parsed)."""
-    slots: dict[int, SlotRecord] = {}
-    vaccines: dict[int, VaccineRecord] = {}
-    series_of: dict[tuple, VaccineRecord] = {}
-    for row in rows:
-        slot_id = row[3]
-        if slot_id is None or slot_id in slots:
-            continue
-        day, hospital, vaccine, capacity, remaining, catalog_name, doses, gap = row[4:12]
-        slots[slot_id] = SlotRecord(slot_id, known_day(day) or day_of(day), hospital, vaccine, capacity, remaining)
-        key = (catalog_name or vaccine or "", doses or 1, gap or 0)  # outside the catalog: 1 dose
-        entry = series_of.get(key)
-        if entry is None:
-            entry = series_of[key] = VaccineRecord(key[0], (), key[1], key[2])
-        vaccines[slot_id] = entry
-    return slots, vaccines
 
 
 def _day(value: dt.date | str) -> dt.date:
