@@ -643,6 +643,25 @@ def test_a_dose_2_row_before_its_dose_1_row_is_refused_dose_order(cli, tmp_path)
 
 
 @pytest.mark.parametrize("chunk", [5_000, 1])
+def test_a_dry_run_sells_out_a_slot_as_the_import_would(cli, tmp_path, db_path, monkeypatch, chunk):
+    """A dry run commits nothing, so the doses its earlier chunks would take are remembered: the
+    third booking of a 2-dose slot is sold out in the dry run as in the import."""
+    from vaxres.imports import run as imports
+
+    monkeypatch.setattr(imports, "BOOKING_CHUNK", chunk)
+    cli("slot", "add", "--date", future(7), "--hospital", "Seoul", "--vaccine", "Janssen", "--quantity", "2")
+    rows = "".join(f"{p},{future(7)},Seoul,Janssen\n" for p in ("ann", "ben", "cho"))
+    path = write(tmp_path / "three.csv", "user,date,hospital,vaccine\n" + rows)
+    runs = [cli("import", "reservations", path, *dry, "--json") for dry in (["--dry-run"], [])]
+    outcomes = [json.loads(run.stdout) for run in runs]
+    assert [run.exit_code for run in runs] == [1, 1]
+    assert [(o["booked"], o["refused"], [(e["line"], e["code"]) for e in o["errors"]]) for o in outcomes] == [
+        (2, 1, [(4, "sold_out")])
+    ] * 2
+    assert [s[4] for s in slots_of(cli)] == [0]
+
+
+@pytest.mark.parametrize("chunk", [5_000, 1])
 def test_series_rules_see_the_rows_booked_earlier_in_the_same_file(cli, tmp_path, monkeypatch, chunk):
     from vaxres.imports import run as imports
 

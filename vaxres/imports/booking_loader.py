@@ -101,14 +101,15 @@ class BookingLoader:
         groups = self._groups(conn, low, high) if windows.need_groups() else {}
         open_windows = windows or None  # asked once a chunk, not once a row
         refused: list[tuple[int, VaxresError | None]] = []  # (row's index, refusal; None: no slot has its key)
-        taken: dict[int, int] = {}
+        taken: dict[int, int] = {}  # a dry run's doses taken from each slot, for the chunks after it
         bookings = []
         check = rules.check_booking
         guarded: list[str] = []  # the people booked who have a guardian: their copies are written
         unregistered = False  # someone booked is not in the registry yet: made a bare person
         days = self._days
         series_of = self._series_of
-        for index, (_line, user, dose, slot_id, _, _, _, _, _, _, _, _, born, guardian, registered) in enumerate(rows):
+        for index, row in enumerate(rows):
+            _, user, dose, slot_id, day, place, vaccine, cap, left, name, doses, gap, born, guardian, registered = row
             mine = held.get(user)
             if slot_id is None:
                 refused.append((index, None))
@@ -118,9 +119,8 @@ class BookingLoader:
                 continue
             slot = slots.get(slot_id)
             if slot is None and as_read:  # first met: the slot as the chunk's join read it
-                _, day, hospital, vaccine, capacity, left, name, doses, gap = rows[index][3:12]
                 slot = slots[slot_id] = SlotRecord(
-                    slot_id, days.get(day) or self._day_of(day), hospital, vaccine, capacity, left
+                    slot_id, days.get(day) or self._day_of(day), place, vaccine, cap, left
                 )
                 key = (name or vaccine or "", doses or 1, gap or 0)  # outside the catalog: 1 dose
                 vaccines[slot_id] = series_of.get(key) or self._series(key)
@@ -146,7 +146,8 @@ class BookingLoader:
                 refused.append((index, refusal))
                 continue
             remaining[slot_id] -= 1
-            taken[slot_id] = taken.get(slot_id, 0) + 1
+            if dry_run:
+                taken[slot_id] = taken.get(slot_id, 0) + 1
             code = slot_id * 16 + dose
             dose_held = booked.get(code)
             if dose_held is None:
