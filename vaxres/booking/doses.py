@@ -64,9 +64,7 @@ def confirmations(
     )
     statements = [
         selected.write_selected(
-            selected.reservation_confirmed_rows(from_waitlist=from_waitlist)
-            .where(*booked)
-            .order_by(reservation.id)
+            selected.reservation_confirmed_rows(from_waitlist=from_waitlist).where(*booked).order_by(reservation.id)
         )
     ]
     if copies:
