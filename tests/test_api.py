@@ -141,6 +141,22 @@ def test_an_admin_makes_and_revokes_tokens_over_http_and_only_hashes_are_kept(ap
     assert secret.encode() not in store.path.read_bytes()
 
 
+def test_making_a_token_offers_no_idempotency_key_and_a_resend_is_refused(api, db_path):
+    paths = api.client.get("/openapi.json").json()["paths"]
+
+    def headers(path: str, method: str) -> list[str]:
+        return [p["name"] for p in paths[path][method].get("parameters", []) if p["in"] == "header"]
+
+    assert "Idempotency-Key" not in headers("/v1/tokens", "post") + headers("/v1/tokens", "get")
+    assert "Idempotency-Key" in headers("/v1/tokens/{name}/revoke", "post")
+    body = {"name": "kiosk-1", "role": "reader"}
+    made = api.call("POST", "/v1/tokens", "admin", key="t-1", json=body)
+    again = api.call("POST", "/v1/tokens", "admin", key="t-1", json=body)
+    assert made.status_code == 201 and "Idempotent-Replayed" not in made.headers
+    assert again.status_code == 409 and again.json()["code"] == "token_exists"
+    assert count_rows(db_path, "idempotency_key") == 0
+
+
 def test_a_revoked_token_is_refused_from_the_next_request(api, store):
     from vaxres.access.tokens import revoke_token
 

@@ -102,6 +102,11 @@ def admin(request: Request, credentials: Credentials, key: IdempotencyKey = None
     return keyed(_authenticated(request, credentials, "admin"), key)
 
 
+def unkept_admin(request: Request, credentials: Credentials) -> Call:
+    """An admin's call that offers no Idempotency-Key: a token's answer is never kept to replay."""
+    return _authenticated(request, credentials, "admin")
+
+
 def keyed(call: Call, key: str | None) -> Call:
     call.key = None if key is None else idempotency.parse_key(key)
     return call
@@ -110,3 +115,4 @@ def keyed(call: Call, key: str | None) -> Call:
 Reader = Annotated[Call, Depends(reader)]
 Operator = Annotated[Call, Depends(operator)]
 Admin = Annotated[Call, Depends(admin)]
+UnkeptAdmin = Annotated[Call, Depends(unkept_admin)]

@@ -48,6 +48,8 @@ def render(schema: dict[str, Any]) -> str:
     for path, item in schema["paths"].items():
         for method, operation in item.items():
             out += [f"## {method.upper()} `{path}`", "", operation.get("summary", ""), ""]
+            if operation.get("description"):
+                out += [operation["description"], ""]
             params = operation.get("parameters", [])
             if params:
                 out += ["| parameter | in | type | required | description |", "|---|---|---|---|---|"]
