@@ -26,7 +26,7 @@ Every /v1 call needs `Authorization: Bearer TOKEN` (made by: vaxres token add NA
 A change is made by the token's name (the audit trail's actor). Errors are RFC 9457 problems
 (`application/problem+json`) carrying the CLI's `code`: refused 409, invalid 422, not found 404,
 busy or overloaded 503 with Retry-After. Every POST takes an `Idempotency-Key`, except making a
-token (its answer is never kept).
+token and a citizen's login and verify (each says why).
 
 People book for themselves under /v1/citizen: a one-time code (POST /v1/citizen/login, always 202)
 traded for a session token of an hour (POST /v1/citizen/verify), then `Authorization: Bearer

@@ -83,7 +83,12 @@ Session = Annotated[CitizenCall, Depends(citizen)]
 
 
 @router.post(
-    "/login", status_code=202, summary="Ask for a one-time code (always 202)", responses=responses(422, 429, 503)
+    "/login",
+    status_code=202,
+    summary="Ask for a one-time code (always 202)",
+    description="No Idempotency-Key: the answer is always this 202, and each call asks for a code, "
+    "counted by the limit of 3 per person id in 15 minutes.",
+    responses=responses(422, 429, 503),
 )
 def login(request: Request, body: Login) -> Any:
     from vaxres.citizens.codes import ask_code
@@ -92,7 +97,13 @@ def login(request: Request, body: Login) -> Any:
     return json_response(LOGIN_ANSWER, 202)
 
 
-@router.post("/verify", summary="Trade the code for a session token (1 hour)", responses=responses(401, 422, 503))
+@router.post(
+    "/verify",
+    summary="Trade the code for a session token (1 hour)",
+    description="No Idempotency-Key: a replay would have to keep the session token, which the store keeps "
+    "only hashed. Sent again, the spent code is refused 401 `code_refused`: log in again.",
+    responses=responses(401, 422, 503),
+)
 def verify(request: Request, body: Verify) -> Any:
     from vaxres.citizens.codes import verify_code
 
