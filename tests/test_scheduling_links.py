@@ -3,7 +3,8 @@ with httpx, checked as the SMART Scheduling Links test kit (inferno-framework/sm
 test-kit) checks it: the manifest's URL, fields and instant, its outputs' types and URLs, each line
 a resource (validated with fhir.resources' R4B models), the Schedules' service types and CVX
 coding, the Slots' status; and the swap: the same data gives the same files, a failure midway
-leaves the previous publication, on both backends."""
+leaves the previous publication, a prune of the newest messages an earlier transactionTime, on both
+backends."""
 
 import datetime as dt
 import functools
@@ -229,3 +230,26 @@ def test_a_link_vaxres_did_not_make_is_left_alone(cli, tmp_path):
         == f"Error: --output {link} is a link vaxres did not make (to {tmp_path / 'site'}); name a new path\n"
     )
     assert link.resolve() == tmp_path / "site" and list((tmp_path / "site").iterdir()) == []
+
+
+def test_a_prune_of_the_newest_messages_moves_transaction_time_back(cli, served, slots, tmp_path):
+    """docs/interop.md's warning: transactionTime is the newest outbox message's time, so a prune
+    that removes the newest messages publishes the same slots under an earlier time."""
+    root, base = served
+    later = NOW + dt.timedelta(days=2)  # 2027-04-03 in Seoul: the flu slot is still to come
+
+    def publish_then():
+        with time_machine.travel(later, tick=False):
+            cli("publish", "scheduling-links", "--output", str(root / "slots"), "--base-url", f"{base}/slots")
+        return read(base)
+
+    with time_machine.travel(NOW + dt.timedelta(days=1), tick=False):
+        assert cli("vaccine", "update", "Flu", "--alias", "influenza").exit_code == 0  # a message, no slot changed
+        assert cli("outbox", "deliver", "--to", str(tmp_path / "sent.jsonl")).exit_code == 0
+    first = publish_then()
+    assert first["manifest"]["transactionTime"] == "2027-04-02T01:00:00Z"
+    with time_machine.travel(later, tick=False):
+        assert cli("outbox", "prune", "--before", "2027-04-03").exit_code == 0
+    pruned = publish_then()
+    assert pruned["manifest"]["transactionTime"] == "2027-04-01T01:00:00Z"  # the newest slot change
+    assert pruned["Slot"] == first["Slot"] and pruned["Location"] == first["Location"]
