@@ -193,6 +193,23 @@ def test_problem_bodies(api, method, path, body, status, code):
         assert problem["code"] == code
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "body", "detail"),
+    [
+        ("GET", "/v1/report?by=nonsense", None, "by must be day, hospital, vaccine or window, got 'nonsense'"),
+        ("POST", "/v1/people", {"id": "kim", "rrn": "bad"}, "rrn must be YYMMDD-GNNNNNN (13 digits, the dash optional)"),
+        ("POST", "/v1/people", {"id": "kim", "birth_date": "1800-01-01"}, "birth_date is before 1850, got '1800-01-01'"),
+        ("POST", "/v1/people", {"id": "kim", "groups": ["g" * 201]}, "groups must be at most 200 characters, got 201"),
+        ("POST", "/v1/vaccines", {"name": "X", "doses": 1, "codes": {"cvx": "2080"}}, "codes.cvx '2080' must be a CVX code: 1 to 3 digits, such as 208"),
+        ("POST", "/v1/tokens", {"name": "x", "role": "root"}, "role must be one of reader, operator, admin, got 'root'"),
+    ],
+)  # fmt: skip
+def test_a_bad_value_is_named_as_the_api_names_it_not_by_the_cli_option(api, method, path, body, detail):
+    """The CLI says `--by`, `--rrn` (tests/test_report.py, test_people.py); the API its own names."""
+    answer = api.call(method, path, json=body)
+    assert answer.status_code == 422 and answer.json()["detail"] == detail
+
+
 def test_a_sold_out_slot_and_bad_json(api):
     slot = api.slot(1)
     api.call("POST", "/v1/reservations", json={"user": "a", "slot_id": slot["id"]})

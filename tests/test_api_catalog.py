@@ -85,7 +85,7 @@ def test_a_bad_vaccine_code_is_refused_as_the_cli_refuses_it_and_nothing_changes
     assert refused.status_code == 422 and refused.headers["content-type"] == "application/problem+json"
     assert refused.json()["code"] == "invalid_code"
     assert refused.json()["detail"] == (
-        "--snomed '1119349008' is not a SNOMED CT id: its last digit is not the Verhoeff check digit of the others"
+        "codes.snomed '1119349008' is not a SNOMED CT id: its last digit is not the Verhoeff check digit of the others"
     )
     assert "Valneva" not in [v["name"] for v in api.call("GET", "/v1/vaccines", "reader").json()]
     before = query(db_path, "SELECT cvx, atc, mvx, updated_at FROM vaccine WHERE name = 'Pfizer'")

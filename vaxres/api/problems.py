@@ -1,7 +1,8 @@
 """Every error as RFC 9457 `application/problem+json`, with the CLI's `code` and its sentence as
-`detail` (never the CLI's next command: that is the terminal's). The status follows the error's
-kind, as the exit code does: refused 409, invalid 422, not found 404, busy or unavailable 503 with
-Retry-After. A request that does not parse is 422 too; nothing a caller sends is a 500."""
+`detail` (never the CLI's next command: that is the terminal's), a bad value named as the API
+names it (`by`, not the CLI's `--by`). The status follows the error's kind, as the exit code does:
+refused 409, invalid 422, not found 404, busy or unavailable 503 with Retry-After. A request that
+does not parse is 422 too; nothing a caller sends is a 500."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 
-from vaxres.errors import VaxresError
+from vaxres.errors import InvalidValue, VaxresError
 
 MEDIA_TYPE = "application/problem+json"
 STATUS_OF_EXIT = {1: 409, 2: 422, 3: 404, 75: 503}
@@ -67,7 +68,26 @@ def of_error(error: VaxresError) -> Response:
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
     if status == 429:
         headers["Retry-After"] = str(error.details.get("retry_after", 60))
-    return problem(status, error.code, error.message, headers=headers)
+    return problem(status, error.code, detail_of(error), headers=headers)
+
+
+def detail_of(error: VaxresError) -> str:
+    """The error's sentence; one that begins with a CLI option (InvalidValue's field: `--birth-date`)
+    begins with the API's field instead (`birth_date`). The CLI's own text is left as it is."""
+    if not isinstance(error, InvalidValue) or not error.field.startswith("--"):
+        return error.message
+    if not error.message.startswith(error.field + " "):
+        return error.message
+    return api_field(error.field) + error.message[len(error.field) :]
+
+
+def api_field(option: str) -> str:
+    """The API's name of what a CLI option gives: the option's words joined by `_`, but a list
+    (`groups`) and a vaccine's codes (`codes.cvx`)."""
+    from vaxres.booking.codes import SYSTEMS
+
+    codes = {system.option: f"codes.{system.field}" for system in SYSTEMS.values()}
+    return {"--group": "groups", **codes}.get(option) or option.removeprefix("--").replace("-", "_")
 
 
 def _vaxres_error(request: Request, error: Exception) -> Response:
@@ -113,7 +133,7 @@ _SCHEMA = {
         "title": {"type": "string"},
         "status": {"type": "integer"},
         "code": {"type": "string", "description": "The CLI's error code (sold_out, not_found, ...)."},
-        "detail": {"type": "string", "description": "What is wrong, as the CLI says it."},
+        "detail": {"type": "string", "description": "What is wrong, as the CLI says it (a value by its API name)."},
         "errors": {"type": "array", "items": {"type": "object"}},
     },
 }
