@@ -32,3 +32,17 @@ def test_the_bulk_booking_takes_the_doses_and_writes_one_message_each(store, db_
     assert query(db_path, "SELECT remaining FROM slot") == [(1,)]
     assert query(db_path, "SELECT user_id FROM reservation ORDER BY id") == [("a",), ("b",)]
     assert count_rows(db_path, "outbox", "event = 'ReservationConfirmed'") == 2
+
+
+@pytest.mark.parametrize("count", [49, 50, 123])
+def test_the_bulk_booking_numbers_the_reservations_in_the_order_given(store, db_path, count):
+    """Inserted in statements of many rows each (bulk.insert_rows on SQLite) and a last one of the
+    rest: every booking once, numbered in the order given, and its message in the same order."""
+    slot = slots.add_slot(store, date=future(), hospital="Seoul", vaccine="Janssen", quantity=count)
+    people = [f"p{n:03d}" for n in reversed(range(count))]  # not in the index's order
+    with store.write() as conn:
+        book_many(conn, [(slot.id, person, 1) for person in people], utcnow(), confirmations())
+    assert query(db_path, "SELECT user_id FROM reservation ORDER BY id") == [(person,) for person in people]
+    messages = "SELECT recipient FROM outbox WHERE event = 'ReservationConfirmed' ORDER BY id"
+    assert query(db_path, messages) == [(person,) for person in people]
+    assert query(db_path, "SELECT remaining FROM slot") == [(0,)]

@@ -109,7 +109,7 @@ def book_many(
     after = conn.execute(select(func.coalesce(func.max(reservation.id), 0))).scalar_one()
     reserved_at = bulk.bound(conn, reservation.reserved_at, now)
     rows = [(slot_id, user, dose, RESERVED, reserved_at) for slot_id, user, dose in bookings]
-    bulk.executemany_tuples(conn, _INSERT_RESERVATIONS, ["slot_id", "user_id", "dose", "status", "reserved_at"], rows)
+    bulk.insert_rows(conn, reservation_table, ["slot_id", "user_id", "dose", "status", "reserved_at"], rows)
     if register:
         register_booked(conn, after, now)
     params = {"after": after, "now": now} if guarded is None else {"after": after, "now": now, "guarded": guarded}

@@ -5,11 +5,11 @@ temporary table filled with COPY on PostgreSQL."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from itertools import chain
 from typing import Any
 
 from sqlalchemy import Column, Connection, Date, Integer, MetaData, Select, String, Table, Text, insert, select
 
+from vaxres.db import bulk
 from vaxres.db.store import Store, driver_of
 from vaxres.imports.rows import CELL_SEPARATOR
 
@@ -23,7 +23,6 @@ class Staging:
     import's SQLite connection (a temporary table on other backends), numbered in file order."""
 
     BATCH = 20_000
-    ROWS_PER_INSERT = 50  # SQLite: one INSERT of 50 rows costs about half of 50 single-row INSERTs
 
     def __init__(self, store: Store, conn: Connection, columns: tuple[Column, ...] | None = None):
         """`columns`: the staged values of another kind of row (people), in the order its tuples
@@ -103,16 +102,7 @@ class Staging:
 
     def _insert(self, batch: list[tuple]) -> int:
         if self.sqlite:
-            sql = f"INSERT INTO vaxres_staging.import_rows ({', '.join(self.columns)}) VALUES "
-            row_marks = f"({', '.join('?' * len(self.columns))})"
-            per, whole = self.ROWS_PER_INSERT, len(batch) - len(batch) % self.ROWS_PER_INSERT
-            if whole:
-                self.conn.exec_driver_sql(
-                    sql + ", ".join([row_marks] * per),
-                    [tuple(chain.from_iterable(batch[start : start + per])) for start in range(0, whole, per)],
-                )
-            if whole < len(batch):
-                self.conn.exec_driver_sql(sql + row_marks, batch[whole:])
+            bulk.insert_rows(self.conn, self.table, self.columns, batch)
         elif self.conn.dialect.name == "postgresql":
             # COPY: PostgreSQL's bulk path, on the import's own connection and transaction.
             driver = driver_of(self.conn)
