@@ -157,6 +157,19 @@ def test_making_a_token_offers_no_idempotency_key_and_a_resend_is_refused(api, d
     assert count_rows(db_path, "idempotency_key") == 0
 
 
+def test_every_change_offers_an_idempotency_key_and_no_read_does(api):
+    paths = api.client.get("/openapi.json").json()["paths"]
+    offering = {
+        (method, path)
+        for path, item in paths.items()
+        for method, operation in item.items()
+        if "Idempotency-Key" in [p["name"] for p in operation.get("parameters", []) if p["in"] == "header"]
+    }
+    changes = {(m, path) for path, item in paths.items() for m in item if m in ("post", "patch", "delete")}
+    never_kept = {("post", "/v1/tokens"), ("post", "/v1/citizen/login"), ("post", "/v1/citizen/verify")}
+    assert offering == changes - never_kept
+
+
 def test_a_revoked_token_is_refused_from_the_next_request(api, store):
     from vaxres.access.tokens import revoke_token
 

@@ -67,19 +67,25 @@ class CitizenCall(Call):
         return self.citizen
 
 
-def citizen(request: Request, credentials: Credentials, key: IdempotencyKey = None) -> CitizenCall:
+def reading_citizen(request: Request, credentials: Credentials) -> CitizenCall:
+    """A citizen's call that offers no Idempotency-Key: a GET changes nothing, so has nothing to replay."""
     from vaxres.citizens.rules import SessionRefused
     from vaxres.citizens.sessions import find_session
 
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise SessionRefused()
     found = find_session(request.app.state.store, credentials.credentials)
-    call = CitizenCall(found.actor, request.app.state.store, request, citizen=found)
+    return CitizenCall(found.actor, request.app.state.store, request, citizen=found)
+
+
+def citizen(request: Request, credentials: Credentials, key: IdempotencyKey = None) -> CitizenCall:
+    call = reading_citizen(request, credentials)
     keyed(call, key)
     return call
 
 
 Session = Annotated[CitizenCall, Depends(citizen)]
+ReadingSession = Annotated[CitizenCall, Depends(reading_citizen)]
 
 
 @router.post(
@@ -120,7 +126,7 @@ def logout(call: Session, credentials: Credentials) -> Response:
 
 
 @router.get("/me", summary="Your page and your wards' (reservations, next dose, waiting)")
-def me(call: Session) -> Any:
+def me(call: ReadingSession) -> Any:
     from vaxres.citizens.acting import pages
 
     return json_response(
@@ -133,7 +139,7 @@ def me(call: Session) -> Any:
 
 
 @router.get("/slots", summary="Slots with a dose left, and whether each is open to you now")
-def slots(call: Session, user: For = None) -> Any:
+def slots(call: ReadingSession, user: For = None) -> Any:
     from vaxres.citizens.acting import offers
 
     return json_response(offers(call.store, call.who, user).as_json())
@@ -147,7 +153,7 @@ def book(call: Session, body: NewBooking) -> Any:
 
 
 @router.get("/reservations/{reservation_id}", summary="One of your reservations")
-def show(call: Session, reservation_id: Id) -> Any:
+def show(call: ReadingSession, reservation_id: Id) -> Any:
     from vaxres.citizens.acting import reservation
 
     return json_response(reservation(call.store, call.who, reservation_id).as_json())
