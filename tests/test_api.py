@@ -213,6 +213,7 @@ def test_problem_bodies(api, method, path, body, status, code):
         ("POST", "/v1/people", {"id": "kim", "rrn": "bad"}, "rrn must be YYMMDD-GNNNNNN (13 digits, the dash optional)"),
         ("POST", "/v1/people", {"id": "kim", "birth_date": "1800-01-01"}, "birth_date is before 1850, got '1800-01-01'"),
         ("POST", "/v1/people", {"id": "kim", "groups": ["g" * 201]}, "groups must be at most 200 characters, got 201"),
+        ("POST", "/v1/people", {"id": "kim", "region": "zzz"}, "region must be a two-letter country code such as KR or GB, got 'zzz'"),
         ("POST", "/v1/vaccines", {"name": "X", "doses": 1, "codes": {"cvx": "2080"}}, "codes.cvx '2080' must be a CVX code: 1 to 3 digits, such as 208"),
         ("POST", "/v1/tokens", {"name": "x", "role": "root"}, "role must be one of reader, operator, admin, got 'root'"),
     ],

@@ -145,6 +145,7 @@ def test_a_shared_store_needs_the_key_in_the_environment(backend, cli, monkeypat
         (["--birth-date", "2999-01-01"], 2, "--birth-date is after today"),
         (["--rrn", NUMBER, "--birth-date", "1990-05-12"], 2, "give --rrn or --birth-date and --sex, not both"),
         (["--region", "XX", "--phone", "1"], 2, "--region must be a two-letter country code"),
+        (["--region", "zzz"], 2, "--region must be a two-letter country code such as KR or GB, got 'zzz'\n"),
         (["--guardian", "nobody"], 2, "nobody cannot be kim's guardian: they are not registered"),
         (["--guardian", "kim"], 2, "kim cannot be kim's guardian: a person cannot be their own guardian"),
     ],
@@ -205,6 +206,15 @@ def test_update_changes_and_clears_fields(backend, cli):
     assert wrong.exit_code == 2 and "--clear-height is not an option" in wrong.stderr
     missing = cli("person", "update", "nobody", "--name", "X")
     assert (missing.exit_code, missing.stderr) == (3, "Error: there is no person 'nobody' in the registry\n")
+
+
+def test_update_refuses_a_bad_region_even_without_a_phone(backend, cli):
+    cli("person", "add", "kim", "--name", "Kim")
+    refused = "Error: --region must be a two-letter country code such as KR or GB, got 'zzz'\n"
+    for options in (["--region", "zzz", "--name", "X"], ["--region", "zzz"]):
+        bad = cli("person", "update", "kim", *options)
+        assert (bad.exit_code, bad.stderr) == (2, refused)
+    assert cli.json("person", "show", "kim")["name"] == "Kim"
 
 
 def test_forget_erases_the_person_but_keeps_the_bookings(backend, cli, db_path):

@@ -69,6 +69,8 @@ class PersonChanges:
             values["birth_date"] = rules.parse_birth_date(birth_date, today=today)
         if sex is not None:
             values["sex"] = _sex(sex)
+        if region != rules.DEFAULT_REGION:  # a typo is refused even with no phone to read
+            region = rules.parse_region(region)
         if phone is not None:
             values["phone"] = rules.parse_phone(phone, region=region)
         if email is not None:
