@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from typing import Any, Literal
 
 from sqlalchemy import Connection, Insert, bindparam, func, insert, select, update
 
@@ -40,8 +41,8 @@ RETURN_DOSE = (
 _INSERT_RESERVATION = insert(reservation_table).returning(reservation.id)
 # What the guardian rule reads of the person booked (nothing for an id not registered yet).
 _WARD = select(person_table.c.birth_date, person_table.c.guardian_id).where(person_table.c.id == bindparam("b_user"))
-_INSERT_RESERVATIONS = insert(reservation_table)
 RESERVED = ReservationStatus.RESERVED
+Copies = Literal["all", "listed", "none"]  # the guardians' copies confirmations() writes
 TAKE_DOSES = (
     update(slot_table)
     .where(slot.id == bindparam("b_slot"), slot.remaining >= bindparam("b_taken"))
@@ -50,14 +51,14 @@ TAKE_DOSES = (
 
 
 def confirmations(
-    *, from_waitlist: bool = False, override: str | None = None, copies: bool = True, listed: bool = False
+    *, from_waitlist: bool = False, override: str | None = None, copies: Copies = "all"
 ) -> tuple[Insert, ...]:
     """The ReservationConfirmed messages of the reservations book_many() has just made (numbered
-    after `after`, made at `now`), their guardians' copies (unless `copies` is False: the caller
-    knows nobody booked has a guardian; `listed`: only for the people book_many is given as
-    `guarded`, so the copies' statement looks up those few instead of everyone booked) and, when
-    an operator overrode the eligibility windows (`override`: the reason), its audit records, for
-    book_many's `announce`."""
+    after `after`, made at `now`), their guardians' copies (`copies`: "all" of those booked who
+    have a guardian; "listed", of the people book_many is given as `guarded`, so the statement
+    looks up those few instead of everyone booked; "none": the caller knows nobody booked has a
+    guardian) and, when an operator overrode the eligibility windows (`override`: the reason),
+    its audit records, for book_many's `announce`."""
     booked = (
         reservation.id > bindparam("after"),
         reservation.reserved_at == bindparam("now", type_=reservation.reserved_at.type),
@@ -67,8 +68,8 @@ def confirmations(
             selected.reservation_confirmed_rows(from_waitlist=from_waitlist).where(*booked).order_by(reservation.id)
         )
     ]
-    if copies:
-        of_guarded = (reservation.user_id.in_(bindparam("guarded", expanding=True)),) if listed else ()
+    if copies != "none":
+        of_guarded = (reservation.user_id.in_(bindparam("guarded", expanding=True)),) if copies == "listed" else ()
         copied = selected.reservation_confirmed_rows(from_waitlist=from_waitlist, to_guardians=True)
         statements.append(selected.write_selected(copied.where(*booked, *of_guarded).order_by(reservation.id)))
     if override is not None:
@@ -97,10 +98,11 @@ def book_many(
     guarded: list[str] | None = None,
 ) -> None:
     """Bookings (slot id, person, dose) the rules have already allowed, in bulk: one UPDATE takes
-    each slot's doses (each must still have them, else SlotsChangedMeanwhile), one INSERT makes
-    the reservations, a bare person for each one not registered (`register` False: the caller
-    read them all in the registry), `announce` (confirmations()) their messages (`guarded`: the
-    people booked who have a guardian, for confirmations(listed=True))."""
+    each slot's doses (each must still have them, else SlotsChangedMeanwhile), the reservations
+    are inserted in the order given (so numbered in it), a bare person made for each one not
+    registered (`register` False: the caller read them all in the registry), and `announce`
+    (confirmations()) writes their messages; `guarded`, the people booked who have a guardian,
+    must be given to announce confirmations(copies="listed")."""
     taken = Counter(slot_id for slot_id, _user, _dose in bookings)
     updated = bulk.bound(conn, slot.updated_at, now)
     takes = [(slot_id, count, updated) for slot_id, count in taken.items()]
@@ -112,7 +114,9 @@ def book_many(
     bulk.insert_rows(conn, reservation_table, ["slot_id", "user_id", "dose", "status", "reserved_at"], rows)
     if register:
         register_booked(conn, after, now)
-    params = {"after": after, "now": now} if guarded is None else {"after": after, "now": now, "guarded": guarded}
+    params: dict[str, Any] = {"after": after, "now": now}
+    if guarded is not None:
+        params["guarded"] = guarded
     for statement in announce:
         selected.execute_selected(conn, statement, params)
 

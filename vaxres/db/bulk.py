@@ -1,8 +1,9 @@
 """Many rows through one statement without SQLAlchemy's per-row work: a bulk path (the booking
 import, the waitlist's bulk offer) sends tens of thousands of parameter sets whose few changing
 values are plain ints and strings, and whose timestamps are one `now`. The statement is compiled
-once for the connection's dialect and the driver's executemany gets the rows as they are; a value
-that needs its type's conversion (a timestamp) is converted once with `bound()`."""
+once for the connection's dialect (insert_rows writes SQLite's many-row INSERT itself) and the
+driver's executemany gets the rows as they are; a value that needs its type's conversion (a
+timestamp) is converted once with `bound()`."""
 
 from __future__ import annotations
 
@@ -43,7 +44,8 @@ ROWS_PER_INSERT = 50  # SQLite: one INSERT of 50 rows costs under half of 50 INS
 def insert_rows(conn: Connection, table: Table, keys: list[str], rows: list[tuple]) -> None:
     """INSERT `rows` into `table` in their order, each a tuple of the values of the columns `keys`
     in the driver's form (see bound()): on SQLite as statements of ROWS_PER_INSERT rows each,
-    elsewhere through the driver's executemany."""
+    elsewhere through the driver's executemany. `keys` must name every column with a Python-side
+    default: the SQLite statement leaves the others to the table's own defaults."""
     if not rows:
         return
     if conn.dialect.name != "sqlite":

@@ -1,9 +1,9 @@
 """Loading a chunk of staged booking rows exactly as `vaxres reserve` would book them, with
-set-based statements: a few IN look-ups (the slots with their vaccines, the people's held
-doses), each row decided in file order by the booking rules in `reserve`'s order (the slot, its
-day, the person's series with the doses booked by earlier rows, a dose left), then one UPDATE of
-the slots, one INSERT of the reservations and one INSERT ... SELECT of their ReservationConfirmed
-messages."""
+set-based statements: a few look-ups (the rows joined to their slots, vaccines and people; the
+people's held doses), each row decided in file order by the booking rules in `reserve`'s order
+(the slot, its day, the guardian rule, the windows, the person's series with the doses booked by
+earlier rows, a dose left), then one UPDATE of the slots, the reservations inserted in file
+order, and INSERT ... SELECTs of their ReservationConfirmed messages and the guardians' copies."""
 
 from __future__ import annotations
 
@@ -67,8 +67,8 @@ class BookingLoader:
         # them) and how many doses it would have taken from each slot.
         self._would_hold: dict[str, int | tuple[int, ...]] = {}
         self._would_take: dict[int, int] = {}
-        self._announce = confirmations(override=override, listed=True)
-        self._announce_unguarded = confirmations(override=override, copies=False)  # no copy to look for
+        self._announce = confirmations(override=override, copies="listed")
+        self._announce_unguarded = confirmations(override=override, copies="none")  # no copy to look for
         self._days: dict[dt.date | str, dt.date] = {}
         self._series_of: dict[tuple[str, int, int], VaccineRecord] = {}  # by (name, doses, gap)
 
@@ -88,10 +88,10 @@ class BookingLoader:
         # SQLite: the chunk's transaction holds the write lock, so the slots as the join read them
         # are the slots as they are: each one's record is made when the loop first meets it. A dry
         # run locks nothing anywhere. PostgreSQL: lock the chunk's slots, then read them again.
-        as_read = self._sqlite or dry_run
+        slots_from_join = self._sqlite or dry_run
         slots: dict[int, SlotRecord] = {}
         vaccines: dict[int, VaccineRecord] = {}
-        if not as_read:
+        if not slots_from_join:
             slots, vaccines = self._read_slots(conn, [row[3] for row in rows], lock=True)
         take = self._would_take
         remaining = {slot_id: slot.remaining - take.get(slot_id, 0) for slot_id, slot in slots.items()}
@@ -104,12 +104,14 @@ class BookingLoader:
         taken: dict[int, int] = {}  # a dry run's doses taken from each slot, for the chunks after it
         bookings = []
         check = rules.check_booking
-        guarded: list[str] = []  # the people booked who have a guardian: their copies are written
+        guarded: set[str] = set()  # the people booked who have a guardian: their copies are written
         unregistered = False  # someone booked is not in the registry yet: made a bare person
         days = self._days
         series_of = self._series_of
         for index, row in enumerate(rows):
-            _, user, dose, slot_id, day, place, vaccine, cap, left, name, doses, gap, born, guardian, registered = row
+            # the line, person and dose; the slot (SLOT_COLUMNS: `left` its doses left, `catalog` the
+            # catalog's name of its vaccine); the person (PERSON_COLUMNS: `known` to the registry)
+            _, user, dose, slot_id, day, hospital, vaccine, cap, left, catalog, doses, gap, born, guardian, known = row
             mine = held.get(user)
             if slot_id is None:
                 refused.append((index, None))
@@ -118,11 +120,11 @@ class BookingLoader:
                 self.summary.already += 1  # this very booking exists: a file imported again
                 continue
             slot = slots.get(slot_id)
-            if slot is None and as_read:  # first met: the slot as the chunk's join read it
+            if slot is None and slots_from_join:  # first met: the slot as the join read it
                 slot = slots[slot_id] = SlotRecord(
-                    slot_id, days.get(day) or self._day_of(day), place, vaccine, cap, left
+                    slot_id, days.get(day) or self._day_of(day), hospital, vaccine, cap, left
                 )
-                key = (name or vaccine or "", doses or 1, gap or 0)  # outside the catalog: 1 dose
+                key = (catalog or vaccine or "", doses or 1, gap or 0)  # outside the catalog: 1 dose
                 vaccines[slot_id] = series_of.get(key) or self._series(key)
                 remaining[slot_id] = left - take.get(slot_id, 0)
             try:
@@ -159,14 +161,14 @@ class BookingLoader:
             where[(user, dose)] = slot_id
             bookings.append((slot_id, user, dose))
             if guardian is not None:
-                guarded.append(user)
-            unregistered = unregistered or not registered
+                guarded.add(user)
+            unregistered = unregistered or not known
         self.summary.booked += len(bookings)
         if dry_run:
             self._remember(bookings, taken)
         if bookings and not dry_run:
             announce = self._announce if guarded else self._announce_unguarded
-            book_many(conn, bookings, now, announce, register=unregistered, guarded=guarded)
+            book_many(conn, bookings, now, announce, register=unregistered, guarded=list(guarded))
         return self._refusals(conn, low, high, refused) if refused else []
 
     def _series(self, key: tuple[str, int, int]) -> VaccineRecord:

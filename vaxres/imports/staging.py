@@ -101,9 +101,7 @@ class Staging:
         return count
 
     def _insert(self, batch: list[tuple]) -> int:
-        if self.sqlite:
-            bulk.insert_rows(self.conn, self.table, self.columns, batch)
-        elif self.conn.dialect.name == "postgresql":
+        if self.conn.dialect.name == "postgresql":
             # COPY: PostgreSQL's bulk path, on the import's own connection and transaction.
             driver = driver_of(self.conn)
             with (
@@ -113,7 +111,7 @@ class Staging:
                 for values in batch:
                     copy.write_row(values)
         else:
-            self.conn.execute(insert(self.table), [dict(zip(self.columns, values)) for values in batch])
+            bulk.insert_rows(self.conn, self.table, self.columns, batch)
         return len(batch)
 
     def rows(self, low: Any, high: Any, *extra, join=None) -> Select:
