@@ -206,6 +206,9 @@ def test_problem_bodies(api, method, path, body, status, code):
         assert problem["code"] == code
 
 
+WINDOW = {"name": "w", "vaccine": "Janssen", "opens": "2030-01-01 08:00"}
+
+
 @pytest.mark.parametrize(
     ("method", "path", "body", "detail"),
     [
@@ -216,10 +219,16 @@ def test_problem_bodies(api, method, path, body, status, code):
         ("POST", "/v1/people", {"id": "kim", "region": "zzz"}, "region must be a two-letter country code such as KR or GB, got 'zzz'"),
         ("POST", "/v1/vaccines", {"name": "X", "doses": 1, "codes": {"cvx": "2080"}}, "codes.cvx '2080' must be a CVX code: 1 to 3 digits, such as 208"),
         ("POST", "/v1/tokens", {"name": "x", "role": "root"}, "role must be one of reader, operator, admin, got 'root'"),
+        ("POST", "/v1/windows", WINDOW | {"born_from": "2000-01-01", "born_to": "1990-01-01"}, "born_to 1990-01-01 is before born_from 2000-01-01; give a range"),
+        ("POST", "/v1/windows", WINDOW | {"closes": "2030-01-01 07:00"}, "closes 2030-01-01 07:00 is not after opens 2030-01-01 08:00; a window closes after it opens"),
+        ("POST", "/v1/windows", WINDOW | {"each": "20:00-18:00"}, "each needs rotation birth-digit: it is the daily window of a rotation"),
+        ("GET", "/v1/slots?from=2030-01-02&to=2030-01-01", None, "from 2030-01-02 is after to 2030-01-01"),
+        ("POST", "/v1/waitlist", {"user": "kim", "vaccine": "Janssen", "date_from": future(5), "date_to": future(3)}, f"date_to {future(3)} is before date_from {future(5)}; give a range of days"),
     ],
 )  # fmt: skip
 def test_a_bad_value_is_named_as_the_api_names_it_not_by_the_cli_option(api, method, path, body, detail):
-    """The CLI says `--by`, `--rrn` (tests/test_report.py, test_people.py); the API its own names."""
+    """The CLI says `--by`, `--rrn`, `--born-to ... --born-from` (tests/test_report.py, test_people.py,
+    test_eligibility.py); the API its own names, in every place a sentence gives one."""
     answer = api.call(method, path, json=body)
     assert answer.status_code == 422 and answer.json()["detail"] == detail
 

@@ -6,13 +6,25 @@ import datetime as dt
 import importlib
 import json
 import pkgutil
+import re
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
 import vaxres
-from vaxres.booking import catalog_rules, eligibility_refusals, guardians, lifecycle, names, rules, waitlist, windows
+from vaxres.booking import (
+    catalog_rules,
+    eligibility_refusals,
+    guardians,
+    lifecycle,
+    names,
+    rules,
+    waitlist,
+    waitlist_rules,
+    window_rules,
+    windows,
+)
 from vaxres.booking.codes import SYSTEMS, InvalidCode
 from vaxres.booking.dose_facts import LotExpired
 from vaxres.booking.doses import SlotsChangedMeanwhile
@@ -20,10 +32,11 @@ from vaxres.booking.eligibility import Window
 from vaxres.booking.model import HeldDose, ReservationRecord, SlotRecord, VaccineRecord
 from vaxres.cli.hints import HINTS, explain
 from vaxres.db.backup import BackupFailed
-from vaxres.errors import VaxresError
+from vaxres.errors import InvalidTogether, VaxresError
 from vaxres.imports.charset import NotUtf8
 from vaxres.imports.report import ImportSummary, InvalidRows
 from vaxres.outbox.retry import MessageNotFound, NotFailed
+from vaxres.validate import DaysBackwards
 
 PACKAGE = Path(vaxres.__file__).parent
 DAY = dt.date(2027, 3, 1)
@@ -151,6 +164,14 @@ def refusals() -> list[VaxresError]:
         eligibility_refusals.BirthDateUnknown("kim", "Pfizer", 1, WINDOW),
         windows.DuplicateWindow("18-49"),
         windows.WindowNotFound("18-49"),
+        window_rules.BirthDaysBackwards(DAY, DAY - dt.timedelta(days=1)),
+        window_rules.AgesBackwards(50, 18),
+        window_rules.AgeDayWithoutAges(DAY),
+        window_rules.ClosesBeforeOpens("2027-08-09 20:00", "2027-08-09 19:00"),
+        window_rules.RotationWithoutEach("birth-digit"),
+        window_rules.EachWithoutRotation("20:00-18:00"),
+        window_rules.ClosedBeforeOpening(WINDOW, WINDOW.opens_at - dt.timedelta(hours=1)),
+        waitlist_rules.WaitingDaysBackwards(DAY, DAY - dt.timedelta(days=1)),
         MessageNotFound(5, 6),
         NotFailed("only failed messages can be retried; not failed: 5 (pending)", details={"ids": [5]}),
         InvalidRows(ImportSummary("slots", "slots.csv", False, rows=3, invalid=1)),
@@ -165,6 +186,16 @@ def test_each_refusal_carries_json_details_and_a_sentence_without_a_command(erro
     assert error.details, "the facts a caller needs to act"
     assert "vaxres " not in error.message
     assert explain(error).startswith(error.message)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [error for error in refusals() if isinstance(error, InvalidTogether)] + [DaysBackwards(DAY, DAY)],
+    ids=lambda error: type(error).__name__,
+)
+def test_values_wrong_together_name_each_option_their_sentence_names(error):
+    """The API says its field for each of them (tests/test_api.py): none may be left out."""
+    assert set(re.findall(r"--[a-z-]+", error.message)) == set(error.options)
 
 
 def error_classes() -> set[type[VaxresError]]:

@@ -4,7 +4,7 @@ errors about the store itself. The refusals of the booking rules live in vaxres.
 Exit codes: 0 done, 1 refused by a rule, 2 invalid input, 3 not found, 75 busy / unavailable.
 """
 
-from typing import Any
+from typing import Any, ClassVar
 
 
 class VaxresError(Exception):
@@ -49,6 +49,18 @@ class InvalidValue(InvalidInput):
         self.field = field
         self.value = value
         self.reason = reason
+
+
+class InvalidTogether(InvalidInput):
+    """Values wrong only together: a range given backwards, an option without the one it needs.
+    The sentence names them by the CLI's options, `options`; over HTTP each is said as the API's
+    field instead (api/problems.py): the option's words, or `fields`' name where the API's differs."""
+
+    fields: ClassVar[dict[str, str]] = {}
+
+    def __init__(self, message: str, *options: str, details: dict[str, Any]):
+        super().__init__(message, details=details)
+        self.options = options
 
 
 class NotFound(VaxresError):

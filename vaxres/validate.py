@@ -7,7 +7,7 @@ import datetime as dt
 import re
 import unicodedata
 
-from vaxres.errors import InvalidValue
+from vaxres.errors import InvalidTogether, InvalidValue
 
 MAX_QUANTITY = 1_000_000
 MAX_NAME_LENGTH = 200
@@ -95,6 +95,12 @@ def parse_limit(value: str | int) -> int:
     return parse_whole_number(value, field="limit", low=1, high=MAX_LIMIT)
 
 
+class DaysBackwards(InvalidTogether):
+    def __init__(self, first: dt.date, last: dt.date):
+        message = f"--from {first.isoformat()} is after --to {last.isoformat()}"
+        super().__init__(message, "--from", "--to", details={"from": first.isoformat(), "to": last.isoformat()})
+
+
 def parse_date_range(
     date_from: str | dt.date | None, date_to: str | dt.date | None
 ) -> tuple[dt.date | None, dt.date | None]:
@@ -102,9 +108,7 @@ def parse_date_range(
     first = None if date_from is None else parse_date(date_from, field="from")
     last = None if date_to is None else parse_date(date_to, field="to")
     if first is not None and last is not None and first > last:
-        raise InvalidValue(
-            "from", date_from, "is after --to", f"--from {first.isoformat()} is after --to {last.isoformat()}"
-        )
+        raise DaysBackwards(first, last)
     return first, last
 
 

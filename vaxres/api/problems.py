@@ -7,6 +7,7 @@ does not parse is 422 too; nothing a caller sends is a 500."""
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -14,7 +15,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 
-from vaxres.errors import InvalidValue, VaxresError
+from vaxres.booking.codes import SYSTEMS
+from vaxres.errors import InvalidTogether, InvalidValue, VaxresError
 
 MEDIA_TYPE = "application/problem+json"
 STATUS_OF_EXIT = {1: 409, 2: 422, 3: 404, 75: 503}
@@ -43,6 +45,10 @@ TITLES = {
     503: "Unavailable, try again shortly",
 }
 log = logging.getLogger("vaxres.api")
+# A CLI option where a sentence names it: a word of its own.
+_OPTION = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*(?![\w-])")
+# The API's names that are not an option's words joined by `_`: a list, a vaccine's codes.
+_API_FIELDS = {"--group": "groups"} | {system.option: f"codes.{system.field}" for system in SYSTEMS.values()}
 
 
 def problem(status: int, code: str, detail: str, *, headers: dict[str, str] | None = None, **extra: Any) -> Response:
@@ -72,8 +78,12 @@ def of_error(error: VaxresError) -> Response:
 
 
 def detail_of(error: VaxresError) -> str:
-    """The error's sentence; one that begins with a CLI option (InvalidValue's field: `--birth-date`)
-    begins with the API's field instead (`birth_date`). The CLI's own text is left as it is."""
+    """The error's sentence with the API's field for each CLI option it names: the one it begins
+    with (InvalidValue's field: `--birth-date` → `birth_date`), or every one of InvalidTogether's
+    options (`--born-to ... is before --born-from ...`). The CLI's own text is left as it is."""
+    if isinstance(error, InvalidTogether):
+        fields = {option: error.fields.get(option) or api_field(option) for option in error.options}
+        return _OPTION.sub(lambda found: fields.get(found[0], found[0]), error.message)
     if not isinstance(error, InvalidValue) or not error.field.startswith("--"):
         return error.message
     if not error.message.startswith(error.field + " "):
@@ -84,10 +94,7 @@ def detail_of(error: VaxresError) -> str:
 def api_field(option: str) -> str:
     """The API's name of what a CLI option gives: the option's words joined by `_`, but a list
     (`groups`) and a vaccine's codes (`codes.cvx`)."""
-    from vaxres.booking.codes import SYSTEMS
-
-    codes = {system.option: f"codes.{system.field}" for system in SYSTEMS.values()}
-    return {"--group": "groups", **codes}.get(option) or option.removeprefix("--").replace("-", "_")
+    return _API_FIELDS.get(option) or option.removeprefix("--").replace("-", "_")
 
 
 def _vaxres_error(request: Request, error: Exception) -> Response:

@@ -28,7 +28,7 @@ from vaxres.booking.waitlist_rules import EntryNotFound as EntryNotFound
 from vaxres.booking.waitlist_rules import NotEntryOwner as NotEntryOwner
 from vaxres.db.store import Store
 from vaxres.db.tables import slot_table, utcnow, waitlist_table
-from vaxres.errors import InvalidInput, Refused
+from vaxres.errors import Refused
 from vaxres.outbox import events
 from vaxres.people.registry import register_ids
 
@@ -102,7 +102,7 @@ def join(
     first = today if date_from is None else validate.parse_date(date_from, field="from", not_before=today)
     last = None if date_to is None else validate.parse_date(date_to, field="to")
     if last is not None and last < first:
-        raise InvalidInput(f"--to {last.isoformat()} is before --from {first.isoformat()}; give a range of days")
+        raise waitlist_rules.WaitingDaysBackwards(first, last)
     now = utcnow()
     with store.write() as conn:
         locks.lock_people(conn, [user])

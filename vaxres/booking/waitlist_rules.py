@@ -7,7 +7,7 @@ from sqlalchemy import Connection, bindparam, select
 from vaxres import validate
 from vaxres.booking import eligibility
 from vaxres.db.tables import person_table
-from vaxres.errors import NotFound, Refused
+from vaxres.errors import InvalidTogether, NotFound, Refused
 
 _BORN = select(person_table.c.birth_date).where(person_table.c.id == bindparam("b_person"))
 
@@ -45,3 +45,15 @@ class NotEntryOwner(Refused):
     def __init__(self, entry_id: int, user: str):
         details = {"entry_id": entry_id, "user": user}
         super().__init__(f"waitlist entry {entry_id} is not {user}'s; nothing changed", details=details)
+
+
+class WaitingDaysBackwards(InvalidTogether):
+    fields = {"--from": "date_from", "--to": "date_to"}  # the API's body: `from` is Python's keyword
+
+    def __init__(self, first: dt.date, last: dt.date):
+        super().__init__(
+            f"--to {last.isoformat()} is before --from {first.isoformat()}; give a range of days",
+            "--to",
+            "--from",
+            details={"from": first.isoformat(), "to": last.isoformat()},
+        )

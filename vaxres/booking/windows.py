@@ -16,13 +16,13 @@ from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from vaxres import validate
-from vaxres.booking import eligibility
+from vaxres.booking import eligibility, window_rules
 from vaxres.booking.eligibility import BIRTH_DIGIT, ROTATIONS, Window
-from vaxres.booking.eligibility_refusals import local_text
 from vaxres.booking.vaccines import key_of, load_catalog
+from vaxres.booking.window_rules import DuplicateWindow, WindowNotFound
 from vaxres.db.store import Store
 from vaxres.db.tables import person_group_table, person_table, utcnow, window_table
-from vaxres.errors import InvalidInput, InvalidValue, NotFound, Refused
+from vaxres.errors import InvalidValue
 from vaxres.formats import iso_utc
 from vaxres.outbox import events
 from vaxres.people import rules as people_rules
@@ -32,22 +32,6 @@ MAX_NAME = 100
 MAX_AGE = 150
 _MOMENT = re.compile(r"(\d{4}-\d{2}-\d{2})[ T](\d{1,2}:\d{2})")
 _EACH = re.compile(r"(\d{1,2}:\d{2})-(\d{1,2}:\d{2})")
-
-
-class DuplicateWindow(Refused):
-    code = "duplicate_window"
-
-    def __init__(self, name: str):
-        super().__init__(
-            f"a window named {name} exists already (names are compared ignoring case)", details={"window": name}
-        )
-
-
-class WindowNotFound(NotFound):
-    code = "window_not_found"
-
-    def __init__(self, name: str):
-        super().__init__(f"no window is named {name}", details={"window": name})
 
 
 def parse_moment(text: str, zone: ZoneInfo, *, field: str) -> dt.datetime:
@@ -117,26 +101,26 @@ def _spec(
     first = None if born_from is None else validate.parse_date(born_from, field="--born-from")
     last = None if born_to is None else validate.parse_date(born_to, field="--born-to")
     if first is not None and last is not None and last < first:
-        raise InvalidInput(f"--born-to {last.isoformat()} is before --born-from {first.isoformat()}; give a range")
+        raise window_rules.BirthDaysBackwards(first, last)
     youngest = None if age_min is None else validate.parse_whole_number(age_min, field="--age-min", low=0, high=MAX_AGE)
     oldest = None if age_max is None else validate.parse_whole_number(age_max, field="--age-max", low=0, high=MAX_AGE)
     if youngest is not None and oldest is not None and oldest < youngest:
-        raise InvalidInput(f"--age-max {oldest} is below --age-min {youngest}; give a range of ages")
+        raise window_rules.AgesBackwards(youngest, oldest)
     opens_at = parse_moment(opens, zone, field="--opens")
     closes_at = None if closes is None else parse_moment(closes, zone, field="--closes")
-    if closes_at is not None and closes_at <= opens_at:
-        raise InvalidInput(f"--closes {closes} is not after --opens {opens}; a window closes after it opens")
+    if closes is not None and closes_at is not None and closes_at <= opens_at:
+        raise window_rules.ClosesBeforeOpens(opens, closes)
     aged_on = None if age_on is None else validate.parse_date(age_on, field="--age-on")
     if aged_on is not None and youngest is None and oldest is None:
-        raise InvalidInput("--age-on needs --age-min or --age-max: it is the day their ages are counted on")
+        raise window_rules.AgeDayWithoutAges(aged_on)
     if aged_on is None and (youngest is not None or oldest is not None):
         aged_on = opens_at.astimezone(zone).date()  # ages on the opening day, unless told
     if rotation is not None and rotation.strip().lower() not in ROTATIONS:
         raise InvalidValue("--rotation", rotation, f"must be {' or '.join(ROTATIONS)}")
     if rotation is not None and each is None:
-        raise InvalidInput("--rotation birth-digit needs --each HH:MM-HH:MM: the daily window of each day's digit")
+        raise window_rules.RotationWithoutEach(rotation)
     if each is not None and rotation is None:
-        raise InvalidInput("--each needs --rotation birth-digit: it is the daily window of a rotation")
+        raise window_rules.EachWithoutRotation(each)
     chosen = people_rules.parse_groups(groups) if groups else {}
     return WindowSpec(
         name=name,
@@ -245,10 +229,7 @@ def close_window(store: Store, name: str, *, at: str | None = None) -> Window:
     with store.write() as conn:
         window = _read(conn, name)
         if closes_at < window.opens_at:
-            raise InvalidInput(
-                f"--at {local_text(closes_at, window.zone)} is before window {window.name} opens "
-                f"({local_text(window.opens_at, window.zone)}); close it at its opening or later"
-            )
+            raise window_rules.ClosedBeforeOpening(window, closes_at)
         conn.execute(update(window_table).where(w.id == window.id).values(closes_at=closes_at, updated_at=now))
         closed = dataclasses.replace(window, closes_at=closes_at)
         events.write(conn, [events.window_closed(closed)], now)
