@@ -189,6 +189,17 @@ def _no_login():
             "Error: VAXRES_ACTOR must not contain invisible or text-direction characters (such as U+200B or "
             "U+202E), got 'a\\u202eb'\n",
         ),
+        (
+            ["--actor", "citizen:kim"],
+            None,
+            "Error: --actor may not be citizen:...: that is the actor of a citizen's own changes; choose another name\n",
+        ),
+        (
+            [],
+            "CITIZEN:kim",
+            "Error: VAXRES_ACTOR may not be citizen:...: that is the actor of a citizen's own changes; "
+            "choose another name\n",
+        ),
     ],
 )
 def test_an_invalid_actor_is_refused_before_the_store_is_touched(cli, db_path, monkeypatch, args, env, message):

@@ -156,6 +156,22 @@ def test_no_token_may_act_as_a_citizen(api, store, tmp_path, cli):
     assert "citizen:" not in cli("token", "list").stdout
 
 
+def test_no_operator_may_act_as_a_citizen(api, cli, db_path, monkeypatch):
+    """A citizen's changes are made only by their session: `--actor citizen:kim` or VAXRES_ACTOR
+    would log an operator's cancel as kim's own."""
+    slot = api.slot(2)
+    booked = api.call("POST", "/v1/reservations", "operator", json={"user": "kim", "slot_id": slot["id"]})
+    assert booked.status_code == 201
+    before = query(db_path, "SELECT * FROM reservation"), query(db_path, "SELECT * FROM outbox")
+    said = "may not be citizen:...: that is the actor of a citizen's own changes; choose another name\n"
+    refused = cli("--actor", "citizen:kim", "cancel", "1")
+    assert (refused.exit_code, refused.stdout, refused.stderr) == (2, "", f"Error: --actor {said}")
+    monkeypatch.setenv("VAXRES_ACTOR", " Citizen:kim")
+    refused = cli("cancel", "1")
+    assert (refused.exit_code, refused.stdout, refused.stderr) == (2, "", f"Error: VAXRES_ACTOR {said}")
+    assert (query(db_path, "SELECT * FROM reservation"), query(db_path, "SELECT * FROM outbox")) == before
+
+
 def test_a_guardian_books_for_their_minor_ward(api, store, tmp_path, db_path):
     register(store)
     ward_born = (dt.date.today() - dt.timedelta(days=365 * 10)).isoformat()

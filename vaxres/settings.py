@@ -106,13 +106,14 @@ def chosen_language(option: str | None) -> str | None:
 
 def chosen_actor(option: str | None) -> str:
     """Who makes the changes, as each outbox message records it: --actor, else VAXRES_ACTOR
-    (empty is unset), else the login name of the process."""
-    from vaxres.validate import parse_actor
+    (empty is unset), else the login name of the process; never a citizen's (`citizen:ID`), which
+    only a citizen's session makes."""
+    from vaxres.validate import parse_operator
 
     if option is not None:
-        return parse_actor(option)
+        return parse_operator(option)
     raw = os.environ.get(ACTOR_ENV, "")
-    return parse_actor(raw, field=ACTOR_ENV) if raw.strip() else login_name()
+    return parse_operator(raw, field=ACTOR_ENV) if raw.strip() else login_name()
 
 
 def login_name() -> str:
@@ -120,10 +121,10 @@ def login_name() -> str:
     process without one, or with one that is not a valid name, is known by its uid."""
     import getpass
 
-    from vaxres.validate import parse_actor
+    from vaxres.validate import parse_operator
 
     try:
-        return parse_actor(getpass.getuser())
+        return parse_operator(getpass.getuser())
     except Exception:  # no name at all (a container's uid without an entry), or an unusable one
         getuid = getattr(os, "getuid", None)
         return str(getuid()) if getuid is not None else "unknown"

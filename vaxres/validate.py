@@ -12,7 +12,7 @@ from vaxres.errors import InvalidTogether, InvalidValue
 MAX_QUANTITY = 1_000_000
 MAX_NAME_LENGTH = 200
 MAX_ACTOR_LENGTH = 64  # who made a change: a login or an operator's name, stored with every message
-CITIZEN_ACTOR = "citizen:"  # the actor of a citizen's own changes (issue 23): no token is named so
+CITIZEN_ACTOR = "citizen:"  # the actor of a citizen's own changes (issue 23): no operator is named so
 MAX_DOSE = 10
 MAX_LIMIT = 10_000  # rows a list shows at once; --json without --limit streams every row
 _WHITESPACE = re.compile(r"\s+")
@@ -157,6 +157,29 @@ def parse_actor(value: str, *, field: str = "--actor") -> str:
     if len(actor) > MAX_ACTOR_LENGTH:
         reason = f"must be at most {MAX_ACTOR_LENGTH} characters"
         raise InvalidValue(field, value, f"{reason} (has {len(actor)})", f"{field} {reason}, got {len(actor)}")
+    return actor
+
+
+class NameReservedForCitizens(InvalidValue):
+    """`citizen:ID` is the actor of a citizen's own changes, which the audit trail and the
+    idempotency keys tell by it: no operator (--actor, VAXRES_ACTOR) and no token is named so."""
+
+    def __init__(self, field: str, name: str, *, what: str | None = None):
+        head = f"{field} may not be" if what is None else f"{what} may not be named"
+        super().__init__(
+            field,
+            name,
+            f"is a citizen's actor ({CITIZEN_ACTOR}ID)",
+            f"{head} {CITIZEN_ACTOR}...: that is the actor of a citizen's own changes; choose another name",
+        )
+
+
+def parse_operator(value: str, *, field: str = "--actor", what: str | None = None) -> str:
+    """An actor as parse_actor reads one, but never a citizen's (`citizen:ID`): those are made only
+    by a citizen's session (vaxres/citizens/)."""
+    actor = parse_actor(value, field=field)
+    if actor.casefold().startswith(CITIZEN_ACTOR):
+        raise NameReservedForCitizens(field, actor, what=what)
     return actor
 
 

@@ -82,24 +82,11 @@ def hashed(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-class CitizenName(InvalidValue):
-    def __init__(self, name: str):
-        super().__init__(
-            "name",
-            name,
-            f"is a citizen's actor ({validate.CITIZEN_ACTOR}ID)",
-            f"a token may not be named {validate.CITIZEN_ACTOR}...: that is the actor of a citizen's own changes; "
-            "choose another name",
-        )
-
-
 def add_token(store: Store, name: str, *, role: str) -> NewToken:
     """A new token for `name` (the actor its changes are made by); a revoked name may be given again.
     No name starts with `citizen:`: the audit trail and the idempotency keys tell a citizen's own
     changes by it."""
-    name = validate.parse_actor(name, field="name")
-    if name.casefold().startswith(validate.CITIZEN_ACTOR):
-        raise CitizenName(name)
+    name = validate.parse_operator(name, field="name", what="a token")
     role = parse_role(role)
     secret = PREFIX + secrets.token_urlsafe(32)
     record = TokenRecord(name, role, utcnow(), store.actor, None)
