@@ -51,6 +51,8 @@ def test_login_code_book_page_cancel(api, store, tmp_path, db_path, cli):
     assert sorted(actors) == [("ReservationCancelled", "citizen:kim"), ("ReservationConfirmed", "citizen:kim")]
     assert client.post("/v1/citizen/logout", headers=session).status_code == 204
     assert client.get("/v1/citizen/me", headers=session).status_code == 401
+    again = client.post("/v1/citizen/logout", headers=session)
+    assert again.status_code == 401 and again.json()["code"] == "session_refused"
 
 
 def test_the_answer_to_a_login_tells_nothing(api, store, tmp_path, db_path):

@@ -188,10 +188,14 @@ DEFAULT_LANGUAGE = "en"  # of a store that names none
 _LOCALE_TAIL = re.compile(r"[-_.@].*", re.DOTALL)  # ko-KR, ko_KR.UTF-8, en_US@euro: the language is the head
 
 
+def language_of(tag: str) -> str:
+    """The language a locale or a language tag names, lower case: ko-KR, ko_KR.UTF-8 → ko."""
+    return _LOCALE_TAIL.sub("", tag).lower()
+
+
 def parse_language(value: str, *, field: str = "--lang") -> str:
     """en or ko in any case; a locale's form (ko-KR, ko_KR.UTF-8) names its language."""
-    text = str(value).strip()
-    language = _LOCALE_TAIL.sub("", text).lower()
+    language = language_of(str(value).strip())
     if language not in LANGUAGES:
         raise InvalidValue(field, value, f"must be {' or '.join(LANGUAGES)}")
     return language

@@ -67,8 +67,9 @@ class CitizenCall(Call):
         return self.citizen
 
 
-def reading_citizen(request: Request, credentials: Credentials) -> CitizenCall:
-    """A citizen's call that offers no Idempotency-Key: a GET changes nothing, so has nothing to replay."""
+def citizen_without_key(request: Request, credentials: Credentials) -> CitizenCall:
+    """A citizen's call that offers no Idempotency-Key: a GET changes nothing, and a logout sent
+    again finds no session, so neither has an answer to replay."""
     from vaxres.citizens.rules import SessionRefused
     from vaxres.citizens.sessions import find_session
 
@@ -79,13 +80,13 @@ def reading_citizen(request: Request, credentials: Credentials) -> CitizenCall:
 
 
 def citizen(request: Request, credentials: Credentials, key: IdempotencyKey = None) -> CitizenCall:
-    call = reading_citizen(request, credentials)
+    call = citizen_without_key(request, credentials)
     keyed(call, key)
     return call
 
 
 Session = Annotated[CitizenCall, Depends(citizen)]
-ReadingSession = Annotated[CitizenCall, Depends(reading_citizen)]
+SessionWithoutKey = Annotated[CitizenCall, Depends(citizen_without_key)]
 
 
 @router.post(
@@ -116,8 +117,13 @@ def verify(request: Request, body: Verify) -> Any:
     return json_response(verify_code(request.app.state.store, body.person, body.code).as_json())
 
 
-@router.post("/logout", status_code=204, summary="End the session")
-def logout(call: Session, credentials: Credentials) -> Response:
+@router.post(
+    "/logout",
+    status_code=204,
+    summary="End the session",
+    description="No Idempotency-Key: sent again, the ended session is refused 401 `session_refused`.",
+)
+def logout(call: SessionWithoutKey, credentials: Credentials) -> Response:
     from vaxres.citizens.sessions import end_session
 
     assert credentials is not None  # the session was found by it
@@ -126,7 +132,7 @@ def logout(call: Session, credentials: Credentials) -> Response:
 
 
 @router.get("/me", summary="Your page and your wards' (reservations, next dose, waiting)")
-def me(call: ReadingSession) -> Any:
+def me(call: SessionWithoutKey) -> Any:
     from vaxres.citizens.acting import pages
 
     return json_response(
@@ -139,7 +145,7 @@ def me(call: ReadingSession) -> Any:
 
 
 @router.get("/slots", summary="Slots with a dose left, and whether each is open to you now")
-def slots(call: ReadingSession, user: For = None) -> Any:
+def slots(call: SessionWithoutKey, user: For = None) -> Any:
     from vaxres.citizens.acting import offers
 
     return json_response(offers(call.store, call.who, user).as_json())
@@ -153,7 +159,7 @@ def book(call: Session, body: NewBooking) -> Any:
 
 
 @router.get("/reservations/{reservation_id}", summary="One of your reservations")
-def show(call: ReadingSession, reservation_id: Id) -> Any:
+def show(call: SessionWithoutKey, reservation_id: Id) -> Any:
     from vaxres.citizens.acting import reservation
 
     return json_response(reservation(call.store, call.who, reservation_id).as_json())

@@ -102,7 +102,7 @@ def admin(request: Request, credentials: Credentials, key: IdempotencyKey = None
     return keyed(_authenticated(request, credentials, "admin"), key)
 
 
-def unkept_admin(request: Request, credentials: Credentials) -> Call:
+def admin_without_key(request: Request, credentials: Credentials) -> Call:
     """An admin's call that offers no Idempotency-Key: a token's answer is never kept to replay."""
     return _authenticated(request, credentials, "admin")
 
@@ -115,4 +115,4 @@ def keyed(call: Call, key: str | None) -> Call:
 Reader = Annotated[Call, Depends(reader)]
 Operator = Annotated[Call, Depends(operator)]
 Admin = Annotated[Call, Depends(admin)]
-UnkeptAdmin = Annotated[Call, Depends(unkept_admin)]
+AdminWithoutKey = Annotated[Call, Depends(admin_without_key)]

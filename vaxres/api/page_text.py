@@ -4,14 +4,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from zoneinfo import ZoneInfo
 
 from vaxres.formats import korean_date
+from vaxres.validate import language_of
 
 PAGE_LANGUAGES = ("ko", "en")
 LANG_COOKIE = "vaxres_lang"
-_LANGUAGE_TAG = re.compile(r"[-_]")  # ko-KR: the language is the first subtag
 WEEKDAYS = {"ko": "월화수목금토일", "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")}
 
 WORDS: dict[str, dict[str, str]] = {
@@ -146,7 +145,7 @@ def choose_language(query: str | None, cookie: str | None, accept: str | None) -
     chosen, best = "ko", 0.0
     for part in (accept or "")[:500].split(","):
         tag, *parameters = part.split(";")
-        language = _LANGUAGE_TAG.split(tag.strip().lower(), 1)[0]
+        language = language_of(tag.strip())
         weight = _weight(parameters)
         if language in PAGE_LANGUAGES and weight > best:
             chosen, best = language, weight

@@ -1,8 +1,8 @@
 """/v1/tokens: operator access over HTTP, as `vaxres token` (access/tokens.py), for an admin only.
 
 A new token is answered once and never kept: its creation takes no Idempotency-Key (a replay
-would have to store the token), and neither does the list, which changes nothing. Sent again, the same name is refused `token_exists`;
-revoke it and add it again."""
+would have to store the token), and neither does the list, which changes nothing. Sent again,
+the same name is refused `token_exists`; revoke it and add it again."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from fastapi import APIRouter, Path
 from pydantic import Field
 
 from vaxres.api.bookings import Body
-from vaxres.api.edge import Admin, UnkeptAdmin
+from vaxres.api.edge import Admin, AdminWithoutKey
 from vaxres.api.problems import responses
 from vaxres.api.render import json_response
 
@@ -26,7 +26,7 @@ class NewToken(Body):
 
 
 @router.get("/tokens", summary="The tokens, never their secrets (as `token list`)")
-def list_tokens(call: UnkeptAdmin) -> Any:
+def list_tokens(call: AdminWithoutKey) -> Any:
     from vaxres.access.tokens import list_tokens
 
     return json_response([token.as_json() for token in list_tokens(call.store)])
@@ -39,7 +39,7 @@ def list_tokens(call: UnkeptAdmin) -> Any:
     description="No Idempotency-Key: the token is never kept to answer again. Sent again, the name is "
     "refused 409 `token_exists`; revoke it and make it again.",
 )
-def add_token(call: UnkeptAdmin, body: NewToken) -> Any:
+def add_token(call: AdminWithoutKey, body: NewToken) -> Any:
     from vaxres.access.tokens import add_token
 
     return json_response(add_token(call.store, body.name, role=body.role).as_json(), 201)
