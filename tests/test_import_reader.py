@@ -57,6 +57,9 @@ def start_import(path: Path, env: dict) -> tuple[subprocess.Popen, int]:
         text=True,
         env={**os.environ, **env},
         start_new_session=True,  # its own process group: a Ctrl-C reaches it and its worker only
+        # Ctrl-C as from a terminal: a suite started in the background (`cmd &` without job control)
+        # ignores SIGINT, and Python then never turns it into KeyboardInterrupt.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
