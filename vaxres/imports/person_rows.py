@@ -69,10 +69,7 @@ class PersonParser:
         key: Callable[[], bytes],
         dates_as_text: bool = True,
         keep_cells: bool = True,
-        note_numbers: bool = True,
     ):
-        """`note_numbers` False: the caller keeps the filter of the numbers seen (the reader
-        worker's import process, which sees every row)."""
         self._keep_cells = keep_cells  # the row's text, staged for --rejects only
         self._today = today
         self._region = rules.parse_region(region) if region != rules.DEFAULT_REGION else region
@@ -91,12 +88,6 @@ class PersonParser:
         self._groups: dict[str, str] = {}  # a groups cell -> the names as staged
         self._unlisted_groups = False  # a groups cell was not kept in self._groups
         self._fingerprint: Callable[[str], str] | None = None  # the number's, once the key is read
-        self.numbers: SeenNumbers | None = SeenNumbers() if note_numbers else None
-
-    @property
-    def repeats(self) -> list[str] | None:
-        """The fingerprints perhaps on an earlier row (None: too many, or not noted here)."""
-        return None if self.numbers is None else self.numbers.repeats
 
     @property
     def used_key(self) -> bool:
@@ -155,8 +146,6 @@ class PersonParser:
             if sex_given is not None and _sex(sex_given) != sex:
                 raise InvalidValue("sex", sex_given, f"is not the sex the resident registration number gives ({sex})")
             fingerprint = (self._fingerprint or self._first_key())(digits)
-            if self.numbers is not None:
-                self.numbers.note(fingerprint)
             masked = cells[self._rrn_at]  # type: ignore[index]  # the masked form, as person() wrote it
             given |= RRN | BIRTH_DATE | SEX
         else:

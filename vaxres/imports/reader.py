@@ -49,7 +49,7 @@ class Job:
     dates_as_text: bool
     keep_cells: bool
 
-    def parser(self, positions: dict[str, int], key: Callable[[], bytes], *, note_numbers: bool = True) -> PersonParser:
+    def parser(self, positions: dict[str, int], key: Callable[[], bytes]) -> PersonParser:
         from vaxres.imports.person_rows import PersonParser
 
         return PersonParser(
@@ -59,7 +59,6 @@ class Job:
             key=key,
             dates_as_text=self.dates_as_text,
             keep_cells=self.keep_cells,
-            note_numbers=note_numbers,
         )
 
 
@@ -68,7 +67,6 @@ class Findings:
     """What the parser learnt of the whole file, for the checks across rows (person_checks)."""
 
     used_key: bool
-    repeats: list[str] | None  # from the worker: None, the import's process notes the numbers
     group_sets: set[str] | None
 
 
@@ -192,8 +190,7 @@ def _work(job: Job, channel_in: IO[bytes], channel_out: IO[bytes]) -> None:
             optional=csvfile.PERSON_OPTIONAL,
             source=job.label,
         )
-        # The numbers are noted by the import's process, in file order (run._check_persons).
-        parser = job.parser(table.positions, key, note_numbers=False)
+        parser = job.parser(table.positions, key)
         parse = parser.person
         read, valid, errors = 0, [], []
         for line, cells in table.rows():
@@ -207,7 +204,7 @@ def _work(job: Job, channel_in: IO[bytes], channel_out: IO[bytes]) -> None:
                 send(("rows", read, valid, errors, stream.tell()))
                 read, valid, errors = 0, [], []
         send(("rows", read, valid, errors, stream.tell()))
-    send(("done", Findings(parser.used_key, parser.repeats, parser.group_sets)))
+    send(("done", Findings(parser.used_key, parser.group_sets)))
 
 
 def _carried(row: RowError) -> RowError:

@@ -176,8 +176,9 @@ class _Import:
         summary: ImportSummary,
         rejects: RejectsWriter,
         position: Callable[[], int],
+        numbers: person_rows.SeenNumbers | None = None,
     ) -> int:
-        """Parse each row here and stage the valid ones; how many."""
+        """Parse each row here and stage the valid ones (noting their `numbers`); how many."""
         assert self.staging is not None
         rows = first_pass.valid_rows(
             table,
@@ -190,7 +191,7 @@ class _Import:
             next_step=self.options.next_step,
         )
         with _no_cycle_collection():
-            return self.staging.fill(rows)
+            return self.staging.fill(rows if numbers is None else _noting(rows, numbers))
 
     def _check_persons(
         self,
@@ -218,22 +219,22 @@ class _Import:
             keep_cells=options.rejects is not None,
         )
         findings: reader.Findings
+        numbers = person_rows.SeenNumbers()  # noted as each row is staged, here even when a worker reads
         if reader.worth_a_worker(job, self.size):
-            numbers = person_rows.SeenNumbers()  # noted here, where every row passes: the worker is busier
             with reader.Reader(job, key) as worker, _no_cycle_collection():
                 batches = first_pass.batched_rows(
                     worker.batches(), summary, rejects, options.progress, self.size, options.next_step
                 )
                 valid = staging.fill(_noting(batches, numbers), reader.BATCH_ROWS)
             assert worker.findings is not None  # the worker's last word
-            findings = dataclasses.replace(worker.findings, repeats=numbers.repeats)
+            findings = worker.findings
         else:
             people = job.parser(table.positions, key)
-            valid = self._stage(table, people.person, summary, rejects, position)
-            findings = reader.Findings(people.used_key, people.repeats, people.group_sets)
+            valid = self._stage(table, people.person, summary, rejects, position, numbers)
+            findings = reader.Findings(people.used_key, people.group_sets)
         if options.skip_invalid or not summary.invalid:
             self.uses_key = findings.used_key
-            self.decided = person_checks.decide(conn, staging, store.today(), set(table.positions), findings.repeats)
+            self.decided = person_checks.decide(conn, staging, store.today(), set(table.positions), numbers.repeats)
             self.group_sets = GroupSets.staged(conn, staging, findings.group_sets)
         return valid
 
