@@ -1,6 +1,9 @@
 """The API under test (the `api` fixture in conftest.py): the app over the test's store through
 FastAPI's TestClient, a token per role."""
 
+import asyncio
+import contextlib
+
 from tests.helpers import future
 
 
@@ -24,3 +27,60 @@ class Api:
         )
         assert answer.status_code == 201, answer.text
         return answer.json()
+
+
+class Wire:
+    """A connection as `vaxres serve`'s protocol sees it: what it writes, whether it closed."""
+
+    def __init__(self) -> None:
+        self.sent, self.closed = b"", False
+
+    def write(self, data: bytes) -> None:
+        self.sent += data
+
+    def close(self) -> None:
+        self.closed = True
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def get_extra_info(self, name: str, default=None):
+        return default
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+    def taken(self) -> bytes:
+        """What was written since the last look."""
+        sent, self.sent = self.sent, b""
+        return sent
+
+
+@contextlib.contextmanager
+def served_protocol(lanes=None):
+    """`vaxres serve`'s HTTP protocol (api/protocol.py) on a fresh connection, with `lanes` as the
+    worker's admission, over an event loop that never runs: a request it hands to the app stays a
+    task in `protocol.tasks`, never started."""
+    import uvicorn
+    from uvicorn.server import ServerState
+
+    from vaxres.api.protocol import BoundedHttpTools
+
+    loop = asyncio.new_event_loop()
+    before = BoundedHttpTools.lanes
+    BoundedHttpTools.lanes = lanes
+    try:
+        config = uvicorn.Config(lambda scope, receive, send: None, log_config=None, log_level="critical")
+        protocol = BoundedHttpTools(config=config, server_state=ServerState(), app_state={}, _loop=loop)
+        wire = Wire()
+        protocol.connection_made(wire)
+        yield protocol, wire
+    finally:
+        BoundedHttpTools.lanes = before
+        for task in asyncio.all_tasks(loop):
+            task.cancel()
+        loop.run_until_complete(asyncio.sleep(0))
+        loop.close()

@@ -3,15 +3,20 @@ more concurrent bookings than it admits: every answer is 201, 409 or 503 with Re
 never a 500 or a reset, and the store's invariant holds."""
 
 import asyncio
+import json
+import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
+from tests.api_helpers import served_protocol
 from tests.helpers import count_rows, future, invariant_violations, run_vaxres
 from tests.test_api_race import serving
-from vaxres.api.admission import Lane
+from vaxres.api.admission import Lane, Lanes, Limits
+from vaxres.api.bounds import MAX_BODY
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -141,3 +146,139 @@ def test_a_rush_past_admission_is_201_409_or_503_with_retry_after(overloaded_ser
     remaining = httpx.get(f"{base}/v1/slots", headers=auth).json()["slots"][0]["remaining"]
     assert remaining == DOSES - booked
     assert httpx.get(f"{base}/readyz").status_code == 200  # and it still answers
+
+
+def full_lanes() -> Lanes:
+    """A worker's admission whose change lane is full (1 under way, no queue); reads are free."""
+    lanes = Lanes(Limits(max_inflight=1, queue=0, queue_timeout=1))
+    assert lanes.writes.try_enter()
+    return lanes
+
+
+BOOKING = b'{"user": "kim", "slot_id": 1}'
+
+
+def post(path: bytes = b"/v1/reservations", body: bytes = BOOKING, *headers: bytes) -> bytes:
+    lines = [b"POST " + path + b" HTTP/1.1", b"Host: x", b"Content-Type: application/json", *headers]
+    if not any(h.lower().startswith(b"transfer-encoding") for h in headers):
+        lines.append(b"Content-Length: " + str(len(body)).encode())
+    return b"\r\n".join(lines) + b"\r\n\r\n"
+
+
+def status_and_body(answer: bytes) -> tuple[bytes, dict]:
+    head, body = answer.split(b"\r\n\r\n", 1)
+    return head, json.loads(body)
+
+
+def test_the_protocol_turns_a_change_away_before_the_app_and_keeps_the_connection():
+    with served_protocol(full_lanes()) as (protocol, wire):
+        protocol.data_received(post())  # the head alone: answered before its body comes
+        head, problem = status_and_body(wire.taken())
+        assert head.startswith(b"HTTP/1.1 503 ") and b"\r\nretry-after: 1\r\n" in head
+        assert b"content-type: application/problem+json" in head and b"connection: close" not in head
+        assert problem["code"] == "overloaded" and "too many changes under way (1 at once" in problem["detail"]
+        assert not protocol.tasks and not wire.closed  # no request handed to the app
+        protocol.data_received(BOOKING)  # its body: skipped, not read as a request
+        protocol.data_received(b"GET /v1/slots?limit=1 HTTP/1.1\r\nHost: x\r\n\r\n")  # reads are free
+        assert wire.taken() == b"" and len(protocol.tasks) == 1
+        assert protocol.cycle.scope["path"] == "/v1/slots" and protocol.cycle.scope["query_string"] == b"limit=1"
+
+
+def test_turned_away_requests_one_after_another_in_one_read_each_get_their_503():
+    with served_protocol(full_lanes()) as (protocol, wire):
+        protocol.data_received((post() + BOOKING) * 3 + post(b"/v1/waitlist") + BOOKING)
+        answers = wire.taken().split(b"HTTP/1.1 ")[1:]
+        assert len(answers) == 4 and all(answer.startswith(b"503 ") for answer in answers)
+        assert not protocol.tasks and not wire.closed
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "why"),
+    [
+        (post(b"/v1/reservations", BOOKING, b"Expect: 100-continue"), "its body may never come"),
+        (post(b"/v1/reservations", BOOKING, b"Transfer-Encoding: chunked"), "a chunked body has no bound"),
+        (post(b"/v1/people", b"x" * (MAX_BODY + 1)), "a body past MAX_BODY"),
+        (post(b"/v1/reservations", BOOKING, b"Connection: close"), "the client asked"),
+        (post().replace(b"HTTP/1.1", b"HTTP/1.0"), "HTTP/1.0"),
+    ],
+)
+def test_a_turned_away_change_closes_the_connection_when_its_body_is_not_bounded(request_bytes, why):
+    with served_protocol(full_lanes()) as (protocol, wire):
+        protocol.data_received(request_bytes)
+        head, problem = status_and_body(wire.taken())
+        assert head.startswith(b"HTTP/1.1 503 ") and b"connection: close" in head, why
+        assert problem["code"] == "overloaded" and wire.closed and not protocol.tasks
+        protocol.data_received(b"GET /v1/slots HTTP/1.1\r\nHost: x\r\n\r\n")  # read after the close: dropped
+        assert wire.taken() == b"" and not protocol.tasks
+
+
+def test_the_protocol_leaves_to_the_app_what_admission_lets_in_pages_and_a_pipelined_request():
+    free = Lanes(Limits(max_inflight=1, queue=0, queue_timeout=1))
+    with served_protocol(free) as (protocol, wire):
+        protocol.data_received(post() + BOOKING)  # the lane has room: the app decides
+        assert len(protocol.tasks) == 1 and wire.sent == b""
+    with served_protocol(full_lanes()) as (protocol, wire):
+        protocol.data_received(post(b"/login", b"person=kim"))  # the page sheds as a waiting page, in the app
+        assert len(protocol.tasks) == 1 and wire.sent == b""
+    with served_protocol(full_lanes()) as (protocol, wire):
+        protocol.data_received(b"GET /v1/slots HTTP/1.1\r\nHost: x\r\n\r\n" + post() + BOOKING)
+        # the read is still under way: a 503 now would come before its answer
+        assert len(protocol.tasks) == 1 and len(protocol.pipeline) == 1 and wire.sent == b""
+
+
+def _raw(base: str, data: bytes) -> socket.socket:
+    address = urlsplit(base)
+    sock = socket.create_connection((address.hostname, address.port), timeout=30)
+    sock.sendall(data)
+    return sock
+
+
+def _one_answer(sock: socket.socket) -> tuple[bytes, bytes]:
+    """One answer's head and body (by its Content-Length) from a kept-alive connection."""
+    got = b""
+    while b"\r\n\r\n" not in got:
+        got += sock.recv(65536)
+    head, body = got.split(b"\r\n\r\n", 1)
+    length = int(next(line for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:"))[15:])
+    while len(body) < length:
+        body += sock.recv(65536)
+    assert len(body) == length, "more than one answer arrived"
+    return head, body
+
+
+@pytest.mark.slow
+def test_a_real_server_turns_a_change_away_while_one_is_under_way_and_books_it_after(backend, db_path):
+    with serving("--workers", "1", "--max-inflight", "1", "--queue", "0") as (base, auth):
+        slot = httpx.post(
+            f"{base}/v1/slots",
+            headers=auth,
+            json={"date": future(), "hospital": "H", "vaccine": "Janssen", "quantity": 5},
+        ).json()
+        token = auth["Authorization"].encode()
+
+        def booking(user: str, *headers: bytes) -> tuple[bytes, bytes]:
+            body = json.dumps({"user": user, "slot_id": slot["id"]}).encode()
+            return post(b"/v1/reservations", body, b"Authorization: " + token, *headers), body
+
+        held_head, held_body = booking("held")
+        with _raw(base, held_head) as held:  # let in, its body still to come: the lane is full
+            assert httpx.get(f"{base}/healthz").status_code == 200  # the loop has taken the held one in
+            head, body = booking("shed")
+            with _raw(base, head) as sock:
+                answer, problem = _one_answer(sock)
+                assert answer.startswith(b"HTTP/1.1 503 ") and b"retry-after: 1" in answer.lower()
+                assert json.loads(problem)["code"] == "overloaded"
+                sock.sendall(body + b"GET /v1/slots HTTP/1.1\r\nHost: x\r\nAuthorization: " + token + b"\r\n\r\n")
+                answer, slots = _one_answer(sock)  # the same connection goes on, the body skipped
+                assert answer.startswith(b"HTTP/1.1 200 ") and json.loads(slots)["slots"][0]["remaining"] == 5
+            expecting, _ = booking("expecting", b"Expect: 100-continue")
+            with _raw(base, expecting) as sock:
+                answer, _ = _one_answer(sock)
+                assert answer.startswith(b"HTTP/1.1 503 ") and b"connection: close" in answer.lower()
+                assert sock.recv(1) == b""  # closed: its body is not awaited
+            held.sendall(held_body)
+            answer, booked = _one_answer(held)
+            assert answer.startswith(b"HTTP/1.1 201 "), answer + booked
+        after = httpx.post(f"{base}/v1/reservations", headers=auth, json={"user": "after", "slot_id": slot["id"]})
+        assert after.status_code == 201  # the held one's place was given back
+    assert count_rows(db_path, "reservation") == 2 and not invariant_violations(db_path)

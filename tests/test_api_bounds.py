@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from tests.api_helpers import served_protocol
 from tests.helpers import query
 from tests.test_api_race import serving
 from vaxres.api.bounds import MAX_BODY, MAX_FORM, MAX_HEAD, MAX_TARGET, SERVER_HEAD
@@ -168,43 +169,10 @@ def test_a_real_server_answers_413_before_the_body_is_sent_and_closes():
         assert httpx.get(f"{base}/healthz").status_code == 200
 
 
-class Wire:
-    """A connection as `vaxres serve`'s protocol sees it: what it writes, whether it closed."""
-
-    def __init__(self) -> None:
-        self.sent, self.closed = b"", False
-
-    def write(self, data: bytes) -> None:
-        self.sent += data
-
-    def close(self) -> None:
-        self.closed = True
-
-    def is_closing(self) -> bool:
-        return self.closed
-
-    def get_extra_info(self, name: str, default=None):
-        return default
-
-
 def _served_in_one_read(request: bytes) -> bytes:
     """What `vaxres serve`'s HTTP protocol (api/protocol.py) answers a request arriving whole in one read."""
-    import asyncio
-
-    import uvicorn
-    from uvicorn.server import ServerState
-
-    from vaxres.api.protocol import BoundedHttpTools
-
-    loop = asyncio.new_event_loop()
-    try:
-        config = uvicorn.Config(lambda scope, receive, send: None, log_config=None, log_level="critical")
-        protocol = BoundedHttpTools(config=config, server_state=ServerState(), app_state={}, _loop=loop)
-        wire = Wire()
-        protocol.connection_made(wire)
+    with served_protocol() as (protocol, wire):
         protocol.data_received(request)
-    finally:
-        loop.close()
     assert wire.closed
     return wire.sent
 

@@ -2,7 +2,9 @@
 middleware lets at most `max_inflight` changes (POST, PATCH, PUT, DELETE under /v1) run at once in
 a worker, keeps at most `queue` more waiting in arrival order, each at most `queue_timeout`
 seconds, and answers any other at once: 503 `overloaded` with Retry-After, before the request's
-body is read or the store touched. Reads (GET under /v1) have their own lane of `READS` at once,
+body is read or the store touched. Under `vaxres serve` most of those are answered sooner still, by
+the HTTP protocol the moment the request's head is parsed (api/protocol.py asks `turns_away()`):
+no ASGI task, no middleware, so a worker turns a rush away at a fraction of a request's cost. Reads (GET under /v1) have their own lane of `READS` at once,
 with the same queue and deadline, so a rush of reads cannot take the threads changes need. A request
 that would wait past the deadline by the recent pace is turned away at once rather than at it.
 
@@ -51,12 +53,26 @@ class Lane:
     most; enter() says False at once when the queue is full or the wait it foresees (the ones ahead,
     at the recent time each took) passes the deadline, else when the deadline passes."""
 
-    def __init__(self, limit: int, queue: int, timeout: float):
-        self.limit, self.queue, self.timeout = limit, queue, timeout
+    def __init__(self, limit: int, queue: int, timeout: float, kind: str = "changes"):
+        self.limit, self.queue, self.timeout, self.kind = limit, queue, timeout, kind
         self.inflight = 0
         self.service = 0.0  # seconds a request let in has taken lately (a moving average)
-        self.refusal: Response | None = None  # the 503 it answers, once made
+        self._refusal: Response | None = None
         self._waiting: deque[asyncio.Future[None]] = deque()
+
+    @property
+    def refusal(self) -> Response:
+        """The 503 problem it answers, made once: turning a request away costs the loop little."""
+        if self._refusal is None:
+            from vaxres.api.problems import of_error
+
+            self._refusal = of_error(
+                Overloaded(
+                    f"too many {self.kind} under way ({self.limit} at once, {self.queue} waiting at most "
+                    f"{self.timeout:g} s); try again shortly"
+                )
+            )
+        return self._refusal
 
     @property
     def waiting(self) -> int:
@@ -68,10 +84,17 @@ class Lane:
             return True
         return False
 
+    def turns_away(self) -> bool:
+        """Whether enter() would say False at once, now."""
+        return not (self.inflight < self.limit and not self._waiting) and self._full()
+
+    def _full(self) -> bool:
+        return len(self._waiting) >= self.queue or self.foreseen_wait() > self.timeout
+
     async def enter(self) -> bool:
         if self.try_enter():
             return True
-        if len(self._waiting) >= self.queue or self.foreseen_wait() > self.timeout:
+        if self._full():
             return False
         turn = asyncio.get_running_loop().create_future()
         self._waiting.append(turn)
@@ -114,7 +137,10 @@ class Lanes:
     def __init__(self, limits: Limits):
         self.limits = limits
         self.writes = Lane(limits.max_inflight, limits.queue, limits.queue_timeout)
-        self.reads = Lane(READS, limits.queue, limits.queue_timeout)
+        self.reads = Lane(READS, limits.queue, limits.queue_timeout, kind="reads")
+
+    def of(self, method: str) -> Lane:
+        return self.reads if method in READ_METHODS else self.writes
 
 
 class Admission:
@@ -123,8 +149,7 @@ class Admission:
     def __init__(self, app: ASGIApp, lanes: Lanes, pages: frozenset[str] = frozenset()):
         self.app = app
         self.pages = pages  # the booking page's paths: through the lanes too, shed as a waiting page
-        self.limits = lanes.limits
-        self.writes, self.reads = lanes.writes, lanes.reads
+        self.lanes, self.limits = lanes, lanes.limits
         self._sized_loops: set[int] = set()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -135,9 +160,9 @@ class Admission:
         if scope["type"] != "http" or not (page or path.startswith("/v1/") or path == "/v1"):
             await self.app(scope, receive, send)
             return
-        lane = self.reads if scope["method"] in READ_METHODS else self.writes
+        lane = self.lanes.of(scope["method"])
         if not await lane.enter():
-            await (self._wait(scope, send) if page else self._shed(lane, scope, receive, send))
+            await (self._wait(scope, send) if page else self._shed(lane, send))
             return
         started = time.perf_counter()
         try:
@@ -165,16 +190,6 @@ class Admission:
         await send({"type": "http.response.start", "status": 503, "headers": raw})
         await send({"type": "http.response.body", "body": body})
 
-    async def _shed(self, lane: Lane, scope: Scope, receive: Receive, send: Send) -> None:
-        """The 503 problem, made once per lane: turning a request away costs the loop little."""
-        if lane.refusal is None:
-            from vaxres.api.problems import of_error
-
-            kind = "changes" if lane is self.writes else "reads"
-            error = Overloaded(
-                f"too many {kind} under way ({lane.limit} at once, {lane.queue} waiting at most "
-                f"{lane.timeout:g} s); try again shortly"
-            )
-            lane.refusal = of_error(error)
+    async def _shed(self, lane: Lane, send: Send) -> None:
         await send({"type": "http.response.start", "status": 503, "headers": lane.refusal.raw_headers})
         await send({"type": "http.response.body", "body": lane.refusal.body})

@@ -129,4 +129,8 @@ def from_environment() -> FastAPI:
         limits = Limits(int(inflight), int(queue), float(timeout))
     else:
         limits = Limits()
-    return create_app(open_served_store(None, limits), limits=limits)
+    app = create_app(open_served_store(None, limits), limits=limits)
+    from vaxres.api.protocol import BoundedHttpTools
+
+    BoundedHttpTools.lanes = app.state.admission  # the protocol turns overload away before the app
+    return app
