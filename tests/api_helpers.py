@@ -60,10 +60,11 @@ class Wire:
 
 
 @contextlib.contextmanager
-def served_protocol(lanes=None):
-    """`vaxres serve`'s HTTP protocol (api/protocol.py) on a fresh connection, with `lanes` as the
-    worker's admission, over an event loop that never runs: a request it hands to the app stays a
-    task in `protocol.tasks`, never started."""
+def served_connections(lanes=None, app=None):
+    """A maker of connections to `vaxres serve`'s HTTP protocol (api/protocol.py), each a
+    (protocol, wire), with `lanes` as the worker's admission, over one event loop that runs only
+    when the test runs it: until then a request handed to `app` (by default one that does nothing)
+    stays a task in `protocol.tasks`, not started."""
     import uvicorn
     from uvicorn.server import ServerState
 
@@ -72,15 +73,28 @@ def served_protocol(lanes=None):
     loop = asyncio.new_event_loop()
     before = BoundedHttpTools.lanes
     BoundedHttpTools.lanes = lanes
-    try:
-        config = uvicorn.Config(lambda scope, receive, send: None, log_config=None, log_level="critical")
-        protocol = BoundedHttpTools(config=config, server_state=ServerState(), app_state={}, _loop=loop)
+    config = uvicorn.Config(app or (lambda scope, receive, send: None), log_config=None, log_level="critical")
+    state = ServerState()
+
+    def connect():
+        protocol = BoundedHttpTools(config=config, server_state=state, app_state={}, _loop=loop)
         wire = Wire()
         protocol.connection_made(wire)
-        yield protocol, wire
+        return protocol, wire
+
+    connect.loop = loop  # type: ignore[attr-defined]
+    try:
+        yield connect
     finally:
         BoundedHttpTools.lanes = before
         for task in asyncio.all_tasks(loop):
             task.cancel()
         loop.run_until_complete(asyncio.sleep(0))
         loop.close()
+
+
+@contextlib.contextmanager
+def served_protocol(lanes=None):
+    """One connection of served_connections."""
+    with served_connections(lanes) as connect:
+        yield connect()

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from tests.api_helpers import served_protocol
+from tests.api_helpers import served_connections, served_protocol
 from tests.helpers import count_rows, future, invariant_violations, run_vaxres
 from tests.test_api_race import serving
 from vaxres.api.admission import Lane, Lanes, Limits
@@ -190,6 +190,47 @@ def test_turned_away_requests_one_after_another_in_one_read_each_get_their_503()
         answers = wire.taken().split(b"HTTP/1.1 ")[1:]
         assert len(answers) == 4 and all(answer.startswith(b"503 ") for answer in answers)
         assert not protocol.tasks and not wire.closed
+
+
+def test_a_lane_counts_those_let_through_but_not_yet_entered_before_it_turns_one_away():
+    lane = Lane(limit=2, queue=1, timeout=1)
+    assert [lane.turns_away(ahead) for ahead in range(4)] == [False, False, False, True]
+    assert lane.try_enter()
+    assert [lane.turns_away(ahead) for ahead in range(3)] == [False, False, True]
+    lane.service = 2.5  # a wait behind one more (1.25 s) would pass the 1 s deadline: only the free place is left
+    assert [lane.turns_away(ahead) for ahead in range(2)] == [False, True]
+
+
+def test_heads_read_together_get_what_admission_has_room_for_and_503_for_the_rest():
+    """Requests read in one turn of the loop are all parsed before any of their tasks runs: the
+    protocol counts those it let through, so only as many as the lane can take or queue go to the
+    app and the rest are answered here, not each handed a task to be turned away later."""
+    lanes = Lanes(Limits(max_inflight=2, queue=1, queue_timeout=1))
+    assert lanes.writes.try_enter()  # one place left, one in the queue
+    with served_connections(lanes) as connect:
+        connections = [connect() for _ in range(6)]
+        for protocol, _ in connections:
+            protocol.data_received(post() + BOOKING)
+        handed = [int(protocol.cycle is not None) for protocol, _ in connections]
+        answered = [wire.sent.split(b" ", 2)[1] if wire.sent else b"" for _, wire in connections]
+        assert len(connections[0][0].tasks) == 2  # the tasks of all connections
+        assert lanes.writes.coming == 2  # until their tasks' first steps take them through admission
+    assert handed == [1, 1, 0, 0, 0, 0] and answered == [b"", b""] + [b"503"] * 4
+    assert lanes.writes.coming == 0  # the loop ran once: counted no more
+
+
+def test_a_request_let_through_is_in_admission_once_its_task_first_runs(api):
+    """What the protocol's count rests on: the app's middleware up to admission runs in the task's
+    first step, which the loop runs before the protocol stops counting the request."""
+    lanes = api.client.app.state.admission
+    with served_connections(lanes, api.client.app) as connect:
+        protocol, wire = connect()
+        token = api.auth("operator")["Authorization"].encode()
+        protocol.data_received(post(b"/v1/reservations", BOOKING, b"Authorization: " + token))  # no body yet
+        assert lanes.writes.coming == 1 and lanes.writes.inflight == 0
+        connect.loop.run_until_complete(asyncio.sleep(0))  # one turn of the loop
+        assert lanes.writes.coming == 0 and lanes.writes.inflight == 1 and wire.sent == b""
+    assert lanes.writes.inflight == 0  # cancelled while it waited for its body: its place given back
 
 
 @pytest.mark.parametrize(

@@ -57,6 +57,7 @@ class Lane:
         self.limit, self.queue, self.timeout, self.kind = limit, queue, timeout, kind
         self.inflight = 0
         self.service = 0.0  # seconds a request let in has taken lately (a moving average)
+        self.coming = 0  # let through by the HTTP protocol, not yet at enter() (api/protocol.py)
         self._refusal: Response | None = None
         self._waiting: deque[asyncio.Future[None]] = deque()
 
@@ -84,17 +85,18 @@ class Lane:
             return True
         return False
 
-    def turns_away(self) -> bool:
-        """Whether enter() would say False at once, now."""
-        return not (self.inflight < self.limit and not self._waiting) and self._full()
-
-    def _full(self) -> bool:
-        return len(self._waiting) >= self.queue or self.foreseen_wait() > self.timeout
+    def turns_away(self, ahead: int = 0) -> bool:
+        """Whether enter() would say False at once, now or once `ahead` more have entered first."""
+        free = 0 if self._waiting else max(self.limit - self.inflight, 0)
+        if ahead < free:
+            return False
+        queued = len(self._waiting) + ahead - free
+        return queued >= self.queue or self._wait_behind(queued) > self.timeout
 
     async def enter(self) -> bool:
         if self.try_enter():
             return True
-        if self._full():
+        if self.turns_away():
             return False
         turn = asyncio.get_running_loop().create_future()
         self._waiting.append(turn)
@@ -108,9 +110,15 @@ class Lane:
         self._give_up(turn)
         return False
 
+    def came(self) -> None:
+        self.coming -= 1
+
     def foreseen_wait(self) -> float:
         """How long one more would wait: its turn comes after those waiting and one more leave."""
-        return (len(self._waiting) + 1) * self.service / self.limit
+        return self._wait_behind(len(self._waiting))
+
+    def _wait_behind(self, queued: int) -> float:
+        return (queued + 1) * self.service / self.limit
 
     def _give_up(self, turn: asyncio.Future[None]) -> None:
         if turn.done() and not turn.cancelled():

@@ -74,12 +74,18 @@ class BoundedHttpTools(HttpToolsProtocol):
             self._skipping = True
             return
         lanes = self.lanes
-        if lanes is not None and (self.url.startswith(b"/v1/") or self.url == b"/v1"):
-            lane = lanes.of(self.parser.get_method().decode("ascii"))
-            if lane.turns_away() and (self.cycle is None or self.cycle.response_complete) and not self.pipeline:
-                self._shed(lane)
-                return
-        super().on_headers_complete()
+        if lanes is None or not (self.url.startswith(b"/v1/") or self.url == b"/v1"):
+            super().on_headers_complete()
+            return
+        lane = lanes.of(self.parser.get_method().decode("ascii"))
+        if (self.cycle is not None and not self.cycle.response_complete) or self.pipeline:
+            super().on_headers_complete()  # behind a request still answering: admission decides, in turn
+        elif lane.turns_away(ahead=lane.coming):
+            self._shed(lane)
+        else:  # counted until its task's first step (scheduled first) has taken it through admission
+            lane.coming += 1
+            super().on_headers_complete()
+            self.loop.call_soon(lane.came)
 
     def _shed(self, lane: Lane) -> None:
         head = self.shed_heads.get(lane)
