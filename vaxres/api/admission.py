@@ -2,11 +2,14 @@
 middleware lets at most `max_inflight` changes (POST, PATCH, PUT, DELETE under /v1) run at once in
 a worker, keeps at most `queue` more waiting in arrival order, each at most `queue_timeout`
 seconds, and answers any other at once: 503 `overloaded` with Retry-After, before the request's
-body is read or the store touched. Under `vaxres serve` most of those are answered sooner still, by
-the HTTP protocol the moment the request's head is parsed (api/protocol.py asks `turns_away()`):
-no ASGI task, no middleware, so a worker turns a rush away at a fraction of a request's cost. Reads (GET under /v1) have their own lane of `READS` at once,
+body is read or the store touched. Reads (GET under /v1) have their own lane of `READS` at once,
 with the same queue and deadline, so a rush of reads cannot take the threads changes need. A request
 that would wait past the deadline by the recent pace is turned away at once rather than at it.
+
+Under `vaxres serve` most refusals are made sooner still, by the HTTP protocol the moment a
+request's head is parsed (api/protocol.py asks `turns_away()`, counting as `coming` the requests
+it let through that have not reached enter() yet): no ASGI task, no middleware, so a worker turns
+a rush away at a fraction of a request's cost.
 
 The worker's thread pool (anyio's default limiter, 40 threads) and its store's connection pool
 are sized to hold both lanes at once and the probes: a request let in never waits for a thread
