@@ -3,6 +3,8 @@ FastAPI's TestClient, a token per role."""
 
 import asyncio
 import contextlib
+import socket
+from urllib.parse import urlsplit
 
 from tests.helpers import future
 
@@ -27,6 +29,14 @@ class Api:
         )
         assert answer.status_code == 201, answer.text
         return answer.json()
+
+
+def raw_connection(base: str, data: bytes) -> socket.socket:
+    """A socket to the server at `base` that has sent `data`: bytes no HTTP client would send."""
+    address = urlsplit(base)
+    sock = socket.create_connection((address.hostname, address.port), timeout=30)
+    sock.sendall(data)
+    return sock
 
 
 class Wire:

@@ -7,12 +7,11 @@ import json
 import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
-from tests.api_helpers import served_connections, served_protocol
+from tests.api_helpers import raw_connection, served_connections, served_protocol
 from tests.helpers import count_rows, future, invariant_violations, run_vaxres
 from tests.test_api_race import serving
 from vaxres.api.admission import Lane, Lanes, Limits
@@ -267,13 +266,6 @@ def test_the_protocol_leaves_to_the_app_what_admission_lets_in_pages_and_a_pipel
         assert len(protocol.tasks) == 1 and len(protocol.pipeline) == 1 and wire.sent == b""
 
 
-def _raw(base: str, data: bytes) -> socket.socket:
-    address = urlsplit(base)
-    sock = socket.create_connection((address.hostname, address.port), timeout=30)
-    sock.sendall(data)
-    return sock
-
-
 def _one_answer(sock: socket.socket) -> tuple[bytes, bytes]:
     """One answer's head and body (by its Content-Length) from a kept-alive connection."""
     got = b""
@@ -302,10 +294,10 @@ def test_a_real_server_turns_a_change_away_while_one_is_under_way_and_books_it_a
             return post(b"/v1/reservations", body, b"Authorization: " + token, *headers), body
 
         held_head, held_body = booking("held")
-        with _raw(base, held_head) as held:  # let in, its body still to come: the lane is full
+        with raw_connection(base, held_head) as held:  # let in, its body still to come: the lane is full
             assert httpx.get(f"{base}/healthz").status_code == 200  # the loop has taken the held one in
             head, body = booking("shed")
-            with _raw(base, head) as sock:
+            with raw_connection(base, head) as sock:
                 answer, problem = _one_answer(sock)
                 assert answer.startswith(b"HTTP/1.1 503 ") and b"retry-after: 1" in answer.lower()
                 assert json.loads(problem)["code"] == "overloaded"
@@ -313,7 +305,7 @@ def test_a_real_server_turns_a_change_away_while_one_is_under_way_and_books_it_a
                 answer, slots = _one_answer(sock)  # the same connection goes on, the body skipped
                 assert answer.startswith(b"HTTP/1.1 200 ") and json.loads(slots)["slots"][0]["remaining"] == 5
             expecting, _ = booking("expecting", b"Expect: 100-continue")
-            with _raw(base, expecting) as sock:
+            with raw_connection(base, expecting) as sock:
                 answer, _ = _one_answer(sock)
                 assert answer.startswith(b"HTTP/1.1 503 ") and b"connection: close" in answer.lower()
                 assert sock.recv(1) == b""  # closed: its body is not awaited

@@ -6,12 +6,11 @@ each a problem+json (the page: a page in its language) and the connection closed
 import contextlib
 import json
 import socket
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
-from tests.api_helpers import served_protocol
+from tests.api_helpers import raw_connection, served_protocol
 from tests.helpers import query
 from tests.test_api_race import serving
 from vaxres.api.bounds import MAX_BODY, MAX_FORM, MAX_HEAD, MAX_TARGET, SERVER_HEAD
@@ -82,13 +81,6 @@ def test_the_openapi_schema_says_every_call_may_answer_413_414_431(api):
         assert answers["413"]["content"]["application/problem+json"]["schema"]["required"][3] == "code"
 
 
-def _raw(base: str, head: bytes) -> socket.socket:
-    address = urlsplit(base)
-    sock = socket.create_connection((address.hostname, address.port), timeout=30)
-    sock.sendall(head)
-    return sock
-
-
 def _answer(sock: socket.socket) -> bytes:
     """All the server sends until it closes the connection."""
     got = b""
@@ -107,11 +99,11 @@ def test_a_real_server_answers_413_before_the_body_is_sent_and_closes():
             + b"\r\nContent-Type: application/json\r\n"
         )
         # A gigabyte announced, not a byte of it sent: answered, and the connection closed.
-        with _raw(base, head + b"Content-Length: 1073741824\r\n\r\n") as sock:
+        with raw_connection(base, head + b"Content-Length: 1073741824\r\n\r\n") as sock:
             answer = _answer(sock)
         assert answer.startswith(b"HTTP/1.1 413 ") and b'"code":"body_too_large"' in answer
         # Chunked: one byte over the limit sent, never the last chunk: answered, and closed, all the same.
-        with _raw(base, head + b"Transfer-Encoding: chunked\r\n\r\n") as sock:
+        with raw_connection(base, head + b"Transfer-Encoding: chunked\r\n\r\n") as sock:
             for _ in range(MAX_BODY // 8192):
                 sock.sendall(b"2000\r\n" + b" " * 8192 + b"\r\n")
             sock.sendall(b"1\r\n \r\n")
@@ -143,7 +135,7 @@ def test_a_real_server_answers_413_before_the_body_is_sent_and_closes():
         assert page.status_code == 413 and "요청이 너무 큽니다" in page.text
         # A head past what the server holds (api/protocol.py) is cut off by it with the 431 problem.
         sent, answer = 0, b""
-        with _raw(base, b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ") as sock:
+        with raw_connection(base, b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ") as sock:
             try:
                 while sent < 64 << 20:
                     sock.sendall(b"a" * 65536)
@@ -156,7 +148,7 @@ def test_a_real_server_answers_413_before_the_body_is_sent_and_closes():
         if answer:  # else the server's close reset the connection while it was still sending
             assert answer.startswith(b"HTTP/1.1 431 ") and b'"code":"headers_too_large"' in answer, answer[:200]
         # The same head sent in small pieces, slowly growing past the bound, then nothing more.
-        with _raw(base, b"GET /healthz HTTP/1.1\r\nHost: x\r\n") as sock:
+        with raw_connection(base, b"GET /healthz HTTP/1.1\r\nHost: x\r\n") as sock:
             for n in range(SERVER_HEAD // 1000 + 1):
                 sock.sendall(f"X-Filler-{n}: ".encode() + b"a" * 990 + b"\r\n")
             answer = _answer(sock)

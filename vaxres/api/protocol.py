@@ -23,6 +23,7 @@ still decides every request this lets through, and under a pipelined request sti
 
 from __future__ import annotations
 
+from functools import cache
 from http import HTTPStatus
 from typing import ClassVar
 
@@ -48,6 +49,7 @@ def _refusal(status: int, code: str, detail: str) -> bytes:
 STATUS_503 = f"HTTP/1.1 503 {HTTPStatus(503).phrase}\r\n".encode("ascii")
 
 
+@cache
 def _shed_headers(lane: Lane) -> bytes:
     """The lane's 503's own header lines, which follow uvicorn's default ones as in any answer."""
     return b"".join(name + b": " + value + b"\r\n" for name, value in lane.refusal.raw_headers)
@@ -59,7 +61,6 @@ class BoundedHttpTools(HttpToolsProtocol):
 
     refusal = b""  # made on first use
     lanes: ClassVar[Lanes | None] = None  # the worker's admission, set by api.app.from_environment
-    shed_headers: ClassVar[dict[Lane, bytes]] = {}
     _in_head = True
     _head_bytes = 0
     _skipping = False  # the body of a request answered 503 here is arriving: it goes nowhere
@@ -88,9 +89,6 @@ class BoundedHttpTools(HttpToolsProtocol):
             self.loop.call_soon(lane.came)
 
     def _shed(self, lane: Lane) -> None:
-        headers = self.shed_headers.get(lane)
-        if headers is None:
-            headers = self.shed_headers[lane] = _shed_headers(lane)
         keep_alive = (
             self.parser.should_keep_alive()
             and self.parser.get_http_version() == "1.1"
@@ -99,7 +97,7 @@ class BoundedHttpTools(HttpToolsProtocol):
         )
         default = b"".join(name + b": " + value + b"\r\n" for name, value in self.server_state.default_headers)
         end = b"\r\n" if keep_alive else b"connection: close\r\n\r\n"
-        self.transport.write(STATUS_503 + default + headers + end + lane.refusal.body)
+        self.transport.write(STATUS_503 + default + _shed_headers(lane) + end + lane.refusal.body)
         self._skipping = True
         if not keep_alive:
             self.transport.close()
